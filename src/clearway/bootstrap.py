@@ -1,0 +1,42 @@
+"""The composition root: builds the engine, store and pipeline from settings; nothing happens at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from clearway.pipeline import Pipeline
+from clearway.risk import ProfileSet, RuleStage, parse_profiles
+from clearway.settings import Settings
+from clearway.store import Store, make_engine, upgrade
+
+STARTER_PROFILES = "profiles/starter.yaml"
+
+
+@dataclass(frozen=True)
+class App:
+    settings: Settings
+    store: Store
+    profiles: ProfileSet
+    pipeline: Pipeline
+
+
+def load_profiles(path: Path | None) -> ProfileSet:
+    """Read a profile file (or the packaged starter profiles) and compile it."""
+    if path is None:
+        text = resources.files("clearway.data").joinpath(STARTER_PROFILES).read_text(encoding="utf-8")
+        return parse_profiles(text, f"clearway/data/{STARTER_PROFILES}")
+    return parse_profiles(path.read_text(encoding="utf-8"), str(path))
+
+
+def build_pipeline(profiles: ProfileSet) -> Pipeline:
+    return Pipeline(stages=(RuleStage(profiles),))
+
+
+def bootstrap(settings: Settings, *, migrate: bool = True, profiles: ProfileSet | None = None) -> App:
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    profiles = profiles or load_profiles(settings.profiles)
+    return App(settings, Store(engine), profiles, build_pipeline(profiles))

@@ -1,0 +1,28 @@
+"""JSON intake: one consignment object, or a list of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import msgspec
+
+from clearway.intake.submitted import Submitted, decode_error_line, sniff_reference
+from clearway.model.validation import rejection, validate_raw
+
+_encode = msgspec.json.Encoder().encode
+
+
+def read_json(data: bytes) -> Iterator[Submitted]:
+    """A broken document is one rejection with the line of the error; each list element is its own record."""
+    try:
+        doc = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        line = decode_error_line(str(exc), data)
+        outcome = rejection(sniff_reference(data), "", "json.malformed", f"line {line}: {exc}")
+        yield Submitted("json", line, data, outcome)
+        return
+    if isinstance(doc, list):
+        for element in doc:
+            yield Submitted("json", None, _encode(element), validate_raw(element))
+    else:
+        yield Submitted("json", 1, data, validate_raw(doc))

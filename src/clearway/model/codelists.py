@@ -1,0 +1,40 @@
+"""Code lists shipped as package data (read once, on first use)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+_WORD = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def normalise_text(text: str) -> str:
+    """Lower case, NFKC, accents folded, punctuation to single spaces: the form descriptions are compared in."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    bare = "".join(c for c in folded if not unicodedata.combining(c))
+    return _WORD.sub(" ", bare).strip()
+
+
+@lru_cache(maxsize=1)
+def vague_terms() -> frozenset[str]:
+    """Generic goods terms (ICS2 guidance) in their normalised form."""
+    text = resources.files("clearway.data").joinpath("vague_terms.txt").read_text(encoding="utf-8")
+    return frozenset(normalise_text(line) for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+_FILLER = frozenset({"a", "an", "the", "of", "and", "for", "some", "misc", "assorted", "mixed", "set", "1", "2"})
+
+
+@lru_cache(maxsize=65536)
+def is_vague(description: str) -> bool:
+    """True when a description says nothing beyond generic terms ("gift", "spare parts", "goods, items")."""
+    norm = normalise_text(description)
+    if not norm:
+        return True
+    terms = vague_terms()
+    if norm in terms:
+        return True
+    words = [w for w in norm.split() if w not in _FILLER]
+    return not words or all(w in terms for w in words)

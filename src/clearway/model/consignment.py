@@ -1,0 +1,144 @@
+"""Consignment v1 as msgspec Structs: the field names and rules of docs/consignment-v1.md.
+
+Constraints that msgspec can express (lengths, patterns, enums) are declared here; the rest
+(decimal strings, conditional fields, identifier check digits) lives in `validation` and is also
+described in the JSON Schema through `extra_json_schema`, so this file stays the one definition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import msgspec
+
+Channel = Literal["post", "express", "cargo"]
+Category = Literal["sale_of_goods", "gift", "documents", "commercial_sample", "returned_goods", "other"]
+TransportDocumentType = Literal["s10", "hawb", "tracking", "bol"]
+FiscalScheme = Literal["ioss", "uk_vat", "au_lvig", "sg_ovr", "ch_mail_order", "br_remessa_conforme", "other"]
+IdentifierScheme = Literal["eori", "vat", "ioss", "tin", "gtin", "uscc", "abn", "other"]
+
+CountryCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code")]
+AwareDatetime = Annotated[dt.datetime, msgspec.Meta(tz=True, description="ISO 8601 date-time with offset")]
+CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
+
+DECIMAL_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,6})?$"
+"""A decimal string as the contract wants it: no sign, no exponent, at most 6 decimals."""
+
+NonNegativeDecimal = Annotated[
+    Decimal,
+    msgspec.Meta(
+        description="decimal string >= 0",
+        extra_json_schema={"type": "string", "pattern": DECIMAL_PATTERN, "minimum_value": "0"},
+        extra={"decimal_min": Decimal(0), "decimal_exclusive": False},
+    ),
+]
+PositiveDecimal = Annotated[
+    Decimal,
+    msgspec.Meta(
+        description="decimal string > 0",
+        extra_json_schema={"type": "string", "pattern": DECIMAL_PATTERN, "exclusive_minimum_value": "0"},
+        extra={"decimal_min": Decimal(0), "decimal_exclusive": True},
+    ),
+]
+
+
+class TransportDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
+    """The transport document that identifies the parcel: S10 item id, house AWB, tracking or B/L."""
+
+    type: TransportDocumentType
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=35)]
+
+
+class Order(msgspec.Struct, frozen=True):
+    """The sale on the platform; mandatory for `sale_of_goods`."""
+
+    platform: Annotated[str, msgspec.Meta(min_length=1, max_length=140)]
+    order_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    order_date: dt.date
+    payment_date: dt.date | None = None
+    url: str | None = None
+
+
+class Address(msgspec.Struct, frozen=True):
+    city: Annotated[str, msgspec.Meta(min_length=1, max_length=140)]
+    country: CountryCode
+    street: Annotated[str, msgspec.Meta(max_length=280)] | None = None
+    postcode: Annotated[str, msgspec.Meta(max_length=17)] | None = None
+    region: Annotated[str, msgspec.Meta(max_length=140)] | None = None
+
+
+class Identifier(msgspec.Struct, frozen=True):
+    scheme: IdentifierScheme
+    value: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class Party(msgspec.Struct, frozen=True):
+    """A seller, consignor or consignee."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=140)]
+    address: Address
+    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    identifiers: list[Identifier] | None = None
+
+
+class Fiscal(msgspec.Struct, frozen=True):
+    """VAT collected at the sale: the scheme and its registration number (for example an IOSS number)."""
+
+    scheme: FiscalScheme
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class Arrival(msgspec.Struct, frozen=True):
+    expected_at: AwareDatetime | None = None
+    office: Annotated[str, msgspec.Meta(max_length=17)] | None = None
+
+
+class Item(msgspec.Struct, frozen=True):
+    """One goods line."""
+
+    description: Annotated[str, msgspec.Meta(min_length=3, max_length=512)]
+    quantity: Annotated[int, msgspec.Meta(ge=1)]
+    unit_price: NonNegativeDecimal
+    hs_code: Annotated[str, msgspec.Meta(pattern=r"^([0-9]{6}|[0-9]{8}|[0-9]{10})$")] | None = None
+    origin_country: CountryCode | None = None
+    net_mass_kg: PositiveDecimal | None = None
+    brand: Annotated[str, msgspec.Meta(max_length=140)] | None = None
+    gtin: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{8}([0-9]{4,6})?$")] | None = None
+    product_url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+
+
+class Consignment(msgspec.Struct, frozen=True):
+    """One parcel to one buyer (house level): the advance electronic data of Consignment v1."""
+
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    channel: Channel
+    transport_document: TransportDocument
+    category: Category
+    seller: Party
+    consignee: Party
+    dispatch_country: CountryCode
+    destination_country: CountryCode
+    currency: CurrencyCode
+    gross_mass_kg: PositiveDecimal
+    items: Annotated[list[Item], msgspec.Meta(min_length=1, max_length=999)]
+    master_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    order: Order | None = None
+    consignor: Party | None = None
+    fiscal: Fiscal | None = None
+    shipping_cost: NonNegativeDecimal | None = None
+    insurance: NonNegativeDecimal | None = None
+    declared_at: AwareDatetime | None = None
+    arrival: Arrival | None = None
+
+    @property
+    def intrinsic_value(self) -> Decimal:
+        """Sum of quantity x unit price over the items, in `currency`."""
+        return sum((item.unit_price * item.quantity for item in self.items), Decimal(0))
+
+    @property
+    def effective_consignor(self) -> Party:
+        """The consignor, which defaults to the seller."""
+        return self.consignor if self.consignor is not None else self.seller

@@ -1,0 +1,133 @@
+"""The contract's rules beyond structure: code lists, check digits and conditional fields.
+
+They read the raw decoded document defensively, so that they report alongside structural errors
+(a missing `channel` and a wrong S10 check digit come back together).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from clearway.model.findings import Finding, pointer
+from clearway.model.identifiers import (
+    gtin_problem,
+    ioss_problem,
+    is_country,
+    is_currency,
+    is_hs_subheading,
+    s10_problem,
+    vat_problem,
+)
+
+PARTIES = ("seller", "consignor", "consignee")
+VAT_LIKE = frozenset({"vat", "eori"})
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(doc: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    items = doc.get("items")
+    if not isinstance(items, list):
+        return []
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, dict)]
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _country(value: Any, *path: str | int) -> Iterator[Finding]:
+    code = _str(value)
+    if code is not None and len(code) == 2 and code.isupper() and not is_country(code):
+        yield Finding(pointer(*path), "country.unknown", f"{code} is not an ISO 3166-1 alpha-2 country code")
+
+
+def contract_errors(doc: dict[str, Any]) -> list[Finding]:
+    """Every rule of the contract that is not a matter of shape."""
+    out: list[Finding] = []
+    out.extend(_country(doc.get("dispatch_country"), "dispatch_country"))
+    out.extend(_country(doc.get("destination_country"), "destination_country"))
+    currency = _str(doc.get("currency"))
+    if currency is not None and len(currency) == 3 and currency.isupper() and not is_currency(currency):
+        out.append(Finding("/currency", "currency.unknown", f"{currency} is not an ISO 4217 currency code"))
+    out.extend(_transport_document(_obj(doc.get("transport_document"))))
+    out.extend(_fiscal(_obj(doc.get("fiscal"))))
+    for role in PARTIES:
+        out.extend(_party(_obj(doc.get(role)), role))
+    sale = doc.get("category") == "sale_of_goods"
+    if sale and doc.get("order") is None:
+        out.append(Finding("/order", "order.required", "`order` is required when category is sale_of_goods"))
+    for index, item in _items(doc):
+        out.extend(_item(item, index, sale))
+    return out
+
+
+def _transport_document(td: dict[str, Any]) -> Iterator[Finding]:
+    item_id = _str(td.get("id"))
+    if td.get("type") == "s10" and item_id is not None:
+        problem = s10_problem(item_id)
+        if problem is not None:
+            code = "s10.check_digit" if "check digit" in problem else "s10.format"
+            yield Finding("/transport_document/id", code, problem)
+
+
+def _fiscal(fiscal: dict[str, Any]) -> Iterator[Finding]:
+    number = _str(fiscal.get("id"))
+    if fiscal.get("scheme") == "ioss" and number is not None:
+        problem = ioss_problem(number)
+        if problem is not None:
+            yield Finding("/fiscal/id", "ioss.invalid", problem)
+
+
+def _party(party: dict[str, Any], role: str) -> Iterator[Finding]:
+    address = _obj(party.get("address"))
+    yield from _country(address.get("country"), role, "address", "country")
+    identifiers = party.get("identifiers")
+    if not isinstance(identifiers, list):
+        return
+    country = _str(address.get("country"))
+    for index, ident in enumerate(identifiers):
+        ident = _obj(ident)
+        value, scheme = _str(ident.get("value")), ident.get("scheme")
+        if value is None:
+            continue
+        if scheme == "vat":
+            problem = vat_problem(value, country)
+            if problem is not None:
+                yield Finding(pointer(role, "identifiers", index, "value"), "vat.invalid", problem)
+        elif scheme == "ioss":
+            problem = ioss_problem(value)
+            if problem is not None:
+                yield Finding(pointer(role, "identifiers", index, "value"), "ioss.invalid", problem)
+        elif scheme == "gtin":
+            problem = gtin_problem(value)
+            if problem is not None:
+                yield Finding(pointer(role, "identifiers", index, "value"), "gtin.invalid", problem)
+
+
+def _item(item: dict[str, Any], index: int, sale: bool) -> Iterator[Finding]:
+    hs_code = _str(item.get("hs_code"))
+    if hs_code is None and sale:
+        yield Finding(pointer("items", index, "hs_code"), "hs.required", "an HS code is required for sale_of_goods")
+    elif hs_code is not None and hs_code.isdigit() and len(hs_code) in (6, 8, 10) and not is_hs_subheading(hs_code):
+        yield Finding(
+            pointer("items", index, "hs_code"),
+            "hs.unknown",
+            f"{hs_code[:6]} is not an HS 2022 subheading",
+        )
+    origin = item.get("origin_country")
+    if origin is None and sale:
+        yield Finding(
+            pointer("items", index, "origin_country"),
+            "origin.required",
+            "the country of origin is required for sale_of_goods",
+        )
+    yield from _country(origin, "items", index, "origin_country")
+    gtin = _str(item.get("gtin"))
+    if gtin is not None and gtin.isdigit():
+        problem = gtin_problem(gtin)
+        if problem is not None:
+            yield Finding(pointer("items", index, "gtin"), "gtin.invalid", problem)

@@ -1,0 +1,36 @@
+"""`assess`: run the stages over a batch and fold their hits into decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from clearway.pipeline.decision import decide
+from clearway.pipeline.stage import HIT_SCHEMA, Context, Stage
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """An ordered list of stages; later issues add stages without touching this spine."""
+
+    stages: Sequence[Stage]
+
+    def __call__(self, batch: pl.DataFrame, context: Context) -> pl.DataFrame:
+        return assess(batch, context, self.stages)
+
+
+def assess(batch: pl.DataFrame, context: Context, stages: Sequence[Stage]) -> pl.DataFrame:
+    """One decision row per batch row (same order): key, lane, referrals, reasons, score, then stage columns."""
+    hit_frames = [pl.DataFrame(schema=HIT_SCHEMA)]
+    columns: list[pl.DataFrame] = []
+    for stage in stages:
+        output = stage.run(batch, context)
+        hit_frames.append(output.hits.select(list(HIT_SCHEMA)).cast(HIT_SCHEMA))  # type: ignore[arg-type]
+        if output.columns is not None:
+            columns.append(output.columns)
+    decisions = decide(batch["key"], pl.concat(hit_frames))
+    for extra in columns:
+        decisions = decisions.join(extra, on="key", how="left", maintain_order="left")
+    return decisions

@@ -1,0 +1,131 @@
+"""The columnar batch the pipeline reads: one row per consignment, its items as a list of structs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import polars as pl
+
+from clearway.model.consignment import Consignment
+
+MONEY = pl.Decimal(38, 6)
+"""Money and masses travel as exact decimals with six places (the contract allows six)."""
+
+ITEM_SCHEMA = pl.Struct(
+    {
+        "description": pl.String,
+        "hs_code": pl.String,
+        "quantity": pl.Int64,
+        "unit_price": MONEY,
+        "origin_country": pl.String,
+        "net_mass_kg": MONEY,
+        "brand": pl.String,
+        "gtin": pl.String,
+    }
+)
+
+BATCH_SCHEMA: dict[str, pl.DataType] = {
+    "key": pl.String(),
+    "submitter": pl.String(),
+    "received_at": pl.Datetime("us", "UTC"),
+    "reference": pl.String(),
+    "channel": pl.String(),
+    "category": pl.String(),
+    "transport_document_type": pl.String(),
+    "transport_document_id": pl.String(),
+    "master_reference": pl.String(),
+    "platform": pl.String(),
+    "order_id": pl.String(),
+    "seller_name": pl.String(),
+    "seller_country": pl.String(),
+    "consignor_name": pl.String(),
+    "consignor_country": pl.String(),
+    "consignee_name": pl.String(),
+    "consignee_street": pl.String(),
+    "consignee_city": pl.String(),
+    "consignee_postcode": pl.String(),
+    "consignee_country": pl.String(),
+    "fiscal_scheme": pl.String(),
+    "fiscal_id": pl.String(),
+    "dispatch_country": pl.String(),
+    "destination_country": pl.String(),
+    "currency": pl.String(),
+    "shipping_cost": MONEY,
+    "insurance": MONEY,
+    "gross_mass_kg": MONEY,
+    "intrinsic_value": MONEY,
+    "item_count": pl.Int64(),
+    "items": pl.List(ITEM_SCHEMA),
+}
+
+
+class BatchRow(msgspec.Struct, frozen=True):
+    """A consignment with what the store knows of it: its key, its submitter and when it was received."""
+
+    key: str
+    submitter: str
+    received_at: dt.datetime
+    consignment: Consignment
+
+
+_MONEY_COLUMNS = [n for n, t in BATCH_SCHEMA.items() if t == MONEY]
+_ITEM_FIELDS = list(ITEM_SCHEMA.to_schema())
+_ITEM_MONEY = [n for n, t in ITEM_SCHEMA.to_schema().items() if t == MONEY]
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
+    """Build the pipeline's input frame from consignments; keys must be unique within a batch.
+
+    Money goes in as text and is cast by Polars: building Decimal list-of-struct columns from Python
+    objects costs a hundred times more.
+    """
+    head: dict[str, list[Any]] = {name: [] for name in BATCH_SCHEMA if name != "items"}
+    lines: dict[str, list[Any]] = {name: [] for name in ("key", *_ITEM_FIELDS)}
+    for row in rows:
+        c = row.consignment
+        consignor = c.effective_consignor
+        values = (
+            row.key, row.submitter, row.received_at, c.reference, c.channel, c.category,
+            c.transport_document.type, c.transport_document.id, c.master_reference,
+            c.order.platform if c.order else None, c.order.order_id if c.order else None,
+            c.seller.name, c.seller.address.country, consignor.name, consignor.address.country,
+            c.consignee.name, c.consignee.address.street, c.consignee.address.city,
+            c.consignee.address.postcode, c.consignee.address.country,
+            c.fiscal.scheme if c.fiscal else None, c.fiscal.id if c.fiscal else None,
+            c.dispatch_country, c.destination_country, c.currency,
+            _text(c.shipping_cost), _text(c.insurance), str(c.gross_mass_kg), str(c.intrinsic_value),
+            len(c.items),
+        )  # fmt: skip
+        for column, value in zip(head.values(), values, strict=True):
+            column.append(value)
+        for item in c.items:
+            lines["key"].append(row.key)
+            lines["description"].append(item.description)
+            lines["hs_code"].append(item.hs_code)
+            lines["quantity"].append(item.quantity)
+            lines["unit_price"].append(str(item.unit_price))
+            lines["origin_country"].append(item.origin_country)
+            lines["net_mass_kg"].append(_text(item.net_mass_kg))
+            lines["brand"].append(item.brand)
+            lines["gtin"].append(item.gtin)
+    text_schema = {n: (pl.String() if n in _MONEY_COLUMNS else t) for n, t in BATCH_SCHEMA.items() if n != "items"}
+    frame = pl.DataFrame(head, schema=text_schema).with_columns(pl.col(_MONEY_COLUMNS).cast(MONEY))
+    item_schema = {
+        "key": pl.String(),
+        **{n: (pl.String() if n in _ITEM_MONEY else t) for n, t in ITEM_SCHEMA.to_schema().items()},
+    }
+    items = (
+        pl.DataFrame(lines, schema=item_schema)
+        .with_columns(pl.col(_ITEM_MONEY).cast(MONEY))
+        .group_by("key", maintain_order=True)
+        .agg(pl.struct(_ITEM_FIELDS).alias("items"))
+    )
+    return frame.join(items, on="key", how="left", maintain_order="left").select(list(BATCH_SCHEMA)).cast(BATCH_SCHEMA)  # type: ignore[arg-type]

@@ -1,0 +1,78 @@
+"""Decisions: lane, referrals and reasons, in the contract's shape, folded from the stages' hits."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+import polars as pl
+
+Lane = Literal["green", "blue", "yellow", "red"]
+LANES: tuple[Lane, ...] = ("green", "blue", "yellow", "red")
+"""In rising order of control: release; release then audit; documentary check; inspection."""
+
+REASON = pl.Struct({"source": pl.String, "code": pl.String, "message": pl.String})
+DECISION_SCHEMA: dict[str, pl.DataType] = {
+    "key": pl.String(),
+    "lane": pl.String(),
+    "referrals": pl.List(pl.String),
+    "reasons": pl.List(REASON),
+    "score": pl.Float64(),
+}
+
+
+class Reason(msgspec.Struct, frozen=True):
+    """Why a consignment got its lane: for the officer, never for the submitter."""
+
+    source: str
+    code: str
+    message: str
+
+
+class Decision(msgspec.Struct, frozen=True):
+    key: str
+    lane: Lane
+    referrals: list[str]
+    reasons: list[Reason]
+    score: float
+
+
+def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
+    """Fold hits into one decision per key: the most controlling lane asked for, every referral, every reason."""
+    rank = {lane: i for i, lane in enumerate(LANES)}
+    ranked = hits.with_columns(
+        pl.col("lane").replace_strict(rank, default=None, return_dtype=pl.Int32).alias("lane_rank")
+    )
+    folded = ranked.group_by("key").agg(
+        pl.col("lane_rank").max().alias("lane_rank"),
+        pl.col("referral").drop_nulls().unique(maintain_order=True).alias("referrals"),
+        pl.struct("source", "code", "message").alias("reasons"),
+        pl.col("weight").sum().clip(0, 100).alias("score"),
+    )
+    names = dict(enumerate(LANES))
+    return (
+        pl.DataFrame({"key": keys})
+        .join(folded, on="key", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("lane_rank").fill_null(0).replace_strict(names, return_dtype=pl.String).alias("lane"),
+            pl.col("referrals").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(REASON))),
+            pl.col("score").fill_null(0.0),
+        )
+        .select(list(DECISION_SCHEMA))
+        .cast(DECISION_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def decisions_from_frame(frame: pl.DataFrame) -> list[Decision]:
+    """The decision frame as Structs (for edges that want objects)."""
+    return [
+        Decision(
+            key=row["key"],
+            lane=row["lane"],
+            referrals=list(row["referrals"]),
+            reasons=[Reason(**r) for r in row["reasons"]],
+            score=row["score"],
+        )
+        for row in frame.select(list(DECISION_SCHEMA)).iter_rows(named=True)
+    ]

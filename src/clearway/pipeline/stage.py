@@ -1,0 +1,49 @@
+"""The one small interface every pipeline stage implements, and the shape of the hits it returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import polars as pl
+
+HIT_SCHEMA: dict[str, pl.DataType] = {
+    "key": pl.String(),
+    "source": pl.String(),  # rule, screening, model, detector, random, aeo
+    "code": pl.String(),  # the profile id, detector name, list entry ...
+    "message": pl.String(),  # what the officer reads
+    "lane": pl.String(),  # the lane this hit asks for, or null when it only informs
+    "referral": pl.String(),  # rfi, screening, dnl, oga or null
+    "agency": pl.String(),  # for oga referrals: which agency
+    "weight": pl.Float64(),  # 0..100, how much the hit counts in selectivity
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a stage may know besides the batch: the as-of time (never the clock) and a seed."""
+
+    as_of: dt.datetime
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class StageOutput:
+    """Hits keyed by `key`, and optionally per-consignment columns (keyed by `key`) to carry forward."""
+
+    hits: pl.DataFrame
+    columns: pl.DataFrame | None = field(default=None)
+
+
+def no_hits() -> pl.DataFrame:
+    return pl.DataFrame(schema=HIT_SCHEMA)
+
+
+class Stage(Protocol):
+    """A named, pure step of `assess`."""
+
+    @property
+    def name(self) -> str: ...
+
+    def run(self, batch: pl.DataFrame, context: Context) -> StageOutput: ...

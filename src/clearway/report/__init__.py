@@ -1,0 +1,1 @@
+"""Reports: charts as inline SVG and self-contained HTML pages."""

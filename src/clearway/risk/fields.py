@@ -1,0 +1,87 @@
+"""The fields a risk profile may name, the batch columns behind them, and their kinds."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+
+from clearway.pipeline.batch import BATCH_SCHEMA, ITEM_SCHEMA
+
+Kind = Literal["text", "code", "decimal", "integer"]
+
+CONSIGNMENT_FIELDS: dict[str, tuple[str, Kind]] = {
+    "submitter": ("submitter", "code"),
+    "reference": ("reference", "code"),
+    "channel": ("channel", "code"),
+    "category": ("category", "code"),
+    "transport_document.type": ("transport_document_type", "code"),
+    "platform": ("platform", "code"),
+    "seller.name": ("seller_name", "text"),
+    "seller.country": ("seller_country", "code"),
+    "consignor.name": ("consignor_name", "text"),
+    "consignor.country": ("consignor_country", "code"),
+    "consignee.name": ("consignee_name", "text"),
+    "consignee.city": ("consignee_city", "text"),
+    "consignee.country": ("consignee_country", "code"),
+    "fiscal.scheme": ("fiscal_scheme", "code"),
+    "fiscal.id": ("fiscal_id", "code"),
+    "dispatch_country": ("dispatch_country", "code"),
+    "destination_country": ("destination_country", "code"),
+    "currency": ("currency", "code"),
+    "shipping_cost": ("shipping_cost", "decimal"),
+    "insurance": ("insurance", "decimal"),
+    "gross_mass_kg": ("gross_mass_kg", "decimal"),
+    "intrinsic_value": ("intrinsic_value", "decimal"),
+    "item_count": ("item_count", "integer"),
+}
+
+ITEM_FIELDS: dict[str, tuple[str, Kind]] = {
+    "item.description": ("description", "text"),
+    "item.hs_code": ("hs_code", "code"),
+    "item.quantity": ("quantity", "integer"),
+    "item.unit_price": ("unit_price", "decimal"),
+    "item.value": ("value", "decimal"),
+    "item.origin_country": ("origin_country", "code"),
+    "item.net_mass_kg": ("net_mass_kg", "decimal"),
+    "item.brand": ("brand", "text"),
+    "item.gtin": ("gtin", "code"),
+}
+
+FIELDS: dict[str, tuple[str, Kind]] = {**CONSIGNMENT_FIELDS, **ITEM_FIELDS}
+
+assert all(column in BATCH_SCHEMA for column, _ in CONSIGNMENT_FIELDS.values())
+assert all(column in ITEM_SCHEMA.to_schema() or column == "value" for column, _ in ITEM_FIELDS.values())
+
+
+def column(name: str) -> str:
+    """The column of the exploded item frame that holds field `name`."""
+    return name if name in ITEM_FIELDS else CONSIGNMENT_FIELDS[name][0]
+
+
+def normalised(name: str) -> str:
+    return f"{column(name)}~norm"
+
+
+def explode_items(batch: pl.DataFrame, text_fields: set[str]) -> pl.DataFrame:
+    """One row per item with the consignment's columns beside it, plus normalised text where asked for."""
+    frame = batch.select([c for c, _ in CONSIGNMENT_FIELDS.values()] + ["key", "items"])
+    frame = frame.explode("items").with_columns(
+        [pl.col("items").struct.field(c).alias(f) for f, (c, _) in ITEM_FIELDS.items() if c != "value"]
+    )
+    frame = frame.with_columns(
+        (pl.col("item.unit_price") * pl.col("item.quantity").cast(pl.Decimal(38, 0))).alias("item.value")
+    ).drop("items")
+    return frame.with_columns([normalise_expr(pl.col(column(f))).alias(normalised(f)) for f in sorted(text_fields)])
+
+
+def normalise_expr(expr: pl.Expr) -> pl.Expr:
+    """The Polars twin of `model.codelists.normalise_text`: NFKC, case fold, accents off, punctuation to spaces."""
+    return (
+        expr.str.normalize("NFKC")
+        .str.to_lowercase()
+        .str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.replace_all(r"[^\w]+", " ")
+        .str.strip_chars()
+    )

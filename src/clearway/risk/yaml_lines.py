@@ -1,0 +1,44 @@
+"""YAML loading that remembers the line of every mapping, so data files can fail with file and line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from clearway.errors import RuleFileError
+
+LINE = "__line__"
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+    duplicates = {k for k in keys if keys.count(k) > 1}
+    if duplicates:
+        raise yaml.constructor.ConstructorError(None, None, f"duplicate key {sorted(duplicates)[0]!r}", node.start_mark)
+    mapping: dict[str, Any] = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
+    mapping[LINE] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def load_with_lines(text: str, source: str) -> Any:
+    """Parse YAML; every mapping gets a `__line__` entry; a syntax error is a RuleFileError."""
+    try:
+        return yaml.load(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise RuleFileError(f"not valid YAML: {exc.problem or exc}", file=source, line=line) from exc
+    except yaml.YAMLError as exc:
+        raise RuleFileError(f"not valid YAML: {exc}", file=source) from exc
+
+
+def line_of(node: Any, default: int | None = None) -> int | None:
+    return node.get(LINE, default) if isinstance(node, dict) else default

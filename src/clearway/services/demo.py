@@ -1,0 +1,86 @@
+"""The demo: simulate a day, ingest and assess it submitter by submitter, summarise and report."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from clearway.bootstrap import App
+from clearway.intake import read_path
+from clearway.services.ingest import IngestReport, ingest
+from clearway.sim import simulate, write_day
+
+
+@dataclass
+class DemoResult:
+    size: int
+    seed: int
+    day: dt.date
+    out: Path
+    simulate_seconds: float
+    report: IngestReport
+    labels: pl.DataFrame  # submitter, reference, violation, detail
+
+    def lanes_by_violation(self) -> pl.DataFrame:
+        """For each injected violation, how many parcels got each lane (rejected ones count as rejected)."""
+        decisions = self.report.decision_frame()
+        if decisions.is_empty() or self.labels.is_empty():
+            return pl.DataFrame()
+        joined = self.labels.join(
+            decisions.select("submitter", "reference", "lane"), on=["submitter", "reference"], how="left"
+        )
+        return (
+            joined.with_columns(pl.col("lane").fill_null("rejected"))
+            .group_by("violation", "lane")
+            .len()
+            .pivot(on="lane", index="violation", values="len")
+            .fill_null(0)
+            .sort("violation")
+        )
+
+
+def run_demo(
+    app: App,
+    *,
+    size: int,
+    seed: int,
+    day: dt.date,
+    out: Path,
+    now: Callable[[], dt.datetime],
+    on_stage: Callable[[str, int], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> DemoResult:
+    """`on_stage(name, total)` announces each phase; `on_batch(n)` reports progress within it."""
+    started = now()
+    if on_stage:
+        on_stage("simulating", size)
+    simulated = simulate(size, seed, day)
+    write_day(simulated, out)
+    simulate_seconds = (now() - started).total_seconds()
+    if on_batch:
+        on_batch(size)
+    if on_stage:
+        on_stage("ingesting and assessing", len(simulated.records))
+    total = IngestReport()
+    for path in sorted((out / "aed").glob("*.ndjson")):
+        total.merge(ingest(app, path.stem, read_path(path), now=now, on_batch=on_batch))
+    return DemoResult(size, seed, day, out, simulate_seconds, total, read_labels(out / "labels.csv"))
+
+
+def read_labels(path: Path) -> pl.DataFrame:
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    schema = {"submitter": pl.String, "reference": pl.String, "violation": pl.String, "detail": pl.String}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def counts_by(frame: pl.DataFrame, column: str) -> Counter[str]:
+    if frame.is_empty():
+        return Counter()
+    return Counter(dict(frame.group_by(column).len().iter_rows()))

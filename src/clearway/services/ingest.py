@@ -1,0 +1,86 @@
+"""Ingest: validate, store and assess consignments in batches, and count what happened."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+import polars as pl
+
+from clearway.bootstrap import App
+from clearway.intake.submitted import Submitted
+from clearway.pipeline import BatchRow, Context, to_batch
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did; `decisions` keeps the frames for summaries and reports."""
+
+    submitted: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    warnings: Counter[str] = field(default_factory=Counter)
+    decisions: list[pl.DataFrame] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def decision_frame(self) -> pl.DataFrame:
+        return pl.concat(self.decisions, how="vertical_relaxed") if self.decisions else pl.DataFrame()
+
+    def merge(self, other: IngestReport) -> None:
+        self.submitted += other.submitted
+        self.outcomes.update(other.outcomes)
+        self.errors.update(other.errors)
+        self.warnings.update(other.warnings)
+        self.decisions.extend(other.decisions)
+        self.seconds += other.seconds
+
+
+def _batches(items: Iterable[Submitted], size: int) -> Iterator[list[Submitted]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def ingest(
+    app: App,
+    submitter: str,
+    submitted: Iterable[Submitted],
+    *,
+    now: Callable[[], dt.datetime],
+    on_batch: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Store every submission and assess what was registered or amended, batch by batch."""
+    report = IngestReport()
+    started = time.perf_counter()
+    for batch in _batches(submitted, app.settings.batch_size):
+        received_at = now()
+        registrations = app.store.record_batch(submitter, received_at, batch)
+        rows, versions = [], {}
+        for item, registration in zip(batch, registrations, strict=True):
+            report.outcomes[registration.outcome] += 1
+            report.errors.update(e.code for e in item.outcome.errors)
+            report.warnings.update(w.code for w in item.outcome.warnings)
+            if registration.outcome in ("registered", "amended") and item.outcome.consignment is not None:
+                assert registration.consignment_id is not None and registration.version is not None
+                rows.append(BatchRow(registration.consignment_id, submitter, received_at, item.outcome.consignment))
+                versions[registration.consignment_id] = registration.version
+        if rows:
+            frame = to_batch(rows)
+            decisions = app.pipeline(frame, Context(as_of=received_at))
+            app.store.record_decisions(decisions, versions, now())
+            report.decisions.append(
+                decisions.select("key", "lane", "referrals", "reasons").join(
+                    frame.select("key", "channel", "destination_country", "dispatch_country", "reference", "submitter",
+                                 "intrinsic_value", "currency"),
+                    on="key",
+                )
+            )  # fmt: skip
+        report.submitted += len(batch)
+        if on_batch is not None:
+            on_batch(len(batch))
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,42 @@
+"""Writing a simulated day to a folder: AED per submitter, labels and the watch list beside it."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from clearway.sim.generator import SimulatedDay
+from clearway.sim.world import WATCHLIST
+
+
+def write_day(day: SimulatedDay, out: Path) -> dict[str, int]:
+    """Write `aed/<submitter>.ndjson`, `labels.csv`, `watchlist.csv` and `manifest.json`; return counts."""
+    aed = out / "aed"
+    aed.mkdir(parents=True, exist_ok=True)
+    by_submitter: dict[str, list[bytes]] = defaultdict(list)
+    for record in day.records:
+        by_submitter[record.submitter].append(record.line)
+    for submitter, lines in sorted(by_submitter.items()):
+        (aed / f"{submitter}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    with (out / "labels.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["submitter", "reference", "violation", "detail"])
+        writer.writerows([label.submitter, label.reference, label.violation, label.detail] for label in day.labels)
+    with (out / "watchlist.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "name", "aliases", "country", "birth_date", "identifiers"])
+        writer.writerows(WATCHLIST)
+    counts: dict[str, int] = defaultdict(int)
+    for label in day.labels:
+        counts[label.violation] += 1
+    manifest = {
+        "day": day.day.isoformat(),
+        "seed": day.seed,
+        "consignments": len(day.records),
+        "submitters": {s: len(lines) for s, lines in sorted(by_submitter.items())},
+        "violations": dict(sorted(counts.items())),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return {"consignments": len(day.records), "labelled": len(day.labels), "submitters": len(by_submitter)}

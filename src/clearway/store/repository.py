@@ -1,0 +1,246 @@
+"""The store: keeps every raw submission, registers consignments once per (submitter, reference).
+
+The same content again is a no-op; other content is an amendment that becomes a new version, the
+previous ones kept. Writes are grouped per batch in one transaction (one durable commit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+import polars as pl
+import sqlalchemy as sa
+
+from clearway.errors import NotFound
+from clearway.intake.submitted import Submitted
+from clearway.model.consignment import Consignment
+from clearway.store import tables as t
+from clearway.store.bulk import insert_rows
+
+RegistrationOutcome = Literal["registered", "unchanged", "amended", "rejected"]
+_encoder = msgspec.json.Encoder(order="deterministic")
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What became of one submitted consignment."""
+
+    submission_id: str
+    outcome: RegistrationOutcome
+    consignment_id: str | None
+    version: int | None
+    reference: str | None
+
+
+def canonical(consignment: Consignment) -> bytes:
+    """The canonical JSON of a consignment: keys sorted, so equal content hashes equal."""
+    return _encoder.encode(consignment)
+
+
+def content_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _findings(findings: Sequence[Any]) -> str:
+    return _encoder.encode(findings).decode()
+
+
+class Store:
+    """Repository over one engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def record_batch(self, submitter: str, received_at: dt.datetime, batch: Sequence[Submitted]) -> list[Registration]:
+        """Keep every submission; register, skip or amend each accepted consignment; one transaction."""
+        with self.engine.begin() as conn:
+            return self._record(conn, submitter, received_at, batch)
+
+    def _record(
+        self, conn: sa.Connection, submitter: str, received_at: dt.datetime, batch: Sequence[Submitted]
+    ) -> list[Registration]:
+        refs = [s.outcome.consignment.reference for s in batch if s.outcome.consignment is not None]
+        known = self._existing(conn, submitter, refs)
+        subs, new, versions, events, registrations = [], [], [], [], []
+        amended: list[dict[str, Any]] = []
+        for item in batch:
+            sid = new_id()
+            consignment = item.outcome.consignment
+            cid: str | None = None
+            version: int | None = None
+            outcome: RegistrationOutcome = "rejected"
+            if consignment is not None:
+                body = canonical(consignment)
+                digest = content_hash(body)
+                current = known.get(consignment.reference)
+                if current is None:
+                    cid, version, outcome = new_id(), 1, "registered"
+                    new.append(_consignment_row(cid, submitter, consignment, digest, body, received_at))
+                elif current[2] == digest:
+                    cid, version, outcome = current[0], current[1], "unchanged"
+                else:
+                    cid, version, outcome = current[0], current[1] + 1, "amended"
+                    amended.append(
+                        {
+                            "cid": cid,
+                            "version": version,
+                            "digest": digest,
+                            "body": body.decode(),
+                            "at": received_at,
+                        }
+                    )
+                if outcome != "unchanged":
+                    known[consignment.reference] = (cid, version, digest)
+                    versions.append(
+                        {"consignment_id": cid, "version": version, "content_hash": digest, "submission_id": sid,
+                         "recorded_at": received_at, "body": body.decode()}
+                    )  # fmt: skip
+                    events.append(_event(cid, outcome, submitter, received_at, {"version": version, "submission": sid}))
+            subs.append(
+                {
+                    "id": sid, "submitter": submitter, "received_at": received_at, "format": item.format,
+                    "line": item.line, "reference": item.outcome.reference, "accepted": consignment is not None,
+                    "outcome": outcome, "consignment_id": cid, "errors": _findings(item.outcome.errors),
+                    "warnings": _findings(item.outcome.warnings), "raw": item.raw,
+                }
+            )  # fmt: skip
+            registrations.append(Registration(sid, outcome, cid, version, item.outcome.reference))
+        insert_rows(conn, t.submissions, subs)
+        insert_rows(conn, t.consignments, new)
+        if amended:
+            conn.execute(
+                t.consignments.update()
+                .where(t.consignments.c.id == sa.bindparam("cid"))
+                .values(
+                    version=sa.bindparam("version"),
+                    content_hash=sa.bindparam("digest"),
+                    body=sa.bindparam("body"),
+                    updated_at=sa.bindparam("at"),
+                    status="registered",
+                ),
+                amended,
+            )
+        insert_rows(conn, t.consignment_versions, versions)
+        insert_rows(conn, t.events, events)
+        return registrations
+
+    def _existing(self, conn: sa.Connection, submitter: str, refs: list[str]) -> dict[str, tuple[str, int, str]]:
+        c = t.consignments.c
+        found: dict[str, tuple[str, int, str]] = {}
+        unique = sorted(set(refs))
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            query = sa.select(c.reference, c.id, c.version, c.content_hash).where(
+                c.submitter == submitter, c.reference.in_(chunk)
+            )
+            for reference, cid, version, digest in conn.execute(query):
+                found[reference] = (cid, version, digest)
+        return found
+
+    def record_decisions(
+        self,
+        decisions: pl.DataFrame,
+        versions: dict[str, int],
+        decided_at: dt.datetime,
+        actor: str = "clearway",
+    ) -> None:
+        """Store the pipeline's decisions (keyed by consignment id), mark them assessed, log the event."""
+        rows, events, updates = [], [], []
+        for d in decisions.select("key", "lane", "referrals", "reasons", "score").iter_rows(named=True):
+            referrals = _encoder.encode(d["referrals"]).decode()
+            rows.append(
+                {"id": new_id(), "consignment_id": d["key"], "version": versions[d["key"]], "lane": d["lane"],
+                 "referrals": referrals, "reasons": _encoder.encode(d["reasons"]).decode(), "score": d["score"],
+                 "decided_at": decided_at}
+            )  # fmt: skip
+            events.append(
+                _event(d["key"], "assessed", actor, decided_at, {"lane": d["lane"], "referrals": d["referrals"]})
+            )
+            updates.append({"cid": d["key"], "at": decided_at})
+        with self.engine.begin() as conn:
+            insert_rows(conn, t.decisions, rows)
+            insert_rows(conn, t.events, events)
+            if updates:
+                conn.execute(
+                    t.consignments.update()
+                    .where(t.consignments.c.id == sa.bindparam("cid"))
+                    .values(status="assessed", updated_at=sa.bindparam("at")),
+                    updates,
+                )
+
+    def consignment(self, consignment_id: str) -> tuple[dict[str, Any], Consignment]:
+        """The stored row (without body) and the current version of a consignment."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(sa.select(t.consignments).where(t.consignments.c.id == consignment_id)).mappings().first()
+            )
+        if row is None:
+            raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
+        meta = {k: v for k, v in row.items() if k != "body"}
+        return meta, msgspec.json.decode(row["body"], type=Consignment)
+
+    def versions(self, consignment_id: str) -> list[dict[str, Any]]:
+        c = t.consignment_versions.c
+        with self.engine.connect() as conn:
+            query = sa.select(t.consignment_versions).where(c.consignment_id == consignment_id).order_by(c.version)
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def events(self, consignment_id: str) -> list[dict[str, Any]]:
+        c = t.events.c
+        with self.engine.connect() as conn:
+            query = sa.select(t.events).where(c.consignment_id == consignment_id).order_by(c.at, c.type)
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def submissions(self, submitter: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(t.submissions)
+        if submitter is not None:
+            query = query.where(t.submissions.c.submitter == submitter)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def count(self, table: sa.Table) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+    def lanes(self) -> dict[str, int]:
+        c = t.decisions.c
+        with self.engine.connect() as conn:
+            return dict(conn.execute(sa.select(c.lane, sa.func.count()).group_by(c.lane)).tuples().all())
+
+
+def _consignment_row(
+    cid: str, submitter: str, c: Consignment, digest: str, body: bytes, at: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "id": cid, "submitter": submitter, "reference": c.reference, "version": 1, "content_hash": digest,
+        "status": "registered", "channel": c.channel, "dispatch_country": c.dispatch_country,
+        "destination_country": c.destination_country, "transport_document_id": c.transport_document.id,
+        "received_at": at, "updated_at": at, "body": body.decode(),
+    }  # fmt: skip
+
+
+def _event(cid: str, kind: str, actor: str, at: dt.datetime, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "consignment_id": cid,
+        "type": kind,
+        "actor": actor,
+        "at": at,
+        "data": _encoder.encode(data).decode(),
+    }
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

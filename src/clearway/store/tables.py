@@ -1,0 +1,84 @@
+"""The tables: raw submissions, consignments with their versions, decisions and lifecycle events."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("submitter", sa.String(64), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("line", sa.Integer),
+    sa.Column("reference", sa.String(64)),
+    sa.Column("accepted", sa.Boolean, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),  # registered, unchanged, amended, rejected
+    sa.Column("consignment_id", sa.String(32)),
+    sa.Column("errors", sa.Text, nullable=False),  # JSON list of findings
+    sa.Column("warnings", sa.Text, nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=False),  # exactly what was sent
+    sa.Index("ix_submissions_submitter_received", "submitter", "received_at"),
+    sa.Index("ix_submissions_reference", "submitter", "reference"),
+)
+
+consignments = sa.Table(
+    "consignments",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # the registration id
+    sa.Column("submitter", sa.String(64), nullable=False),
+    sa.Column("reference", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("dispatch_country", sa.String(2), nullable=False),
+    sa.Column("destination_country", sa.String(2), nullable=False),
+    sa.Column("transport_document_id", sa.String(35), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # canonical Consignment v1 JSON of the current version
+    sa.UniqueConstraint("submitter", "reference", name="uq_consignments_submitter_reference"),
+    sa.Index("ix_consignments_status", "status"),
+    sa.Index("ix_consignments_transport_document", "transport_document_id"),
+)
+
+consignment_versions = sa.Table(
+    "consignment_versions",
+    metadata,
+    sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("submission_id", sa.String(32), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("lane", sa.String(8), nullable=False),
+    sa.Column("referrals", sa.Text, nullable=False),  # JSON list
+    sa.Column("reasons", sa.Text, nullable=False),  # JSON list of {source, code, message}
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_decisions_consignment", "consignment_id"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),  # registered, amended, assessed ...
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Index("ix_events_consignment", "consignment_id", "at"),
+)
