@@ -42,7 +42,8 @@ def _set(doc: dict[str, Any], dotted: str, value: str) -> None:
 
 
 class _Group:
-    def __init__(self, line: int) -> None:
+    def __init__(self, reference: str, line: int) -> None:
+        self.reference = reference
         self.line = line
         self.head: dict[str, str] = {}
         self.items: list[dict[str, Any]] = []
@@ -96,7 +97,7 @@ def read_csv(data: bytes) -> Iterator[Submitted]:
                 )
             )
             continue
-        group = groups.setdefault(reference, _Group(line))
+        group = groups.get(reference) or groups.setdefault(reference, _Group(reference, line))
         group.rows.append(row)
         if len(row) != len(header):
             group.errors.append(Finding("", "csv.columns", f"line {line}: {len(row)} cells for {len(header)} columns"))
@@ -134,7 +135,7 @@ def _outcome(group: _Group) -> Outcome:
     if not group.errors:
         return outcome
     errors = sorted(set(group.errors) | set(outcome.errors))
-    return Outcome(reference_of(doc), None, errors, outcome.warnings)
+    return Outcome(reference_of(doc) or group.reference, None, errors, outcome.warnings)
 
 
 def _encode_rows(header: list[str], rows: list[list[str]]) -> bytes:

@@ -15,13 +15,13 @@ _decode = msgspec.json.Decoder().decode
 def read_ndjson(lines: Iterable[bytes]) -> Iterator[Submitted]:
     """Blank lines are skipped; a line that is not JSON rejects that line's consignment only."""
     for number, line in enumerate(lines, start=1):
-        text = line.strip()
-        if not text:
+        raw = line.rstrip(b"\r\n")  # kept exactly as sent, but for the line break
+        if not raw.strip():
             continue
         try:
-            doc = _decode(text)
+            doc = _decode(raw)
         except msgspec.DecodeError as exc:
-            outcome = rejection(sniff_reference(text), "", "json.malformed", f"line {number}: {exc}")
-            yield Submitted("ndjson", number, text, outcome)
+            outcome = rejection(sniff_reference(raw), "", "json.malformed", f"line {number}: {exc}")
+            yield Submitted("ndjson", number, raw, outcome)
             continue
-        yield Submitted("ndjson", number, text, validate_raw(doc))
+        yield Submitted("ndjson", number, raw, validate_raw(doc))

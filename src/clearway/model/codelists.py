@@ -1,11 +1,12 @@
-"""Code lists shipped as package data (read once, on first use)."""
+"""Text normalisation and the vague-description check built on the code list of vague terms."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from functools import lru_cache
-from importlib import resources
+
+from clearway.model.vague_terms import VAGUE_TERMS
 
 _WORD = re.compile(r"[^\w]+", re.UNICODE)
 
@@ -20,8 +21,7 @@ def normalise_text(text: str) -> str:
 @lru_cache(maxsize=1)
 def vague_terms() -> frozenset[str]:
     """Generic goods terms (ICS2 guidance) in their normalised form."""
-    text = resources.files("clearway.data").joinpath("vague_terms.txt").read_text(encoding="utf-8")
-    return frozenset(normalise_text(line) for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return frozenset(normalise_text(term) for term in VAGUE_TERMS)
 
 
 _FILLER = frozenset({"a", "an", "the", "of", "and", "for", "some", "misc", "assorted", "mixed", "set", "1", "2"})

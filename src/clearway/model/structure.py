@@ -167,35 +167,36 @@ def _check_temporal(value: Any, t: mi.Type, path: Path, out: list[Finding]) -> N
 
 
 @lru_cache(maxsize=16)
-def decimal_paths(tp: type) -> tuple[Path, ...]:
-    """Paths to every Decimal field of `tp`, with `*` standing for any list index."""
-    found: list[Path] = []
+def decimal_paths(tp: type) -> tuple[tuple[Path, tuple[tuple[str, Any], ...]], ...]:
+    """Paths to every Decimal field of `tp` (`*` for any list index), each with its range metadata."""
+    found: list[tuple[Path, tuple[tuple[str, Any], ...]]] = []
 
-    def visit(t: mi.Type, path: Path) -> None:
+    def visit(t: mi.Type, path: Path, extra: tuple[tuple[str, Any], ...]) -> None:
         if isinstance(t, mi.Metadata):
+            extra = tuple(sorted((t.extra or {}).items()))
             t = t.type
         if isinstance(t, mi.UnionType):
             for member in t.types:
-                visit(member, path)
+                visit(member, path, extra)
         elif isinstance(t, mi.DecimalType):
-            found.append(path)
+            found.append((path, extra))
         elif isinstance(t, mi.StructType):
             for field in t.fields:
-                visit(field.type, (*path, field.encode_name))
+                visit(field.type, (*path, field.encode_name), ())
         elif isinstance(t, mi.ListType):
-            visit(t.item_type, (*path, "*"))
+            visit(t.item_type, (*path, "*"), ())
 
-    visit(_info(tp), ())
+    visit(_info(tp), (), ())
     return tuple(found)
 
 
 def decimal_errors(raw: Any, tp: type) -> list[Finding]:
-    """Decimal fields sent as something other than a plain decimal string (msgspec accepts numbers)."""
+    """Decimal fields that are not plain decimal strings in range (msgspec alone accepts numbers)."""
     out: list[Finding] = []
 
     def walk(value: Any, rest: Path, done: Path, extra: dict[str, Any]) -> None:
         if not rest:
-            if value is not None and not (isinstance(value, str) and _DECIMAL.match(value)):
+            if value is not None:
                 _check_decimal(value, extra, done, out)
             return
         head, tail = rest[0], rest[1:]
@@ -206,6 +207,6 @@ def decimal_errors(raw: Any, tp: type) -> list[Finding]:
         elif isinstance(value, dict) and head in value:
             walk(value[head], tail, (*done, head), extra)
 
-    for path in decimal_paths(tp):
-        walk(raw, path, (), {})
+    for path, extra in decimal_paths(tp):
+        walk(raw, path, (), dict(extra))
     return out

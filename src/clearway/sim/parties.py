@@ -79,7 +79,7 @@ def make_sellers(rng: random.Random, count: int, products: tuple[Product, ...]) 
                 platform=platform,
                 specialty=frozenset(specialty),
                 identifiers=_seller_ids(rng, origin.country, index),
-                activity=rng.paretovariate(1.3),
+                activity=rng.lognormvariate(0, 1.3),  # a few big sellers, a long tail
                 phone=f"{origin.phone_prefix} {rng.randrange(10**8, 10**9)}",
             )
         )

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows` (dicts with every column of `table`) inside the connection's transaction."""
+    """Insert `rows` (dicts with the same keys) inside the connection's transaction; absent columns default."""
     if not rows:
         return
     if conn.dialect.name == "postgresql":
@@ -19,7 +19,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
 
 
 def _copy(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-    names = [c.name for c in table.columns]
+    names = list(rows[0])
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     with dbapi.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:  # type: ignore[attr-defined]

@@ -199,7 +199,7 @@ class Store:
     def events(self, consignment_id: str) -> list[dict[str, Any]]:
         c = t.events.c
         with self.engine.connect() as conn:
-            query = sa.select(t.events).where(c.consignment_id == consignment_id).order_by(c.at, c.type)
+            query = sa.select(t.events).where(c.consignment_id == consignment_id).order_by(c.seq)
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def submissions(self, submitter: str | None = None) -> list[dict[str, Any]]:
@@ -216,7 +216,7 @@ class Store:
     def lanes(self) -> dict[str, int]:
         c = t.decisions.c
         with self.engine.connect() as conn:
-            return dict(conn.execute(sa.select(c.lane, sa.func.count()).group_by(c.lane)).tuples().all())
+            return {lane: int(n) for lane, n in conn.execute(sa.select(c.lane, sa.func.count()).group_by(c.lane))}
 
 
 def _consignment_row(

@@ -71,10 +71,13 @@ decisions = sa.Table(
     sa.Index("ix_decisions_consignment", "consignment_id"),
 )
 
+EVENT_SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+
 events = sa.Table(
     "events",
     metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("seq", EVENT_SEQ, primary_key=True, autoincrement=True),  # the order events were recorded in
+    sa.Column("id", sa.String(32), nullable=False, unique=True),
     sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), nullable=False),
     sa.Column("type", sa.String(32), nullable=False),  # registered, amended, assessed ...
     sa.Column("actor", sa.String(64), nullable=False),

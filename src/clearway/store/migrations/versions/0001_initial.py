@@ -73,7 +73,8 @@ def upgrade() -> None:
     op.create_index("ix_decisions_consignment", "decisions", ["consignment_id"])
     op.create_table(
         "events",
-        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(32), nullable=False, unique=True),
         sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), nullable=False),
         sa.Column("type", sa.String(32), nullable=False),
         sa.Column("actor", sa.String(64), nullable=False),

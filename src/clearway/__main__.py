@@ -1,0 +1,5 @@
+"""`python -m clearway` runs the command line."""
+
+from clearway.cli import main
+
+main()

@@ -1,0 +1,53 @@
+"""Shared test helpers: the contract's example consignment and builders around it."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from typing import Any
+
+import pytest
+
+EXAMPLE: dict[str, Any] = {
+    "reference": "MKT-2026-11-28-000431",
+    "channel": "post",
+    "transport_document": {"type": "s10", "id": "RR123456785CN"},
+    "category": "sale_of_goods",
+    "order": {"platform": "example-market", "order_id": "A-99812", "order_date": "2026-11-20"},
+    "seller": {"name": "Shenzhen Bright Trading Co.", "address": {"city": "Shenzhen", "country": "CN"}},
+    "consignee": {
+        "name": "Anna Schmidt",
+        "address": {"street": "Hauptstr. 5", "city": "Köln", "postcode": "50667", "country": "DE"},
+    },
+    "fiscal": {"scheme": "ioss", "id": "IM2760000012"},
+    "dispatch_country": "CN",
+    "destination_country": "DE",
+    "currency": "EUR",
+    "shipping_cost": "2.99",
+    "gross_mass_kg": "0.42",
+    "items": [
+        {"description": "Cotton T-shirt, men, printed", "hs_code": "610910", "quantity": 2, "unit_price": "7.50",
+         "origin_country": "CN"},
+        {"description": "Phone case, silicone", "hs_code": "392690", "quantity": 1, "unit_price": "3.20",
+         "origin_country": "CN"},
+    ],
+}  # fmt: skip
+"""The example of docs/consignment-v1.md, verbatim."""
+
+NOON = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC)
+
+
+def example(**changes: Any) -> dict[str, Any]:
+    """A deep copy of the contract's example with top-level fields replaced (None removes a field)."""
+    doc = copy.deepcopy(EXAMPLE)
+    for key, value in changes.items():
+        if value is None:
+            doc.pop(key, None)
+        else:
+            doc[key] = value
+    return doc
+
+
+@pytest.fixture
+def doc() -> dict[str, Any]:
+    return example()

@@ -1,0 +1,92 @@
+"""The command line, run as a user runs it (a subprocess), on an isolated CLEARWAY_HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tests.conftest import example
+
+
+def clearway(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARWAY_")} | {"CLEARWAY_HOME": str(home)}
+    result = subprocess.run(
+        [sys.executable, "-m", "clearway", *args], capture_output=True, text=True, env=env, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}: {result.stderr}")
+    return result
+
+
+def test_validate_prints_one_line_per_consignment_and_stores_nothing(tmp_path: Path) -> None:
+    bad = example(reference="B", currency="EUD")
+    lines = [msgspec.json.encode(example(reference="A")), b"{broken", msgspec.json.encode(bad)]
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = clearway("validate", str(path), home=tmp_path / "home", check=False)
+    assert result.returncode == 1  # something was rejected
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["reference"], o["accepted"], o["line"]) for o in out] == [
+        ("A", True, 1),
+        (None, False, 2),
+        ("B", False, 3),
+    ]
+    assert set(out[0]) == {"reference", "accepted", "errors", "warnings", "line"}
+    assert out[2]["errors"] == [
+        {"path": "/currency", "code": "currency.unknown", "message": "EUD is not an ISO 4217 currency code"}
+    ]
+    assert out[1]["errors"][0]["code"] == "json.malformed"
+    assert not (tmp_path / "home").exists()  # nothing stored, no database created
+
+
+def test_validate_reads_csv_and_json_and_exits_0_when_all_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps([example(reference="A"), example(reference="B")]))
+    result = clearway("validate", str(path), home=tmp_path)
+    assert [json.loads(line)["accepted"] for line in result.stdout.splitlines()] == [True, True]
+
+
+def test_schema_command(tmp_path: Path) -> None:
+    schema = json.loads(clearway("schema", home=tmp_path).stdout)
+    assert schema["title"] == "Consignment v1"
+
+
+def test_unknown_format_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "in.xml"
+    path.write_text("<x/>")
+    result = clearway("validate", str(path), home=tmp_path, check=False)
+    assert result.returncode == 2 and "cannot tell the format of in.xml" in result.stderr
+
+
+def test_simulate_then_ingest_into_the_default_embedded_database(tmp_path: Path) -> None:
+    out = tmp_path / "day"
+    summary = json.loads(clearway("simulate", "--size", "300", "--seed", "4", "--out", str(out), home=tmp_path).stdout)
+    assert summary["consignments"] == 300
+    assert (out / "labels.csv").read_text().startswith("submitter,reference,violation,detail")
+    assert (out / "watchlist.csv").read_text().startswith("id,name,aliases,country,birth_date,identifiers")
+    files = sorted((out / "aed").glob("*.ndjson"))
+    assert sum(len(f.read_bytes().splitlines()) for f in files) == 300
+    first = files[0]
+    result = json.loads(clearway("ingest", str(first), "--submitter", first.stem, home=tmp_path / "home").stdout)
+    assert result["submitted"] == len(first.read_bytes().splitlines())
+    assert (tmp_path / "home" / "clearway.db").exists()
+    again = json.loads(clearway("ingest", str(first), "--submitter", first.stem, home=tmp_path / "home").stdout)
+    assert again.get("registered", 0) == 0 and again["unchanged"] == result["registered"]
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = clearway("demo", "--size", "2500", "--out", str(out), home=tmp_path)
+    assert "Consignments by channel and lane" in result.stdout
+    assert "Rejections by error code" in result.stdout
+    assert "consignments/s" in result.stdout
+    html = (out / "report.html").read_text()
+    assert html.count("<svg") >= 4 and "<script" not in html and "http" not in html.split("<svg")[0]
+    assert (out / "clearway.db").exists() and (out / "labels.csv").exists()

@@ -1,0 +1,115 @@
+"""The store on SQLite and on a real PostgreSQL server: nothing sent is lost, registration is idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import msgspec
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from clearway.bootstrap import build_pipeline, load_profiles
+from clearway.intake import read_bytes
+from clearway.pipeline import BatchRow, Context, to_batch
+from clearway.store import Store
+from clearway.store import tables as t
+from tests.conftest import NOON, example
+
+
+def ndjson(*docs: object) -> bytes:
+    return b"\n".join(d if isinstance(d, bytes) else msgspec.json.encode(d) for d in docs)
+
+
+def test_migrations_build_exactly_the_declared_schema(store: Store) -> None:
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), t.metadata)
+    assert diff == []
+
+
+def test_every_submission_is_kept_accepted_or_rejected(store: Store) -> None:
+    broken = b'{"reference": "B", "channel": '
+    bad = example(reference="C", currency="EUD")
+    batch = list(read_bytes(ndjson(example(reference="A"), broken, bad), "ndjson"))
+    registrations = store.record_batch("platform-1", NOON, batch)
+    assert [r.outcome for r in registrations] == ["registered", "rejected", "rejected"]
+    kept = {s["reference"]: s for s in store.submissions("platform-1")}
+    assert kept["B"]["raw"] == broken and not kept["B"]["accepted"]
+    assert json.loads(kept["C"]["errors"]) == [
+        {"path": "/currency", "code": "currency.unknown", "message": "EUD is not an ISO 4217 currency code"}
+    ]
+    assert kept["A"]["outcome"] == "registered" and kept["A"]["consignment_id"] == registrations[0].consignment_id
+    assert json.loads(kept["A"]["warnings"])  # data-quality warnings are kept too
+    assert store.count(t.consignments) == 1
+
+
+def test_same_content_again_is_a_no_op(store: Store) -> None:
+    [first] = store.record_batch("p", NOON, list(read_bytes(ndjson(example()), "ndjson")))
+    [again] = store.record_batch("p", NOON + dt.timedelta(hours=1), list(read_bytes(ndjson(example()), "ndjson")))
+    assert again.outcome == "unchanged"
+    assert again.consignment_id == first.consignment_id and again.version == 1
+    assert store.count(t.consignments) == 1 and store.count(t.consignment_versions) == 1
+    assert store.count(t.submissions) == 2  # the resubmission itself is still on record
+
+
+def test_other_content_is_an_amendment_that_keeps_history(store: Store) -> None:
+    [first] = store.record_batch("p", NOON, list(read_bytes(ndjson(example()), "ndjson")))
+    amended = example(shipping_cost="4.99")
+    [second] = store.record_batch("p", NOON + dt.timedelta(hours=1), list(read_bytes(ndjson(amended), "ndjson")))
+    assert second.outcome == "amended" and second.version == 2
+    assert second.consignment_id == first.consignment_id
+    assert first.consignment_id is not None
+    meta, current = store.consignment(first.consignment_id)
+    assert str(current.shipping_cost) == "4.99" and meta["version"] == 2
+    versions = store.versions(first.consignment_id)
+    assert [v["version"] for v in versions] == [1, 2]
+    assert json.loads(versions[0]["body"])["shipping_cost"] == "2.99"
+    assert [e["type"] for e in store.events(first.consignment_id)] == ["registered", "amended"]
+
+
+def test_the_same_reference_from_another_submitter_is_another_consignment(store: Store) -> None:
+    [a] = store.record_batch("p1", NOON, list(read_bytes(ndjson(example()), "ndjson")))
+    [b] = store.record_batch("p2", NOON, list(read_bytes(ndjson(example()), "ndjson")))
+    assert a.outcome == b.outcome == "registered" and a.consignment_id != b.consignment_id
+
+
+def test_duplicates_within_one_batch(store: Store) -> None:
+    docs = ndjson(example(), example(), example(shipping_cost="1.00"))
+    outcomes = [r.outcome for r in store.record_batch("p", NOON, list(read_bytes(docs, "ndjson")))]
+    assert outcomes == ["registered", "unchanged", "amended"]
+    assert store.count(t.consignment_versions) == 2
+
+
+def test_decisions_are_stored_and_the_consignment_marked_assessed(store: Store) -> None:
+    doc = example()
+    doc["items"][0]["description"] = "Power bank 20000mAh"
+    batch = list(read_bytes(ndjson(doc, example(reference="B")), "ndjson"))
+    registrations = store.record_batch("p", NOON, batch)
+    rows = [
+        BatchRow(r.consignment_id, "p", NOON, s.outcome.consignment)
+        for r, s in zip(registrations, batch, strict=True)
+        if r.consignment_id and s.outcome.consignment
+    ]
+    decisions = build_pipeline(load_profiles(None))(to_batch(rows), Context(as_of=NOON))
+    store.record_decisions(decisions, {r.consignment_id: 1 for r in registrations if r.consignment_id}, NOON)
+    assert store.lanes() == {"red": 1, "green": 1}
+    first = registrations[0].consignment_id
+    assert first is not None
+    meta, _ = store.consignment(first)
+    assert meta["status"] == "assessed"
+    assert [e["type"] for e in store.events(first)] == ["registered", "assessed"]
+    with store.engine.connect() as conn:
+        reasons = conn.execute(
+            sa.select(t.decisions.c.reasons).where(t.decisions.c.consignment_id == first)
+        ).scalar_one()
+    assert json.loads(reasons)[0]["code"] == "DG-LIB-ALONE"
+
+
+def test_bulk_batches(store: Store) -> None:
+    docs = [example(reference=f"R{i:05d}") for i in range(1200)]
+    registrations = store.record_batch("bulk", NOON, list(read_bytes(ndjson(*docs), "ndjson")))
+    assert {r.outcome for r in registrations} == {"registered"}
+    assert store.count(t.consignments) == 1200
+    again = store.record_batch("bulk", NOON, list(read_bytes(ndjson(*docs), "ndjson")))
+    assert {r.outcome for r in again} == {"unchanged"}

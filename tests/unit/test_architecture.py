@@ -1,0 +1,54 @@
+"""The core imports no framework and no edge (style habit 1)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).parents[2] / "src" / "clearway"
+CORE = ("model", "risk", "pipeline")
+FORBIDDEN = (
+    "sqlalchemy", "alembic", "psycopg", "litestar", "httpx", "typer", "rich", "jinja2", "matplotlib",
+    "clearway.store", "clearway.intake", "clearway.api", "clearway.web", "clearway.cli", "clearway.sim",
+    "clearway.services", "clearway.report", "clearway.bootstrap", "clearway.scale",
+)  # fmt: skip
+
+
+def imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_core_packages_import_no_framework_and_no_edge() -> None:
+    offenders = {}
+    for package in CORE:
+        for path in (SRC / package).rglob("*.py"):
+            bad = {name for name in imports(path) if name.split(".")[0] in FORBIDDEN or name.startswith(FORBIDDEN)}
+            if bad:
+                offenders[str(path.relative_to(SRC))] = sorted(bad)
+    assert offenders == {}
+
+
+def test_core_does_no_io_at_import_or_in_functions() -> None:
+    offenders = []
+    for package in CORE:
+        for path in (SRC / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for call in ("open(", ".read_text(", ".write_text(", "datetime.now(", "dt.datetime.now(", "time.time("):
+                if call in text:
+                    offenders.append((str(path.relative_to(SRC)), call))
+    assert offenders == []
+
+
+def test_every_module_says_what_it_is_for() -> None:
+    missing = [
+        str(p.relative_to(SRC))
+        for p in SRC.rglob("*.py")
+        if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None and p.stat().st_size > 0
+    ]
+    assert missing == []

@@ -1,0 +1,100 @@
+"""The assess pipeline: pure, columnar, one decision per consignment in the contract's shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from clearway.bootstrap import build_pipeline, load_profiles
+from clearway.model import validate_raw
+from clearway.pipeline import (
+    DECISION_SCHEMA,
+    HIT_SCHEMA,
+    BatchRow,
+    Context,
+    StageOutput,
+    assess,
+    decisions_from_frame,
+    to_batch,
+)
+from tests.conftest import NOON, example
+
+
+def batch(*docs: dict[str, object]) -> pl.DataFrame:
+    rows = []
+    for i, d in enumerate(docs):
+        consignment = validate_raw(d).consignment
+        assert consignment is not None
+        rows.append(BatchRow(f"k{i}", "submitter", NOON, consignment))
+    return to_batch(rows)
+
+
+@dataclass(frozen=True)
+class FixedHits:
+    """A stage that asks for given lanes: how later issues plug in without touching the spine."""
+
+    wanted: dict[str, tuple[str | None, str | None]]
+    column: str | None = None
+    name: str = "fixed"
+
+    def run(self, frame: pl.DataFrame, context: Context) -> StageOutput:
+        rows = [
+            {"key": k, "source": "detector", "code": f"D-{lane}", "message": "m", "lane": lane, "referral": ref,
+             "agency": None, "weight": 10.0}
+            for k, (lane, ref) in self.wanted.items()
+        ]  # fmt: skip
+        columns = (
+            pl.DataFrame({"key": list(self.wanted), self.column: ["1.00"] * len(self.wanted)}) if self.column else None
+        )
+        return StageOutput(pl.DataFrame(rows, schema=HIT_SCHEMA), columns)
+
+
+def test_most_controlling_lane_wins_and_every_reason_is_kept() -> None:
+    frame = batch(example(), example(reference="2"), example(reference="3"))
+    stages = [
+        FixedHits({"k0": ("yellow", "rfi"), "k1": ("blue", None)}, column="duty"),
+        FixedHits({"k0": ("red", None)}),
+        FixedHits({"k1": (None, "screening")}),
+    ]
+    decisions = assess(frame, context=Context(as_of=NOON), stages=stages)
+    assert decisions["key"].to_list() == ["k0", "k1", "k2"]  # same order as the batch
+    got = {d.key: d for d in decisions_from_frame(decisions)}
+    assert got["k0"].lane == "red" and got["k0"].referrals == ["rfi"]
+    assert [r.code for r in got["k0"].reasons] == ["D-yellow", "D-red"]
+    assert got["k1"].lane == "blue" and got["k1"].referrals == ["screening"]
+    assert got["k2"].lane == "green" and got["k2"].referrals == [] and got["k2"].reasons == []
+    assert decisions["duty"].to_list() == ["1.00", "1.00", None]  # stage columns are carried forward
+
+
+def test_decisions_have_the_contract_shape() -> None:
+    decisions = assess(batch(example()), Context(as_of=NOON), build_pipeline(load_profiles(None)).stages)
+    assert {k: decisions.schema[k] for k in DECISION_SCHEMA} == DECISION_SCHEMA
+
+
+def test_assess_is_a_function_of_its_inputs() -> None:
+    pipeline = build_pipeline(load_profiles(None))
+    doc = example()
+    doc["items"][0]["description"] = "Power bank 20000mAh"
+    doc["items"][0]["hs_code"] = "850760"
+    frame = batch(doc, example(reference="2"))
+    first = pipeline(frame, Context(as_of=NOON))
+    assert first.equals(pipeline(frame, Context(as_of=NOON)))
+    assert first["lane"].to_list() == ["red", "green"]
+    assert first["referrals"].to_list() == [["dnl"], []]
+
+
+def test_assess_runs_on_a_partition_of_plain_columns() -> None:
+    """What a distributed engine does: slice the frame, round-trip it through Arrow, assess each part."""
+    pipeline = build_pipeline(load_profiles(None))
+    docs = [example(reference=str(i)) for i in range(6)]
+    docs[4]["items"][0]["description"] = "Gift"
+    frame = batch(*docs)
+    whole = pipeline(frame, Context(as_of=NOON))
+    parts = [pipeline(pl.from_arrow(frame.slice(s, 3).to_arrow()), Context(as_of=NOON)) for s in (0, 3)]  # type: ignore[arg-type]
+    assert pl.concat(parts).equals(whole)
+
+
+def test_empty_batch_gives_no_decisions() -> None:
+    decisions = build_pipeline(load_profiles(None))(to_batch([]), Context(as_of=NOON))
+    assert decisions.height == 0

@@ -1,0 +1,98 @@
+"""The traffic simulator: realistic, deterministic for a seed, labelled beside the AED."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+
+from clearway.intake import read_bytes
+from clearway.model.identifiers import hs_subheadings
+from clearway.sim import Rates, SimulatedDay, simulate
+from clearway.sim.catalogue import catalogue
+
+DAY = dt.date(2026, 11, 16)
+
+
+@lru_cache(maxsize=4)
+def day(size: int = 6000, seed: int = 11) -> SimulatedDay:
+    return simulate(size, seed, DAY)
+
+
+def test_same_seed_same_day_other_seed_other_day() -> None:
+    a, b, c = simulate(400, 5, DAY), simulate(400, 5, DAY), simulate(400, 6, DAY)
+    assert [r.line for r in a.records] == [r.line for r in b.records]
+    assert a.labels == b.labels
+    assert [r.line for r in a.records] != [r.line for r in c.records]
+
+
+def test_size_is_respected() -> None:
+    assert len(simulate(1, 1, DAY).records) == 1
+    assert len(day().records) == 6000
+
+
+def test_catalogue_breadth_and_valid_hs_codes() -> None:
+    products = catalogue()
+    assert len(products) >= 150
+    assert len({p.hs6[:2] for p in products}) >= 40
+    assert [p.key for p in products if p.hs6 not in hs_subheadings()] == []
+    assert len({p.key for p in products}) == len(products)
+
+
+def well_formed(simulated: SimulatedDay) -> list[dict[str, Any]]:
+    broken = {(label.submitter, label.reference) for label in simulated.labels if label.violation == "malformed"}
+    return [msgspec.json.decode(r.line) for r in simulated.records if (r.submitter, r.reference) not in broken]
+
+
+def test_traffic_shape() -> None:
+    docs = well_formed(day())
+    sellers = Counter(d["seller"]["name"] for d in docs)
+    assert len(sellers) > 250
+    assert sellers.most_common(1)[0][1] < 0.05 * len(docs)  # heavy-tailed, not one giant
+    seller_countries = Counter(d["seller"]["address"]["country"] for d in docs)
+    assert seller_countries.most_common(1)[0][0] == "CN"
+    assert {"HK", "US", "GB", "TR", "KR", "IN", "VN"} <= set(seller_countries)
+    destinations = Counter(d["destination_country"] for d in docs)
+    assert {"DE", "FR", "NL", "GB", "US", "AU"} <= set(destinations)
+    assert Counter(d["channel"] for d in docs).keys() == {"post", "express", "cargo"}
+    assert len({r.submitter for r in day().records}) >= 8  # platforms, carriers and posts
+    assert len({d["currency"] for d in docs}) >= 5
+    assert any(any(ord(ch) > 0x2E80 for ch in i["description"]) for d in docs for i in d["items"])  # multilingual
+
+
+def test_every_violation_is_injected_and_labelled_beside_the_aed() -> None:
+    simulated = day()
+    kinds = Counter(label.violation for label in simulated.labels)
+    assert set(kinds) == {name for name, _ in Rates().items()}
+    assert all(b"violation" not in r.line and b"label" not in r.line for r in simulated.records)
+    references = {(r.submitter, r.reference) for r in simulated.records}
+    assert all((label.submitter, label.reference) in references for label in simulated.labels)
+
+
+def test_rates_are_configurable() -> None:
+    none = simulate(500, 3, DAY, Rates(**{name: 0.0 for name, _ in Rates().items()}))
+    assert none.labels == []
+    only = simulate(
+        500, 3, DAY, Rates(**{name: (0.2 if name == "counterfeit" else 0.0) for name, _ in Rates().items()})
+    )
+    assert {label.violation for label in only.labels} == {"counterfeit"}
+    assert 60 < len(only.labels) < 140
+
+
+def test_honest_records_are_accepted_and_malformed_ones_rejected() -> None:
+    simulated = day()
+    labels = {(label.submitter, label.reference): label.violation for label in simulated.labels}
+    for record in simulated.records:
+        [submitted] = read_bytes(record.line, "ndjson")
+        violation = labels.get((record.submitter, record.reference))
+        if violation == "malformed":
+            assert not submitted.outcome.accepted, record.line[:200]
+        elif violation != "ioss_misuse":  # an invalid IOSS number is rejected, IOSS over EUR 150 is not
+            assert submitted.outcome.accepted, (violation, submitted.outcome.errors)
+
+
+def test_a_large_day_has_thousands_of_sellers() -> None:
+    assert len({d["seller"]["name"] for d in well_formed(day(40_000, 2))}) > 1000
