@@ -16,6 +16,7 @@ from typing import Any, Literal
 import msgspec
 import polars as pl
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from clearway.errors import NotFound
 from clearway.intake.submitted import Submitted
@@ -52,6 +53,23 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+class _Ids:
+    """Ids for one batch: a random 20-hex prefix and a counter (uuid4 per row costs more than the insert)."""
+
+    def __init__(self) -> None:
+        self.prefix = uuid.uuid4().hex[:20]
+        self.n = 0
+
+    def __call__(self) -> str:
+        self.n += 1
+        return f"{self.prefix}{self.n:012x}"
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """Datetimes come back naive from SQLite; they were stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 def _findings(findings: Sequence[Any]) -> str:
     return _encoder.encode(findings).decode()
 
@@ -70,12 +88,13 @@ class Store:
     def _record(
         self, conn: sa.Connection, submitter: str, received_at: dt.datetime, batch: Sequence[Submitted]
     ) -> list[Registration]:
+        ids = _Ids()
         refs = [s.outcome.consignment.reference for s in batch if s.outcome.consignment is not None]
         known = self._existing(conn, submitter, refs)
         subs, new, versions, events, registrations = [], [], [], [], []
         amended: list[dict[str, Any]] = []
         for item in batch:
-            sid = new_id()
+            sid = ids()
             consignment = item.outcome.consignment
             cid: str | None = None
             version: int | None = None
@@ -85,28 +104,22 @@ class Store:
                 digest = content_hash(body)
                 current = known.get(consignment.reference)
                 if current is None:
-                    cid, version, outcome = new_id(), 1, "registered"
-                    new.append(_consignment_row(cid, submitter, consignment, digest, body, received_at))
+                    cid, version, outcome = ids(), 1, "registered"
+                    new.append(_consignment_row(cid, submitter, consignment, digest, received_at))
                 elif current[2] == digest:
                     cid, version, outcome = current[0], current[1], "unchanged"
                 else:
                     cid, version, outcome = current[0], current[1] + 1, "amended"
-                    amended.append(
-                        {
-                            "cid": cid,
-                            "version": version,
-                            "digest": digest,
-                            "body": body.decode(),
-                            "at": received_at,
-                        }
-                    )
+                    amended.append({"cid": cid, "version": version, "digest": digest, "at": received_at})
                 if outcome != "unchanged":
                     known[consignment.reference] = (cid, version, digest)
                     versions.append(
                         {"consignment_id": cid, "version": version, "content_hash": digest, "submission_id": sid,
                          "recorded_at": received_at, "body": body.decode()}
                     )  # fmt: skip
-                    events.append(_event(cid, outcome, submitter, received_at, {"version": version, "submission": sid}))
+                    events.append(
+                        _event(ids(), cid, outcome, submitter, received_at, {"version": version, "submission": sid})
+                    )
             subs.append(
                 {
                     "id": sid, "submitter": submitter, "received_at": received_at, "format": item.format,
@@ -125,7 +138,6 @@ class Store:
                 .values(
                     version=sa.bindparam("version"),
                     content_hash=sa.bindparam("digest"),
-                    body=sa.bindparam("body"),
                     updated_at=sa.bindparam("at"),
                     status="registered",
                 ),
@@ -136,14 +148,21 @@ class Store:
         return registrations
 
     def _existing(self, conn: sa.Connection, submitter: str, refs: list[str]) -> dict[str, tuple[str, int, str]]:
+        """Id, version and content hash of the submitter's consignments among `refs`."""
         c = t.consignments.c
-        found: dict[str, tuple[str, int, str]] = {}
         unique = sorted(set(refs))
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start : start + _CHUNK]
-            query = sa.select(c.reference, c.id, c.version, c.content_hash).where(
-                c.submitter == submitter, c.reference.in_(chunk)
-            )
+        columns = (c.reference, c.id, c.version, c.content_hash)
+        if conn.dialect.name == "postgresql":
+            # one `= ANY(array)` probe of the unique index; long IN lists get planned as scans
+            wanted = sa.bindparam("refs", value=unique, type_=postgresql.ARRAY(sa.String))
+            queries = [sa.select(*columns).where(c.submitter == submitter, c.reference == sa.func.any(wanted))]
+        else:
+            queries = [
+                sa.select(*columns).where(c.submitter == submitter, c.reference.in_(unique[i : i + _CHUNK]))
+                for i in range(0, len(unique), _CHUNK)
+            ]
+        found: dict[str, tuple[str, int, str]] = {}
+        for query in queries:
             for reference, cid, version, digest in conn.execute(query):
                 found[reference] = (cid, version, digest)
         return found
@@ -157,15 +176,16 @@ class Store:
     ) -> None:
         """Store the pipeline's decisions (keyed by consignment id), mark them assessed, log the event."""
         rows, events, updates = [], [], []
+        ids = _Ids()
         for d in decisions.select("key", "lane", "referrals", "reasons", "score").iter_rows(named=True):
             referrals = _encoder.encode(d["referrals"]).decode()
             rows.append(
-                {"id": new_id(), "consignment_id": d["key"], "version": versions[d["key"]], "lane": d["lane"],
+                {"id": ids(), "consignment_id": d["key"], "version": versions[d["key"]], "lane": d["lane"],
                  "referrals": referrals, "reasons": _encoder.encode(d["reasons"]).decode(), "score": d["score"],
                  "decided_at": decided_at}
             )  # fmt: skip
             events.append(
-                _event(d["key"], "assessed", actor, decided_at, {"lane": d["lane"], "referrals": d["referrals"]})
+                _event(ids(), d["key"], "assessed", actor, decided_at, {"lane": d["lane"], "referrals": d["referrals"]})
             )
             updates.append({"cid": d["key"], "at": decided_at})
         with self.engine.begin() as conn:
@@ -180,14 +200,18 @@ class Store:
                 )
 
     def consignment(self, consignment_id: str) -> tuple[dict[str, Any], Consignment]:
-        """The stored row (without body) and the current version of a consignment."""
+        """The stored row and the current version of a consignment."""
+        c, v = t.consignments.c, t.consignment_versions.c
+        query = (
+            sa.select(t.consignments, v.body)
+            .join(t.consignment_versions, (v.consignment_id == c.id) & (v.version == c.version))
+            .where(c.id == consignment_id)
+        )
         with self.engine.connect() as conn:
-            row = (
-                conn.execute(sa.select(t.consignments).where(t.consignments.c.id == consignment_id)).mappings().first()
-            )
+            row = conn.execute(query).mappings().first()
         if row is None:
             raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
-        meta = {k: v for k, v in row.items() if k != "body"}
+        meta = {k: (as_utc(x) if isinstance(x, dt.datetime) else x) for k, x in row.items() if k != "body"}
         return meta, msgspec.json.decode(row["body"], type=Consignment)
 
     def versions(self, consignment_id: str) -> list[dict[str, Any]]:
@@ -219,20 +243,18 @@ class Store:
             return {lane: int(n) for lane, n in conn.execute(sa.select(c.lane, sa.func.count()).group_by(c.lane))}
 
 
-def _consignment_row(
-    cid: str, submitter: str, c: Consignment, digest: str, body: bytes, at: dt.datetime
-) -> dict[str, Any]:
+def _consignment_row(cid: str, submitter: str, c: Consignment, digest: str, at: dt.datetime) -> dict[str, Any]:
     return {
         "id": cid, "submitter": submitter, "reference": c.reference, "version": 1, "content_hash": digest,
         "status": "registered", "channel": c.channel, "dispatch_country": c.dispatch_country,
         "destination_country": c.destination_country, "transport_document_id": c.transport_document.id,
-        "received_at": at, "updated_at": at, "body": body.decode(),
+        "received_at": at, "updated_at": at,
     }  # fmt: skip
 
 
-def _event(cid: str, kind: str, actor: str, at: dt.datetime, data: dict[str, Any]) -> dict[str, Any]:
+def _event(eid: str, cid: str, kind: str, actor: str, at: dt.datetime, data: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": new_id(),
+        "id": eid,
         "consignment_id": cid,
         "type": kind,
         "actor": actor,

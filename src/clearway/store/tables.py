@@ -1,4 +1,8 @@
-"""The tables: raw submissions, consignments with their versions, decisions and lifecycle events."""
+"""The tables: raw submissions, consignments with their versions, decisions and lifecycle events.
+
+Datetimes are stored in UTC. SQLite keeps no offset, so readers treat naive values as UTC (`as_utc`).
+A consignment's content lives once, in `consignment_versions`; `consignments.version` names the current one.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +44,6 @@ consignments = sa.Table(
     sa.Column("transport_document_id", sa.String(35), nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("body", sa.Text, nullable=False),  # canonical Consignment v1 JSON of the current version
     sa.UniqueConstraint("submitter", "reference", name="uq_consignments_submitter_reference"),
     sa.Index("ix_consignments_status", "status"),
     sa.Index("ix_consignments_transport_document", "transport_document_id"),
@@ -54,7 +57,7 @@ consignment_versions = sa.Table(
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("submission_id", sa.String(32), nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # canonical Consignment v1 JSON of this version
 )
 
 decisions = sa.Table(

@@ -45,7 +45,6 @@ def upgrade() -> None:
         sa.Column("transport_document_id", sa.String(35), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("body", sa.Text, nullable=False),
         sa.UniqueConstraint("submitter", "reference", name="uq_consignments_submitter_reference"),
     )
     op.create_index("ix_consignments_status", "consignments", ["status"])

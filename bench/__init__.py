@@ -1,0 +1,1 @@
+"""clearway's benchmark harness: prints figures, asserts nothing about time."""
