@@ -50,8 +50,9 @@ def _decode_or_none(line: bytes) -> Any:
 def _bare_table(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
         "bare_submissions", metadata,
-        sa.Column("id", sa.String(32)), sa.Column("submitter", sa.String(64)), sa.Column("received_at", sa.DateTime(timezone=True)),
-        sa.Column("reference", sa.String(64)), sa.Column("errors", sa.Text), sa.Column("raw", sa.LargeBinary),
+        sa.Column("id", sa.String(32)), sa.Column("submitter", sa.String(64)),
+        sa.Column("received_at", sa.DateTime(timezone=True)), sa.Column("reference", sa.String(64)),
+        sa.Column("errors", sa.Text), sa.Column("raw", sa.LargeBinary),
     )  # fmt: skip
 
 
@@ -66,7 +67,9 @@ def _store_rate(url: str, submitted: list[Any]) -> float:
     engine = make_engine(url)
     upgrade(engine)
     store = Store(engine)
-    seconds, _ = timed(lambda: [store.record_batch("bench", NOW, submitted[i : i + BATCH]) for i in range(0, len(submitted), BATCH)])
+    seconds, _ = timed(
+        lambda: [store.record_batch("bench", NOW, submitted[i : i + BATCH]) for i in range(0, len(submitted), BATCH)]
+    )
     engine.dispose()
     return len(submitted) / seconds
 
@@ -114,11 +117,15 @@ def run(size: int, seed: int, *, postgres: bool) -> None:
     rows.append(("assess (rule stage)", len(accepted) / assess_s, "msgspec decode", decode_rate))
 
     with _sqlite("store") as url, _sqlite("floor") as floor_url:
-        rows.append(("store on SQLite", _store_rate(url, submitted), "executemany, bare table", _floor_rate(floor_url, lines)))
+        rows.append(
+            ("store on SQLite", _store_rate(url, submitted), "executemany, bare table", _floor_rate(floor_url, lines))
+        )
     if postgres and available() is None:
         with postgres_server() as server:
             rate = _store_rate(_database(server, "store"), submitted)
-            rows.append(("store on PostgreSQL", rate, "COPY, bare table", _floor_rate(_database(server, "floor"), lines)))
+            rows.append(
+                ("store on PostgreSQL", rate, "COPY, bare table", _floor_rate(_database(server, "floor"), lines))
+            )
     elif postgres:
         console.print(f"[yellow]PostgreSQL rows skipped: {available()}[/]")
 
