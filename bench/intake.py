@@ -8,6 +8,7 @@ SQLite, COPY on PostgreSQL). Ratio = floor rate / step rate: how many times slow
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import tempfile
 import time
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
-from clearway.bootstrap import App, build_pipeline, load_profiles
+from clearway.bootstrap import bootstrap, build_pipeline, load_profiles
 from clearway.intake.ndjson_reader import read_ndjson
 from clearway.pipeline import BatchRow, Context, to_batch
 from clearway.services.ingest import ingest
@@ -130,10 +131,10 @@ def run(size: int, seed: int, *, postgres: bool) -> None:
         console.print(f"[yellow]PostgreSQL rows skipped: {available()}[/]")
 
     with _sqlite("demo") as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        profiles = load_profiles(None)
-        app = App(Settings(url, None, BATCH), Store(engine), profiles, build_pipeline(profiles))
+        settings = dataclasses.replace(
+            Settings.from_env({}), database_url=url, ledger_key=Path(url.rsplit("/", 1)[0][10:]) / "ledger.key"
+        )
+        app = bootstrap(settings)
         demo_s, _ = timed(lambda: ingest(app, "bench", read_ndjson(lines), now=lambda: NOW))
         rows.append(("whole demo path (SQLite)", size / demo_s, "msgspec decode", decode_rate))
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from clearway.pipeline import Pipeline
 from clearway.risk import ProfileSet, RuleStage, parse_profiles
+from clearway.services.ledger import Ledger, Policy, load_or_create_key
 from clearway.settings import Settings
 from clearway.store import Store, make_engine, upgrade
 
@@ -20,6 +21,7 @@ class App:
     store: Store
     profiles: ProfileSet
     pipeline: Pipeline
+    ledger: Ledger
 
 
 def load_profiles(path: Path | None) -> ProfileSet:
@@ -39,4 +41,6 @@ def bootstrap(settings: Settings, *, migrate: bool = True, profiles: ProfileSet 
     if migrate:
         upgrade(engine)
     profiles = profiles or load_profiles(settings.profiles)
-    return App(settings, Store(engine), profiles, build_pipeline(profiles))
+    key = load_or_create_key(settings.ledger_key, settings.ledger_origin)
+    ledger = Ledger(engine, key, Policy(settings.checkpoint_every, settings.checkpoint_seconds))
+    return App(settings, Store(engine), profiles, build_pipeline(profiles), ledger)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -140,7 +142,8 @@ def demo(
         out_dir.mkdir(parents=True)
         database_url = f"sqlite:///{out_dir.resolve() / 'clearway.db'}"
     settings = Settings.from_env()
-    application = bootstrap(Settings(database_url, settings.profiles, settings.batch_size))
+    key = settings.ledger_key if "CLEARWAY_LEDGER_KEY" in os.environ else out_dir / "ledger.key"
+    application = bootstrap(dataclasses.replace(settings, database_url=database_url, ledger_key=key))
     with Progress(
         TextColumn("{task.description:<24}"),
         BarColumn(),

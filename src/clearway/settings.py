@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from clearway.errors import ConfigurationError
 
@@ -21,6 +22,10 @@ class Settings:
     database_url: str  # CLEARWAY_DATABASE_URL: SQLAlchemy URL; default SQLite at <home>/clearway.db
     profiles: Path | None  # CLEARWAY_PROFILES: risk profile YAML; default the packaged starter profiles
     batch_size: int  # CLEARWAY_BATCH_SIZE: consignments per stored and assessed batch (default 5000)
+    ledger_key: Path  # CLEARWAY_LEDGER_KEY: the log's Ed25519 signer key file; made on first use
+    ledger_origin: str  # CLEARWAY_LEDGER_ORIGIN: the log's name in checkpoints (default clearway.local/ledger)
+    checkpoint_every: int  # CLEARWAY_CHECKPOINT_EVERY: sign a checkpoint after this many events (default 1000)
+    checkpoint_seconds: float  # CLEARWAY_CHECKPOINT_SECONDS: ... or when this many seconds have passed (60)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -28,10 +33,22 @@ class Settings:
         home = Path(env["CLEARWAY_HOME"]) if env.get("CLEARWAY_HOME") else default_home()
         url = env.get("CLEARWAY_DATABASE_URL") or f"sqlite:///{home / 'clearway.db'}"
         profiles = Path(env["CLEARWAY_PROFILES"]) if env.get("CLEARWAY_PROFILES") else None
-        try:
-            batch = int(env.get("CLEARWAY_BATCH_SIZE", "5000"))
-        except ValueError as exc:
-            raise ConfigurationError("CLEARWAY_BATCH_SIZE must be a whole number") from exc
-        if batch < 1:
-            raise ConfigurationError("CLEARWAY_BATCH_SIZE must be at least 1")
-        return cls(database_url=url, profiles=profiles, batch_size=batch)
+        return cls(
+            database_url=url,
+            profiles=profiles,
+            batch_size=_number(env, "CLEARWAY_BATCH_SIZE", 5000, int),
+            ledger_key=Path(env.get("CLEARWAY_LEDGER_KEY") or home / "ledger.key"),
+            ledger_origin=env.get("CLEARWAY_LEDGER_ORIGIN") or "clearway.local/ledger",
+            checkpoint_every=_number(env, "CLEARWAY_CHECKPOINT_EVERY", 1000, int),
+            checkpoint_seconds=_number(env, "CLEARWAY_CHECKPOINT_SECONDS", 60.0, float),
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type[Any]) -> Any:
+    try:
+        value = kind(env.get(name, default))
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {env.get(name)!r}") from exc
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be greater than 0")
+    return value

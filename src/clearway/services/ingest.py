@@ -79,6 +79,7 @@ def ingest(
                     on="key",
                 )
             )  # fmt: skip
+        app.ledger.checkpoint_if_due(now())
         report.submitted += len(batch)
         if on_batch is not None:
             on_batch(len(batch))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from sqlalchemy.dialects import postgresql
 
 from clearway.errors import NotFound
 from clearway.intake.submitted import Submitted
+from clearway.ledger import LedgerEvent
 from clearway.model.consignment import Consignment
+from clearway.store import ledger_log
 from clearway.store import tables as t
 from clearway.store.bulk import insert_rows
 
@@ -92,6 +95,7 @@ class Store:
         refs = [s.outcome.consignment.reference for s in batch if s.outcome.consignment is not None]
         known = self._existing(conn, submitter, refs)
         subs, new, versions, events, registrations = [], [], [], [], []
+        event_facts: list[dict[str, Any]] = []
         amended: list[dict[str, Any]] = []
         for item in batch:
             sid = ids()
@@ -120,6 +124,14 @@ class Store:
                     events.append(
                         _event(ids(), cid, outcome, submitter, received_at, {"version": version, "submission": sid})
                     )
+                    event_facts.append(
+                        {
+                            "version": version,
+                            "content_hash": digest,
+                            "submitter": submitter,
+                            "reference": consignment.reference,
+                        }
+                    )
             subs.append(
                 {
                     "id": sid, "submitter": submitter, "received_at": received_at, "format": item.format,
@@ -145,6 +157,10 @@ class Store:
             )
         insert_rows(conn, t.consignment_versions, versions)
         insert_rows(conn, t.events, events)
+        ledger_log.new_salts(conn, [row["id"] for row in new])
+        ledger_log.append(
+            conn, [(e["id"], ledger_event(e, facts)) for e, facts in zip(events, event_facts, strict=True)]
+        )
         return registrations
 
     def _existing(self, conn: sa.Connection, submitter: str, refs: list[str]) -> dict[str, tuple[str, int, str]]:
@@ -191,6 +207,18 @@ class Store:
         with self.engine.begin() as conn:
             insert_rows(conn, t.decisions, rows)
             insert_rows(conn, t.events, events)
+            ledger_log.append(
+                conn,
+                [
+                    (
+                        e["id"],
+                        ledger_event(
+                            e, {"version": r["version"], "lane": r["lane"], "referrals": json.loads(r["referrals"])}
+                        ),
+                    )
+                    for e, r in zip(events, rows, strict=True)
+                ],
+            )
             if updates:
                 conn.execute(
                     t.consignments.update()
@@ -250,6 +278,11 @@ def _consignment_row(cid: str, submitter: str, c: Consignment, digest: str, at: 
         "destination_country": c.destination_country, "transport_document_id": c.transport_document.id,
         "received_at": at, "updated_at": at,
     }  # fmt: skip
+
+
+def ledger_event(event_row: dict[str, Any], facts: dict[str, Any]) -> LedgerEvent:
+    """The ledger's view of an events row: kind, consignment, time and facts without personal data."""
+    return LedgerEvent(event_row["type"], event_row["consignment_id"], event_row["at"], facts)
 
 
 def _event(eid: str, cid: str, kind: str, actor: str, at: dt.datetime, data: dict[str, Any]) -> dict[str, Any]:

@@ -88,3 +88,30 @@ events = sa.Table(
     sa.Column("data", sa.Text, nullable=False),
     sa.Index("ix_events_consignment", "consignment_id", "at"),
 )
+
+ledger_salts = sa.Table(
+    "ledger_salts",
+    metadata,
+    sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), primary_key=True),
+    sa.Column("salt", sa.LargeBinary, nullable=False),  # given to the parties of the consignment only
+)
+
+ledger_leaves = sa.Table(
+    "ledger_leaves",
+    metadata,
+    sa.Column("leaf_index", sa.BigInteger, primary_key=True, autoincrement=False),  # dense, from 0, never rewritten
+    sa.Column("event_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("consignment_id", sa.String(32), nullable=False),
+    sa.Column("event", sa.Text, nullable=False),  # the canonical event the leaf commits to (no personal data)
+    sa.Column("leaf_hash", sa.LargeBinary, nullable=False),
+    sa.Index("ix_ledger_leaves_consignment", "consignment_id"),
+)
+
+ledger_checkpoints = sa.Table(
+    "ledger_checkpoints",
+    metadata,
+    sa.Column("size", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("root", sa.LargeBinary, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),  # the signed checkpoint, as published
+    sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
+)
