@@ -1,4 +1,4 @@
-"""`python -m bench intake [--size N]`: consignments per second for each step, beside its floor."""
+"""`python -m bench intake|ledger`: figures for each step, printed (nothing is asserted about time)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,18 @@ def main(argv: list[str] | None = None) -> None:
     intake.add_argument("--size", type=int, default=20_000, help="consignments (default 20000)")
     intake.add_argument("--seed", type=int, default=99)
     intake.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL rows")
+    ledger = sub.add_parser("ledger", help="appends per second and proof generation at 10 million leaves")
+    ledger.add_argument("--size", type=int, default=10_000_000, help="leaves in the tree (default 10,000,000)")
+    ledger.add_argument(
+        "--stored", type=int, default=100_000, help="events appended through the store (default 100,000)"
+    )
     args = parser.parse_args(argv)
     if args.suite == "intake":
         run(args.size, args.seed, postgres=not args.no_postgres)
+    elif args.suite == "ledger":
+        from bench.ledger import run as run_ledger
+
+        run_ledger(args.size, args.stored)
 
 
 if __name__ == "__main__":

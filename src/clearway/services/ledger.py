@@ -86,8 +86,8 @@ class Ledger:
             ledger_log.record_checkpoint(conn, size, root, note, now)
         return note
 
-    def proofs(self, consignment_id: str) -> dict[str, Any]:
-        """A consignment's events, its salt and inclusion proofs against the latest checkpoint."""
+    def proofs(self, consignment_id: str, size: int | None = None) -> dict[str, Any]:
+        """A consignment's events, its salt and inclusion proofs at `size` (default: the latest checkpoint)."""
         latest = self.latest()
         c = t.ledger_leaves.c
         with self.engine.connect() as conn:
@@ -100,13 +100,17 @@ class Ledger:
         if not rows or salt is None:
             raise NotFound(f"no ledger entries for consignment {consignment_id}", reference=consignment_id)
         self.refresh()
-        size = latest[0] if latest else 0
+        if size is None:
+            size = latest[0] if latest else 0
+        elif not 0 <= size <= self.tree.size:
+            raise NotFound(f"the log has {self.tree.size} leaves, not {size}")
         entries = []
         for index, event, digest in rows:
             entry: dict[str, Any] = {"index": int(index), "event": event, "leaf_hash": b64(bytes(digest))}
             entry["proof"] = [b64(h) for h in self.tree.inclusion_proof(int(index), size)] if index < size else None
             entries.append(entry)
-        return {"tree_size": size, "checkpoint": latest[1] if latest else None, "salt": b64(salt), "entries": entries}
+        checkpoint = latest[1] if latest and latest[0] == size else None
+        return {"tree_size": size, "checkpoint": checkpoint, "salt": b64(salt), "entries": entries}
 
     def consistency(self, first: int, second: int) -> list[str]:
         self.refresh()

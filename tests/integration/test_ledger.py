@@ -1,0 +1,211 @@
+"""The trust ledger end to end: decisions logged, proofs served and checked offline, tampering caught."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+import sqlalchemy as sa
+from litestar.testing import TestClient
+
+from clearway.api import create_app
+from clearway.bootstrap import App, bootstrap
+from clearway.intake import read_bytes
+from clearway.ledger import Checkpoint, NoteVerifier
+from clearway.ledger.bundle import ProofFailed, check_bundle
+from clearway.services.ingest import ingest
+from clearway.services.witness import LedgerCompromised, observe
+from clearway.settings import Settings
+from clearway.store import tables as t
+from tests.conftest import NOON, example
+
+
+def docs(prefix: str, n: int) -> bytes:
+    out = []
+    for i in range(n):
+        doc = example(reference=f"{prefix}-{i}")
+        if i % 3 == 0:
+            doc["items"][0]["description"] = "Power bank 20000mAh"
+        out.append(msgspec.json.encode(doc))
+    return b"\n".join(out)
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[App]:
+    settings = dataclasses.replace(
+        Settings.from_env({"CLEARWAY_HOME": str(tmp_path)}), database_url=database_url, batch_size=4, checkpoint_every=6
+    )
+    application = bootstrap(settings)
+    yield application
+    application.store.engine.dispose()
+
+
+def load(app: App, prefix: str, n: int, *, sign: bool = False) -> list[str]:
+    clock = iter(NOON + dt.timedelta(seconds=i) for i in range(10_000))
+    ingest(app, "platform-1", read_bytes(docs(prefix, n), "ndjson"), now=lambda: next(clock))
+    if sign:
+        app.ledger.checkpoint_if_due(NOON, force=True)
+    with app.store.engine.connect() as conn:
+        query = sa.select(t.consignments.c.id).where(t.consignments.c.reference.like(f"{prefix}-%"))
+        return [row[0] for row in conn.execute(query)]
+
+
+def verifier_of(client: TestClient) -> NoteVerifier:  # type: ignore[type-arg]
+    return NoteVerifier.parse(client.get("/v1/ledger/key").text)
+
+
+def test_every_decision_is_logged_and_provable_offline(app: App) -> None:
+    ids = load(app, "A", 10)
+    with app.store.engine.connect() as conn:
+        policy = (
+            conn.execute(sa.select(t.ledger_checkpoints.c.size).order_by(t.ledger_checkpoints.c.size)).scalars().all()
+        )
+    assert len(policy) >= 2 and all(b - a >= 6 for a, b in zip([0, *policy], policy, strict=False))  # every 6 events
+    app.ledger.checkpoint_if_due(NOON + dt.timedelta(hours=1), force=True)
+    with TestClient(create_app(app)) as client:
+        verifier = verifier_of(client)
+        signed = client.get("/v1/ledger/checkpoint").text
+        checkpoint = Checkpoint.from_signed(signed, verifier)
+        assert checkpoint.size == 20  # registered and assessed, for each of the 10
+        for cid in ids:
+            bundle = client.get(f"/v1/ledger/consignments/{cid}/proof").json()
+            entries = check_bundle(bundle, signed, verifier)
+            assert [e.event.kind for e in entries] == ["registered", "assessed"]
+            assessed = entries[1].event.facts
+            assert assessed["lane"] in ("green", "red") and "reasons" not in assessed  # no reasons for submitters
+
+
+def test_leaves_and_events_hold_no_personal_data(app: App) -> None:
+    load(app, "P", 3)
+    with app.store.engine.connect() as conn:
+        logged = " ".join(conn.execute(sa.select(t.ledger_leaves.c.event)).scalars())
+        leaves = b"".join(bytes(h) for h in conn.execute(sa.select(t.ledger_leaves.c.leaf_hash)).scalars())
+    for personal in ("Anna Schmidt", "Hauptstr", "Köln", "50667", "Shenzhen Bright"):
+        assert personal not in logged
+        assert personal.encode() not in leaves
+
+
+def test_a_bundle_that_lies_is_refused(app: App) -> None:
+    [cid, *_] = load(app, "L", 2, sign=True)
+    with TestClient(create_app(app)) as client:
+        verifier, signed = verifier_of(client), client.get("/v1/ledger/checkpoint").text
+        bundle = client.get(f"/v1/ledger/consignments/{cid}/proof").json()
+    lying = json.loads(json.dumps(bundle))
+    lying["entries"][1]["event"] = (
+        lying["entries"][1]["event"]
+        .replace('"lane":"red"', '"lane":"green"')
+        .replace('"lane":"green"', '"lane":"yellow"')
+    )
+    with pytest.raises(ProofFailed, match="do not give its leaf hash"):
+        check_bundle(lying, signed, verifier)
+    wrong_salt = dict(bundle, salt=base64.b64encode(bytes(32)).decode())
+    with pytest.raises(ProofFailed):
+        check_bundle(wrong_salt, signed, verifier)
+
+
+def test_consistency_between_checkpoints_and_the_witness(app: App, tmp_path: Path) -> None:
+    state = tmp_path / "witness.json"
+    load(app, "C1", 5, sign=True)
+    with TestClient(create_app(app)) as client:
+        verifier = verifier_of(client)
+
+        def fetch() -> str:
+            return client.get("/v1/ledger/checkpoint").text
+
+        def consistency(first: int, second: int) -> list[bytes]:
+            body = client.get("/v1/ledger/consistency", params={"first": first, "second": second}).json()
+            return [base64.b64decode(h) for h in body["proof"]]
+
+        assert observe(fetch, consistency, verifier, state).previous is None
+        load(app, "C2", 5, sign=True)
+        seen = observe(fetch, consistency, verifier, state)
+        assert seen.current > seen.previous  # type: ignore[operator]
+
+
+def _witnessed(app: App, tmp_path: Path) -> tuple[Path, NoteVerifier]:
+    state = tmp_path / "witness.json"
+    key = app.ledger.key
+    latest = app.ledger.latest()
+    assert latest is not None
+    state.write_text(json.dumps({"checkpoint": latest[1]}))
+    return state, key.verifier
+
+
+def _resign(app: App) -> App:
+    """The operator restarts on the (tampered) store and signs what it now holds."""
+    fresh = bootstrap(app.settings)
+    fresh.ledger.checkpoint_if_due(NOON + dt.timedelta(days=1), force=True)
+    with fresh.store.engine.begin() as conn:  # sign over the old size too, as a forger would
+        conn.execute(sa.delete(t.ledger_checkpoints))
+    fresh.ledger.checkpoint_if_due(NOON + dt.timedelta(days=1), force=True)
+    return fresh
+
+
+def _witness(app: App, state: Path, verifier: NoteVerifier) -> None:
+    with TestClient(create_app(app)) as client:
+        observe(
+            lambda: client.get("/v1/ledger/checkpoint").text,
+            lambda a, b: [
+                base64.b64decode(h)
+                for h in client.get("/v1/ledger/consistency", params={"first": a, "second": b}).json()["proof"]
+            ],
+            verifier,
+            state,
+        )
+
+
+@pytest.mark.parametrize("tamper", ["alter", "remove", "reorder"])
+def test_a_rewritten_store_is_caught_by_the_audit_and_the_witness(app: App, tmp_path: Path, tamper: str) -> None:
+    load(app, "T", 8, sign=True)
+    state, verifier = _witnessed(app, tmp_path)
+    load(app, "U", 2)  # the log grows after the witness saw it
+    c = t.ledger_leaves.c
+    with app.store.engine.begin() as conn:
+        rows = conn.execute(sa.select(c.leaf_index, c.leaf_hash).order_by(c.leaf_index)).all()
+        if tamper == "alter":
+            conn.execute(sa.update(t.ledger_leaves).where(c.leaf_index == 3).values(leaf_hash=bytes(32)))
+        elif tamper == "remove":
+            conn.execute(sa.delete(t.ledger_leaves).where(c.leaf_index == len(rows) - 1))
+            for index, digest in rows[4:-1]:
+                conn.execute(sa.update(t.ledger_leaves).where(c.leaf_index == index - 1).values(leaf_hash=digest))
+        else:
+            conn.execute(sa.update(t.ledger_leaves).where(c.leaf_index == 2).values(leaf_hash=rows[5][1]))
+            conn.execute(sa.update(t.ledger_leaves).where(c.leaf_index == 5).values(leaf_hash=rows[2][1]))
+    assert app.ledger.audit() != []
+    forged = _resign(app)
+    try:
+        with pytest.raises(LedgerCompromised, match="rewritten history|fork|rollback"):
+            _witness(forged, state, verifier)
+    finally:
+        forged.store.engine.dispose()
+
+
+def test_a_second_history_signed_for_the_same_size_is_a_fork(app: App, tmp_path: Path) -> None:
+    load(app, "F", 4, sign=True)
+    state, verifier = _witnessed(app, tmp_path)
+    latest = app.ledger.latest()
+    assert latest is not None
+    size = latest[0]
+    forged = Checkpoint(app.ledger.key.name, size, bytes(32)).sign(app.ledger.key)
+    with pytest.raises(LedgerCompromised, match="fork"):
+        observe(lambda: forged, lambda a, b: [], verifier, state)
+    smaller = Checkpoint(app.ledger.key.name, size - 1, app.ledger.tree.root(size - 1)).sign(app.ledger.key)
+    with pytest.raises(LedgerCompromised, match="rollback"):
+        observe(lambda: smaller, lambda a, b: [], verifier, state)
+    assert app.ledger.audit() == []  # the store itself is intact
+
+
+def test_problems_are_rfc_9457(app: App) -> None:
+    with TestClient(create_app(app)) as client:
+        empty = client.get("/v1/ledger/checkpoint")
+        assert empty.status_code == 404 and empty.headers["content-type"].startswith("application/problem+json")
+        assert empty.json()["status"] == 404 and empty.json()["detail"] == "no checkpoint has been signed yet"
+        assert client.get("/v1/ledger/consignments/nope/proof").status_code == 404
+        assert client.get("/v1/ledger/consistency", params={"first": 5, "second": 1}).status_code == 404
+        assert client.get("/v1/ledger/consistency", params={"first": "x", "second": 1}).status_code == 400
