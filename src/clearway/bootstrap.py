@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from clearway.pipeline import Pipeline
+from clearway.pipeline import Pipeline, Stage
+from clearway.revenue import RevenueContext
+from clearway.revenue.stage import RevenueStage
 from clearway.risk import ProfileSet, RuleStage, parse_profiles
 from clearway.services.ledger import Ledger, Policy, load_or_create_key
+from clearway.services.revenue_data import load_revenue
 from clearway.settings import Settings
 from clearway.store import Store, make_engine, upgrade
 
@@ -22,6 +25,7 @@ class App:
     profiles: ProfileSet
     pipeline: Pipeline
     ledger: Ledger
+    revenue: RevenueContext
 
 
 def load_profiles(path: Path | None) -> ProfileSet:
@@ -32,8 +36,11 @@ def load_profiles(path: Path | None) -> ProfileSet:
     return parse_profiles(path.read_text(encoding="utf-8"), str(path))
 
 
-def build_pipeline(profiles: ProfileSet) -> Pipeline:
-    return Pipeline(stages=(RuleStage(profiles),))
+def build_pipeline(profiles: ProfileSet, revenue: RevenueContext | None = None) -> Pipeline:
+    stages: list[Stage] = [RuleStage(profiles)]
+    if revenue is not None:
+        stages.append(RevenueStage(revenue))
+    return Pipeline(stages=tuple(stages))
 
 
 def bootstrap(settings: Settings, *, migrate: bool = True, profiles: ProfileSet | None = None) -> App:
@@ -41,6 +48,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True, profiles: ProfileSet 
     if migrate:
         upgrade(engine)
     profiles = profiles or load_profiles(settings.profiles)
+    revenue = load_revenue(settings.tariff, settings.customs_rates)
     key = load_or_create_key(settings.ledger_key, settings.ledger_origin)
     ledger = Ledger(engine, key, Policy(settings.checkpoint_every, settings.checkpoint_seconds))
-    return App(settings, Store(engine), profiles, build_pipeline(profiles), ledger)
+    return App(settings, Store(engine), profiles, build_pipeline(profiles, revenue), ledger, revenue)

@@ -114,6 +114,41 @@ def ingest(
     )
 
 
+@app.command()
+def estimate(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a Consignment v1 JSON file")],
+    on: Annotated[str, typer.Option(help="the day of importation, YYYY-MM-DD")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the whole assessment as JSON")] = False,
+) -> None:
+    """Estimate the duties and taxes of a consignment on a day, under the dated rules."""
+    from clearway.intake import read_path
+    from clearway.revenue import assess
+    from clearway.services.revenue_data import load_revenue
+    from clearway.settings import Settings
+
+    try:
+        day = dt.date.fromisoformat(on)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{on!r} is not a date (YYYY-MM-DD)", param_hint="--on") from exc
+    items = list(read_path(file, "json"))
+    if len(items) != 1 or items[0].outcome.consignment is None:
+        for item in items:
+            for error in item.outcome.errors:
+                err.print(f"{error.path or '/'}: {error.code}: {error.message}")
+        raise typer.Exit(1)
+    settings = Settings.from_env()
+    assessment = assess(items[0].outcome.consignment, day, load_revenue(settings.tariff, settings.customs_rates))
+    if as_json:
+        sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(assessment)) + b"\n")
+        return
+    t = assessment.totals
+    out.print(
+        f"{assessment.reference}: {assessment.collection_model}, duty {t.duty}, {assessment.currency} "
+        f"tax {t.vat}, other {t.other}, total {t.total} {assessment.currency} (rules: {', '.join(assessment.rules)})",
+        highlight=False,
+    )
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the configured database to the latest schema."""

@@ -26,6 +26,8 @@ class Settings:
     ledger_origin: str  # CLEARWAY_LEDGER_ORIGIN: the log's name in checkpoints (default clearway.local/ledger)
     checkpoint_every: int  # CLEARWAY_CHECKPOINT_EVERY: sign a checkpoint after this many events (default 1000)
     checkpoint_seconds: float  # CLEARWAY_CHECKPOINT_SECONDS: ... or when this many seconds have passed (60)
+    tariff: Path | None = None  # CLEARWAY_TARIFF: an administration's tariff CSV, taking precedence
+    customs_rates: Path | None = None  # CLEARWAY_CUSTOMS_RATES: monthly customs exchange rates CSV
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +43,8 @@ class Settings:
             ledger_origin=env.get("CLEARWAY_LEDGER_ORIGIN") or "clearway.local/ledger",
             checkpoint_every=_number(env, "CLEARWAY_CHECKPOINT_EVERY", 1000, int),
             checkpoint_seconds=_number(env, "CLEARWAY_CHECKPOINT_SECONDS", 60.0, float),
+            tariff=Path(env["CLEARWAY_TARIFF"]) if env.get("CLEARWAY_TARIFF") else None,
+            customs_rates=Path(env["CLEARWAY_CUSTOMS_RATES"]) if env.get("CLEARWAY_CUSTOMS_RATES") else None,
         )
 
 

@@ -90,3 +90,32 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     html = (out / "report.html").read_text()
     assert html.count("<svg") >= 4 and "<script" not in html and "http" not in html.split("<svg")[0]
     assert (out / "clearway.db").exists() and (out / "labels.csv").exists()
+
+
+def test_estimate_prints_the_assessment_as_json(tmp_path: Path) -> None:
+    path = tmp_path / "parcel.json"
+    doc = example(shipping_cost=None, fiscal=None)
+    doc["items"] = [
+        {
+            "description": "Silk blouse",
+            "hs_code": "620610",
+            "quantity": 1,
+            "unit_price": "30.00",
+            "origin_country": "CN",
+        },
+        {
+            "description": "Wool blouse",
+            "hs_code": "620620",
+            "quantity": 2,
+            "unit_price": "25.00",
+            "origin_country": "CN",
+        },
+    ]
+    path.write_text(json.dumps(doc))
+    out = json.loads(clearway("estimate", str(path), "--on", "2026-07-01", "--json", home=tmp_path).stdout)
+    assert out["currency"] == "EUR" and out["rules"] == ["EU-2026-07"]
+    assert out["totals"] == {"duty": "6.00", "vat": "16.34", "other": "0.00", "total": "22.34"}  # 19% of 80 + 6
+    assert out["collection_model"] in ("carrier_or_postal", "buyer_at_border")
+    assert len(out["lines"]) == 2
+    bad = clearway("estimate", str(path), "--on", "28/11/2026", home=tmp_path, check=False)
+    assert bad.returncode == 2 and "is not a date" in bad.stderr

@@ -33,7 +33,7 @@ import polars as pl
 from clearway.errors import RuleFileError
 from clearway.model.codelists import normalise_text
 from clearway.risk.fields import FIELDS, column, normalised
-from clearway.risk.yaml_lines import LINE, line_of, load_with_lines
+from clearway.yaml_lines import LINE, line_of, load_with_lines
 
 LANE_VALUES = ("green", "blue", "yellow", "red")
 REFERRALS = ("rfi", "screening", "dnl", "oga")

@@ -192,33 +192,38 @@ class Store:
     ) -> None:
         """Store the pipeline's decisions (keyed by consignment id), mark them assessed, log the event."""
         rows, events, updates = [], [], []
+        leaves: list[tuple[str, LedgerEvent]] = []
         ids = _Ids()
-        for d in decisions.select("key", "lane", "referrals", "reasons", "score").iter_rows(named=True):
+        has_assessment = "assessment" in decisions.columns
+        columns = ["key", "lane", "referrals", "reasons", "score", *(["assessment"] if has_assessment else [])]
+        for d in decisions.select(columns).iter_rows(named=True):
             referrals = _encoder.encode(d["referrals"]).decode()
+            version = versions[d["key"]]
             rows.append(
-                {"id": ids(), "consignment_id": d["key"], "version": versions[d["key"]], "lane": d["lane"],
+                {"id": ids(), "consignment_id": d["key"], "version": version, "lane": d["lane"],
                  "referrals": referrals, "reasons": _encoder.encode(d["reasons"]).decode(), "score": d["score"],
-                 "decided_at": decided_at}
+                 "decided_at": decided_at, "assessment": d.get("assessment")}
             )  # fmt: skip
-            events.append(
-                _event(ids(), d["key"], "assessed", actor, decided_at, {"lane": d["lane"], "referrals": d["referrals"]})
+            assessed = _event(
+                ids(), d["key"], "assessed", actor, decided_at, {"lane": d["lane"], "referrals": d["referrals"]}
             )
+            events.append(assessed)
+            leaves.append(
+                (
+                    assessed["id"],
+                    ledger_event(assessed, {"version": version, "lane": d["lane"], "referrals": d["referrals"]}),
+                )
+            )
+            if d.get("assessment"):
+                facts = _duty_facts(d["assessment"], version)
+                duty = _event(ids(), d["key"], "duty_assessed", actor, decided_at, facts)
+                events.append(duty)
+                leaves.append((duty["id"], ledger_event(duty, facts)))
             updates.append({"cid": d["key"], "at": decided_at})
         with self.engine.begin() as conn:
             insert_rows(conn, t.decisions, rows)
             insert_rows(conn, t.events, events)
-            ledger_log.append(
-                conn,
-                [
-                    (
-                        e["id"],
-                        ledger_event(
-                            e, {"version": r["version"], "lane": r["lane"], "referrals": json.loads(r["referrals"])}
-                        ),
-                    )
-                    for e, r in zip(events, rows, strict=True)
-                ],
-            )
+            ledger_log.append(conn, leaves)
             if updates:
                 conn.execute(
                     t.consignments.update()
@@ -278,6 +283,15 @@ def _consignment_row(cid: str, submitter: str, c: Consignment, digest: str, at: 
         "destination_country": c.destination_country, "transport_document_id": c.transport_document.id,
         "received_at": at, "updated_at": at,
     }  # fmt: skip
+
+
+def _duty_facts(assessment: str, version: int) -> dict[str, Any]:
+    """What the ledger commits to of a duty assessment: amounts, currency, model and legal basis."""
+    a = json.loads(assessment)
+    totals = a["totals"]
+    facts = {"version": version, "currency": a["currency"], "collection_model": a["collection_model"]}
+    facts["rules"] = a["rules"]
+    return facts | {name: totals[name] for name in ("duty", "vat", "other", "total")}
 
 
 def ledger_event(event_row: dict[str, Any], facts: dict[str, Any]) -> LedgerEvent:

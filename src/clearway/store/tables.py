@@ -71,6 +71,7 @@ decisions = sa.Table(
     sa.Column("reasons", sa.Text, nullable=False),  # JSON list of {source, code, message}
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("assessment", sa.Text),  # the duty and tax assessment as JSON, when the revenue stage ran
     sa.Index("ix_decisions_consignment", "consignment_id"),
 )
 

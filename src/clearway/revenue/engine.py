@@ -1,0 +1,279 @@
+"""`assess(consignment, on=...)`: duties and taxes of one consignment under the dated rules. Pure.
+
+Steps: pick the rule variant, convert at the rule's exchange-rate day, value each line (CIF adds the
+transport share), decide relief against the thresholds, compute duty (tariff, rule rate or flat per
+subheading), tax (on value plus duty, shares, gross-up, minimum amount), pick the collection model, round.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+
+import duty27_eu_vat
+
+from clearway.errors import InvalidInput
+from clearway.model.consignment import Consignment
+from clearway.revenue.assessment import Assessment, ChargeLine, CollectionModel, FxUsed, Totals, VendorLiability
+from clearway.revenue.fx import ExchangeRates, penultimate_wednesday_of_previous_month
+from clearway.revenue.rules import Rule, RuleBook
+from clearway.revenue.tariff import Tariff
+
+EXACT = Decimal("0.000001")
+EU_FX_DAY_RULES = "EU"
+
+
+class NotCovered(InvalidInput):
+    """No revenue rule covers the destination on that day."""
+
+
+@dataclass(frozen=True)
+class RevenueContext:
+    """The reference data an assessment reads, passed in (no files, no clock)."""
+
+    rules: RuleBook
+    tariff: Tariff
+    rates: ExchangeRates
+
+
+def _round(value: Decimal, rule: Rule) -> Decimal:
+    if rule.step:
+        return (value / rule.step).quantize(Decimal(1), ROUND_HALF_UP) * rule.step
+    return value.quantize(Decimal(1).scaleb(-rule.places), ROUND_HALF_UP)
+
+
+def fx_day(rule: Rule, on: dt.date) -> dt.date:
+    """The day whose rate the rule's jurisdiction uses: the EU uses the customs rate of the month."""
+    return penultimate_wednesday_of_previous_month(on) if rule.jurisdiction == EU_FX_DAY_RULES else on
+
+
+def choose_rule(
+    c: Consignment, on: dt.date, ctx: RevenueContext, value: Decimal | None = None
+) -> tuple[Rule, Decimal, FxUsed]:
+    """The most specific rule variant that fits, and the threshold value in its threshold currency."""
+    candidates = ctx.rules.for_country(c.destination_country, on)
+    if not candidates:
+        raise NotCovered(f"no revenue rule covers imports into {c.destination_country} on {on}", reference=c.reference)
+    scheme = c.fiscal.scheme if c.fiscal else None
+    for rule in candidates:
+        w = rule.when
+        if (w.dispatch and c.dispatch_country not in w.dispatch) or (w.channels and c.channel not in w.channels):
+            continue
+        if w.schemes and scheme not in w.schemes:
+            continue
+        quote = ctx.rates.quote(c.currency, rule.threshold_currency, fx_day(rule, on))
+        threshold_value = value if value is not None else (c.intrinsic_value * quote.rate).quantize(EXACT)
+        if w.max_value is not None and threshold_value > w.max_value:
+            continue
+        return rule, threshold_value, FxUsed(quote.source, quote.target, quote.rate, quote.day, quote.origin)
+    raise NotCovered(f"no rule variant for {c.destination_country} fits this consignment", reference=c.reference)
+
+
+def tax_rate(rule: Rule, country: str, on: dt.date) -> Decimal:
+    return rule.tax_rate if rule.tax_rate is not None else member_state_rate(country, on)
+
+
+@lru_cache(maxsize=8192)
+def member_state_rate(country: str, on: dt.date) -> Decimal:
+    """The EU member state's standard VAT rate on a day (duty27-eu-vat, every change since 2016)."""
+    return Decimal(str(duty27_eu_vat.get_standard_rate(country, on))) / 100
+
+
+def assess(
+    c: Consignment,
+    on: dt.date,
+    ctx: RevenueContext,
+    *,
+    aggregate_value: Decimal | None = None,
+    annual_before: Decimal = Decimal(0),
+) -> Assessment:
+    """Assess one consignment on day `on`. `aggregate_value` (threshold currency) replaces its own value where
+    the jurisdiction aggregates (same consignee, same day); `annual_before` is the buyer's earlier total this
+    year, for annual limits (China)."""
+    rule, own_threshold_value, threshold_fx = choose_rule(c, on, ctx)
+    if aggregate_value is not None and rule.aggregation == "consignee_day":
+        rule, _, threshold_fx = choose_rule(c, on, ctx, aggregate_value)
+    quote = ctx.rates.quote(c.currency, rule.currency, fx_day(rule, on))
+    fx = [FxUsed(quote.source, quote.target, quote.rate, quote.day, quote.origin)]
+    if threshold_fx.target != quote.target:
+        fx.append(threshold_fx)
+    notes: list[str] = []
+    values = [(item.unit_price * item.quantity * quote.rate).quantize(EXACT) for item in c.items]
+    intrinsic = sum(values, Decimal(0))
+    transport = Decimal(0)
+    if rule.valuation == "cif":
+        transport = ((c.shipping_cost or Decimal(0)) + (c.insurance or Decimal(0))) * quote.rate
+    shares = [(v / intrinsic if intrinsic else Decimal(1) / len(values)) for v in values]
+    customs = [
+        ((v + transport * s) * rule.valuation_factor).quantize(EXACT) for v, s in zip(values, shares, strict=True)
+    ]
+    threshold_value = own_threshold_value
+    if rule.threshold_basis == "valuation":
+        threshold_quote = ctx.rates.quote(rule.currency, rule.threshold_currency, fx_day(rule, on))
+        threshold_value = (sum(customs, Decimal(0)) * threshold_quote.rate).quantize(EXACT)
+    if aggregate_value is not None and rule.aggregation == "consignee_day":
+        notes.append(
+            f"same consignee and day: thresholds compare the combined value {aggregate_value} {rule.threshold_currency}"
+        )
+        threshold_value = aggregate_value
+    exempt_reason = _exemption(c, rule, intrinsic)
+    duties, duty_rates, reliefs, rate_sources = _duties(c, rule, ctx, on, customs, threshold_value, exempt_reason)
+    deduction = Decimal(0)
+    if rule.duty_deduction and sum(duties, Decimal(0)) > 0:
+        deduction_quote = ctx.rates.quote(rule.threshold_currency, rule.currency, fx_day(rule, on))
+        deduction = min(sum(duties, Decimal(0)), rule.duty_deduction * deduction_quote.rate)
+        notes.append(f"duty reduced by {rule.duty_deduction} {rule.threshold_currency} ({rule.id})")
+    rate = tax_rate(rule, c.destination_country, on)
+    taxes = []
+    for base_value, duty in zip(customs, duties, strict=True):
+        base = base_value + duty
+        tax = base / (1 - rate) * rate if rule.tax_gross_up else base * rate
+        taxes.append((tax * rule.tax_share).quantize(EXACT))
+    if deduction and rule.tax_gross_up:  # the reduced duty lowers the grossed-up base too
+        taxes = [
+            (t - deduction * s / (1 - rate) * rate * rule.tax_share).quantize(EXACT)
+            for t, s in zip(taxes, shares, strict=True)
+        ]
+    tax_relieved = exempt_reason is not None or (
+        rule.tax_threshold is not None and threshold_value <= rule.tax_threshold
+    )
+    model, payer = _collection(c, rule, threshold_value, annual_before, exempt_reason)
+    vendor_tax = _round(sum(taxes, Decimal(0)), rule)
+    vendor = None
+    if model == "vendor_or_platform" and c.fiscal is not None and not rule.vendor_collects_all:
+        vendor = VendorLiability(c.fiscal.scheme, c.fiscal.id, vendor_tax)
+        notes.append(
+            f"{rule.tax_name} charged at the sale under {c.fiscal.scheme} {c.fiscal.id}; no import {rule.tax_name}"
+        )
+        taxes = [Decimal(0)] * len(taxes)
+    elif tax_relieved:
+        taxes = [Decimal(0)] * len(taxes)
+    total_tax = _round(sum(taxes, Decimal(0)), rule)
+    if 0 < total_tax <= rule.tax_minimum:
+        notes.append(
+            f"import {rule.tax_name} of {total_tax} is not levied (minimum {rule.tax_minimum} {rule.currency})"
+        )
+        taxes, total_tax = [Decimal(0)] * len(taxes), Decimal(0)
+    total_duty = _round(sum(duties, Decimal(0)) - deduction, rule)
+    other = _round(rule.handling_fee, rule) if total_duty or total_tax else Decimal(0)
+    total = total_duty + total_tax + other
+    if total == 0 and model not in ("vendor_or_platform", "intermediary_withholding"):
+        model = "exempt"
+    lines = [
+        ChargeLine(
+            item=i,
+            hs_code=item.hs_code,
+            value=_round(values[i], rule),
+            customs_value=_round(customs[i], rule),
+            duty_rate=duty_rates[i],
+            duty=_round(duties[i], rule),
+            tax_rate=(rate * rule.tax_share).normalize(),
+            tax=_round(taxes[i], rule),
+            relief=reliefs[i] or (rule.tax_name + " relief" if tax_relieved and exempt_reason is None else None),
+            rate_source=rate_sources[i],
+        )
+        for i, item in enumerate(c.items)
+    ]
+    payers = {payer: total} if total else {}
+    if exempt_reason:
+        notes.append(exempt_reason)
+    return Assessment(
+        reference=c.reference,
+        jurisdiction=rule.jurisdiction,
+        destination_country=c.destination_country,
+        on=on,
+        currency=rule.currency,
+        collection_model=model,
+        threshold_value=threshold_value.quantize(Decimal("0.01")),
+        threshold_currency=rule.threshold_currency,
+        totals=Totals(total_duty, total_tax, other, total),
+        payers=payers,
+        lines=lines,
+        rules=[rule.id],
+        sources=[rule.source],
+        vendor_liability=vendor,
+        fx=fx,
+        notes=notes,
+    )
+
+
+def _exemption(c: Consignment, rule: Rule, intrinsic: Decimal) -> str | None:
+    if c.category == "documents":
+        return "documents carry no duty or tax"
+    private = c.order is None
+    if c.category == "gift" and private and rule.gift_exempt_up_to is not None and intrinsic <= rule.gift_exempt_up_to:
+        return f"gift between private persons up to {rule.gift_exempt_up_to} {rule.currency} ({rule.id})"
+    return None
+
+
+def _duties(
+    c: Consignment,
+    rule: Rule,
+    ctx: RevenueContext,
+    on: dt.date,
+    customs: list[Decimal],
+    threshold_value: Decimal,
+    exempt: str | None,
+) -> tuple[list[Decimal], list[Decimal | None], list[str | None], list[str | None]]:
+    duties: list[Decimal] = []
+    rates: list[Decimal | None] = []
+    reliefs: list[str | None] = []
+    sources: list[str | None] = []
+    relief = rule.duty_threshold is not None and threshold_value <= rule.duty_threshold
+    charged: set[str] = set()
+    for item, value in zip(c.items, customs, strict=True):
+        if exempt is not None:
+            duties.append(Decimal(0))
+            rates.append(None)
+            reliefs.append(exempt)
+            sources.append(None)
+            continue
+        excluded = rule.excluded(item.hs_code)
+        if relief and not excluded:
+            subheading = (item.hs_code or "")[:6]
+            if rule.flat_per_subheading is not None:
+                first = subheading not in charged
+                charged.add(subheading)
+                duties.append(rule.flat_per_subheading if first else Decimal(0))
+                rates.append(None)
+                reliefs.append(f"flat {rule.flat_per_subheading} {rule.currency} per distinct subheading ({rule.id})")
+                sources.append(rule.id)
+            else:
+                duties.append(Decimal(0))
+                rates.append(None)
+                reliefs.append(f"de minimis: value within {rule.duty_threshold} {rule.threshold_currency} ({rule.id})")
+                sources.append(rule.id)
+            continue
+        if rule.duty_rate is not None:
+            rate, source = rule.duty_rate, rule.id
+        else:
+            line = ctx.tariff.line(rule.jurisdiction, item.hs_code, on)
+            rate = line.rate if line else Decimal(0)
+            source = (
+                f"{line.source}{' (average rate: no heading listed)' if line and not line.prefix else ''}"
+                if line
+                else "no tariff rate"
+            )
+        duties.append((value * rate).quantize(EXACT))
+        rates.append(rate.normalize())
+        reliefs.append("excise goods: no relief" if relief and excluded else None)
+        sources.append(source)
+    return duties, rates, reliefs, sources
+
+
+def _collection(
+    c: Consignment, rule: Rule, value: Decimal, annual_before: Decimal, exempt: str | None
+) -> tuple[CollectionModel, str]:
+    scheme = c.fiscal.scheme if c.fiscal else None
+    if exempt is not None:
+        return "exempt", "buyer"
+    if scheme in rule.vendor_schemes and (rule.vendor_cutoff is None or value <= rule.vendor_cutoff):
+        return "vendor_or_platform", "vendor"
+    within_annual = rule.intermediary_annual is None or annual_before + value <= rule.intermediary_annual
+    if rule.intermediary_cutoff is not None and value <= rule.intermediary_cutoff and within_annual:
+        return "intermediary_withholding", "intermediary"
+    if c.channel in rule.carrier_channels and (rule.carrier_cutoff is None or value <= rule.carrier_cutoff):
+        return "carrier_or_postal", "carrier"
+    return "buyer_at_border", "buyer"

@@ -1,0 +1,82 @@
+"""Duty rates: MFN ad valorem rates by HS prefix per jurisdiction, dated and cited; overrides first."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
+
+from clearway.errors import RuleFileError
+
+COLUMNS = ["jurisdiction", "hs_prefix", "rate_percent", "effective_from", "effective_to", "source"]
+
+
+@dataclass(frozen=True)
+class TariffLine:
+    jurisdiction: str
+    prefix: str
+    rate: Decimal  # a fraction: 0.12 for 12%
+    start: dt.date
+    end: dt.date | None
+    source: str
+
+    def active_on(self, day: dt.date) -> bool:
+        return self.start <= day and (self.end is None or day < self.end)
+
+
+def parse_tariff(text: str, source: str) -> list[TariffLine]:
+    """A tariff CSV (comment lines start with #); a bad row fails with the file and line."""
+    rows = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.startswith("#")]
+    if not rows:
+        return []
+    header_line, header = rows[0]
+    if next(csv.reader([header])) != COLUMNS:
+        raise RuleFileError(f"the header must be {','.join(COLUMNS)}", file=source, line=header_line)
+    lines = []
+    for number, row in rows[1:]:
+        cells = next(csv.reader(io.StringIO(row)))
+        if len(cells) != len(COLUMNS):
+            raise RuleFileError(f"{len(cells)} cells for {len(COLUMNS)} columns", file=source, line=number)
+        jurisdiction, prefix, rate, start, end, cite = (c.strip() for c in cells)
+        try:
+            percent = Decimal(rate)
+            first = dt.date.fromisoformat(start)
+            last = dt.date.fromisoformat(end) if end else None
+        except (InvalidOperation, ValueError) as exc:
+            raise RuleFileError(f"bad rate or date: {exc}", file=source, line=number) from exc
+        if not (prefix == "" or prefix.isdigit()) or percent < 0 or not jurisdiction:
+            raise RuleFileError(
+                "a row needs a jurisdiction, an HS prefix of digits and a rate >= 0", file=source, line=number
+            )
+        lines.append(TariffLine(jurisdiction, prefix, percent / 100, first, last, cite))
+    return lines
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """Looks up the longest matching prefix; lines of `overrides` (an administration's file) win."""
+
+    base: tuple[TariffLine, ...]
+    overrides: tuple[TariffLine, ...] = ()
+
+    @cached_property
+    def _index(self) -> tuple[dict[tuple[str, str], list[TariffLine]], ...]:
+        tables = []
+        for table in (self.overrides, self.base):
+            index: dict[tuple[str, str], list[TariffLine]] = {}
+            for entry in table:
+                index.setdefault((entry.jurisdiction, entry.prefix), []).append(entry)
+            tables.append(index)
+        return tuple(tables)
+
+    def line(self, jurisdiction: str, hs_code: str | None, day: dt.date) -> TariffLine | None:
+        code = hs_code or ""
+        for index in self._index:
+            for length in range(len(code), -1, -1):
+                for entry in index.get((jurisdiction, code[:length]), ()):
+                    if entry.active_on(day):
+                        return entry
+        return None

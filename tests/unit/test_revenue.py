@@ -1,0 +1,289 @@
+"""Revenue assessments checked against worked examples from official or well-documented sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clearway.errors import RuleFileError
+from clearway.model import validate_raw
+from clearway.revenue import (
+    Assessment,
+    CustomsRateTable,
+    FixedRates,
+    MissingRate,
+    RevenueContext,
+    Tariff,
+    assess,
+    parse_rules,
+    parse_tariff,
+)
+from tests.conftest import example
+
+D = Decimal
+
+
+@lru_cache(maxsize=1)
+def reference() -> tuple[Any, Any]:
+    text = resources.files("clearway.data.revenue")
+    return (
+        parse_rules(text.joinpath("rules.yaml").read_text(encoding="utf-8"), "rules.yaml"),
+        parse_tariff(text.joinpath("mfn.csv").read_text(encoding="utf-8"), "mfn.csv"),
+    )
+
+
+def context(**rates: str) -> RevenueContext:
+    """Rules and tariff as shipped; exchange rates fixed here so the examples are exact."""
+    rules, tariff = reference()
+    fixed = {tuple(pair.split("_")): D(rate) for pair, rate in rates.items()}
+    return RevenueContext(rules, Tariff(tuple(tariff)), FixedRates(fixed))  # type: ignore[arg-type]
+
+
+def parcel(dest: str, currency: str, items: list[tuple[str, int, str]], **fields: Any) -> Any:
+    """A consignment of (hs_code, quantity, unit price) lines, no transport cost unless given."""
+    doc = example(
+        destination_country=dest,
+        currency=currency,
+        shipping_cost=None,
+        fiscal=fields.pop("fiscal", None),
+        items=[
+            {"description": f"goods {hs}", "hs_code": hs, "quantity": q, "unit_price": p, "origin_country": "CN"}
+            for hs, q, p in items
+        ],
+        **fields,
+    )
+    doc["consignee"]["address"]["country"] = dest
+    outcome = validate_raw(doc)
+    assert outcome.consignment is not None, outcome.errors
+    return outcome.consignment
+
+
+JULY_2026 = dt.date(2026, 11, 28)
+MARCH_2026 = dt.date(2026, 3, 2)
+
+
+class TestEuropeanUnion:
+    # European Commission, "Customs duties on low-value e-commerce parcels" Q&A (December 2025): from
+    # 1 July 2026 a fixed EUR 3 per item category (distinct tariff subheading) in parcels up to EUR 150.
+    def test_one_silk_and_two_wool_blouses_pay_6_euro(self) -> None:
+        c = parcel("DE", "EUR", [("620610", 1, "30.00"), ("620620", 2, "25.00")])
+        assert assess(c, JULY_2026, context()).totals.duty == D("6.00")
+
+    def test_shoes_two_dolls_and_five_t_shirts_pay_9_euro(self) -> None:
+        c = parcel("FR", "EUR", [("640399", 1, "40.00"), ("950300", 2, "8.00"), ("610910", 5, "6.00")])
+        a = assess(c, JULY_2026, context())
+        assert a.totals.duty == D("9.00")
+        assert a.rules == ["EU-2026-07"]
+
+    def test_before_july_2026_the_same_parcel_had_duty_relief(self) -> None:
+        c = parcel("FR", "EUR", [("640399", 1, "40.00"), ("950300", 2, "8.00"), ("610910", 5, "6.00")])
+        a = assess(c, MARCH_2026, context())
+        assert a.totals.duty == D("0.00") and a.rules == ["EU-2021-07"]
+        assert a.totals.vat == D("17.20")  # French VAT 20% on EUR 86, from the first euro
+
+    # Council Directive (EU) 2017/2455: IOSS covers consignments of an intrinsic value up to EUR 150.
+    def test_ioss_at_150_00_and_150_01(self) -> None:
+        ioss = {"scheme": "ioss", "id": "IM2760000012"}
+        at = assess(parcel("DE", "EUR", [("620610", 1, "150.00")], fiscal=ioss), MARCH_2026, context())
+        above = assess(parcel("DE", "EUR", [("620610", 1, "150.01")], fiscal=ioss), MARCH_2026, context())
+        assert at.collection_model == "vendor_or_platform" and at.totals.total == D("0.00")
+        assert at.vendor_liability is not None and at.vendor_liability.tax == D("28.50")  # 19% of 150.00
+        assert at.vendor_liability.id == "IM2760000012"
+        assert above.collection_model in ("buyer_at_border", "carrier_or_postal")
+        assert above.totals.duty == D("18.00")  # 12% MFN on 150.01
+        assert above.totals.vat == D("31.92")  # 19% of 150.01 + 18.00
+
+
+class TestUnitedKingdom:
+    # HMRC guidance "VAT and overseas goods sold directly to customers in the UK": up to GBP 135 the
+    # seller charges supply VAT at the point of sale and there is no import VAT.
+    def test_135_pounds_point_of_sale_vat(self) -> None:
+        uk_vat = {"scheme": "uk_vat", "id": "GB980780684"}
+        at = assess(parcel("GB", "GBP", [("610910", 1, "135.00")], fiscal=uk_vat), MARCH_2026, context())
+        above = assess(parcel("GB", "GBP", [("610910", 1, "135.01")], fiscal=uk_vat), MARCH_2026, context())
+        assert at.collection_model == "vendor_or_platform" and at.totals.total == D("0.00")
+        assert at.vendor_liability is not None and at.vendor_liability.tax == D("27.00")
+        assert above.collection_model == "buyer_at_border"
+        assert above.totals.duty == D("16.20") and above.totals.vat == D("30.24")  # 12%, then 20% of 151.21
+
+
+class TestAustralia:
+    # ATO, "GST on low value imported goods": goods up to AUD 1,000, GST charged by the vendor.
+    def test_1000_dollars_vendor_collected_gst(self) -> None:
+        lvig = {"scheme": "au_lvig", "id": "51824753556"}
+        at = assess(parcel("AU", "AUD", [("610910", 1, "1000.00")], fiscal=lvig), MARCH_2026, context())
+        above = assess(parcel("AU", "AUD", [("610910", 1, "1000.01")], fiscal=lvig), MARCH_2026, context())
+        assert at.collection_model == "vendor_or_platform" and at.vendor_liability is not None
+        assert at.vendor_liability.tax == D("100.00") and at.totals.total == D("0.00")
+        assert above.collection_model == "buyer_at_border"
+        assert above.totals.duty == D("50.00") and above.totals.vat == D("105.00")  # 5%, then 10% of 1050.01
+
+
+class TestCanada:
+    # CBSA, "CUSMA: courier shipments from the US and Mexico": duty-free up to CAD 150, tax-free up to CAD 40;
+    # by post, and from elsewhere, CAD 20.
+    def test_courier_from_the_us(self) -> None:
+        c = parcel("CA", "CAD", [("610910", 1, "100.00")], dispatch_country="US", channel="express",
+                   transport_document={"type": "hawb", "id": "1234567890"})  # fmt: skip
+        a = assess(c, MARCH_2026, context())
+        assert a.rules == ["CA-CUSMA-COURIER"]
+        assert a.totals.duty == D("0.00") and a.totals.vat == D("5.00")  # GST 5%: above CAD 40, under CAD 150
+        small = parcel("CA", "CAD", [("610910", 1, "40.00")], dispatch_country="US", channel="express",
+                       transport_document={"type": "hawb", "id": "1234567890"})  # fmt: skip
+        assert assess(small, MARCH_2026, context()).totals.total == D("0.00")
+
+    def test_by_post_the_threshold_is_20(self) -> None:
+        c = parcel(
+            "CA",
+            "CAD",
+            [("610910", 1, "40.00")],
+            dispatch_country="US",
+            transport_document={"type": "s10", "id": "RR123456785US"},
+        )
+        a = assess(c, MARCH_2026, context())
+        assert a.rules == ["CA-2020-07"]
+        assert a.totals.duty == D("7.20") and a.totals.vat == D("2.36")  # 18%, then GST 5% of 47.20
+
+
+class TestKorea:
+    # Korea Customs Service, list clearance: USD 150 (USD 200 from the US); same-day arrivals combined.
+    def test_150_dollars_and_200_from_the_us(self) -> None:
+        ctx = context(USD_KRW="1400")
+        assert assess(parcel("KR", "USD", [("610910", 1, "150.00")]), MARCH_2026, ctx).totals.total == D("0")
+        assert assess(parcel("KR", "USD", [("610910", 1, "150.01")]), MARCH_2026, ctx).totals.total > 0
+        from_us = parcel("KR", "USD", [("610910", 1, "180.00")], dispatch_country="US",
+                         transport_document={"type": "s10", "id": "RR123456785US"})  # fmt: skip
+        assert assess(from_us, MARCH_2026, ctx).totals.total == D("0")
+
+    def test_same_day_arrivals_for_one_consignee_are_combined(self) -> None:
+        ctx = context(USD_KRW="1400")
+        c = parcel("KR", "USD", [("610910", 1, "100.00")])
+        alone = assess(c, MARCH_2026, ctx)
+        combined = assess(c, MARCH_2026, ctx, aggregate_value=D("200.00"))
+        assert alone.totals.total == D("0")
+        assert combined.totals.duty == D("18200") and combined.totals.vat == D("15820")  # 13% then 10%, KRW
+
+
+class TestChina:
+    # MOF, GACC, SAT announcement 2018 No. 49: within CNY 5,000 duty 0, VAT at 70% of 13% = 9.1%.
+    def test_plain_goods_pay_9_1_percent(self) -> None:
+        a = assess(parcel("CN", "CNY", [("610910", 2, "500.00")]), MARCH_2026, context())
+        assert a.collection_model == "intermediary_withholding"
+        assert a.totals.duty == D("0.00") and a.totals.vat == D("91.00")
+
+    def test_above_5000_general_trade_taxation(self) -> None:
+        a = assess(parcel("CN", "CNY", [("610910", 1, "5000.01")]), MARCH_2026, context())
+        assert a.rules == ["CN-GENERAL"] and a.totals.duty == D("300.00")
+
+
+class TestBrazil:
+    # Receita Federal, Programa Remessa Conforme: up to USD 50 import tax 20%, then ICMS 17% "por dentro":
+    # (50 + 10) / (1 - 0.17) x 0.17 = USD 12.29. With a customs rate of BRL 5 per USD: BRL 61.45.
+    def test_remessa_conforme_50_dollars(self) -> None:
+        rc = {"scheme": "br_remessa_conforme", "id": "RC-0001"}
+        rules, tariff = reference()
+        ctx = RevenueContext(rules, Tariff(tuple(tariff)), CustomsRateTable({("USD", "BRL", "2026-03"): D("5")}))
+        a = assess(parcel("BR", "USD", [("610910", 1, "50.00")], fiscal=rc), MARCH_2026, ctx)
+        assert a.rules == ["BR-RC-50"] and a.collection_model == "vendor_or_platform"
+        assert a.totals.duty == D("50.00") and a.totals.vat == D("61.45")
+        assert a.totals.vat / 5 == D("12.29")
+        assert a.payers == {"vendor": D("111.45")}
+
+
+class TestSwitzerland:
+    # FOCBS: import VAT of CHF 5 or less is not levied (8.1% of about CHF 62).
+    def test_vat_of_5_francs_or_less_is_not_levied(self) -> None:
+        low = assess(parcel("CH", "CHF", [("610910", 1, "60.00")]), MARCH_2026, context())
+        high = assess(parcel("CH", "CHF", [("610910", 1, "70.00")]), MARCH_2026, context())
+        assert low.totals.vat == D("0") and low.collection_model == "exempt"
+        assert high.totals.vat == D("5.65")  # 5.67 rounded to the 5 centimes
+
+
+class TestUnitedStates:
+    # Executive Order 14324: no duty-free de minimis for any commercial shipment from 2025-08-29.
+    def test_commercial_parcels_pay_duty_after_2025_08_29(self) -> None:
+        c = parcel(
+            "US",
+            "USD",
+            [("610910", 1, "100.00")],
+            transport_document={"type": "hawb", "id": "1234567890"},
+            channel="express",
+        )
+        before = assess(c, dt.date(2025, 8, 28), context())
+        after = assess(c, dt.date(2025, 8, 29), context())
+        assert before.totals.total == D("0.00") and before.rules == ["US-321"]
+        assert after.totals.duty == D("16.50") and after.rules == ["US-2025-08"]
+
+
+class TestMechanics:
+    def test_currency_without_a_rate_is_a_clear_error(self) -> None:
+        with pytest.raises(MissingRate, match="no fixed rate from USD to EUR"):
+            assess(parcel("DE", "USD", [("610910", 1, "10.00")]), MARCH_2026, context())
+
+    def test_conversion_uses_the_rate_and_reports_it(self) -> None:
+        a = assess(parcel("DE", "USD", [("610910", 1, "100.00")]), MARCH_2026, context(USD_EUR="0.9"))
+        assert a.threshold_value == D("90.00") and a.fx[0].rate == D("0.9")
+
+    def test_gifts_between_private_persons_and_documents(self) -> None:
+        gift = parcel("DE", "EUR", [("610910", 1, "40.00")], category="gift", order=None)
+        assert assess(gift, MARCH_2026, context()).collection_model == "exempt"
+        docs = parcel("DE", "EUR", [("490199", 1, "0")], category="documents", order=None)
+        assert assess(docs, MARCH_2026, context()).totals.total == D("0")
+
+    def test_excise_goods_get_no_relief(self) -> None:
+        a = assess(parcel("DE", "EUR", [("220830", 1, "40.00")]), MARCH_2026, context())
+        assert a.lines[0].relief == "excise goods: no relief"
+
+    def test_administration_tariff_takes_precedence(self) -> None:
+        rules, tariff = reference()
+        own = parse_tariff(
+            "jurisdiction,hs_prefix,rate_percent,effective_from,effective_to,source\nEU,6109,5,2024-01-01,,own\n",
+            "own.csv",
+        )
+        ctx = RevenueContext(rules, Tariff(tuple(tariff), tuple(own)), FixedRates({}))
+        a = assess(parcel("DE", "EUR", [("610910", 1, "200.00")]), MARCH_2026, ctx)
+        assert a.totals.duty == D("10.00") and a.lines[0].rate_source == "own"
+
+    def test_rule_file_errors_name_file_and_line(self) -> None:
+        base = "  - id: {id}\n    jurisdiction: XX\n    countries: [XX]\n    effective_from: {start}\n"
+        base += "    source: s\n    currency: EUR\n"
+        text = "rules:\n" + base.format(id="X", start="2026-01-01") + "    colour: red\n"
+        with pytest.raises(RuleFileError, match=r"r.yaml:2: unknown field 'colour'"):
+            parse_rules(text, "r.yaml")
+        overlapping = "rules:\n" + base.format(id="A", start="2026-01-01") + base.format(id="B", start="2026-06-01")
+        with pytest.raises(RuleFileError, match=r"r.yaml:8: B overlaps the dates of A"):
+            parse_rules(overlapping, "r.yaml")
+
+
+money = st.decimals(min_value=D("0.01"), max_value=D("3000"), places=2)
+
+
+def _tax(a: Assessment) -> Decimal:
+    return a.totals.vat + (a.vendor_liability.tax if a.vendor_liability else D(0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["GB", "AU", "US", "CA", "JP", "CH", "DE"]),
+    money,
+    money,
+    st.sampled_from(["610910", "392690", "851830"]),
+)
+def test_properties_exact_monotonic_and_order_free(dest: str, low: Decimal, extra: Decimal, hs: str) -> None:
+    currency = {"GB": "GBP", "AU": "AUD", "US": "USD", "CA": "CAD", "JP": "JPY", "CH": "CHF", "DE": "EUR"}[dest]
+    ctx = context()
+    cheap = assess(parcel(dest, currency, [(hs, 1, str(low)), ("620610", 1, "5.00")]), MARCH_2026, ctx)
+    dear = assess(parcel(dest, currency, [(hs, 1, str(low + extra)), ("620610", 1, "5.00")]), MARCH_2026, ctx)
+    swapped = assess(parcel(dest, currency, [("620610", 1, "5.00"), (hs, 1, str(low))]), MARCH_2026, ctx)
+    for a in (cheap, dear):
+        assert all(isinstance(v, Decimal) for v in (a.totals.duty, a.totals.vat, a.totals.other, a.totals.total))
+        assert a.totals.total == a.totals.duty + a.totals.vat + a.totals.other
+    assert _tax(dear) >= _tax(cheap)
+    assert swapped.totals == cheap.totals
