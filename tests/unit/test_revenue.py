@@ -287,3 +287,13 @@ def test_properties_exact_monotonic_and_order_free(dest: str, low: Decimal, extr
         assert a.totals.total == a.totals.duty + a.totals.vat + a.totals.other
     assert _tax(dear) >= _tax(cheap)
     assert swapped.totals == cheap.totals
+
+
+def test_books_take_the_member_states_main_reduced_rate() -> None:
+    # Council Directive 2006/112/EC Annex III (6): books may be taxed at a reduced rate; DE 7%, FR 5.5%.
+    de = assess(parcel("DE", "EUR", [("490199", 1, "100.00"), ("610910", 1, "100.00")]), MARCH_2026, context())
+    assert [line.tax_rate for line in de.lines] == [D("0.07"), D("0.19")]
+    fr = assess(parcel("FR", "EUR", [("490199", 1, "100.00")]), MARCH_2026, context())
+    assert fr.totals.vat == D("5.50")
+    dk = assess(parcel("DK", "EUR", [("490199", 1, "100.00")]), MARCH_2026, context())
+    assert dk.lines[0].tax_rate == D("0.25")  # Denmark has no reduced rate

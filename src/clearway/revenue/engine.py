@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 import duty27_eu_vat
+import eu_vat_rates_data
 
 from clearway.errors import InvalidInput
 from clearway.model.consignment import Consignment
@@ -75,6 +76,19 @@ def tax_rate(rule: Rule, country: str, on: dt.date) -> Decimal:
     return rule.tax_rate if rule.tax_rate is not None else member_state_rate(country, on)
 
 
+REDUCED_FLOOR = Decimal(5)
+"""The main reduced rate is the lowest listed at or above 5%: lower ones are regional or special (FR 0.9%)."""
+
+
+@lru_cache(maxsize=64)
+def member_state_reduced_rate(country: str) -> Decimal | None:
+    """The member state's main reduced VAT rate (eu-vat-rates-data), or None where it has none (DK)."""
+    entry = eu_vat_rates_data.get_rate(country)
+    listed = [Decimal(str(r)) for r in (entry.get("reduced") if entry else None) or []]
+    eligible = [r for r in listed if r >= REDUCED_FLOOR]
+    return min(eligible) / 100 if eligible else None
+
+
 @lru_cache(maxsize=8192)
 def member_state_rate(country: str, on: dt.date) -> Decimal:
     """The EU member state's standard VAT rate on a day (duty27-eu-vat, every change since 2016)."""
@@ -126,11 +140,19 @@ def assess(
         deduction = min(sum(duties, Decimal(0)), rule.duty_deduction * deduction_quote.rate)
         notes.append(f"duty reduced by {rule.duty_deduction} {rule.threshold_currency} ({rule.id})")
     rate = tax_rate(rule, c.destination_country, on)
+    line_rates = [rate] * len(c.items)
+    reduced = member_state_reduced_rate(c.destination_country) if rule.tax_rate is None and rule.reduced_hs else None
+    if reduced is not None:
+        for i, item in enumerate(c.items):
+            if item.hs_code and item.hs_code.startswith(rule.reduced_hs):
+                line_rates[i] = reduced
+                notes.append(f"item {i}: reduced VAT rate {reduced * 100}% (eu-vat-rates-data, main reduced rate)")
     taxes = []
-    for base_value, duty in zip(customs, duties, strict=True):
+    for base_value, duty, rate in zip(customs, duties, line_rates, strict=True):
         base = base_value + duty
         tax = base / (1 - rate) * rate if rule.tax_gross_up else base * rate
         taxes.append((tax * rule.tax_share).quantize(EXACT))
+    rate = line_rates[0] if line_rates else rate
     if deduction and rule.tax_gross_up:  # the reduced duty lowers the grossed-up base too
         taxes = [
             (t - deduction * s / (1 - rate) * rate * rule.tax_share).quantize(EXACT)
@@ -169,7 +191,7 @@ def assess(
             customs_value=_round(customs[i], rule),
             duty_rate=duty_rates[i],
             duty=_round(duties[i], rule),
-            tax_rate=(rate * rule.tax_share).normalize(),
+            tax_rate=(line_rates[i] * rule.tax_share).normalize(),
             tax=_round(taxes[i], rule),
             relief=reliefs[i] or (rule.tax_name + " relief" if tax_relieved and exempt_reason is None else None),
             rate_source=rate_sources[i],

@@ -10,7 +10,7 @@ A rule file is YAML with a `rules:` list; see `data/revenue/rules.yaml`. Fields 
     threshold_basis: intrinsic | valuation
     aggregation: consignment | consignee_day
     duty: {threshold, rate, flat_per_subheading, deduction}
-    tax: {name, rate (number or member_state), threshold, minimum_amount, share, gross_up}
+    tax: {name, rate (number or member_state), threshold, minimum_amount, share, gross_up, reduced_hs}
     collection: {vendor_schemes, vendor_cutoff, vendor_collects_all, carrier_channels, carrier_cutoff,
                  intermediary_cutoff, intermediary_annual}
     gift: {exempt_up_to}, excluded_hs: [HS prefixes without relief], handling_fee, rounding: {places, step}
@@ -38,7 +38,7 @@ _TOP = {
 _SECTIONS = {
     "when": {"dispatch", "channels", "schemes", "max_value"},
     "duty": {"threshold", "rate", "flat_per_subheading", "deduction"},
-    "tax": {"name", "rate", "threshold", "minimum_amount", "share", "gross_up"},
+    "tax": {"name", "rate", "threshold", "minimum_amount", "share", "gross_up", "reduced_hs"},
     "collection": {"vendor_schemes", "vendor_cutoff", "vendor_collects_all", "carrier_channels", "carrier_cutoff",
                    "intermediary_cutoff", "intermediary_annual"},
     "gift": {"exempt_up_to"},
@@ -83,6 +83,7 @@ class Rule:
     tax_minimum: Decimal
     tax_share: Decimal
     tax_gross_up: bool
+    reduced_hs: tuple[str, ...]  # goods at the member state's main reduced rate (member_state rules only)
     vendor_schemes: frozenset[str]
     vendor_cutoff: Decimal | None
     vendor_collects_all: bool
@@ -250,6 +251,7 @@ class _Parser:
             tax_minimum=self.number(tax.get("minimum_amount", 0), tax, "tax.minimum_amount"),
             tax_share=self.number(tax.get("share", 1), tax, "tax.share"),
             tax_gross_up=bool(tax.get("gross_up", False)),
+            reduced_hs=tuple(str(x) for x in tax.get("reduced_hs") or ()),
             vendor_schemes=self.codes(collection.get("vendor_schemes"), collection, "collection.vendor_schemes"),
             vendor_cutoff=self.optional(collection, "vendor_cutoff", "collection.vendor_cutoff"),
             vendor_collects_all=bool(collection.get("vendor_collects_all", False)),
