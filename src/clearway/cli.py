@@ -149,6 +149,29 @@ def estimate(
     )
 
 
+@app.command("refund")
+def refund_command(
+    consignment_id: Annotated[str, typer.Argument(help="the registration id of the assessed consignment")],
+    on: Annotated[str, typer.Option(help="the day the goods were returned, YYYY-MM-DD")],
+    item: Annotated[
+        list[str] | None, typer.Option(help="INDEX:QUANTITY returned (repeat); default: all not yet refunded")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="why, for the record")] = "returned to the seller",
+) -> None:
+    """Refund the duty and tax of returned goods (or credit them to the vendor's scheme), once, in the window."""
+    from clearway.bootstrap import bootstrap
+    from clearway.services.returns import refund
+    from clearway.settings import Settings
+
+    try:
+        day = dt.date.fromisoformat(on)
+        returned = {int(i): int(q) for i, q in (entry.split(":", 1) for entry in item)} if item else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"dates are YYYY-MM-DD and items INDEX:QUANTITY ({exc})") from exc
+    result = refund(bootstrap(Settings.from_env()), consignment_id, returned, on=day, at=utcnow(), reason=reason)
+    sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(result)) + b"\n")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the configured database to the latest schema."""

@@ -119,3 +119,30 @@ def test_estimate_prints_the_assessment_as_json(tmp_path: Path) -> None:
     assert len(out["lines"]) == 2
     bad = clearway("estimate", str(path), "--on", "28/11/2026", home=tmp_path, check=False)
     assert bad.returncode == 2 and "is not a date" in bad.stderr
+
+
+def test_refund_command(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    doc = example(reference="R-1", fiscal=None)
+    doc["items"] = [
+        {
+            "description": "Silk blouse",
+            "hs_code": "620610",
+            "quantity": 2,
+            "unit_price": "90.00",
+            "origin_country": "CN",
+        }
+    ]
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(doc))
+    clearway("ingest", str(path), "--submitter", "platform-1", home=home)
+    import sqlite3
+
+    with sqlite3.connect(home / "clearway.db") as db:
+        cid = db.execute("SELECT id FROM consignments").fetchone()[0]
+    today = __import__("datetime").date.today().isoformat()
+    out = json.loads(clearway("refund", cid, "--on", today, "--item", "0:1", home=home).stdout)
+    assert out["kind"] == "payment" and out["lines"][0]["quantity"] == 1
+    assert out["duty"] == "10.98"  # 12% of one blouse at 90.00 plus its half of the 2.99 shipping (CIF)
+    again = clearway("refund", cid, "--on", today, "--item", "0:2", home=home, check=False)
+    assert again.returncode == 2 and "only 1 of 2 not refunded yet" in again.stderr

@@ -132,6 +132,19 @@ class Consignment(msgspec.Struct, frozen=True):
     insurance: NonNegativeDecimal | None = None
     declared_at: AwareDatetime | None = None
     arrival: Arrival | None = None
+    original_reference: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                min_length=1,
+                max_length=64,
+                description=(
+                    "clearway extension: for returned goods, the submitter's reference of the original consignment"
+                ),
+            ),
+        ]
+        | None
+    ) = None
 
     @property
     def intrinsic_value(self) -> Decimal:

@@ -19,7 +19,7 @@ KNOWN_TOP_LEVEL = frozenset(
     {
         "reference", "channel", "transport_document", "master_reference", "category", "order", "seller",
         "consignor", "consignee", "fiscal", "dispatch_country", "destination_country", "currency",
-        "shipping_cost", "insurance", "gross_mass_kg", "items", "declared_at", "arrival",
+        "shipping_cost", "insurance", "gross_mass_kg", "items", "declared_at", "arrival", "original_reference",
     }
 )  # fmt: skip
 

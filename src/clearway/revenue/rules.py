@@ -14,6 +14,7 @@ A rule file is YAML with a `rules:` list; see `data/revenue/rules.yaml`. Fields 
     collection: {vendor_schemes, vendor_cutoff, vendor_collects_all, carrier_channels, carrier_cutoff,
                  intermediary_cutoff, intermediary_annual}
     gift: {exempt_up_to}, excluded_hs: [HS prefixes without relief], handling_fee, rounding: {places, step}
+    returns: {window_days, source}        how long after the assessment duty and tax are refunded on a return
 
 An unknown field, a bad value or two variants of one jurisdiction whose windows overlap fail at load
 with the file and line.
@@ -33,8 +34,11 @@ from clearway.yaml_lines import LINE, line_of, load_with_lines
 _TOP = {
     "id", "jurisdiction", "countries", "effective_from", "effective_to", "source", "when", "currency",
     "threshold_currency", "valuation", "valuation_factor", "threshold_basis", "aggregation", "duty", "tax",
-    "collection", "gift", "excluded_hs", "handling_fee", "rounding",
+    "collection", "gift", "excluded_hs", "handling_fee", "rounding", "returns",
 }  # fmt: skip
+DEFAULT_RETURN_WINDOW = 365
+"""Days, where a rule names no return window: clearway's default, for an administration to set."""
+
 _SECTIONS = {
     "when": {"dispatch", "channels", "schemes", "max_value"},
     "duty": {"threshold", "rate", "flat_per_subheading", "deduction"},
@@ -43,6 +47,7 @@ _SECTIONS = {
                    "intermediary_cutoff", "intermediary_annual"},
     "gift": {"exempt_up_to"},
     "rounding": {"places", "step"},
+    "returns": {"window_days", "source"},
 }  # fmt: skip
 
 
@@ -96,6 +101,7 @@ class Rule:
     handling_fee: Decimal
     places: int
     step: Decimal | None
+    return_window_days: int
     line: int | None = field(default=None, compare=False)
 
     def active_on(self, day: dt.date) -> bool:
@@ -209,6 +215,7 @@ class _Parser:
             self.section(node, "gift"),
             self.section(node, "rounding"),
         )
+        returns = self.section(node, "returns")
         valuation = node.get("valuation", "intrinsic")
         if valuation not in ("intrinsic", "fob", "cif"):
             raise self.fail(f"valuation {valuation!r} is one of intrinsic, fob, cif", node)
@@ -264,5 +271,8 @@ class _Parser:
             handling_fee=self.number(node.get("handling_fee", 0), node, "handling_fee"),
             places=int(self.number(rounding.get("places", 2), rounding, "rounding.places")),
             step=self.optional(rounding, "step", "rounding.step"),
+            return_window_days=int(
+                self.number(returns.get("window_days", DEFAULT_RETURN_WINDOW), returns, "returns.window_days")
+            ),
             line=line_of(node),
         )

@@ -12,8 +12,10 @@ from itertools import islice
 import polars as pl
 
 from clearway.bootstrap import App
+from clearway.errors import ClearwayError
 from clearway.intake.submitted import Submitted
 from clearway.pipeline import BatchRow, Context, to_batch
+from clearway.services.returns import refund_return
 
 
 @dataclass
@@ -26,6 +28,8 @@ class IngestReport:
     warnings: Counter[str] = field(default_factory=Counter)
     decisions: list[pl.DataFrame] = field(default_factory=list)
     seconds: float = 0.0
+    refunds: int = 0
+    return_problems: list[str] = field(default_factory=list)
 
     def decision_frame(self) -> pl.DataFrame:
         return pl.concat(self.decisions, how="vertical_relaxed") if self.decisions else pl.DataFrame()
@@ -37,6 +41,8 @@ class IngestReport:
         self.warnings.update(other.warnings)
         self.decisions.extend(other.decisions)
         self.seconds += other.seconds
+        self.refunds += other.refunds
+        self.return_problems.extend(other.return_problems)
 
 
 def _batches(items: Iterable[Submitted], size: int) -> Iterator[list[Submitted]]:
@@ -68,6 +74,13 @@ def ingest(
                 assert registration.consignment_id is not None and registration.version is not None
                 rows.append(BatchRow(registration.consignment_id, submitter, received_at, item.outcome.consignment))
                 versions[registration.consignment_id] = registration.version
+        for row in rows:
+            if row.consignment.category == "returned_goods" and row.consignment.original_reference:
+                try:
+                    if refund_return(app, submitter, row.consignment, at=received_at) is not None:
+                        report.refunds += 1
+                except ClearwayError as exc:
+                    report.return_problems.append(f"{row.consignment.reference}: {exc.message}")
         if rows:
             frame = to_batch(rows)
             decisions = app.pipeline(frame, Context(as_of=received_at))

@@ -116,3 +116,21 @@ ledger_checkpoints = sa.Table(
     sa.Column("note", sa.Text, nullable=False),  # the signed checkpoint, as published
     sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # payment, or vendor_credit against a scheme's return
+    sa.Column("scheme_id", sa.String(64)),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("duty", sa.Numeric(18, 4), nullable=False),
+    sa.Column("vat", sa.Numeric(18, 4), nullable=False),
+    sa.Column("total", sa.Numeric(18, 4), nullable=False),
+    sa.Column("refund", sa.Text, nullable=False),  # the whole refund, lines included, as JSON
+    sa.Column("refunded_on", sa.Date, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Index("ix_refunds_consignment", "consignment_id"),
+)

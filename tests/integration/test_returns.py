@@ -1,0 +1,122 @@
+"""Returns on a running store: refunds recorded once, logged, and triggered by a declared return."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+import sqlalchemy as sa
+
+from clearway.bootstrap import App, bootstrap
+from clearway.intake import read_bytes
+from clearway.revenue.refunds import RefundRefused
+from clearway.services.ingest import ingest
+from clearway.services.returns import refund
+from clearway.settings import Settings
+from clearway.store import tables as t
+from tests.conftest import example
+
+NOW = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
+
+
+def original(reference: str = "ORDER-1", **fields: object) -> dict[str, object]:
+    doc = example(reference=reference, fiscal=None, **fields)
+    doc["items"] = [
+        {
+            "description": "Silk blouse",
+            "hs_code": "620610",
+            "quantity": 2,
+            "unit_price": "60.00",
+            "origin_country": "CN",
+        },
+        {
+            "description": "Leather shoes",
+            "hs_code": "640399",
+            "quantity": 1,
+            "unit_price": "40.00",
+            "origin_country": "CN",
+        },
+    ]
+    return doc
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[App]:
+    settings = dataclasses.replace(Settings.from_env({"CLEARWAY_HOME": str(tmp_path)}), database_url=database_url)
+    application = bootstrap(settings)
+    yield application
+    application.store.engine.dispose()
+
+
+def load(app: App, *docs: dict[str, object], at: dt.datetime = NOW) -> str:
+    ingest(app, "platform-1", read_bytes(b"\n".join(msgspec.json.encode(d) for d in docs), "ndjson"), now=lambda: at)
+    with app.store.engine.connect() as conn:
+        return str(
+            conn.execute(sa.select(t.consignments.c.id).where(t.consignments.c.reference == "ORDER-1")).scalar_one()
+        )
+
+
+def test_refunds_are_recorded_once_and_logged(app: App) -> None:
+    cid = load(app, original())
+    first = refund(app, cid, {0: 1}, on=NOW.date(), at=NOW, reason="one blouse returned")
+    second = refund(app, cid, None, on=NOW.date(), at=NOW, reason="the rest")
+    with pytest.raises(RefundRefused):
+        refund(app, cid, None, on=NOW.date(), at=NOW, reason="again")
+    with app.store.engine.connect() as conn:
+        stored = conn.execute(sa.select(t.refunds.c.total, t.refunds.c.reason)).all()
+        assessment = json.loads(conn.execute(sa.select(t.decisions.c.assessment)).scalar_one())
+        kinds = (
+            conn.execute(sa.select(t.events.c.type).where(t.events.c.consignment_id == cid).order_by(t.events.c.seq))
+            .scalars()
+            .all()
+        )
+        logged = (
+            conn.execute(sa.select(t.ledger_leaves.c.event).where(t.ledger_leaves.c.consignment_id == cid))
+            .scalars()
+            .all()
+        )
+    assert len(stored) == 2
+    assert str(first.total + second.total) == assessment["totals"]["total"]
+    assert kinds == ["registered", "assessed", "duty_assessed", "refunded", "refunded"]
+    assert sum('"kind":"refunded"' in e for e in logged) == 2
+
+
+def test_a_declared_return_refunds_the_lines_it_sends_back(app: App) -> None:
+    cid = load(app, original())
+    back = example(reference="RETURN-1", category="returned_goods", order=None, fiscal=None,
+                   dispatch_country="DE", destination_country="CN", original_reference="ORDER-1")  # fmt: skip
+    back["transport_document"] = {"type": "s10", "id": "RR123456785DE"}
+    back["items"] = [
+        {
+            "description": "Silk blouse",
+            "hs_code": "620610",
+            "quantity": 1,
+            "unit_price": "60.00",
+            "origin_country": "CN",
+        }
+    ]
+    report = ingest(
+        app, "platform-1", read_bytes(msgspec.json.encode(back), "ndjson"), now=lambda: NOW + dt.timedelta(days=3)
+    )
+    assert report.refunds == 1 and report.return_problems == []
+    with app.store.engine.connect() as conn:
+        [row] = conn.execute(sa.select(t.refunds.c.consignment_id, t.refunds.c.refund, t.refunds.c.reason)).all()
+    assert row.consignment_id == cid and row.reason == "returned as RETURN-1"
+    assert [line["item"] for line in json.loads(row.refund)["lines"]] == [0]
+
+
+def test_a_return_of_something_never_sent_is_reported(app: App) -> None:
+    load(app, original())
+    back = example(
+        reference="RETURN-2", category="returned_goods", order=None, fiscal=None, original_reference="ORDER-1"
+    )
+    back["items"] = [
+        {"description": "A phone", "hs_code": "851713", "quantity": 1, "unit_price": "60.00", "origin_country": "CN"}
+    ]
+    report = ingest(app, "platform-1", read_bytes(msgspec.json.encode(back), "ndjson"), now=lambda: NOW)
+    assert report.refunds == 0 and "was not in ORDER-1" in report.return_problems[0]
