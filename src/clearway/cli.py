@@ -172,6 +172,49 @@ def refund_command(
     sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(result)) + b"\n")
 
 
+@app.command("reconcile")
+def reconcile_command(
+    vat_return: Annotated[
+        Path, typer.Option("--return", exists=True, dir_okay=False, help="the platform's periodic VAT return CSV")
+    ],
+    csv_out: Annotated[Path | None, typer.Option("--out", help="write the findings as CSV")] = None,
+) -> None:
+    """Compare a platform's VAT return with what was assessed under its scheme ids; exit 1 on any finding."""
+    import csv as csv_module
+
+    from clearway.bootstrap import bootstrap
+    from clearway.services.reconciliation import parse_return, reconcile_return
+    from clearway.settings import Settings
+
+    declared = parse_return(vat_return.read_text(encoding="utf-8"), str(vat_return))
+    rows = reconcile_return(bootstrap(Settings.from_env()).store.engine, declared)
+    table = Table(title=f"Reconciliation of {vat_return.name}")
+    fields = [
+        "scheme_id",
+        "period",
+        "destination_country",
+        "status",
+        "consignments",
+        "expected_tax",
+        "declared_tax",
+        "tax_difference",
+    ]
+    for name in fields:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*(str(getattr(row, name)) for name in fields))
+    out.print(table)
+    if csv_out is not None:
+        from clearway.revenue.reconcile import Reconciliation
+
+        names = [f.name for f in msgspec.structs.fields(Reconciliation)]
+        with csv_out.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv_module.writer(handle)
+            writer.writerow(names)
+            writer.writerows([["" if getattr(row, n) is None else str(getattr(row, n)) for n in names] for row in rows])
+    raise typer.Exit(1 if any(row.status != "ok" for row in rows) else 0)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the configured database to the latest schema."""

@@ -146,3 +146,19 @@ def test_refund_command(tmp_path: Path) -> None:
     assert out["duty"] == "10.98"  # 12% of one blouse at 90.00 plus its half of the 2.99 shipping (CIF)
     again = clearway("refund", cid, "--on", today, "--item", "0:2", home=home, check=False)
     assert again.returncode == 2 and "only 1 of 2 not refunded yet" in again.stderr
+
+
+def test_reconcile_command(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(example(shipping_cost=None)))  # the contract's example: IOSS IM2760000012, to DE
+    clearway("ingest", str(path), "--submitter", "platform-1", home=home)
+    month = __import__("datetime").date.today().strftime("%Y-%m")
+    vat_return = tmp_path / "return.csv"
+    vat_return.write_text(f"scheme_id,period,destination_country,tax_base,tax\nIM2760000012,{month},DE,0,0\n")
+    result = clearway(
+        "reconcile", "--return", str(vat_return), "--out", str(tmp_path / "out.csv"), home=home, check=False
+    )
+    assert result.returncode == 1 and "under_declared" in result.stdout
+    rows = (tmp_path / "out.csv").read_text().splitlines()
+    assert rows[0].startswith("scheme_id,period,destination_country,status") and ",under_declared," in rows[1]
