@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import shutil
+from collections import Counter
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -212,6 +213,10 @@ def reconcile_command(
             writer = csv_module.writer(handle)
             writer.writerow(names)
             writer.writerows([["" if getattr(row, n) is None else str(getattr(row, n)) for n in names] for row in rows])
+    statuses = Counter(row.status for row in rows)
+    out.print(
+        ", ".join(f"{status}: {n}" for status, n in sorted(statuses.items())) or "nothing to reconcile", highlight=False
+    )
     raise typer.Exit(1 if any(row.status != "ok" for row in rows) else 0)
 
 
