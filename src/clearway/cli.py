@@ -7,8 +7,8 @@ import datetime as dt
 import json
 import os
 import shutil
-from collections import Counter
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
