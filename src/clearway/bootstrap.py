@@ -8,10 +8,10 @@ from pathlib import Path
 
 from clearway.pipeline import Pipeline, Stage
 from clearway.revenue import RevenueContext
+from clearway.revenue.packaged import load_revenue
 from clearway.revenue.stage import RevenueStage
 from clearway.risk import ProfileSet, RuleStage, parse_profiles
 from clearway.services.ledger import Ledger, Policy, load_or_create_key
-from clearway.services.revenue_data import load_revenue
 from clearway.settings import Settings
 from clearway.store import Store, make_engine, upgrade
 

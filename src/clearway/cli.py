@@ -124,7 +124,7 @@ def estimate(
     """Estimate the duties and taxes of a consignment on a day, under the dated rules."""
     from clearway.intake import read_path
     from clearway.revenue import assess
-    from clearway.services.revenue_data import load_revenue
+    from clearway.revenue.packaged import load_revenue
     from clearway.settings import Settings
 
     try:

@@ -35,10 +35,16 @@ def test_core_packages_import_no_framework_and_no_edge() -> None:
     assert offenders == {}
 
 
+PACKAGED_DATA = {"revenue/packaged.py"}
+"""The one core module that reads files: reference data shipped in the package, once, on first use."""
+
+
 def test_core_does_no_io_at_import_or_in_functions() -> None:
     offenders = []
     for package in CORE:
         for path in (SRC / package).rglob("*.py"):
+            if str(path.relative_to(SRC)) in PACKAGED_DATA:
+                continue
             text = path.read_text(encoding="utf-8")
             for call in (r"(?<![\w.])open\(", r"\.read_text\(", r"\.write_text\(", r"datetime\.now\(", r"time\.time\("):
                 if re.search(call, text):

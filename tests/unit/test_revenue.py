@@ -297,3 +297,23 @@ def test_books_take_the_member_states_main_reduced_rate() -> None:
     assert fr.totals.vat == D("5.50")
     dk = assess(parcel("DK", "EUR", [("490199", 1, "100.00")]), MARCH_2026, context())
     assert dk.lines[0].tax_rate == D("0.25")  # Denmark has no reduced rate
+
+
+def test_assess_with_the_shipped_reference_data() -> None:
+    from clearway import revenue
+
+    c = parcel("DE", "EUR", [("620610", 1, "30.00"), ("620620", 2, "25.00")])
+    assert revenue.assess(c, on=dt.date(2026, 7, 1)).totals.duty == D("6.00")
+
+
+def test_per_item_thresholds() -> None:
+    rules, tariff = reference()
+    text = (
+        "rules:\n  - id: ITEM\n    jurisdiction: XX\n    countries: [DE]\n    effective_from: 2020-01-01\n"
+        "    source: test\n    currency: EUR\n    aggregation: item\n    duty: {threshold: 50, rate: 0.10}\n"
+        "    tax: {rate: 0.20, threshold: 50}\n"
+    )
+    ctx = RevenueContext(parse_rules(text, "t.yaml"), Tariff(tuple(tariff)), FixedRates({}))
+    a = assess(parcel("DE", "EUR", [("610910", 1, "40.00"), ("610910", 1, "60.00")]), MARCH_2026, ctx)
+    assert [line.duty for line in a.lines] == [D("0.00"), D("6.00")]
+    assert [line.tax for line in a.lines] == [D("0.00"), D("13.20")]

@@ -98,14 +98,18 @@ def member_state_rate(country: str, on: dt.date) -> Decimal:
 def assess(
     c: Consignment,
     on: dt.date,
-    ctx: RevenueContext,
+    ctx: RevenueContext | None = None,
     *,
     aggregate_value: Decimal | None = None,
     annual_before: Decimal = Decimal(0),
 ) -> Assessment:
     """Assess one consignment on day `on`. `aggregate_value` (threshold currency) replaces its own value where
     the jurisdiction aggregates (same consignee, same day); `annual_before` is the buyer's earlier total this
-    year, for annual limits (China)."""
+    year, for annual limits (China). Without `ctx`, the reference data shipped with clearway is used."""
+    if ctx is None:
+        from clearway.revenue.packaged import packaged_context  # read once, on first use
+
+        ctx = packaged_context()
     rule, own_threshold_value, threshold_fx = choose_rule(c, on, ctx)
     if aggregate_value is not None and rule.aggregation == "consignee_day":
         rule, _, threshold_fx = choose_rule(c, on, ctx, aggregate_value)
@@ -161,6 +165,9 @@ def assess(
     tax_relieved = exempt_reason is not None or (
         rule.tax_threshold is not None and threshold_value <= rule.tax_threshold
     )
+    if rule.aggregation == "item" and rule.tax_threshold is not None and exempt_reason is None:
+        taxes = [Decimal(0) if v <= rule.tax_threshold else t for v, t in zip(customs, taxes, strict=True)]
+        tax_relieved = False
     model, payer = _collection(c, rule, threshold_value, annual_before, exempt_reason)
     vendor_tax = _round(sum(taxes, Decimal(0)), rule)
     vendor = None
@@ -243,9 +250,11 @@ def _duties(
     rates: list[Decimal | None] = []
     reliefs: list[str | None] = []
     sources: list[str | None] = []
-    relief = rule.duty_threshold is not None and threshold_value <= rule.duty_threshold
     charged: set[str] = set()
+    per_item = rule.aggregation == "item"
     for item, value in zip(c.items, customs, strict=True):
+        compared = value if per_item else threshold_value
+        relief = rule.duty_threshold is not None and compared <= rule.duty_threshold
         if exempt is not None:
             duties.append(Decimal(0))
             rates.append(None)

