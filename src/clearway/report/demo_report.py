@@ -96,6 +96,8 @@ def build_page(result: DemoResult) -> Page:
                     ],
                 )
             )
+    if assessed and "total_due" in decisions.columns:
+        page.sections.append(_revenue_section(decisions))
     error_labels, error_values = _top(report.errors)
     warn_labels, warn_values = _top(report.warnings)
     quality = Section("Rejections and data quality", text="Every rejected submission is stored with its errors.")
@@ -139,6 +141,48 @@ def build_page(result: DemoResult) -> Page:
             )
         )
     return page
+
+
+def _revenue_section(decisions: pl.DataFrame) -> Section:
+    """Duties and taxes assessed, by currency and collection model (amounts due at import)."""
+    money = decisions.filter(pl.col("total_due").is_not_null()).with_columns(
+        [pl.col(c).cast(pl.Decimal(38, 2)) for c in ("duty", "vat", "total_due")]
+    )
+    by_model = (
+        money.group_by("revenue_currency", "collection_model")
+        .agg(pl.len().alias("n"), pl.col("duty").sum(), pl.col("vat").sum(), pl.col("total_due").sum())
+        .sort("revenue_currency", "collection_model")
+    )
+    rows = [
+        [
+            f"{r['revenue_currency']} / {r['collection_model']}",
+            f"{r['n']:,}",
+            f"{r['duty']:,}",
+            f"{r['vat']:,}",
+            f"{r['total_due']:,}",
+        ]
+        for r in by_model.iter_rows(named=True)
+    ]
+    models = Counter(dict(money.group_by("collection_model").len().iter_rows()))
+    labels, values = _top(models)
+    return Section(
+        "Duties and taxes",
+        text=(
+            "Amounts due at import, in each destination's currency; "
+            "vendor-collected tax (IOSS and the like) is not due at the border."
+        ),
+        charts=[
+            Chart(
+                "Consignments by collection model",
+                charts.bar("Consignments by collection model", labels, values, horizontal=True),
+            )
+        ],
+        tables=[
+            Table(
+                "By currency and collection model", ["currency / model", "consignments", "duty", "tax", "total"], rows
+            )
+        ],
+    )
 
 
 def write_report(result: DemoResult, path: Path) -> Path:

@@ -85,8 +85,13 @@ def ingest(
             frame = to_batch(rows)
             decisions = app.pipeline(frame, Context(as_of=received_at))
             app.store.record_decisions(decisions, versions, now())
+            revenue = [
+                c
+                for c in ("collection_model", "revenue_currency", "duty", "vat", "total_due")
+                if c in decisions.columns
+            ]
             report.decisions.append(
-                decisions.select("key", "lane", "referrals", "reasons").join(
+                decisions.select("key", "lane", "referrals", "reasons", *revenue).join(
                     frame.select("key", "channel", "destination_country", "dispatch_country", "reference", "submitter",
                                  "intrinsic_value", "currency"),
                     on="key",
