@@ -41,6 +41,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def parse_day(text: str, option: str) -> dt.date:
+    """A YYYY-MM-DD option value, or a usage error that names the option."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint=option) from exc
+
+
 def schema_json() -> str:
     """The JSON Schema of Consignment v1, as committed in docs/consignment-v1.schema.json."""
     schema = msgspec.json.schema(Consignment)
@@ -86,11 +94,7 @@ def simulate(
     from clearway.sim import simulate as run
     from clearway.sim import write_day
 
-    try:
-        date = dt.date.fromisoformat(day)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--day") from exc
-    counts = write_day(run(size, seed, date), out_dir)
+    counts = write_day(run(size, seed, parse_day(day, "--day")), out_dir)
     out.print(json.dumps({"out": str(out_dir), **counts}))
 
 
@@ -127,10 +131,7 @@ def estimate(
     from clearway.revenue.packaged import load_revenue
     from clearway.settings import Settings
 
-    try:
-        day = dt.date.fromisoformat(on)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{on!r} is not a date (YYYY-MM-DD)", param_hint="--on") from exc
+    day = parse_day(on, "--on")
     items = list(read_path(file, "json"))
     if len(items) != 1 or items[0].outcome.consignment is None:
         for item in items:
@@ -142,10 +143,10 @@ def estimate(
     if as_json:
         sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(assessment)) + b"\n")
         return
-    t = assessment.totals
+    t, currency = assessment.totals, assessment.currency
     out.print(
-        f"{assessment.reference}: {assessment.collection_model}, duty {t.duty}, {assessment.currency} "
-        f"tax {t.vat}, other {t.other}, total {t.total} {assessment.currency} (rules: {', '.join(assessment.rules)})",
+        f"{assessment.reference}: {assessment.collection_model}; duty {t.duty}, tax {t.vat}, other {t.other}, "
+        f"total {t.total} {currency} (rules: {', '.join(assessment.rules)})",
         highlight=False,
     )
 
@@ -164,11 +165,11 @@ def refund_command(
     from clearway.services.returns import refund
     from clearway.settings import Settings
 
+    day = parse_day(on, "--on")
     try:
-        day = dt.date.fromisoformat(on)
         returned = {int(i): int(q) for i, q in (entry.split(":", 1) for entry in item)} if item else None
     except ValueError as exc:
-        raise typer.BadParameter(f"dates are YYYY-MM-DD and items INDEX:QUANTITY ({exc})") from exc
+        raise typer.BadParameter("items are INDEX:QUANTITY, e.g. 0:1", param_hint="--item") from exc
     result = refund(bootstrap(Settings.from_env()), consignment_id, returned, on=day, at=utcnow(), reason=reason)
     sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(result)) + b"\n")
 

@@ -12,7 +12,7 @@ LINE = "__line__"
 
 
 class _LineLoader(yaml.SafeLoader):
-    pass
+    """SafeLoader whose mapping constructor records each mapping's line (registered below)."""
 
 
 def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
