@@ -24,6 +24,8 @@ from rich.table import Table
 from clearway.bootstrap import bootstrap, build_pipeline, load_profiles
 from clearway.intake.ndjson_reader import read_ndjson
 from clearway.pipeline import BatchRow, Context, to_batch
+from clearway.revenue.packaged import load_revenue
+from clearway.revenue.stage import RevenueStage
 from clearway.services.ingest import ingest
 from clearway.settings import Settings
 from clearway.sim import simulate
@@ -116,6 +118,9 @@ def run(size: int, seed: int, *, postgres: bool) -> None:
     pipeline = build_pipeline(load_profiles(None))
     assess_s, _ = timed(lambda: pipeline(frame, Context(as_of=NOW)))
     rows.append(("assess (rule stage)", len(accepted) / assess_s, "msgspec decode", decode_rate))
+    revenue = RevenueStage(load_revenue())
+    revenue_s, _ = timed(lambda: revenue.run(frame, Context(as_of=NOW)))
+    rows.append(("assess (revenue stage)", len(accepted) / revenue_s, "msgspec decode", decode_rate))
 
     with _sqlite("store") as url, _sqlite("floor") as floor_url:
         rows.append(

@@ -16,8 +16,11 @@ from clearway.store.bulk import insert_rows
 SALT_BYTES = 32
 
 
-def new_salts(conn: sa.Connection, consignment_ids: Sequence[str]) -> None:
-    insert_rows(conn, t.ledger_salts, [{"consignment_id": c, "salt": os.urandom(SALT_BYTES)} for c in consignment_ids])
+def new_salts(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, bytes]:
+    """A fresh salt for each new consignment, stored; returned so the same transaction need not read it back."""
+    made = {c: os.urandom(SALT_BYTES) for c in consignment_ids}
+    insert_rows(conn, t.ledger_salts, [{"consignment_id": c, "salt": salt} for c, salt in made.items()])
+    return made
 
 
 def salts(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, bytes]:
@@ -30,8 +33,11 @@ def salts(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, byte
     return found
 
 
-def append(conn: sa.Connection, events: Sequence[tuple[str, LedgerEvent]]) -> None:
-    """Append (event id, event) leaves after the last one, in the caller's transaction.
+def append(
+    conn: sa.Connection, events: Sequence[tuple[str, LedgerEvent]], known: dict[str, bytes] | None = None
+) -> None:
+    """Append (event id, event) leaves after the last one, in the caller's transaction; `known` salts are
+    used as given, the others read.
 
     On PostgreSQL an exclusive table lock makes concurrent appenders take turns, so indexes stay dense;
     SQLite has one writer at a time anyway.
@@ -43,7 +49,10 @@ def append(conn: sa.Connection, events: Sequence[tuple[str, LedgerEvent]]) -> No
     next_index = (
         int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.ledger_leaves.c.leaf_index), -1))).scalar_one()) + 1
     )
-    salt_of = salts(conn, [event.consignment for _, event in events])
+    salt_of = dict(known or {})
+    missing = [event.consignment for _, event in events if event.consignment not in salt_of]
+    if missing:
+        salt_of.update(salts(conn, missing))
     rows: list[dict[str, Any]] = []
     for offset, (event_id, event) in enumerate(events):
         rows.append(

@@ -157,10 +157,9 @@ class Store:
             )
         insert_rows(conn, t.consignment_versions, versions)
         insert_rows(conn, t.events, events)
-        ledger_log.new_salts(conn, [row["id"] for row in new])
-        ledger_log.append(
-            conn, [(e["id"], ledger_event(e, facts)) for e, facts in zip(events, event_facts, strict=True)]
-        )
+        made = ledger_log.new_salts(conn, [row["id"] for row in new])
+        leaves = [(e["id"], ledger_event(e, facts)) for e, facts in zip(events, event_facts, strict=True)]
+        ledger_log.append(conn, leaves, made)
         return registrations
 
     def _existing(self, conn: sa.Connection, submitter: str, refs: list[str]) -> dict[str, tuple[str, int, str]]:
