@@ -213,3 +213,27 @@ def test_starter_profiles_load_and_each_cites_its_basis() -> None:
     }
     assert all(len(p.basis) > 20 and p.documentation for p in profiles)
     assert isinstance(profiles[0].expression, pl.Expr)
+
+
+def starter_hits(*docs: dict[str, Any]) -> dict[str, list[str]]:
+    from clearway.bootstrap import load_profiles
+
+    stage = RuleStage(load_profiles(None))
+    rows = [BatchRow(f"k{i}", "s", NOON, validate_raw(d).consignment) for i, d in enumerate(docs)]  # type: ignore[arg-type]
+    hits = stage.run(to_batch(rows), Context(as_of=NOON)).hits
+    return {k: sorted(hits.filter(pl.col("key") == k)["code"].to_list()) for k in (f"k{i}" for i in range(len(docs)))}
+
+
+def test_starter_profiles_on_typical_cases() -> None:
+    gift_from_platform = example(category="gift", fiscal=None)
+    private_gift = example(category="gift", fiscal=None, order=None)
+    batteries = with_item(description="18650 rechargeable battery", hs_code="850760", quantity=4)
+    vape = with_item(description="Disposable vape 600 puffs", hs_code="240412")
+    perfume = with_item(description="Eau de parfum 100ml", hs_code="330300")
+    found = starter_hits(gift_from_platform, private_gift, batteries, vape, perfume, example())
+    assert found["k0"] == ["FALSE-GIFT"]
+    assert found["k1"] == []
+    assert "DG-LIB-QTY" in found["k2"] and "DG-LIB-ALONE" in found["k2"]
+    assert found["k3"] == ["TOB-NIC"]
+    assert found["k4"] == ["DG-FLAMMABLE"]
+    assert found["k5"] == []

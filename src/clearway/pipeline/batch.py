@@ -42,6 +42,7 @@ BATCH_SCHEMA: dict[str, pl.DataType] = {
     "order_id": pl.String(),
     "seller_name": pl.String(),
     "seller_country": pl.String(),
+    "seller_identifier": pl.String(),  # the first identifier (scheme:value): a business seller has one
     "consignor_name": pl.String(),
     "consignor_country": pl.String(),
     "consignee_name": pl.String(),
@@ -96,7 +97,9 @@ def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
             row.key, row.submitter, row.received_at, c.reference, c.channel, c.category,
             c.transport_document.type, c.transport_document.id, c.master_reference,
             c.order.platform if c.order else None, c.order.order_id if c.order else None,
-            c.seller.name, c.seller.address.country, consignor.name, consignor.address.country,
+            c.seller.name, c.seller.address.country,
+            f"{c.seller.identifiers[0].scheme}:{c.seller.identifiers[0].value}" if c.seller.identifiers else None,
+            consignor.name, consignor.address.country,
             c.consignee.name, c.consignee.address.street, c.consignee.address.city,
             c.consignee.address.postcode, c.consignee.address.country,
             c.fiscal.scheme if c.fiscal else None, c.fiscal.id if c.fiscal else None,

@@ -19,6 +19,7 @@ CONSIGNMENT_FIELDS: dict[str, tuple[str, Kind]] = {
     "platform": ("platform", "code"),
     "seller.name": ("seller_name", "text"),
     "seller.country": ("seller_country", "code"),
+    "seller.identifier": ("seller_identifier", "code"),
     "consignor.name": ("consignor_name", "text"),
     "consignor.country": ("consignor_country", "code"),
     "consignee.name": ("consignee_name", "text"),
