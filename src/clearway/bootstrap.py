@@ -11,6 +11,13 @@ from clearway.revenue import RevenueContext
 from clearway.revenue.packaged import load_revenue
 from clearway.revenue.stage import RevenueStage
 from clearway.risk import ProfileSet, RuleStage, parse_profiles
+from clearway.risk.detectors import (
+    BrandFloor,
+    CounterfeitDetector,
+    SplitShipmentDetector,
+    UndervaluationDetector,
+    parse_brand_floors,
+)
 from clearway.services.ledger import Ledger, Policy, load_or_create_key
 from clearway.settings import Settings
 from clearway.store import Store, make_engine, upgrade
@@ -36,10 +43,21 @@ def load_profiles(path: Path | None) -> ProfileSet:
     return parse_profiles(path.read_text(encoding="utf-8"), str(path))
 
 
+def load_brand_floors() -> tuple[BrandFloor, ...]:
+    text = resources.files("clearway.data.risk").joinpath("brand_floors.csv").read_text(encoding="utf-8")
+    return parse_brand_floors(text, "clearway/data/risk/brand_floors.csv")
+
+
 def build_pipeline(profiles: ProfileSet, revenue: RevenueContext | None = None) -> Pipeline:
+    """Rules first; with revenue data, the detectors (which read its thresholds and rates) and the assessment."""
     stages: list[Stage] = [RuleStage(profiles)]
     if revenue is not None:
-        stages.append(RevenueStage(revenue))
+        stages += [
+            SplitShipmentDetector(revenue.rules),
+            CounterfeitDetector(load_brand_floors(), revenue.rates),
+            UndervaluationDetector(revenue.rates),
+            RevenueStage(revenue),
+        ]
     return Pipeline(stages=tuple(stages))
 
 

@@ -1,0 +1,251 @@
+"""Fraud detectors over a batch: split shipments, counterfeit prices and undervaluation. Pure stages.
+
+Each returns hits whose message says what was seen, so the officer can check it. The reference data
+(relief thresholds, brand price floors, unit-value references, exchange rates) comes in as arguments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import polars as pl
+
+from clearway.errors import RuleFileError
+from clearway.model.codelists import normalise_text
+from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput, no_hits
+from clearway.revenue.fx import ExchangeRates, MissingRate
+from clearway.revenue.rules import RuleBook
+from clearway.risk.fields import explode_items, normalise_expr
+
+
+def usd_rates(rates: ExchangeRates, currencies: list[str], day: dt.date) -> dict[str, float]:
+    """Indicative USD per unit of each currency (detectors compare magnitudes, not amounts due)."""
+    found = {}
+    for currency in currencies:
+        try:
+            found[currency] = float(rates.quote(currency, "USD", day).rate)
+        except MissingRate:
+            continue
+    return found
+
+
+def _hits(frame: pl.DataFrame, code: str, lane: str, referral: str | None, weight: float) -> pl.DataFrame:
+    if frame.is_empty():
+        return no_hits()
+    return frame.select(
+        "key",
+        pl.lit("detector").alias("source"),
+        pl.lit(code).alias("code"),
+        "message",
+        pl.lit(lane).alias("lane"),
+        pl.lit(referral, dtype=pl.String).alias("referral"),
+        pl.lit(None, dtype=pl.String).alias("agency"),
+        pl.lit(weight).alias("weight"),
+    ).cast(HIT_SCHEMA)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class SplitShipmentDetector:
+    """One seller, one consignee (normalised name and address), one day: parcels each within the relief
+    threshold of the destination whose sum passes it."""
+
+    rules: RuleBook
+    name: str = "split_shipments"
+
+    def thresholds(self, countries: list[str], day: dt.date) -> dict[str, tuple[str, Decimal]]:
+        """Destination -> (currency, duty relief threshold) of its general rule on `day`, where it has one."""
+        found = {}
+        for country in countries:
+            general = [r for r in self.rules.for_country(country, day) if r.when.specificity == 0]
+            if general and general[0].duty_threshold:
+                found[country] = (general[0].threshold_currency, general[0].duty_threshold)
+        return found
+
+    def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
+        thresholds = self.thresholds(batch["destination_country"].unique().to_list(), context.as_of.date())
+        if batch.is_empty() or not thresholds:
+            return StageOutput(no_hits())
+        limits = pl.DataFrame(
+            {
+                "destination_country": list(thresholds),
+                "limit_currency": [c for c, _ in thresholds.values()],
+                "limit": [float(v) for _, v in thresholds.values()],
+            }
+        )
+        frame = (
+            batch.select(
+                "key",
+                "destination_country",
+                "currency",
+                "seller_name",
+                "received_at",
+                pl.col("intrinsic_value").cast(pl.Float64).alias("value"),
+                normalise_expr(
+                    pl.concat_str(
+                        ["consignee_name", "consignee_street", "consignee_postcode"], separator=" ", ignore_nulls=True
+                    )
+                ).alias("who"),
+            )  # fmt: skip
+            .join(limits, on="destination_country")
+            .filter(pl.col("currency") == pl.col("limit_currency"))
+            .with_columns(
+                pl.col("received_at").dt.date().alias("day"), normalise_expr(pl.col("seller_name")).alias("seller")
+            )
+        )
+        group = ["destination_country", "who", "seller", "day"]
+        flagged = frame.with_columns(
+            pl.len().over(group).alias("parcels"),
+            pl.col("value").sum().over(group).alias("together"),
+            pl.col("value").max().over(group).alias("largest"),
+        ).filter(
+            (pl.col("parcels") >= 2) & (pl.col("largest") <= pl.col("limit")) & (pl.col("together") > pl.col("limit"))
+        )
+        flagged = flagged.with_columns(
+            pl.format(
+                "{} parcels from {} to one consignee on {} total {} {}, each within the {} {} relief threshold",
+                "parcels", "seller_name", "day", pl.col("together").round(2), "currency", "limit", "currency",
+            ).alias("message")
+        )  # fmt: skip
+        return StageOutput(_hits(flagged, "DET-SPLIT", "yellow", "rfi", 60.0))
+
+
+@dataclass(frozen=True)
+class BrandFloor:
+    brand: str
+    names: tuple[str, ...]  # the brand and its aliases, normalised
+    hs_prefixes: tuple[str, ...]
+    floor_usd: float
+
+
+def parse_brand_floors(text: str, source: str) -> tuple[BrandFloor, ...]:
+    """CSV `brand,aliases,hs_prefix,floor_usd` (aliases and prefixes separated by `;`, # comments)."""
+    floors = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith(("#", "brand,")):
+            continue
+        cells = line.split(",")
+        if len(cells) != 4:
+            raise RuleFileError(
+                f"{len(cells)} cells; a row is brand,aliases,hs_prefix,floor_usd", file=source, line=number
+            )
+        brand, aliases, prefixes, floor = cells
+        try:
+            price = float(floor)
+        except ValueError as exc:
+            raise RuleFileError(f"floor {floor!r} is not a number", file=source, line=number) from exc
+        names = tuple(n for n in (normalise_text(x) for x in [brand, *aliases.split(";")]) if n)
+        codes = tuple(p.strip() for p in prefixes.split(";") if p.strip())
+        if not names or not codes or not all(c.isdigit() for c in codes):
+            raise RuleFileError("a row needs a brand and HS prefixes of digits", file=source, line=number)
+        floors.append(BrandFloor(brand, tuple(re.escape(n) for n in names), codes, price))
+    return tuple(floors)
+
+
+@dataclass(frozen=True)
+class CounterfeitDetector:
+    """A brand named in the description or brand field, priced below a third of its genuine floor."""
+
+    floors: tuple[BrandFloor, ...]
+    rates: ExchangeRates
+    share: float = 1 / 3  # below a third of the lowest genuine price, a discount no authorised seller gives
+    name: str = "counterfeits"
+
+    def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
+        if batch.is_empty() or not self.floors:
+            return StageOutput(no_hits())
+        usd = usd_rates(self.rates, batch["currency"].unique().to_list(), context.as_of.date())
+        items = explode_items(batch, {"item.description", "item.brand"}).with_columns(
+            (pl.col("item.unit_price").cast(pl.Float64) * pl.col("currency").replace_strict(usd, default=None)).alias(
+                "unit_usd"
+            ),
+            pl.concat_str(
+                [pl.col("item.description~norm"), pl.col("item.brand~norm")], separator=" ", ignore_nulls=True
+            ).alias("text"),
+        )
+        found = []
+        for floor in self.floors:
+            words = "|".join(f"(?:^|\\s){name}(?:\\s|$)" for name in floor.names)
+            mask = (
+                pl.col("text").str.contains(words)
+                & pl.any_horizontal([pl.col("item.hs_code").str.starts_with(p) for p in floor.hs_prefixes])
+                & (pl.col("unit_usd") < floor.floor_usd * self.share)
+            )
+            hit = items.filter(mask.fill_null(False)).select(
+                "key",
+                pl.format(
+                    "{} item at USD {} a unit, where genuine ones start near USD {}",
+                    pl.lit(floor.brand), pl.col("unit_usd").round(2), pl.lit(floor.floor_usd),
+                ).alias("message"),
+            )  # fmt: skip
+            found.append(hit)
+        flagged = pl.concat(found).unique("key", keep="first", maintain_order=True) if found else pl.DataFrame()
+        return StageOutput(_hits(flagged, "DET-COUNTERFEIT", "red", None, 70.0))
+
+
+@dataclass(frozen=True)
+class UndervaluationDetector:
+    """A unit value far below what the same HS subheading usually declares.
+
+    The reference is the median and the median absolute deviation of log USD unit values per HS6,
+    from accepted history when given, else from the batch itself. A line is flagged below both
+    median - `k` x 1.4826 MAD and `share` x median.
+    """
+
+    rates: ExchangeRates
+    history: pl.DataFrame | None = field(default=None)  # hs6, median_log, mad_log, n
+    k: float = 3.0
+    share: float = 0.35
+    minimum: int = 15  # declarations of the subheading needed before its reference is trusted
+    name: str = "undervaluation"
+
+    def reference(self, items: pl.DataFrame) -> pl.DataFrame:
+        logs = items.filter(pl.col("unit_usd") > 0).with_columns(pl.col("unit_usd").log().alias("log_value"))
+        return logs.group_by("hs6").agg(
+            pl.col("log_value").median().alias("median_log"),
+            (pl.col("log_value") - pl.col("log_value").median()).abs().median().alias("mad_log"),
+            pl.len().alias("n"),
+        )
+
+    def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
+        if batch.is_empty():
+            return StageOutput(no_hits())
+        usd = usd_rates(self.rates, batch["currency"].unique().to_list(), context.as_of.date())
+        items = (
+            explode_items(batch, set())
+            .with_columns(
+                (
+                    pl.col("item.unit_price").cast(pl.Float64) * pl.col("currency").replace_strict(usd, default=None)
+                ).alias("unit_usd"),
+                pl.col("item.hs_code").str.slice(0, 6).alias("hs6"),
+            )
+            .filter(pl.col("unit_usd").is_not_null() & pl.col("hs6").is_not_null())
+        )
+        reference = self.history if self.history is not None else self.reference(items)
+        spread = 1.4826 * self.k
+        flagged = (
+            items.join(reference.filter(pl.col("n") >= self.minimum), on="hs6")
+            .with_columns(pl.col("median_log").exp().alias("typical"))
+            .filter(
+                (
+                    pl.col("unit_usd").log()
+                    < pl.col("median_log") - spread * pl.max_horizontal("mad_log", pl.lit(math.log(1.5) / spread))
+                )
+                & (pl.col("unit_usd") < self.share * pl.col("typical"))
+            )
+            .sort("unit_usd")
+            .unique("key", keep="first", maintain_order=True)
+            .with_columns(
+                pl.format(
+                    "HS {} declared at USD {} a unit; that subheading usually declares about USD {} ({} lines)",
+                    "hs6",
+                    pl.col("unit_usd").round(2),
+                    pl.col("typical").round(2),
+                    "n",
+                ).alias("message")
+            )  # fmt: skip
+        )
+        return StageOutput(_hits(flagged, "DET-UNDERVALUE", "yellow", "rfi", 50.0))
