@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from clearway.risk.detectors import (
     UndervaluationDetector,
     parse_brand_floors,
 )
+from clearway.risk.selectivity import Settings as SelectivitySettings
+from clearway.risk.selectivity import apply as apply_selectivity
+from clearway.risk.selectivity import parse_settings as parse_selectivity
 from clearway.services.ledger import Ledger, Policy, load_or_create_key
 from clearway.settings import Settings
 from clearway.store import Store, make_engine, upgrade
@@ -48,8 +52,18 @@ def load_brand_floors() -> tuple[BrandFloor, ...]:
     return parse_brand_floors(text, "clearway/data/risk/brand_floors.csv")
 
 
-def build_pipeline(profiles: ProfileSet, revenue: RevenueContext | None = None) -> Pipeline:
-    """Rules first; with revenue data, the detectors (which read its thresholds and rates) and the assessment."""
+def load_selectivity() -> SelectivitySettings:
+    folder = resources.files("clearway.data.risk")
+    config = folder.joinpath("selectivity.yaml").read_text(encoding="utf-8")
+    registry = folder.joinpath("aeo.csv").read_text(encoding="utf-8")
+    return parse_selectivity(config, registry, "clearway/data/risk/selectivity.yaml")
+
+
+def build_pipeline(
+    profiles: ProfileSet, revenue: RevenueContext | None = None, selectivity: SelectivitySettings | None = None
+) -> Pipeline:
+    """Rules first; with revenue data, the detectors (which read its thresholds and rates) and the
+    assessment; with selectivity settings, capacity, random selection and AEO treatment last."""
     stages: list[Stage] = [RuleStage(profiles)]
     if revenue is not None:
         stages += [
@@ -58,7 +72,9 @@ def build_pipeline(profiles: ProfileSet, revenue: RevenueContext | None = None) 
             UndervaluationDetector(revenue.rates),
             RevenueStage(revenue),
         ]
-    return Pipeline(stages=tuple(stages))
+    if selectivity is None:
+        return Pipeline(stages=tuple(stages))
+    return Pipeline(stages=tuple(stages), finish=partial(apply_selectivity, settings=selectivity))
 
 
 def bootstrap(settings: Settings, *, migrate: bool = True, profiles: ProfileSet | None = None) -> App:
@@ -69,4 +85,5 @@ def bootstrap(settings: Settings, *, migrate: bool = True, profiles: ProfileSet 
     revenue = load_revenue(settings.tariff, settings.customs_rates)
     key = load_or_create_key(settings.ledger_key, settings.ledger_origin)
     ledger = Ledger(engine, key, Policy(settings.checkpoint_every, settings.checkpoint_seconds))
-    return App(settings, Store(engine), profiles, build_pipeline(profiles, revenue), ledger, revenue)
+    pipeline = build_pipeline(profiles, revenue, load_selectivity())
+    return App(settings, Store(engine), profiles, pipeline, ledger, revenue)

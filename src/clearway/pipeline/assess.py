@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -10,15 +10,20 @@ import polars as pl
 from clearway.pipeline.decision import decide
 from clearway.pipeline.stage import HIT_SCHEMA, Context, Stage
 
+Finisher = Callable[[pl.DataFrame, pl.DataFrame, Context], pl.DataFrame]
+"""A last step over (decisions, batch, context), such as selectivity: same rows, same order."""
+
 
 @dataclass(frozen=True)
 class Pipeline:
-    """An ordered list of stages; later issues add stages without touching this spine."""
+    """An ordered list of stages and an optional finisher; later issues add stages without touching the spine."""
 
     stages: Sequence[Stage]
+    finish: Finisher | None = None
 
     def __call__(self, batch: pl.DataFrame, context: Context) -> pl.DataFrame:
-        return assess(batch, context, self.stages)
+        decisions = assess(batch, context, self.stages)
+        return decisions if self.finish is None else self.finish(decisions, batch, context)
 
 
 def assess(batch: pl.DataFrame, context: Context, stages: Sequence[Stage]) -> pl.DataFrame:
