@@ -20,9 +20,16 @@ def main(argv: list[str] | None = None) -> None:
     ledger.add_argument(
         "--stored", type=int, default=100_000, help="events appended through the store (default 100,000)"
     )
+    risk = sub.add_parser("risk", help="recall and precision per injected violation, throughput with every stage on")
+    risk.add_argument("--size", type=int, default=20_000, help="consignments per seed (default 20000)")
+    risk.add_argument("--seeds", type=int, nargs="+", default=[101, 202], help="simulator seeds not used for tuning")
     args = parser.parse_args(argv)
     if args.suite == "intake":
         run(args.size, args.seed, postgres=not args.no_postgres)
+    elif args.suite == "risk":
+        from bench.risk import run as run_risk
+
+        run_risk(args.size, args.seeds)
     elif args.suite == "ledger":
         from bench.ledger import run as run_ledger
 
