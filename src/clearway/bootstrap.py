@@ -19,6 +19,7 @@ from clearway.risk.detectors import (
     UndervaluationDetector,
     parse_brand_floors,
 )
+from clearway.risk.screening import ScreeningStage, WatchList, parse_csv_list, parse_ftm_lines
 from clearway.risk.selectivity import Settings as SelectivitySettings
 from clearway.risk.selectivity import apply as apply_selectivity
 from clearway.risk.selectivity import parse_settings as parse_selectivity
@@ -59,12 +60,25 @@ def load_selectivity() -> SelectivitySettings:
     return parse_selectivity(config, registry, "clearway/data/risk/selectivity.yaml")
 
 
+def load_watchlist(path: Path) -> WatchList:
+    """A watch list file: FollowTheMoney JSON lines (.json, .jsonl, .ndjson, .ftm) or the plain CSV."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".csv":
+        return WatchList(parse_csv_list(text, str(path)))
+    return WatchList(parse_ftm_lines(text, str(path)))
+
+
 def build_pipeline(
-    profiles: ProfileSet, revenue: RevenueContext | None = None, selectivity: SelectivitySettings | None = None
+    profiles: ProfileSet,
+    revenue: RevenueContext | None = None,
+    selectivity: SelectivitySettings | None = None,
+    watchlist: WatchList | None = None,
 ) -> Pipeline:
     """Rules first; with revenue data, the detectors (which read its thresholds and rates) and the
     assessment; with selectivity settings, capacity, random selection and AEO treatment last."""
     stages: list[Stage] = [RuleStage(profiles)]
+    if watchlist is not None:
+        stages.append(ScreeningStage(watchlist))
     if revenue is not None:
         stages += [
             SplitShipmentDetector(revenue.rules),
@@ -77,7 +91,10 @@ def build_pipeline(
     return Pipeline(stages=tuple(stages), finish=partial(apply_selectivity, settings=selectivity))
 
 
-def bootstrap(settings: Settings, *, migrate: bool = True, profiles: ProfileSet | None = None) -> App:
+def bootstrap(
+    settings: Settings, *, migrate: bool = True, profiles: ProfileSet | None = None, watchlist: Path | None = None
+) -> App:
+    """Build the App; `watchlist` overrides the configured list (the demo screens its simulated one)."""
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
@@ -85,5 +102,6 @@ def bootstrap(settings: Settings, *, migrate: bool = True, profiles: ProfileSet 
     revenue = load_revenue(settings.tariff, settings.customs_rates)
     key = load_or_create_key(settings.ledger_key, settings.ledger_origin)
     ledger = Ledger(engine, key, Policy(settings.checkpoint_every, settings.checkpoint_seconds))
-    pipeline = build_pipeline(profiles, revenue, load_selectivity())
+    listed = watchlist or settings.watchlist
+    pipeline = build_pipeline(profiles, revenue, load_selectivity(), load_watchlist(listed) if listed else None)
     return App(settings, Store(engine), profiles, pipeline, ledger, revenue)

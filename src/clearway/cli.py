@@ -246,6 +246,7 @@ def demo(
     from clearway.report.demo_report import write_report
     from clearway.services.demo import run_demo
     from clearway.settings import Settings
+    from clearway.sim.writer import write_watchlist
 
     if database_url is None:
         if out_dir.exists():
@@ -254,7 +255,10 @@ def demo(
         database_url = f"sqlite:///{out_dir.resolve() / 'clearway.db'}"
     settings = Settings.from_env()
     key = settings.ledger_key if "CLEARWAY_LEDGER_KEY" in os.environ else out_dir / "ledger.key"
-    application = bootstrap(dataclasses.replace(settings, database_url=database_url, ledger_key=key))
+    watchlist = settings.watchlist or write_watchlist(out_dir)  # by default, screen against the simulator's list
+    application = bootstrap(
+        dataclasses.replace(settings, database_url=database_url, ledger_key=key), watchlist=watchlist
+    )
     with Progress(
         TextColumn("{task.description:<24}"),
         BarColumn(),
@@ -403,6 +407,32 @@ def ledger_watch(
             if once:
                 return
             time.sleep(interval)
+
+
+@app.command()
+def screen(
+    watch_list: Annotated[
+        Path, typer.Option("--list", exists=True, dir_okay=False, help="FollowTheMoney JSON lines or the plain CSV")
+    ],
+    queries: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="CSV query_id,name,country")],
+    results: Annotated[Path, typer.Option("--out", help="CSV query_id,entity_id,score")],
+    threshold: Annotated[float, typer.Option(help="lowest score (0-100) that counts as a match")] = 88.0,
+) -> None:
+    """Screen names against a watch list: the best match per query, or an empty entity_id."""
+    import csv as csv_module
+
+    from clearway.bootstrap import load_watchlist
+
+    listed = load_watchlist(watch_list)
+    with queries.open(encoding="utf-8", newline="") as source, results.open("w", encoding="utf-8", newline="") as sink:
+        reader = csv_module.DictReader(source)
+        writer = csv_module.writer(sink)
+        writer.writerow(["query_id", "entity_id", "score"])
+        for row in reader:
+            found = listed.screen(row["name"], (row.get("country") or "").upper() or None, threshold=threshold)
+            writer.writerow(
+                [row["query_id"], found[0].entity_id if found else "", f"{found[0].score:.1f}" if found else "0"]
+            )
 
 
 def _print_summary(result: object, report_path: Path) -> None:

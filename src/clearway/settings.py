@@ -28,6 +28,7 @@ class Settings:
     checkpoint_seconds: float  # CLEARWAY_CHECKPOINT_SECONDS: ... or when this many seconds have passed (60)
     tariff: Path | None = None  # CLEARWAY_TARIFF: an administration's tariff CSV, taking precedence
     customs_rates: Path | None = None  # CLEARWAY_CUSTOMS_RATES: monthly customs exchange rates CSV
+    watchlist: Path | None = None  # CLEARWAY_WATCHLIST: watch list, FollowTheMoney JSON lines or the plain CSV
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +46,7 @@ class Settings:
             checkpoint_seconds=_number(env, "CLEARWAY_CHECKPOINT_SECONDS", 60.0, float),
             tariff=Path(env["CLEARWAY_TARIFF"]) if env.get("CLEARWAY_TARIFF") else None,
             customs_rates=Path(env["CLEARWAY_CUSTOMS_RATES"]) if env.get("CLEARWAY_CUSTOMS_RATES") else None,
+            watchlist=Path(env["CLEARWAY_WATCHLIST"]) if env.get("CLEARWAY_WATCHLIST") else None,
         )
 
 

@@ -162,3 +162,15 @@ def test_reconcile_command(tmp_path: Path) -> None:
     assert result.returncode == 1 and result.stdout.splitlines()[-1] == "under_declared: 1"
     rows = (tmp_path / "out.csv").read_text().splitlines()
     assert rows[0].startswith("scheme_id,period,destination_country,status") and ",under_declared," in rows[1]
+
+
+def test_screen_command(tmp_path: Path) -> None:
+    listed = tmp_path / "list.csv"
+    listed.write_text(
+        "id,name,aliases,country,birth_date,identifiers\nWL-1,Viktor Sergeyevich Orlov,Виктор Орлов,RU,,\n"
+    )
+    queries = tmp_path / "q.csv"
+    queries.write_text("query_id,name,country\nq1,VIKTOR ORLOV,RU\nq2,Anna Schmidt,DE\n")
+    out = tmp_path / "r.csv"
+    clearway("screen", "--list", str(listed), "--queries", str(queries), "--out", str(out), home=tmp_path)
+    assert out.read_text().splitlines() == ["query_id,entity_id,score", "q1,WL-1,100.0", "q2,,0"]

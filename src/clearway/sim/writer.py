@@ -11,6 +11,17 @@ from clearway.sim.generator import SimulatedDay
 from clearway.sim.world import WATCHLIST
 
 
+def write_watchlist(out: Path) -> Path:
+    """The simulator's watch list in the plain CSV format (id,name,aliases,country,birth_date,identifiers)."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "watchlist.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "name", "aliases", "country", "birth_date", "identifiers"])
+        writer.writerows(WATCHLIST)
+    return path
+
+
 def write_day(day: SimulatedDay, out: Path) -> dict[str, int]:
     """Write `aed/<submitter>.ndjson`, `labels.csv`, `watchlist.csv` and `manifest.json`; return counts."""
     aed = out / "aed"
@@ -24,10 +35,7 @@ def write_day(day: SimulatedDay, out: Path) -> dict[str, int]:
         writer = csv.writer(handle)
         writer.writerow(["submitter", "reference", "violation", "detail"])
         writer.writerows([label.submitter, label.reference, label.violation, label.detail] for label in day.labels)
-    with (out / "watchlist.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["id", "name", "aliases", "country", "birth_date", "identifiers"])
-        writer.writerows(WATCHLIST)
+    write_watchlist(out)
     counts: dict[str, int] = defaultdict(int)
     for label in day.labels:
         counts[label.violation] += 1

@@ -1,0 +1,109 @@
+"""Watch-list screening: normalisation, matching, qualifiers, list formats and the pipeline stage."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from clearway.errors import RuleFileError
+from clearway.pipeline import BatchRow, Context, to_batch
+from clearway.risk.screening import Entity, ScreeningStage, WatchList, normalise_name, parse_csv_list, parse_ftm_lines
+from tests.unit.test_detectors import DAY, row
+
+LIST = WatchList(
+    (
+        Entity("E1", "Shenzhen Redline Electronics Co., Ltd.", ("Redline Electronics",), frozenset({"CN"})),
+        Entity("E2", "Viktor Sergeyevich Orlov", ("Виктор Сергеевич Орлов",), frozenset({"RU"}), "1971-04-12"),
+        Entity(
+            "E3",
+            "Golden Crescent Trading Co., Ltd.",
+            ("金新月贸易有限公司",),
+            frozenset({"CN"}),
+            None,
+            frozenset({"uscc:91440300MA5ABCDE1X"}),
+        ),
+        Entity("E4", "Kim Jong Su", ("김종수",), frozenset({"KP"})),
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("Shenzhen Rеdline Electronics Co., Ltd.", "shenzhen redline electronics"),  # Cyrillic е folded
+        ("VIKTOR  ORLOV", "viktor orlov"),
+        ("Виктор Орлов", "viktor orlov"),
+        ("Müller GmbH & Co. KG", "muller and"),
+        ("ＡＣＭＥ　Ｔｒａｄｉｎｇ", "acme"),  # full-width forms (NFKC)
+    ],
+)
+def test_normalisation(raw: str, normal: str) -> None:
+    assert normalise_name(raw) == normal
+
+
+@pytest.mark.parametrize(
+    ("query", "country", "entity"),
+    [
+        ("Shenzhen Rеdline Electronics", "CN", "E1"),  # homoglyph
+        ("REDLINE ELECTRONICS LIMITED", None, "E1"),  # alias, legal form, case
+        ("Orlov Viktor", "RU", "E2"),  # order, dropped middle name
+        ("Viktor Orlow", None, "E2"),  # spelling
+        ("Виктор Орлов", None, "E2"),  # script
+        ("金新月贸易有限公司", "CN", "E3"),  # Chinese alias
+        ("KIMJONGSU", None, "E4"),  # collapsed spacing
+    ],
+)
+def test_variants_are_found(query: str, country: str | None, entity: str) -> None:
+    found = LIST.screen(query, country)
+    assert found and found[0].entity_id == entity, found
+    assert found[0].explanation
+
+
+@pytest.mark.parametrize(
+    "query", ["Shenzhen Nova Electronics Co., Ltd.", "Golden Lotus Technology", "Anna Schmidt", "Viktor Petrov"]
+)
+def test_other_names_are_not(query: str) -> None:
+    assert LIST.screen(query, "CN") == []
+
+
+def test_qualifiers() -> None:
+    same = LIST.screen("Viktor Orlow", "RU")[0].score
+    other = LIST.screen("Viktor Orlow", "DE")
+    assert not other or other[0].score < same
+    assert "country DE is not RU" in (other[0].explanation if other else "country DE is not RU")
+    by_id = LIST.screen("Someone Else", None, identifiers=("uscc:91440300MA5ABCDE1X",))
+    assert by_id[0].entity_id == "E3" and by_id[0].score == 100.0
+
+
+def test_plain_csv_and_followthemoney_lists() -> None:
+    csv_text = "id,name,aliases,country,birth_date,identifiers\nX1,Acme Trading Ltd,Acme;ACME Co,GB,,vat:GB980780684\n"
+    [acme] = parse_csv_list(csv_text, "l.csv")
+    assert acme.aliases == ("Acme", "ACME Co") and acme.countries == {"GB"}
+    ftm = json.dumps({"id": "NK-1", "schema": "Person", "properties": {"name": ["Ivan Petrov"], "alias": ["I. Petrov"],
+                      "nationality": ["ru"], "birthDate": ["1960-01-01"], "passportNumber": ["123"]}})  # fmt: skip
+    [ivan] = parse_ftm_lines(ftm + "\n", "l.jsonl")
+    assert (ivan.name, ivan.aliases, ivan.countries, ivan.identifiers) == (
+        "Ivan Petrov",
+        ("I. Petrov",),
+        {"RU"},
+        {"123"},
+    )
+    with pytest.raises(RuleFileError, match="l.csv:1"):
+        parse_csv_list("name,id\n", "l.csv")
+    with pytest.raises(RuleFileError, match="l.jsonl:2"):
+        parse_ftm_lines(ftm + "\n{not json\n", "l.jsonl")
+
+
+def test_the_stage_holds_the_parcel_and_says_who_matched() -> None:
+    listed = row("a", "10.00", seller={"name": "Redline Electronics", "address": {"city": "Shenzhen", "country": "CN"}})
+    clean = row("b", "10.00")
+    hits = ScreeningStage(LIST).run(to_batch([listed, clean]), Context(as_of=DAY)).hits
+    assert hits["key"].to_list() == ["a"]
+    assert hits.row(0, named=True) | {"message": ""} == {
+        "key": "a", "source": "screening", "code": "E1", "message": "", "lane": "red", "referral": None, "agency": None,
+        "weight": 100.0,
+    }  # fmt: skip
+    assert hits["message"][0].startswith("seller matches watch-list entry E1 (Redline Electronics), score 100.0")
+    assert isinstance(hits, pl.DataFrame) and isinstance(listed, BatchRow)
