@@ -23,9 +23,22 @@ def main(argv: list[str] | None = None) -> None:
     risk = sub.add_parser("risk", help="recall and precision per injected violation, throughput with every stage on")
     risk.add_argument("--size", type=int, default=20_000, help="consignments per seed (default 20000)")
     risk.add_argument("--seeds", type=int, nargs="+", default=[101, 202], help="simulator seeds not used for tuning")
+    screening = sub.add_parser(
+        "screening", help="clearway beside nomenklatura logic-v2 on sanctions-screening-benchmark"
+    )
+    screening.add_argument("--per-class", type=int, default=50, help="variants and negatives per class")
+    screening.add_argument("--seed", type=int, default=0)
+    screening.add_argument("--threshold", type=float, default=88.0, help="clearway's threshold (0-100)")
+    screening.add_argument(
+        "--nomenklatura-threshold", type=float, default=0.7, help="logic-v2's (0-1; yente's default)"
+    )
     args = parser.parse_args(argv)
     if args.suite == "intake":
         run(args.size, args.seed, postgres=not args.no_postgres)
+    elif args.suite == "screening":
+        from bench.screening import run as run_screening
+
+        run_screening(args.per_class, args.seed, args.threshold, args.nomenklatura_threshold)
     elif args.suite == "risk":
         from bench.risk import run as run_risk
 

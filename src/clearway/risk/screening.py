@@ -90,10 +90,25 @@ _CJK = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-
 _PUNCT = re.compile(r"[^a-z0-9 ]+")
 
 
+HOMOGLYPHS = str.maketrans(
+    "АВЕКМНОРСТУХаеорсухіјѕԁԛԝӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧαοκνρτυχ",
+    "ABEKMHOPCTYXaeopcyxijsdqwlABEZHIKMNOPTYXaoknptux",
+)
+"""Cyrillic and Greek letters that look like Latin ones: folded to Latin inside otherwise Latin words
+(`Нussein` with a Cyrillic Н), while words wholly in Cyrillic or Greek are transliterated by sound."""
+_LATIN = re.compile(r"[A-Za-z]")
+_OTHER = re.compile(r"[\u0370-\u03ff\u0400-\u052f]")
+
+
+def _fold_homoglyphs(text: str) -> str:
+    words = text.split(" ")
+    return " ".join(w.translate(HOMOGLYPHS) if _LATIN.search(w) and _OTHER.search(w) else w for w in words)
+
+
 @lru_cache(maxsize=200_000)
 def normalise_name(text: str) -> str:
     """The comparable form of a name: `Shenzhen Rеdline Electronics Co., Ltd.` -> `shenzhen redline electronics`."""
-    text = unicodedata.normalize("NFKC", text)
+    text = _fold_homoglyphs(unicodedata.normalize("NFKC", text))
     text = _CJK.sub(lambda m: f" {anyascii(m.group(0))} ", text)
     text = anyascii(text).casefold()
     tokens = _PUNCT.sub(" ", text.replace("&", " and ")).split()
@@ -191,14 +206,27 @@ class WatchList:
         return sorted(matches, key=lambda m: -m.score)
 
 
+INITIAL = 90.0
+"""What an initial (`J` for `John`) is worth: agreement, but weaker than the whole name."""
+
+
+def _token_similarity(token: str, other: str) -> float:
+    if len(token) == 1 or len(other) == 1:
+        return INITIAL if token[0] == other[0] else 0.0
+    return fuzz.ratio(token, other)
+
+
 def _inside(a: set[str], b: set[str]) -> float:
     """How well the shorter name sits inside the longer: every token close to one of the other's (a dropped
-    middle name, a misspelt surname), not two names that merely share a city and a trade."""
+    middle name, a misspelt surname, an initial), not two names that merely share a city and a trade."""
     short, long = (a, b) if len(a) <= len(b) else (b, a)
-    if len(short) < 2 or len(short) == len(long):
+    if len(short) < 2:
         return 0.0
-    best = [max(fuzz.ratio(token, other) for other in long) for token in short]
-    return 0.98 * sum(best) / len(best) if min(best) >= 80 else 0.0
+    best = [max(_token_similarity(token, other) for other in long) for token in short]
+    whole = [s for t, s in zip(short, best, strict=True) if len(t) > 1]
+    if min(best) < 80 or not whole or max(whole) < 95:  # one full token must agree, not initials alone
+        return 0.0
+    return 0.98 * sum(best) / len(best)
 
 
 def _identifier(value: str) -> str:
