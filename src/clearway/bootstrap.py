@@ -12,6 +12,7 @@ from clearway.revenue import RevenueContext
 from clearway.revenue.packaged import load_revenue
 from clearway.revenue.stage import RevenueStage
 from clearway.risk import ProfileSet, RuleStage, parse_profiles
+from clearway.risk.classification import MisclassificationDetector
 from clearway.risk.detectors import (
     BrandFloor,
     CounterfeitDetector,
@@ -84,6 +85,7 @@ def build_pipeline(
             SplitShipmentDetector(revenue.rules),
             CounterfeitDetector(load_brand_floors(), revenue.rates),
             UndervaluationDetector(revenue.rates),
+            MisclassificationDetector(),
             RevenueStage(revenue),
         ]
     if selectivity is None:

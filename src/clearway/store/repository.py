@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from clearway.store.bulk import insert_rows
 
 RegistrationOutcome = Literal["registered", "unchanged", "amended", "rejected"]
 _encoder = msgspec.json.Encoder(order="deterministic")
+_decode = msgspec.json.Decoder().decode
 _CHUNK = 500
 
 
@@ -286,7 +286,7 @@ def _consignment_row(cid: str, submitter: str, c: Consignment, digest: str, at: 
 
 def _duty_facts(assessment: str, version: int) -> dict[str, Any]:
     """What the ledger commits to of a duty assessment: amounts, currency, model and legal basis."""
-    a = json.loads(assessment)
+    a = _decode(assessment)
     totals = a["totals"]
     facts = {"version": version, "currency": a["currency"], "collection_model": a["collection_model"]}
     facts["rules"] = a["rules"]

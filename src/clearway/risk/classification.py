@@ -1,0 +1,148 @@
+"""Misclassification: does the description fit the declared HS code? A text model says which chapter it reads as.
+
+The model (hashed character n-grams of normalised descriptions, multinomial naive Bayes) is trained
+on the HS 2022 nomenclature texts and on history: the accepted lines it is given (by default the batch
+itself, where one wrong line cannot outvote the many right ones of its product). A line is flagged when
+its declared chapter is improbable and another is likely.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.naive_bayes import MultinomialNB
+
+from clearway.model.codelists import normalise_text
+from clearway.model.identifiers import hs_descriptions
+from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput, no_hits
+from clearway.risk.fields import explode_items
+
+
+@lru_cache(maxsize=1)
+def nomenclature() -> tuple[list[str], list[str]]:
+    """The HS 2022 subheading texts and their chapters: the model's prior knowledge."""
+    pairs = [
+        (normalise_text(text), code[:2])
+        for code, text in hs_descriptions().items()
+        if len(code) == 6 and code[:2] <= "97"
+    ]
+    return [t for t, _ in pairs], [c for _, c in pairs]
+
+
+VECTORIZER = HashingVectorizer(
+    analyzer="char_wb", ngram_range=(3, 4), n_features=2**15, alternate_sign=False, norm="l2"
+)
+"""Stateless, so the nomenclature is vectorised once and each batch only transforms its own lines."""
+
+
+CHAPTERS = [f"{c:02d}" for c in range(1, 98) if c != 77]  # HS chapter 77 is reserved
+KNOWN_CHAPTERS = frozenset(CHAPTERS)
+
+
+@lru_cache(maxsize=1)
+def nomenclature_model() -> MultinomialNB:
+    """Naive Bayes fitted once on the nomenclature texts; batches and history are added to copies."""
+    texts, chapters = nomenclature()
+    model = MultinomialNB(alpha=0.05)
+    model.partial_fit(VECTORIZER.transform(texts), chapters, classes=CHAPTERS)
+    return model
+
+
+@dataclass(frozen=True)
+class HsTextModel:
+    classifier: MultinomialNB
+
+    @classmethod
+    def train(
+        cls,
+        texts: list[str],
+        chapters: list[str],
+        *,
+        history_weight: float = 3.0,
+        matrix: csr_matrix | None = None,
+        counts: list[int] | None = None,
+    ) -> HsTextModel:
+        """The nomenclature model plus (text, chapter) history, each history line counting `history_weight` times
+        (times `counts`, where identical lines were grouped)."""
+        classifier = copy.deepcopy(nomenclature_model())
+        known = [i for i, c in enumerate(chapters) if c in KNOWN_CHAPTERS]
+        if known:
+            features = VECTORIZER.transform(texts) if matrix is None else matrix
+            weights = np.array([history_weight * (counts[i] if counts else 1) for i in known], dtype=float)
+            classifier.partial_fit(features[known], [chapters[i] for i in known], sample_weight=weights)
+        return cls(classifier)
+
+    def read(
+        self, texts: list[str], declared: list[str], matrix: csr_matrix | None = None
+    ) -> tuple[list[float], list[str], list[float]]:
+        """For each text: the probability of its declared chapter, the likeliest chapter and its probability."""
+        proba = self.classifier.predict_proba(VECTORIZER.transform(texts) if matrix is None else matrix)
+        classes = {c: i for i, c in enumerate(self.classifier.classes_)}
+        top = proba.argmax(axis=1)
+        p_declared = [float(proba[row, classes[c]]) if c in classes else 0.0 for row, c in enumerate(declared)]
+        return p_declared, [str(self.classifier.classes_[i]) for i in top], [float(p) for p in proba.max(axis=1)]
+
+
+@dataclass(frozen=True)
+class MisclassificationDetector:
+    """Flags lines whose description reads as another chapter than the one declared."""
+
+    model: HsTextModel | None = None  # trained on stored history; None: learn from each batch
+    improbable: float = 0.05
+    likely: float = 0.5
+    name: str = "misclassification"
+
+    def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
+        items = explode_items(batch, {"item.description"}).filter(
+            pl.col("item.hs_code").is_not_null() & (pl.col("item.description~norm").str.len_chars() > 2)
+        )
+        if items.height < 50 and self.model is None:
+            return StageOutput(no_hits())  # too little to learn from
+        lines = items.select(
+            pl.col("item.description~norm").alias("text"), pl.col("item.hs_code").str.slice(0, 2).alias("chapter")
+        )
+        distinct = lines.group_by("text", "chapter").len()  # descriptions repeat: learn and read each once
+        texts, declared = distinct["text"].to_list(), distinct["chapter"].to_list()
+        matrix = VECTORIZER.transform(texts)
+        model = self.model or HsTextModel.train(texts, declared, matrix=matrix, counts=distinct["len"].to_list())
+        p_declared, top, p_top = model.read(texts, declared, matrix)
+        verdicts = distinct.select("text", "chapter").with_columns(
+            pl.Series("p_declared", p_declared), pl.Series("top", top), pl.Series("p_top", p_top)
+        )
+        frame = (
+            items.select("key", "item.description", "item.hs_code", pl.col("item.description~norm").alias("text"))
+            .with_columns(pl.col("item.hs_code").str.slice(0, 2).alias("chapter"))
+            .join(verdicts, on=["text", "chapter"], how="left", maintain_order="left")
+        )
+        flagged = (
+            frame.filter((pl.col("p_declared") < self.improbable) & (pl.col("p_top") >= self.likely))
+            .filter(pl.col("top") != pl.col("item.hs_code").str.slice(0, 2))
+            .unique("key", keep="first", maintain_order=True)
+            .with_columns(
+                pl.format(
+                    "{} declared under HS {} but reads as chapter {} ({}%; the declared chapter {}%)",
+                    pl.col("item.description"),
+                    "item.hs_code",
+                    "top",
+                    (pl.col("p_top") * 100).round(0),
+                    (pl.col("p_declared") * 100).round(1),
+                ).alias("message")
+            )  # fmt: skip
+        )
+        hits = flagged.select(
+            "key",
+            pl.lit("detector").alias("source"),
+            pl.lit("DET-MISCLASS").alias("code"),
+            "message",
+            pl.lit("yellow").alias("lane"),
+            pl.lit("rfi").alias("referral"),
+            pl.lit(None, dtype=pl.String).alias("agency"),
+            pl.lit(45.0).alias("weight"),
+        )
+        return StageOutput(hits.cast(HIT_SCHEMA) if not hits.is_empty() else no_hits())  # type: ignore[arg-type]

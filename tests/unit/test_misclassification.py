@@ -1,0 +1,33 @@
+"""The misclassification detector: a description that reads as another chapter than the one declared."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from clearway.pipeline import Context, to_batch
+from clearway.risk.classification import HsTextModel, MisclassificationDetector, nomenclature
+from tests.unit.test_detectors import DAY, row
+
+
+def test_the_nomenclature_alone_knows_common_goods() -> None:
+    texts, chapters = nomenclature()
+    assert len(texts) > 5000 and set(chapters) >= {"61", "64", "85", "95"}
+    model = HsTextModel.train([], [])
+    _, top, _ = model.read(["t shirts of cotton knitted", "footwear with outer soles of rubber"], ["61", "64"])
+    assert top == ["61", "64"]
+
+
+def test_a_line_declared_under_another_chapter_is_flagged_and_explained() -> None:
+    honest = [row(f"s{i}", "12.00", hs="610910", description="Cotton T-shirt men printed") for i in range(40)]
+    honest += [row(f"p{i}", "3.00", hs="392690", description="Phone case silicone") for i in range(40)]
+    wrong = row("x", "12.00", hs="392690", description="Cotton T-shirt men printed")
+    hits = MisclassificationDetector().run(to_batch([*honest, wrong]), Context(as_of=DAY)).hits
+    assert hits["key"].to_list() == ["x"]
+    assert hits["message"][0].startswith("Cotton T-shirt men printed declared under HS 392690 but reads as chapter 61")
+    assert hits.select("lane", "referral").row(0) == ("yellow", "rfi")
+
+
+def test_small_batches_are_left_alone() -> None:
+    few = [row("x", "12.00", hs="392690", description="Cotton T-shirt men printed")]
+    assert MisclassificationDetector().run(to_batch(few), Context(as_of=DAY)).hits.is_empty()
+    assert isinstance(MisclassificationDetector().run(to_batch(few), Context(as_of=DAY)).hits, pl.DataFrame)
