@@ -19,6 +19,7 @@ from rich.table import Table
 from clearway.bootstrap import bootstrap
 from clearway.services.demo import run_demo
 from clearway.settings import Settings
+from clearway.sim.writer import write_watchlist
 
 DAY = dt.date(2026, 11, 16)
 
@@ -37,20 +38,24 @@ def run(size: int, seeds: list[int]) -> None:
                 Settings.from_env({}), database_url=f"sqlite:///{out / 'clearway.db'}", ledger_key=out / "ledger.key"
             )
             console.print(f"seed {seed}: {size:,} consignments ...")
-            result = run_demo(bootstrap(settings), size=size, seed=seed, day=DAY, out=out,
-                              now=lambda: dt.datetime.now(dt.UTC))  # fmt: skip
+            app = bootstrap(settings, watchlist=write_watchlist(out))  # screen against the simulator's list
+            result = run_demo(app, size=size, seed=seed, day=DAY, out=out, now=lambda: dt.datetime.now(dt.UTC))
             lines = [line for path in sorted((out / "aed").glob("*.ndjson")) for line in path.read_bytes().splitlines()]
             start = time.perf_counter()
             for line in lines:
                 with contextlib.suppress(msgspec.DecodeError):
                     msgspec.json.decode(line)
             decode_seconds += time.perf_counter() - start
-        decisions = result.report.decision_frame().select("submitter", "reference", "lane")
+        sources = pl.col("reasons").list.eval(
+            pl.element().struct.field("source").is_in(["rule", "detector", "screening"])
+        )
+        decisions = result.report.decision_frame().with_columns(sources.list.any().alias("flagged"))
+        decisions = decisions.select("submitter", "reference", "lane", "flagged")
         labels = result.labels.join(decisions, on=["submitter", "reference"], how="left")
-        for violation, lane in labels.select("violation", "lane").iter_rows():
-            caught[violation][
-                "rejected" if lane is None else ("stopped" if lane in ("yellow", "red") else "missed")
-            ] += 1
+        for violation, lane, flagged in labels.select("violation", "lane", "flagged").iter_rows():
+            outcome = "rejected" if lane is None else ("stopped" if lane in ("yellow", "red") else "missed")
+            caught[violation][outcome] += 1
+            caught[violation]["flagged"] += bool(flagged)
         stops = decisions.filter(pl.col("lane").is_in(["yellow", "red"]))
         stopped += stops.height
         flagged_right += stops.join(
@@ -62,14 +67,13 @@ def run(size: int, seeds: list[int]) -> None:
     table = Table(
         title=f"Injected violations at a {stopped / assessed:.1%} stop rate (seeds {', '.join(map(str, seeds))})"
     )
-    for column in ("violation", "parcels", "stopped", "rejected at intake", "recall"):
+    for column in ("violation", "parcels", "flagged by a stage", "stopped", "rejected at intake", "recall"):
         table.add_column(column, justify="left" if column == "violation" else "right")
     for violation, counts in sorted(caught.items()):
-        total = sum(counts.values())
+        total = counts["stopped"] + counts["rejected"] + counts["missed"]
         found = counts["stopped"] + counts["rejected"]
-        table.add_row(
-            violation, f"{total:,}", f"{counts['stopped']:,}", f"{counts['rejected']:,}", f"{found / total:.0%}"
-        )
+        cells = [f"{total:,}", f"{counts['flagged']:,}", f"{counts['stopped']:,}", f"{counts['rejected']:,}"]
+        table.add_row(violation, *cells, f"{found / total:.0%}")
     console.print(table)
     console.print(
         f"precision of stops (stopped parcels that carry an injected violation): {flagged_right / max(stopped, 1):.1%}"
