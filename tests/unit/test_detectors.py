@@ -87,3 +87,12 @@ def test_undervaluation_needs_enough_history() -> None:
         {"hs6": ["620610"], "median_log": [3.0], "mad_log": [0.2], "n": [500]}, schema_overrides={"n": pl.UInt32}
     )
     assert hits(UndervaluationDetector(RATES, history=history), row("low", "2.00"))["key"].to_list() == ["low"]
+
+
+def test_a_brand_beside_a_counterfeit_marker_is_flagged_at_any_price() -> None:
+    stage = CounterfeitDetector(load_brand_floors(), RATES)
+    inspired = row("a", "900.00", hs="420221", description="Louis Vuitton inspired tote bag")
+    plain = row("b", "900.00", hs="420221", description="Leather tote bag, inspired by Paris")
+    found = hits(stage, inspired, plain)
+    assert found["key"].to_list() == ["a"]
+    assert found["message"][0] == "Louis Vuitton named beside a counterfeit marker: Louis Vuitton inspired tote bag"

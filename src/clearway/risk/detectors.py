@@ -145,9 +145,17 @@ def parse_brand_floors(text: str, source: str) -> tuple[BrandFloor, ...]:
     return tuple(floors)
 
 
+MARKERS = (
+    r"(?:^|\s)(?:inspired|replica|style|look alike|lookalike|dupe|1 1|aaa|mirror quality|super copy|high copy)"
+    r"(?:\s|$)"
+)
+"""Words sellers put next to a brand name to sell a copy ("Rolex inspired watch", "Gucci style bag", "AAA")."""
+
+
 @dataclass(frozen=True)
 class CounterfeitDetector:
-    """A brand named in the description or brand field, priced below a third of its genuine floor."""
+    """A brand named in the description or brand field, priced below a third of its genuine floor, or next to
+    a counterfeit marker ("inspired", "replica", "style", "1:1", "AAA") at any price."""
 
     floors: tuple[BrandFloor, ...]
     rates: ExchangeRates
@@ -169,18 +177,29 @@ class CounterfeitDetector:
         found = []
         for floor in self.floors:
             words = "|".join(f"(?:^|\\s){name}(?:\\s|$)" for name in floor.names)
-            mask = (
-                pl.col("text").str.contains(words)
-                & pl.any_horizontal([pl.col("item.hs_code").str.starts_with(p) for p in floor.hs_prefixes])
-                & (pl.col("unit_usd") < floor.floor_usd * self.share)
+            named = pl.col("text").str.contains(words)
+            cheap = pl.any_horizontal([pl.col("item.hs_code").str.starts_with(p) for p in floor.hs_prefixes]) & (
+                pl.col("unit_usd") < floor.floor_usd * self.share
             )
-            hit = items.filter(mask.fill_null(False)).select(
+            marked = pl.col("item.description~norm").str.contains(MARKERS)
+            hit = items.filter((named & (cheap | marked)).fill_null(False)).select(
                 "key",
-                pl.format(
-                    "{} item at USD {} a unit, where genuine ones start near USD {}",
-                    pl.lit(floor.brand), pl.col("unit_usd").round(2), pl.lit(floor.floor_usd),
-                ).alias("message"),
-            )  # fmt: skip
+                pl.when(marked.fill_null(False))
+                .then(
+                    pl.format(
+                        "{} named beside a counterfeit marker: {}", pl.lit(floor.brand), pl.col("item.description")
+                    )
+                )
+                .otherwise(
+                    pl.format(
+                        "{} item at USD {} a unit, where genuine ones start near USD {}",
+                        pl.lit(floor.brand),
+                        pl.col("unit_usd").round(2),
+                        pl.lit(floor.floor_usd),
+                    )
+                )  # fmt: skip
+                .alias("message"),
+            )
             found.append(hit)
         flagged = pl.concat(found).unique("key", keep="first", maintain_order=True) if found else pl.DataFrame()
         return StageOutput(_hits(flagged, "DET-COUNTERFEIT", "red", None, 70.0))
