@@ -45,6 +45,7 @@ class RevenueStage:
         failures: list[dict[str, object]] = []
         groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
         consignments = {}
+        aggregating = {r.id for r in self.context.rules.rules if r.aggregation == "consignee_day"}
         for row in rows:
             c = consignment_from_row(row)
             consignments[row["key"]] = c
@@ -54,13 +55,14 @@ class RevenueStage:
             except ClearwayError as exc:
                 failures.append(_unassessed(row["key"], exc.message))
                 continue
+            if results[row["key"]].rules[0] not in aggregating:
+                continue  # only jurisdictions that combine same-day parcels need the consignee's key
             who = normalise_text(
                 f"{row['consignee_name']} {row['consignee_street'] or ''} {row['consignee_postcode'] or ''}"
             )
             groups[(row["destination_country"], who, day.isoformat())].append(row["key"])
-        by_id = {r.id: r for r in self.context.rules.rules}
         for keys in groups.values():
-            if len(keys) < 2 or by_id[results[keys[0]].rules[0]].aggregation != "consignee_day":
+            if len(keys) < 2:
                 continue
             combined = sum((results[k].threshold_value for k in keys), Decimal(0))
             for k in keys:

@@ -174,6 +174,8 @@ class CounterfeitDetector:
                 [pl.col("item.description~norm"), pl.col("item.brand~norm")], separator=" ", ignore_nulls=True
             ).alias("text"),
         )
+        every_name = "|".join(f"(?:^|\\s){name}(?:\\s|$)" for floor in self.floors for name in floor.names)
+        items = items.filter(pl.col("text").str.contains(every_name).fill_null(False))  # most lines name no brand
         found = []
         for floor in self.floors:
             words = "|".join(f"(?:^|\\s){name}(?:\\s|$)" for name in floor.names)
