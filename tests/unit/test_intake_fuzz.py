@@ -30,14 +30,14 @@ def _check(outcomes: list[Any]) -> None:
             assert finding.code and finding.message
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=400))
 def test_random_bytes_in_every_format(data: bytes) -> None:
     for fmt in ("json", "ndjson", "csv"):
         _check(list(read_bytes(data, fmt)))
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(json_values)
 def test_random_json_values(value: Any) -> None:
     outcome = validate_raw(value)
@@ -58,7 +58,7 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 PATHS = _paths(EXAMPLE)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.sampled_from(PATHS), json_values)
 def test_one_field_replaced_by_anything(path: tuple[Any, ...], value: Any) -> None:
     doc: Any = copy.deepcopy(EXAMPLE)
@@ -70,7 +70,7 @@ def test_one_field_replaced_by_anything(path: tuple[Any, ...], value: Any) -> No
     _check([item])
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.sampled_from(["a", ",", '"', "\n", "reference", "item.quantity", "x,y", "\r\n", "é"]), max_size=60))
 def test_csv_shaped_noise(parts: list[str]) -> None:
     _check(list(read_bytes("".join(parts).encode(), "csv")))
