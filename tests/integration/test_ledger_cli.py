@@ -35,7 +35,7 @@ def serving(home: Path) -> Iterator[str]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(300):  # up to 30 s for the server to import and bind
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{url}/v1/ledger/key", timeout=1).status_code == 200:
                     break
