@@ -42,6 +42,8 @@ def serving(home: Path) -> Iterator[str]:
             if process.poll() is not None:
                 raise AssertionError(process.stderr.read().decode() if process.stderr else "server died")
             time.sleep(0.1)
+        else:
+            raise AssertionError("clearway serve did not answer within 30 s")
         yield url
     finally:
         process.terminate()
