@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -65,7 +64,7 @@ def build_page(result: DemoResult) -> Page:
         )
         eur = decisions.filter(pl.col("currency") == "EUR")["intrinsic_value"].cast(pl.Float64).to_list()
         if eur:
-            under = sum(1 for v in eur if Decimal(str(v)) <= 150)
+            under = sum(1 for v in eur if v <= 150)
             page.sections.append(
                 Section(
                     "Declared values",
