@@ -29,6 +29,12 @@ class Settings:
     tariff: Path | None = None  # CLEARWAY_TARIFF: an administration's tariff CSV, taking precedence
     customs_rates: Path | None = None  # CLEARWAY_CUSTOMS_RATES: monthly customs exchange rates CSV
     watchlist: Path | None = None  # CLEARWAY_WATCHLIST: watch list, FollowTheMoney JSON lines or the plain CSV
+    secret_key: Path | None = None  # CLEARWAY_SECRET_KEY: key file for tokens and party hashes; <home>/secret.key
+    token_minutes: int = 15  # CLEARWAY_TOKEN_MINUTES: lifetime of an access token
+    retention_days: int = 90  # CLEARWAY_RETENTION_DAYS: personal data kept this long after release
+    rate_per_second: float = 50.0  # CLEARWAY_RATE: requests per second per client (bursts of twice that)
+    max_body_bytes: int = 16 * 1024 * 1024  # CLEARWAY_MAX_BODY: the largest request body accepted
+    webhook_private: bool = False  # CLEARWAY_WEBHOOK_PRIVATE=1: allow webhooks to private addresses (tests only)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -47,6 +53,12 @@ class Settings:
             tariff=Path(env["CLEARWAY_TARIFF"]) if env.get("CLEARWAY_TARIFF") else None,
             customs_rates=Path(env["CLEARWAY_CUSTOMS_RATES"]) if env.get("CLEARWAY_CUSTOMS_RATES") else None,
             watchlist=Path(env["CLEARWAY_WATCHLIST"]) if env.get("CLEARWAY_WATCHLIST") else None,
+            secret_key=Path(env.get("CLEARWAY_SECRET_KEY") or home / "secret.key"),
+            token_minutes=_number(env, "CLEARWAY_TOKEN_MINUTES", 15, int),
+            retention_days=_number(env, "CLEARWAY_RETENTION_DAYS", 90, int),
+            rate_per_second=_number(env, "CLEARWAY_RATE", 50.0, float),
+            max_body_bytes=_number(env, "CLEARWAY_MAX_BODY", 16 * 1024 * 1024, int),
+            webhook_private=env.get("CLEARWAY_WEBHOOK_PRIVATE", "") in ("1", "true", "yes"),
         )
 
 

@@ -72,11 +72,14 @@ def test_every_decision_is_logged_and_provable_offline(app: App) -> None:
         verifier = verifier_of(client)
         signed = client.get("/v1/ledger/checkpoint").text
         checkpoint = Checkpoint.from_signed(signed, verifier)
-        assert checkpoint.size == 30  # registered, lane assessed and duty assessed, for each of the 10
+        assert checkpoint.size == 40  # registered, lane assessed, duty assessed, released or held: each of the 10
         for cid in ids:
             bundle = client.get(f"/v1/ledger/consignments/{cid}/proof").json()
             entries = check_bundle(bundle, signed, verifier)
-            assert [e.event.kind for e in entries] == ["registered", "assessed", "duty_assessed"]
+            kinds = [e.event.kind for e in entries]
+            assert kinds[:3] == ["registered", "assessed", "duty_assessed"] and kinds[3] in ("released", "held")
+            if entries[1].event.facts["lane"] == "red":
+                assert kinds[3] == "held"
             assert entries[2].event.facts["collection_model"] == "vendor_or_platform"  # the example carries IOSS
             assessed = entries[1].event.facts
             assert assessed["lane"] in ("green", "red") and "reasons" not in assessed  # no reasons for submitters

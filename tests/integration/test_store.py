@@ -81,7 +81,7 @@ def test_duplicates_within_one_batch(store: Store) -> None:
     assert store.count(t.consignment_versions) == 2
 
 
-def test_decisions_are_stored_and_the_consignment_marked_assessed(store: Store) -> None:
+def test_decisions_are_stored_red_held_and_green_released_at_once(store: Store) -> None:
     doc = example()
     doc["items"][0]["description"] = "Power bank 20000mAh"
     batch = list(read_bytes(ndjson(doc, example(reference="B")), "ndjson"))
@@ -97,8 +97,10 @@ def test_decisions_are_stored_and_the_consignment_marked_assessed(store: Store) 
     first = registrations[0].consignment_id
     assert first is not None
     meta, _ = store.consignment(first)
-    assert meta["status"] == "assessed"
-    assert [e["type"] for e in store.events(first)] == ["registered", "assessed"]
+    assert (meta["status"], meta["lane"], meta["released_at"]) == ("held", "red", None)
+    assert [e["type"] for e in store.events(first)] == ["registered", "assessed", "held"]
+    second = store.consignment(registrations[1].consignment_id or "")[0]
+    assert (second["status"], second["lane"], second["released_at"]) == ("released", "green", NOON)
     with store.engine.connect() as conn:
         reasons = conn.execute(
             sa.select(t.decisions.c.reasons).where(t.decisions.c.consignment_id == first)

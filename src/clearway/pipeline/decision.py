@@ -18,6 +18,7 @@ DECISION_SCHEMA: dict[str, pl.DataType] = {
     "referrals": pl.List(pl.String),
     "reasons": pl.List(REASON),
     "score": pl.Float64(),
+    "agencies": pl.List(pl.String),  # the agencies that `oga` referrals go to
 }
 
 
@@ -48,6 +49,7 @@ def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
         pl.col("referral").drop_nulls().unique(maintain_order=True).alias("referrals"),
         pl.struct("source", "code", "message").alias("reasons"),
         pl.col("weight").sum().clip(0, 100).alias("score"),
+        pl.col("agency").drop_nulls().unique(maintain_order=True).alias("agencies"),
     )
     names = dict(enumerate(LANES))
     return (
@@ -58,6 +60,7 @@ def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
             pl.col("referrals").fill_null(pl.lit([], dtype=pl.List(pl.String))),
             pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(REASON))),
             pl.col("score").fill_null(0.0),
+            pl.col("agencies").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         )
         .select(list(DECISION_SCHEMA))
         .cast(DECISION_SCHEMA)  # type: ignore[arg-type]

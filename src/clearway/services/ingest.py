@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -16,6 +16,7 @@ from clearway.errors import ClearwayError
 from clearway.intake.submitted import Submitted
 from clearway.pipeline import BatchRow, Context, to_batch
 from clearway.services.returns import refund_return
+from clearway.store import Registration
 
 
 @dataclass
@@ -45,6 +46,60 @@ class IngestReport:
         self.return_problems.extend(other.return_problems)
 
 
+@dataclass
+class Assessed:
+    """The pipeline's answer for registered rows, stored; `frame` is the batch they were assessed as."""
+
+    frame: pl.DataFrame
+    decisions: pl.DataFrame
+    refunds: int = 0
+    return_problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> pl.DataFrame:
+        """Decisions beside the batch columns that summaries and reports group by."""
+        revenue = [
+            c
+            for c in ("collection_model", "revenue_currency", "duty", "vat", "total_due")
+            if c in self.decisions.columns
+        ]
+        return self.decisions.select("key", "lane", "referrals", "reasons", *revenue).join(
+            self.frame.select("key", "channel", "destination_country", "dispatch_country", "reference", "submitter",
+                              "intrinsic_value", "currency"),
+            on="key",
+        )  # fmt: skip
+
+
+def to_assess(
+    submitter: str, received_at: dt.datetime, batch: Sequence[Submitted], registrations: Sequence[Registration]
+) -> tuple[list[BatchRow], dict[str, int]]:
+    """The rows a stored batch needs assessed (registered or amended), and their versions."""
+    rows, versions = [], {}
+    for item, registration in zip(batch, registrations, strict=True):
+        if registration.outcome in ("registered", "amended") and item.outcome.consignment is not None:
+            assert registration.consignment_id is not None and registration.version is not None
+            rows.append(BatchRow(registration.consignment_id, submitter, received_at, item.outcome.consignment))
+            versions[registration.consignment_id] = registration.version
+    return rows, versions
+
+
+def assess_rows(
+    app: App, rows: list[BatchRow], versions: dict[str, int], *, as_of: dt.datetime, decided_at: dt.datetime
+) -> Assessed:
+    """Refund what returns name, run the pipeline over the rows, store the decisions (and move each on)."""
+    done = Assessed(pl.DataFrame(), pl.DataFrame())
+    for row in rows:
+        if row.consignment.category == "returned_goods" and row.consignment.original_reference:
+            try:
+                if refund_return(app, row.submitter, row.consignment, at=as_of) is not None:
+                    done.refunds += 1
+            except ClearwayError as exc:
+                done.return_problems.append(f"{row.consignment.reference}: {exc.message}")
+    done.frame = to_batch(rows)
+    done.decisions = app.pipeline(done.frame, Context(as_of=as_of))
+    app.store.record_decisions(done.decisions, versions, decided_at)
+    return done
+
+
 def _batches(items: Iterable[Submitted], size: int) -> Iterator[list[Submitted]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
@@ -65,38 +120,16 @@ def ingest(
     for batch in _batches(submitted, app.settings.batch_size):
         received_at = now()
         registrations = app.store.record_batch(submitter, received_at, batch)
-        rows, versions = [], {}
         for item, registration in zip(batch, registrations, strict=True):
             report.outcomes[registration.outcome] += 1
-            report.errors.update(e.code for e in item.outcome.errors)
+            report.errors.update(e.code for e in (*item.outcome.errors, *registration.errors))
             report.warnings.update(w.code for w in item.outcome.warnings)
-            if registration.outcome in ("registered", "amended") and item.outcome.consignment is not None:
-                assert registration.consignment_id is not None and registration.version is not None
-                rows.append(BatchRow(registration.consignment_id, submitter, received_at, item.outcome.consignment))
-                versions[registration.consignment_id] = registration.version
-        for row in rows:
-            if row.consignment.category == "returned_goods" and row.consignment.original_reference:
-                try:
-                    if refund_return(app, submitter, row.consignment, at=received_at) is not None:
-                        report.refunds += 1
-                except ClearwayError as exc:
-                    report.return_problems.append(f"{row.consignment.reference}: {exc.message}")
+        rows, versions = to_assess(submitter, received_at, batch, registrations)
         if rows:
-            frame = to_batch(rows)
-            decisions = app.pipeline(frame, Context(as_of=received_at))
-            app.store.record_decisions(decisions, versions, now())
-            revenue = [
-                c
-                for c in ("collection_model", "revenue_currency", "duty", "vat", "total_due")
-                if c in decisions.columns
-            ]
-            report.decisions.append(
-                decisions.select("key", "lane", "referrals", "reasons", *revenue).join(
-                    frame.select("key", "channel", "destination_country", "dispatch_country", "reference", "submitter",
-                                 "intrinsic_value", "currency"),
-                    on="key",
-                )
-            )  # fmt: skip
+            done = assess_rows(app, rows, versions, as_of=received_at, decided_at=now())
+            report.refunds += done.refunds
+            report.return_problems += done.return_problems
+            report.decisions.append(done.summary())
         app.ledger.checkpoint_if_due(now())
         report.submitted += len(batch)
         if on_batch is not None:

@@ -16,20 +16,14 @@ import sqlalchemy as sa
 from clearway.errors import NotFound
 from clearway.ledger import Checkpoint, MerkleTree, NoteKey, checkpoint_due, leaf_bytes, leaf_hash
 from clearway.ledger.leaf import LedgerEvent
+from clearway.services.keyfile import read_or_create
 from clearway.store import ledger_log
 from clearway.store import tables as t
 
 
 def load_or_create_key(path: Path, origin: str) -> NoteKey:
     """The log's signer key from `path`; a new one (mode 0600) when the file does not exist yet."""
-    if path.exists():
-        return NoteKey.parse(path.read_text(encoding="utf-8"))
-    key = NoteKey(origin, os.urandom(32))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(key.encode() + "\n")
-    return key
+    return NoteKey.parse(read_or_create(path, lambda: NoteKey(origin, os.urandom(32)).encode() + "\n"))
 
 
 def b64(data: bytes) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,10 +18,12 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from clearway.clearance import FINAL, after_assessment
 from clearway.errors import NotFound
 from clearway.intake.submitted import Submitted
 from clearway.ledger import LedgerEvent
 from clearway.model.consignment import Consignment
+from clearway.model.findings import Finding
 from clearway.store import ledger_log
 from clearway.store import tables as t
 from clearway.store.bulk import insert_rows
@@ -41,6 +43,7 @@ class Registration:
     consignment_id: str | None
     version: int | None
     reference: str | None
+    errors: tuple[Finding, ...] = ()  # the store's own refusals (an amendment after release)
 
 
 def canonical(consignment: Consignment) -> bytes:
@@ -78,17 +81,23 @@ def _findings(findings: Sequence[Any]) -> str:
 
 
 class Store:
-    """Repository over one engine (SQLite or PostgreSQL)."""
+    """Repository over one engine (SQLite or PostgreSQL); `party_keys` gives the keyed hashes of a
+    consignment's parties, kept beside it (risk history that survives erasure)."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, party_keys: Callable[[Consignment], dict[str, str]] | None = None) -> None:
         self.engine = engine
+        self.party_keys = party_keys
 
     def record_batch(self, submitter: str, received_at: dt.datetime, batch: Sequence[Submitted]) -> list[Registration]:
-        """Keep every submission; register, skip or amend each accepted consignment; one transaction."""
-        with self.engine.begin() as conn:
-            return self._record(conn, submitter, received_at, batch)
+        """Keep every submission; register, skip or amend each accepted consignment; one transaction.
 
-    def _record(
+        An amendment of a consignment that is released (or otherwise final) is refused: after release
+        neither the goods nor the fiscal scheme id (the IOSS number the VAT was collected under) may change.
+        """
+        with self.engine.begin() as conn:
+            return self.record_in(conn, submitter, received_at, batch)
+
+    def record_in(
         self, conn: sa.Connection, submitter: str, received_at: dt.datetime, batch: Sequence[Submitted]
     ) -> list[Registration]:
         ids = _Ids()
@@ -103,6 +112,7 @@ class Store:
             cid: str | None = None
             version: int | None = None
             outcome: RegistrationOutcome = "rejected"
+            refused: tuple[Finding, ...] = ()
             if consignment is not None:
                 body = canonical(consignment)
                 digest = content_hash(body)
@@ -112,11 +122,14 @@ class Store:
                     new.append(_consignment_row(cid, submitter, consignment, digest, received_at))
                 elif current[2] == digest:
                     cid, version, outcome = current[0], current[1], "unchanged"
+                elif current[3] in FINAL:
+                    refused = (_refusal(current[3]),)
                 else:
                     cid, version, outcome = current[0], current[1] + 1, "amended"
                     amended.append({"cid": cid, "version": version, "digest": digest, "at": received_at})
-                if outcome != "unchanged":
-                    known[consignment.reference] = (cid, version, digest)
+                if outcome in ("registered", "amended"):
+                    assert cid is not None and version is not None
+                    known[consignment.reference] = (cid, version, digest, "registered")
                     versions.append(
                         {"consignment_id": cid, "version": version, "content_hash": digest, "submission_id": sid,
                          "recorded_at": received_at, "body": body.decode()}
@@ -135,12 +148,13 @@ class Store:
             subs.append(
                 {
                     "id": sid, "submitter": submitter, "received_at": received_at, "format": item.format,
-                    "line": item.line, "reference": item.outcome.reference, "accepted": consignment is not None,
-                    "outcome": outcome, "consignment_id": cid, "errors": _findings(item.outcome.errors),
+                    "line": item.line, "reference": item.outcome.reference,
+                    "accepted": consignment is not None and not refused, "outcome": outcome, "consignment_id": cid,
+                    "errors": _findings([*item.outcome.errors, *refused]),
                     "warnings": _findings(item.outcome.warnings), "raw": item.raw,
                 }
             )  # fmt: skip
-            registrations.append(Registration(sid, outcome, cid, version, item.outcome.reference))
+            registrations.append(Registration(sid, outcome, cid, version, item.outcome.reference, refused))
         insert_rows(conn, t.submissions, subs)
         insert_rows(conn, t.consignments, new)
         if amended:
@@ -157,16 +171,34 @@ class Store:
             )
         insert_rows(conn, t.consignment_versions, versions)
         insert_rows(conn, t.events, events)
+        self._keep_party_keys(conn, batch, registrations)
         made = ledger_log.new_salts(conn, [row["id"] for row in new])
         leaves = [(e["id"], ledger_event(e, facts)) for e, facts in zip(events, event_facts, strict=True)]
         ledger_log.append(conn, leaves, made)
         return registrations
 
-    def _existing(self, conn: sa.Connection, submitter: str, refs: list[str]) -> dict[str, tuple[str, int, str]]:
-        """Id, version and content hash of the submitter's consignments among `refs`."""
+    def _keep_party_keys(
+        self, conn: sa.Connection, batch: Sequence[Submitted], registrations: Sequence[Registration]
+    ) -> None:
+        if self.party_keys is None:
+            return
+        rows, amended = [], []
+        for item, registration in zip(batch, registrations, strict=True):
+            if registration.outcome not in ("registered", "amended") or item.outcome.consignment is None:
+                continue
+            if registration.outcome == "amended":
+                amended.append(registration.consignment_id)
+            keys = self.party_keys(item.outcome.consignment)
+            rows += [{"consignment_id": registration.consignment_id, "role": r, "key": k} for r, k in keys.items()]
+        if amended:
+            conn.execute(t.party_keys.delete().where(t.party_keys.c.consignment_id.in_(amended)))
+        insert_rows(conn, t.party_keys, rows)
+
+    def _existing(self, conn: sa.Connection, submitter: str, refs: list[str]) -> dict[str, tuple[str, int, str, str]]:
+        """Id, version, content hash and status of the submitter's consignments among `refs`."""
         c = t.consignments.c
         unique = sorted(set(refs))
-        columns = (c.reference, c.id, c.version, c.content_hash)
+        columns = (c.reference, c.id, c.version, c.content_hash, c.status)
         if conn.dialect.name == "postgresql":
             # one `= ANY(array)` probe of the unique index; long IN lists get planned as scans
             wanted = sa.bindparam("refs", value=unique, type_=postgresql.ARRAY(sa.String))
@@ -176,10 +208,10 @@ class Store:
                 sa.select(*columns).where(c.submitter == submitter, c.reference.in_(unique[i : i + _CHUNK]))
                 for i in range(0, len(unique), _CHUNK)
             ]
-        found: dict[str, tuple[str, int, str]] = {}
+        found: dict[str, tuple[str, int, str, str]] = {}
         for query in queries:
-            for reference, cid, version, digest in conn.execute(query):
-                found[reference] = (cid, version, digest)
+            for reference, cid, version, digest, status in conn.execute(query):
+                found[reference] = (cid, version, digest, status)
         return found
 
     def record_decisions(
@@ -189,45 +221,72 @@ class Store:
         decided_at: dt.datetime,
         actor: str = "clearway",
     ) -> None:
-        """Store the pipeline's decisions (keyed by consignment id), mark them assessed, log the event."""
-        rows, events, updates = [], [], []
+        """Store the pipeline's decisions (keyed by consignment id), open their referrals, and move each
+        consignment on: held for an inspection lane or a referral, else released at once (the immediate
+        release of low-risk parcels); every step an event and a ledger leaf."""
+        rows, events, updates, referrals = [], [], [], []
         leaves: list[tuple[str, LedgerEvent]] = []
         ids = _Ids()
         has_assessment = "assessment" in decisions.columns
-        columns = ["key", "lane", "referrals", "reasons", "score", *(["assessment"] if has_assessment else [])]
+        columns = ["key", "lane", "referrals", "reasons", "score", "agencies"]
+        columns += ["assessment"] if has_assessment else []
+
+        def log(cid: str, kind: str, facts: dict[str, Any], shown: dict[str, Any] | None = None) -> None:
+            event = _event(ids(), cid, kind, actor, decided_at, facts if shown is None else shown)
+            events.append(event)
+            leaves.append((event["id"], ledger_event(event, facts)))
+
         for d in decisions.select(columns).iter_rows(named=True):
-            referrals = _encoder.encode(d["referrals"]).decode()
-            version = versions[d["key"]]
+            cid, lane, kinds = d["key"], d["lane"], list(d["referrals"])
+            version = versions[cid]
             rows.append(
-                {"id": ids(), "consignment_id": d["key"], "version": version, "lane": d["lane"],
-                 "referrals": referrals, "reasons": _encoder.encode(d["reasons"]).decode(), "score": d["score"],
-                 "decided_at": decided_at, "assessment": d.get("assessment")}
+                {"id": ids(), "consignment_id": cid, "version": version, "lane": lane,
+                 "referrals": _encoder.encode(kinds).decode(), "reasons": _encoder.encode(d["reasons"]).decode(),
+                 "score": d["score"], "decided_at": decided_at, "assessment": d.get("assessment")}
             )  # fmt: skip
-            assessed = _event(
-                ids(), d["key"], "assessed", actor, decided_at, {"lane": d["lane"], "referrals": d["referrals"]}
-            )
-            events.append(assessed)
-            leaves.append(
-                (
-                    assessed["id"],
-                    ledger_event(assessed, {"version": version, "lane": d["lane"], "referrals": d["referrals"]}),
-                )
+            log(
+                cid,
+                "assessed",
+                {"version": version, "lane": lane, "referrals": kinds},
+                {"lane": lane, "referrals": kinds},
             )
             if d.get("assessment"):
-                facts = _duty_facts(d["assessment"], version)
-                duty = _event(ids(), d["key"], "duty_assessed", actor, decided_at, facts)
-                events.append(duty)
-                leaves.append((duty["id"], ledger_event(duty, facts)))
-            updates.append({"cid": d["key"], "at": decided_at})
+                log(cid, "duty_assessed", _duty_facts(d["assessment"], version))
+            for kind in kinds:
+                for agency in (d["agencies"] or ["unspecified"]) if kind == "oga" else [None]:
+                    referrals.append(
+                        {"id": ids(), "consignment_id": cid, "kind": kind, "agency": agency, "state": "open",
+                         "opened_at": decided_at}
+                    )  # fmt: skip
+            status = after_assessment(lane, kinds)
+            released = status == "assessed"
+            if released:
+                status = "released"
+            log(cid, status, {"version": version, "lane": lane})
+            updates.append({"cid": cid, "at": decided_at, "status": status, "lane": lane,
+                            "released": decided_at if released else None})  # fmt: skip
         with self.engine.begin() as conn:
+            if updates:
+                r = t.referrals.c
+                conn.execute(
+                    t.referrals.update()
+                    .where(r.consignment_id.in_([u["cid"] for u in updates]), r.state != "closed")
+                    .values(state="closed", closed_by="reassessed")
+                )
             insert_rows(conn, t.decisions, rows)
             insert_rows(conn, t.events, events)
+            insert_rows(conn, t.referrals, referrals)
             ledger_log.append(conn, leaves)
             if updates:
                 conn.execute(
                     t.consignments.update()
                     .where(t.consignments.c.id == sa.bindparam("cid"))
-                    .values(status="assessed", updated_at=sa.bindparam("at")),
+                    .values(
+                        status=sa.bindparam("status"),
+                        lane=sa.bindparam("lane"),
+                        updated_at=sa.bindparam("at"),
+                        released_at=sa.bindparam("released"),
+                    ),
                     updates,
                 )
 
@@ -281,7 +340,16 @@ def _consignment_row(cid: str, submitter: str, c: Consignment, digest: str, at: 
         "status": "registered", "channel": c.channel, "dispatch_country": c.dispatch_country,
         "destination_country": c.destination_country, "transport_document_id": c.transport_document.id,
         "received_at": at, "updated_at": at,
+        "expected_arrival": c.arrival.expected_at if c.arrival is not None else None,
     }  # fmt: skip
+
+
+def _refusal(status: str) -> Finding:
+    return Finding(
+        "", "amend.final",
+        f"the consignment is {status.replace('_', ' ')}; it can no longer be amended (after release neither"
+        " the goods nor the fiscal scheme id may change): declare a correction or a return instead",
+    )  # fmt: skip
 
 
 def _duty_facts(assessment: str, version: int) -> dict[str, Any]:

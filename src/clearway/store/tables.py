@@ -44,6 +44,10 @@ consignments = sa.Table(
     sa.Column("transport_document_id", sa.String(35), nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("lane", sa.String(8)),  # the lane of the latest decision (officers may re-route)
+    sa.Column("expected_arrival", sa.DateTime(timezone=True)),  # from `arrival.expected_at`, for timeliness
+    sa.Column("released_at", sa.DateTime(timezone=True)),  # retention counts from here
+    sa.Column("erased_at", sa.DateTime(timezone=True)),  # when the retention job erased its personal data
     sa.UniqueConstraint("submitter", "reference", name="uq_consignments_submitter_reference"),
     sa.Index("ix_consignments_status", "status"),
     sa.Index("ix_consignments_transport_document", "transport_document_id"),
@@ -133,4 +137,110 @@ refunds = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Index("ix_refunds_consignment", "consignment_id"),
+)
+
+# --- the service: clients, idempotency, referrals, inspections, audit, webhooks, party keys (0005) ---
+
+clients = sa.Table(
+    "clients",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # the OAuth2 client_id
+    sa.Column("name", sa.String(64), nullable=False, unique=True),  # the tenant, for submitter roles
+    sa.Column("role", sa.String(16), nullable=False),  # platform, carrier, postal, officer, agency
+    sa.Column("agency", sa.String(64)),  # for the agency role: whose referrals it sees
+    sa.Column("secret_hash", sa.Text, nullable=False),  # scrypt, salted; the secret itself is never kept
+    sa.Column("webhook_hosts", sa.Text, nullable=False),  # JSON list of hosts the client's webhooks may call
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("tenant", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("response", sa.Text, nullable=False),  # the answer given, given again on a retry
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+referrals = sa.Table(
+    "referrals",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # rfi, screening, dnl, oga
+    sa.Column("agency", sa.String(64)),  # for oga: the agency it is referred to
+    sa.Column("state", sa.String(16), nullable=False),  # open, answered, closed
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("answered_at", sa.DateTime(timezone=True)),
+    sa.Column("answer", sa.Text),  # the submitter's answer or the agency's decision, as JSON
+    sa.Column("closed_by", sa.String(64)),
+    sa.Index("ix_referrals_consignment", "consignment_id"),
+    sa.Index("ix_referrals_agency_state", "agency", "state"),
+)
+
+inspections = sa.Table(
+    "inspections",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), nullable=False),
+    sa.Column("officer", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),  # physical, non_intrusive
+    sa.Column("scan_reference", sa.String(64)),
+    sa.Column("outcome", sa.String(16), nullable=False),  # compliant, infringement
+    sa.Column("findings", sa.Text, nullable=False),  # JSON list of {kind, ...}: the model's labels
+    sa.Index("ix_inspections_consignment", "consignment_id"),
+)
+
+AUDIT_SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", AUDIT_SEQ, primary_key=True, autoincrement=True),
+    sa.Column("actor", sa.String(64), nullable=False),  # the client (officer, agency) that acted
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("consignment_id", sa.String(32)),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("before", sa.Text, nullable=False),  # JSON: the state the action found
+    sa.Column("after", sa.Text, nullable=False),  # JSON: the state it left
+    sa.Index("ix_audit_consignment", "consignment_id"),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("tenant", sa.String(64), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("secret", sa.String(64), nullable=False),  # the HMAC key, shown once at subscription
+    sa.Column("events", sa.Text, nullable=False),  # JSON list of event types, empty for all
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_webhooks_tenant", "tenant"),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("webhook_id", sa.String(32), sa.ForeignKey("webhooks.id"), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_webhook_deliveries_due", "delivered_at", "next_attempt_at"),
+)
+
+party_keys = sa.Table(
+    "party_keys",
+    metadata,
+    sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), primary_key=True),
+    sa.Column("role", sa.String(16), primary_key=True),  # seller, consignor, consignee
+    sa.Column("key", sa.String(64), nullable=False),  # keyed hash of the normalised name and address
+    sa.Index("ix_party_keys_key", "key"),
 )

@@ -1,0 +1,55 @@
+"""The contract's lifecycle as an explicit state machine.
+
+received → registered → assessed → {released | held → inspected → released | seized | returned_to_sender}.
+An amendment sends a consignment back to `registered` (it is assessed again); the submitter may
+invalidate it until release. Anything else is an `IllegalTransition`, raised with the status and action.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from clearway.errors import IllegalTransition
+
+Status = Literal[
+    "registered", "assessed", "held", "inspected", "released", "seized", "returned_to_sender", "invalidated"
+]
+Action = Literal["assess", "amend", "hold", "inspect", "release", "seize", "return_to_sender", "invalidate", "reroute"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+ACTIONS: tuple[Action, ...] = get_args(Action)
+
+FINAL: frozenset[Status] = frozenset({"released", "seized", "returned_to_sender", "invalidated"})
+OPEN_CASE: frozenset[Status] = frozenset({"held", "inspected", "seized"})  # personal data is kept while open
+HOLDING_LANES = frozenset({"red", "yellow"})
+
+_MOVES: dict[Action, dict[Status, Status | None]] = {
+    # None: the status stays what it was (the action is recorded, nothing moves)
+    "assess": {"registered": "assessed"},
+    "amend": {"registered": "registered", "assessed": "registered", "held": "registered"},
+    "hold": {"assessed": "held"},
+    "reroute": {"assessed": None, "held": None},
+    "inspect": {"held": "inspected", "inspected": "inspected"},
+    "release": {"assessed": "released", "held": "released", "inspected": "released"},
+    "seize": {"held": "seized", "inspected": "seized"},
+    "return_to_sender": {"held": "returned_to_sender", "inspected": "returned_to_sender"},
+    "invalidate": {"registered": "invalidated", "assessed": "invalidated", "held": "invalidated"},
+}
+
+
+def next_status(status: str, action: Action) -> Status:
+    """The status after `action`, or IllegalTransition naming what is allowed from `status`."""
+    moves = _MOVES[action]
+    if status not in moves:
+        allowed = sorted(a for a, m in _MOVES.items() if status in m)
+        raise IllegalTransition(
+            f"cannot {action.replace('_', ' ')} a consignment that is {status.replace('_', ' ')}"
+            f" (allowed: {', '.join(allowed) or 'nothing, it is final'})"
+        )
+    target = moves[status]
+    return status if target is None else target
+
+
+def after_assessment(lane: str, referrals: list[str] | tuple[str, ...]) -> Status:
+    """Where a fresh decision puts a parcel: held for an inspection lane or an open referral, else assessed
+    (release then follows the release policy)."""
+    return "held" if lane in HOLDING_LANES or referrals else "assessed"

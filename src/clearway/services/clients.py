@@ -1,0 +1,146 @@
+"""API clients and their tokens: OAuth2 client credentials, roles, scopes, short-lived signed tokens.
+
+A client is a submitter (platform, express carrier, postal operator: its name is the tenant), an
+officer, or another government agency. Secrets are kept as salted scrypt hashes; tokens are JWTs
+(HS256 under the administration's secret) that carry the client, its role, tenant and scopes, so the
+tenant always comes from the token and never from the request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import jwt
+import msgspec
+import sqlalchemy as sa
+
+from clearway.errors import InvalidInput, NotFound
+from clearway.store import tables as t
+
+Role = Literal["platform", "carrier", "postal", "officer", "agency"]
+ROLES: tuple[Role, ...] = get_args(Role)
+SUBMITTER_ROLES = frozenset({"platform", "carrier", "postal"})
+SCOPES: dict[str, tuple[str, ...]] = {
+    "platform": ("consignments:write", "consignments:read", "referrals:answer", "webhooks"),
+    "carrier": ("consignments:write", "consignments:read", "referrals:answer", "webhooks"),
+    "postal": ("consignments:write", "consignments:read", "referrals:answer", "webhooks"),
+    "officer": ("officer", "quality:all"),
+    "agency": ("agency",),
+}
+ISSUER = "clearway"
+
+
+class Unauthorized(Exception):
+    """Credentials or a token that do not hold; the message says why, without revealing secrets."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, from a verified token."""
+
+    client_id: str
+    name: str
+    role: str
+    agency: str | None
+    scopes: frozenset[str]
+
+    @property
+    def tenant(self) -> str:
+        """The submitter name every consignment of this client is filed under."""
+        return self.name
+
+    @property
+    def is_submitter(self) -> bool:
+        return self.role in SUBMITTER_ROLES
+
+
+def _hash_secret(secret: str, salt: bytes | None = None) -> str:
+    salt = salt or os.urandom(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def _secret_matches(secret: str, stored: str) -> bool:
+    _, salt, _ = stored.split("$")
+    return hmac.compare_digest(_hash_secret(secret, bytes.fromhex(salt)), stored)
+
+
+def add_client(
+    engine: sa.Engine,
+    name: str,
+    role: str,
+    *,
+    agency: str | None = None,
+    webhook_hosts: list[str] | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Create a client; returns its id and secret (the secret is shown this once and not kept)."""
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    if not name or len(name) > 64:
+        raise InvalidInput("a client name has 1 to 64 characters")
+    if role == "agency" and not agency:
+        agency = name
+    client_id, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
+    row = {
+        "id": client_id, "name": name, "role": role, "agency": agency if role == "agency" else None,
+        "secret_hash": _hash_secret(secret), "webhook_hosts": msgspec.json.encode(webhook_hosts or []).decode(),
+        "created_at": now or dt.datetime.now(dt.UTC), "active": True,
+    }  # fmt: skip
+    with engine.begin() as conn:
+        if conn.execute(sa.select(t.clients.c.id).where(t.clients.c.name == name)).first() is not None:
+            raise InvalidInput(f"a client named {name!r} exists already")
+        conn.execute(t.clients.insert().values(**row))
+    return {"client_id": client_id, "client_secret": secret, "name": name, "role": role, "agency": row["agency"]}
+
+
+def client(engine: sa.Engine, client_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(t.clients).where(t.clients.c.id == client_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no client {client_id}")
+    return dict(row)
+
+
+class TokenIssuer:
+    """Checks client credentials and issues and verifies tokens."""
+
+    def __init__(self, engine: sa.Engine, secret: bytes, minutes: int) -> None:
+        self.engine = engine
+        self.key = hmac.new(secret, b"clearway access tokens", hashlib.sha256).digest()
+        self.lifetime = dt.timedelta(minutes=minutes)
+
+    def issue(self, client_id: str, client_secret: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.clients).where(t.clients.c.id == client_id)).mappings().first()
+        if row is None or not row["active"] or not _secret_matches(client_secret, row["secret_hash"]):
+            raise Unauthorized("unknown client or wrong secret")
+        now = now or dt.datetime.now(dt.UTC)
+        scopes = SCOPES[row["role"]]
+        claims = {
+            "iss": ISSUER, "sub": row["id"], "name": row["name"], "role": row["role"], "agency": row["agency"],
+            "scope": " ".join(scopes), "iat": int(now.timestamp()), "exp": int((now + self.lifetime).timestamp()),
+            "jti": secrets.token_hex(8),
+        }  # fmt: skip
+        token = jwt.encode(claims, self.key, algorithm="HS256")
+        seconds = int(self.lifetime.total_seconds())
+        return {"access_token": token, "token_type": "Bearer", "expires_in": seconds, "scope": claims["scope"]}
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token, self.key, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub", "iss"]}
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("the token has expired: ask for a new one at /v1/oauth/token") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(f"the token is not valid: {exc}") from exc
+        return Principal(
+            claims["sub"], claims["name"], claims["role"], claims.get("agency"), frozenset(claims["scope"].split())
+        )
