@@ -20,10 +20,12 @@ from clearway.risk.detectors import (
     UndervaluationDetector,
     parse_brand_floors,
 )
+from clearway.risk.party_keys import consignment_party_keys
 from clearway.risk.screening import ScreeningStage, WatchList, parse_csv_list, parse_ftm_lines
 from clearway.risk.selectivity import Settings as SelectivitySettings
 from clearway.risk.selectivity import apply as apply_selectivity
 from clearway.risk.selectivity import parse_settings as parse_selectivity
+from clearway.services.keyfile import load_secret
 from clearway.services.ledger import Ledger, Policy, load_or_create_key
 from clearway.settings import Settings
 from clearway.store import Store, make_engine, upgrade
@@ -39,6 +41,7 @@ class App:
     pipeline: Pipeline
     ledger: Ledger
     revenue: RevenueContext
+    secret: bytes  # the administration's secret: token signing, keyed party hashes
 
 
 def load_profiles(path: Path | None) -> ProfileSet:
@@ -106,4 +109,6 @@ def bootstrap(
     ledger = Ledger(engine, key, Policy(settings.checkpoint_every, settings.checkpoint_seconds))
     listed = watchlist or settings.watchlist
     pipeline = build_pipeline(profiles, revenue, load_selectivity(), load_watchlist(listed) if listed else None)
-    return App(settings, Store(engine), profiles, pipeline, ledger, revenue)
+    secret = load_secret(settings.secret_key or settings.ledger_key.with_name("secret.key"))
+    store = Store(engine, partial(consignment_party_keys, secret))
+    return App(settings, store, profiles, pipeline, ledger, revenue, secret)

@@ -30,6 +30,10 @@ ledger_app = typer.Typer(
     help="The trust ledger: key, checkpoints, offline proofs and the witness.", no_args_is_help=True
 )
 app.add_typer(ledger_app, name="ledger")
+clients_app = typer.Typer(help="API clients: submitters, officers, agencies.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+retention_app = typer.Typer(help="Retention of personal data.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
 err = Console(stderr=True)
 out = Console()
 
@@ -259,13 +263,7 @@ def demo(
     application = bootstrap(
         dataclasses.replace(settings, database_url=database_url, ledger_key=key), watchlist=watchlist
     )
-    with Progress(
-        TextColumn("{task.description:<24}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-    ) as progress:
+    with _progress() as progress:
         task = progress.add_task("starting", total=None)
 
         def on_stage(name: str, total: int) -> None:
@@ -292,6 +290,58 @@ def serve(
     from clearway.settings import Settings
 
     uvicorn.run(create_app(bootstrap(Settings.from_env())), host=host, port=port)
+
+
+def _progress() -> Progress:
+    """The progress bar of long commands, on stderr so that stdout stays data."""
+    return Progress(
+        TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    )
+
+
+@clients_app.command("add")
+def clients_add(
+    name: Annotated[str, typer.Argument(help="the client's name; for submitters, the tenant its data is filed under")],
+    role: Annotated[str, typer.Option(help="platform, carrier, postal, officer or agency")],
+    agency: Annotated[str | None, typer.Option(help="for --role agency: the agency whose referrals it sees")] = None,
+    webhook_host: Annotated[
+        list[str] | None, typer.Option(help="a host the client's webhooks may call (repeat)")
+    ] = None,
+) -> None:
+    """Create an API client and print its id and secret as JSON (the secret is shown only this once)."""
+    from clearway.services.clients import add_client
+    from clearway.settings import Settings
+    from clearway.store import make_engine, upgrade
+
+    engine = make_engine(Settings.from_env().database_url)
+    upgrade(engine)
+    made = add_client(engine, name, role, agency=agency, webhook_hosts=list(webhook_host or []))
+    sys.stdout.write(json.dumps(made) + "\n")
+
+
+@retention_app.command("run")
+def retention_run(
+    days: Annotated[int | None, typer.Option(help="override CLEARWAY_RETENTION_DAYS")] = None,
+) -> None:
+    """Erase (pseudonymise) the personal data of consignments released longer ago than the retention period,
+    except where a case is open; decisions, events and the ledger stay intact."""
+    from clearway.bootstrap import bootstrap
+    from clearway.services.retention import erase_expired
+    from clearway.settings import Settings
+
+    application = bootstrap(Settings.from_env())
+    keep = days or application.settings.retention_days
+    with _progress() as progress:
+        task = progress.add_task("erasing", total=None)
+        report = erase_expired(
+            application.store.engine, application.secret, days=keep, now=dt.datetime.now(dt.UTC),
+            on_progress=lambda n: progress.advance(task, n),
+        )  # fmt: skip
+    out.print(
+        f"retention {keep} days: {report.erased} consignments erased, {report.kept_open} kept (case open), "
+        f"{report.scrubbed_rejections} rejected submissions scrubbed",
+        highlight=False,
+    )
 
 
 def _verifier(text: str) -> object:

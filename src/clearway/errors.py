@@ -5,7 +5,11 @@ ClearwayError                 base; carries the reference it concerns, when ther
 │   └── RuleFileError         a data file that fails to load: carries the file and the line
 ├── NotFound                  an object that does not exist (or is not the caller's)
 ├── IllegalTransition         a lifecycle step that is not allowed from the current state
-└── ConfigurationError        settings or reference data that cannot work (missing rate, bad URL)
+├── ConfigurationError        settings or reference data that cannot work (missing rate, bad URL)
+├── Unauthenticated           no credentials, or credentials or a token that do not hold
+├── Forbidden                 a caller whose role may not do this
+├── TooLarge                  a request over a size or count limit
+└── RateLimited               a caller over its request rate; carries the seconds to wait
 """
 
 from __future__ import annotations
@@ -44,3 +48,23 @@ class IllegalTransition(ClearwayError):
 
 class ConfigurationError(ClearwayError):
     """Settings or reference data that cannot work."""
+
+
+class Unauthenticated(ClearwayError):
+    """No credentials, or credentials or a token that do not hold."""
+
+
+class Forbidden(ClearwayError):
+    """The caller is known but its role may not do this."""
+
+
+class TooLarge(ClearwayError):
+    """A request over a limit (body size, consignments per call)."""
+
+
+class RateLimited(ClearwayError):
+    """Too many requests; `retry_after` is the number of seconds to wait."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -24,6 +24,7 @@ from clearway.services.witness import LedgerCompromised, observe
 from clearway.settings import Settings
 from clearway.store import tables as t
 from tests.conftest import NOON, example
+from tests.integration.clients import bearer
 
 
 def docs(prefix: str, n: int) -> bytes:
@@ -72,9 +73,10 @@ def test_every_decision_is_logged_and_provable_offline(app: App) -> None:
         verifier = verifier_of(client)
         signed = client.get("/v1/ledger/checkpoint").text
         checkpoint = Checkpoint.from_signed(signed, verifier)
+        officer = bearer(app, "officer-1", "officer")
         assert checkpoint.size == 40  # registered, lane assessed, duty assessed, released or held: each of the 10
         for cid in ids:
-            bundle = client.get(f"/v1/ledger/consignments/{cid}/proof").json()
+            bundle = client.get(f"/v1/ledger/consignments/{cid}/proof", headers=officer).json()
             entries = check_bundle(bundle, signed, verifier)
             kinds = [e.event.kind for e in entries]
             assert kinds[:3] == ["registered", "assessed", "duty_assessed"] and kinds[3] in ("released", "held")
@@ -99,7 +101,9 @@ def test_a_bundle_that_lies_is_refused(app: App) -> None:
     [cid, *_] = load(app, "L", 2, sign=True)
     with TestClient(create_app(app)) as client:
         verifier, signed = verifier_of(client), client.get("/v1/ledger/checkpoint").text
-        bundle = client.get(f"/v1/ledger/consignments/{cid}/proof").json()
+        bundle = client.get(
+            f"/v1/ledger/consignments/{cid}/proof", headers=bearer(app, "platform-1", "platform")
+        ).json()
     lying = json.loads(json.dumps(bundle))
     lying["entries"][1]["event"] = (
         lying["entries"][1]["event"]
@@ -210,6 +214,7 @@ def test_problems_are_rfc_9457(app: App) -> None:
         empty = client.get("/v1/ledger/checkpoint")
         assert empty.status_code == 404 and empty.headers["content-type"].startswith("application/problem+json")
         assert empty.json()["status"] == 404 and empty.json()["detail"] == "no checkpoint has been signed yet"
-        assert client.get("/v1/ledger/consignments/nope/proof").status_code == 404
+        assert client.get("/v1/ledger/consignments/nope/proof").status_code == 401
+        assert client.get("/v1/ledger/consignments/nope/proof", headers=bearer(app, "o", "officer")).status_code == 404
         assert client.get("/v1/ledger/consistency", params={"first": 5, "second": 1}).status_code == 404
         assert client.get("/v1/ledger/consistency", params={"first": "x", "second": 1}).status_code == 400

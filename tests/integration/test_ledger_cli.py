@@ -67,8 +67,15 @@ def test_verify_and_watch_against_a_running_server(tmp_path: Path) -> None:
     database = home / "clearway.db"
     with sqlite3.connect(database) as db:
         consignment = db.execute("SELECT consignment_id FROM ledger_leaves ORDER BY leaf_index LIMIT 1").fetchone()[0]
+    officer = json.loads(clearway("clients", "add", "auditor", "--role", "officer", home=home).stdout)
     with serving(home) as url:
-        bundle = httpx.get(f"{url}/v1/ledger/consignments/{consignment}/proof").json()
+        issued = httpx.post(
+            f"{url}/v1/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": officer["client_id"],
+                  "client_secret": officer["client_secret"]},
+        ).json()  # fmt: skip
+        headers = {"Authorization": f"Bearer {issued['access_token']}"}
+        bundle = httpx.get(f"{url}/v1/ledger/consignments/{consignment}/proof", headers=headers).json()
         proof = tmp_path / "proof.json"
         proof.write_text(json.dumps(bundle))
         verified = clearway("ledger", "verify", "--proof", str(proof), "--key", key, home=home).stdout

@@ -1,23 +1,84 @@
-"""The Litestar application, built from a bootstrapped App (nothing is read or connected at import)."""
+"""The Litestar application, built from a bootstrapped App (nothing is read or connected at import).
+
+Every route is under `/v1`; the OpenAPI 3.1 document is served at `/schema/openapi.json` (a copy is
+committed as docs/openapi.json). Who may call what comes from the bearer token's scopes.
+"""
 
 from __future__ import annotations
 
-from litestar import Litestar
-from litestar.di import Provide
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 
 from clearway import __version__
+from clearway.api.agency import AgencyController
+from clearway.api.consignments import ConsignmentController
 from clearway.api.ledger import LedgerController
+from clearway.api.oauth import OAuthController
+from clearway.api.officer import OfficerController
 from clearway.api.problems import clearway_error, http_error, unexpected
+from clearway.api.public import PublicController
+from clearway.api.security import RateLimiter, principal_of, require
+from clearway.api.subscriptions import QualityController, WebhookController
 from clearway.bootstrap import App
 from clearway.errors import ClearwayError
+from clearway.services.clients import Principal
+from clearway.services.runtime import Runtime
+
+CONTROLLERS = [
+    OAuthController, ConsignmentController, WebhookController, QualityController, OfficerController, AgencyController,
+    PublicController, LedgerController,
+]  # fmt: skip
 
 
-def create_app(application: App) -> Litestar:
+def _role(scope: str | None) -> Provide:
+    def provide(
+        request: Request[Any, Any, Any], runtime: NamedDependency[Runtime], limiter: NamedDependency[RateLimiter]
+    ) -> Principal:
+        principal = principal_of(request, runtime.tokens, limiter)
+        return principal if scope is None else require(principal, scope)
+
+    return Provide(provide, sync_to_thread=False)
+
+
+def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
+    """The API over `application`; the runtime's writer, assessor and webhook threads run with the app."""
+    rt = runtime or Runtime.build(application)
+    settings = application.settings
+    limiter = RateLimiter(rate=settings.rate_per_second, burst=2 * settings.rate_per_second)
     return Litestar(
-        route_handlers=[LedgerController],
-        dependencies={"clearway": Provide(lambda: application, use_cache=True, sync_to_thread=False)},
+        route_handlers=CONTROLLERS,
+        dependencies={
+            "clearway": Provide(lambda: application, use_cache=True, sync_to_thread=False),
+            "runtime": Provide(lambda: rt, use_cache=True, sync_to_thread=False),
+            "limiter": Provide(lambda: limiter, use_cache=True, sync_to_thread=False),
+            "caller": _role(None),
+            "submitter": _role("consignments:write"),
+            "reader": _role("consignments:read"),
+            "officer": _role("officer"),
+            "agency": _role("agency"),
+        },
+        on_startup=[rt.start],
+        on_shutdown=[rt.stop],
         exception_handlers={ClearwayError: clearway_error, HTTPException: http_error, Exception: unexpected},
-        openapi_config=OpenAPIConfig(title="clearway", version=__version__, path="/schema"),
-    )
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="clearway",
+            version=__version__,
+            path="/schema",
+            description="Clearance of cross-border e-commerce parcels: advance data in, decisions and duties out.",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", bearer_format="JWT",
+                        description="a token from POST /v1/oauth/token (client credentials)",
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+    )  # fmt: skip

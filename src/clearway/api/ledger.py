@@ -1,7 +1,7 @@
 """Ledger routes: the latest signed checkpoint, the log's key, inclusion and consistency proofs.
 
 Checkpoints, the key and consistency proofs are public: they reveal nothing but hashes. A consignment's
-proofs carry its events and salt; its registration id is known only to its submitter and customs.
+proofs carry its events and salt: only its submitter and officers get them.
 """
 
 from __future__ import annotations
@@ -13,25 +13,38 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from clearway.bootstrap import App
-from clearway.errors import NotFound
+from clearway.errors import Forbidden, NotFound
+from clearway.services.clients import Principal
+from clearway.services.runtime import Runtime
 
 
 class LedgerController(Controller):
     path = "/v1/ledger"
     tags = ["ledger"]
 
-    @get("/checkpoint", media_type=MediaType.TEXT, sync_to_thread=True, summary="The latest signed checkpoint (C2SP)")
+    @get(
+        "/checkpoint",
+        security=[],
+        media_type=MediaType.TEXT,
+        sync_to_thread=True,
+        summary="The latest signed checkpoint (C2SP)",
+    )
     def checkpoint(self, clearway: NamedDependency[App]) -> str:
         latest = clearway.ledger.latest()
         if latest is None:
             raise NotFound("no checkpoint has been signed yet")
         return latest[1]
 
-    @get("/key", media_type=MediaType.TEXT, sync_to_thread=False, summary="The log's verifier key")
+    @get("/key", security=[], media_type=MediaType.TEXT, sync_to_thread=False, summary="The log's verifier key")
     def key(self, clearway: NamedDependency[App]) -> str:
         return clearway.ledger.key.verifier.encode() + "\n"
 
-    @get("/consistency", sync_to_thread=True, summary="Consistency proof between two tree sizes (RFC 9162 2.1.4)")
+    @get(
+        "/consistency",
+        security=[],
+        sync_to_thread=True,
+        summary="Consistency proof between two tree sizes (RFC 9162 2.1.4)",
+    )
     def consistency(
         self,
         clearway: NamedDependency[App],
@@ -48,7 +61,12 @@ class LedgerController(Controller):
     def proof(
         self,
         clearway: NamedDependency[App],
+        runtime: NamedDependency[Runtime],
+        caller: NamedDependency[Principal],
         consignment_id: FromPath[str],
         size: Annotated[int | None, QueryParameter(ge=0)] = None,
     ) -> dict[str, Any]:
+        if not (caller.is_submitter or "officer" in caller.scopes):
+            raise Forbidden("proofs are for the consignment's submitter and for officers")
+        runtime.clearance.owned(caller, consignment_id)
         return clearway.ledger.proofs(consignment_id, size)

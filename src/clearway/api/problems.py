@@ -7,21 +7,40 @@ import logging
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from clearway.errors import ClearwayError, IllegalTransition, InvalidInput, NotFound
+from clearway.errors import (
+    ClearwayError,
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthenticated,
+)
 
 log = logging.getLogger("clearway.api")
-STATUS: dict[type[ClearwayError], int] = {NotFound: 404, IllegalTransition: 409, InvalidInput: 422}
-TITLES = {404: "Not found", 409: "Conflict", 422: "Invalid input", 500: "Internal error"}
+STATUS: dict[type[ClearwayError], int] = {
+    NotFound: 404, IllegalTransition: 409, InvalidInput: 422, Unauthenticated: 401, Forbidden: 403, TooLarge: 413,
+    RateLimited: 429,
+}  # fmt: skip
+TITLES = {
+    400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+    409: "Conflict", 413: "Too large", 415: "Unsupported media type", 422: "Invalid input", 429: "Too many requests",
+    500: "Internal error",
+}  # fmt: skip
 
 
-def problem(status: int, detail: str, *, title: str | None = None) -> Response[dict[str, object]]:
+def problem(
+    status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None, **extra: object
+) -> Response[dict[str, object]]:
     body: dict[str, object] = {
         "type": "about:blank",
         "title": title or TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
+        **extra,
     }
-    return Response(body, status_code=status, media_type="application/problem+json")
+    return Response(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
 def clearway_error(_: Request[object, object, object], exc: ClearwayError) -> Response[dict[str, object]]:
@@ -29,11 +48,20 @@ def clearway_error(_: Request[object, object, object], exc: ClearwayError) -> Re
     if status == 500:
         log.exception("unexpected error", exc_info=exc)
         return problem(500, "the server could not complete the request")
-    return problem(status, exc.message)
+    headers = None
+    if isinstance(exc, Unauthenticated):
+        headers = {"WWW-Authenticate": 'Bearer realm="clearway"'}
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return problem(status, exc.message, headers=headers)
 
 
 def http_error(_: Request[object, object, object], exc: HTTPException) -> Response[dict[str, object]]:
-    return problem(exc.status_code, str(exc.detail))
+    extra = getattr(exc, "extra", None)
+    errors = extra if isinstance(extra, list) and extra else None
+    if errors is not None:
+        return problem(exc.status_code, str(exc.detail), headers=exc.headers, errors=errors)
+    return problem(exc.status_code, str(exc.detail), headers=exc.headers)
 
 
 def unexpected(_: Request[object, object, object], exc: Exception) -> Response[dict[str, object]]:

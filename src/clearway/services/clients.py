@@ -20,7 +20,7 @@ import jwt
 import msgspec
 import sqlalchemy as sa
 
-from clearway.errors import InvalidInput, NotFound
+from clearway.errors import InvalidInput, NotFound, Unauthenticated
 from clearway.store import tables as t
 
 Role = Literal["platform", "carrier", "postal", "officer", "agency"]
@@ -34,10 +34,6 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "agency": ("agency",),
 }
 ISSUER = "clearway"
-
-
-class Unauthorized(Exception):
-    """Credentials or a token that do not hold; the message says why, without revealing secrets."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +116,7 @@ class TokenIssuer:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(t.clients).where(t.clients.c.id == client_id)).mappings().first()
         if row is None or not row["active"] or not _secret_matches(client_secret, row["secret_hash"]):
-            raise Unauthorized("unknown client or wrong secret")
+            raise Unauthenticated("unknown client or wrong secret")
         now = now or dt.datetime.now(dt.UTC)
         scopes = SCOPES[row["role"]]
         claims = {
@@ -138,9 +134,9 @@ class TokenIssuer:
                 token, self.key, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub", "iss"]}
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("the token has expired: ask for a new one at /v1/oauth/token") from exc
+            raise Unauthenticated("the token has expired: ask for a new one at /v1/oauth/token") from exc
         except jwt.InvalidTokenError as exc:
-            raise Unauthorized(f"the token is not valid: {exc}") from exc
+            raise Unauthenticated(f"the token is not valid: {exc}") from exc
         return Principal(
             claims["sub"], claims["name"], claims["role"], claims.get("agency"), frozenset(claims["scope"].split())
         )

@@ -59,7 +59,7 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-class _Ids:
+class IdSequence:
     """Ids for one batch: a random 20-hex prefix and a counter (uuid4 per row costs more than the insert)."""
 
     def __init__(self) -> None:
@@ -100,7 +100,7 @@ class Store:
     def record_in(
         self, conn: sa.Connection, submitter: str, received_at: dt.datetime, batch: Sequence[Submitted]
     ) -> list[Registration]:
-        ids = _Ids()
+        ids = IdSequence()
         refs = [s.outcome.consignment.reference for s in batch if s.outcome.consignment is not None]
         known = self._existing(conn, submitter, refs)
         subs, new, versions, events, registrations = [], [], [], [], []
@@ -226,7 +226,7 @@ class Store:
         release of low-risk parcels); every step an event and a ledger leaf."""
         rows, events, updates, referrals = [], [], [], []
         leaves: list[tuple[str, LedgerEvent]] = []
-        ids = _Ids()
+        ids = IdSequence()
         has_assessment = "assessment" in decisions.columns
         columns = ["key", "lane", "referrals", "reasons", "score", "agencies"]
         columns += ["assessment"] if has_assessment else []

@@ -1,0 +1,163 @@
+"""Submitters' routes: file consignments (1 to 1,000 a call), read them back, amend, invalidate, answer
+referrals. A submitter sees its status, open referrals and amounts due, never scores, reasons or rules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import Body, FromPath, HeaderParameter, JSONBody
+
+from clearway.api.views import submitter_events, submitter_view
+from clearway.errors import InvalidInput, TooLarge
+from clearway.intake import read_bytes
+from clearway.services.clients import Principal
+from clearway.services.runtime import Runtime
+from clearway.services.submissions import request_hash
+
+MAX_BATCH = 1000
+JSON_TYPES = ("application/json",)
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+
+
+class SubmissionResult(msgspec.Struct, frozen=True):
+    index: int
+    reference: str | None
+    outcome: str
+    registration_id: str | None
+    version: int | None
+    line: int | None
+    errors: list[dict[str, str]]
+    warnings: list[dict[str, str]]
+
+
+class SubmissionAnswer(msgspec.Struct, frozen=True):
+    accepted: int
+    rejected: int
+    results: list[SubmissionResult]
+
+
+class Note(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class ReferralAnswer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Information requested (`rfi`) or the screening done (`screening`), in the submitter's words."""
+
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    documents: list[Annotated[str, msgspec.Meta(max_length=512)]] = []
+
+
+def format_of(content_type: str) -> str:
+    media = content_type.split(";")[0].strip().lower()
+    if media in JSON_TYPES:
+        return "json"
+    if media in NDJSON_TYPES:
+        return "ndjson"
+    raise InvalidInput(f"send application/json (one consignment or a list) or application/x-ndjson, not {media!r}")
+
+
+class ConsignmentController(Controller):
+    path = "/v1/consignments"
+    tags = ["submitters"]
+
+    @post(
+        "",
+        sync_to_thread=True,
+        summary="File 1 to 1,000 consignments (JSON or NDJSON) under an Idempotency-Key",
+        responses=None,
+    )
+    def submit(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        submitter: NamedDependency[Principal],
+        data: Annotated[bytes, Body(media_type="application/json", description="a consignment, a list, or NDJSON")],
+        idempotency_key: Annotated[str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255)],
+    ) -> Response[SubmissionAnswer]:
+        """Answers once every consignment is committed: per consignment, in order, its registration id and
+        outcome (registered, unchanged, amended) or its errors. The same key and body again gives the same
+        answer; the same key with another body is refused."""
+        fmt = format_of(request.headers.get("content-type", "application/json"))
+        batch = list(read_bytes(data, fmt))
+        if not batch:
+            raise InvalidInput("the body holds no consignment")
+        if len(batch) > MAX_BATCH:
+            raise TooLarge(f"{len(batch)} consignments in one call: at most {MAX_BATCH}")
+        digest = request_hash(data, fmt)
+        status, answer = runtime.submissions.submit(submitter.tenant, idempotency_key, digest, batch)
+        return Response(msgspec.convert(answer, SubmissionAnswer), status_code=status)
+
+    @get("/{consignment_id:str}", sync_to_thread=True, summary="One of your consignments: status, referrals, amounts")
+    def read(
+        self, runtime: NamedDependency[Runtime], reader: NamedDependency[Principal], consignment_id: FromPath[str]
+    ) -> dict[str, Any]:
+        meta = runtime.clearance.owned(reader, consignment_id)
+        _, consignment = runtime.app.store.consignment(consignment_id)
+        clearance = runtime.clearance
+        return submitter_view(
+            meta, consignment, clearance.decision(consignment_id), clearance.referrals(consignment_id)
+        )
+
+    @get("/{consignment_id:str}/events", sync_to_thread=True, summary="The lifecycle of one of your consignments")
+    def events(
+        self, runtime: NamedDependency[Runtime], reader: NamedDependency[Principal], consignment_id: FromPath[str]
+    ) -> list[dict[str, Any]]:
+        runtime.clearance.owned(reader, consignment_id)
+        return submitter_events(reader, runtime.app.store.events(consignment_id))
+
+    @put("/{consignment_id:str}", sync_to_thread=True, summary="Amend a consignment before release")
+    def amend(
+        self,
+        runtime: NamedDependency[Runtime],
+        submitter: NamedDependency[Principal],
+        consignment_id: FromPath[str],
+        data: Annotated[bytes, Body(media_type="application/json", description="the whole amended consignment")],
+    ) -> Response[SubmissionResult]:
+        """The amended consignment, whole, with the same reference; it is assessed again. Refused (409)
+        once the consignment is released: neither the goods nor the IOSS number change after release."""
+        meta = runtime.clearance.owned(submitter, consignment_id)
+        batch = list(read_bytes(data, "json"))
+        if len(batch) != 1:
+            raise InvalidInput("amend with one consignment object")
+        if batch[0].outcome.consignment is not None and batch[0].outcome.reference != meta["reference"]:
+            raise InvalidInput(
+                f"the reference is {batch[0].outcome.reference!r}, not {meta['reference']!r}: it cannot change"
+            )
+        digest = request_hash(data, "json")
+        status, answer = runtime.submissions.submit(submitter.tenant, f"PUT {consignment_id} {digest}", digest, batch)
+        result = msgspec.convert(answer["results"][0], SubmissionResult)
+        if any(e["code"] == "amend.final" for e in result.errors):
+            return Response(result, status_code=409)
+        return Response(result, status_code=422 if result.errors else 200)
+
+    @post("/{consignment_id:str}/invalidate", status_code=200, sync_to_thread=True, summary="Withdraw a consignment")
+    def invalidate(
+        self,
+        runtime: NamedDependency[Runtime],
+        submitter: NamedDependency[Principal],
+        consignment_id: FromPath[str],
+        data: JSONBody[Note],
+    ) -> dict[str, Any]:
+        done = runtime.clearance.invalidate(submitter, consignment_id, data.note)
+        return {"consignment_id": consignment_id, "status": done["after"]["status"]}
+
+    @post(
+        "/{consignment_id:str}/referrals/{kind:str}/answer",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Answer an open referral: information requested (rfi) or screening done (screening)",
+    )
+    def answer(
+        self,
+        runtime: NamedDependency[Runtime],
+        submitter: NamedDependency[Principal],
+        consignment_id: FromPath[str],
+        kind: FromPath[Literal["rfi", "screening"]],
+        data: JSONBody[ReferralAnswer],
+    ) -> dict[str, Any]:
+        runtime.clearance.answer_referral(submitter, consignment_id, kind, msgspec.structs.asdict(data))
+        open_kinds = [r["kind"] for r in runtime.clearance.referrals(consignment_id) if r["state"] == "open"]
+        return {"consignment_id": consignment_id, "answered": kind, "open_referrals": open_kinds}

@@ -1,0 +1,109 @@
+"""Officers' routes: the worklist, a decision with its reasons, re-routing, inspection results, release,
+seizure, return to sender, and the audit log. Every action is audited (who, what, when, before, after)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from clearway.api.consignments import Note
+from clearway.api.views import officer_events
+from clearway.pipeline.decision import Lane
+from clearway.services.clearance import Inspection
+from clearway.services.clients import Principal
+from clearway.services.runtime import Runtime
+
+
+class Reroute(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    lane: Lane
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class OfficerController(Controller):
+    path = "/v1/officer"
+    tags = ["officers"]
+
+    @get("/worklist", sync_to_thread=True, summary="Consignments waiting for an officer, highest risk first")
+    def worklist(
+        self,
+        runtime: NamedDependency[Runtime],
+        officer: NamedDependency[Principal],
+        lane: Annotated[Lane | None, QueryParameter()] = None,
+        status: Annotated[Literal["held", "inspected"] | None, QueryParameter()] = None,
+        channel: Annotated[Literal["post", "express", "cargo"] | None, QueryParameter()] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> list[dict[str, Any]]:
+        return runtime.clearance.worklist(lane=lane, status=status, channel=channel, limit=limit, offset=offset)
+
+    @get("/consignments/{consignment_id:str}", sync_to_thread=True, summary="Declared data, decision, reasons, events")
+    def detail(
+        self, runtime: NamedDependency[Runtime], officer: NamedDependency[Principal], consignment_id: FromPath[str]
+    ) -> dict[str, Any]:
+        meta = runtime.clearance.owned(officer, consignment_id)
+        _, consignment = runtime.app.store.consignment(consignment_id)
+        c = runtime.clearance
+        return {
+            "consignment_id": consignment_id,
+            "meta": meta,
+            "consignment": msgspec.to_builtins(consignment),
+            "decision": c.decision(consignment_id),
+            "referrals": c.referrals(consignment_id),
+            "inspections": c.inspections(consignment_id),
+            "events": officer_events(runtime.app.store.events(consignment_id)),
+        }
+
+    @post("/consignments/{consignment_id:str}/reroute", status_code=200, sync_to_thread=True, summary="Change lane")
+    def reroute(
+        self,
+        runtime: NamedDependency[Runtime],
+        officer: NamedDependency[Principal],
+        consignment_id: FromPath[str],
+        data: JSONBody[Reroute],
+    ) -> dict[str, Any]:
+        return runtime.clearance.reroute(officer, consignment_id, data.lane, data.note)
+
+    @post(
+        "/consignments/{consignment_id:str}/inspections",
+        status_code=201,
+        sync_to_thread=True,
+        summary="Record an inspection (physical or non-intrusive) and what it found",
+    )
+    def inspect(
+        self,
+        runtime: NamedDependency[Runtime],
+        officer: NamedDependency[Principal],
+        consignment_id: FromPath[str],
+        data: JSONBody[Inspection],
+    ) -> dict[str, Any]:
+        return runtime.clearance.inspect(officer, consignment_id, data)
+
+    @post(
+        "/consignments/{consignment_id:str}/{action:str}",
+        status_code=200,
+        sync_to_thread=True,
+        summary="release, seize or return (to sender)",
+    )
+    def move(
+        self,
+        runtime: NamedDependency[Runtime],
+        officer: NamedDependency[Principal],
+        consignment_id: FromPath[str],
+        action: FromPath[Literal["release", "seize", "return"]],
+        data: JSONBody[Note],
+    ) -> dict[str, Any]:
+        return runtime.clearance.move(officer, consignment_id, action, data.note)
+
+    @get("/audit", sync_to_thread=True, summary="The audit log of officer and agency actions, newest first")
+    def audit(
+        self,
+        runtime: NamedDependency[Runtime],
+        officer: NamedDependency[Principal],
+        consignment_id: Annotated[str | None, QueryParameter()] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
+    ) -> list[dict[str, Any]]:
+        return runtime.clearance.audit(consignment_id, limit)

@@ -1,0 +1,120 @@
+"""The public: a duty and tax estimator, and status by tracking number with no personal data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import msgspec
+import sqlalchemy as sa
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from clearway.api.security import RateLimiter
+from clearway.api.views import public_status
+from clearway.errors import InvalidInput, NotFound
+from clearway.model.consignment import Consignment
+from clearway.revenue import assess
+from clearway.services.runtime import Runtime
+from clearway.store import tables as t
+from clearway.store.repository import as_utc
+
+Money = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,12}(\.[0-9]{1,4})?$")]
+Country = Annotated[str, msgspec.Meta(pattern="^[A-Z]{2}$")]
+
+
+class EstimateItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    hs_code: Annotated[str, msgspec.Meta(pattern=r"^([0-9]{6}|[0-9]{8}|[0-9]{10})$")]
+    unit_price: Money
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=100000)] = 1
+    origin_country: Country | None = None
+    description: Annotated[str, msgspec.Meta(min_length=3, max_length=512)] = "goods to estimate"
+
+
+class EstimateRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a buyer knows before ordering: where from, where to, the goods and what was paid."""
+
+    dispatch_country: Country
+    destination_country: Country
+    currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+    items: Annotated[list[EstimateItem], msgspec.Meta(min_length=1, max_length=99)]
+    shipping_cost: Money | None = None
+    insurance: Money | None = None
+    channel: Literal["post", "express", "cargo"] = "post"
+    category: Literal["sale_of_goods", "gift", "commercial_sample", "other"] = "sale_of_goods"
+    vat_collected_at_sale: (
+        Literal["ioss", "uk_vat", "au_lvig", "sg_ovr", "ch_mail_order", "br_remessa_conforme"] | None
+    ) = None
+    on: dt.date | None = None
+
+
+def _as_consignment(request: EstimateRequest) -> Consignment:
+    """The estimate as a consignment: anonymous parties, the goods and amounts as given."""
+    doc: dict[str, Any] = {
+        "reference": "estimate", "channel": request.channel, "transport_document": {"type": "tracking", "id": "-"},
+        "category": request.category, "dispatch_country": request.dispatch_country,
+        "destination_country": request.destination_country, "currency": request.currency, "gross_mass_kg": "1",
+        "seller": {"name": "estimate", "address": {"city": "-", "country": request.dispatch_country}},
+        "consignee": {"name": "estimate", "address": {"city": "-", "country": request.destination_country}},
+        "items": [msgspec.to_builtins(i) for i in request.items],
+        "shipping_cost": request.shipping_cost, "insurance": request.insurance,
+    }  # fmt: skip
+    if request.vat_collected_at_sale:
+        doc["fiscal"] = {"scheme": request.vat_collected_at_sale, "id": "estimate"}
+    try:
+        return msgspec.convert({k: v for k, v in doc.items() if v is not None}, Consignment)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"the estimate cannot be made: {exc}") from exc
+
+
+class PublicController(Controller):
+    path = "/v1/public"
+    tags = ["public"]
+
+    @post(
+        "/estimate",
+        security=[],
+        status_code=200,
+        sync_to_thread=True,
+        summary="Estimate the duties and taxes of a purchase",
+    )
+    def estimate(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        limiter: NamedDependency[RateLimiter],
+        data: JSONBody[EstimateRequest],
+    ) -> dict[str, Any]:
+        limiter.take(f"ip:{request.client.host if request.client else '-'}")
+        on = data.on or dt.datetime.now(dt.UTC).date()
+        result = assess(_as_consignment(data), on, runtime.app.revenue)
+        body: dict[str, Any] = msgspec.to_builtins(result)
+        body.pop("reference", None)
+        return body
+
+    @get(
+        "/status/{tracking:str}",
+        security=[],
+        sync_to_thread=True,
+        summary="Where a parcel stands, by its tracking number",
+    )
+    def status(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        limiter: NamedDependency[RateLimiter],
+        tracking: FromPath[str],
+    ) -> dict[str, Any]:
+        limiter.take(f"ip:{request.client.host if request.client else '-'}")
+        c = t.consignments.c
+        with runtime.app.store.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(c.status, c.channel, c.destination_country, c.updated_at)
+                .where(c.transport_document_id.in_({tracking.strip(), tracking.strip().upper()}))
+                .order_by(c.updated_at.desc())
+            ).mappings().all()  # fmt: skip
+        if not rows:
+            raise NotFound(f"no parcel with tracking number {tracking}")
+        latest = dict(rows[0]) | {"updated_at": as_utc(rows[0]["updated_at"])}
+        return {"tracking": tracking.strip().upper()} | public_status(latest)

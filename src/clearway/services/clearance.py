@@ -1,0 +1,352 @@
+"""Clearance actions after assessment: officers, other agencies and submitters, each as its role allows.
+
+Every action is one transaction: read the consignment (locked on PostgreSQL), check the move with the
+lifecycle state machine, write the change, its event, its ledger leaf and, for officers and agencies,
+an audit record with who, what, when, before and after. A submitter only ever reaches its own
+consignments (anything else is `NotFound`, exactly as if it did not exist).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Literal
+
+import msgspec
+import sqlalchemy as sa
+
+from clearway.bootstrap import App
+from clearway.clearance import Action, next_status
+from clearway.errors import IllegalTransition, InvalidInput, NotFound
+from clearway.pipeline import LANES
+from clearway.services.clients import Principal
+from clearway.store import ledger_log
+from clearway.store import tables as t
+from clearway.store.repository import IdSequence, as_utc, ledger_event
+
+_encode = msgspec.json.Encoder(order="deterministic").encode
+_decode = msgspec.json.decode
+
+Method = Literal["physical", "non_intrusive"]
+InspectionOutcome = Literal["compliant", "infringement"]
+FindingKind = Literal[
+    "counterfeit",
+    "undervaluation",
+    "wrong_hs_code",
+    "dangerous_goods",
+    "prohibited",
+    "restricted",
+    "misdeclared_origin",
+    "other",
+]
+
+
+class InspectionFinding(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What an inspection found; these become the targeting model's labels."""
+
+    kind: FindingKind
+    note: str | None = None
+    corrected_value: str | None = None  # undervaluation: the value found, a decimal string
+    corrected_hs_code: str | None = None  # wrong_hs_code: the right code
+    quantity_seized: int | None = None
+
+
+class Inspection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    method: Method
+    outcome: InspectionOutcome
+    findings: list[InspectionFinding] = []
+    scan_reference: str | None = None  # non-intrusive inspection: the scan image's reference
+
+
+OFFICER_MOVES: dict[str, Action] = {"release": "release", "seize": "seize", "return": "return_to_sender"}
+
+
+class Clearance:
+    def __init__(self, app: App, *, now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        self.app = app
+        self.engine = app.store.engine
+        self.now = now
+        self.listeners: list[Callable[[str, str, dict[str, Any]], None]] = []  # (consignment, event, facts)
+
+    # --- reading ---
+
+    def owned(self, principal: Principal, consignment_id: str) -> dict[str, Any]:
+        """The consignment row, when the caller may see it; NotFound otherwise."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(sa.select(t.consignments).where(t.consignments.c.id == consignment_id)).mappings().first()
+            )
+        if row is None or (principal.is_submitter and row["submitter"] != principal.tenant):
+            raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
+        if principal.role == "agency" and not self._referred_to(principal, consignment_id):
+            raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
+        return {k: (as_utc(v) if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+
+    def _referred_to(self, principal: Principal, consignment_id: str) -> bool:
+        r = t.referrals.c
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(r.id).where(r.consignment_id == consignment_id, r.kind == "oga", r.agency == principal.agency)
+            ).first()
+        return found is not None
+
+    def referrals(self, consignment_id: str) -> list[dict[str, Any]]:
+        r = t.referrals.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.referrals).where(r.consignment_id == consignment_id).order_by(r.opened_at, r.id)
+            ).mappings()
+            return [_referral(row) for row in rows]
+
+    def decision(self, consignment_id: str) -> dict[str, Any] | None:
+        d = t.decisions.c
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    sa.select(t.decisions).where(d.consignment_id == consignment_id).order_by(d.decided_at.desc())
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return {
+            "lane": row["lane"], "score": row["score"], "referrals": _decode(row["referrals"]),
+            "reasons": _decode(row["reasons"]), "decided_at": as_utc(row["decided_at"]), "version": row["version"],
+            "assessment": _decode(row["assessment"]) if row["assessment"] else None,
+        }  # fmt: skip
+
+    def inspections(self, consignment_id: str) -> list[dict[str, Any]]:
+        i = t.inspections.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.inspections).where(i.consignment_id == consignment_id).order_by(i.at))
+            return [
+                {"id": r.id, "officer": r.officer, "at": as_utc(r.at), "method": r.method,
+                 "scan_reference": r.scan_reference, "outcome": r.outcome, "findings": _decode(r.findings)}
+                for r in rows
+            ]  # fmt: skip
+
+    def worklist(
+        self,
+        *,
+        lane: str | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Consignments waiting for an officer (held or inspected), highest score and oldest first."""
+        c, d = t.consignments.c, t.decisions.c
+        latest = (
+            sa.select(d.consignment_id, sa.func.max(d.decided_at).label("at")).group_by(d.consignment_id).subquery()
+        )
+        query = (
+            sa.select(c.id, c.reference, c.submitter, c.status, c.lane, c.channel, c.dispatch_country,
+                      c.destination_country, c.received_at, c.updated_at, d.score, d.referrals)
+            .join(latest, latest.c.consignment_id == c.id)
+            .join(t.decisions, (d.consignment_id == c.id) & (d.decided_at == latest.c.at))
+            .where(c.status.in_([status] if status else ["held", "inspected"]))
+        )  # fmt: skip
+        if lane:
+            query = query.where(c.lane == lane)
+        if channel:
+            query = query.where(c.channel == channel)
+        query = query.order_by(d.score.desc(), c.received_at, c.id).limit(limit).offset(offset)
+        now = self.now()
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        seen, out = set(), []
+        for row in rows:
+            if row["id"] in seen:  # two decisions in the same instant: one line
+                continue
+            seen.add(row["id"])
+            item = {k: (as_utc(v) if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+            item["referrals"] = _decode(item["referrals"])
+            item["age_seconds"] = int((now - item["received_at"]).total_seconds())
+            out.append(item)
+        return out
+
+    # --- officers ---
+
+    def reroute(self, officer: Principal, consignment_id: str, lane: str, note: str) -> dict[str, Any]:
+        if lane not in LANES:
+            raise InvalidInput(f"unknown lane {lane!r}: one of {', '.join(LANES)}")
+
+        def change(row: dict[str, Any]) -> dict[str, Any]:
+            status = next_status(row["status"], "reroute")
+            if lane in ("red", "yellow"):
+                status = "held"
+            return {"lane": lane, "status": status}
+
+        return self._act(officer, consignment_id, "rerouted", change, {"note": note, "lane": lane})
+
+    def move(self, officer: Principal, consignment_id: str, what: str, note: str) -> dict[str, Any]:
+        """release, seize or return (to sender)."""
+        action = OFFICER_MOVES[what]
+        kind = {"release": "released", "seize": "seized", "return": "returned_to_sender"}[what]
+
+        def change(row: dict[str, Any]) -> dict[str, Any]:
+            status = next_status(row["status"], action)
+            return {"status": status, **({"released_at": self.now()} if status == "released" else {})}
+
+        return self._act(officer, consignment_id, kind, change, {"note": note})
+
+    def inspect(self, officer: Principal, consignment_id: str, inspection: Inspection) -> dict[str, Any]:
+        if inspection.method == "non_intrusive" and not inspection.scan_reference:
+            raise InvalidInput("a non-intrusive inspection needs the scan reference")
+        if inspection.outcome == "infringement" and not inspection.findings:
+            raise InvalidInput("an infringement needs at least one finding")
+        ids = IdSequence()
+        facts = {"method": inspection.method, "outcome": inspection.outcome,
+                 "findings": sorted({f.kind for f in inspection.findings})}  # fmt: skip
+
+        def change(row: dict[str, Any]) -> dict[str, Any]:
+            return {"status": next_status(row["status"], "inspect")}
+
+        def also(conn: sa.Connection, at: dt.datetime) -> None:
+            conn.execute(
+                t.inspections.insert().values(
+                    id=ids(), consignment_id=consignment_id, officer=officer.name, at=at, method=inspection.method,
+                    scan_reference=inspection.scan_reference, outcome=inspection.outcome,
+                    findings=_encode(inspection.findings).decode(),
+                )
+            )  # fmt: skip
+
+        return self._act(officer, consignment_id, "inspected", change, facts, also=also)
+
+    # --- agencies ---
+
+    def agency_referrals(self, agency: Principal, state: str | None = None) -> list[dict[str, Any]]:
+        r, c = t.referrals.c, t.consignments.c
+        query = (
+            sa.select(t.referrals, c.status, c.channel, c.destination_country)
+            .join(t.consignments, c.id == r.consignment_id)
+            .where(r.kind == "oga", r.agency == agency.agency)
+            .order_by(r.opened_at, r.id)
+        )
+        if state:
+            query = query.where(r.state == state)
+        with self.engine.connect() as conn:
+            return [_referral(row) | {"status": row["status"], "channel": row["channel"],
+                                      "destination_country": row["destination_country"]}
+                    for row in conn.execute(query).mappings()]  # fmt: skip
+
+    def agency_decide(self, agency: Principal, referral_id: str, decision: str, note: str) -> dict[str, Any]:
+        """An agency closes its referral: `cleared` (its concern is satisfied) or `refused` (hold for it)."""
+        if decision not in ("cleared", "refused"):
+            raise InvalidInput("an agency's decision is `cleared` or `refused`")
+        r = t.referrals.c
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.referrals).where(r.id == referral_id)).mappings().first()
+        if row is None or row["kind"] != "oga" or row["agency"] != agency.agency:
+            raise NotFound(f"no referral {referral_id}")
+        return self._close_referral(agency, row["consignment_id"], referral_id, {"decision": decision, "note": note})
+
+    # --- submitters ---
+
+    def answer_referral(
+        self, submitter: Principal, consignment_id: str, kind: str, answer: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The submitter answers an open `rfi` (information requested) or `screening` (screening done)."""
+        if kind not in ("rfi", "screening"):
+            raise InvalidInput("a submitter answers `rfi` or `screening` referrals; `dnl` and `oga` are customs' own")
+        self.owned(submitter, consignment_id)
+        r = t.referrals.c
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(r.id).where(r.consignment_id == consignment_id, r.kind == kind, r.state == "open")
+            ).first()
+        if row is None:
+            raise IllegalTransition(f"no open {kind} referral on consignment {consignment_id}")
+        return self._close_referral(submitter, consignment_id, row.id, answer, state="answered")
+
+    def invalidate(self, submitter: Principal, consignment_id: str, note: str) -> dict[str, Any]:
+        self.owned(submitter, consignment_id)
+
+        def change(row: dict[str, Any]) -> dict[str, Any]:
+            return {"status": next_status(row["status"], "invalidate")}
+
+        return self._act(submitter, consignment_id, "invalidated", change, {"note": note})
+
+    # --- the one way a change is written ---
+
+    def _close_referral(
+        self, actor: Principal, consignment_id: str, referral_id: str, answer: dict[str, Any], state: str = "closed"
+    ) -> dict[str, Any]:
+        def change(row: dict[str, Any]) -> dict[str, Any]:
+            return {}
+
+        def also(conn: sa.Connection, at: dt.datetime) -> None:
+            updated = conn.execute(
+                t.referrals.update()
+                .where(t.referrals.c.id == referral_id, t.referrals.c.state == "open")
+                .values(state=state, answered_at=at, answer=_encode(answer).decode(), closed_by=actor.name)
+            )
+            if updated.rowcount != 1:
+                raise IllegalTransition(f"referral {referral_id} is not open")
+
+        facts = {"referral": referral_id} | ({"decision": answer["decision"]} if "decision" in answer else {})
+        return self._act(actor, consignment_id, f"referral_{state}", change, facts, also=also)
+
+    def _act(
+        self,
+        actor: Principal,
+        consignment_id: str,
+        kind: str,
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+        facts: dict[str, Any],
+        *,
+        also: Callable[[sa.Connection, dt.datetime], None] | None = None,
+    ) -> dict[str, Any]:
+        at = self.now()
+        ids = IdSequence()
+        c = t.consignments.c
+        with self.engine.begin() as conn:
+            query = sa.select(c.status, c.lane, c.released_at).where(c.id == consignment_id)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            found = conn.execute(query).mappings().first()
+            if found is None:
+                raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
+            before = {"status": found["status"], "lane": found["lane"]}
+            updates = change(dict(found))
+            after = before | {k: v for k, v in updates.items() if k in before}
+            if updates:
+                conn.execute(t.consignments.update().where(c.id == consignment_id).values(**updates, updated_at=at))
+            if also is not None:
+                also(conn, at)
+            event = {"id": ids(), "consignment_id": consignment_id, "type": kind, "actor": actor.name, "at": at,
+                     "data": _encode(facts | {"status": after["status"]}).decode()}  # fmt: skip
+            conn.execute(t.events.insert().values(**event))
+            ledger_log.append(conn, [(event["id"], ledger_event(event, facts | {"status": after["status"]}))])
+            if not actor.is_submitter:
+                conn.execute(
+                    t.audit_log.insert().values(
+                        actor=actor.name, role=actor.role, action=kind, consignment_id=consignment_id, at=at,
+                        before=_encode(before).decode(), after=_encode(after | {"facts": facts}).decode(),
+                    )
+                )  # fmt: skip
+        for listener in self.listeners:
+            listener(consignment_id, kind, {"status": after["status"]})
+        return {"consignment_id": consignment_id, "event": kind, "at": at, "before": before, "after": after}
+
+    def audit(self, consignment_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        a = t.audit_log.c
+        query = sa.select(t.audit_log).order_by(a.seq.desc()).limit(limit)
+        if consignment_id:
+            query = query.where(a.consignment_id == consignment_id)
+        with self.engine.connect() as conn:
+            return [
+                {"seq": r.seq, "actor": r.actor, "role": r.role, "action": r.action, "consignment_id": r.consignment_id,
+                 "at": as_utc(r.at), "before": _decode(r.before), "after": _decode(r.after)}
+                for r in conn.execute(query)
+            ]  # fmt: skip
+
+
+def _referral(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"], "consignment_id": row["consignment_id"], "kind": row["kind"], "agency": row["agency"],
+        "state": row["state"], "opened_at": as_utc(row["opened_at"]),
+        "answered_at": as_utc(row["answered_at"]) if row["answered_at"] else None,
+        "answer": _decode(row["answer"]) if row["answer"] else None, "closed_by": row["closed_by"],
+    }  # fmt: skip

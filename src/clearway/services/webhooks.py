@@ -1,0 +1,224 @@
+"""Webhooks: a submitter hears of its consignments' status changes, signed, retried, to its own hosts only.
+
+A subscription names an https URL whose host the client registered beforehand (`clearway clients add
+--webhook-host`), and whose addresses are all public: loopback, private, link-local and other internal
+addresses are refused, at subscription and again at each delivery (a name can be re-pointed). Each
+delivery carries `Clearway-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the
+subscription's secret. Failed deliveries are retried with exponential backoff (30 s doubling, at most an
+hour apart) up to MAX_ATTEMPTS. Payloads carry status and referrals only, never scores or reasons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import logging
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import msgspec
+import sqlalchemy as sa
+
+from clearway.errors import InvalidInput, NotFound
+from clearway.services.clients import Principal
+from clearway.store import tables as t
+from clearway.store.repository import IdSequence, as_utc
+
+log = logging.getLogger("clearway.webhooks")
+_encode = msgspec.json.Encoder(order="deterministic").encode
+MAX_ATTEMPTS = 12
+FIRST_RETRY = dt.timedelta(seconds=30)
+LONGEST_WAIT = dt.timedelta(hours=1)
+EVENTS = ("assessed", "held", "released", "inspected", "seized", "returned_to_sender", "rerouted",
+          "referral_closed", "referral_answered", "invalidated")  # fmt: skip
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def resolve(host: str) -> list[str]:
+    return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
+
+
+def check_url(
+    url: str, allowed_hosts: list[str], *, allow_private: bool, resolver: Callable[[str], list[str]] = resolve
+) -> None:
+    """Refuse a URL that is not https (http only where private addresses are allowed), whose host the
+    client did not register, or that resolves to an internal address."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
+        raise InvalidInput("a webhook URL must use https")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise InvalidInput("a webhook URL needs a host")
+    if host not in {h.lower() for h in allowed_hosts}:
+        raise InvalidInput(f"host {host!r} is not among the client's registered webhook hosts")
+    try:
+        addresses = resolver(host)
+    except OSError as exc:
+        raise InvalidInput(f"host {host!r} does not resolve") from exc
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        internal = not ip.is_global or ip.is_multicast
+        if internal and not allow_private:
+            raise InvalidInput(f"host {host!r} resolves to the internal address {address}: webhooks are not sent there")
+
+
+class Webhooks:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        allow_private: bool,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        transport: httpx.BaseTransport | None = None,
+        resolver: Callable[[str], list[str]] = resolve,
+    ) -> None:
+        self.engine = engine
+        self.allow_private = allow_private
+        self.now = now
+        self.resolver = resolver
+        self.client = httpx.Client(timeout=10, transport=transport, follow_redirects=False)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- subscriptions ---
+
+    def subscribe(self, principal: Principal, url: str, events: list[str]) -> dict[str, Any]:
+        unknown = sorted(set(events) - set(EVENTS))
+        if unknown:
+            raise InvalidInput(f"unknown events {', '.join(unknown)}: choose among {', '.join(EVENTS)}")
+        with self.engine.connect() as conn:
+            hosts = conn.execute(
+                sa.select(t.clients.c.webhook_hosts).where(t.clients.c.id == principal.client_id)
+            ).scalar()
+        check_url(url, msgspec.json.decode(hosts or "[]"), allow_private=self.allow_private, resolver=self.resolver)
+        hook = {"id": secrets.token_hex(16), "tenant": principal.tenant, "url": url, "secret": secrets.token_hex(32),
+                "events": _encode(sorted(events)).decode(), "created_at": self.now()}  # fmt: skip
+        with self.engine.begin() as conn:
+            conn.execute(t.webhooks.insert().values(**hook))
+        return {"id": hook["id"], "url": url, "events": sorted(events), "secret": hook["secret"]}
+
+    def subscriptions(self, principal: Principal) -> list[dict[str, Any]]:
+        w = t.webhooks.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(w.id, w.url, w.events, w.created_at).where(w.tenant == principal.tenant))
+            return [
+                {"id": r.id, "url": r.url, "events": msgspec.json.decode(r.events), "created_at": as_utc(r.created_at)}
+                for r in rows
+            ]
+
+    def unsubscribe(self, principal: Principal, hook_id: str) -> None:
+        w = t.webhooks.c
+        with self.engine.begin() as conn:
+            found = conn.execute(sa.select(w.id).where(w.id == hook_id, w.tenant == principal.tenant)).first()
+            if found is None:
+                raise NotFound(f"no webhook {hook_id}")
+            conn.execute(t.webhook_deliveries.delete().where(t.webhook_deliveries.c.webhook_id == hook_id))
+            conn.execute(t.webhooks.delete().where(w.id == hook_id))
+
+    # --- deliveries ---
+
+    def notify(self, changes: list[tuple[str, str, dict[str, Any]]]) -> int:
+        """Queue a delivery per subscription that wants each (consignment, event, facts); returns how many."""
+        if not changes:
+            return 0
+        c, w = t.consignments.c, t.webhooks.c
+        ids = IdSequence()
+        at = self.now()
+        with self.engine.begin() as conn:
+            owners = dict(conn.execute(
+                sa.select(c.id, c.submitter).where(c.id.in_(sorted({cid for cid, _, _ in changes})))
+            ).all())  # fmt: skip
+            hooks: dict[str, list[Any]] = {}
+            for row in conn.execute(sa.select(w.id, w.tenant, w.events).where(w.tenant.in_(set(owners.values())))):
+                hooks.setdefault(row.tenant, []).append(row)
+            if not hooks:
+                return 0
+            refs = dict(conn.execute(sa.select(c.id, c.reference).where(c.id.in_(list(owners)))).all())
+            rows = []
+            for cid, kind, facts in changes:
+                for hook in hooks.get(owners.get(cid, ""), []):
+                    wanted = msgspec.json.decode(hook.events)
+                    if wanted and kind not in wanted:
+                        continue
+                    payload = {"event": kind, "consignment_id": cid, "reference": refs.get(cid),
+                               "status": facts.get("status"), "at": at.isoformat()}  # fmt: skip
+                    rows.append({"id": ids(), "webhook_id": hook.id, "payload": _encode(payload).decode(),
+                                 "attempts": 0, "next_attempt_at": at})  # fmt: skip
+            if rows:
+                conn.execute(t.webhook_deliveries.insert(), rows)
+        self._wake.set()
+        return len(rows)
+
+    def deliver_due(self) -> int:
+        """Try every delivery that is due; returns how many succeeded."""
+        d, w = t.webhook_deliveries.c, t.webhooks.c
+        now = self.now()
+        with self.engine.connect() as conn:
+            due = conn.execute(
+                sa.select(d.id, d.payload, d.attempts, w.url, w.secret)
+                .join(t.webhooks, w.id == d.webhook_id)
+                .where(d.delivered_at.is_(None), d.next_attempt_at <= now, d.attempts < MAX_ATTEMPTS)
+                .order_by(d.next_attempt_at)
+                .limit(200)
+            ).all()
+        delivered = 0
+        for row in due:
+            error = self._post(row.url, row.secret, row.id, row.payload.encode())
+            attempts = row.attempts + 1
+            values: dict[str, Any] = {"attempts": attempts, "last_error": error}
+            if error is None:
+                values["delivered_at"] = self.now()
+                delivered += 1
+            else:
+                values["next_attempt_at"] = self.now() + min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_WAIT)
+            with self.engine.begin() as conn:
+                conn.execute(t.webhook_deliveries.update().where(d.id == row.id).values(**values))
+        return delivered
+
+    def _post(self, url: str, secret: str, delivery_id: str, body: bytes) -> str | None:
+        host = urlsplit(url).hostname or ""
+        try:
+            check_url(url, [host], allow_private=self.allow_private, resolver=self.resolver)
+            timestamp = int(self.now().timestamp())
+            response = self.client.post(
+                url, content=body,
+                headers={"Content-Type": "application/json", "Clearway-Signature": sign(secret, timestamp, body),
+                         "Clearway-Delivery": delivery_id},
+            )  # fmt: skip
+        except (httpx.HTTPError, InvalidInput) as exc:
+            return str(exc)[:500]
+        if 200 <= response.status_code < 300:
+            return None
+        return f"HTTP {response.status_code}"
+
+    def start(self, interval: float = 1.0) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.deliver_due()
+                except Exception:  # the deliverer must outlive a bad moment of the database
+                    log.exception("webhook delivery round failed")
+                self._wake.wait(interval)
+                self._wake.clear()
+
+        self._thread = threading.Thread(target=loop, name="clearway-webhooks", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.client.close()
