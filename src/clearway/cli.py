@@ -292,6 +292,22 @@ def serve(
     uvicorn.run(create_app(bootstrap(Settings.from_env())), host=host, port=port)
 
 
+@app.command()
+def openapi() -> None:
+    """Print the API's OpenAPI 3.1 document (the copy in docs/openapi.json is this output)."""
+    import tempfile
+
+    from clearway.api import create_app
+    from clearway.bootstrap import bootstrap
+    from clearway.settings import Settings
+
+    with tempfile.TemporaryDirectory() as home:
+        application = bootstrap(Settings.from_env({"CLEARWAY_HOME": home}))
+        document = create_app(application).openapi_schema.to_schema()
+        application.store.engine.dispose()
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
 def _progress() -> Progress:
     """The progress bar of long commands, on stderr so that stdout stays data."""
     return Progress(

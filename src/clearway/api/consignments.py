@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import Body, FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody, RawBody
 
 from clearway.api.views import submitter_events, submitter_view
 from clearway.errors import InvalidInput, TooLarge
@@ -74,19 +74,19 @@ class ConsignmentController(Controller):
         request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         submitter: NamedDependency[Principal],
-        data: Annotated[bytes, Body(media_type="application/json", description="a consignment, a list, or NDJSON")],
+        body: RawBody,
         idempotency_key: Annotated[str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255)],
     ) -> Response[SubmissionAnswer]:
         """Answers once every consignment is committed: per consignment, in order, its registration id and
         outcome (registered, unchanged, amended) or its errors. The same key and body again gives the same
         answer; the same key with another body is refused."""
         fmt = format_of(request.headers.get("content-type", "application/json"))
-        batch = list(read_bytes(data, fmt))
+        batch = list(read_bytes(body, fmt))
         if not batch:
             raise InvalidInput("the body holds no consignment")
         if len(batch) > MAX_BATCH:
             raise TooLarge(f"{len(batch)} consignments in one call: at most {MAX_BATCH}")
-        digest = request_hash(data, fmt)
+        digest = request_hash(body, fmt)
         status, answer = runtime.submissions.submit(submitter.tenant, idempotency_key, digest, batch)
         return Response(msgspec.convert(answer, SubmissionAnswer), status_code=status)
 
@@ -114,19 +114,19 @@ class ConsignmentController(Controller):
         runtime: NamedDependency[Runtime],
         submitter: NamedDependency[Principal],
         consignment_id: FromPath[str],
-        data: Annotated[bytes, Body(media_type="application/json", description="the whole amended consignment")],
+        body: RawBody,
     ) -> Response[SubmissionResult]:
         """The amended consignment, whole, with the same reference; it is assessed again. Refused (409)
         once the consignment is released: neither the goods nor the IOSS number change after release."""
         meta = runtime.clearance.owned(submitter, consignment_id)
-        batch = list(read_bytes(data, "json"))
+        batch = list(read_bytes(body, "json"))
         if len(batch) != 1:
             raise InvalidInput("amend with one consignment object")
         if batch[0].outcome.consignment is not None and batch[0].outcome.reference != meta["reference"]:
             raise InvalidInput(
                 f"the reference is {batch[0].outcome.reference!r}, not {meta['reference']!r}: it cannot change"
             )
-        digest = request_hash(data, "json")
+        digest = request_hash(body, "json")
         status, answer = runtime.submissions.submit(submitter.tenant, f"PUT {consignment_id} {digest}", digest, batch)
         result = msgspec.convert(answer["results"][0], SubmissionResult)
         if any(e["code"] == "amend.final" for e in result.errors):

@@ -108,6 +108,11 @@ class Submissions:
         self._threads[1].join()
         self._threads = []
 
+    def drain(self) -> None:
+        """Wait until everything queued so far is committed and assessed."""
+        self._writes.join()
+        self._assess.join()
+
     def queue_depth(self) -> dict[str, int]:
         return {"writes": self._writes.qsize(), "assessments": self._assess.qsize()}
 
@@ -125,6 +130,7 @@ class Submissions:
         while True:
             first = self._writes.get()
             if first is None:
+                self._writes.task_done()
                 return
             group, size, stop = [first], len(first.batch), False
             while size < MAX_GROUP:
@@ -137,7 +143,11 @@ class Submissions:
                     break
                 group.append(more)
                 size += len(more.batch)
-            self._commit_group(group)
+            try:
+                self._commit_group(group)
+            finally:
+                for _ in range(len(group) + stop):
+                    self._writes.task_done()
             if stop:
                 return
 
@@ -187,6 +197,7 @@ class Submissions:
         while True:
             first = self._assess.get()
             if first is None:
+                self._assess.task_done()
                 return
             work = [first]
             while len(work) < 64:
@@ -195,11 +206,16 @@ class Submissions:
                 except queue.Empty:
                     break
                 if more is None:
+                    self._assess.task_done()
                     self._assess.put(None)
                     break
                 work.append(more)
-            for received_at, rows, versions in _merge(work):
-                self._assess_rows(rows, versions, received_at)
+            try:
+                for received_at, rows, versions in _merge(work):
+                    self._assess_rows(rows, versions, received_at)
+            finally:
+                for _ in work:
+                    self._assess.task_done()
 
     def _assess_rows(self, rows: list[BatchRow], versions: dict[str, int], as_of: dt.datetime) -> None:
         try:
