@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 
 from clearway.api import create_app
 from clearway.bootstrap import App, bootstrap
+from clearway.services.clients import add_client
 from clearway.services.runtime import Runtime
 from clearway.settings import Settings
 from clearway.store import tables as t
@@ -36,10 +37,8 @@ class Service:
     health: dict[str, str]
 
     def submit(self, docs: Any, who: dict[str, str] | None = None, key: str = "k1") -> Any:
-        response = self.client.post(
-            "/v1/consignments", content=json.dumps(docs), headers=(who or self.alpha) | {"Idempotency-Key": key,
-                                                                                         "Content-Type": "application/json"},
-        )  # fmt: skip
+        headers = (who or self.alpha) | {"Idempotency-Key": key, "Content-Type": "application/json"}
+        response = self.client.post("/v1/consignments", content=json.dumps(docs), headers=headers)
         self.runtime.submissions.drain()
         return response
 
@@ -54,7 +53,8 @@ def service_for(database_url: str, tmp_path: Path, **changes: Any) -> Iterator[S
         yield Service(
             app, runtime, client,
             alpha=bearer(app, "alpha-market", "platform"), beta=bearer(app, "beta-express", "carrier"),
-            officer=bearer(app, "officer-jones", "officer"), health=bearer(app, "health-agency", "agency", agency="health"),
+            officer=bearer(app, "officer-jones", "officer"),
+            health=bearer(app, "health-agency", "agency", agency="health"),
         )  # fmt: skip
     app.store.engine.dispose()
 
@@ -86,10 +86,7 @@ def registration(answer: Any, index: int = 0) -> str:
 
 
 def test_tokens_come_from_client_credentials_and_bad_ones_are_refused(service: Service) -> None:
-    made = json.loads(json.dumps(
-        __import__("clearway.services.clients", fromlist=["add_client"]).add_client(
-            service.app.store.engine, "gamma-post", "postal")
-    ))  # fmt: skip
+    made = add_client(service.app.store.engine, "gamma-post", "postal")
     form = {"grant_type": "client_credentials", "client_id": made["client_id"], "client_secret": made["client_secret"]}
     issued = service.client.post("/v1/oauth/token", data=form)
     assert issued.status_code == 200 and issued.json()["token_type"] == "Bearer"

@@ -14,11 +14,14 @@ import pytest
 from tests.conftest import example
 
 
-def clearway(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARWAY_")} | {"CLEARWAY_HOME": str(home)}
+def clearway(
+    *args: str, home: Path, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CLEARWAY_")} | {"CLEARWAY_HOME": str(home)}
     result = subprocess.run(
-        [sys.executable, "-m", "clearway", *args], capture_output=True, text=True, env=env, check=False
-    )
+        [sys.executable, "-m", "clearway", *args], capture_output=True, text=True, env=environment | (env or {}),
+        check=False,
+    )  # fmt: skip
     if check and result.returncode != 0:
         raise AssertionError(f"exit {result.returncode}: {result.stderr}")
     return result

@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.integration.server import serving
 from tests.integration.test_cli import clearway
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serving(home: Path) -> Iterator[str]:
-    port = _port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARWAY_")} | {"CLEARWAY_HOME": str(home)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "clearway", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # up to 30 s for the server to import and bind
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/v1/ledger/key", timeout=1).status_code == 200:
-                    break
-            if process.poll() is not None:
-                raise AssertionError(process.stderr.read().decode() if process.stderr else "server died")
-            time.sleep(0.1)
-        else:
-            raise AssertionError("clearway serve did not answer within 30 s")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
 
 
 def _ingest(home: Path, day: Path, seed: int) -> None:
@@ -68,7 +29,8 @@ def test_verify_and_watch_against_a_running_server(tmp_path: Path) -> None:
     with sqlite3.connect(database) as db:
         consignment = db.execute("SELECT consignment_id FROM ledger_leaves ORDER BY leaf_index LIMIT 1").fetchone()[0]
     officer = json.loads(clearway("clients", "add", "auditor", "--role", "officer", home=home).stdout)
-    with serving(home) as url:
+    with serving(home) as server:
+        url = server.url
         issued = httpx.post(
             f"{url}/v1/oauth/token",
             data={"grant_type": "client_credentials", "client_id": officer["client_id"],
@@ -83,7 +45,8 @@ def test_verify_and_watch_against_a_running_server(tmp_path: Path) -> None:
         first = clearway("ledger", "watch", "--url", url, "--key", key, "--state", str(state), "--once", home=home)
         assert "size None ->" in first.stdout
     _ingest(home, tmp_path / "day2", 2)
-    with serving(home) as url:
+    with serving(home) as server:
+        url = server.url
         grown = clearway("ledger", "watch", "--url", url, "--key", key, "--state", str(state), "--once", home=home)
         assert "ok  clearway.local/ledger: size" in grown.stdout
     bundle["entries"][0]["event"] = bundle["entries"][0]["event"].replace('"version":1', '"version":2')
@@ -97,7 +60,8 @@ def test_verify_and_watch_against_a_running_server(tmp_path: Path) -> None:
     audit = clearway("ledger", "audit", home=home, check=False)
     assert audit.returncode == 3 and "LEDGER TAMPERED" in audit.stderr
     clearway("ledger", "checkpoint", home=home)
-    with serving(home) as url:
+    with serving(home) as server:
+        url = server.url
         caught = clearway(
             "ledger", "watch", "--url", url, "--key", key, "--state", str(state), "--once", home=home, check=False
         )

@@ -4,7 +4,8 @@ A subscription names an https URL whose host the client registered beforehand (`
 --webhook-host`), and whose addresses are all public: loopback, private, link-local and other internal
 addresses are refused, at subscription and again at each delivery (a name can be re-pointed). Each
 delivery carries `Clearway-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the
-subscription's secret. Failed deliveries are retried with exponential backoff (30 s doubling, at most an
+subscription's secret, and `Clearway-Delivery: <id>` (delivery is at least once: receivers drop repeats
+by id). Failed deliveries are retried with exponential backoff (30 s doubling, at most an
 hour apart) up to MAX_ATTEMPTS. Payloads carry status and referrals only, never scores or reasons.
 """
 
@@ -36,6 +37,7 @@ _encode = msgspec.json.Encoder(order="deterministic").encode
 MAX_ATTEMPTS = 12
 FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_WAIT = dt.timedelta(hours=1)
+CLAIM = dt.timedelta(minutes=2)  # a delivery being sent is not picked up by another deliverer meanwhile
 EVENTS = ("assessed", "held", "released", "inspected", "seized", "returned_to_sender", "rerouted",
           "referral_closed", "referral_answered", "invalidated")  # fmt: skip
 
@@ -175,6 +177,8 @@ class Webhooks:
             ).all()
         delivered = 0
         for row in due:
+            if not self._claim(row.id, row.attempts):
+                continue  # another deliverer (thread or replica) has it
             error = self._post(row.url, row.secret, row.id, row.payload.encode())
             attempts = row.attempts + 1
             values: dict[str, Any] = {"attempts": attempts, "last_error": error}
@@ -186,6 +190,18 @@ class Webhooks:
             with self.engine.begin() as conn:
                 conn.execute(t.webhook_deliveries.update().where(d.id == row.id).values(**values))
         return delivered
+
+    def _claim(self, delivery_id: str, attempts: int) -> bool:
+        """Take a delivery for a while, so that no other deliverer sends it at the same time."""
+        d = t.webhook_deliveries.c
+        with self.engine.begin() as conn:
+            claimed = conn.execute(
+                t.webhook_deliveries.update()
+                .where(d.id == delivery_id, d.attempts == attempts, d.delivered_at.is_(None),
+                       d.next_attempt_at <= self.now())
+                .values(next_attempt_at=self.now() + CLAIM)
+            )  # fmt: skip
+        return claimed.rowcount == 1
 
     def _post(self, url: str, secret: str, delivery_id: str, body: bytes) -> str | None:
         host = urlsplit(url).hostname or ""

@@ -1,0 +1,62 @@
+"""`clearway serve` in a child process, as operators run it, for tests that need a real server."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@contextlib.contextmanager
+def serving(home: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """A server on a free port of loopback, answering before this yields; stopped (if alive) after."""
+    port = _port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CLEARWAY_")}
+    environment |= {"CLEARWAY_HOME": str(home)} | (env or {})
+    home.mkdir(parents=True, exist_ok=True)
+    log = home / f"serve-{port}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "clearway", "serve", "--port", str(port)],
+            env=environment, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    try:
+        for _ in range(300):  # up to 30 s for the server to import and bind
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{server.url}/v1/ledger/key", timeout=1).status_code == 200:
+                    break
+            if process.poll() is not None:
+                raise AssertionError(f"clearway serve died:\n{server.output()}")
+            time.sleep(0.1)
+        else:
+            raise AssertionError("clearway serve did not answer within 30 s")
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=20)
