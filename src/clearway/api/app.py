@@ -20,6 +20,7 @@ from clearway.api.consignments import ConsignmentController
 from clearway.api.ledger import LedgerController
 from clearway.api.oauth import OAuthController
 from clearway.api.officer import OfficerController
+from clearway.api.openapi_body import document_consignment_bodies
 from clearway.api.problems import clearway_error, http_error, unexpected
 from clearway.api.public import PublicController
 from clearway.api.security import RateLimiter, principal_of, require
@@ -50,7 +51,7 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
     rt = runtime or Runtime.build(application)
     settings = application.settings
     limiter = RateLimiter(rate=settings.rate_per_second, burst=2 * settings.rate_per_second)
-    return Litestar(
+    api = Litestar(
         route_handlers=CONTROLLERS,
         dependencies={
             "clearway": Provide(lambda: application, use_cache=True, sync_to_thread=False),
@@ -82,3 +83,7 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
             security=[{"bearer": []}],
         ),
     )  # fmt: skip
+    document_consignment_bodies(
+        api, {"/v1/consignments": ("post", True), "/v1/consignments/{consignment_id}": ("put", False)}
+    )
+    return api

@@ -46,6 +46,9 @@ def request_hash(body: bytes, content_type: str) -> str:
     return hashlib.sha256(content_type.encode() + b"\0" + body).hexdigest()
 
 
+_Work = tuple[dt.datetime, list[BatchRow], dict[str, int]]
+
+
 @dataclass
 class _Request:
     tenant: str
@@ -53,6 +56,9 @@ class _Request:
     digest: str
     batch: Sequence[Submitted]
     answer: Future[tuple[int, dict[str, Any]]] = field(default_factory=Future)
+
+
+_Done = tuple[_Request, "tuple[int, dict[str, Any]] | IdempotencyConflict", "_Work | None"]
 
 
 def answer_for(batch: Sequence[Submitted], registrations: Sequence[Registration]) -> dict[str, Any]:
@@ -90,6 +96,8 @@ class Submissions:
 
     def start(self) -> None:
         """Assess what an earlier run committed but did not assess, then start the writer and the assessor."""
+        if self._threads:
+            return
         self.assess_pending()
         self._threads = [
             threading.Thread(target=self._write_loop, name="clearway-writer", daemon=True),
@@ -156,25 +164,30 @@ class Submissions:
             done = self._commit(group)
         except Exception:  # one bad request must not fail the others: each alone, in its own transaction
             log.exception("group commit failed; committing its %d requests one by one", len(group))
-            done = []
+            done: list[_Done] = []
             for request in group:
                 try:
                     done += self._commit([request])
                 except Exception as exc:  # noqa: BLE001 - the request gets the error, the service goes on
                     request.answer.set_exception(exc)
         for request, answer, rows in done:
+            if isinstance(answer, Exception):
+                request.answer.set_exception(answer)
+                continue
             request.answer.set_result(answer)
             if rows is not None:
                 self._assess.put(rows)
 
-    def _commit(
-        self, group: list[_Request]
-    ) -> list[tuple[_Request, tuple[int, dict[str, Any]], tuple[dt.datetime, list[BatchRow], dict[str, int]] | None]]:
+    def _commit(self, group: list[_Request]) -> list[_Done]:
         received_at = self.now()
-        done = []
+        done: list[_Done] = []
         with self.app.store.engine.begin() as conn:
             for request in group:
-                stored = _stored_answer(conn, request)
+                try:
+                    stored = _stored_answer(conn, request)
+                except IdempotencyConflict as exc:
+                    done.append((request, exc, None))
+                    continue
                 if stored is not None:
                     done.append((request, stored, None))
                     continue

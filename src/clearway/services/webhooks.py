@@ -220,6 +220,9 @@ class Webhooks:
         return f"HTTP {response.status_code}"
 
     def start(self, interval: float = 1.0) -> None:
+        if self._thread is not None:
+            return
+
         def loop() -> None:
             while not self._stop.is_set():
                 try:
