@@ -1,4 +1,4 @@
-"""`python -m bench intake|ledger`: figures for each step, printed (nothing is asserted about time)."""
+"""`python -m bench intake|ledger|risk|screening|api`: figures for each step, printed (no time is asserted)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> None:
     screening.add_argument(
         "--nomenklatura-threshold", type=float, default=0.7, help="logic-v2's (0-1; yente's default)"
     )
+    api = sub.add_parser("api", help="the service over loopback: bulk and single submissions, SQLite and PostgreSQL")
+    api.add_argument("--size", type=int, default=20_000, help="consignments sent in bulk (default 20000)")
+    api.add_argument("--singles", type=int, default=500, help="single submissions, sequential and concurrent")
+    api.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
     if args.suite == "intake":
         run(args.size, args.seed, postgres=not args.no_postgres)
@@ -43,6 +47,10 @@ def main(argv: list[str] | None = None) -> None:
         from bench.risk import run as run_risk
 
         run_risk(args.size, args.seeds)
+    elif args.suite == "api":
+        from bench.api import run as run_api
+
+        run_api(args.size, args.singles, postgres=not args.no_postgres)
     elif args.suite == "ledger":
         from bench.ledger import run as run_ledger
 

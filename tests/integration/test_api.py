@@ -318,7 +318,7 @@ def test_data_quality_feedback_per_submitter(service: Service) -> None:
     assert [m["submitter"] for m in mine] == ["alpha-market"]
     q = mine[0]
     assert (q["submitted"], q["rejected"], q["rejection_rate"]) == (4, 1, 0.25)
-    assert set(q["errors"]) == {"currency.unknown"} or list(q["errors"].values()) == [1]
+    assert q["errors"] == {"schema.pattern": 1} and q["error_rates"] == {"schema.pattern": 0.25}  # "EURO"
     assert q["vague_descriptions"] == 1
     assert q["timeliness"]["with_expected_arrival"] == 2 and q["timeliness"]["received_before_arrival"] == 0.5
     everyone = service.client.get("/v1/quality", headers=service.officer).json()

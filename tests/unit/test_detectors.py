@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import polars as pl
 
 from clearway.bootstrap import load_brand_floors
@@ -55,6 +56,18 @@ def test_split_needs_the_same_consignee() -> None:
     other = example()["consignee"] | {"name": "Max Mustermann"}
     found = hits(SplitShipmentDetector(rules), row("a", "100.00"), row("b", "90.00", consignee=other))
     assert found.is_empty()
+
+
+def test_split_matches_parties_by_keyed_hash_once_names_are_erased() -> None:
+    rules, _ = reference()
+    erased = [example()["consignee"] | {"name": f"erased-{i}", "address": {"city": "erased", "country": "DE"}}
+              for i in range(2)]  # fmt: skip
+    same = {"seller": "s" * 64, "consignee": "c" * 64}
+    a = msgspec.structs.replace(row("a", "100.00", consignee=erased[0]), party_keys=same)
+    b = msgspec.structs.replace(row("b", "90.00", consignee=erased[1]), party_keys=same)
+    assert sorted(hits(SplitShipmentDetector(rules), a, b)["key"].to_list()) == ["a", "b"]
+    other = msgspec.structs.replace(row("b", "90.00"), party_keys=same | {"consignee": "d" * 64})
+    assert hits(SplitShipmentDetector(rules), a, other).is_empty()  # same name, other key: another person
 
 
 def test_counterfeit_brand_far_below_its_floor() -> None:

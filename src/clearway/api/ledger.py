@@ -48,8 +48,8 @@ class LedgerController(Controller):
     def consistency(
         self,
         clearway: NamedDependency[App],
-        first: Annotated[int, QueryParameter(ge=0)],
-        second: Annotated[int, QueryParameter(ge=0)],
+        first: Annotated[int, QueryParameter(ge=0, le=2**62)],
+        second: Annotated[int, QueryParameter(ge=0, le=2**62)],
     ) -> dict[str, Any]:
         return {"first": first, "second": second, "proof": clearway.ledger.consistency(first, second)}
 
@@ -64,7 +64,7 @@ class LedgerController(Controller):
         runtime: NamedDependency[Runtime],
         caller: NamedDependency[Principal],
         consignment_id: FromPath[str],
-        size: Annotated[int | None, QueryParameter(ge=0)] = None,
+        size: Annotated[int | None, QueryParameter(ge=0, le=2**62)] = None,
     ) -> dict[str, Any]:
         if not (caller.is_submitter or "officer" in caller.scopes):
             raise Forbidden("proofs are for the consignment's submitter and for officers")

@@ -36,7 +36,7 @@ class OfficerController(Controller):
         status: Annotated[Literal["held", "inspected"] | None, QueryParameter()] = None,
         channel: Annotated[Literal["post", "express", "cargo"] | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,
     ) -> list[dict[str, Any]]:
         return runtime.clearance.worklist(lane=lane, status=status, channel=channel, limit=limit, offset=offset)
 

@@ -50,6 +50,8 @@ BATCH_SCHEMA: dict[str, pl.DataType] = {
     "consignee_city": pl.String(),
     "consignee_postcode": pl.String(),
     "consignee_country": pl.String(),
+    "seller_key": pl.String(),  # keyed hashes of the parties (risk/party_keys.py), when the edge gives them
+    "consignee_key": pl.String(),
     "fiscal_scheme": pl.String(),
     "fiscal_id": pl.String(),
     "dispatch_country": pl.String(),
@@ -71,6 +73,7 @@ class BatchRow(msgspec.Struct, frozen=True):
     submitter: str
     received_at: dt.datetime
     consignment: Consignment
+    party_keys: dict[str, str] | None = None  # role -> keyed hash; detectors prefer them to names
 
 
 _MONEY_COLUMNS = [n for n, t in BATCH_SCHEMA.items() if t == MONEY]
@@ -93,6 +96,7 @@ def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
     for row in rows:
         c = row.consignment
         consignor = c.effective_consignor
+        keys = row.party_keys or {}
         values = (
             row.key, row.submitter, row.received_at, c.reference, c.channel, c.category,
             c.transport_document.type, c.transport_document.id, c.master_reference,
@@ -102,6 +106,7 @@ def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
             consignor.name, consignor.address.country,
             c.consignee.name, c.consignee.address.street, c.consignee.address.city,
             c.consignee.address.postcode, c.consignee.address.country,
+            keys.get("seller"), keys.get("consignee"),
             c.fiscal.scheme if c.fiscal else None, c.fiscal.id if c.fiscal else None,
             c.dispatch_country, c.destination_country, c.currency,
             _text(c.shipping_cost), _text(c.insurance), str(c.gross_mass_kg), str(c.intrinsic_value),

@@ -50,8 +50,9 @@ def _hits(frame: pl.DataFrame, code: str, lane: str, referral: str | None, weigh
 
 @dataclass(frozen=True)
 class SplitShipmentDetector:
-    """One seller, one consignee (normalised name and address), one day: parcels each within the relief
-    threshold of the destination whose sum passes it."""
+    """One seller, one consignee, one day: parcels each within the relief threshold of the destination whose
+    sum passes it. Parties are matched by their keyed hashes where the batch has them (so the match still
+    works once names are erased), else by normalised name and address."""
 
     rules: RuleBook
     name: str = "split_shipments"
@@ -82,18 +83,25 @@ class SplitShipmentDetector:
                 "destination_country",
                 "currency",
                 "seller_name",
+                "seller_key",
                 "received_at",
                 pl.col("intrinsic_value").cast(pl.Float64).alias("value"),
-                normalise_expr(
-                    pl.concat_str(
-                        ["consignee_name", "consignee_street", "consignee_postcode"], separator=" ", ignore_nulls=True
-                    )
+                pl.coalesce(
+                    pl.col("consignee_key"),
+                    normalise_expr(
+                        pl.concat_str(
+                            ["consignee_name", "consignee_street", "consignee_postcode"],
+                            separator=" ",
+                            ignore_nulls=True,
+                        )
+                    ),
                 ).alias("who"),
             )  # fmt: skip
             .join(limits, on="destination_country")
             .filter(pl.col("currency") == pl.col("limit_currency"))
             .with_columns(
-                pl.col("received_at").dt.date().alias("day"), normalise_expr(pl.col("seller_name")).alias("seller")
+                pl.col("received_at").dt.date().alias("day"),
+                pl.coalesce(pl.col("seller_key"), normalise_expr(pl.col("seller_name"))).alias("seller"),
             )
         )
         group = ["destination_country", "who", "seller", "day"]
@@ -119,6 +127,11 @@ class BrandFloor:
     names: tuple[str, ...]  # the brand and its aliases, normalised
     hs_prefixes: tuple[str, ...]
     floor_usd: float
+
+    @property
+    def pattern(self) -> str:
+        """Any of its names as whole words of a normalised text."""
+        return "|".join(f"(?:^|\\s){name}(?:\\s|$)" for name in self.names)
 
 
 def parse_brand_floors(text: str, source: str) -> tuple[BrandFloor, ...]:
@@ -174,11 +187,16 @@ class CounterfeitDetector:
                 [pl.col("item.description~norm"), pl.col("item.brand~norm")], separator=" ", ignore_nulls=True
             ).alias("text"),
         )
-        every_name = "|".join(f"(?:^|\\s){name}(?:\\s|$)" for floor in self.floors for name in floor.names)
+        every_name = "|".join(floor.pattern for floor in self.floors)
         items = items.filter(pl.col("text").str.contains(every_name).fill_null(False))  # most lines name no brand
+        if items.is_empty():
+            return StageOutput(no_hits())
+        named_here = set(items["text"].to_list())
         found = []
         for floor in self.floors:
-            words = "|".join(f"(?:^|\\s){name}(?:\\s|$)" for name in floor.names)
+            if not any(re.search(floor.pattern, text) for text in named_here):
+                continue  # only the brands these lines name are checked line by line
+            words = floor.pattern
             named = pl.col("text").str.contains(words)
             cheap = pl.any_horizontal([pl.col("item.hs_code").str.starts_with(p) for p in floor.hs_prefixes]) & (
                 pl.col("unit_usd") < floor.floor_usd * self.share

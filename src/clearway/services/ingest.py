@@ -16,7 +16,7 @@ from clearway.errors import ClearwayError
 from clearway.intake.submitted import Submitted
 from clearway.pipeline import BatchRow, Context, to_batch
 from clearway.services.returns import refund_return
-from clearway.store import Registration
+from clearway.store import Registration, Store
 
 
 @dataclass
@@ -70,14 +70,20 @@ class Assessed:
 
 
 def to_assess(
-    submitter: str, received_at: dt.datetime, batch: Sequence[Submitted], registrations: Sequence[Registration]
+    store: Store,
+    submitter: str,
+    received_at: dt.datetime,
+    batch: Sequence[Submitted],
+    registrations: Sequence[Registration],
 ) -> tuple[list[BatchRow], dict[str, int]]:
     """The rows a stored batch needs assessed (registered or amended), and their versions."""
     rows, versions = [], {}
     for item, registration in zip(batch, registrations, strict=True):
         if registration.outcome in ("registered", "amended") and item.outcome.consignment is not None:
             assert registration.consignment_id is not None and registration.version is not None
-            rows.append(BatchRow(registration.consignment_id, submitter, received_at, item.outcome.consignment))
+            consignment = item.outcome.consignment
+            keys = store.party_keys(consignment) if store.party_keys else None
+            rows.append(BatchRow(registration.consignment_id, submitter, received_at, consignment, keys))
             versions[registration.consignment_id] = registration.version
     return rows, versions
 
@@ -124,7 +130,7 @@ def ingest(
             report.outcomes[registration.outcome] += 1
             report.errors.update(e.code for e in (*item.outcome.errors, *registration.errors))
             report.warnings.update(w.code for w in item.outcome.warnings)
-        rows, versions = to_assess(submitter, received_at, batch, registrations)
+        rows, versions = to_assess(app.store, submitter, received_at, batch, registrations)
         if rows:
             done = assess_rows(app, rows, versions, as_of=received_at, decided_at=now())
             report.refunds += done.refunds

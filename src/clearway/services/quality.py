@@ -65,6 +65,7 @@ def quality(
             e | {
                 "rejection_rate": round(e["rejected"] / n, 4) if n else 0.0,
                 "errors": dict(e["errors"].most_common()), "warnings": dict(e["warnings"].most_common()),
+                "error_rates": {code: round(k / n, 4) for code, k in e["errors"].most_common()},
                 "timeliness": {
                     "with_expected_arrival": len(leads),
                     "received_before_arrival": round(sum(1 for h in leads if h > 0) / len(leads), 4) if leads else None,

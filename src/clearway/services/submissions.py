@@ -200,7 +200,7 @@ class Submissions:
                         response=_encode(body).decode(), created_at=received_at,
                     )
                 )  # fmt: skip
-                rows, versions = to_assess(request.tenant, received_at, request.batch, registrations)
+                rows, versions = to_assess(self.app.store, request.tenant, received_at, request.batch, registrations)
                 done.append((request, (status, body), (received_at, rows, versions) if rows else None))
         return done
 
@@ -252,8 +252,9 @@ class Submissions:
             pending = conn.execute(query).all()
         if not pending:
             return 0
+        keys = self.app.store.party_keys_of([cid for cid, *_ in pending])
         rows = [
-            BatchRow(cid, submitter, as_utc(at), msgspec.json.decode(body, type=Consignment))
+            BatchRow(cid, submitter, as_utc(at), msgspec.json.decode(body, type=Consignment), keys.get(cid))
             for cid, submitter, at, _, body in pending
         ]
         versions = {cid: version for cid, _, _, version, _ in pending}

@@ -194,6 +194,19 @@ class Store:
             conn.execute(t.party_keys.delete().where(t.party_keys.c.consignment_id.in_(amended)))
         insert_rows(conn, t.party_keys, rows)
 
+    def party_keys_of(self, consignment_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The stored keyed hashes of these consignments' parties (they outlive the erasure of names)."""
+        found: dict[str, dict[str, str]] = {}
+        k = t.party_keys.c
+        with self.engine.connect() as conn:
+            for start in range(0, len(consignment_ids), _CHUNK):
+                chunk = list(consignment_ids[start : start + _CHUNK])
+                for cid, role, key in conn.execute(
+                    sa.select(k.consignment_id, k.role, k.key).where(k.consignment_id.in_(chunk))
+                ):
+                    found.setdefault(cid, {})[role] = key
+        return found
+
     def _existing(self, conn: sa.Connection, submitter: str, refs: list[str]) -> dict[str, tuple[str, int, str, str]]:
         """Id, version, content hash and status of the submitter's consignments among `refs`."""
         c = t.consignments.c

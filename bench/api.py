@@ -1,0 +1,138 @@
+"""`python -m bench api`: the service over loopback, as clients see it (a real `clearway serve` process).
+
+Bulk: batches of 1,000 consignments from 4 concurrent clients, consignments per second acknowledged
+(committed) and assessed. Single: one consignment a request, sequential (latency p50/p99) and from 16
+concurrent clients (where group commit shows). On SQLite and on a throwaway PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from tests.integration.server import serving
+
+from bench.intake import NOW, _database
+from clearway.services.clients import add_client
+from clearway.sim import simulate
+from clearway.store import make_engine, sqlite_url, upgrade
+from clearway.store import tables as t
+from clearway.store.throwaway import available, postgres_server
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _parallel(workers: int, jobs: list[Any], work: Callable[[httpx.Client, Any], None], url: str) -> float:
+    todo = iter(jobs)
+    lock = threading.Lock()
+
+    def run() -> None:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            while True:
+                with lock:
+                    job = next(todo, None)
+                if job is None:
+                    return
+                work(http, job)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
+def _measure(name: str, url_of_db: str, lines: list[bytes], singles: int, progress: Progress) -> dict[str, Any]:
+    engine = make_engine(url_of_db)
+    upgrade(engine)
+    client = add_client(engine, "bench-market", "platform")
+    with tempfile.TemporaryDirectory() as home:
+        env = {"CLEARWAY_DATABASE_URL": url_of_db, "CLEARWAY_RATE": "1000000"}
+        with serving(Path(home), env) as server:
+            form = {"grant_type": "client_credentials", "client_id": client["client_id"],
+                    "client_secret": client["client_secret"]}  # fmt: skip
+            token = httpx.post(f"{server.url}/v1/oauth/token", data=form).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
+            bulk_lines = lines[: len(lines) - 2 * singles]
+            batches = [b"\n".join(bulk_lines[i : i + 1000]) for i in range(0, len(bulk_lines), 1000)]
+            task = progress.add_task(f"{name}: bulk", total=len(batches))
+
+            def post_batch(http: httpx.Client, job: tuple[int, bytes]) -> None:
+                answer = http.post(
+                    "/v1/consignments", content=job[1], headers=headers | {"Idempotency-Key": f"b{job[0]}"}
+                )
+                answer.raise_for_status()
+                progress.advance(task)
+
+            bulk_s = _parallel(4, list(enumerate(batches)), post_batch, server.url)
+            assessed_s = bulk_s + _wait_assessed(engine)
+            latencies: list[float] = []
+            task = progress.add_task(f"{name}: single", total=2 * singles)
+
+            def post_one(http: httpx.Client, job: tuple[int, bytes]) -> None:
+                started = time.perf_counter()
+                answer = http.post(
+                    "/v1/consignments", content=job[1], headers=headers | {"Idempotency-Key": f"s{job[0]}"}
+                )
+                latencies.append(time.perf_counter() - started)
+                answer.raise_for_status()
+                progress.advance(task)
+
+            singles_lines = list(enumerate(lines[len(bulk_lines) :]))
+            _parallel(1, singles_lines[:singles], post_one, server.url)
+            sequential = list(latencies)
+            concurrent_s = _parallel(16, singles_lines[singles:], post_one, server.url)
+            _wait_assessed(engine)
+    engine.dispose()
+    return {
+        "database": name, "bulk": len(bulk_lines) / bulk_s, "bulk_assessed": len(bulk_lines) / assessed_s,
+        "p50": 1000 * statistics.median(sequential), "p99": 1000 * _pct(sequential, 0.99),
+        "single_concurrent": singles / concurrent_s, "p99_concurrent": 1000 * _pct(latencies[singles:], 0.99),
+    }  # fmt: skip
+
+
+def _wait_assessed(engine: sa.Engine) -> float:
+    started = time.perf_counter()
+    while True:
+        with engine.connect() as conn:
+            left = conn.execute(sa.select(sa.func.count()).where(t.consignments.c.status == "registered")).scalar_one()
+        if left == 0:
+            return time.perf_counter() - started
+        time.sleep(0.05)
+
+
+def run(size: int, singles: int, *, postgres: bool) -> None:
+    console = Console()
+    console.print(f"simulating {size:,} consignments ...")
+    lines = [r.line for r in simulate(size + 2 * singles, 7, NOW.date()).records]
+    results = []
+    with Progress(console=console) as progress, tempfile.TemporaryDirectory() as tmp:
+        results.append(_measure("SQLite", sqlite_url(Path(tmp) / "api.db"), lines, singles, progress))
+        if postgres and available() is None:
+            with postgres_server() as server:
+                results.append(_measure("PostgreSQL", _database(server, "api"), lines, singles, progress))
+        elif postgres:
+            console.print(f"[yellow]PostgreSQL skipped: {available()}[/]")
+    table = Table(title=f"clearway API over loopback: {size:,} in bulk, {singles} + {singles} single submissions")
+    for column in ("database", "bulk acked/s", "bulk assessed/s", "single p50 ms", "single p99 ms",
+                   "single x16 /s", "x16 p99 ms"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "database" else "right")
+    for r in results:
+        table.add_row(r["database"], f"{r['bulk']:,.0f}", f"{r['bulk_assessed']:,.0f}", f"{r['p50']:.1f}",
+                      f"{r['p99']:.1f}", f"{r['single_concurrent']:,.0f}", f"{r['p99_concurrent']:.1f}")  # fmt: skip
+    console.print(table)
