@@ -58,6 +58,7 @@ class Inspection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     scan_reference: str | None = None  # non-intrusive inspection: the scan image's reference
 
 
+PRIVATE_FACTS = frozenset({"note"})  # free text may name people: kept in events and audit, never in the ledger
 OFFICER_MOVES: dict[str, Action] = {"release": "release", "seize": "seize", "return": "return_to_sender"}
 
 
@@ -318,7 +319,8 @@ class Clearance:
             event = {"id": ids(), "consignment_id": consignment_id, "type": kind, "actor": actor.name, "at": at,
                      "data": _encode(facts | {"status": after["status"]}).decode()}  # fmt: skip
             conn.execute(t.events.insert().values(**event))
-            ledger_log.append(conn, [(event["id"], ledger_event(event, facts | {"status": after["status"]}))])
+            public = {k: v for k, v in facts.items() if k not in PRIVATE_FACTS} | {"status": after["status"]}
+            ledger_log.append(conn, [(event["id"], ledger_event(event, public))])
             if not actor.is_submitter:
                 conn.execute(
                     t.audit_log.insert().values(
