@@ -7,6 +7,7 @@ from functools import partial
 from importlib import resources
 from pathlib import Path
 
+from clearway.clearance.policy import ClearancePolicy, parse_policy
 from clearway.pipeline import Pipeline, Stage
 from clearway.revenue import RevenueContext
 from clearway.revenue.packaged import load_revenue
@@ -33,8 +34,10 @@ from clearway.store import Store, make_engine, upgrade
 STARTER_PROFILES = "profiles/starter.yaml"
 
 
-@dataclass(frozen=True)
+@dataclass
 class App:
+    """Everything a use case needs; `pipeline` and `profiles` are swapped when an officer activates new ones."""
+
     settings: Settings
     store: Store
     profiles: ProfileSet
@@ -42,6 +45,7 @@ class App:
     ledger: Ledger
     revenue: RevenueContext
     secret: bytes  # the administration's secret: token signing, keyed party hashes
+    policy: ClearancePolicy  # immediate release, referral time limits, service levels
 
 
 def load_profiles(path: Path | None) -> ProfileSet:
@@ -62,6 +66,11 @@ def load_selectivity() -> SelectivitySettings:
     config = folder.joinpath("selectivity.yaml").read_text(encoding="utf-8")
     registry = folder.joinpath("aeo.csv").read_text(encoding="utf-8")
     return parse_selectivity(config, registry, "clearway/data/risk/selectivity.yaml")
+
+
+def load_policy() -> ClearancePolicy:
+    text = resources.files("clearway.data.clearance").joinpath("policy.yaml").read_text(encoding="utf-8")
+    return parse_policy(text, "clearway/data/clearance/policy.yaml")
 
 
 def load_watchlist(path: Path) -> WatchList:
@@ -111,4 +120,4 @@ def bootstrap(
     pipeline = build_pipeline(profiles, revenue, load_selectivity(), load_watchlist(listed) if listed else None)
     secret = load_secret(settings.secret_key or settings.ledger_key.with_name("secret.key"))
     store = Store(engine, partial(consignment_party_keys, secret))
-    return App(settings, store, profiles, pipeline, ledger, revenue, secret)
+    return App(settings, store, profiles, pipeline, ledger, revenue, secret, load_policy())

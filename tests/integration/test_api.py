@@ -190,6 +190,7 @@ def test_another_tenants_consignment_is_not_found_on_every_route(service: Servic
         ("PUT", f"/v1/consignments/{cid}", example(reference="T1")),
         ("POST", f"/v1/consignments/{cid}/invalidate", {"note": "x"}),
         ("POST", f"/v1/consignments/{cid}/referrals/rfi/answer", {"text": "a printed cotton T-shirt"}),
+        ("POST", f"/v1/consignments/{cid}/arrival", {}),
         ("GET", f"/v1/ledger/consignments/{cid}/proof", None),
     ]
     for method, path, body in routes:
@@ -210,7 +211,8 @@ def test_amend_before_release_is_assessed_again_and_refused_after(service: Servi
     service.runtime.submissions.drain()
     assert amended.status_code == 200 and amended.json()["outcome"] == "amended"
     now = service.client.get(f"/v1/consignments/{cid}", headers=service.alpha).json()
-    assert now["version"] == 2 and now["status"] == "released"
+    assert now["version"] == 2 and now["status"] == "assessed"  # dutiable by post: released on arrival
+    service.client.post(f"/v1/consignments/{cid}/arrival", json={}, headers=service.alpha)
     other_ioss = example(reference="AM1", fiscal={"scheme": "ioss", "id": "IM2760000023"})
     late = service.client.put(f"/v1/consignments/{cid}", json=other_ioss, headers=service.alpha)
     assert late.status_code == 409 and late.json()["errors"][0]["code"] == "amend.final"
@@ -301,7 +303,7 @@ def test_the_public_estimates_and_sees_status_without_personal_data(service: Ser
     bad = service.client.post("/v1/public/estimate", json={"destination_country": "DE"})
     assert bad.status_code == 400 and bad.headers["content-type"].startswith(PROBLEM)
     status = service.client.get("/v1/public/status/rr123456785cn")
-    assert status.status_code == 200 and status.json()["status"] in ("released", "held")
+    assert status.status_code == 200 and status.json()["status"] in ("released", "held", "assessed")
     for personal in ("Anna", "Schmidt", "Köln", "Hauptstr", "50667", "Shenzhen", "P1"):
         assert personal not in status.text
     assert service.client.get("/v1/public/status/XX000000000XX").status_code == 404
@@ -345,3 +347,43 @@ def test_the_openapi_document_is_committed_and_current(service: Service) -> None
     assert served["openapi"].startswith("3.1")
     assert served == committed, "docs/openapi.json is stale: run `clearway openapi > docs/openapi.json`"
     assert all(path.startswith("/v1/") for path in served["paths"])
+
+
+def without_ioss(reference: str, **changes: Any) -> dict[str, Any]:
+    doc = example(reference=reference, **changes)
+    del doc["fiscal"]
+    return doc
+
+
+def test_release_follows_the_channel_policy_and_arrival(service: Service) -> None:
+    answer = service.submit([without_ioss("AR1"), without_ioss("AR2", channel="express")])
+    post, express = registration(answer, 0), registration(answer, 1)
+    read = service.client.get(f"/v1/consignments/{post}", headers=service.alpha).json()
+    assert read["status"] == "assessed" and float(read["assessment"]["totals"]["total"]) > 0  # dutiable, by post
+    events = service.client.get(f"/v1/consignments/{post}/events", headers=service.alpha).json()
+    assert events[-1]["type"] == "awaiting_arrival"
+    assert service.client.get(f"/v1/consignments/{express}", headers=service.alpha).json()["status"] == "released"
+    assert service.client.post(f"/v1/consignments/{post}/arrival", json={}, headers=service.beta).status_code == 404
+    arrived = service.client.post(
+        f"/v1/consignments/{post}/arrival", json={"office": "DE004700"}, headers=service.alpha
+    )
+    assert arrived.status_code == 200 and arrived.json()["status"] == "released"
+    kinds = [e["type"] for e in service.client.get(f"/v1/consignments/{post}/events", headers=service.alpha).json()]
+    assert kinds[-1] == "arrived"
+    again = service.client.post(f"/v1/consignments/{post}/arrival", json={}, headers=service.alpha)
+    assert again.status_code == 409  # a released parcel has arrived already
+
+
+def test_a_referral_left_unanswered_times_out_and_the_parcel_stays_held(service: Service) -> None:
+    cid = registration(service.submit([vague("TO1")]))
+    clearance = service.runtime.clearance
+    assert clearance.expire_referrals() == 0
+    clearance.now = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(hours=73)
+    assert clearance.expire_referrals() == 1
+    referrals = service.client.get(f"/v1/consignments/{cid}", headers=service.alpha).json()["referrals"]
+    assert [(r["kind"], r["state"]) for r in referrals] == [("rfi", "timed_out")]
+    late = service.client.post(f"/v1/consignments/{cid}/referrals/rfi/answer", json={"text": "too late"},
+                               headers=service.alpha)  # fmt: skip
+    assert late.status_code == 409
+    status = service.client.get(f"/v1/consignments/{cid}", headers=service.alpha).json()["status"]
+    assert status == "held" and clearance.expire_referrals() == 0

@@ -43,6 +43,10 @@ class Note(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
+class Arrival(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    office: Annotated[str, msgspec.Meta(max_length=17)] | None = None  # the customs office of arrival
+
+
 class ReferralAnswer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Information requested (`rfi`) or the screening done (`screening`), in the submitter's words."""
 
@@ -142,6 +146,19 @@ class ConsignmentController(Controller):
         data: JSONBody[Note],
     ) -> dict[str, Any]:
         done = runtime.clearance.invalidate(submitter, consignment_id, data.note)
+        return {"consignment_id": consignment_id, "status": done["after"]["status"]}
+
+    @post("/{consignment_id:str}/arrival", status_code=200, sync_to_thread=True, summary="Report arrival")
+    def arrival(
+        self,
+        runtime: NamedDependency[Runtime],
+        submitter: NamedDependency[Principal],
+        consignment_id: FromPath[str],
+        data: JSONBody[Arrival],
+    ) -> dict[str, Any]:
+        """The carrier reports the parcel arrived; one waiting for arrival (duties collected on delivery) is
+        then released."""
+        done = runtime.clearance.arrive(submitter, consignment_id, data.office)
         return {"consignment_id": consignment_id, "status": done["after"]["status"]}
 
     @post(

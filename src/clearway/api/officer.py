@@ -10,7 +10,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from clearway.api.consignments import Note
+from clearway.api.consignments import Arrival, Note
 from clearway.api.views import officer_events
 from clearway.pipeline.decision import Lane
 from clearway.services.clearance import Inspection
@@ -81,6 +81,16 @@ class OfficerController(Controller):
         data: JSONBody[Inspection],
     ) -> dict[str, Any]:
         return runtime.clearance.inspect(officer, consignment_id, data)
+
+    @post("/consignments/{consignment_id:str}/arrival", status_code=200, sync_to_thread=True, summary="Record arrival")
+    def arrival(
+        self,
+        runtime: NamedDependency[Runtime],
+        officer: NamedDependency[Principal],
+        consignment_id: FromPath[str],
+        data: JSONBody[Arrival],
+    ) -> dict[str, Any]:
+        return runtime.clearance.arrive(officer, consignment_id, data.office)
 
     @post(
         "/consignments/{consignment_id:str}/{action:str}",

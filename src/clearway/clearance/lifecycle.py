@@ -2,7 +2,8 @@
 
 received → registered → assessed → {released | held → inspected → released | seized | returned_to_sender}.
 An amendment sends a consignment back to `registered` (it is assessed again); the submitter may
-invalidate it until release. Anything else is an `IllegalTransition`, raised with the status and action.
+invalidate it until release; arrival is recorded in any open status (a parcel waiting for it is then
+released). Anything else is an `IllegalTransition`, raised with the status and action.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from clearway.errors import IllegalTransition
 Status = Literal[
     "registered", "assessed", "held", "inspected", "released", "seized", "returned_to_sender", "invalidated"
 ]
-Action = Literal["assess", "amend", "hold", "inspect", "release", "seize", "return_to_sender", "invalidate", "reroute"]
+Action = Literal[
+    "assess", "amend", "hold", "inspect", "release", "seize", "return_to_sender", "invalidate", "reroute", "arrive"
+]
 STATUSES: tuple[Status, ...] = get_args(Status)
 ACTIONS: tuple[Action, ...] = get_args(Action)
 
@@ -33,6 +36,7 @@ _MOVES: dict[Action, dict[Status, Status | None]] = {
     "seize": {"held": "seized", "inspected": "seized"},
     "return_to_sender": {"held": "returned_to_sender", "inspected": "returned_to_sender"},
     "invalidate": {"registered": "invalidated", "assessed": "invalidated", "held": "invalidated"},
+    "arrive": {"registered": None, "assessed": None, "held": None, "inspected": None},  # release may follow
 }
 
 

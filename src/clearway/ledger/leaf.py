@@ -15,7 +15,11 @@ from typing import Any, Literal
 import msgspec
 
 LEAF_PREFIX = b"clearway-ledger-v1:"
-EventKind = Literal["registered", "amended", "assessed", "released", "held", "seized", "duty_assessed", "refunded"]
+EventKind = Literal[
+    "registered", "amended", "assessed", "duty_assessed", "awaiting_arrival", "arrived", "held", "rerouted",
+    "inspected", "released", "seized", "returned_to_sender", "invalidated", "referral_answered", "referral_closed",
+    "referral_timed_out", "refunded",
+]  # fmt: skip
 _encoder = msgspec.json.Encoder(order="sorted")
 
 

@@ -269,6 +269,42 @@ class Clearance:
 
         return self._act(submitter, consignment_id, "invalidated", change, {"note": note})
 
+    # --- arrival and time ---
+
+    def arrive(self, actor: Principal, consignment_id: str, office: str | None = None) -> dict[str, Any]:
+        """Arrival at the office of import, reported by its carrier (the submitter) or an officer. A parcel
+        that was waiting for it (released on arrival, nothing open on it) is released."""
+        self.owned(actor, consignment_id)
+        open_referrals = [r for r in self.referrals(consignment_id) if r["state"] == "open"]
+
+        def change(row: dict[str, Any]) -> dict[str, Any]:
+            status = next_status(row["status"], "arrive")
+            if status == "assessed" and not open_referrals:
+                return {"status": next_status(status, "release"), "released_at": self.now()}
+            return {}
+
+        done = self._act(actor, consignment_id, "arrived", change, {"office": office} if office else {})
+        return done
+
+    def expire_referrals(self) -> int:
+        """Time out referrals open longer than the policy allows; the parcel stays held for an officer."""
+        r = t.referrals.c
+        now = self.now()
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(r.id, r.consignment_id, r.kind, r.opened_at).where(r.state == "open")).all()
+        expired = 0
+        clock = Principal("clearway", "clearway", "system", None, frozenset())
+        for rid, cid, kind, opened_at in rows:
+            due = self.app.policy.referral_due(kind, as_utc(opened_at))
+            if due is None or due > now:
+                continue
+            try:
+                self._close_referral(clock, cid, rid, {"timed_out_at": due.isoformat()}, state="timed_out")
+                expired += 1
+            except IllegalTransition:  # answered meanwhile
+                continue
+        return expired
+
     # --- the one way a change is written ---
 
     def _close_referral(

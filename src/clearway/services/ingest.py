@@ -9,9 +9,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
+import msgspec
 import polars as pl
 
 from clearway.bootstrap import App
+from clearway.clearance.policy import ClearancePolicy
 from clearway.errors import ClearwayError
 from clearway.intake.submitted import Submitted
 from clearway.pipeline import BatchRow, Context, to_batch
@@ -88,6 +90,19 @@ def to_assess(
     return rows, versions
 
 
+def with_release_modes(policy: ClearancePolicy, frame: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
+    """Each decision with how its parcel is released when no control stops it (the policy's `release`)."""
+    facts = frame.select("key", "channel", "category").join(decisions.select("key", *(
+        ["assessment"] if "assessment" in decisions.columns else [])), on="key", how="right")  # fmt: skip
+    modes = {
+        row["key"]: policy.release_mode(
+            row["channel"], row["category"], msgspec.json.decode(row["assessment"]) if row.get("assessment") else None
+        )
+        for row in facts.iter_rows(named=True)
+    }
+    return decisions.with_columns(pl.col("key").replace_strict(modes, return_dtype=pl.String).alias("release"))
+
+
 def assess_rows(
     app: App, rows: list[BatchRow], versions: dict[str, int], *, as_of: dt.datetime, decided_at: dt.datetime
 ) -> Assessed:
@@ -101,7 +116,7 @@ def assess_rows(
             except ClearwayError as exc:
                 done.return_problems.append(f"{row.consignment.reference}: {exc.message}")
     done.frame = to_batch(rows)
-    done.decisions = app.pipeline(done.frame, Context(as_of=as_of))
+    done.decisions = with_release_modes(app.policy, done.frame, app.pipeline(done.frame, Context(as_of=as_of)))
     app.store.record_decisions(done.decisions, versions, decided_at)
     return done
 

@@ -4,8 +4,10 @@ started and stopped together (the API and the officer UI share one)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
@@ -15,6 +17,8 @@ from clearway.services.clients import TokenIssuer
 from clearway.services.submissions import Submissions
 from clearway.services.webhooks import Webhooks
 from clearway.store import tables as t
+
+log = logging.getLogger("clearway.runtime")
 
 
 def utcnow() -> dt.datetime:
@@ -28,6 +32,8 @@ class Runtime:
     submissions: Submissions
     clearance: Clearance
     webhooks: Webhooks
+    _ticker: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def build(cls, app: App, *, now: Callable[[], dt.datetime] = utcnow) -> Runtime:
@@ -42,10 +48,26 @@ class Runtime:
     def start(self) -> None:
         self.submissions.start()
         self.webhooks.start()
+        if self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, name="clearway-clock", daemon=True)
+            self._ticker.start()
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
         self.submissions.stop()
         self.webhooks.stop()
+
+    def _tick(self, interval: float = 60.0) -> None:
+        """Time-driven steps: referrals that time out; the ledger's checkpoint when due."""
+        while not self._stopping.wait(interval):
+            try:
+                self.clearance.expire_referrals()
+                self.app.ledger.checkpoint_if_due(utcnow())
+            except Exception:  # the clock must outlive a bad moment of the database
+                log.exception("clock tick failed")
 
 
 def _assessed(app: App, webhooks: Webhooks, ids: list[str]) -> None:
@@ -53,4 +75,6 @@ def _assessed(app: App, webhooks: Webhooks, ids: list[str]) -> None:
     c = t.consignments.c
     with app.store.engine.connect() as conn:
         rows = conn.execute(sa.select(c.id, c.status).where(c.id.in_(ids))).all() if ids else []
-    webhooks.notify([(cid, status, {"status": status}) for cid, status in rows])
+    webhooks.notify(
+        [(cid, "awaiting_arrival" if status == "assessed" else status, {"status": status}) for cid, status in rows]
+    )

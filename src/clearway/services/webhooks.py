@@ -38,8 +38,8 @@ MAX_ATTEMPTS = 12
 FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_WAIT = dt.timedelta(hours=1)
 CLAIM = dt.timedelta(minutes=2)  # a delivery being sent is not picked up by another deliverer meanwhile
-EVENTS = ("assessed", "held", "released", "inspected", "seized", "returned_to_sender", "rerouted",
-          "referral_closed", "referral_answered", "invalidated")  # fmt: skip
+EVENTS = ("assessed", "held", "released", "awaiting_arrival", "arrived", "inspected", "seized", "returned_to_sender",
+          "rerouted", "referral_closed", "referral_answered", "referral_timed_out", "invalidated")  # fmt: skip
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

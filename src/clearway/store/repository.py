@@ -235,14 +235,16 @@ class Store:
         actor: str = "clearway",
     ) -> None:
         """Store the pipeline's decisions (keyed by consignment id), open their referrals, and move each
-        consignment on: held for an inspection lane or a referral, else released at once (the immediate
-        release of low-risk parcels); every step an event and a ledger leaf."""
+        consignment on: held for an inspection lane or a referral; else by its `release` mode (the
+        clearance policy): released at once, left assessed until arrival, or held for an officer (high
+        value). Every step is an event and a ledger leaf."""
         rows, events, updates, referrals = [], [], [], []
         leaves: list[tuple[str, LedgerEvent]] = []
         ids = IdSequence()
         has_assessment = "assessment" in decisions.columns
         columns = ["key", "lane", "referrals", "reasons", "score", "agencies"]
         columns += ["assessment"] if has_assessment else []
+        columns += ["release"] if "release" in decisions.columns else []
 
         def log(cid: str, kind: str, facts: dict[str, Any], shown: dict[str, Any] | None = None) -> None:
             event = _event(ids(), cid, kind, actor, decided_at, facts if shown is None else shown)
@@ -272,10 +274,14 @@ class Store:
                          "opened_at": decided_at}
                     )  # fmt: skip
             status = after_assessment(lane, kinds)
-            released = status == "assessed"
+            mode = d.get("release") or "at_assessment"
+            if status == "assessed" and mode == "manual":
+                status = "held"  # high value: an officer releases it
+            released = status == "assessed" and mode == "at_assessment"
             if released:
                 status = "released"
-            log(cid, status, {"version": version, "lane": lane})
+            log(cid, "awaiting_arrival" if status == "assessed" else status, {"version": version, "lane": lane,
+                                                                               "release": mode})  # fmt: skip
             updates.append({"cid": cid, "at": decided_at, "status": status, "lane": lane,
                             "released": decided_at if released else None})  # fmt: skip
         with self.engine.begin() as conn:
