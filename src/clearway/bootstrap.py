@@ -46,31 +46,49 @@ class App:
     revenue: RevenueContext
     secret: bytes  # the administration's secret: token signing, keyed party hashes
     policy: ClearancePolicy  # immediate release, referral time limits, service levels
+    selectivity: SelectivitySettings | None = None
+    watchlist: WatchList | None = None
+
+    def rebuild(self, profiles: ProfileSet | None = None, selectivity: SelectivitySettings | None = None) -> Pipeline:
+        """The pipeline with other profiles or selectivity settings, the rest as configured."""
+        return build_pipeline(profiles or self.profiles, self.revenue, selectivity or self.selectivity, self.watchlist)
+
+
+def profiles_text(path: Path | None) -> tuple[str, str]:
+    """The text of a profile file (or of the packaged starter profiles) and its name for messages."""
+    if path is None:
+        return packaged_text(f"clearway/data/{STARTER_PROFILES}"), f"clearway/data/{STARTER_PROFILES}"
+    return path.read_text(encoding="utf-8"), str(path)
 
 
 def load_profiles(path: Path | None) -> ProfileSet:
     """Read a profile file (or the packaged starter profiles) and compile it."""
-    if path is None:
-        text = resources.files("clearway.data").joinpath(STARTER_PROFILES).read_text(encoding="utf-8")
-        return parse_profiles(text, f"clearway/data/{STARTER_PROFILES}")
-    return parse_profiles(path.read_text(encoding="utf-8"), str(path))
+    return parse_profiles(*profiles_text(path))
 
 
 def load_brand_floors() -> tuple[BrandFloor, ...]:
-    text = resources.files("clearway.data.risk").joinpath("brand_floors.csv").read_text(encoding="utf-8")
-    return parse_brand_floors(text, "clearway/data/risk/brand_floors.csv")
+    return parse_brand_floors(
+        packaged_text("clearway/data/risk/brand_floors.csv"), "clearway/data/risk/brand_floors.csv"
+    )
 
 
-def load_selectivity() -> SelectivitySettings:
-    folder = resources.files("clearway.data.risk")
-    config = folder.joinpath("selectivity.yaml").read_text(encoding="utf-8")
-    registry = folder.joinpath("aeo.csv").read_text(encoding="utf-8")
-    return parse_selectivity(config, registry, "clearway/data/risk/selectivity.yaml")
+SELECTIVITY = "clearway/data/risk/selectivity.yaml"
+
+
+def packaged_text(path: str) -> str:
+    """A packaged data file by its `clearway/data/...` path."""
+    folder, name = path.removeprefix("clearway/").rsplit("/", 1)
+    return resources.files("clearway." + folder.replace("/", ".")).joinpath(name).read_text(encoding="utf-8")
+
+
+def load_selectivity(text: str | None = None, source: str = SELECTIVITY) -> SelectivitySettings:
+    """Selectivity settings (the packaged ones, or `text`), with the packaged AEO registry."""
+    registry = packaged_text("clearway/data/risk/aeo.csv")
+    return parse_selectivity(text if text is not None else packaged_text(SELECTIVITY), registry, source)
 
 
 def load_policy() -> ClearancePolicy:
-    text = resources.files("clearway.data.clearance").joinpath("policy.yaml").read_text(encoding="utf-8")
-    return parse_policy(text, "clearway/data/clearance/policy.yaml")
+    return parse_policy(packaged_text("clearway/data/clearance/policy.yaml"), "clearway/data/clearance/policy.yaml")
 
 
 def load_watchlist(path: Path) -> WatchList:
@@ -117,7 +135,9 @@ def bootstrap(
     key = load_or_create_key(settings.ledger_key, settings.ledger_origin)
     ledger = Ledger(engine, key, Policy(settings.checkpoint_every, settings.checkpoint_seconds))
     listed = watchlist or settings.watchlist
-    pipeline = build_pipeline(profiles, revenue, load_selectivity(), load_watchlist(listed) if listed else None)
+    screened = load_watchlist(listed) if listed else None
+    selectivity = load_selectivity()
+    pipeline = build_pipeline(profiles, revenue, selectivity, screened)
     secret = load_secret(settings.secret_key or settings.ledger_key.with_name("secret.key"))
     store = Store(engine, partial(consignment_party_keys, secret))
-    return App(settings, store, profiles, pipeline, ledger, revenue, secret, load_policy())
+    return App(settings, store, profiles, pipeline, ledger, revenue, secret, load_policy(), selectivity, screened)

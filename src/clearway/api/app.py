@@ -1,4 +1,5 @@
-"""The Litestar application, built from a bootstrapped App (nothing is read or connected at import).
+"""The Litestar application, built from a bootstrapped App (nothing is read or connected at import): the
+API under `/v1` and the officers' web pages under `/ui`.
 
 Every route is under `/v1`; the OpenAPI 3.1 document is served at `/schema/openapi.json` (a copy is
 committed as docs/openapi.json). Who may call what comes from the bearer token's scopes.
@@ -29,6 +30,7 @@ from clearway.bootstrap import App
 from clearway.errors import ClearwayError
 from clearway.services.clients import Principal
 from clearway.services.runtime import Runtime
+from clearway.web import WEB_CONTROLLERS, web_config
 
 CONTROLLERS = [
     OAuthController, ConsignmentController, WebhookController, QualityController, OfficerController, AgencyController,
@@ -51,8 +53,10 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
     rt = runtime or Runtime.build(application)
     settings = application.settings
     limiter = RateLimiter(rate=settings.rate_per_second, burst=2 * settings.rate_per_second)
+    web = web_config()
     api = Litestar(
-        route_handlers=CONTROLLERS,
+        route_handlers=[*CONTROLLERS, *WEB_CONTROLLERS, web["static"]],
+        template_config=web["template_config"],
         dependencies={
             "clearway": Provide(lambda: application, use_cache=True, sync_to_thread=False),
             "runtime": Provide(lambda: rt, use_cache=True, sync_to_thread=False),
@@ -65,7 +69,12 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
         },
         on_startup=[rt.start],
         on_shutdown=[rt.stop],
-        exception_handlers={ClearwayError: clearway_error, HTTPException: http_error, Exception: unexpected},
+        exception_handlers={
+            **web["exception_handlers"],
+            ClearwayError: clearway_error,
+            HTTPException: http_error,
+            Exception: unexpected,
+        },
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="clearway",

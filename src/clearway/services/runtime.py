@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from clearway.bootstrap import App
 from clearway.services.clearance import Clearance
 from clearway.services.clients import TokenIssuer
+from clearway.services.config import apply_stored
 from clearway.services.submissions import Submissions
 from clearway.services.webhooks import Webhooks
 from clearway.store import tables as t
@@ -38,6 +39,7 @@ class Runtime:
     @classmethod
     def build(cls, app: App, *, now: Callable[[], dt.datetime] = utcnow) -> Runtime:
         settings = app.settings
+        apply_stored(app)  # profiles and selectivity an officer activated earlier
         webhooks = Webhooks(app.store.engine, allow_private=settings.webhook_private, now=now)
         clearance = Clearance(app, now=now)
         clearance.listeners.append(lambda cid, kind, facts: webhooks.notify([(cid, kind, facts)]))

@@ -244,3 +244,13 @@ party_keys = sa.Table(
     sa.Column("key", sa.String(64), nullable=False),  # keyed hash of the normalised name and address
     sa.Index("ix_party_keys_key", "key"),
 )
+
+config_versions = sa.Table(
+    "config_versions",
+    metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),  # profiles, selectivity
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),  # the document as the officer wrote it
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,91 @@
+"""Documents officers edit in the service (risk profiles, selectivity settings): validated, versioned,
+activated by swapping the running pipeline, and audited. The newest stored version of a kind is in force;
+with none stored, the configured file or the packaged default is."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import msgspec
+import sqlalchemy as sa
+
+from clearway.bootstrap import SELECTIVITY, App, load_selectivity, packaged_text, profiles_text
+from clearway.risk import ProfileSet, parse_profiles
+from clearway.risk.selectivity import Settings as SelectivitySettings
+from clearway.services.clients import Principal
+from clearway.store import tables as t
+
+Kind = Literal["profiles", "selectivity"]
+_encode = msgspec.json.Encoder(order="deterministic").encode
+
+
+@dataclass(frozen=True)
+class Document:
+    kind: Kind
+    text: str
+    source: str  # where it came from: a file, the package, or `database vN`
+    version: int  # 0: not stored (file or package)
+
+
+def current(app: App, kind: Kind) -> Document:
+    c = t.config_versions.c
+    with app.store.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(c.version, c.text).where(c.kind == kind).order_by(c.version.desc()).limit(1)
+        ).first()
+    if row is not None:
+        return Document(kind, row.text, f"{kind} v{row.version}", row.version)
+    if kind == "profiles":
+        text, source = profiles_text(app.settings.profiles)
+        return Document(kind, text, source, 0)
+    return Document(kind, packaged_text(SELECTIVITY), SELECTIVITY, 0)
+
+
+def compile_profiles(text: str, source: str = "edited profiles") -> ProfileSet:
+    """Parse and compile; a bad document raises RuleFileError with the line."""
+    return parse_profiles(text, source)
+
+
+def compile_selectivity(text: str, source: str = "edited selectivity") -> SelectivitySettings:
+    return load_selectivity(text, source)
+
+
+def apply_stored(app: App) -> None:
+    """At start: put the stored versions (if any) in force."""
+    profiles, selectivity = current(app, "profiles"), current(app, "selectivity")
+    if profiles.version:
+        app.profiles = compile_profiles(profiles.text, profiles.source)
+    if selectivity.version:
+        app.selectivity = compile_selectivity(selectivity.text, selectivity.source)
+    if profiles.version or selectivity.version:
+        app.pipeline = app.rebuild()
+
+
+def activate(app: App, officer: Principal, kind: Kind, text: str, *, now: dt.datetime) -> Document:
+    """Validate, store as the next version, swap the running pipeline, and audit the change."""
+    before = current(app, kind)
+    if kind == "profiles":
+        profiles, selectivity = compile_profiles(text), app.selectivity
+    else:
+        profiles, selectivity = app.profiles, compile_selectivity(text)
+    pipeline = app.rebuild(profiles, selectivity)
+    c = t.config_versions.c
+    with app.store.engine.begin() as conn:
+        last = conn.execute(sa.select(sa.func.max(c.version)).where(c.kind == kind)).scalar() or 0
+        version = int(last) + 1
+        conn.execute(
+            t.config_versions.insert().values(
+                kind=kind, version=version, text=text, author=officer.name, created_at=now
+            )
+        )
+        conn.execute(
+            t.audit_log.insert().values(
+                actor=officer.name, role=officer.role, action=f"{kind}_activated", consignment_id=None, at=now,
+                before=_encode({"version": before.version, "source": before.source}).decode(),
+                after=_encode({"version": version}).decode(),
+            )
+        )  # fmt: skip
+    app.profiles, app.selectivity, app.pipeline = profiles, selectivity, pipeline
+    return Document(kind, text, f"{kind} v{version}", version)

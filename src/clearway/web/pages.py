@@ -1,0 +1,357 @@
+"""The officers' pages: worklist, consignment, inspection, profiles with dry-run, selectivity, dashboard,
+audit. Every action goes through the same clearance and config services as the API (and is audited)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+import sqlalchemy as sa
+from litestar import Controller, Request, Response, get, post
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from clearway.errors import ClearwayError, RuleFileError, Unauthenticated
+from clearway.ledger import NoteVerifier
+from clearway.ledger.bundle import ProofFailed, check_bundle
+from clearway.pipeline import LANES
+from clearway.report import charts
+from clearway.services import config
+from clearway.services.clearance import Inspection, InspectionFinding
+from clearway.services.dryrun import dry_run
+from clearway.services.runtime import Runtime, utcnow
+from clearway.store import tables as t
+from clearway.store.repository import as_utc
+from clearway.web.session import COOKIE, NotAnOfficer, SignInNeeded, officer_of
+
+HERE = Path(__file__).parent
+FINDINGS = ("counterfeit", "undervaluation", "wrong_hs_code", "dangerous_goods", "prohibited", "restricted",
+            "misdeclared_origin", "other")  # fmt: skip
+
+
+def web_config() -> dict[str, Any]:
+    """What the Litestar app needs for the pages: templates, static files, exception handlers."""
+    return {
+        "template_config": TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        "static": create_static_files_router(path="/ui/static", directories=[HERE / "static"], include_in_schema=False),
+        "exception_handlers": {SignInNeeded: _to_sign_in, NotAnOfficer: _refused},
+    }
+
+
+def _to_sign_in(request: Request[Any, Any, Any], exc: SignInNeeded) -> Response[Any]:
+    return Redirect(f"/ui/login?next={request.url.path}")
+
+
+def _refused(_: Request[Any, Any, Any], exc: NotAnOfficer) -> Response[Any]:
+    return Template("refused.html", context={"message": exc.message, "user": None}, status_code=403)
+
+
+def _page(name: str, user: Any, **context: Any) -> Template:
+    return Template(name, context={"user": user, "lanes": LANES, **context})
+
+
+async def _form(request: Request[Any, Any, Any]) -> Any:
+    return await request.form()
+
+
+class OfficerPages(Controller):
+    path = "/ui"
+    include_in_schema = False
+
+    # --- sign-in ---
+
+    @get("/login", sync_to_thread=False)
+    def login_form(self, next: str = "/ui/") -> Template:
+        return _page("login.html", None, next=next if next.startswith("/ui") else "/ui/", error=None)
+
+    @post("/login")
+    async def login(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Response[Any]:
+        form = await _form(request)
+        target = str(form.get("next") or "/ui/")
+        try:
+            issued = await anyio.to_thread.run_sync(
+                runtime.tokens.issue, str(form.get("client_id", "")), str(form.get("client_secret", ""))
+            )
+        except Unauthenticated as exc:
+            return Template("login.html", context={"user": None, "next": target, "error": exc.message}, status_code=401)
+        response: Response[Any] = Redirect(target if target.startswith("/ui") else "/ui/")
+        response.set_cookie(COOKIE, issued["access_token"], httponly=True, samesite="strict", path="/ui",
+                            max_age=issued["expires_in"])  # fmt: skip
+        return response
+
+    @post("/logout", sync_to_thread=False)
+    def logout(self) -> Response[Any]:
+        response: Response[Any] = Redirect("/ui/login")
+        response.delete_cookie(COOKIE, path="/ui")
+        return response
+
+    # --- worklist ---
+
+    @get("/", sync_to_thread=True)
+    def worklist(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        lane: str | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+        notice: str | None = None,
+    ) -> Template:
+        officer = officer_of(request, runtime)
+        items = runtime.clearance.worklist(lane=lane or None, status=status or None, channel=channel or None, limit=500)
+        hours = runtime.app.policy.service_hours
+        for item in items:
+            limit = hours.get(item["lane"] or "red", 8.0) * 3600
+            item["overdue"] = item["age_seconds"] > limit
+            item["sla_share"] = min(100, round(100 * item["age_seconds"] / limit))
+        counts = Counter(i["lane"] for i in runtime.clearance.worklist(limit=10_000))
+        return _page("worklist.html", officer, items=items, counts=counts, lane=lane, status=status, channel=channel,
+                     notice=notice, hours=hours)  # fmt: skip
+
+    @post("/reroute")
+    async def bulk_reroute(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Response[Any]:
+        officer = officer_of(request, runtime)
+        form = await _form(request)
+        ids, lane, note = form.getall("id", []), str(form.get("lane", "")), str(form.get("note") or "bulk re-route")
+        done, failed = 0, []
+        for cid in ids:
+            try:
+                await anyio.to_thread.run_sync(runtime.clearance.reroute, officer, cid, lane, note)
+                done += 1
+            except ClearwayError as exc:
+                failed.append(exc.message)
+        notice = f"{done} re-routed to {lane}" + (f"; {len(failed)} refused: {failed[0]}" if failed else "")
+        return Redirect(f"/ui/?notice={notice}")
+
+    # --- one consignment ---
+
+    @get("/consignments/{consignment_id:str}", sync_to_thread=True)
+    def consignment(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        consignment_id: FromPath[str],
+        notice: str | None = None,
+    ) -> Template:
+        officer = officer_of(request, runtime)
+        c = runtime.clearance
+        meta = c.owned(officer, consignment_id)
+        _, consignment = runtime.app.store.consignment(consignment_id)
+        decision = c.decision(consignment_id)
+        profiles = runtime.app.profiles.by_id()
+        hits = []
+        for reason in (decision or {}).get("reasons", []):
+            profile = profiles.get(reason["code"])
+            hits.append(reason | {"documentation": profile.documentation if profile else None,
+                                  "basis": profile.basis if profile else None,
+                                  "title": profile.title if profile else None})  # fmt: skip
+        events = runtime.app.store.events(consignment_id)
+        for e in events:
+            e["data"] = msgspec.json.decode(e["data"])
+            e["at"] = as_utc(e["at"])
+        return _page(
+            "consignment.html", officer, meta=meta, c=msgspec.to_builtins(consignment), decision=decision, hits=hits,
+            referrals=c.referrals(consignment_id), inspections=c.inspections(consignment_id), events=events,
+            proof=_proof(runtime, consignment_id), findings=FINDINGS, notice=notice,
+        )  # fmt: skip
+
+    @post("/consignments/{consignment_id:str}/inspection")
+    async def inspection(
+        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime], consignment_id: FromPath[str]
+    ) -> Response[Any]:
+        officer = officer_of(request, runtime)
+        form = await _form(request)
+        kinds = [k for k in form.getall("finding", []) if k in FINDINGS]
+        text = {name: str(form.get(name) or "").strip() for name in
+                ("note", "corrected_value", "corrected_hs_code", "quantity_seized")}  # fmt: skip
+        seized = int(text["quantity_seized"]) if text["quantity_seized"].isdigit() else None
+        findings = [
+            InspectionFinding(
+                kind=kind,
+                note=text["note"] or None,
+                corrected_value=(text["corrected_value"] or None) if kind == "undervaluation" else None,
+                corrected_hs_code=(text["corrected_hs_code"] or None) if kind == "wrong_hs_code" else None,
+                quantity_seized=seized,
+            )
+            for kind in kinds
+        ]
+        try:
+            result = Inspection(
+                method=str(form.get("method")),  # type: ignore[arg-type]
+                outcome=str(form.get("outcome")),  # type: ignore[arg-type]
+                findings=findings,
+                scan_reference=str(form.get("scan_reference") or "") or None,
+            )
+            result = msgspec.convert(msgspec.to_builtins(result), Inspection)
+            await anyio.to_thread.run_sync(runtime.clearance.inspect, officer, consignment_id, result)
+            notice = "inspection recorded"
+        except (ClearwayError, msgspec.ValidationError) as exc:
+            notice = f"not recorded: {getattr(exc, 'message', exc)}"
+        return Redirect(f"/ui/consignments/{consignment_id}?notice={notice}")
+
+    @post("/consignments/{consignment_id:str}/{action:str}")
+    async def act(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        consignment_id: FromPath[str],
+        action: FromPath[str],
+    ) -> Response[Any]:
+        officer = officer_of(request, runtime)
+        form = await _form(request)
+        note = str(form.get("note") or "")
+        try:
+            if action == "reroute":
+                await anyio.to_thread.run_sync(
+                    runtime.clearance.reroute, officer, consignment_id, str(form.get("lane")), note or "re-routed"
+                )
+            elif action in ("release", "seize", "return"):
+                await anyio.to_thread.run_sync(runtime.clearance.move, officer, consignment_id, action, note)
+            else:
+                return Redirect(f"/ui/consignments/{consignment_id}?notice=unknown action {action}")
+            notice = {"release": "released", "seize": "seized", "return": "returned to sender"}.get(action, "re-routed")
+        except ClearwayError as exc:
+            notice = f"refused: {exc.message}"
+        return Redirect(f"/ui/consignments/{consignment_id}?notice={notice}")
+
+    # --- profiles and selectivity ---
+
+    @get("/profiles", sync_to_thread=True)
+    def profiles(
+        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime], notice: str | None = None
+    ) -> Template:
+        officer = officer_of(request, runtime)
+        document = config.current(runtime.app, "profiles")
+        return _page("profiles.html", officer, document=document, notice=notice, profiles=runtime.app.profiles.profiles)
+
+    @post("/profiles/check")
+    async def check_profiles(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Template:
+        """Validate (and, with `days`, dry-run) the edited profiles; answers an htmx fragment."""
+        officer = officer_of(request, runtime)
+        form = await _form(request)
+        text, days = str(form.get("text", "")), int(str(form.get("days") or "0") or 0)
+        try:
+            profiles = config.compile_profiles(text)
+        except RuleFileError as exc:
+            return Template("fragments/check.html", context={"ok": False, "error": exc.message, "run": None})
+        run = None
+        if days > 0:
+            run = await anyio.to_thread.run_sync(
+                lambda: dry_run(runtime.app, profiles, days=min(days, 365), now=utcnow())
+            )
+        del officer
+        return Template("fragments/check.html", context={"ok": True, "count": len(profiles.profiles), "run": run,
+                                                         "lanes": LANES})  # fmt: skip
+
+    @post("/profiles/activate")
+    async def activate_profiles(
+        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
+    ) -> Response[Any]:
+        return await _activate(request, runtime, "profiles")
+
+    @get("/selectivity", sync_to_thread=True)
+    def selectivity(
+        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime], notice: str | None = None
+    ) -> Template:
+        officer = officer_of(request, runtime)
+        document = config.current(runtime.app, "selectivity")
+        return _page("selectivity.html", officer, document=document, notice=notice, settings=runtime.app.selectivity)
+
+    @post("/selectivity/activate")
+    async def activate_selectivity(
+        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
+    ) -> Response[Any]:
+        return await _activate(request, runtime, "selectivity")
+
+    # --- dashboard and audit ---
+
+    @get("/dashboard", sync_to_thread=True)
+    def dashboard(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Template:
+        officer = officer_of(request, runtime)
+        return _page("dashboard.html", officer, **_dashboard(runtime))
+
+    @get("/audit", sync_to_thread=True)
+    def audit(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Template:
+        officer = officer_of(request, runtime)
+        return _page("audit.html", officer, entries=runtime.clearance.audit(limit=500))
+
+
+async def _activate(request: Request[Any, Any, Any], runtime: Runtime, kind: config.Kind) -> Response[Any]:
+    officer = officer_of(request, runtime)
+    form = await _form(request)
+    try:
+        document = await anyio.to_thread.run_sync(
+            lambda: config.activate(runtime.app, officer, kind, str(form.get("text", "")), now=utcnow())
+        )
+        notice = f"{document.source} is in force"
+    except RuleFileError as exc:
+        notice = f"not activated: {exc.message}"
+    return Redirect(f"/ui/{kind}?notice={notice}")
+
+
+def _proof(runtime: Runtime, consignment_id: str) -> dict[str, Any]:
+    """The consignment's ledger entries, checked here against the latest signed checkpoint."""
+    ledger = runtime.app.ledger
+    try:
+        bundle = ledger.proofs(consignment_id)
+    except ClearwayError as exc:
+        return {"state": "none", "message": exc.message, "entries": []}
+    if not bundle["checkpoint"]:
+        return {"state": "pending", "message": "not yet in a signed checkpoint", "entries": bundle["entries"]}
+    try:
+        verifier = NoteVerifier.parse(ledger.key.verifier.encode())
+        verified = check_bundle(bundle, bundle["checkpoint"], verifier)
+    except ProofFailed as exc:
+        return {"state": "failed", "message": exc.message, "entries": bundle["entries"]}
+    covered = sum(1 for e in bundle["entries"] if e["proof"] is not None)
+    return {"state": "verified", "entries": bundle["entries"], "size": bundle["tree_size"],
+            "message": f"{len(verified)} of {len(bundle['entries'])} events proven in the checkpoint of size "
+                       f"{bundle['tree_size']} ({covered} covered)"}  # fmt: skip
+
+
+def _dashboard(runtime: Runtime) -> dict[str, Any]:
+    c, d = t.consignments.c, t.decisions.c
+    with runtime.app.store.engine.connect() as conn:
+        channels = dict(conn.execute(sa.select(c.channel, sa.func.count()).group_by(c.channel)).all())
+        statuses = dict(conn.execute(sa.select(c.status, sa.func.count()).group_by(c.status)).all())
+        lanes = dict(conn.execute(sa.select(c.lane, sa.func.count()).where(c.lane.is_not(None)).group_by(c.lane)).all())
+        by_day = conn.execute(sa.select(c.received_at, c.channel).order_by(c.received_at.desc()).limit(50_000)).all()
+        reasons = conn.execute(sa.select(d.reasons).order_by(d.decided_at.desc()).limit(50_000)).scalars().all()
+        released = conn.execute(
+            sa.select(c.received_at, c.released_at).where(c.released_at.is_not(None)).limit(50_000)
+        ).all()
+    days = sorted({as_utc(r.received_at).date().isoformat() for r in by_day})[-14:]
+    per_day = {ch: [sum(1 for r in by_day if r.channel == ch and as_utc(r.received_at).date().isoformat() == day)
+                    for day in days] for ch in sorted(channels)}  # fmt: skip
+    hits: Counter[str] = Counter()
+    for text in reasons:
+        hits.update({r["code"] for r in msgspec.json.decode(text)})
+    decided = max(1, len(reasons))
+    top = hits.most_common(15)
+    minutes = [(as_utc(b) - as_utc(a)).total_seconds() / 60 for a, b in released]
+    shown = [ln for ln in LANES if ln in lanes]
+    figures = {
+        "consignments": sum(channels.values()), "held": statuses.get("held", 0) + statuses.get("inspected", 0),
+        "released": statuses.get("released", 0), "seized": statuses.get("seized", 0),
+        "release_p50": statistics.median(minutes) if minutes else None,
+        "release_p90": sorted(minutes)[int(0.9 * (len(minutes) - 1))] if minutes else None,
+    }  # fmt: skip
+    return {
+        "figures": figures, "statuses": statuses,
+        "volume_chart": charts.stacked("Consignments by day and channel", days, per_day) if days else None,
+        "lane_chart": charts.bar("Lanes", shown, [lanes[ln] for ln in shown]),
+        "hit_chart": charts.bar("Hit rate per profile and detector (% of decisions)", [k for k, _ in top],
+                                [100 * n / decided for _, n in top], horizontal=True) if top else None,
+        "release_chart": charts.histogram("Minutes from receipt to release", minutes) if minutes else None,
+    }  # fmt: skip
+
+
+WEB_CONTROLLERS = [OfficerPages]
