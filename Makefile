@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SIZE ?= 100000
 
-.PHONY: demo test lint bench venv
+.PHONY: demo test lint bench venv chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -16,7 +17,12 @@ venv: $(BIN)/python
 demo: venv
 	$(BIN)/clearway demo --size $(SIZE)
 
-test: $(BIN)/python
+# The browser tests drive Debian's Chromium; install it where it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: $(BIN)/python chromium
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
