@@ -12,9 +12,9 @@ import anyio
 import msgspec
 import sqlalchemy as sa
 from litestar import Controller, Request, Response, get, post
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -69,7 +69,7 @@ class OfficerPages(Controller):
     # --- sign-in ---
 
     @get("/login", sync_to_thread=False)
-    def login_form(self, next: str = "/ui/") -> Template:
+    def login_form(self, next: FromQuery[str] = "/ui/") -> Template:
         return _page("login.html", None, next=next if next.startswith("/ui") else "/ui/", error=None)
 
     @post("/login")
@@ -100,10 +100,10 @@ class OfficerPages(Controller):
         self,
         request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
-        lane: str | None = None,
-        status: str | None = None,
-        channel: str | None = None,
-        notice: str | None = None,
+        lane: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        channel: FromQuery[str | None] = None,
+        notice: FromQuery[str | None] = None,
     ) -> Template:
         officer = officer_of(request, runtime)
         items = runtime.clearance.worklist(lane=lane or None, status=status or None, channel=channel or None, limit=500)
@@ -139,7 +139,7 @@ class OfficerPages(Controller):
         request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         consignment_id: FromPath[str],
-        notice: str | None = None,
+        notice: FromQuery[str | None] = None,
     ) -> Template:
         officer = officer_of(request, runtime)
         c = runtime.clearance
@@ -226,7 +226,7 @@ class OfficerPages(Controller):
 
     @get("/profiles", sync_to_thread=True)
     def profiles(
-        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime], notice: str | None = None
+        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime], notice: FromQuery[str | None] = None
     ) -> Template:
         officer = officer_of(request, runtime)
         document = config.current(runtime.app, "profiles")
@@ -259,7 +259,7 @@ class OfficerPages(Controller):
 
     @get("/selectivity", sync_to_thread=True)
     def selectivity(
-        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime], notice: str | None = None
+        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime], notice: FromQuery[str | None] = None
     ) -> Template:
         officer = officer_of(request, runtime)
         document = config.current(runtime.app, "selectivity")
