@@ -13,10 +13,20 @@ from typing import Literal, get_args
 from clearway.errors import IllegalTransition
 
 Status = Literal[
-    "registered", "assessed", "held", "inspected", "released", "seized", "returned_to_sender", "invalidated"
+    "received", "registered", "assessed", "held", "inspected", "released", "seized", "returned_to_sender", "invalidated"
 ]
 Action = Literal[
-    "assess", "amend", "hold", "inspect", "release", "seize", "return_to_sender", "invalidate", "reroute", "arrive"
+    "register",
+    "assess",
+    "amend",
+    "hold",
+    "inspect",
+    "release",
+    "seize",
+    "return_to_sender",
+    "invalidate",
+    "reroute",
+    "arrive",
 ]
 STATUSES: tuple[Status, ...] = get_args(Status)
 ACTIONS: tuple[Action, ...] = get_args(Action)
@@ -27,6 +37,7 @@ HOLDING_LANES = frozenset({"red", "yellow"})
 
 _MOVES: dict[Action, dict[Status, Status | None]] = {
     # None: the status stays what it was (the action is recorded, nothing moves)
+    "register": {"received": "registered"},  # a valid submission; an invalid one stays a rejected submission
     "assess": {"registered": "assessed"},
     "amend": {"registered": "registered", "assessed": "registered", "held": "registered"},
     "hold": {"assessed": "held"},
