@@ -27,7 +27,7 @@ test: $(BIN)/python chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: venv
 	$(BIN)/python -m bench intake

@@ -1,4 +1,4 @@
-"""`python -m bench intake|ledger|risk|screening|api`: figures for each step, printed (no time is asserted)."""
+"""`python -m bench intake|ledger|risk|screening|api|model`: figures, printed (no time is asserted)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     screening.add_argument(
         "--nomenklatura-threshold", type=float, default=0.7, help="logic-v2's (0-1; yente's default)"
     )
+    model = sub.add_parser("model", help="the targeting model stage beside LightGBM's bare predict")
+    model.add_argument("--size", type=int, default=20_000, help="consignments (default 20000)")
     api = sub.add_parser("api", help="the service over loopback: bulk and single submissions, SQLite and PostgreSQL")
     api.add_argument("--size", type=int, default=20_000, help="consignments sent in bulk (default 20000)")
     api.add_argument("--singles", type=int, default=500, help="single submissions, sequential and concurrent")
@@ -47,6 +49,10 @@ def main(argv: list[str] | None = None) -> None:
         from bench.risk import run as run_risk
 
         run_risk(args.size, args.seeds)
+    elif args.suite == "model":
+        from bench.model import run as run_model
+
+        run_model(args.size)
     elif args.suite == "api":
         from bench.api import run as run_api
 

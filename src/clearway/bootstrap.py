@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from clearway.clearance.policy import ClearancePolicy, parse_policy
 from clearway.pipeline import Pipeline, Stage
@@ -30,6 +33,9 @@ from clearway.services.keyfile import load_secret
 from clearway.services.ledger import Ledger, Policy, load_or_create_key
 from clearway.settings import Settings
 from clearway.store import Store, make_engine, upgrade
+from clearway.store.tables import config_versions
+from clearway.targeting.model import TargetingModel
+from clearway.targeting.stage import ModelStage
 
 STARTER_PROFILES = "profiles/starter.yaml"
 
@@ -48,10 +54,13 @@ class App:
     policy: ClearancePolicy  # immediate release, referral time limits, service levels
     selectivity: SelectivitySettings | None = None
     watchlist: WatchList | None = None
+    model: TargetingModel | None = None
 
     def rebuild(self, profiles: ProfileSet | None = None, selectivity: SelectivitySettings | None = None) -> Pipeline:
         """The pipeline with other profiles or selectivity settings, the rest as configured."""
-        return build_pipeline(profiles or self.profiles, self.revenue, selectivity or self.selectivity, self.watchlist)
+        return build_pipeline(
+            profiles or self.profiles, self.revenue, selectivity or self.selectivity, self.watchlist, self.model
+        )
 
 
 def profiles_text(path: Path | None) -> tuple[str, str]:
@@ -104,6 +113,7 @@ def build_pipeline(
     revenue: RevenueContext | None = None,
     selectivity: SelectivitySettings | None = None,
     watchlist: WatchList | None = None,
+    model: TargetingModel | None = None,
 ) -> Pipeline:
     """Rules first; with revenue data, the detectors (which read its thresholds and rates) and the
     assessment; with selectivity settings, capacity, random selection and AEO treatment last."""
@@ -118,9 +128,19 @@ def build_pipeline(
             MisclassificationDetector(),
             RevenueStage(revenue),
         ]
+    if model is not None:
+        stages.append(ModelStage(model))
     if selectivity is None:
         return Pipeline(stages=tuple(stages))
     return Pipeline(stages=tuple(stages), finish=partial(apply_selectivity, settings=selectivity))
+
+
+def _champion(engine: sa.Engine) -> TargetingModel | None:
+    """The targeting model last promoted in this store (it takes precedence over CLEARWAY_MODEL)."""
+    c = config_versions.c
+    with engine.connect() as conn:
+        text = conn.execute(sa.select(c.text).where(c.kind == "model").order_by(c.version.desc()).limit(1)).scalar()
+    return TargetingModel.from_bytes(base64.b64decode(text)) if text else None
 
 
 def bootstrap(
@@ -137,7 +157,10 @@ def bootstrap(
     listed = watchlist or settings.watchlist
     screened = load_watchlist(listed) if listed else None
     selectivity = load_selectivity()
-    pipeline = build_pipeline(profiles, revenue, selectivity, screened)
+    model = _champion(engine) or (TargetingModel.from_bytes(settings.model.read_bytes()) if settings.model else None)
+    pipeline = build_pipeline(profiles, revenue, selectivity, screened, model)
     secret = load_secret(settings.secret_key or settings.ledger_key.with_name("secret.key"))
     store = Store(engine, partial(consignment_party_keys, secret))
-    return App(settings, store, profiles, pipeline, ledger, revenue, secret, load_policy(), selectivity, screened)
+    return App(
+        settings, store, profiles, pipeline, ledger, revenue, secret, load_policy(), selectivity, screened, model
+    )

@@ -70,3 +70,16 @@ def histogram(title: str, values: Sequence[float], *, marks: dict[str, float] | 
     ax.set_title(title, color=INK, loc="left", fontsize=11)
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
+
+
+def grouped(title: str, groups: Sequence[str], series: dict[str, Sequence[float]]) -> str:
+    """Bars side by side: one group per label, one bar per series."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    width = 0.8 / max(1, len(series))
+    for i, (name, values) in enumerate(series.items()):
+        ax.bar([g + i * width for g in range(len(groups))], list(values), width=width, label=name)
+    ax.set_xticks([g + width * (len(series) - 1) / 2 for g in range(len(groups))], list(groups))
+    ax.set_title(title, color=INK, loc="left", fontsize=11)
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)

@@ -1,0 +1,90 @@
+"""The targeting model as a pipeline stage: consignments in the batch frame become item rows in the
+model's history columns (the `clearway` mapping), are scored, and a consignment whose most suspicious
+item passes a band gets a hit whose message carries the score and the features that drove it.
+
+The `clearway` mapping: id `<key>:<item>`, the day received, the item's HS subheading, origin and value
+(quantity x unit price, in the consignment currency), the item's net mass (else the consignment's gross
+mass shared by value), the dispatch country as departure, channel, category, platform, currency and
+destination as categories, and the keyed hashes of seller and consignee as parties.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput, no_hits
+from clearway.targeting.model import TargetingModel
+
+CLEARWAY_MAPPING = "clearway"
+READABLE = {
+    "unit_vs_hs": "unit value against the usual for its HS code", "unit_minus_hs_median": "unit value gap",
+    "log_unit": "unit value", "log_value": "declared value", "log_mass": "mass", "log_duty": "duty at risk",
+}  # fmt: skip
+
+
+def batch_history(batch: pl.DataFrame) -> pl.DataFrame:
+    """The batch's items as canonical history rows (no label)."""
+    items = batch.select(
+        "key", "received_at", "dispatch_country", "destination_country", "channel", "category", "platform",
+        "currency", "gross_mass_kg", "intrinsic_value", "seller_key", "consignee_key", "items",
+    ).explode("items").with_columns(pl.int_range(pl.len()).over("key").alias("line"))  # fmt: skip
+    item = pl.col("items").struct
+    value = item.field("unit_price").cast(pl.Float64) * item.field("quantity").cast(pl.Float64)
+    share = value / pl.col("intrinsic_value").cast(pl.Float64).clip(lower_bound=0.01)
+    gross = pl.col("gross_mass_kg").cast(pl.Float64)
+    return items.select(
+        (pl.col("key") + ":" + pl.col("line").cast(pl.String)).alias("id"),
+        pl.col("received_at").dt.date().alias("date"),
+        item.field("hs_code").str.slice(0, 6).fill_null("000000").alias("hs6"),
+        item.field("origin_country").fill_null(pl.col("dispatch_country")).alias("origin"),
+        pl.col("dispatch_country").alias("departure"),
+        value.alias("value"),
+        item.field("net_mass_kg").cast(pl.Float64).fill_null(gross * share).alias("mass"),
+        pl.lit(None, dtype=pl.Float64).alias("tax_rate"),
+        pl.col("channel").alias("cat_channel"),
+        pl.col("category").alias("cat_category"),
+        pl.col("platform").alias("cat_platform"),
+        pl.col("currency").alias("cat_currency"),
+        pl.col("destination_country").alias("cat_destination"),
+        pl.col("seller_key").alias("party_seller"),
+        pl.col("consignee_key").alias("party_consignee"),
+        pl.col("key").alias("consignment"),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelStage:
+    model: TargetingModel
+    red_at: float = 0.8  # calibrated probability of an infringement
+    yellow_at: float = 0.5
+    name: str = "model"
+
+    def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
+        if batch.is_empty():
+            return StageOutput(no_hits())
+        rows = batch_history(batch)
+        scores = self.model.score(rows.drop("consignment"))
+        scored = rows.select("consignment").with_columns(
+            pl.Series("score", scores), pl.int_range(pl.len()).alias("row")
+        )
+        best = scored.sort("score", descending=True).unique("consignment", keep="first").filter(
+            pl.col("score") >= self.yellow_at
+        )  # fmt: skip
+        if best.is_empty():
+            return StageOutput(no_hits(), pl.DataFrame({"key": rows["consignment"].unique()}))
+        picked = rows[best["row"].to_list()]
+        reasons = self.model.reasons(picked.drop("consignment"))
+        messages = [
+            f"targeting model: {score:.0%} likely to hide an infringement; driven by "
+            + ", ".join(f"{READABLE.get(name, name.replace('_', ' '))} (+{value:.2f})" for name, value in why)
+            for score, why in zip(best["score"].to_list(), reasons, strict=True)
+        ]
+        lanes = np.where(best["score"].to_numpy() >= self.red_at, "red", "yellow")
+        hits = pl.DataFrame({
+            "key": best["consignment"], "source": "model", "code": "MODEL", "message": messages, "lane": lanes,
+            "referral": None, "agency": None, "weight": (best["score"] * 100).clip(0, 100),
+        }).cast(HIT_SCHEMA)  # type: ignore[arg-type]  # fmt: skip
+        return StageOutput(hits)
