@@ -106,8 +106,9 @@ def sign_in(browser: Browser, site: dict[str, Any], who: str, shot: str | None =
 def test_an_officer_works_a_held_parcel_through_inspection_to_release(browser: Browser, site: dict[str, Any]) -> None:
     page = sign_in(browser, site, "officer", "01-sign-in.png")
     expect(page.locator("h1")).to_have_text("Worklist")
-    rows = page.locator("#worklist tbody tr")
-    expect(rows).to_have_count(3)  # the medicine and the two vague descriptions are held
+    worklist = page.locator("#worklist tbody")
+    for held in ("MED-1", "VAGUE-1", "VAGUE-2"):  # the medicine and the two vague descriptions are held
+        expect(worklist).to_contain_text(held)  # (random selection may hold one more: 0.5% of parcels)
     page.screenshot(path=SHOTS / "02-worklist.png", full_page=True)
     page.click("text=MED-1")
     expect(page.locator("#status")).to_have_text("held")

@@ -19,6 +19,7 @@ from clearway.bootstrap import App, bootstrap
 from clearway.intake import read_bytes
 from clearway.ledger import Checkpoint, NoteVerifier
 from clearway.ledger.bundle import ProofFailed, check_bundle
+from clearway.pipeline import LANES
 from clearway.services.ingest import ingest
 from clearway.services.witness import LedgerCompromised, observe
 from clearway.settings import Settings
@@ -85,7 +86,7 @@ def test_every_decision_is_logged_and_provable_offline(app: App) -> None:
                 assert kinds[3] == "held"
             assert entries[2].event.facts["collection_model"] == "vendor_or_platform"  # the example carries IOSS
             assessed = entries[1].event.facts
-            assert assessed["lane"] in ("green", "red") and "reasons" not in assessed  # no reasons for submitters
+            assert assessed["lane"] in LANES and "reasons" not in assessed  # no reasons for submitters
 
 
 def test_leaves_and_events_hold_no_personal_data(app: App) -> None:

@@ -31,6 +31,10 @@ from clearway.targeting.stage import CLEARWAY_MAPPING, batch_history
 BUILT_IN = ("kcs",)
 
 
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
 def load_mapping(fmt: str) -> Mapping:
     """A built-in mapping by name (`kcs`) or a mapping YAML file of the administration's own."""
     if fmt in BUILT_IN:
@@ -63,7 +67,7 @@ def read_history(path: Path, mapping: Mapping, label: str | None) -> Loaded:
 
 def train_file(path: Path, mapping: Mapping, label: str, seed: int = 0) -> TargetingModel:
     loaded = read_history(path, mapping, label)
-    return train(loaded.history, mapping=mapping.name, trained_on=loaded.digest, seed=seed)
+    return train(loaded.history, mapping=mapping.name, trained_on=loaded.digest, seed=seed, trained_at=_now())
 
 
 def score_file(model: TargetingModel, path: Path, mapping: Mapping) -> pl.DataFrame:
@@ -212,7 +216,7 @@ def store_history(app: App, *, since: dt.datetime | None = None) -> pl.DataFrame
 def train_from_store(app: App, seed: int = 0) -> TargetingModel:
     history = store_history(app)
     digest = data_hash(history.write_ipc(None).getvalue())
-    return train(history, mapping=CLEARWAY_MAPPING, trained_on=digest, seed=seed)
+    return train(history, mapping=CLEARWAY_MAPPING, trained_on=digest, seed=seed, trained_at=_now())
 
 
 # --- the learning loop: drift, back-test of a challenger, promotion on record ---

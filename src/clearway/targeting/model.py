@@ -8,7 +8,6 @@ with the columns it lacks.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +42,7 @@ class ModelFile(msgspec.Struct, frozen=True):
     calibration_y: list[float]
     versions: dict[str, str]
     trained_on: str  # sha256 of the training data as read
-    trained_at: str
+    trained_at: str  # ISO time given by the caller (the core reads no clock)
     rows: int
     params: dict[str, Any]
     rounds: int
@@ -146,7 +145,13 @@ def _dataset(features: np.ndarray, labels: np.ndarray, spec: FeatureSpec) -> lgb
 
 
 def train(
-    history: pl.DataFrame, *, mapping: str, trained_on: str, seed: int = 0, params: dict[str, Any] | None = None
+    history: pl.DataFrame,
+    *,
+    mapping: str,
+    trained_on: str,
+    seed: int = 0,
+    params: dict[str, Any] | None = None,
+    trained_at: str = "",
 ) -> TargetingModel:
     """Fit on labelled history: the trees on the earlier part, early stopping and calibration on the latest
     CALIBRATION_SHARE of days, then the trees again on everything for the rounds found."""
@@ -178,7 +183,7 @@ def train(
         FORMAT, spec, booster.model_to_string(), [float(x) for x in calibration.X_thresholds_],
         [float(y) for y in calibration.y_thresholds_],
         {"lightgbm": lgb.__version__, "scikit-learn": sklearn.__version__, "polars": pl.__version__},
-        trained_on, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), len(labels), settings, final_rounds,
+        trained_on, trained_at, len(labels), settings, final_rounds,
         reference,
     )  # fmt: skip
     return TargetingModel(spec, booster, calibration, meta)
