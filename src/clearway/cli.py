@@ -412,11 +412,11 @@ def model_evaluate(
     keys = ["precision@1%", "precision@2%", "precision@5%", "precision@10%", "recall@5%", "recall@10%",
             "revenue@5%", "revenue@10%", "auc"]  # fmt: skip
     table = Table(title=f"{valid_data.name}: {seeds} seeds, mean ± standard deviation")
-    table.add_column("model")
+    table.add_column("")
+    for name in summary:
+        table.add_column(name, justify="right")
     for key in keys:
-        table.add_column(key, justify="right")
-    for name, figures in summary.items():
-        table.add_row(name, *[f"{figures[k][0]:.3f} ± {figures[k][1]:.3f}" for k in keys])
+        table.add_row(key, *[f"{figures[key][0]:.3f} ± {figures[key][1]:.3f}" for figures in summary.values()])
     out.print(table)
     if result.tuned:
         out.print(f"tuned boosting: {result.tuned} (best precision@10% of the later file in a grid of 4)")

@@ -160,7 +160,7 @@ def evaluate(
     no_parties = fitted.history.select([c for c in fitted.history.columns if not c.startswith("party_")])
     tuned: dict[str, float] = {}
     if baselines:
-        makers = {"lightgbm (library defaults)": _default_lightgbm, "gradient boosting (tuned)": _tuned_boosting}
+        makers = {"lightgbm defaults": _default_lightgbm, "boosting, tuned": _tuned_boosting}
         runs |= {name: [] for name in makers}
         tuned = max(
             TUNING_GRID, key=lambda g: metrics.precision_at(_tuned_boosting(no_parties, 0, g)(valid), labels, 0.1)
