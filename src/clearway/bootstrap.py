@@ -59,8 +59,9 @@ class App:
     def rebuild(self, profiles: ProfileSet | None = None, selectivity: SelectivitySettings | None = None) -> Pipeline:
         """The pipeline with other profiles or selectivity settings, the rest as configured."""
         return build_pipeline(
-            profiles or self.profiles, self.revenue, selectivity or self.selectivity, self.watchlist, self.model
-        )
+            profiles or self.profiles, self.revenue, selectivity or self.selectivity, self.watchlist, self.model,
+            self.settings.explore,
+        )  # fmt: skip
 
 
 def profiles_text(path: Path | None) -> tuple[str, str]:
@@ -114,6 +115,7 @@ def build_pipeline(
     selectivity: SelectivitySettings | None = None,
     watchlist: WatchList | None = None,
     model: TargetingModel | None = None,
+    explore: float = 0.0,
 ) -> Pipeline:
     """Rules first; with revenue data, the detectors (which read its thresholds and rates) and the
     assessment; with selectivity settings, capacity, random selection and AEO treatment last."""
@@ -129,7 +131,7 @@ def build_pipeline(
             RevenueStage(revenue),
         ]
     if model is not None:
-        stages.append(ModelStage(model))
+        stages.append(ModelStage(model, explore=explore))
     if selectivity is None:
         return Pipeline(stages=tuple(stages))
     return Pipeline(stages=tuple(stages), finish=partial(apply_selectivity, settings=selectivity))
@@ -158,7 +160,7 @@ def bootstrap(
     screened = load_watchlist(listed) if listed else None
     selectivity = load_selectivity()
     model = _champion(engine) or (TargetingModel.from_bytes(settings.model.read_bytes()) if settings.model else None)
-    pipeline = build_pipeline(profiles, revenue, selectivity, screened, model)
+    pipeline = build_pipeline(profiles, revenue, selectivity, screened, model, settings.explore)
     secret = load_secret(settings.secret_key or settings.ledger_key.with_name("secret.key"))
     store = Store(engine, partial(consignment_party_keys, secret))
     return App(

@@ -35,6 +35,7 @@ class Settings:
     rate_per_second: float = 50.0  # CLEARWAY_RATE: requests per second per client (bursts of twice that)
     max_body_bytes: int = 16 * 1024 * 1024  # CLEARWAY_MAX_BODY: the largest request body accepted
     model: Path | None = None  # CLEARWAY_MODEL: a targeting model file (.cwm) to score with in the pipeline
+    explore: float = 0.0  # CLEARWAY_EXPLORE: share of each batch inspected where the model is least sure
     webhook_private: bool = False  # CLEARWAY_WEBHOOK_PRIVATE=1: allow webhooks to private addresses (tests only)
 
     @classmethod
@@ -60,6 +61,7 @@ class Settings:
             rate_per_second=_number(env, "CLEARWAY_RATE", 50.0, float),
             max_body_bytes=_number(env, "CLEARWAY_MAX_BODY", 16 * 1024 * 1024, int),
             model=Path(env["CLEARWAY_MODEL"]) if env.get("CLEARWAY_MODEL") else None,
+            explore=float(env.get("CLEARWAY_EXPLORE") or 0.0),
             webhook_private=env.get("CLEARWAY_WEBHOOK_PRIVATE", "") in ("1", "true", "yes"),
         )
 

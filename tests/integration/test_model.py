@@ -102,6 +102,12 @@ def test_the_learning_loop_on_clearways_own_inspections(tmp_path: Path) -> None:
     hits = ModelStage(challenger, red_at=1.0, yellow_at=band).run(frame, Context(as_of=noon)).hits
     assert hits.height > 0 and set(hits["source"]) == {"model"}
     assert all("driven by" in m for m in hits["message"])  # the features behind the score: the officer's reasons
+    explored = ModelStage(challenger, yellow_at=0.5, red_at=0.8, explore=0.1).run(frame, Context(as_of=noon)).hits
+    learning = explored.filter(explored["code"] == "MODEL-EXPLORE")
+    flagged = set(explored.filter(explored["code"] == "MODEL")["key"])
+    assert learning.height == min(int(np.ceil(0.1 * frame.height)), frame.height - len(flagged))
+    assert set(learning["source"]) == {"random"} and set(learning["lane"]) == {"yellow"}
+    assert not flagged & set(learning["key"])  # exploration picks parcels the model did not flag already
     assert stage.model is app.model and not ModelStage(challenger).run(frame.head(0), Context(as_of=noon)).hits.height
     labels = np.random.default_rng(0).permutation(history["label"].to_numpy())
     noise = train(history.with_columns(pl.Series("label", labels)), mapping="clearway", trained_on="noise")

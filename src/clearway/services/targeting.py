@@ -171,6 +171,8 @@ def evaluate(
         runs["clearway"].append(
             metrics.report(probabilities, labels, at_risk) | {"brier": float(np.mean((probabilities - labels) ** 2))}
         )
+        # the same model ranking by expected duty (probability x duty at risk): revenue first
+        runs.setdefault("clearway, by duty", []).append(metrics.report(probabilities * at_risk, labels, at_risk))
         if on_run:
             on_run("clearway", seed)
         for name, make in makers.items():

@@ -60,6 +60,7 @@ class ModelStage:
     model: TargetingModel
     red_at: float = 0.8  # calibrated probability of an infringement
     yellow_at: float = 0.5
+    explore: float = 0.0  # share of the batch selected where the model is least sure (active learning)
     name: str = "model"
 
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
@@ -73,8 +74,9 @@ class ModelStage:
         best = scored.sort("score", descending=True).unique("consignment", keep="first").filter(
             pl.col("score") >= self.yellow_at
         )  # fmt: skip
+        exploring = self._uncertain(scored, set(best["consignment"].to_list()))
         if best.is_empty():
-            return StageOutput(no_hits(), pl.DataFrame({"key": rows["consignment"].unique()}))
+            return StageOutput(exploring)
         picked = rows[best["row"].to_list()]
         reasons = self.model.reasons(picked.drop("consignment"))
         messages = [
@@ -87,4 +89,21 @@ class ModelStage:
             "key": best["consignment"], "source": "model", "code": "MODEL", "message": messages, "lane": lanes,
             "referral": None, "agency": None, "weight": (best["score"] * 100).clip(0, 100),
         }).cast(HIT_SCHEMA)  # type: ignore[arg-type]  # fmt: skip
-        return StageOutput(hits)
+        return StageOutput(pl.concat([hits, exploring]))
+
+    def _uncertain(self, scored: pl.DataFrame, flagged: set[str]) -> pl.DataFrame:
+        """The `explore` share of the batch's consignments whose scores are nearest the yellow band, for
+        inspection: their results teach the model most (uncertainty sampling), beside random selection."""
+        per = scored.group_by("consignment").agg(pl.col("score").max()).filter(~pl.col("consignment").is_in(flagged))
+        count = int(np.ceil(self.explore * scored["consignment"].n_unique())) if self.explore > 0 else 0
+        if count == 0 or per.is_empty():
+            return no_hits()
+        chosen = per.with_columns((pl.col("score") - self.yellow_at).abs().alias("distance")).sort(
+            "distance", "consignment").head(count)  # fmt: skip
+        return chosen.select(
+            pl.col("consignment").alias("key"), pl.lit("random").alias("source"), pl.lit("MODEL-EXPLORE").alias("code"),
+            pl.format("selected to learn: the targeting model is least sure here (score {})",
+                      pl.col("score").round(2)).alias("message"),
+            pl.lit("yellow").alias("lane"), pl.lit(None, dtype=pl.String).alias("referral"),
+            pl.lit(None, dtype=pl.String).alias("agency"), pl.lit(0.0).alias("weight"),
+        ).cast(HIT_SCHEMA)  # type: ignore[arg-type]  # fmt: skip
