@@ -19,6 +19,7 @@ from clearway import __version__
 from clearway.api.agency import AgencyController
 from clearway.api.consignments import ConsignmentController
 from clearway.api.ledger import LedgerController
+from clearway.api.metrics import MetricsController, forget, metrics_config
 from clearway.api.oauth import OAuthController
 from clearway.api.officer import OfficerController
 from clearway.api.openapi_body import document_consignment_bodies
@@ -54,8 +55,10 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
     settings = application.settings
     limiter = RateLimiter(rate=settings.rate_per_second, burst=2 * settings.rate_per_second)
     web = web_config()
+    prometheus = metrics_config(rt)
     api = Litestar(
-        route_handlers=[*CONTROLLERS, *WEB_CONTROLLERS, web["static"]],
+        route_handlers=[*CONTROLLERS, *WEB_CONTROLLERS, web["static"], MetricsController],
+        middleware=[prometheus.middleware],
         template_config=web["template_config"],
         dependencies={
             "clearway": Provide(lambda: application, use_cache=True, sync_to_thread=False),
@@ -68,7 +71,7 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
             "agency": _role("agency"),
         },
         on_startup=[rt.start],
-        on_shutdown=[rt.stop],
+        on_shutdown=[rt.stop, lambda: forget(rt)],
         exception_handlers={
             **web["exception_handlers"],
             ClearwayError: clearway_error,

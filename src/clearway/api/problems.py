@@ -6,6 +6,7 @@ import logging
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from prometheus_client import Counter
 
 from clearway.errors import (
     ClearwayError,
@@ -19,6 +20,7 @@ from clearway.errors import (
 )
 
 log = logging.getLogger("clearway.api")
+SERVER_ERRORS = Counter("clearway_server_errors_total", "requests answered with 500", ["kind"])
 STATUS: dict[type[ClearwayError], int] = {
     NotFound: 404, IllegalTransition: 409, InvalidInput: 422, Unauthenticated: 401, Forbidden: 403, TooLarge: 413,
     RateLimited: 429,
@@ -47,6 +49,7 @@ def clearway_error(_: Request[object, object, object], exc: ClearwayError) -> Re
     status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 500)
     if status == 500:
         log.exception("unexpected error", exc_info=exc)
+        SERVER_ERRORS.labels(kind=type(exc).__name__).inc()
         return problem(500, "the server could not complete the request")
     headers = None
     if isinstance(exc, Unauthenticated):
@@ -66,4 +69,5 @@ def http_error(_: Request[object, object, object], exc: HTTPException) -> Respon
 
 def unexpected(_: Request[object, object, object], exc: Exception) -> Response[dict[str, object]]:
     log.exception("unexpected error", exc_info=exc)
+    SERVER_ERRORS.labels(kind=type(exc).__name__).inc()
     return problem(500, "the server could not complete the request")

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ class Submissions:
         self._writes: queue.Queue[_Request | None] = queue.Queue()
         self._assess: queue.Queue[tuple[dt.datetime, list[BatchRow], dict[str, int]] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
+        self.counts: Counter[str] = Counter()  # accepted, rejected and each error code, since start (for metrics)
 
     def start(self) -> None:
         """Assess what an earlier run committed but did not assess, then start the writer and the assessor."""
@@ -115,6 +117,12 @@ class Submissions:
         self._assess.put(None)
         self._threads[1].join()
         self._threads = []
+
+    def _count(self, answer: dict[str, Any]) -> None:
+        self.counts["accepted"] += answer["accepted"]
+        self.counts["rejected"] += answer["rejected"]
+        for result in answer["results"]:
+            self.counts.update(f"error:{e['code']}" for e in result["errors"])
 
     def drain(self) -> None:
         """Wait until everything queued so far is committed and assessed."""
@@ -175,6 +183,7 @@ class Submissions:
                 request.answer.set_exception(answer)
                 continue
             request.answer.set_result(answer)
+            self._count(answer[1])
             if rows is not None:
                 self._assess.put(rows)
 

@@ -1,0 +1,76 @@
+"""Operational metrics in Prometheus format at `/metrics`: requests and their latency (Litestar's
+middleware: counts, duration histograms, in flight, by method, route and status), and clearway's own:
+consignments accepted and rejected by error code, the write and assessment queues, webhook deliveries
+waiting, and server errors. `/metrics` is for the operator's scraper: serve it on an internal address."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from prometheus_client import REGISTRY
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from clearway.services.runtime import Runtime
+from clearway.store import tables as t
+
+
+class ClearwayCollector(Collector):
+    """Reads the running service's counters and queues at each scrape."""
+
+    def __init__(self) -> None:
+        self.runtimes: list[Runtime] = []
+        self.lock = threading.Lock()
+
+    def collect(self) -> Iterator[Any]:
+        with self.lock:
+            runtimes = list(self.runtimes)
+        consignments = CounterMetricFamily("clearway_consignments", "consignments submitted", labels=["outcome"])
+        rejections = CounterMetricFamily("clearway_rejections", "errors in rejected consignments", labels=["code"])
+        queues = GaugeMetricFamily("clearway_queue_depth", "requests or batches waiting", labels=["queue"])
+        totals: dict[str, float] = {}
+        depth = {"writes": 0.0, "assessments": 0.0, "webhook_deliveries": 0.0}
+        for runtime in runtimes:
+            for key, value in runtime.submissions.counts.items():
+                totals[key] = totals.get(key, 0.0) + value
+            for queue, value in runtime.submissions.queue_depth().items():
+                depth[queue] += value
+            d = t.webhook_deliveries.c
+            with runtime.app.store.engine.connect() as conn:
+                depth["webhook_deliveries"] += conn.execute(
+                    sa.select(sa.func.count()).where(d.delivered_at.is_(None))
+                ).scalar_one()
+        for outcome in ("accepted", "rejected"):
+            consignments.add_metric([outcome], totals.get(outcome, 0.0))
+        for key, value in sorted(totals.items()):
+            if key.startswith("error:"):
+                rejections.add_metric([key.removeprefix("error:")], value)
+        for queue, value in depth.items():
+            queues.add_metric([queue], value)
+        yield from (consignments, rejections, queues)
+
+
+COLLECTOR = ClearwayCollector()
+REGISTRY.register(COLLECTOR)
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def metrics_config(runtime: Runtime) -> PrometheusConfig:
+    """The middleware's configuration; the runtime's counters join the scrape while the app runs."""
+    with COLLECTOR.lock:
+        COLLECTOR.runtimes.append(runtime)
+    return PrometheusConfig(app_name="clearway", prefix="clearway", group_path=True, exclude=["/metrics"])
+
+
+def forget(runtime: Runtime) -> None:
+    with COLLECTOR.lock:
+        if runtime in COLLECTOR.runtimes:
+            COLLECTOR.runtimes.remove(runtime)

@@ -1,0 +1,40 @@
+"""Operational metrics in Prometheus format: throughput, latency histograms, queues, rejections by code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import example
+from tests.integration.test_api import service_for
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_metrics_count_what_the_service_did(tmp_path: Path) -> None:
+    for service in service_for(f"sqlite:///{tmp_path / 'm.db'}", tmp_path):
+        broken = example(reference="BAD")
+        broken["items"][0]["hs_code"] = "999999"
+        service.submit([example(reference="OK1"), example(reference="OK2"), broken])
+        text = service.client.get("/metrics").text
+        found = samples(text)
+        assert found[("clearway_consignments_total", (("outcome", "accepted"),))] == 2
+        assert found[("clearway_consignments_total", (("outcome", "rejected"),))] == 1
+        assert found[("clearway_rejections_total", (("code", "hs.unknown"),))] == 1
+        assert found[("clearway_queue_depth", (("queue", "writes"),))] == 0
+        assert ("clearway_queue_depth", (("queue", "webhook_deliveries"),)) in found
+        latency = [k for k in found if k[0] == "clearway_request_duration_seconds_bucket"
+                   and dict(k[1]).get("path") == "/v1/consignments"]  # fmt: skip
+        assert latency, "a latency histogram per route"
+        posted = {"path": "/v1/consignments", "status_code": "201"}
+        requests = [
+            v for k, v in found.items() if k[0] == "clearway_requests_total" and posted.items() <= dict(k[1]).items()
+        ]
+        assert sum(requests) == 1
