@@ -22,19 +22,19 @@ def test_metrics_count_what_the_service_did(tmp_path: Path) -> None:
     for service in service_for(f"sqlite:///{tmp_path / 'm.db'}", tmp_path):
         broken = example(reference="BAD")
         broken["items"][0]["hs_code"] = "999999"
+        before = samples(service.client.get("/metrics").text)  # the counters are per process: compare
         service.submit([example(reference="OK1"), example(reference="OK2"), broken])
-        text = service.client.get("/metrics").text
-        found = samples(text)
-        assert found[("clearway_consignments_total", (("outcome", "accepted"),))] == 2
-        assert found[("clearway_consignments_total", (("outcome", "rejected"),))] == 1
-        assert found[("clearway_rejections_total", (("code", "hs.unknown"),))] == 1
+        found = samples(service.client.get("/metrics").text)
+
+        grew = {key: value - before.get(key, 0.0) for key, value in found.items()}
+        assert grew[("clearway_consignments_total", (("outcome", "accepted"),))] == 2
+        assert grew[("clearway_consignments_total", (("outcome", "rejected"),))] == 1
+        assert grew[("clearway_rejections_total", (("code", "hs.unknown"),))] == 1
         assert found[("clearway_queue_depth", (("queue", "writes"),))] == 0
         assert ("clearway_queue_depth", (("queue", "webhook_deliveries"),)) in found
         latency = [k for k in found if k[0] == "clearway_request_duration_seconds_bucket"
                    and dict(k[1]).get("path") == "/v1/consignments"]  # fmt: skip
         assert latency, "a latency histogram per route"
         posted = {"path": "/v1/consignments", "status_code": "201"}
-        requests = [
-            v for k, v in found.items() if k[0] == "clearway_requests_total" and posted.items() <= dict(k[1]).items()
-        ]
-        assert sum(requests) == 1
+        requests = [k for k in grew if k[0] == "clearway_requests_total" and posted.items() <= dict(k[1]).items()]
+        assert sum(grew[k] for k in requests) == 1
