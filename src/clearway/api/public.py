@@ -86,7 +86,7 @@ class PublicController(Controller):
         limiter: NamedDependency[RateLimiter],
         data: JSONBody[EstimateRequest],
     ) -> dict[str, Any]:
-        limiter.take(f"ip:{request.client.host if request.client else '-'}")
+        limiter.take_address(request)
         on = data.on or dt.datetime.now(dt.UTC).date()
         result = assess(_as_consignment(data), on, runtime.app.revenue)
         body: dict[str, Any] = msgspec.to_builtins(result)
@@ -106,7 +106,7 @@ class PublicController(Controller):
         limiter: NamedDependency[RateLimiter],
         tracking: FromPath[str],
     ) -> dict[str, Any]:
-        limiter.take(f"ip:{request.client.host if request.client else '-'}")
+        limiter.take_address(request)
         c = t.consignments.c
         with runtime.app.store.engine.connect() as conn:
             rows = conn.execute(

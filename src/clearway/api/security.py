@@ -32,6 +32,10 @@ class RateLimiter:
                 raise RateLimited(f"more than {self.rate:g} requests a second: retry in {wait} s", retry_after=wait)
             self._buckets[caller] = (tokens - cost, now)
 
+    def take_address(self, request: Request[object, object, object]) -> None:
+        """For callers without a token (the public routes): the bucket of their address."""
+        self.take(f"ip:{request.client.host if request.client else '-'}")
+
 
 def bearer(request: Request[object, object, object]) -> str:
     header = request.headers.get("authorization", "")

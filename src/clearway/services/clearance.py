@@ -283,8 +283,7 @@ class Clearance:
                 return {"status": next_status(status, "release"), "released_at": self.now()}
             return {}
 
-        done = self._act(actor, consignment_id, "arrived", change, {"office": office} if office else {})
-        return done
+        return self._act(actor, consignment_id, "arrived", change, {"office": office} if office else {})
 
     def expire_referrals(self) -> int:
         """Time out referrals open longer than the policy allows; the parcel stays held for an officer."""

@@ -235,7 +235,7 @@ class OfficerPages(Controller):
     @post("/profiles/check")
     async def check_profiles(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Template:
         """Validate (and, with `days`, dry-run) the edited profiles; answers an htmx fragment."""
-        officer = officer_of(request, runtime)
+        officer_of(request, runtime)  # officers only
         form = await _form(request)
         text, days = str(form.get("text", "")), int(str(form.get("days") or "0") or 0)
         try:
@@ -247,7 +247,6 @@ class OfficerPages(Controller):
             run = await anyio.to_thread.run_sync(
                 lambda: dry_run(runtime.app, profiles, days=min(days, 365), now=utcnow())
             )
-        del officer
         return Template("fragments/check.html", context={"ok": True, "count": len(profiles.profiles), "run": run,
                                                          "lanes": LANES})  # fmt: skip
 
