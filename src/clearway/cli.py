@@ -251,6 +251,7 @@ def demo(
     from clearway.bootstrap import bootstrap
     from clearway.report.demo_report import write_report
     from clearway.services.demo import run_demo
+    from clearway.services.measurement import export
     from clearway.settings import Settings
     from clearway.sim.writer import write_watchlist
 
@@ -276,7 +277,41 @@ def demo(
             on_stage=on_stage, on_batch=lambda n: progress.advance(task, n),
         )  # fmt: skip
     report_path = write_report(result, out_dir / "report.html")
+    export(result.figures, out_dir / "kpi-tables", "csv")
     _print_summary(result, report_path)
+
+
+@app.command()
+def report(
+    start: Annotated[str, typer.Option("--from", help="the first day of the period, YYYY-MM-DD (UTC)")],
+    end: Annotated[str, typer.Option("--to", help="the last day of the period, included")],
+    out_file: Annotated[Path, typer.Option("--out", help="the HTML report to write")] = Path("kpi-report.html"),
+    exports: Annotated[Path | None, typer.Option(help="folder for the tables (default: beside the report)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+) -> None:
+    """Compute the period's KPIs over the store; write an HTML report with charts and one file per table."""
+    from clearway.bootstrap import bootstrap
+    from clearway.kpi import Period
+    from clearway.report.kpi_report import build_page
+    from clearway.services.measurement import export, measure
+    from clearway.settings import Settings
+
+    if fmt not in ("csv", "parquet"):
+        raise typer.BadParameter("csv or parquet", param_hint="--format")
+    try:
+        period = Period(parse_day(start, "--from"), parse_day(end, "--to"))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--to") from None
+    with _progress() as progress:
+        task = progress.add_task("reading the period and computing the KPIs", total=None)
+        figures = measure(bootstrap(Settings.from_env()), period)
+        progress.update(task, total=1, completed=1)
+    build_page(period, figures).write(out_file)
+    folder = exports or out_file.with_name(out_file.stem + "-tables")
+    written = export(figures, folder, fmt)  # type: ignore[arg-type]
+    received = int(figures["volumes"].filter(figures["volumes"]["dimension"] == "channel")["consignments"].sum())
+    out.print(f"{received:,} consignments received {period.start} to {period.end}")
+    out.print(f"Report: {out_file}\nTables ({fmt}): {folder} ({len(written)} files)")
 
 
 @app.command()

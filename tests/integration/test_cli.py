@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import msgspec
+import polars as pl
 import pytest
 
 from tests.conftest import example
@@ -92,6 +93,10 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert "consignments/s" in result.stdout
     html = (out / "report.html").read_text()
     assert html.count("<svg") >= 4 and "<script" not in html and "http" not in html.split("<svg")[0]
+    assert "Hit rates" in html and "Injected violations" in html  # the period's KPIs, then the demo's own
+    hits = pl.read_csv(out / "kpi-tables" / "hit_rates.csv")
+    inspected = hits.filter(pl.col("group") == "lane")["inspected"].sum()
+    assert inspected == 50  # the demo's officers open 2% of the day: 50 of 2,500
     assert (out / "clearway.db").exists() and (out / "labels.csv").exists()
 
 

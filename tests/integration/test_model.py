@@ -104,7 +104,8 @@ def test_the_learning_loop_on_clearways_own_inspections(tmp_path: Path) -> None:
     assert all("driven by" in m for m in hits["message"])  # the features behind the score: the officer's reasons
     explored = ModelStage(challenger, yellow_at=0.5, red_at=0.8, explore=0.1).run(frame, Context(as_of=noon)).hits
     learning = explored.filter(explored["code"] == "MODEL-EXPLORE")
-    flagged = set(explored.filter(explored["code"] == "MODEL")["key"])
+    flagged = set(explored.filter(explored["source"] == "model")["key"])
+    assert set(explored.filter(explored["source"] == "model")["code"]) <= {"MODEL-HIGH", "MODEL-MEDIUM"}
     assert learning.height == min(int(np.ceil(0.1 * frame.height)), frame.height - len(flagged))
     assert set(learning["source"]) == {"random"} and set(learning["lane"]) == {"yellow"}
     assert not flagged & set(learning["key"])  # exploration picks parcels the model did not flag already

@@ -13,8 +13,13 @@ import polars as pl
 
 from clearway.bootstrap import App
 from clearway.intake import read_path
+from clearway.kpi import Period
+from clearway.services.demo_officers import inspect_held
 from clearway.services.ingest import IngestReport, ingest
+from clearway.services.measurement import measure
 from clearway.sim import simulate, write_day
+
+INSPECTION_CAPACITY = 0.02  # parcels the officers can open, as a share of the day's traffic
 
 
 @dataclass
@@ -26,6 +31,9 @@ class DemoResult:
     simulate_seconds: float
     report: IngestReport
     labels: pl.DataFrame  # submitter, reference, violation, detail
+    inspected: int  # parcels the demo's officers inspected
+    period: Period  # the days the run received consignments on
+    figures: dict[str, pl.DataFrame]  # the KPIs of that period
 
     def lanes_by_violation(self) -> pl.DataFrame:
         """For each injected violation, how many parcels got each lane (rejected ones count as rejected)."""
@@ -70,7 +78,16 @@ def run_demo(
     total = IngestReport()
     for path in sorted((out / "aed").glob("*.ndjson")):
         total.merge(ingest(app, path.stem, read_path(path), now=now, on_batch=on_batch))
-    return DemoResult(size, seed, day, out, simulate_seconds, total, read_labels(out / "labels.csv"))
+    labels = read_labels(out / "labels.csv")
+    capacity = max(1, round(size * INSPECTION_CAPACITY))
+    if on_stage:
+        on_stage("inspecting (the demo's officers)", capacity)
+    inspected = inspect_held(app, labels, capacity=capacity, seed=seed, now=now, on_batch=on_batch)
+    if on_stage:
+        on_stage("computing the KPIs", 1)
+    period = Period(started.date(), now().date())
+    figures = measure(app, period)
+    return DemoResult(size, seed, day, out, simulate_seconds, total, labels, inspected, period, figures)
 
 
 def read_labels(path: Path) -> pl.DataFrame:

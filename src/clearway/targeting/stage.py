@@ -84,9 +84,11 @@ class ModelStage:
             + ", ".join(f"{READABLE.get(name, name.replace('_', ' '))} (+{value:.2f})" for name, value in why)
             for score, why in zip(best["score"].to_list(), reasons, strict=True)
         ]
-        lanes = np.where(best["score"].to_numpy() >= self.red_at, "red", "yellow")
+        high = best["score"].to_numpy() >= self.red_at
+        lanes = np.where(high, "red", "yellow")
+        bands = np.where(high, "MODEL-HIGH", "MODEL-MEDIUM")  # the band: what hit rates are measured per
         hits = pl.DataFrame({
-            "key": best["consignment"], "source": "model", "code": "MODEL", "message": messages, "lane": lanes,
+            "key": best["consignment"], "source": "model", "code": bands, "message": messages, "lane": lanes,
             "referral": None, "agency": None, "weight": (best["score"] * 100).clip(0, 100),
         }).cast(HIT_SCHEMA)  # type: ignore[arg-type]  # fmt: skip
         return StageOutput(pl.concat([hits, exploring]))

@@ -1,0 +1,265 @@
+"""The KPIs of cross-border e-commerce over one period (WCO Framework standard 14), as named tables.
+
+Each function takes the period's records (`KpiInput`) and returns one table; `compute` returns them all,
+in the order a report shows them. Money stays decimal; durations are minutes; shares are fractions.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from clearway.kpi.inputs import MONEY, KpiInput
+from clearway.kpi.stats import nearest_rank, wilson
+
+DIMENSIONS = {"channel": "channel", "origin": "origin", "destination": "destination", "platform": "platform",
+              "category": "category"}  # fmt: skip
+PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
+TAX_TYPES = ("duty", "vat", "other", "vendor_tax")  # vendor_tax: charged at the sale, recorded against a scheme
+COLLECTED = "released"  # duty and tax due at import are collected when the parcel is released
+ZERO = pl.lit(Decimal(0)).cast(MONEY)
+
+
+def volumes(data: KpiInput) -> pl.DataFrame:
+    """Consignments received by channel, origin, destination, platform and category, with shares."""
+    c = data.consignments
+    parts = [
+        c.group_by(pl.col(column).fill_null("(none)").alias("value"))
+        .len("consignments")
+        .with_columns(pl.lit(name).alias("dimension"))
+        for name, column in DIMENSIONS.items()
+    ]
+    frame = pl.concat(parts) if parts else pl.DataFrame()
+    return (
+        frame.with_columns((pl.col("consignments") / max(c.height, 1)).alias("share"))
+        .select("dimension", "value", "consignments", "share")
+        .sort("dimension", "consignments", "value", descending=[False, True, False])
+    )
+
+
+def values(data: KpiInput) -> pl.DataFrame:
+    """The distribution of declared intrinsic values, per currency of declaration."""
+    return (
+        data.consignments.filter(pl.col("value").is_not_null())
+        .group_by("currency")
+        .agg(
+            pl.len().alias("consignments"),
+            pl.col("value").sum().alias("total"),
+            nearest_rank("value", 0.1).alias("p10"),
+            nearest_rank("value", 0.5).alias("p50"),
+            nearest_rank("value", 0.9).alias("p90"),
+            pl.col("value").max().alias("max"),
+        )
+        .sort("consignments", "currency", descending=[True, False])
+    )
+
+
+def thresholds(data: KpiInput) -> pl.DataFrame:
+    """Per jurisdiction and threshold, the share of assessed consignments at or under it (compared, as the
+    jurisdiction compares, with the value its rule measures)."""
+    joined = data.assessments.join(data.thresholds, on="rule", how="inner")
+    return (
+        joined.group_by("jurisdiction", "rule", "threshold", "amount", "threshold_currency")
+        .agg(
+            pl.len().alias("consignments"),
+            (pl.col("threshold_value") <= pl.col("amount")).sum().alias("at_or_under"),
+        )
+        .with_columns((pl.col("at_or_under") / pl.col("consignments")).alias("share"))
+        .rename({"threshold_currency": "currency"})
+        .sort("jurisdiction", "rule", "threshold")
+    )
+
+
+def revenue(data: KpiInput) -> pl.DataFrame:
+    """Duties and taxes assessed, and collected (on released consignments), by currency, collection model
+    and tax type."""
+    released = data.consignments.filter(pl.col("released_at").is_not_null())["id"]
+    a = data.assessments.with_columns(pl.col("consignment_id").is_in(released.implode()).alias("collected"))
+    long = a.unpivot(on=list(TAX_TYPES), index=["currency", "collection_model", "collected"],
+                     variable_name="tax_type", value_name="amount")  # fmt: skip
+    return (
+        long.group_by("currency", "collection_model", "tax_type")
+        .agg(
+            pl.col("amount").sum().alias("assessed"),
+            pl.col("amount").filter(pl.col("collected")).sum().alias(COLLECTED),
+            (pl.col("amount") > 0).sum().alias("consignments"),
+        )
+        .with_columns(pl.col("assessed", COLLECTED).fill_null(ZERO).cast(MONEY))
+        .filter(pl.col("consignments") > 0)
+        .sort(
+            "currency",
+            "collection_model",
+            pl.col("tax_type").replace_strict({t: i for i, t in enumerate(TAX_TYPES)}, return_dtype=pl.Int32),
+        )  # fmt: skip
+    )
+
+
+def refunds(data: KpiInput) -> pl.DataFrame:
+    """Refunds on returned goods, by currency and kind (paid out, or credited to a vendor scheme)."""
+    return (
+        data.refunds.group_by("currency", "kind")
+        .agg(pl.len().alias("refunds"), pl.col("duty").sum(), pl.col("vat").sum(), pl.col("total").sum())
+        .sort("currency", "kind")
+    )
+
+
+def release_times(data: KpiInput) -> pl.DataFrame:
+    """Minutes from receipt to decision, from arrival to release, and from receipt to release."""
+    c = data.consignments
+    intervals = {
+        "receipt to decision": (pl.col("decided_at") - pl.col("received_at")),
+        "arrival to release": (pl.col("released_at") - pl.col("arrived_at")),
+        "receipt to release": (pl.col("released_at") - pl.col("received_at")),
+    }
+    rows = []
+    for name, span in intervals.items():
+        minutes = c.select((span.dt.total_microseconds() / 60_000_000).alias("m")).drop_nulls()
+        figures = minutes.select(
+            pl.len().alias("consignments"), *(nearest_rank("m", q).alias(k) for k, q in PERCENTILES.items())
+        ).row(0, named=True)
+        rows.append({"interval": name, **figures})
+    schema = {"interval": pl.String, "consignments": pl.Int64} | {k: pl.Float64 for k in PERCENTILES}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _selections(data: KpiInput) -> pl.DataFrame:
+    """(consignment, group, key) for every reason that selects, plus the lane of each decision."""
+    r = data.reasons
+    band = pl.col("code").str.strip_prefix("MODEL-").str.to_lowercase()
+    grouped = r.with_columns(
+        pl.when(pl.col("code") == "RANDOM").then(pl.lit("random selection"))
+        .when(pl.col("code") == "MODEL-EXPLORE").then(pl.lit("model band"))
+        .when(pl.col("source") == "rule").then(pl.lit("profile"))
+        .when(pl.col("source") == "detector").then(pl.lit("detector"))
+        .when(pl.col("source") == "screening").then(pl.lit("screening"))
+        .when(pl.col("source") == "model").then(pl.lit("model band"))
+        .otherwise(None).alias("group"),
+        pl.when(pl.col("code") == "RANDOM").then(pl.lit("random"))
+        .when(pl.col("code") == "MODEL-EXPLORE").then(pl.lit("exploration"))
+        .when(pl.col("source") == "screening").then(pl.lit("watch-list match"))
+        .when(pl.col("source") == "model").then(band)
+        .otherwise(pl.col("code")).alias("key"),
+    ).filter(pl.col("group").is_not_null())  # fmt: skip
+    lanes = data.consignments.filter(pl.col("lane").is_not_null()).select(
+        pl.col("id").alias("consignment_id"), pl.lit("lane").alias("group"), pl.col("lane").alias("key")
+    )
+    return pl.concat([grouped.select("consignment_id", "group", "key"), lanes]).unique()
+
+
+def _outcomes(data: KpiInput) -> pl.DataFrame:
+    """Per inspected consignment: whether any inspection found an infringement."""
+    return data.inspections.group_by("consignment_id").agg(
+        (pl.col("outcome") == "infringement").any().alias("infringement")
+    )
+
+
+def hit_rates(data: KpiInput) -> pl.DataFrame:
+    """Per profile, detector, screening, model band, lane and random selection: consignments selected,
+    inspected, found infringing, and the hit rate (infringing / inspected)."""
+    joined = _selections(data).join(_outcomes(data), on="consignment_id", how="left")
+    order = {g: i for i, g in enumerate(("lane", "profile", "detector", "screening", "model band",
+                                         "random selection"))}  # fmt: skip
+    return (
+        joined.group_by("group", "key")
+        .agg(
+            pl.len().alias("selected"),
+            pl.col("infringement").is_not_null().sum().alias("inspected"),
+            pl.col("infringement").fill_null(False).sum().alias("infringements"),
+        )
+        .with_columns(
+            pl.when(pl.col("inspected") > 0).then(pl.col("infringements") / pl.col("inspected")).alias("hit_rate")
+        )
+        .sort(pl.col("group").replace_strict(order, return_dtype=pl.Int32), "key")
+    )
+
+
+def random_selection(data: KpiInput) -> pl.DataFrame:
+    """The hit rate of random selections, with its 95% interval: the unbiased estimate of non-compliance."""
+    rows = hit_rates(data).filter(pl.col("group") == "random selection")
+    selected, inspected, hits = (int(rows[c].sum()) for c in ("selected", "inspected", "infringements"))
+    interval = wilson(hits, inspected)
+    return pl.DataFrame(
+        {
+            "selected": [selected], "inspected": [inspected], "infringements": [hits],
+            "rate": [hits / inspected if inspected else None],
+            "low_95": [interval[0] if interval else None], "high_95": [interval[1] if interval else None],
+        },
+        schema={"selected": pl.Int64, "inspected": pl.Int64, "infringements": pl.Int64, "rate": pl.Float64,
+                "low_95": pl.Float64, "high_95": pl.Float64},
+    )  # fmt: skip
+
+
+def data_quality(data: KpiInput) -> pl.DataFrame:
+    """Per submitter: submissions, rejections and their most frequent error, warnings per accepted
+    submission, amendments; and timeliness: hours of advance notice before arrival, late filings."""
+    s = data.submissions.with_columns((pl.col("outcome") == "rejected").alias("rejected"))
+    errors = (
+        s.filter("rejected").explode("errors").drop_nulls("errors")
+        .group_by("submitter", "errors").len()
+        .sort("len", "errors", descending=[True, False])
+        .group_by("submitter", maintain_order=True).first()
+        .select("submitter", pl.col("errors").alias("top_error"))
+    )  # fmt: skip
+    quality = (
+        s.group_by("submitter")
+        .agg(
+            pl.len().alias("submissions"),
+            pl.col("rejected").sum().alias("rejected"),
+            (pl.col("outcome") == "amended").sum().alias("amended"),
+            pl.col("warnings").filter(~pl.col("rejected")).sum().alias("warnings"),
+            (~pl.col("rejected")).sum().alias("accepted"),
+        )
+        .with_columns(
+            (pl.col("rejected") / pl.col("submissions")).alias("rejected_share"),
+            pl.when(pl.col("accepted") > 0)
+            .then(pl.col("warnings") / pl.col("accepted"))
+            .alias("warnings_per_accepted"),
+        )
+        .join(errors, on="submitter", how="left")
+    )  # fmt: skip
+    arrival = pl.coalesce("arrived_at", "expected_arrival")
+    notice = data.consignments.with_columns(
+        ((arrival - pl.col("received_at")).dt.total_microseconds() / 3_600_000_000).alias("notice_hours")
+    )
+    timeliness = notice.group_by("submitter").agg(
+        pl.col("notice_hours").is_not_null().sum().alias("with_arrival"),
+        nearest_rank("notice_hours", 0.5).alias("notice_hours_p50"),
+        (pl.col("notice_hours") < 0).sum().alias("filed_after_arrival"),
+    )
+    columns = ["submitter", "submissions", "accepted", "rejected", "rejected_share", "top_error", "amended",
+               "warnings_per_accepted", "with_arrival", "notice_hours_p50", "filed_after_arrival"]  # fmt: skip
+    return (
+        quality.join(timeliness, on="submitter", how="full", coalesce=True)
+        .with_columns(
+            pl.col("submissions", "accepted", "rejected", "amended", "with_arrival", "filed_after_arrival").fill_null(0)
+        )  # fmt: skip
+        .select(columns)
+        .sort("submitter")
+    )
+
+
+def rejections(data: KpiInput) -> pl.DataFrame:
+    """Rejected submissions by error code (a submission with several errors counts under each)."""
+    return (
+        data.submissions.filter(pl.col("outcome") == "rejected")
+        .select(pl.col("errors").list.unique().alias("code")).explode("code").drop_nulls()
+        .group_by("code").len("submissions")
+        .sort("submissions", "code", descending=[True, False])
+    )  # fmt: skip
+
+
+def compute(data: KpiInput) -> dict[str, pl.DataFrame]:
+    """Every KPI table of the period, by name (the names of the exported files)."""
+    return {
+        "volumes": volumes(data),
+        "values": values(data),
+        "thresholds": thresholds(data),
+        "revenue": revenue(data),
+        "refunds": refunds(data),
+        "release_times": release_times(data),
+        "hit_rates": hit_rates(data),
+        "random_selection": random_selection(data),
+        "data_quality": data_quality(data),
+        "rejections": rejections(data),
+    }
