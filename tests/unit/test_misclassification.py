@@ -31,3 +31,22 @@ def test_small_batches_are_left_alone() -> None:
     few = [row("x", "12.00", hs="392690", description="Cotton T-shirt men printed")]
     assert MisclassificationDetector().run(to_batch(few), Context(as_of=DAY)).hits.is_empty()
     assert isinstance(MisclassificationDetector().run(to_batch(few), Context(as_of=DAY)).hits, pl.DataFrame)
+
+
+def test_history_counts_beside_the_model_read_as_the_refitted_model_would() -> None:
+    """The cheap path (history counts kept beside the nomenclature model) must give the very probabilities
+    of a copy of the model refitted on the history with scikit-learn."""
+    import copy
+
+    import numpy as np
+
+    from clearway.risk.classification import VECTORIZER, nomenclature_model
+
+    texts = ["cotton t shirt printed", "phone case silicone", "wireless earbuds bluetooth", "cotton t shirt printed"]
+    chapters = ["61", "39", "85", "39"]
+    matrix = VECTORIZER.transform(texts)
+    refitted = copy.deepcopy(nomenclature_model())
+    refitted.partial_fit(matrix, chapters, sample_weight=np.array([3.0, 6.0, 3.0, 3.0]))
+    ours = HsTextModel.train(texts, chapters, matrix=matrix, counts=[1, 2, 1, 1])
+    assert ours.classes == list(refitted.classes_)
+    assert np.abs(ours.proba(matrix) - refitted.predict_proba(matrix)).max() < 1e-12
