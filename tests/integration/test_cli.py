@@ -96,7 +96,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert "Hit rates" in html and "Injected violations" in html  # the period's KPIs, then the demo's own
     hits = pl.read_csv(out / "kpi-tables" / "hit_rates.csv")
     inspected = hits.filter(pl.col("group") == "lane")["inspected"].sum()
-    assert inspected == 50  # the demo's officers open 2% of the day: 50 of 2,500
+    assert inspected == 25  # the demo's officers open 1% of the day: 25 of 2,500
     assert (out / "clearway.db").exists() and (out / "labels.csv").exists()
 
 

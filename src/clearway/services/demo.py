@@ -19,7 +19,7 @@ from clearway.services.ingest import IngestReport, ingest
 from clearway.services.measurement import measure
 from clearway.sim import simulate, write_day
 
-INSPECTION_CAPACITY = 0.02  # parcels the officers can open, as a share of the day's traffic
+INSPECTION_CAPACITY = 0.01  # parcels the officers can open, as a share of the day's traffic
 
 
 @dataclass
