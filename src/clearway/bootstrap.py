@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -24,6 +24,7 @@ from clearway.risk.detectors import (
     UndervaluationDetector,
     parse_brand_floors,
 )
+from clearway.risk.offenders import RepeatOffenderDetector
 from clearway.risk.party_keys import consignment_party_keys
 from clearway.risk.screening import ScreeningStage, WatchList, parse_csv_list, parse_ftm_lines
 from clearway.risk.selectivity import Settings as SelectivitySettings
@@ -55,6 +56,7 @@ class App:
     selectivity: SelectivitySettings | None = None
     watchlist: WatchList | None = None
     model: TargetingModel | None = None
+    caches: dict[str, object] = field(default_factory=dict)  # what services keep between calls, by name
 
     def rebuild(self, profiles: ProfileSet | None = None, selectivity: SelectivitySettings | None = None) -> Pipeline:
         """The pipeline with other profiles or selectivity settings, the rest as configured."""
@@ -128,6 +130,7 @@ def build_pipeline(
             CounterfeitDetector(load_brand_floors(), revenue.rates),
             UndervaluationDetector(revenue.rates),
             MisclassificationDetector(),
+            RepeatOffenderDetector(),
             RevenueStage(revenue),
         ]
     if model is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -11,9 +12,11 @@ import polars as pl
 
 from clearway.bootstrap import load_brand_floors
 from clearway.model import validate_raw
-from clearway.pipeline import BatchRow, Context, to_batch
+from clearway.pipeline import BatchRow, Context, RiskHistory, to_batch
+from clearway.pipeline.history import OFFENDERS, PARCELS, UNIT_VALUES
 from clearway.revenue import FixedRates
 from clearway.risk.detectors import CounterfeitDetector, SplitShipmentDetector, UndervaluationDetector
+from clearway.risk.offenders import RepeatOffenderDetector
 from tests.conftest import example
 from tests.unit.test_revenue import reference
 
@@ -109,3 +112,67 @@ def test_a_brand_beside_a_counterfeit_marker_is_flagged_at_any_price() -> None:
     found = hits(stage, inspired, plain)
     assert found["key"].to_list() == ["a"]
     assert found["message"][0] == "Louis Vuitton named beside a counterfeit marker: Louis Vuitton inspired tote bag"
+
+
+def keyed(key: str, price: str, seller: str = "s", consignee: str = "c", **fields: Any) -> BatchRow:
+    keys = {"seller": seller * 64, "consignee": consignee * 64, "delivery_address": "a" * 64}
+    return msgspec.structs.replace(row(key, price, **fields), party_keys=keys)
+
+
+def earlier(key: str, value: float, at: dt.datetime = DAY - dt.timedelta(hours=3), seller: str = "s") -> dict[str, Any]:
+    return {"key": key, "destination_country": "DE", "currency": "EUR", "value": value, "seller": seller * 64,
+            "who": "c" * 64, "received_at": at}  # fmt: skip
+
+
+def with_history(stage: Any, history: RiskHistory, *rows: BatchRow) -> pl.DataFrame:
+    return stage.run(to_batch(list(rows)), Context(as_of=DAY, history=history)).hits
+
+
+def test_a_split_across_batches_counts_the_parcels_received_earlier_that_day() -> None:
+    rules, _ = reference()
+    stage = SplitShipmentDetector(rules)
+    history = RiskHistory(parcels=pl.DataFrame([earlier("old1", 100.0)], schema=PARCELS))
+    found = with_history(stage, history, keyed("new", "90.00"))
+    assert found["key"].to_list() == ["new"]  # only the new parcel gets a decision; 100 + 90 > 150
+    assert found["message"][0].endswith("(1 of them received earlier)")
+    yesterday = RiskHistory(parcels=pl.DataFrame([earlier("old1", 100.0, DAY - dt.timedelta(days=1))], schema=PARCELS))
+    assert with_history(stage, yesterday, keyed("new", "90.00")).is_empty()  # another day
+    others = RiskHistory(parcels=pl.DataFrame([earlier("old1", 100.0, seller="z")], schema=PARCELS))
+    assert with_history(stage, others, keyed("new", "90.00")).is_empty()  # another seller
+    itself = RiskHistory(parcels=pl.DataFrame([earlier("new", 90.0)], schema=PARCELS))
+    assert with_history(stage, itself, keyed("new", "90.00")).is_empty()  # a parcel is not its own history
+
+
+def test_repeat_offenders_by_seller_consignee_or_delivery_address() -> None:
+    def offender(role: str, key: str, infringements: int, seizures: int, kinds: list[str]) -> dict[str, Any]:
+        return {"role": role, "party_key": key, "infringements": infringements, "seizures": seizures,
+                "kinds": kinds, "last_at": DAY - dt.timedelta(days=9)}  # fmt: skip
+
+    stage = RepeatOffenderDetector()
+    seized = RiskHistory(
+        offenders=pl.DataFrame([offender("seller", "s" * 64, 2, 1, ["counterfeit"])], schema=OFFENDERS)
+    )
+    found = with_history(stage, seized, keyed("a", "20.00"), keyed("b", "20.00", seller="t"))
+    assert found["key"].to_list() == ["a"] and found["lane"][0] == "red"
+    assert found["message"][0] == (
+        "the seller had 2 earlier parcel(s) found infringing (counterfeit) and 1 parcel(s) seized, the last on 2026-02-21"
+    )
+    address = RiskHistory(offenders=pl.DataFrame(
+        [offender("delivery_address", "a" * 64, 1, 0, ["undervaluation"]),
+         offender("consignee", "c" * 64, 1, 0, ["undervaluation"])], schema=OFFENDERS))  # fmt: skip
+    found = with_history(stage, address, keyed("a", "20.00", consignee="x"), keyed("b", "20.00")).sort("key")
+    assert found.select("key", "lane").rows() == [("a", "yellow"), ("b", "yellow")]  # a: another name, same door
+    assert found["message"][1].count("; ") == 1  # b: both its consignee and its address, in one reason
+    wrong_role = RiskHistory(offenders=pl.DataFrame([offender("consignee", "s" * 64, 1, 1, [])], schema=OFFENDERS))
+    assert with_history(stage, wrong_role, keyed("a", "20.00")).is_empty()  # a seller's key is not a consignee's
+
+
+def test_undervaluation_prefers_stored_history_and_falls_back_to_the_batch() -> None:
+    stored = pl.DataFrame({"hs6": ["620610"], "median_log": [math.log(40.0)], "mad_log": [0.1], "n": [500]},
+                          schema=UNIT_VALUES)  # fmt: skip
+    history = RiskHistory(unit_values=stored)
+    # against the stored USD 40, a USD 8.8 blouse is low even though the batch alone has no reference
+    assert with_history(UndervaluationDetector(RATES), history, row("low", "8.00"))["key"].to_list() == ["low"]
+    socks = [row(f"s{i}", f"{5 + i % 3}.00", hs="611595", description="Socks") for i in range(20)]
+    found = with_history(UndervaluationDetector(RATES), history, *socks, row("cheap", "0.50", hs="611595"))
+    assert found["key"].to_list() == ["cheap"]  # no stored reference for socks: the batch's own

@@ -52,6 +52,7 @@ BATCH_SCHEMA: dict[str, pl.DataType] = {
     "consignee_country": pl.String(),
     "seller_key": pl.String(),  # keyed hashes of the parties (risk/party_keys.py), when the edge gives them
     "consignee_key": pl.String(),
+    "consignee_address_key": pl.String(),
     "fiscal_scheme": pl.String(),
     "fiscal_id": pl.String(),
     "dispatch_country": pl.String(),
@@ -106,7 +107,7 @@ def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
             consignor.name, consignor.address.country,
             c.consignee.name, c.consignee.address.street, c.consignee.address.city,
             c.consignee.address.postcode, c.consignee.address.country,
-            keys.get("seller"), keys.get("consignee"),
+            keys.get("seller"), keys.get("consignee"), keys.get("delivery_address"),
             c.fiscal.scheme if c.fiscal else None, c.fiscal.id if c.fiscal else None,
             c.dispatch_country, c.destination_country, c.currency,
             _text(c.shipping_cost), _text(c.insurance), str(c.gross_mass_kg), str(c.intrinsic_value),

@@ -8,6 +8,8 @@ from typing import Protocol
 
 import polars as pl
 
+from clearway.pipeline.history import RiskHistory
+
 HIT_SCHEMA: dict[str, pl.DataType] = {
     "key": pl.String(),
     "source": pl.String(),  # rule, screening, model, detector, random, aeo
@@ -22,10 +24,12 @@ HIT_SCHEMA: dict[str, pl.DataType] = {
 
 @dataclass(frozen=True)
 class Context:
-    """What a stage may know besides the batch: the as-of time (never the clock) and a seed."""
+    """What a stage may know besides the batch: the as-of time (never the clock), a seed, and what the
+    store remembers of the batch's parties and goods (empty when the caller has no store)."""
 
     as_of: dt.datetime
     seed: int = 0
+    history: RiskHistory = field(default_factory=RiskHistory)
 
 
 @dataclass(frozen=True)

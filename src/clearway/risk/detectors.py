@@ -33,7 +33,7 @@ def usd_rates(rates: ExchangeRates, currencies: list[str], day: dt.date) -> dict
     return found
 
 
-def _hits(frame: pl.DataFrame, code: str, lane: str, referral: str | None, weight: float) -> pl.DataFrame:
+def detector_hits(frame: pl.DataFrame, code: str, lane: str, referral: str | None, weight: float) -> pl.DataFrame:
     if frame.is_empty():
         return no_hits()
     return frame.select(
@@ -51,8 +51,9 @@ def _hits(frame: pl.DataFrame, code: str, lane: str, referral: str | None, weigh
 @dataclass(frozen=True)
 class SplitShipmentDetector:
     """One seller, one consignee, one day: parcels each within the relief threshold of the destination whose
-    sum passes it. Parties are matched by their keyed hashes where the batch has them (so the match still
-    works once names are erased), else by normalised name and address."""
+    sum passes it, counting the parcels of that day received before the batch (`context.history.parcels`).
+    Parties are matched by their keyed hashes where the batch has them (so the match still works once names
+    are erased, and across batches), else by normalised name and address."""
 
     rules: RuleBook
     name: str = "split_shipments"
@@ -97,28 +98,41 @@ class SplitShipmentDetector:
                     ),
                 ).alias("who"),
             )  # fmt: skip
+            .with_columns(
+                pl.coalesce(pl.col("seller_key"), normalise_expr(pl.col("seller_name"))).alias("seller"),
+                pl.lit(False).alias("earlier"),
+            )
+            .drop("seller_key")
+        )
+        earlier = context.history.parcels.select(
+            "key", "destination_country", "currency", pl.lit(None, pl.String).alias("seller_name"), "received_at",
+            "value", "who", "seller", pl.lit(True).alias("earlier"),
+        )  # fmt: skip
+        frame = (
+            pl.concat([frame, earlier.filter(~pl.col("key").is_in(frame["key"].implode()))], how="vertical_relaxed")
             .join(limits, on="destination_country")
             .filter(pl.col("currency") == pl.col("limit_currency"))
-            .with_columns(
-                pl.col("received_at").dt.date().alias("day"),
-                pl.coalesce(pl.col("seller_key"), normalise_expr(pl.col("seller_name"))).alias("seller"),
-            )
+            .with_columns(pl.col("received_at").dt.date().alias("day"))
         )
         group = ["destination_country", "who", "seller", "day"]
         flagged = frame.with_columns(
             pl.len().over(group).alias("parcels"),
+            pl.col("earlier").sum().over(group).alias("before"),
             pl.col("value").sum().over(group).alias("together"),
             pl.col("value").max().over(group).alias("largest"),
         ).filter(
-            (pl.col("parcels") >= 2) & (pl.col("largest") <= pl.col("limit")) & (pl.col("together") > pl.col("limit"))
-        )
+            ~pl.col("earlier") & (pl.col("parcels") >= 2) & (pl.col("largest") <= pl.col("limit"))
+            & (pl.col("together") > pl.col("limit"))
+        )  # fmt: skip
         flagged = flagged.with_columns(
             pl.format(
-                "{} parcels from {} to one consignee on {} total {} {}, each within the {} {} relief threshold",
+                "{} parcels from {} to one consignee on {} total {} {}, each within the {} {} relief threshold{}",
                 "parcels", "seller_name", "day", pl.col("together").round(2), "currency", "limit", "currency",
+                pl.when(pl.col("before") > 0).then(pl.format(" ({} of them received earlier)", "before"))
+                .otherwise(pl.lit("")),
             ).alias("message")
         )  # fmt: skip
-        return StageOutput(_hits(flagged, "DET-SPLIT", "yellow", "rfi", 60.0))
+        return StageOutput(detector_hits(flagged, "DET-SPLIT", "yellow", "rfi", 60.0))
 
 
 @dataclass(frozen=True)
@@ -222,15 +236,16 @@ class CounterfeitDetector:
             )
             found.append(hit)
         flagged = pl.concat(found).unique("key", keep="first", maintain_order=True) if found else pl.DataFrame()
-        return StageOutput(_hits(flagged, "DET-COUNTERFEIT", "red", None, 70.0))
+        return StageOutput(detector_hits(flagged, "DET-COUNTERFEIT", "red", None, 70.0))
 
 
 @dataclass(frozen=True)
 class UndervaluationDetector:
     """A unit value far below what the same HS subheading usually declares.
 
-    The reference is the median and the median absolute deviation of log USD unit values per HS6,
-    from accepted history when given, else from the batch itself. A line is flagged below both
+    The reference is the median and the median absolute deviation of log USD unit values per HS6, from
+    accepted history (`context.history.unit_values`, or `history` given at construction) where it has at
+    least `minimum` lines of the subheading, else from the batch itself. A line is flagged below both
     median - `k` x 1.4826 MAD and `share` x median.
     """
 
@@ -249,6 +264,13 @@ class UndervaluationDetector:
             pl.len().alias("n"),
         )
 
+    def references(self, items: pl.DataFrame, context: Context) -> pl.DataFrame:
+        """History where it knows the subheading well enough; the batch's own lines for the rest."""
+        stored = context.history.unit_values if self.history is None else self.history
+        known = stored.filter(pl.col("n") >= self.minimum).select("hs6", "median_log", "mad_log", "n")
+        own = self.reference(items).filter(~pl.col("hs6").is_in(known["hs6"].implode()))
+        return pl.concat([known, own], how="vertical_relaxed")
+
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
         if batch.is_empty():
             return StageOutput(no_hits())
@@ -263,7 +285,7 @@ class UndervaluationDetector:
             )
             .filter(pl.col("unit_usd").is_not_null() & pl.col("hs6").is_not_null())
         )
-        reference = self.history if self.history is not None else self.reference(items)
+        reference = self.references(items, context)
         spread = 1.4826 * self.k
         flagged = (
             items.join(reference.filter(pl.col("n") >= self.minimum), on="hs6")
@@ -287,4 +309,4 @@ class UndervaluationDetector:
                 ).alias("message")
             )  # fmt: skip
         )
-        return StageOutput(_hits(flagged, "DET-UNDERVALUE", "yellow", "rfi", 50.0))
+        return StageOutput(detector_hits(flagged, "DET-UNDERVALUE", "yellow", "rfi", 50.0))

@@ -18,6 +18,7 @@ from clearway.errors import ClearwayError
 from clearway.intake.submitted import Submitted
 from clearway.pipeline import BatchRow, Context, to_batch
 from clearway.services.returns import refund_return
+from clearway.services.risk_history import gather
 from clearway.store import Registration, Store
 
 
@@ -116,7 +117,8 @@ def assess_rows(
             except ClearwayError as exc:
                 done.return_problems.append(f"{row.consignment.reference}: {exc.message}")
     done.frame = to_batch(rows)
-    done.decisions = with_release_modes(app.policy, done.frame, app.pipeline(done.frame, Context(as_of=as_of)))
+    context = Context(as_of=as_of, history=gather(app, rows, as_of))
+    done.decisions = with_release_modes(app.policy, done.frame, app.pipeline(done.frame, context))
     app.store.record_decisions(done.decisions, versions, decided_at)
     return done
 

@@ -240,7 +240,7 @@ party_keys = sa.Table(
     "party_keys",
     metadata,
     sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), primary_key=True),
-    sa.Column("role", sa.String(16), primary_key=True),  # seller, consignor, consignee
+    sa.Column("role", sa.String(16), primary_key=True),  # seller, consignor, consignee, delivery_address
     sa.Column("key", sa.String(64), nullable=False),  # keyed hash of the normalised name and address
     sa.Index("ix_party_keys_key", "key"),
 )

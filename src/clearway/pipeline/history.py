@@ -1,0 +1,51 @@
+"""What the store remembers that a batch's detectors need: gathered by the edge for each batch, passed in.
+
+Detectors stay pure: they read these frames from the `Context`, never the store. Parties appear only as
+keyed hashes (risk/party_keys.py), so history outlives the erasure of names and addresses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+PARCELS: dict[str, pl.DataType] = {
+    "key": pl.String(),  # the earlier consignment's id
+    "destination_country": pl.String(),
+    "currency": pl.String(),
+    "value": pl.Float64(),  # intrinsic value, in `currency`
+    "seller": pl.String(),  # the seller's keyed hash
+    "who": pl.String(),  # the consignee's keyed hash
+    "received_at": pl.Datetime("us", "UTC"),
+}
+"""Earlier parcels to the batch's consignees, within the split-shipment window."""
+
+OFFENDERS: dict[str, pl.DataType] = {
+    "role": pl.String(),  # seller, consignor, consignee, delivery_address
+    "party_key": pl.String(),
+    "infringements": pl.Int64(),  # earlier consignments where an inspection found an infringement
+    "seizures": pl.Int64(),  # earlier consignments seized
+    "kinds": pl.List(pl.String),  # what was found (counterfeit, undervaluation ...)
+    "last_at": pl.Datetime("us", "UTC"),
+}
+"""The batch's parties (by role and key) that earlier consignments were found infringing or seized for."""
+
+UNIT_VALUES: dict[str, pl.DataType] = {
+    "hs6": pl.String(),
+    "median_log": pl.Float64(),  # of USD unit values
+    "mad_log": pl.Float64(),
+    "n": pl.UInt32(),
+}
+"""The usual unit value per HS subheading, from accepted history (lines no inspection found wrong)."""
+
+
+def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+@dataclass(frozen=True)
+class RiskHistory:
+    parcels: pl.DataFrame = field(default_factory=lambda: _empty(PARCELS))
+    offenders: pl.DataFrame = field(default_factory=lambda: _empty(OFFENDERS))
+    unit_values: pl.DataFrame = field(default_factory=lambda: _empty(UNIT_VALUES))

@@ -1,0 +1,57 @@
+"""Repeat offenders: a seller, consignor, consignee or delivery address that earlier parcels were found
+infringing or seized for. The history (`context.history.offenders`) holds keyed hashes only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from clearway.pipeline.stage import Context, StageOutput, no_hits
+from clearway.risk.detectors import detector_hits
+
+ROLES = {  # batch column -> the role its key is kept under, and how the officer reads it
+    "seller_key": ("seller", "the seller"),
+    "consignee_key": ("consignee", "the consignee"),
+    "consignee_address_key": ("delivery_address", "the delivery address"),
+}
+
+
+@dataclass(frozen=True)
+class RepeatOffenderDetector:
+    """Red when a party of the parcel had a parcel seized before, yellow when one was found infringing."""
+
+    name: str = "repeat_offenders"
+
+    def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
+        offenders = context.history.offenders
+        if batch.is_empty() or offenders.is_empty():
+            return StageOutput(no_hits())
+        parties = pl.concat([
+            batch.select("key", pl.col(column).alias("party_key"), pl.lit(role).alias("role"),
+                         pl.lit(reads).alias("who"), pl.lit(order).alias("order"))
+            for order, (column, (role, reads)) in enumerate(ROLES.items())
+        ]).drop_nulls("party_key")  # fmt: skip
+        infringed = pl.when(pl.col("infringements") > 0).then(
+            pl.format("{} earlier parcel(s) found infringing{}", "infringements",
+                      pl.when(pl.col("kinds").list.len() > 0).then(pl.format(" ({})", pl.col("kinds").list.join(", ")))
+                      .otherwise(pl.lit("")))
+        )  # fmt: skip
+        seized = pl.when(pl.col("seizures") > 0).then(pl.format("{} parcel(s) seized", "seizures"))
+        found = (
+            parties.join(offenders, on=["role", "party_key"])
+            .sort("key", "order")
+            .with_columns(
+                pl.format("{} had {}, the last on {}", "who",
+                          pl.concat_str([infringed, seized], separator=" and ", ignore_nulls=True),
+                          pl.col("last_at").dt.date()).alias("message")
+            )
+            .group_by("key", maintain_order=True)
+            .agg(pl.col("message").str.join("; "), (pl.col("seizures") > 0).any().alias("seized"))
+        )  # fmt: skip
+        return StageOutput(
+            pl.concat([
+                detector_hits(found.filter("seized"), "DET-REPEAT", "red", None, 75.0),
+                detector_hits(found.filter(~pl.col("seized")), "DET-REPEAT", "yellow", None, 55.0),
+            ])
+        )  # fmt: skip

@@ -1,0 +1,198 @@
+"""Gathers, for one batch, what the store remembers that its detectors read (`pipeline.RiskHistory`):
+
+- earlier parcels of the same day to the batch's consignees (split shipments across batches);
+- the batch's parties that earlier parcels were found infringing or seized for (repeat offenders);
+- the usual unit value per HS subheading from accepted history (undervaluation), recomputed at most
+  every `UNIT_VALUES_TTL` over the last `UNIT_VALUES_DAYS` days, since it moves slowly and costs a scan.
+
+Parties are matched on keyed hashes only; a consignment in the batch never counts as its own history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import polars as pl
+import sqlalchemy as sa
+
+from clearway.bootstrap import App
+from clearway.pipeline import BatchRow, RiskHistory
+from clearway.pipeline.history import OFFENDERS, PARCELS, UNIT_VALUES
+from clearway.risk.detectors import UndervaluationDetector, usd_rates
+from clearway.store import tables as t
+from clearway.store.period import AMOUNT
+
+CHUNK = 900  # keys per IN (...) list
+UNIT_VALUES_TTL = dt.timedelta(minutes=15)
+UNIT_VALUES_DAYS = 90
+UNIT_VALUES_LINES = 200_000  # the most recent accepted consignments a reference is computed from
+UNIT_VALUES_KEEP = 5_000  # lines from which a reference is worth keeping between batches
+ITEMS = pl.Struct({"currency": pl.String, "items": pl.List(pl.Struct({"hs_code": pl.String, "unit_price": AMOUNT}))})
+VALUE = pl.Struct({"currency": pl.String, "items": pl.List(pl.Struct({"quantity": pl.Int64, "unit_price": AMOUNT}))})
+
+
+class _Finding(msgspec.Struct):
+    kind: str
+
+
+_FINDINGS = msgspec.json.Decoder(list[_Finding])
+
+
+def gather(app: App, rows: Sequence[BatchRow], as_of: dt.datetime) -> RiskHistory:
+    """The batch's history, through the application's gatherer (made on first use, then kept)."""
+    gatherer = app.caches.get("risk_history")
+    if not isinstance(gatherer, RiskHistoryGatherer):
+        gatherer = app.caches.setdefault("risk_history", RiskHistoryGatherer(app))
+    return gatherer(rows, as_of)
+
+
+def _chunks(values: Sequence[str]) -> list[list[str]]:
+    return [list(values[i : i + CHUNK]) for i in range(0, len(values), CHUNK)]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def infringing() -> Any:
+    """Consignments an inspection found infringing."""
+    i = t.inspections.c
+    return sa.select(i.consignment_id).where(i.outcome == "infringement")
+
+
+class RiskHistoryGatherer:
+    """One per application: it caches the unit-value reference between batches."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._unit_values: tuple[dt.datetime, pl.DataFrame] | None = None
+
+    def __call__(self, rows: Sequence[BatchRow], as_of: dt.datetime) -> RiskHistory:
+        if not rows:
+            return RiskHistory()
+        batch = {r.key for r in rows}
+        with self.app.store.engine.connect() as conn:
+            parcels = self._parcels(conn, rows, batch)
+            offenders = self._offenders(conn, rows, batch)
+        return RiskHistory(parcels=parcels, offenders=offenders, unit_values=self.unit_values(as_of))
+
+    def _parcels(self, conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
+        who = sorted({r.party_keys["consignee"] for r in rows if r.party_keys and "consignee" in r.party_keys})
+        if not who:
+            return pl.DataFrame(schema=PARCELS)
+        since = dt.datetime.combine(min(_utc(r.received_at) for r in rows).date(), dt.time(), dt.UTC)
+        c, v = t.consignments.c, t.consignment_versions.c
+        consignee, seller = t.party_keys.alias("consignee"), t.party_keys.alias("seller")
+        query = (
+            sa.select(c.id, c.destination_country, c.received_at, consignee.c.key, seller.c.key, v.body)
+            .join(consignee, sa.and_(consignee.c.consignment_id == c.id, consignee.c.role == "consignee"))
+            .join(seller, sa.and_(seller.c.consignment_id == c.id, seller.c.role == "seller"))
+            .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
+            .where(c.received_at >= since, c.status != "invalidated")
+        )
+        found = [
+            row for chunk in _chunks(who) for row in conn.execute(query.where(consignee.c.key.in_(chunk)))
+            if row[0] not in batch
+        ]  # fmt: skip
+        if not found:
+            return pl.DataFrame(schema=PARCELS)
+        item = pl.element().struct
+        frame = pl.DataFrame(
+            [(r[0], r[1], _utc(r[2]), r[3], r[4], r[5]) for r in found],
+            schema=["key", "destination_country", "received_at", "who", "seller", "body"], orient="row",
+        )  # fmt: skip
+        body = pl.col("body").str.json_decode(VALUE)
+        return frame.with_columns(
+            body.struct.field("currency").alias("currency"),
+            body.struct.field("items").list.eval(item.field("unit_price").cast(pl.Float64) * item.field("quantity"))
+            .list.sum().alias("value"),
+        ).select(list(PARCELS)).cast(PARCELS)  # type: ignore[arg-type]  # fmt: skip
+
+    def _offenders(self, conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
+        keys = sorted({k for r in rows if r.party_keys for k in r.party_keys.values()})
+        if not keys:
+            return pl.DataFrame(schema=OFFENDERS)
+        c, p, i = t.consignments.c, t.party_keys.c, t.inspections.c
+        bad = sa.or_(c.status == "seized", c.id.in_(infringing()))
+        query = (
+            sa.select(p.role, p.key, c.id, c.status, c.updated_at)
+            .join(t.consignments, c.id == p.consignment_id)
+            .where(bad)
+        )
+        found = [
+            row for chunk in _chunks(keys) for row in conn.execute(query.where(p.key.in_(chunk))) if row[2] not in batch
+        ]
+        if not found:
+            return pl.DataFrame(schema=OFFENDERS)
+        ids = sorted({row[2] for row in found})
+        kinds: dict[str, set[str]] = {}
+        for chunk in _chunks(ids):
+            for cid, findings in conn.execute(
+                sa.select(i.consignment_id, i.findings).where(i.consignment_id.in_(chunk), i.outcome == "infringement")
+            ):
+                kinds.setdefault(cid, set()).update(f.kind for f in _FINDINGS.decode(findings))
+        frame = pl.DataFrame(
+            [(role, key, cid, status, _utc(at), sorted(kinds.get(cid, ()))) for role, key, cid, status, at in found],
+            schema={"role": pl.String, "party_key": pl.String, "id": pl.String, "status": pl.String,
+                    "at": pl.Datetime("us", "UTC"), "kinds": pl.List(pl.String)},
+            orient="row",
+        )  # fmt: skip
+        return (
+            frame.group_by("role", "party_key")
+            .agg(
+                pl.col("id").filter(pl.col("kinds").list.len() > 0).n_unique().alias("infringements"),
+                pl.col("id").filter(pl.col("status") == "seized").n_unique().alias("seizures"),
+                pl.col("kinds").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("kinds"),
+                pl.col("at").max().alias("last_at"),
+            )
+            .select(list(OFFENDERS))
+            .cast(OFFENDERS)  # type: ignore[arg-type]
+        )
+
+    def unit_values(self, as_of: dt.datetime) -> pl.DataFrame:
+        """The reference, kept for `UNIT_VALUES_TTL` once it rests on `UNIT_VALUES_KEEP` lines or more; a
+        young store is scanned again for each batch (cheaply), so its first accepted lines count at once."""
+        with self._lock:
+            cached = self._unit_values
+            if cached is not None and cached[0] <= as_of <= cached[0] + UNIT_VALUES_TTL:
+                return cached[1]
+            reference = self._compute_unit_values(as_of)
+            keep = int(reference["n"].sum()) >= UNIT_VALUES_KEEP
+            self._unit_values = (as_of, reference) if keep else None
+            return reference
+
+    def _compute_unit_values(self, as_of: dt.datetime) -> pl.DataFrame:
+        """Log USD unit values per HS6 over recent accepted lines: not invalidated, not found infringing."""
+        c, v = t.consignments.c, t.consignment_versions.c
+        query = (
+            sa.select(v.body)
+            .join(t.consignments, sa.and_(v.consignment_id == c.id, v.version == c.version))
+            .where(c.received_at >= as_of - dt.timedelta(days=UNIT_VALUES_DAYS), c.received_at < as_of,
+                   c.status.not_in(["invalidated", "seized"]), c.id.not_in(infringing()))
+            .order_by(c.received_at.desc())
+            .limit(UNIT_VALUES_LINES)
+        )  # fmt: skip
+        with self.app.store.engine.connect() as conn:
+            bodies = [row[0] for row in conn.execute(query)]
+        if not bodies:
+            return pl.DataFrame(schema=UNIT_VALUES)
+        item = pl.col("items").struct
+        lines = (
+            pl.DataFrame({"body": bodies})
+            .select(pl.col("body").str.json_decode(ITEMS).struct.unnest())
+            .explode("items")
+            .drop_nulls("items")
+            .select("currency", item.field("hs_code").str.slice(0, 6).alias("hs6"),
+                    item.field("unit_price").cast(pl.Float64).alias("price"))
+        )  # fmt: skip
+        usd = usd_rates(self.app.revenue.rates, lines["currency"].unique().to_list(), as_of.date())
+        items = lines.with_columns(
+            (pl.col("price") * pl.col("currency").replace_strict(usd, default=None)).alias("unit_usd")
+        ).filter(pl.col("unit_usd").is_not_null() & pl.col("hs6").is_not_null())
+        reference = UndervaluationDetector(self.app.revenue.rates).reference(items)
+        return reference.select(list(UNIT_VALUES)).cast(UNIT_VALUES)  # type: ignore[arg-type]

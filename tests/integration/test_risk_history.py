@@ -1,0 +1,68 @@
+"""Detectors that read the store's history, through the service on both databases: a split across
+submissions, a repeat offender after a seizure, undervaluation against stored accepted lines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import example
+from tests.integration.test_api import Service, medicine, registration, service_for
+
+
+@pytest.fixture
+def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
+    yield from service_for(database_url, tmp_path)
+
+
+def parcel(reference: str, price: str, description: str = "Silk blouse", hs: str = "620610") -> dict[str, Any]:
+    doc = example(reference=reference, fiscal=None, shipping_cost=None)
+    doc["items"] = [
+        {"description": description, "hs_code": hs, "quantity": 1, "unit_price": price, "origin_country": "CN"}
+    ]
+    return doc
+
+
+def reasons(service: Service, cid: str) -> list[dict[str, str]]:
+    detail = service.client.get(f"/v1/officer/consignments/{cid}", headers=service.officer).json()
+    return list(detail["decision"]["reasons"])
+
+
+def test_a_split_across_two_submissions_is_caught_on_the_second(service: Service) -> None:
+    first = registration(service.submit([parcel("SP1", "100.00")], key="a"))
+    assert not [r for r in reasons(service, first) if r["code"] == "DET-SPLIT"]  # alone, nothing to see
+    second = registration(service.submit([parcel("SP2", "90.00")], key="b"))
+    split = [r for r in reasons(service, second) if r["code"] == "DET-SPLIT"]
+    assert len(split) == 1 and "(1 of them received earlier)" in split[0]["message"]
+    assert "2 parcels" in split[0]["message"] and "190.0 EUR" in split[0]["message"]
+
+
+def test_a_party_seized_before_is_stopped_again(service: Service) -> None:
+    held = registration(service.submit([medicine("RO1")], key="a"))
+    seized = service.client.post(f"/v1/officer/consignments/{held}/seize", json={"note": "fakes"},
+                                 headers=service.officer)  # fmt: skip
+    assert seized.status_code == 200
+    innocent = registration(service.submit([parcel("RO2", "20.00", "Cotton socks", "611595")], key="b"))
+    repeat = [r for r in reasons(service, innocent) if r["code"] == "DET-REPEAT"]
+    # seller, consignee and address all had the seized parcel; the seller is named first
+    assert repeat[0]["message"].startswith("the seller had 1 parcel(s) seized, the last on ")
+    assert repeat[0]["message"].count("; ") == 2
+    lane = service.client.get(f"/v1/officer/consignments/{innocent}", headers=service.officer).json()
+    assert lane["decision"]["lane"] == "red"
+    submitter_view = service.client.get(f"/v1/consignments/{innocent}", headers=service.alpha).json()
+    assert "DET-REPEAT" not in str(submitter_view)  # the submitter never sees why
+
+
+def test_undervaluation_against_stored_accepted_lines(service: Service) -> None:
+    usual = [parcel(f"UV{i}", f"{36 + i % 9}.00") for i in range(20)]
+    for i, doc in enumerate(usual):  # one per consignee: no split shipment in the way
+        doc["consignee"] = doc["consignee"] | {"name": f"Buyer {i}"}
+    service.submit(usual, key="a")
+    low = parcel("UVLOW", "4.00")
+    low["consignee"] = low["consignee"] | {"name": "Someone Else"}
+    cid = registration(service.submit([low], key="b"))
+    found = [r for r in reasons(service, cid) if r["code"] == "DET-UNDERVALUE"]
+    assert found and "(20 lines)" in found[0]["message"]  # the reference is the 20 stored lines
