@@ -129,6 +129,19 @@ def test_estimate_prints_the_assessment_as_json(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "is not a date" in bad.stderr
 
 
+def release_as_an_officer(home: Path, cid: str) -> None:
+    from clearway.bootstrap import bootstrap
+    from clearway.services.clearance import Clearance
+    from clearway.services.clients import Principal
+    from clearway.settings import Settings
+
+    app = bootstrap(Settings.from_env({"CLEARWAY_HOME": str(home)}))
+    officer = Principal("officer-1", "officer-1", "officer", None, frozenset({"officer"}))
+    if app.store.consignment(cid)[0]["status"] == "held":
+        Clearance(app).move(officer, cid, "release", "checked")
+    app.store.engine.dispose()
+
+
 def test_refund_command(tmp_path: Path) -> None:
     home = tmp_path / "home"
     doc = example(reference="R-1", fiscal=None)
@@ -149,6 +162,9 @@ def test_refund_command(tmp_path: Path) -> None:
     with sqlite3.connect(home / "clearway.db") as db:
         cid = db.execute("SELECT id FROM consignments").fetchone()[0]
     today = __import__("datetime").date.today().isoformat()
+    early = clearway("refund", cid, "--on", today, home=home, check=False)
+    assert early.returncode == 2 and "is held, not released" in early.stderr
+    release_as_an_officer(home, cid)
     out = json.loads(clearway("refund", cid, "--on", today, "--item", "0:1", home=home).stdout)
     assert out["kind"] == "payment" and out["lines"][0]["quantity"] == 1
     assert out["duty"] == "10.98"  # 12% of one blouse at 90.00 plus its half of the 2.99 shipping (CIF)

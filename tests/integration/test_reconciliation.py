@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from clearway.bootstrap import App, bootstrap
 from clearway.errors import RuleFileError
 from clearway.intake import read_bytes
+from clearway.services.clearance import Clearance
+from clearway.services.clients import Principal
 from clearway.services.ingest import ingest
 from clearway.services.reconciliation import parse_return, reconcile_return
 from clearway.services.returns import refund
@@ -46,9 +48,28 @@ def parcel(reference: str, country: str, price: str) -> bytes:
     return msgspec.json.encode(doc)
 
 
+def release(app: App, *references: str) -> None:
+    """Bring the parcels to release as the service would: arrival reported for those waiting for it, an
+    officer's release for those held."""
+    carrier = Principal("bazaario", "bazaario", "platform", None, frozenset())
+    officer = Principal("officer-1", "officer-1", "officer", None, frozenset({"officer"}))
+    clearance = Clearance(app, now=lambda: NOW)
+    c = t.consignments.c
+    with app.store.engine.connect() as conn:
+        rows = conn.execute(sa.select(c.id, c.status).where(c.reference.in_(references))).all()
+    for cid, status in rows:
+        if status == "held":
+            clearance.move(officer, cid, "release", "checked")
+        elif status != "released":
+            clearance.arrive(carrier, cid)
+        assert app.store.consignment(cid)[0]["status"] == "released"
+
+
 def test_a_return_that_leaves_out_consignments_is_reported(app: App) -> None:
-    lines = [parcel("A", "DE", "100.00"), parcel("B", "DE", "50.00"), parcel("C", "FR", "100.00")]
+    lines = [parcel("A", "DE", "100.00"), parcel("B", "DE", "50.00"), parcel("C", "FR", "100.00"),
+             parcel("D", "DE", "30.00")]  # fmt: skip
     ingest(app, "bazaario", read_bytes(b"\n".join(lines), "ndjson"), now=lambda: NOW)
+    release(app, "A", "B", "C")  # D has not arrived, so is not released: its VAT is not due in this return yet
     declared = parse_return(
         "scheme_id,period,destination_country,tax_base,tax\n"
         f"{IOSS},2026-03,DE,100.00,19.00\n"  # B (EUR 50, VAT 9.50) left out
@@ -63,6 +84,7 @@ def test_a_return_that_leaves_out_consignments_is_reported(app: App) -> None:
 
 def test_vendor_credits_for_returns_lower_what_is_expected(app: App) -> None:
     ingest(app, "bazaario", read_bytes(parcel("A", "DE", "100.00"), "ndjson"), now=lambda: NOW)
+    release(app, "A")
     with app.store.engine.connect() as conn:
         cid = conn.execute(sa.select(t.consignments.c.id)).scalar_one()
     credit = refund(app, cid, None, on=NOW.date(), at=NOW, reason="returned")

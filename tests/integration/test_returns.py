@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from clearway.bootstrap import App, bootstrap
 from clearway.intake import read_bytes
 from clearway.revenue.refunds import RefundRefused
+from clearway.services.clearance import Clearance
+from clearway.services.clients import Principal
 from clearway.services.ingest import ingest
 from clearway.services.returns import refund
 from clearway.settings import Settings
@@ -53,12 +55,25 @@ def app(database_url: str, tmp_path: Path) -> Iterator[App]:
     application.store.engine.dispose()
 
 
-def load(app: App, *docs: dict[str, object], at: dt.datetime = NOW) -> str:
+OFFICER = Principal("officer-1", "officer-1", "officer", None, frozenset({"officer"}))
+
+
+def load(app: App, *docs: dict[str, object], at: dt.datetime = NOW, release: bool = True) -> str:
+    """Ingest; the original (high value, so held) is released by an officer unless `release` is False."""
     ingest(app, "platform-1", read_bytes(b"\n".join(msgspec.json.encode(d) for d in docs), "ndjson"), now=lambda: at)
     with app.store.engine.connect() as conn:
-        return str(
+        cid = str(
             conn.execute(sa.select(t.consignments.c.id).where(t.consignments.c.reference == "ORDER-1")).scalar_one()
         )
+    if release:
+        Clearance(app, now=lambda: at).move(OFFICER, cid, "release", "documents checked")
+    return cid
+
+
+def test_nothing_is_refunded_on_a_consignment_not_released(app: App) -> None:
+    cid = load(app, original(), release=False)
+    with pytest.raises(RefundRefused, match="is held, not released: no duty or tax was collected"):
+        refund(app, cid, None, on=NOW.date(), at=NOW, reason="returned before release")
 
 
 def test_refunds_are_recorded_once_and_logged(app: App) -> None:
@@ -82,7 +97,7 @@ def test_refunds_are_recorded_once_and_logged(app: App) -> None:
         )
     assert len(stored) == 2
     assert str(first.total + second.total) == assessment["totals"]["total"]
-    assert kinds == ["registered", "assessed", "duty_assessed", "held", "refunded", "refunded"]  # high value: held
+    assert kinds == ["registered", "assessed", "duty_assessed", "held", "released", "refunded", "refunded"]
     assert sum('"kind":"refunded"' in e for e in logged) == 2
 
 

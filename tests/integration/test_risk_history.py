@@ -66,3 +66,20 @@ def test_undervaluation_against_stored_accepted_lines(service: Service) -> None:
     cid = registration(service.submit([low], key="b"))
     found = [r for r in reasons(service, cid) if r["code"] == "DET-UNDERVALUE"]
     assert found and "(20 lines)" in found[0]["message"]  # the reference is the 20 stored lines
+
+
+def korean(reference: str) -> dict[str, Any]:
+    doc = parcel(reference, "100.00", "T-shirt", "610910")
+    doc |= {"destination_country": "KR", "currency": "USD"}
+    doc["consignee"] = {"name": "Kim Min-jun", "address": {"street": "Sejong-daero 110", "city": "Seoul",
+                                                           "postcode": "04524", "country": "KR"}}  # fmt: skip
+    return doc
+
+
+def test_same_day_parcels_of_a_consignee_are_combined_across_submissions(service: Service) -> None:
+    first = registration(service.submit([korean("KR1")], key="a"))
+    second = registration(service.submit([korean("KR2")], key="b"))
+    read = {cid: service.client.get(f"/v1/consignments/{cid}", headers=service.alpha).json() for cid in (first, second)}
+    assert read[first]["assessment"]["totals"]["total"] == "0"  # USD 100 alone: within Korea's USD 150
+    combined = read[second]["assessment"]
+    assert int(combined["totals"]["total"]) > 0 and any("combined value" in n for n in combined["notes"])

@@ -12,7 +12,7 @@ import polars as pl
 
 from clearway.bootstrap import load_brand_floors
 from clearway.model import validate_raw
-from clearway.pipeline import BatchRow, Context, RiskHistory, to_batch
+from clearway.pipeline import BatchRow, Context, History, to_batch
 from clearway.pipeline.history import OFFENDERS, PARCELS, UNIT_VALUES
 from clearway.revenue import FixedRates
 from clearway.risk.detectors import CounterfeitDetector, SplitShipmentDetector, UndervaluationDetector
@@ -124,22 +124,22 @@ def earlier(key: str, value: float, at: dt.datetime = DAY - dt.timedelta(hours=3
             "who": "c" * 64, "received_at": at}  # fmt: skip
 
 
-def with_history(stage: Any, history: RiskHistory, *rows: BatchRow) -> pl.DataFrame:
+def with_history(stage: Any, history: History, *rows: BatchRow) -> pl.DataFrame:
     return stage.run(to_batch(list(rows)), Context(as_of=DAY, history=history)).hits
 
 
 def test_a_split_across_batches_counts_the_parcels_received_earlier_that_day() -> None:
     rules, _ = reference()
     stage = SplitShipmentDetector(rules)
-    history = RiskHistory(parcels=pl.DataFrame([earlier("old1", 100.0)], schema=PARCELS))
+    history = History(parcels=pl.DataFrame([earlier("old1", 100.0)], schema=PARCELS))
     found = with_history(stage, history, keyed("new", "90.00"))
     assert found["key"].to_list() == ["new"]  # only the new parcel gets a decision; 100 + 90 > 150
     assert found["message"][0].endswith("(1 of them received earlier)")
-    yesterday = RiskHistory(parcels=pl.DataFrame([earlier("old1", 100.0, DAY - dt.timedelta(days=1))], schema=PARCELS))
+    yesterday = History(parcels=pl.DataFrame([earlier("old1", 100.0, DAY - dt.timedelta(days=1))], schema=PARCELS))
     assert with_history(stage, yesterday, keyed("new", "90.00")).is_empty()  # another day
-    others = RiskHistory(parcels=pl.DataFrame([earlier("old1", 100.0, seller="z")], schema=PARCELS))
+    others = History(parcels=pl.DataFrame([earlier("old1", 100.0, seller="z")], schema=PARCELS))
     assert with_history(stage, others, keyed("new", "90.00")).is_empty()  # another seller
-    itself = RiskHistory(parcels=pl.DataFrame([earlier("new", 90.0)], schema=PARCELS))
+    itself = History(parcels=pl.DataFrame([earlier("new", 90.0)], schema=PARCELS))
     assert with_history(stage, itself, keyed("new", "90.00")).is_empty()  # a parcel is not its own history
 
 
@@ -149,28 +149,27 @@ def test_repeat_offenders_by_seller_consignee_or_delivery_address() -> None:
                 "kinds": kinds, "last_at": DAY - dt.timedelta(days=9)}  # fmt: skip
 
     stage = RepeatOffenderDetector()
-    seized = RiskHistory(
-        offenders=pl.DataFrame([offender("seller", "s" * 64, 2, 1, ["counterfeit"])], schema=OFFENDERS)
-    )
+    seized = History(offenders=pl.DataFrame([offender("seller", "s" * 64, 2, 1, ["counterfeit"])], schema=OFFENDERS))
     found = with_history(stage, seized, keyed("a", "20.00"), keyed("b", "20.00", seller="t"))
     assert found["key"].to_list() == ["a"] and found["lane"][0] == "red"
     assert found["message"][0] == (
-        "the seller had 2 earlier parcel(s) found infringing (counterfeit) and 1 parcel(s) seized, the last on 2026-02-21"
+        "the seller had 2 earlier parcel(s) found infringing (counterfeit) and 1 parcel(s) seized, "
+        "the last on 2026-02-21"
     )
-    address = RiskHistory(offenders=pl.DataFrame(
+    address = History(offenders=pl.DataFrame(
         [offender("delivery_address", "a" * 64, 1, 0, ["undervaluation"]),
          offender("consignee", "c" * 64, 1, 0, ["undervaluation"])], schema=OFFENDERS))  # fmt: skip
     found = with_history(stage, address, keyed("a", "20.00", consignee="x"), keyed("b", "20.00")).sort("key")
     assert found.select("key", "lane").rows() == [("a", "yellow"), ("b", "yellow")]  # a: another name, same door
     assert found["message"][1].count("; ") == 1  # b: both its consignee and its address, in one reason
-    wrong_role = RiskHistory(offenders=pl.DataFrame([offender("consignee", "s" * 64, 1, 1, [])], schema=OFFENDERS))
+    wrong_role = History(offenders=pl.DataFrame([offender("consignee", "s" * 64, 1, 1, [])], schema=OFFENDERS))
     assert with_history(stage, wrong_role, keyed("a", "20.00")).is_empty()  # a seller's key is not a consignee's
 
 
 def test_undervaluation_prefers_stored_history_and_falls_back_to_the_batch() -> None:
     stored = pl.DataFrame({"hs6": ["620610"], "median_log": [math.log(40.0)], "mad_log": [0.1], "n": [500]},
                           schema=UNIT_VALUES)  # fmt: skip
-    history = RiskHistory(unit_values=stored)
+    history = History(unit_values=stored)
     # against the stored USD 40, a USD 8.8 blouse is low even though the batch alone has no reference
     assert with_history(UndervaluationDetector(RATES), history, row("low", "8.00"))["key"].to_list() == ["low"]
     socks = [row(f"s{i}", f"{5 + i % 3}.00", hs="611595", description="Socks") for i in range(20)]

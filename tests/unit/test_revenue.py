@@ -182,6 +182,16 @@ class TestChina:
         a = assess(parcel("CN", "CNY", [("610910", 1, "5000.01")]), MARCH_2026, context())
         assert a.rules == ["CN-GENERAL"] and a.totals.duty == D("300.00")
 
+    # Same announcement: CNY 26,000 per buyer and year; past it, general trade taxation in full.
+    def test_the_annual_limit_of_26000_per_buyer(self) -> None:
+        shirts = parcel("CN", "CNY", [("610910", 2, "500.00")])
+        within = assess(shirts, MARCH_2026, context(), annual_before=D("25000"))  # 25,000 + 1,000 = 26,000
+        assert within.rules == ["CN-CBEC-2019"] and within.totals.vat == D("91.00")
+        past = assess(shirts, MARCH_2026, context(), annual_before=D("25000.01"))
+        assert past.rules == ["CN-GENERAL"] and past.collection_model == "buyer_at_border"
+        assert past.totals.duty == D("60.00") and past.totals.vat == D("137.80")  # 6%, then 13% of 1,060
+        assert "the buyer's earlier imports this year: 25000.01 CNY" in past.notes
+
 
 class TestBrazil:
     # Receita Federal, Programa Remessa Conforme: up to USD 50 import tax 20%, then ICMS 17% "por dentro":

@@ -6,8 +6,12 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+import msgspec
+import polars as pl
+
 from clearway.model import validate_raw
-from clearway.pipeline import BatchRow, Context, assess, to_batch
+from clearway.pipeline import BatchRow, Context, History, assess, to_batch
+from clearway.pipeline.history import ASSESSED
 from clearway.revenue.stage import RevenueStage
 from tests.conftest import example
 from tests.unit.test_revenue import context
@@ -46,3 +50,49 @@ def test_a_consignment_that_cannot_be_assessed_is_held_with_a_reason() -> None:
     assert decisions["lane"].to_list() == ["yellow"]
     assert decisions["reasons"][0][0]["code"] == "REVENUE-UNASSESSED"
     assert "no fixed rate from USD" in decisions["reasons"][0][0]["message"]
+
+
+def earlier(who: str, at: dt.datetime, rule: str, value: str, destination: str = "KR") -> dict[str, object]:
+    return {"key": f"old-{who}-{value}", "destination_country": destination, "who": who * 64, "received_at": at,
+            "rule": rule, "threshold_value": Decimal(value)}  # fmt: skip
+
+
+def keyed(row: BatchRow, who: str) -> BatchRow:
+    return msgspec.structs.replace(row, party_keys={"consignee": who * 64, "seller": "s" * 64})
+
+
+def test_a_consignee_parcel_assessed_earlier_that_day_counts_in_korea() -> None:
+    stage = RevenueStage(context(USD_KRW="1400"))
+    history = History(assessed=pl.DataFrame([earlier("k", DAY - dt.timedelta(hours=2), "KR-2016", "100")],
+                                            schema=ASSESSED))  # fmt: skip
+    decisions = assess(to_batch([keyed(korean("B", "100.00"), "k")]), Context(as_of=DAY, history=history), [stage])
+    assert Decimal(decisions["total_due"][0]) > 0  # USD 100 + the USD 100 of the morning: over USD 150
+    assert any("combined value 200" in n for n in json.loads(decisions["assessment"][0])["notes"])
+    yesterday = History(assessed=pl.DataFrame([earlier("k", DAY - dt.timedelta(days=1), "KR-2016", "100")],
+                                              schema=ASSESSED))  # fmt: skip
+    alone = assess(to_batch([keyed(korean("B", "100.00"), "k")]), Context(as_of=DAY, history=yesterday), [stage])
+    assert Decimal(alone["total_due"][0]) == 0
+
+
+def test_the_buyer_s_year_counts_across_batches_and_within_one_in_china() -> None:
+    stage = RevenueStage(context())
+    history = History(assessed=pl.DataFrame(
+        [earlier("b", DAY - dt.timedelta(days=40), "CN-CBEC-2019", "24500", "CN")], schema=ASSESSED))  # fmt: skip
+    rows = [keyed(chinese("C1", "1000.00"), "b"), keyed(chinese("C2", "1000.00"), "b"),
+            keyed(chinese("C3", "1000.00"), "z")]  # fmt: skip
+    decisions = assess(to_batch(rows), Context(as_of=DAY, history=history), [stage])
+    rules = {k: json.loads(a)["rules"][0] for k, a in decisions.select("key", "assessment").iter_rows()}
+    # 24,500 + 1,000 = 25,500 within CNY 26,000; then + 1,000 = 26,500 past it; another buyer starts at 0
+    assert rules == {"C1": "CN-CBEC-2019", "C2": "CN-GENERAL", "C3": "CN-CBEC-2019"}
+
+
+def chinese(reference: str, price: str) -> BatchRow:
+    doc = example(reference=reference, destination_country="CN", currency="CNY", fiscal=None, shipping_cost=None)
+    doc["consignee"] = {"name": "Wang Fang", "address": {"street": "Nanjing Road 1", "city": "Shanghai",
+                        "postcode": "200001", "country": "CN"}}  # fmt: skip
+    doc["items"] = [
+        {"description": "T-shirt", "hs_code": "610910", "quantity": 1, "unit_price": price, "origin_country": "JP"}
+    ]
+    consignment = validate_raw(doc).consignment
+    assert consignment is not None, validate_raw(doc).errors
+    return BatchRow(reference, "platform-cn", DAY, consignment)

@@ -9,7 +9,7 @@ engine.
 from clearway.pipeline.assess import Pipeline, assess
 from clearway.pipeline.batch import BATCH_SCHEMA, ITEM_SCHEMA, BatchRow, to_batch
 from clearway.pipeline.decision import DECISION_SCHEMA, LANES, Decision, Reason, decisions_from_frame
-from clearway.pipeline.history import RiskHistory
+from clearway.pipeline.history import History
 from clearway.pipeline.stage import HIT_SCHEMA, Context, Stage, StageOutput
 
 __all__ = [
@@ -23,7 +23,7 @@ __all__ = [
     "Decision",
     "Pipeline",
     "Reason",
-    "RiskHistory",
+    "History",
     "Stage",
     "StageOutput",
     "assess",

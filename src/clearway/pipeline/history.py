@@ -1,7 +1,8 @@
-"""What the store remembers that a batch's detectors need: gathered by the edge for each batch, passed in.
+"""What the store remembers that a batch's stages need: gathered by the edge for each batch, passed in.
 
-Detectors stay pure: they read these frames from the `Context`, never the store. Parties appear only as
-keyed hashes (risk/party_keys.py), so history outlives the erasure of names and addresses.
+Detectors and the revenue stage stay pure: they read these frames from the `Context`, never the store.
+Parties appear only as keyed hashes (risk/party_keys.py), so history outlives the erasure of names and
+addresses.
 """
 
 from __future__ import annotations
@@ -40,12 +41,25 @@ UNIT_VALUES: dict[str, pl.DataType] = {
 """The usual unit value per HS subheading, from accepted history (lines no inspection found wrong)."""
 
 
+ASSESSED: dict[str, pl.DataType] = {
+    "key": pl.String(),
+    "destination_country": pl.String(),
+    "who": pl.String(),  # the consignee's keyed hash
+    "received_at": pl.Datetime("us", "UTC"),
+    "rule": pl.String(),  # the jurisdiction rule its assessment applied
+    "threshold_value": pl.Decimal(18, 4),  # what that rule compared with its thresholds, in its currency
+}
+"""Earlier assessments of the batch's consignees: of the same day (a jurisdiction that combines a consignee's
+parcels of a day) and, where a rule has an annual limit, of the same calendar year."""
+
+
 def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
 @dataclass(frozen=True)
-class RiskHistory:
+class History:
     parcels: pl.DataFrame = field(default_factory=lambda: _empty(PARCELS))
     offenders: pl.DataFrame = field(default_factory=lambda: _empty(OFFENDERS))
     unit_values: pl.DataFrame = field(default_factory=lambda: _empty(UNIT_VALUES))
+    assessed: pl.DataFrame = field(default_factory=lambda: _empty(ASSESSED))

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import polars as pl
 
-from clearway.pipeline.history import RiskHistory
+from clearway.pipeline.history import History
 
 HIT_SCHEMA: dict[str, pl.DataType] = {
     "key": pl.String(),
@@ -29,7 +29,7 @@ class Context:
 
     as_of: dt.datetime
     seed: int = 0
-    history: RiskHistory = field(default_factory=RiskHistory)
+    history: History = field(default_factory=History)
 
 
 @dataclass(frozen=True)

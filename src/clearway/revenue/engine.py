@@ -51,9 +51,10 @@ def fx_day(rule: Rule, on: dt.date) -> dt.date:
 
 
 def choose_rule(
-    c: Consignment, on: dt.date, ctx: RevenueContext, value: Decimal | None = None
+    c: Consignment, on: dt.date, ctx: RevenueContext, value: Decimal | None = None, annual_before: Decimal = Decimal(0)
 ) -> tuple[Rule, Decimal, FxUsed]:
-    """The most specific rule variant that fits, and the threshold value in its threshold currency."""
+    """The most specific rule variant that fits, and the threshold value in its threshold currency. A variant
+    with an annual limit per buyer does not fit once the buyer's total of the year would pass it."""
     candidates = ctx.rules.for_country(c.destination_country, on)
     if not candidates:
         raise NotCovered(f"no revenue rule covers imports into {c.destination_country} on {on}", reference=c.reference)
@@ -67,6 +68,8 @@ def choose_rule(
         quote = ctx.rates.quote(c.currency, rule.threshold_currency, fx_day(rule, on))
         threshold_value = value if value is not None else (c.intrinsic_value * quote.rate).quantize(EXACT)
         if w.max_value is not None and threshold_value > w.max_value:
+            continue
+        if rule.intermediary_annual is not None and annual_before + threshold_value > rule.intermediary_annual:
             continue
         return rule, threshold_value, FxUsed(quote.source, quote.target, quote.rate, quote.day, quote.origin)
     raise NotCovered(f"no rule variant for {c.destination_country} fits this consignment", reference=c.reference)
@@ -110,14 +113,16 @@ def assess(
         from clearway.revenue.packaged import packaged_context  # read once, on first use
 
         ctx = packaged_context()
-    rule, own_threshold_value, threshold_fx = choose_rule(c, on, ctx)
+    rule, own_threshold_value, threshold_fx = choose_rule(c, on, ctx, annual_before=annual_before)
     if aggregate_value is not None and rule.aggregation == "consignee_day":
-        rule, _, threshold_fx = choose_rule(c, on, ctx, aggregate_value)
+        rule, _, threshold_fx = choose_rule(c, on, ctx, aggregate_value, annual_before)
     quote = ctx.rates.quote(c.currency, rule.currency, fx_day(rule, on))
     fx = [FxUsed(quote.source, quote.target, quote.rate, quote.day, quote.origin)]
     if threshold_fx.target != quote.target:
         fx.append(threshold_fx)
     notes: list[str] = []
+    if annual_before:
+        notes.append(f"the buyer's earlier imports this year: {annual_before} {rule.threshold_currency}")
     values = [(item.unit_price * item.quantity * quote.rate).quantize(EXACT) for item in c.items]
     intrinsic = sum(values, Decimal(0))
     transport = Decimal(0)

@@ -1,21 +1,26 @@
 """The revenue stage of the pipeline: an assessment per consignment, combined where the law combines.
 
-Where a jurisdiction aggregates (same consignee, same day), the consignments of one consignee (by
-normalised name and address) arriving the same day in the batch are assessed on their combined value.
+Where a jurisdiction aggregates (same consignee, same day), the consignments of one consignee (by keyed
+hash, else normalised name and address) of the same day are assessed on their combined value, counting
+those assessed before the batch (`context.history.assessed`); where a rule limits a buyer's imports per
+year (China), each parcel is assessed with the buyer's earlier total of the year.
 A consignment that cannot be assessed (no rule, no rate) gets a yellow hit that says why.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 import polars as pl
 
 from clearway.errors import ClearwayError
 from clearway.model.codelists import normalise_text
+from clearway.model.consignment import Consignment
 from clearway.pipeline.rows import consignment_from_row
 from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput
 from clearway.revenue.assessment import Assessment
@@ -43,30 +48,17 @@ class RevenueStage:
         rows = list(batch.iter_rows(named=True))
         results: dict[str, Assessment] = {}
         failures: list[dict[str, object]] = []
-        groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
         consignments = {}
-        aggregating = {r.id for r in self.context.rules.rules if r.aggregation == "consignee_day"}
         for row in rows:
             c = consignment_from_row(row)
             consignments[row["key"]] = c
-            day = row["received_at"].date()
             try:
-                results[row["key"]] = assess(c, day, self.context)
+                results[row["key"]] = assess(c, row["received_at"].date(), self.context)
             except ClearwayError as exc:
                 failures.append(_unassessed(row["key"], exc.message))
-                continue
-            if results[row["key"]].rules[0] not in aggregating:
-                continue  # only jurisdictions that combine same-day parcels need the consignee's key
-            who = normalise_text(
-                f"{row['consignee_name']} {row['consignee_street'] or ''} {row['consignee_postcode'] or ''}"
-            )
-            groups[(row["destination_country"], who, day.isoformat())].append(row["key"])
-        for keys in groups.values():
-            if len(keys) < 2:
-                continue
-            combined = sum((results[k].threshold_value for k in keys), Decimal(0))
-            for k in keys:
-                results[k] = assess(consignments[k], results[k].on, self.context, aggregate_value=combined)
+        assessed = [row for row in rows if row["key"] in results]
+        self._combine_same_day(assessed, results, consignments, context.history.assessed)
+        self._count_the_year(assessed, results, consignments, context.history.assessed)
         columns = pl.DataFrame(
             [
                 {
@@ -84,6 +76,55 @@ class RevenueStage:
             schema=REVENUE_COLUMNS,
         )
         return StageOutput(pl.DataFrame(failures, schema=HIT_SCHEMA), columns)
+
+    def _combine_same_day(
+        self, rows: list[dict[str, Any]], results: dict[str, Assessment], consignments: dict[str, Consignment],
+        earlier: pl.DataFrame,
+    ) -> None:  # fmt: skip
+        """Where the rule combines a consignee's parcels of a day, assess each on the combined value: the
+        batch's parcels and those assessed earlier that day."""
+        aggregating = {r.id for r in self.context.rules.rules if r.aggregation == "consignee_day"}
+        groups: dict[tuple[str, str, dt.date], list[str]] = defaultdict(list)
+        for row in rows:
+            if results[row["key"]].rules[0] in aggregating:
+                groups[(row["destination_country"], _who(row), row["received_at"].date())].append(row["key"])
+        before: dict[tuple[str, str, dt.date], list[Decimal]] = defaultdict(list)
+        for e in earlier.filter(pl.col("rule").is_in(list(aggregating))).iter_rows(named=True):
+            before[(e["destination_country"], e["who"], e["received_at"].date())].append(e["threshold_value"])
+        for group, keys in groups.items():
+            if len(keys) + len(before[group]) < 2:
+                continue
+            combined = sum((results[k].threshold_value for k in keys), sum(before[group], Decimal(0)))
+            for k in keys:
+                results[k] = assess(consignments[k], results[k].on, self.context, aggregate_value=combined)
+
+    def _count_the_year(
+        self, rows: list[dict[str, Any]], results: dict[str, Assessment], consignments: dict[str, Consignment],
+        earlier: pl.DataFrame,
+    ) -> None:  # fmt: skip
+        """Where a rule has an annual limit per buyer (China: CNY 26,000), assess each parcel with what the
+        buyer imported under that jurisdiction earlier in the year: before this batch, then in it."""
+        rules = {r.id: r for r in self.context.rules.rules}
+        limited = [row for row in rows if rules[results[row["key"]].rules[0]].intermediary_annual is not None]
+        if not limited:
+            return
+        spent: dict[tuple[str, str, int], Decimal] = defaultdict(Decimal)
+        for e in earlier.iter_rows(named=True):
+            rule = rules.get(e["rule"])
+            if rule is not None and rule.intermediary_annual is not None:
+                spent[(rule.jurisdiction, e["who"], e["received_at"].year)] += e["threshold_value"]
+        for row in sorted(limited, key=lambda r: r["received_at"]):  # stable: batch order within an instant
+            key = row["key"]
+            year = (rules[results[key].rules[0]].jurisdiction, _who(row), row["received_at"].year)
+            if spent[year]:
+                results[key] = assess(consignments[key], results[key].on, self.context, annual_before=spent[year])
+            spent[year] += results[key].threshold_value
+
+
+def _who(row: dict[str, Any]) -> str:
+    """The consignee: its keyed hash where the edge gave one, else its normalised name and address."""
+    return str(row["consignee_key"] or normalise_text(
+        f"{row['consignee_name']} {row['consignee_street'] or ''} {row['consignee_postcode'] or ''}"))  # fmt: skip
 
 
 def _unassessed(key: str, why: str) -> dict[str, object]:

@@ -17,8 +17,8 @@ from clearway.clearance.policy import ClearancePolicy
 from clearway.errors import ClearwayError
 from clearway.intake.submitted import Submitted
 from clearway.pipeline import BatchRow, Context, to_batch
+from clearway.services.history import gather
 from clearway.services.returns import refund_return
-from clearway.services.risk_history import gather
 from clearway.store import Registration, Store
 
 

@@ -39,7 +39,8 @@ def parse_return(text: str, source: str) -> list[DeclaredLine]:
 
 
 def expected_lines(engine: sa.Engine, scheme_ids: set[str]) -> list[ExpectedLine]:
-    """Vendor-collected tax assessed under `scheme_ids`, by month and destination, less vendor credits."""
+    """Vendor-collected tax of the consignments released under `scheme_ids` (what the scheme's return must
+    declare), by month and destination, less vendor credits."""
     count: dict[tuple[str, str, str], int] = defaultdict(int)
     base: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     tax: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
@@ -49,9 +50,11 @@ def expected_lines(engine: sa.Engine, scheme_ids: set[str]) -> list[ExpectedLine
         query = (
             sa.select(d.consignment_id, d.assessment, c.destination_country)
             .join(t.consignments, c.id == d.consignment_id)
-            .where(d.assessment.is_not(None))
+            .where(d.assessment.is_not(None), c.status == "released", d.version == c.version)
+            .order_by(d.decided_at, d.id)
         )
-        for consignment_id, text, country in conn.execute(query):
+        latest = {cid: (text, country) for cid, text, country in conn.execute(query)}  # its last decision only
+        for consignment_id, (text, country) in latest.items():
             a = msgspec.json.decode(text.encode(), type=Assessment)
             liability = a.vendor_liability
             if liability is None or liability.id not in scheme_ids:

@@ -43,8 +43,14 @@ def refunds_of(conn: sa.Connection, consignment_id: str) -> list[Refund]:
 def refund(
     app: App, consignment_id: str, returned: dict[int, int] | None, *, on: dt.date, at: dt.datetime, reason: str
 ) -> Refund:
-    """Refund what `returned` ({item: quantity}, None for everything left) carried; recorded once, logged."""
-    _, consignment = app.store.consignment(consignment_id)
+    """Refund what `returned` ({item: quantity}, None for everything left) carried; recorded once, logged.
+    Only a released consignment has paid (or had its vendor charge) the duty and tax a refund gives back."""
+    meta, consignment = app.store.consignment(consignment_id)
+    if meta["status"] != "released":
+        raise RefundRefused(
+            f"consignment {consignment_id} is {meta['status']}, not released: no duty or tax was collected on it",
+            reference=consignment_id,
+        )
     with app.store.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.select(t.consignments.c.id).where(t.consignments.c.id == consignment_id).with_for_update())

@@ -1,7 +1,9 @@
-"""Gathers, for one batch, what the store remembers that its detectors read (`pipeline.RiskHistory`):
+"""Gathers, for one batch, what the store remembers that its detectors read (`pipeline.History`):
 
 - earlier parcels of the same day to the batch's consignees (split shipments across batches);
 - the batch's parties that earlier parcels were found infringing or seized for (repeat offenders);
+- earlier assessments of the batch's consignees, the same day and, where a rule has an annual limit, the
+  same year (revenue: same-day aggregation and China's annual allowance, across batches);
 - the usual unit value per HS subheading from accepted history (undervaluation), recomputed at most
   every `UNIT_VALUES_TTL` over the last `UNIT_VALUES_DAYS` days, since it moves slowly and costs a scan.
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -20,8 +23,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from clearway.bootstrap import App
-from clearway.pipeline import BatchRow, RiskHistory
-from clearway.pipeline.history import OFFENDERS, PARCELS, UNIT_VALUES
+from clearway.pipeline import BatchRow, History
+from clearway.pipeline.history import ASSESSED, OFFENDERS, PARCELS, UNIT_VALUES
 from clearway.risk.detectors import UndervaluationDetector, usd_rates
 from clearway.store import tables as t
 from clearway.store.period import AMOUNT
@@ -42,11 +45,19 @@ class _Finding(msgspec.Struct):
 _FINDINGS = msgspec.json.Decoder(list[_Finding])
 
 
-def gather(app: App, rows: Sequence[BatchRow], as_of: dt.datetime) -> RiskHistory:
+class _Assessed(msgspec.Struct):
+    rules: list[str]
+    threshold_value: Decimal
+
+
+_ASSESSED = msgspec.json.Decoder(_Assessed)
+
+
+def gather(app: App, rows: Sequence[BatchRow], as_of: dt.datetime) -> History:
     """The batch's history, through the application's gatherer (made on first use, then kept)."""
     gatherer = app.caches.get("risk_history")
-    if not isinstance(gatherer, RiskHistoryGatherer):
-        gatherer = app.caches.setdefault("risk_history", RiskHistoryGatherer(app))
+    if not isinstance(gatherer, HistoryGatherer):
+        gatherer = app.caches.setdefault("risk_history", HistoryGatherer(app))
     return gatherer(rows, as_of)
 
 
@@ -64,7 +75,7 @@ def infringing() -> Any:
     return sa.select(i.consignment_id).where(i.outcome == "infringement")
 
 
-class RiskHistoryGatherer:
+class HistoryGatherer:
     """One per application: it caches the unit-value reference between batches."""
 
     def __init__(self, app: App) -> None:
@@ -72,14 +83,46 @@ class RiskHistoryGatherer:
         self._lock = threading.Lock()
         self._unit_values: tuple[dt.datetime, pl.DataFrame] | None = None
 
-    def __call__(self, rows: Sequence[BatchRow], as_of: dt.datetime) -> RiskHistory:
+    def __call__(self, rows: Sequence[BatchRow], as_of: dt.datetime) -> History:
         if not rows:
-            return RiskHistory()
+            return History()
         batch = {r.key for r in rows}
         with self.app.store.engine.connect() as conn:
             parcels = self._parcels(conn, rows, batch)
             offenders = self._offenders(conn, rows, batch)
-        return RiskHistory(parcels=parcels, offenders=offenders, unit_values=self.unit_values(as_of))
+            assessed = self._assessed(conn, rows, batch)
+        return History(parcels=parcels, offenders=offenders, unit_values=self.unit_values(as_of), assessed=assessed)
+
+    def _assessed(self, conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
+        """Earlier assessments of the batch's consignees: the same day, and the same year where the
+        destination has an annual limit."""
+        who = sorted({r.party_keys["consignee"] for r in rows if r.party_keys and "consignee" in r.party_keys})
+        if not who:
+            return pl.DataFrame(schema=ASSESSED)
+        first = min(_utc(r.received_at) for r in rows).date()
+        day = dt.datetime.combine(first, dt.time(), dt.UTC)
+        year = dt.datetime.combine(first.replace(month=1, day=1), dt.time(), dt.UTC)
+        annual = sorted({c for r in self.app.revenue.rules.rules if r.intermediary_annual for c in r.countries})
+        c, d, p = t.consignments.c, t.decisions.c, t.party_keys.c
+        query = (
+            sa.select(c.id, c.destination_country, c.received_at, p.key, d.decided_at, d.assessment)
+            .join(t.party_keys, sa.and_(p.consignment_id == c.id, p.role == "consignee"))
+            .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version))
+            .where(d.assessment.is_not(None), c.status.not_in(["invalidated", "returned_to_sender"]),
+                   sa.or_(c.received_at >= day, sa.and_(c.destination_country.in_(annual), c.received_at >= year)))
+        )  # fmt: skip
+        latest: dict[str, Any] = {}
+        for chunk in _chunks(who):
+            for row in conn.execute(query.where(p.key.in_(chunk))):
+                if row[0] not in batch and (row[0] not in latest or row[4] > latest[row[0]][4]):
+                    latest[row[0]] = row
+        found = []
+        for cid, destination, received_at, key, _, text in latest.values():
+            assessment = _ASSESSED.decode(text)
+            found.append((cid, destination, key, _utc(received_at), assessment.rules[0], assessment.threshold_value))
+        return pl.DataFrame(
+            found, schema=["key", "destination_country", "who", "received_at", "rule", "threshold_value"], orient="row"
+        ).cast(ASSESSED)  # type: ignore[arg-type]
 
     def _parcels(self, conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
         who = sorted({r.party_keys["consignee"] for r in rows if r.party_keys and "consignee" in r.party_keys})
