@@ -315,6 +315,51 @@ def report(
 
 
 @app.command()
+def convert(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the document to convert")],
+    source: Annotated[str, typer.Option("--from", help="wco-dms or consignment-v1")],
+    target: Annotated[str, typer.Option("--to", help="consignment-v1 or wco-dms")],
+    schemas: Annotated[Path | None, typer.Option(help="the DMS schemas folder (default CLEARWAY_DMS_SCHEMAS)")] = None,
+) -> None:
+    """Convert a WCO DMS 3.6 import declaration to Consignment v1 (with what v1 has no field for kept beside
+    it), or a Consignment v1 JSON document to a DMS import declaration."""
+    from clearway.interop.dms_declaration import read_declaration, write_declaration
+    from clearway.interop.dms_schemas import DmsSchemas
+    from clearway.model import validate_raw
+    from clearway.settings import Settings
+
+    folder = schemas or Settings.from_env().dms_schemas
+    if folder is None:
+        raise typer.BadParameter("give --schemas or set CLEARWAY_DMS_SCHEMAS", param_hint="--schemas")
+    loaded = DmsSchemas.load(folder)
+    if (source, target) == ("consignment-v1", "wco-dms"):
+        doc = json.loads(file.read_bytes())
+        checked = validate_raw(doc)
+        if checked.consignment is None:
+            for error in checked.errors:
+                err.print(f"{error.path or '/'}: {error.code}: {error.message}")
+            raise typer.Exit(1)
+        sys.stdout.buffer.write(write_declaration(doc))
+        return
+    if (source, target) != ("wco-dms", "consignment-v1"):
+        raise typer.BadParameter("--from wco-dms --to consignment-v1, or the other way", param_hint="--from")
+    result = read_declaration(file.read_bytes(), loaded)
+    if result.refused:
+        err.print(f"refused: {result.refused}")
+        for error in result.schema_errors:
+            err.print(f"  line {error.line}: {error.path}: {error.message}")
+        raise typer.Exit(1)
+    findings = validate_raw(result.consignment)
+    out_doc = {
+        "consignment": result.consignment,
+        "kept": result.extras,
+        "notes": result.notes,
+        "contract_errors": [{"path": e.path, "code": e.code, "message": e.message} for e in findings.errors],
+    }
+    sys.stdout.write(json.dumps(out_doc, indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,

@@ -37,6 +37,9 @@ class Settings:
     model: Path | None = None  # CLEARWAY_MODEL: a targeting model file (.cwm) to score with in the pipeline
     explore: float = 0.0  # CLEARWAY_EXPLORE: share of each batch inspected where the model is least sure
     webhook_private: bool = False  # CLEARWAY_WEBHOOK_PRIVATE=1: allow webhooks to private addresses (tests only)
+    dms_schemas: Path | None = (
+        None  # CLEARWAY_DMS_SCHEMAS: the WCO DMS 3.6 schemas folder (declaration/, notification/)
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +66,7 @@ class Settings:
             model=Path(env["CLEARWAY_MODEL"]) if env.get("CLEARWAY_MODEL") else None,
             explore=float(env.get("CLEARWAY_EXPLORE") or 0.0),
             webhook_private=env.get("CLEARWAY_WEBHOOK_PRIVATE", "") in ("1", "true", "yes"),
+            dms_schemas=Path(env["CLEARWAY_DMS_SCHEMAS"]) if env.get("CLEARWAY_DMS_SCHEMAS") else None,
         )
 
 

@@ -1,0 +1,398 @@
+"""WCO Data Model 3.6 (DMS) import declarations in and out of Consignment v1 (mapping: docs/wco-dms.md).
+
+`read_declaration` parses, unwraps a transport envelope, checks that the document is an original import
+declaration, validates it against the DMS schema and maps it into a Consignment v1 document; every data
+element the mapping does not use is kept beside it (`extras`, by path), never dropped. A document that is
+not one it can map is refused with the reason. `write_declaration` writes a Consignment v1 document as a
+DMS import declaration that validates against the same schema.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from lxml import etree
+
+from clearway.interop.dms_schemas import DEC, MD, DmsSchemas, SchemaError
+
+Doc = dict[str, Any]
+S10 = re.compile(r"^[A-Z]{2}\d{9}[A-Z]{2}$")
+CHANNEL_BY_MODE = {"5": "post", "4": "express"}  # DE 7/4 mode of transport at the border; the rest is cargo
+MODE_BY_CHANNEL = {"post": "5", "express": "4", "cargo": "1"}
+DOCUMENT_BY_TYPE = {"740": "hawb", "705": "bol", "714": "bol", "750": "s10", "DCR": "tracking"}
+TYPE_BY_DOCUMENT = {"hawb": "740", "bol": "705", "s10": "750", "tracking": "DCR"}
+CATEGORY_BY_NATURE = {"1": "sale_of_goods", "2": "returned_goods", "3": "gift"}  # DE 8/5, first digit
+NATURE_BY_CATEGORY = {"sale_of_goods": "1", "returned_goods": "2", "gift": "3"}  # the rest: 9 (other)
+DECLARATION_TYPE = "IMD"  # import, pre-lodged standard declaration: advance data comes before arrival
+
+
+@dataclass
+class Converted:
+    """A DMS document read: the Consignment v1 document, or why there is none."""
+
+    consignment: Doc | None = None
+    extras: list[dict[str, str]] = field(default_factory=list)  # data elements v1 has no field for
+    refused: str | None = None  # why the document is not mapped at all
+    schema_errors: list[SchemaError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the mapping did that a reader should know
+
+
+def _q(name: str) -> str:
+    return f"{{{DEC}}}{name}"
+
+
+class _Reader:
+    """Reads mapped elements and remembers each, so that the rest can be kept as extras."""
+
+    def __init__(self, declaration: etree._Element) -> None:
+        self.root = declaration
+        self.used: set[etree._Element] = set()
+
+    def find(self, node: etree._Element | None, path: str) -> etree._Element | None:
+        if node is None:
+            return None
+        return node.find("/".join(_q(p) for p in path.split("/")))
+
+    def all(self, node: etree._Element | None, path: str) -> list[etree._Element]:
+        return [] if node is None else node.findall("/".join(_q(p) for p in path.split("/")))
+
+    def text(self, node: etree._Element | None, path: str) -> str | None:
+        found = self.find(node, path)
+        if found is None or not (found.text or "").strip():
+            return None
+        self.used.add(found)
+        return found.text.strip() if found.text else None
+
+    def take(self, element: etree._Element) -> str | None:
+        self.used.add(element)
+        return (element.text or "").strip() or None
+
+
+def _party(r: _Reader, node: etree._Element | None) -> Doc | None:
+    if node is None:
+        return None
+    address = r.find(node, "Address")
+    party: Doc = {"name": r.text(node, "Name")}
+    if address is not None:
+        party["address"] = {
+            "street": r.text(address, "Line"), "city": r.text(address, "CityName"),
+            "postcode": r.text(address, "PostcodeID"), "country": r.text(address, "CountryCode"),
+        }  # fmt: skip
+    identifier = r.text(node, "ID")
+    if identifier:
+        party["identifiers"] = [{"scheme": "eori", "value": identifier}]
+    return party
+
+
+def _commodity_code(r: _Reader, commodity: etree._Element | None) -> str | None:
+    """DE 6/14 (TSP, the 8-digit commodity code) and DE 6/15 (TRC, the TARIC code): 10 digits together."""
+    codes: dict[str, etree._Element] = {}
+    for classification in r.all(commodity, "Classification"):
+        kind = r.text(classification, "IdentificationTypeCode")
+        if kind in ("TSP", "TRC"):
+            codes[kind] = classification
+        else:
+            r.used.discard(r.find(classification, "IdentificationTypeCode"))  # type: ignore[arg-type]
+    if "TSP" not in codes:
+        return None
+    main = r.text(codes["TSP"], "ID") or ""
+    return main + (r.text(codes["TRC"], "ID") or "") if "TRC" in codes else main
+
+
+def _item(r: _Reader, goods: etree._Element, notes: list[str]) -> tuple[Doc, str | None, Decimal]:
+    commodity = r.find(goods, "Commodity")
+    charge = r.find(commodity, "InvoiceLine/ItemChargeAmount")
+    price = r.take(charge) if charge is not None else None
+    origin = None
+    for candidate in r.all(goods, "Origin"):
+        kind = r.find(candidate, "TypeCode")
+        if kind is None or kind.text == "1":  # non-preferential origin (DE 5/15)
+            origin = r.text(candidate, "CountryCode")
+            if kind is not None:
+                r.used.add(kind)
+            break
+    gross = r.text(commodity, "GoodsMeasure/GrossMassMeasure")
+    item: Doc = {
+        "description": r.text(commodity, "Description"),
+        "hs_code": _commodity_code(r, commodity),
+        "quantity": 1,  # DMS declares no count of units: the line is one unit at the line's price (DE 4/14)
+        "unit_price": price,
+        "origin_country": origin,
+        "net_mass_kg": r.text(commodity, "GoodsMeasure/NetNetWeightMeasure"),
+    }
+    r.text(goods, "SequenceNumeric")
+    return item, charge.get("currencyID") if charge is not None else None, Decimal(gross or 0)
+
+
+def _transport(r: _Reader, shipment: etree._Element | None) -> tuple[Doc | None, str | None]:
+    """The transport document (DE 12/1 previous documents) and the master reference (MCR)."""
+    document, master = None, None
+    for previous in r.all(shipment, "PreviousDocument"):
+        kind_element = r.find(previous, "TypeCode")
+        kind = kind_element.text if kind_element is not None else None
+        if kind == "MCR" and master is None:
+            master = r.text(previous, "ID")
+        elif kind in DOCUMENT_BY_TYPE and document is None:
+            identifier = r.text(previous, "ID") or ""
+            mapped = DOCUMENT_BY_TYPE[kind]
+            document = {"type": mapped if mapped != "s10" or S10.match(identifier) else "tracking", "id": identifier}
+        else:
+            continue
+        r.used.update(x for x in (kind_element, r.find(previous, "CategoryCode")) if x is not None)
+    if document is None:
+        ucr = r.text(shipment, "UCR/TraderAssignedReferenceID")
+        document = {"type": "tracking", "id": ucr} if ucr else None
+    return document, master
+
+
+def _map(declaration: etree._Element, responsible: str | None) -> tuple[Doc, list[dict[str, str]], list[str]]:
+    r = _Reader(declaration)
+    notes: list[str] = []
+    shipment = r.find(declaration, "GoodsShipment")
+    mode = r.text(declaration, "BorderTransportMeans/ModeCode") or r.text(
+        shipment, "Consignment/ArrivalTransportMeans/ModeCode"
+    )
+    nature = r.text(shipment, "TransactionNatureCode") or ""
+    items, currencies, gross = [], [], Decimal(0)
+    for goods in r.all(shipment, "GovernmentAgencyGoodsItem"):
+        item, currency, mass = _item(r, goods, notes)
+        items.append(item)
+        currencies.append(currency)
+        gross += mass
+    invoice = r.find(declaration, "InvoiceAmount")
+    currency = invoice.get("currencyID") if invoice is not None else next((c for c in currencies if c), None)
+    seller_node = r.find(shipment, "Seller")
+    exporter = _party(r, r.find(declaration, "Exporter"))
+    seller = _party(r, seller_node) if seller_node is not None else exporter
+    consignee_node = next(
+        (n for n in (r.find(shipment, p) for p in ("Importer", "Buyer", "Consignee")) if n is not None), None
+    )
+    document, master = _transport(r, shipment)
+    doc: Doc = {
+        "reference": r.text(declaration, "FunctionalReferenceID"),
+        "channel": CHANNEL_BY_MODE.get(mode or "", "cargo"),
+        "transport_document": document,
+        "master_reference": master,
+        "category": CATEGORY_BY_NATURE.get(nature[:1], "other"),
+        "seller": seller,
+        "consignor": exporter if seller_node is not None and exporter != seller else None,
+        "consignee": _party(r, consignee_node),
+        "dispatch_country": r.text(shipment, "ExportCountry/ID"),
+        "destination_country": r.text(shipment, "Destination/CountryCode") or responsible,
+        "currency": currency,
+        "shipping_cost": r.text(shipment, "CustomsValuation/FreightChargeAmount"),
+        "gross_mass_kg": _plain(gross) if gross else None,
+        "items": items,
+    }
+    r.text(declaration, "GoodsItemQuantity")
+    r.text(declaration, "TypeCode")
+    r.text(declaration, "FunctionCode")
+    return _clean(doc), _extras(declaration, r.used), notes
+
+
+def _clean(value: Any) -> Any:
+    """Drop the fields the declaration had nothing for (v1 then names what is missing)."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _extras(declaration: etree._Element, used: set[etree._Element]) -> list[dict[str, str]]:
+    """Every data element (leaf with a value) and attribute not mapped, by its path."""
+    tree = declaration.getroottree()
+    kept = []
+    for element in declaration.iter():
+        if not isinstance(element.tag, str):
+            continue  # comments
+        path = re.sub(r"\{[^}]*\}", "", tree.getelementpath(element))
+        value = (element.text or "").strip()
+        if len(element) == 0 and value and element not in used:
+            kept.append({"path": path, "value": value})
+        kept += [{"path": f"{path}/@{name}", "value": v} for name, v in element.attrib.items()
+                 if "}" not in name and not (element in used and name in ("currencyID", "unitCode"))]  # fmt: skip
+    return kept
+
+
+def _root_declaration(document: etree._ElementTree, result: Converted) -> etree._Element | None:
+    """The MetaData/Declaration of the document, unwrapping one transport envelope; None with a reason."""
+    root = document.getroot()
+    name = etree.QName(root)
+    if name.localname.endswith("MetaData") and any(
+        isinstance(c.tag, str) and etree.QName(c).localname == "Response" for c in root
+    ):
+        result.refused = "a notification (WCO Response), not a declaration"
+        return None
+    if name.localname != "MetaData" or name.namespace != MD:
+        inner = root.findall(f".//{{{MD}}}MetaData")
+        if len(inner) != 1 or name.namespace == MD:
+            result.refused = (
+                f"not a DMS declaration: the root element is {name.localname} "
+                f"({name.namespace or 'no namespace'}) and it carries no DMS MetaData to unwrap"
+            )
+            return None
+        result.notes.append(f"unwrapped from a {name.localname} envelope")
+        root = inner[0]
+    declaration = root.find(f"{{{DEC}}}Declaration")
+    if declaration is None:
+        payload = next((etree.QName(c).localname for c in root if isinstance(c.tag, str)
+                        and etree.QName(c).namespace != MD), "nothing")  # fmt: skip
+        result.refused = f"not a declaration: the metadata carries {payload}"
+        return None
+    return declaration
+
+
+def read_declaration(data: bytes, schemas: DmsSchemas) -> Converted:
+    result = Converted()
+    try:
+        document = etree.ElementTree(etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False)))
+    except etree.XMLSyntaxError as exc:
+        result.refused = f"not well-formed XML: line {exc.lineno}: {exc.msg}"
+        return result
+    declaration = _root_declaration(document, result)
+    if declaration is None:
+        return result
+    kind = (declaration.findtext(_q("TypeCode")) or "").strip()
+    function = (declaration.findtext(_q("FunctionCode")) or "").strip()
+    if not kind.startswith("IM"):
+        result.refused = f"not an import declaration: type code {kind or '(none)'} (DE 1/1 must be IM)"
+        return result
+    if function != "9":
+        result.refused = f"not an original declaration: function code {function or '(none)'} (9 is an original)"
+        return result
+    metadata = declaration.getparent()
+    assert metadata is not None
+    result.schema_errors = DmsSchemas.errors(schemas.declaration, etree.ElementTree(metadata))
+    if result.schema_errors:
+        result.refused = f"the DMS schema refuses it ({len(result.schema_errors)} errors)"
+        return result
+    responsible = metadata.findtext(f"{{{MD}}}ResponsibleCountryCode")
+    result.consignment, result.extras, notes = _map(declaration, responsible)
+    result.notes += notes
+    return result
+
+
+# --- out ---
+
+
+def _el(parent: etree._Element, name: str, text: object | None = None, **attributes: str) -> etree._Element:
+    element = etree.SubElement(parent, _q(name), attributes)
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def _write_party(parent: etree._Element, name: str, party: Doc) -> None:
+    node = _el(parent, name)
+    if party.get("name"):
+        _el(node, "Name", party["name"][:70])
+    identifier = next((i["value"] for i in party.get("identifiers", []) if i["scheme"] == "eori"), None)
+    if identifier:
+        _el(node, "ID", identifier)
+    a = party.get("address")
+    if a:
+        address = _el(node, "Address")
+        _el(address, "CityName", a["city"][:35])
+        _el(address, "CountryCode", a["country"])
+        if a.get("street"):
+            _el(address, "Line", a["street"][:70])
+        if a.get("postcode"):
+            _el(address, "PostcodeID", a["postcode"][:9])
+
+
+def write_declaration(consignment: Doc) -> bytes:
+    """A Consignment v1 document as a DMS import declaration; a field the document lacks is left out (the DMS
+    schema makes none of them mandatory), so a declaration read from DMS comes back with what it mapped."""
+    c = consignment
+    items: list[Doc] = c.get("items", [])
+    currency = c.get("currency")
+    money = {"currencyID": currency} if currency else {}
+    metadata = etree.Element(f"{{{MD}}}MetaData", nsmap={"md": MD, None: DEC})
+    etree.SubElement(metadata, f"{{{MD}}}WCODataModelVersionCode").text = "3.6"
+    etree.SubElement(metadata, f"{{{MD}}}WCOTypeName").text = "DEC"
+    d = _el(metadata, "Declaration")
+    _el(d, "FunctionCode", "9")
+    if c.get("reference"):
+        _el(d, "FunctionalReferenceID", c["reference"][:35])
+    _el(d, "TypeCode", DECLARATION_TYPE)
+    _el(d, "GoodsItemQuantity", len(items))
+    if currency and items and all(i.get("unit_price") for i in items):
+        total = sum((Decimal(i["unit_price"]) * i.get("quantity", 1) for i in items), Decimal(0))
+        _el(d, "InvoiceAmount", total, **money)
+    _el(d, "TotalPackageQuantity", 1)
+    _el(_el(d, "BorderTransportMeans"), "ModeCode", MODE_BY_CHANNEL.get(c.get("channel", ""), "1"))
+    exporter = c.get("consignor") or c.get("seller")
+    if exporter:
+        _write_party(d, "Exporter", exporter)
+    g = _el(d, "GoodsShipment")
+    _el(g, "TransactionNatureCode", NATURE_BY_CATEGORY.get(c.get("category", ""), "9"))
+    if c.get("shipping_cost") is not None:
+        _el(_el(g, "CustomsValuation"), "FreightChargeAmount", c["shipping_cost"], **money)
+    if c.get("destination_country"):
+        _el(_el(g, "Destination"), "CountryCode", c["destination_country"])
+    if c.get("dispatch_country"):
+        _el(_el(g, "ExportCountry"), "ID", c["dispatch_country"])
+    for n, (item, mass) in enumerate(zip(items, _shares(c.get("gross_mass_kg"), len(items)), strict=True), start=1):
+        _write_item(g, n, item, mass, money)
+    if c.get("consignee"):
+        _write_party(g, "Importer", c["consignee"])
+    documents = []
+    if c.get("transport_document"):
+        documents.append((TYPE_BY_DOCUMENT[c["transport_document"]["type"]], c["transport_document"]["id"]))
+    if c.get("master_reference"):
+        documents.append(("MCR", c["master_reference"]))
+    for kind, identifier in documents:
+        previous = _el(g, "PreviousDocument")
+        _el(previous, "CategoryCode", "Z")
+        _el(previous, "ID", identifier)
+        _el(previous, "TypeCode", kind)
+    if c.get("seller") and c["seller"] != exporter:
+        _write_party(g, "Seller", c["seller"])
+    return bytes(etree.tostring(metadata, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal without exponent or trailing zeros, as the DMS decimal types want it."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _shares(total: str | None, count: int) -> list[Decimal | None]:
+    """The consignment's gross mass spread over its items (DE 6/5 is per item), to the gram; the last item
+    takes the remainder, so the items add up to the total again."""
+    if not total or not count:
+        return [None] * count
+    each = (Decimal(total) / count).quantize(Decimal("0.001"))
+    return [each] * (count - 1) + [Decimal(total) - each * (count - 1)]
+
+
+def _write_item(g: etree._Element, n: int, item: Doc, share: Decimal | None, money: dict[str, str]) -> None:
+    goods = _el(g, "GovernmentAgencyGoodsItem")
+    _el(goods, "SequenceNumeric", n)
+    commodity = _el(goods, "Commodity")
+    if item.get("description"):
+        _el(commodity, "Description", item["description"][:512])
+    if item.get("hs_code"):
+        code = item["hs_code"].ljust(8, "0")
+        for value, kind in ((code[:8], "TSP"), (code[8:], "TRC")):
+            if value:
+                classification = _el(commodity, "Classification")
+                _el(classification, "ID", value)
+                _el(classification, "IdentificationTypeCode", kind)
+    if share is not None or item.get("net_mass_kg"):
+        measure = _el(commodity, "GoodsMeasure")
+        if share is not None:
+            _el(measure, "GrossMassMeasure", _plain(share), unitCode="KGM")
+        if item.get("net_mass_kg"):
+            _el(measure, "NetNetWeightMeasure", item["net_mass_kg"], unitCode="KGM")
+    if item.get("unit_price") is not None:
+        line = Decimal(item["unit_price"]) * item.get("quantity", 1)
+        _el(_el(commodity, "InvoiceLine"), "ItemChargeAmount", line, **money)
+    if item.get("origin_country"):
+        origin = _el(goods, "Origin")
+        _el(origin, "CountryCode", item["origin_country"])
+        _el(origin, "TypeCode", "1")

@@ -1,0 +1,119 @@
+"""WCO Data Model 3.6 (DMS) import declarations in and out, over every sample in ../shared/data/wco-dms."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from clearway.interop.dms_declaration import read_declaration, write_declaration
+from clearway.interop.dms_schemas import DmsSchemas
+from clearway.model import validate_raw
+from tests.conftest import example
+from tests.integration.test_cli import clearway
+
+DMS = Path(__file__).parents[3] / "shared" / "data" / "wco-dms"
+REASONS = ("a notification", "not an import declaration", "not an original declaration", "not well-formed XML",
+           "not a DMS declaration", "the DMS schema refuses it")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def schemas() -> DmsSchemas:
+    if not (DMS / "schemas").is_dir():
+        pytest.skip(f"the WCO DMS schemas and samples are not at {DMS} (see ../shared/data/wco-dms/SOURCE.md)")
+    return DmsSchemas.load(DMS / "schemas")
+
+
+def samples() -> list[Path]:
+    return sorted(DMS.glob("samples/TT_IM*/**/*.xml"))
+
+
+def test_every_sample_converts_or_is_refused_with_its_reason(schemas: DmsSchemas) -> None:
+    outcome: Counter[str] = Counter()
+    for path in samples():
+        result = read_declaration(path.read_bytes(), schemas)
+        if result.refused:
+            assert result.refused.startswith(REASONS), (path, result.refused)
+            outcome[result.refused.split(":")[0]] += 1
+        else:
+            assert result.consignment is not None and result.consignment["reference"]
+            assert result.consignment["items"], path
+            outcome["converted"] += 1
+    assert outcome["converted"] >= 100 and sum(outcome.values()) == len(samples())
+    assert outcome["a notification (WCO Response), not a declaration"] > 0  # notifications sit beside them
+
+
+def test_a_declaration_maps_to_v1_and_keeps_what_v1_has_no_field_for(schemas: DmsSchemas) -> None:
+    result = read_declaration((DMS / "samples/TT_IM001a/Step1_TT_IM001a.xml").read_bytes(), schemas)
+    c = result.consignment
+    assert c is not None
+    assert (c["reference"], c["channel"], c["destination_country"]) == ("7847767E1WB6", "cargo", "GB")  # DE 2/5, 7/4
+    assert c["seller"]["name"] == "US Clipper Inc." and c["seller"]["address"]["country"] == "US"  # DE 3/1
+    [item] = c["items"]
+    assert len(item["hs_code"]) == 10 and item["hs_code"].startswith("8510")  # DE 6/14 + 6/15
+    kept = {e["path"]: e["value"] for e in result.extras}
+    assert kept["Declaration/AuthorisationHolder[1]/ID"] == "GB553202734852"  # DE 3/39: no v1 field, kept
+    assert kept["Declaration/TotalPackageQuantity"] == "50"
+    assert "Declaration/FunctionalReferenceID" not in kept  # mapped, so not kept twice
+    # the importer is named by EORI only: v1 says what it still needs for an e-commerce consignment
+    assert {"/consignee/name", "/consignee/address"} <= {e.path for e in validate_raw(c).errors}
+
+
+def test_round_trip_dms_v1_dms_keeps_every_mapped_element_and_validates(schemas: DmsSchemas) -> None:
+    converted = 0
+    for path in samples():
+        first = read_declaration(path.read_bytes(), schemas)
+        if first.consignment is None:
+            continue
+        written = write_declaration(first.consignment)
+        assert not DmsSchemas.errors(schemas.declaration, etree.ElementTree(etree.fromstring(written))), path
+        again = read_declaration(written, schemas)
+        assert again.consignment == first.consignment, path
+        converted += 1
+    assert converted >= 100
+
+
+def test_a_v1_consignment_goes_out_as_a_valid_declaration_and_comes_back(schemas: DmsSchemas) -> None:
+    doc = validate_raw(example()).consignment
+    assert doc is not None
+    original = json.loads(json.dumps(example()))
+    written = write_declaration(original)
+    assert not DmsSchemas.errors(schemas.declaration, etree.ElementTree(etree.fromstring(written)))
+    back = read_declaration(written, schemas).consignment
+    assert back is not None
+    assert back["items"][0]["hs_code"] == "61091000" and back["items"][0]["quantity"] == 1  # one line at its price
+    assert back["items"][0]["unit_price"] == "15.00"  # 2 x 7.50
+    assert back["transport_document"] == original["transport_document"]  # S10 via previous document 750
+    assert back["consignee"]["name"] == original["consignee"]["name"]
+
+
+def test_a_declaration_the_schema_refuses_names_path_and_line(schemas: DmsSchemas, tmp_path: Path) -> None:
+    text = (DMS / "samples/TT_IM001a/Step1_TT_IM001a.xml").read_text(encoding="utf-8")
+    broken = text.replace("<GoodsItemQuantity>1</GoodsItemQuantity>", "<GoodsItemQuantity>one</GoodsItemQuantity>")
+    result = read_declaration(broken.encode(), schemas)
+    assert result.refused == "the DMS schema refuses it (1 errors)"
+    [error] = result.schema_errors
+    assert error.line > 1 and "GoodsItemQuantity" in error.message and error.path.startswith("/md:MetaData")
+    path = tmp_path / "broken.xml"
+    path.write_text(broken, encoding="utf-8")
+    cli = clearway("convert", str(path), "--from", "wco-dms", "--to", "consignment-v1", "--schemas",
+                   str(DMS / "schemas"), home=tmp_path, check=False)  # fmt: skip
+    assert cli.returncode == 1 and "GoodsItemQuantity" in cli.stderr and f"line {error.line}" in cli.stderr
+    garbage = read_declaration(b"<MetaData><unclosed>", schemas)
+    assert garbage.refused is not None and garbage.refused.startswith("not well-formed XML: line 1")
+
+
+def test_convert_command_prints_v1_with_what_was_kept(schemas: DmsSchemas, tmp_path: Path) -> None:
+    sample = DMS / "samples/TT_IM083a/Step1_TT_IM083a.xml"
+    out = json.loads(clearway("convert", str(sample), "--from", "wco-dms", "--to", "consignment-v1", "--schemas",
+                              str(DMS / "schemas"), home=tmp_path).stdout)  # fmt: skip
+    assert out["consignment"]["currency"] == "GBP" and len(out["consignment"]["items"]) == 3
+    assert out["kept"] and all({"path", "value"} == set(k) for k in out["kept"])
+    v1 = tmp_path / "v1.json"
+    v1.write_text(json.dumps(example()))
+    xml = clearway("convert", str(v1), "--from", "consignment-v1", "--to", "wco-dms", "--schemas",
+                   str(DMS / "schemas"), home=tmp_path).stdout  # fmt: skip
+    assert "<FunctionalReferenceID>MKT-2026-11-28-000431</FunctionalReferenceID>" in xml
