@@ -11,7 +11,7 @@ CORE = ("model", "risk", "pipeline", "ledger", "revenue", "clearance", "targetin
 FORBIDDEN = (
     "sqlalchemy", "alembic", "psycopg", "litestar", "httpx", "typer", "rich", "jinja2", "matplotlib",
     "clearway.store", "clearway.intake", "clearway.api", "clearway.web", "clearway.cli", "clearway.sim",
-    "clearway.services", "clearway.report", "clearway.bootstrap", "clearway.scale",
+    "clearway.services", "clearway.report", "clearway.bootstrap", "clearway.scale", "clearway.interop",
 )  # fmt: skip
 
 

@@ -31,6 +31,7 @@ class SubmissionResult(msgspec.Struct, frozen=True):
     line: int | None
     errors: list[dict[str, str]]
     warnings: list[dict[str, str]]
+    ics2: list[dict[str, Any]] | None = None  # for a rejection: the ICS2 error notification (IE3N99)
 
 
 class SubmissionAnswer(msgspec.Struct, frozen=True):

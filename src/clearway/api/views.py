@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from clearway.interop import ics2
 from clearway.model.consignment import Consignment
 from clearway.services.clients import Principal
 
@@ -31,6 +32,7 @@ def submitter_view(
             for r in referrals
         ],
         "assessment": decision["assessment"] if decision else None,
+        "ics2": ics2.for_consignment(meta["id"], meta["status"], referrals),  # the same, in ICS2 message terms
         "consignment": msgspec.to_builtins(consignment),
     }
 

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from clearway.bootstrap import App
 from clearway.errors import InvalidInput
 from clearway.intake.submitted import Submitted
+from clearway.interop import ics2
 from clearway.model.consignment import Consignment
 from clearway.pipeline import BatchRow
 from clearway.services.ingest import assess_rows, to_assess
@@ -74,6 +75,8 @@ def answer_for(batch: Sequence[Submitted], registrations: Sequence[Registration]
              "errors": [msgspec.structs.asdict(e) for e in errors],
              "warnings": [msgspec.structs.asdict(w) for w in item.outcome.warnings]}
         )  # fmt: skip
+        if errors:
+            results[-1]["ics2"] = ics2.for_rejection(results[-1]["errors"])
     accepted = sum(1 for r in results if not r["errors"])
     return {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
 
