@@ -175,7 +175,7 @@ def test_refund_command(tmp_path: Path) -> None:
 def test_reconcile_command(tmp_path: Path) -> None:
     home = tmp_path / "home"
     path = tmp_path / "one.json"
-    path.write_text(json.dumps(example(shipping_cost=None)))  # the contract's example: IOSS IM2760000012, to DE
+    path.write_text(json.dumps(example(shipping_cost=None, channel="express")))  # IOSS, to DE, released at once
     clearway("ingest", str(path), "--submitter", "platform-1", home=home)
     month = __import__("datetime").date.today().strftime("%Y-%m")
     vat_return = tmp_path / "return.csv"

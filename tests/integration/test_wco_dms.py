@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
 
+import msgspec
 import pytest
 from lxml import etree
 
@@ -117,3 +119,31 @@ def test_convert_command_prints_v1_with_what_was_kept(schemas: DmsSchemas, tmp_p
     xml = clearway("convert", str(v1), "--from", "consignment-v1", "--to", "wco-dms", "--schemas",
                    str(DMS / "schemas"), home=tmp_path).stdout  # fmt: skip
     assert "<FunctionalReferenceID>MKT-2026-11-28-000431</FunctionalReferenceID>" in xml
+
+
+def test_decisions_go_out_as_notifications_that_validate(schemas: DmsSchemas) -> None:
+    from clearway.interop.dms_notifications import FUNCTION, notification
+    from clearway.revenue import assess
+
+    consignment = validate_raw(example()).consignment
+    assert consignment is not None
+    assessment = json.loads(msgspec.json.encode(assess(consignment, dt.date(2026, 11, 28))))
+    at = dt.datetime(2026, 11, 28, 10, 30, tzinfo=dt.UTC)
+    common = {"reference": "MKT-1", "registration_id": "abc123", "version": 1, "issued_at": at}
+    for kind in FUNCTION:
+        xml = notification(
+            kind, notification_id=f"n-{kind}", **common,
+            errors=[{"path": "/items/0/hs_code", "code": "hs.unknown", "message": "no such subheading"}]
+            if kind == "rejected" else (),
+            lane="red" if kind == "routed" else None, assessment=assessment if kind == "tax" else None,
+        )  # fmt: skip
+        document = etree.ElementTree(etree.fromstring(xml))
+        assert DmsSchemas.errors(schemas.response, document) == [], kind
+        text = xml.decode()
+        assert f"<FunctionCode>{FUNCTION[kind]}</FunctionCode>" in text
+        assert '<ds:DateTimeString formatCode="304">20261128103000Z</ds:DateTimeString>' in text
+    tax = notification("tax", notification_id="n", **common, assessment=assessment).decode()
+    assert tax.count("<TypeCode>A00</TypeCode>") == len(assessment["lines"])  # duty per item, then import VAT
+    rejected = notification("rejected", notification_id="n", **common,
+                            errors=[{"path": "/x", "code": "hs.unknown", "message": "m"}]).decode()  # fmt: skip
+    assert "<Description>/x: hs.unknown: m</Description>" in rejected  # pointer, code and message, whole
