@@ -9,6 +9,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+import sqlalchemy as sa
 from lxml import etree
 
 from clearway.interop.dms_declaration import read_declaration, write_declaration
@@ -147,3 +148,37 @@ def test_decisions_go_out_as_notifications_that_validate(schemas: DmsSchemas) ->
     rejected = notification("rejected", notification_id="n", **common,
                             errors=[{"path": "/x", "code": "hs.unknown", "message": "m"}]).decode()  # fmt: skip
     assert "<Description>/x: hs.unknown: m</Description>" in rejected  # pointer, code and message, whole
+
+
+def test_the_api_takes_a_dms_declaration_and_keeps_it_as_sent(
+    schemas: DmsSchemas, database_url: str, tmp_path: Path
+) -> None:
+    from tests.integration.test_api import service_for
+
+    # a gift: DMS carries no order data, which v1 asks of a sale (docs/wco-dms.md)
+    xml = write_declaration(json.loads(json.dumps(example(reference="DMS-1", category="gift", order=None))))
+    broken = xml.replace(b"<GoodsItemQuantity>2</GoodsItemQuantity>", b"<GoodsItemQuantity>two</GoodsItemQuantity>")
+    for service in service_for(database_url, tmp_path, dms_schemas=DMS / "schemas"):
+        headers = service.alpha | {"Content-Type": "application/xml", "Idempotency-Key": "x1"}
+        answer = service.client.post("/v1/consignments", content=xml, headers=headers)
+        service.runtime.submissions.drain()
+        [result] = answer.json()["results"]
+        assert answer.status_code == 201 and result["outcome"] == "registered", answer.json()
+        read = service.client.get(f"/v1/consignments/{result['registration_id']}", headers=service.alpha).json()
+        assert read["consignment"]["reference"] == "DMS-1" and read["consignment"]["items"][0]["quantity"] == 1
+        refused = service.client.post("/v1/consignments", content=broken, headers=headers | {"Idempotency-Key": "x2"})
+        [bad] = refused.json()["results"]
+        assert bad["errors"][0]["code"] == "dms.schema" and bad["errors"][0]["message"].startswith("line ")
+        assert "GoodsItemQuantity" in bad["errors"][0]["message"]
+        with service.app.store.engine.connect() as conn:
+            kept = conn.execute(sa.text("SELECT raw FROM submissions WHERE accepted = :no"), {"no": False}).scalar_one()
+        assert bytes(kept) == broken  # what was sent is kept, byte for byte
+
+
+def test_without_schemas_the_api_says_it_takes_no_dms(database_url: str, tmp_path: Path) -> None:
+    from tests.integration.test_api import service_for
+
+    for service in service_for(database_url, tmp_path):
+        headers = service.alpha | {"Content-Type": "application/xml", "Idempotency-Key": "x1"}
+        answer = service.client.post("/v1/consignments", content=b"<x/>", headers=headers)
+        assert answer.status_code == 422 and "DMS schemas are not configured" in answer.json()["detail"]

@@ -13,6 +13,9 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, RawBody
 from clearway.api.views import submitter_events, submitter_view
 from clearway.errors import InvalidInput, TooLarge
 from clearway.intake import read_bytes
+from clearway.intake.submitted import Submitted
+from clearway.interop.dms_declaration import submitted
+from clearway.interop.dms_schemas import DmsSchemas
 from clearway.services.clients import Principal
 from clearway.services.runtime import Runtime
 from clearway.services.submissions import request_hash
@@ -20,6 +23,7 @@ from clearway.services.submissions import request_hash
 MAX_BATCH = 1000
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+XML_TYPES = ("application/xml", "text/xml")  # one WCO DMS 3.6 import declaration
 
 
 class SubmissionResult(msgspec.Struct, frozen=True):
@@ -61,7 +65,19 @@ def format_of(content_type: str) -> str:
         return "json"
     if media in NDJSON_TYPES:
         return "ndjson"
-    raise InvalidInput(f"send application/json (one consignment or a list) or application/x-ndjson, not {media!r}")
+    if media in XML_TYPES:
+        return "wco-dms"
+    raise InvalidInput(
+        f"send application/json (one consignment or a list), application/x-ndjson, or application/xml (one WCO "
+        f"DMS import declaration), not {media!r}"
+    )
+
+
+def dms_submission(runtime: Runtime, body: bytes) -> Submitted:
+    folder = runtime.app.settings.dms_schemas
+    if folder is None:
+        raise InvalidInput("this service takes no WCO DMS declarations: its DMS schemas are not configured")
+    return submitted(body, DmsSchemas.load(folder))
 
 
 class ConsignmentController(Controller):
@@ -71,7 +87,7 @@ class ConsignmentController(Controller):
     @post(
         "",
         sync_to_thread=True,
-        summary="File 1 to 1,000 consignments (JSON or NDJSON) under an Idempotency-Key",
+        summary="File 1 to 1,000 consignments (JSON or NDJSON), or one WCO DMS declaration, under an Idempotency-Key",
         responses=None,
     )
     def submit(
@@ -86,7 +102,7 @@ class ConsignmentController(Controller):
         outcome (registered, unchanged, amended) or its errors. The same key and body again gives the same
         answer; the same key with another body is refused."""
         fmt = format_of(request.headers.get("content-type", "application/json"))
-        batch = list(read_bytes(body, fmt))
+        batch = [dms_submission(runtime, body)] if fmt == "wco-dms" else list(read_bytes(body, fmt))
         if not batch:
             raise InvalidInput("the body holds no consignment")
         if len(batch) > MAX_BATCH:

@@ -16,7 +16,10 @@ from typing import Any
 
 from lxml import etree
 
+from clearway.intake.submitted import Submitted
 from clearway.interop.dms_schemas import DEC, MD, DmsSchemas, SchemaError
+from clearway.model.findings import Finding
+from clearway.model.validation import Outcome, validate_raw
 
 Doc = dict[str, Any]
 S10 = re.compile(r"^[A-Z]{2}\d{9}[A-Z]{2}$")
@@ -396,3 +399,20 @@ def _write_item(g: etree._Element, n: int, item: Doc, share: Decimal | None, mon
         origin = _el(goods, "Origin")
         _el(origin, "CountryCode", item["origin_country"])
         _el(origin, "TypeCode", "1")
+
+
+def submitted(data: bytes, schemas: DmsSchemas) -> Submitted:
+    """A DMS declaration as one intake record: the XML kept as sent, the v1 validation of what it maps to,
+    or its refusal (every schema error with line and path)."""
+    result = read_declaration(data, schemas)
+    if result.consignment is not None:
+        return Submitted("wco-dms", 1, data, validate_raw(result.consignment))
+    reference = None
+    try:
+        found = etree.fromstring(data).find(f".//{_q('FunctionalReferenceID')}")
+        reference = (found.text or "").strip() or None if found is not None else None
+    except etree.XMLSyntaxError:
+        pass  # not well-formed: the refusal says where
+    errors = [Finding(e.path, "dms.schema", f"line {e.line}: {e.message}") for e in result.schema_errors]
+    outcome = Outcome(reference, None, errors or [Finding("", "dms.refused", result.refused or "")], [])
+    return Submitted("wco-dms", 1, data, outcome)
