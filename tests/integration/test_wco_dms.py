@@ -182,3 +182,20 @@ def test_without_schemas_the_api_says_it_takes_no_dms(database_url: str, tmp_pat
         headers = service.alpha | {"Content-Type": "application/xml", "Idempotency-Key": "x1"}
         answer = service.client.post("/v1/consignments", content=b"<x/>", headers=headers)
         assert answer.status_code == 422 and "DMS schemas are not configured" in answer.json()["detail"]
+
+
+def test_a_submitter_reads_its_lifecycle_as_dms_notifications(
+    schemas: DmsSchemas, database_url: str, tmp_path: Path
+) -> None:
+    from tests.integration.test_api import registration, service_for, without_ioss
+
+    for service in service_for(database_url, tmp_path):
+        cid = registration(service.submit([without_ioss("N1", channel="express")]))
+        found = service.client.get(f"/v1/consignments/{cid}/notifications", headers=service.alpha).json()
+        assert [n["notification"] for n in found] == ["accepted", "tax", "cleared"]
+        for n in found:
+            document = etree.ElementTree(etree.fromstring(n["xml"].encode()))
+            assert DmsSchemas.errors(schemas.response, document) == []
+        assert f"<ID>{cid}</ID>" in found[0]["xml"] and "<TypeCode>A00</TypeCode>" in found[1]["xml"]
+        other = service.client.get(f"/v1/consignments/{cid}/notifications", headers=service.beta)
+        assert other.status_code == 404  # another tenant's consignment does not exist for it

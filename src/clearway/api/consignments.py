@@ -14,11 +14,13 @@ from clearway.api.views import submitter_events, submitter_view
 from clearway.errors import InvalidInput, TooLarge
 from clearway.intake import read_bytes
 from clearway.intake.submitted import Submitted
+from clearway.interop import dms_notifications
 from clearway.interop.dms_declaration import submitted
 from clearway.interop.dms_schemas import DmsSchemas
 from clearway.services.clients import Principal
 from clearway.services.runtime import Runtime
 from clearway.services.submissions import request_hash
+from clearway.store.repository import as_utc
 
 MAX_BATCH = 1000
 JSON_TYPES = ("application/json",)
@@ -128,6 +130,21 @@ class ConsignmentController(Controller):
     ) -> list[dict[str, Any]]:
         runtime.clearance.owned(reader, consignment_id)
         return submitter_events(reader, runtime.app.store.events(consignment_id))
+
+    @get(
+        "/{consignment_id:str}/notifications",
+        sync_to_thread=True,
+        summary="The lifecycle of one of your consignments as WCO DMS 3.6 notifications (XML)",
+    )
+    def notifications(
+        self, runtime: NamedDependency[Runtime], reader: NamedDependency[Principal], consignment_id: FromPath[str]
+    ) -> list[dict[str, Any]]:
+        meta = runtime.clearance.owned(reader, consignment_id)
+        decision = runtime.clearance.decision(consignment_id)
+        events = [e | {"at": as_utc(e["at"])} for e in runtime.app.store.events(consignment_id)]
+        return dms_notifications.for_events(
+            consignment_id, meta["reference"], events, decision["assessment"] if decision else None
+        )
 
     @put("/{consignment_id:str}", sync_to_thread=True, summary="Amend a consignment before release")
     def amend(

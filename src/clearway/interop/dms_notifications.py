@@ -104,3 +104,33 @@ def _tax(declaration: etree._Element, assessment: Mapping[str, Any]) -> None:
             amount = _amount(line["duty" if name == "duty" else "tax"])
             _el(payment, "TaxAssessedAmount", amount, **currency)
             _el(payment, "PaymentAmount", amount, **currency)
+
+
+FROM_EVENT: dict[str, Kind] = {  # lifecycle events a submitter is told of, as DMS notifications
+    "registered": "accepted",
+    "duty_assessed": "tax",
+    "held": "control",
+    "released": "cleared",
+    "invalidated": "invalidated",
+}
+
+
+def for_events(
+    registration_id: str,
+    reference: str,
+    events: Sequence[Mapping[str, Any]],
+    assessment: Mapping[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """The DMS notifications of a consignment's lifecycle, oldest first: `{event, at, xml}` each. Routing
+    (the lane) is customs' own and is not among them."""
+    out = []
+    for event in events:
+        kind = FROM_EVENT.get(event["type"])
+        if kind is None or (kind == "tax" and assessment is None):
+            continue
+        xml = notification(
+            kind, notification_id=event["id"], reference=reference, registration_id=registration_id,
+            version=None, issued_at=event["at"], assessment=assessment if kind == "tax" else None,
+        )  # fmt: skip
+        out.append({"event": event["type"], "notification": kind, "at": event["at"], "xml": xml.decode()})
+    return out
