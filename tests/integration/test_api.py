@@ -140,12 +140,12 @@ def test_ndjson_and_limits(service: Service) -> None:
     assert missing_key.status_code == 400 and missing_key.headers["content-type"].startswith(PROBLEM)
     too_many = service.submit([example(reference=f"M{i}") for i in range(1001)], key="many")
     assert too_many.status_code == 413 and "at most 1000" in too_many.json()["detail"]
-    xml = service.client.post(
+    pdf = service.client.post(
         "/v1/consignments",
-        content=b"<a/>",
-        headers=service.alpha | {"Idempotency-Key": "x", "Content-Type": "text/xml"},
+        content=b"%PDF",
+        headers=service.alpha | {"Idempotency-Key": "x", "Content-Type": "application/pdf"},
     )
-    assert xml.status_code == 422 and "application/json" in xml.json()["detail"]
+    assert pdf.status_code == 422 and "application/json" in pdf.json()["detail"]
     garbage = service.submit("not a consignment", key="g")
     assert garbage.status_code == 200 and garbage.json()["rejected"] == 1
 
