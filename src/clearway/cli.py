@@ -317,46 +317,81 @@ def report(
 @app.command()
 def convert(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the document to convert")],
-    source: Annotated[str, typer.Option("--from", help="wco-dms or consignment-v1")],
-    target: Annotated[str, typer.Option("--to", help="consignment-v1 or wco-dms")],
+    source: Annotated[str, typer.Option("--from", help="wco-dms, cn23 (JSON or CSV) or consignment-v1")],
+    target: Annotated[str, typer.Option("--to", help="consignment-v1, wco-dms or cn23")],
     schemas: Annotated[Path | None, typer.Option(help="the DMS schemas folder (default CLEARWAY_DMS_SCHEMAS)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="cn23 out: json or csv")] = "json",
 ) -> None:
-    """Convert a WCO DMS 3.6 import declaration to Consignment v1 (with what v1 has no field for kept beside
-    it), or a Consignment v1 JSON document to a DMS import declaration."""
+    """Convert between Consignment v1 and a WCO DMS 3.6 import declaration (what v1 has no field for is kept
+    beside it) or a UPU CN22/CN23 (JSON, or CSV with a row per content line)."""
+    from clearway.interop import cn23
+
+    if (source, target) == ("cn23", "consignment-v1"):
+        text = file.read_text(encoding="utf-8")
+        forms = list(cn23.read_csv(text)) if file.suffix.lower() == ".csv" else _json_list(text)
+        _print_v1([cn23.to_consignment(form) for form in forms], [])
+        return
+    if (source, target) == ("consignment-v1", "cn23"):
+        forms = [cn23.from_consignment(_valid_v1(doc)) for doc in _json_list(file.read_text(encoding="utf-8"))]
+        if fmt == "csv":
+            sys.stdout.write(cn23.write_csv(forms))
+        else:
+            sys.stdout.write(json.dumps(forms[0] if len(forms) == 1 else forms, indent=2, ensure_ascii=False) + "\n")
+        return
     from clearway.interop.dms_declaration import read_declaration, write_declaration
     from clearway.interop.dms_schemas import DmsSchemas
-    from clearway.model import validate_raw
     from clearway.settings import Settings
 
+    if {source, target} != {"wco-dms", "consignment-v1"}:
+        raise typer.BadParameter("between consignment-v1 and wco-dms or cn23", param_hint="--from")
     folder = schemas or Settings.from_env().dms_schemas
     if folder is None:
         raise typer.BadParameter("give --schemas or set CLEARWAY_DMS_SCHEMAS", param_hint="--schemas")
     loaded = DmsSchemas.load(folder)
-    if (source, target) == ("consignment-v1", "wco-dms"):
-        doc = json.loads(file.read_bytes())
-        checked = validate_raw(doc)
-        if checked.consignment is None:
-            for error in checked.errors:
-                err.print(f"{error.path or '/'}: {error.code}: {error.message}")
-            raise typer.Exit(1)
-        sys.stdout.buffer.write(write_declaration(doc))
+    if source == "consignment-v1":
+        sys.stdout.buffer.write(write_declaration(_valid_v1(json.loads(file.read_bytes()))))
         return
-    if (source, target) != ("wco-dms", "consignment-v1"):
-        raise typer.BadParameter("--from wco-dms --to consignment-v1, or the other way", param_hint="--from")
     result = read_declaration(file.read_bytes(), loaded)
     if result.refused:
         err.print(f"refused: {result.refused}")
         for error in result.schema_errors:
             err.print(f"  line {error.line}: {error.path}: {error.message}")
         raise typer.Exit(1)
-    findings = validate_raw(result.consignment)
-    out_doc = {
-        "consignment": result.consignment,
-        "kept": result.extras,
-        "notes": result.notes,
-        "contract_errors": [{"path": e.path, "code": e.code, "message": e.message} for e in findings.errors],
-    }
-    sys.stdout.write(json.dumps(out_doc, indent=2, ensure_ascii=False) + "\n")
+    assert result.consignment is not None
+    _print_v1([result.consignment], result.extras, result.notes)
+
+
+def _json_list(text: str) -> list[dict[str, object]]:
+    doc = json.loads(text)
+    return doc if isinstance(doc, list) else [doc]
+
+
+def _valid_v1(doc: dict[str, object]) -> dict[str, object]:
+    """A Consignment v1 document that passes validation, or a usage error listing every problem."""
+    from clearway.model import validate_raw
+
+    checked = validate_raw(doc)
+    if checked.consignment is None:
+        for error in checked.errors:
+            err.print(f"{error.path or '/'}: {error.code}: {error.message}")
+        raise typer.Exit(1)
+    return doc
+
+
+def _print_v1(docs: list[dict[str, object]], kept: list[dict[str, str]], notes: list[str] | None = None) -> None:
+    """Each converted document with what the v1 contract still finds missing; one object, or a list."""
+    from clearway.model import validate_raw
+
+    results = [
+        {
+            "consignment": doc,
+            **({"kept": kept, "notes": notes or []} if kept or notes else {}),
+            "contract_errors": [{"path": e.path, "code": e.code, "message": e.message}
+                                for e in validate_raw(doc).errors],
+        }
+        for doc in docs
+    ]  # fmt: skip
+    sys.stdout.write(json.dumps(results[0] if len(results) == 1 else results, indent=2, ensure_ascii=False) + "\n")
 
 
 @app.command()

@@ -1,0 +1,157 @@
+"""UPU CN22/CN23 postal customs declarations, box by box, in and out of Consignment v1 (docs/cn23.md).
+
+A CN23 is a JSON object whose keys name the form's boxes, or CSV with one row per content line (box 1 to 6)
+and the declaration's other boxes repeated on each row; rows with the same UPU S10 item id are one item.
+The form carries no order data: `order_platform`, `order_id`, `order_date` (and `reference`) may be added
+beside the boxes, since Consignment v1 asks a sale of goods for them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+Doc = dict[str, Any]
+CATEGORIES = ("sale_of_goods", "gift", "documents", "commercial_sample", "returned_goods", "other")  # box 10
+PARTY = ("name", "business", "street", "postcode", "city", "country")
+CONTENT = {  # box -> key of one content line
+    "1": "description", "2": "quantity", "3": "net_weight_kg", "4": "value", "5": "hs_tariff_number",
+    "6": "origin_country",
+}  # fmt: skip
+HEADER = [
+    "item_id", "form", "reference",
+    *(f"sender_{k}" for k in PARTY), *(f"addressee_{k}" for k in PARTY),
+    "addressee_phone", "addressee_email", "importer_reference",
+    *(f"box{b}_{k}" for b, k in CONTENT.items()),
+    "box7_total_gross_weight_kg", "box8_total_value", "currency", "box9_postal_charges", "box10_category",
+    "box11_explanation", "box15_invoice", "order_platform", "order_id", "order_date",
+]  # fmt: skip
+
+
+def to_consignment(form: Doc, destination: str | None = None) -> Doc:
+    """A CN22/CN23 as a Consignment v1 document (to be validated like any filing)."""
+    sender, addressee = form.get("sender") or {}, form.get("addressee") or {}
+    doc: Doc = {
+        "reference": form.get("reference") or form.get("item_id"),
+        "channel": "post",
+        "transport_document": {"type": "s10", "id": form.get("item_id")},
+        "category": form.get("category"),
+        "seller": _party(sender),
+        "consignee": _party(addressee) | _contact(addressee),
+        "dispatch_country": sender.get("country"),
+        "destination_country": destination or addressee.get("country"),
+        "currency": form.get("currency"),
+        "gross_mass_kg": form.get("total_gross_weight_kg"),
+        "shipping_cost": form.get("postal_charges"),
+        "items": [_item(line) for line in form.get("contents", [])],
+    }
+    if form.get("order_id"):
+        doc["order"] = {"platform": form.get("order_platform"), "order_id": form["order_id"],
+                        "order_date": form.get("order_date")}  # fmt: skip
+    if form.get("importer_reference"):
+        doc["consignee"]["identifiers"] = [{"scheme": "other", "value": form["importer_reference"]}]
+    return _clean(doc)
+
+
+def _party(p: Doc) -> Doc:
+    name = p.get("name") or p.get("business")
+    return {"name": name, "address": {k: p.get(k) for k in ("street", "postcode", "city", "country")}}
+
+
+def _contact(p: Doc) -> Doc:
+    return {k: p[k] for k in ("phone", "email") if p.get(k)}
+
+
+def _item(line: Doc) -> Doc:
+    """Box 4 is the value of the line: v1 wants the unit price, so the value is divided by the quantity."""
+    quantity = int(line.get("quantity") or 1)
+    value = Decimal(str(line["value"])) if line.get("value") not in (None, "") else None
+    return {
+        "description": line.get("description"),
+        "quantity": quantity,
+        "unit_price": str((value / quantity).quantize(Decimal("0.01"))) if value is not None else None,
+        "hs_code": line.get("hs_tariff_number"),
+        "origin_country": line.get("origin_country"),
+        "net_mass_kg": str(line["net_weight_kg"]) if line.get("net_weight_kg") not in (None, "") else None,
+    }
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if v not in (None, "", {}, [])}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def from_consignment(c: Doc) -> Doc:
+    """A Consignment v1 document as a CN23 (a CN22 where the total is within its 300 SDR limit is the
+    poster's choice; the boxes are the same)."""
+    seller, consignee = c.get("consignor") or c["seller"], c["consignee"]
+    lines = [
+        {
+            "description": i["description"], "quantity": i["quantity"],
+            "net_weight_kg": i.get("net_mass_kg"), "value": str(Decimal(i["unit_price"]) * i["quantity"]),
+            "hs_tariff_number": i.get("hs_code"), "origin_country": i.get("origin_country"),
+        }
+        for i in c["items"]
+    ]  # fmt: skip
+    form: Doc = {
+        "form": "CN23", "item_id": c["transport_document"]["id"], "reference": c["reference"],
+        "sender": {"name": seller["name"], **seller["address"]},
+        "addressee": {"name": consignee["name"], **consignee["address"], **_contact(consignee)},
+        "contents": lines, "total_gross_weight_kg": c["gross_mass_kg"],
+        "total_value": str(sum((Decimal(line["value"]) for line in lines), Decimal(0))),
+        "currency": c["currency"], "postal_charges": c.get("shipping_cost"), "category": c["category"],
+    }  # fmt: skip
+    if c.get("order"):
+        form |= {"order_platform": c["order"].get("platform"), "order_id": c["order"]["order_id"],
+                 "order_date": c["order"].get("order_date")}  # fmt: skip
+    return _clean(form)
+
+
+def read_csv(text: str) -> Iterator[Doc]:
+    """CN23 forms from CSV rows (one per content line), in the order their item ids first appear."""
+    forms: dict[str, Doc] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        key = row.get("item_id") or ""
+        if key not in forms:
+            forms[key] = {
+                "form": row.get("form") or "CN23", "item_id": key, "reference": row.get("reference"),
+                "sender": {k: row.get(f"sender_{k}") for k in PARTY},
+                "addressee": {k: row.get(f"addressee_{k}") for k in (*PARTY, "phone", "email")},
+                "importer_reference": row.get("importer_reference"), "contents": [],
+                "total_gross_weight_kg": row.get("box7_total_gross_weight_kg"),
+                "total_value": row.get("box8_total_value"), "currency": row.get("currency"),
+                "postal_charges": row.get("box9_postal_charges"), "category": row.get("box10_category"),
+                "explanation": row.get("box11_explanation"), "invoice": row.get("box15_invoice"),
+                "order_platform": row.get("order_platform"), "order_id": row.get("order_id"),
+                "order_date": row.get("order_date"),
+            }  # fmt: skip
+        forms[key]["contents"].append({k: row.get(f"box{b}_{k}") for b, k in CONTENT.items()})
+    yield from (_clean(f) for f in forms.values())
+
+
+def write_csv(forms: Iterable[Doc]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, HEADER, lineterminator="\n")
+    writer.writeheader()
+    for form in forms:
+        head = {
+            "item_id": form.get("item_id"), "form": form.get("form", "CN23"), "reference": form.get("reference"),
+            **{f"sender_{k}": (form.get("sender") or {}).get(k) for k in PARTY},
+            **{f"addressee_{k}": (form.get("addressee") or {}).get(k) for k in (*PARTY, "phone", "email")},
+            "importer_reference": form.get("importer_reference"),
+            "box7_total_gross_weight_kg": form.get("total_gross_weight_kg"),
+            "box8_total_value": form.get("total_value"), "currency": form.get("currency"),
+            "box9_postal_charges": form.get("postal_charges"), "box10_category": form.get("category"),
+            "box11_explanation": form.get("explanation"), "box15_invoice": form.get("invoice"),
+            "order_platform": form.get("order_platform"), "order_id": form.get("order_id"),
+            "order_date": form.get("order_date"),
+        }  # fmt: skip
+        for line in form.get("contents", []):
+            writer.writerow(head | {f"box{b}_{k}": line.get(k) for b, k in CONTENT.items()})
+    return out.getvalue()
