@@ -24,6 +24,7 @@ from clearway.risk.detectors import (
     UndervaluationDetector,
     parse_brand_floors,
 )
+from clearway.risk.exports import ExportMismatchDetector
 from clearway.risk.offenders import RepeatOffenderDetector
 from clearway.risk.party_keys import consignment_party_keys
 from clearway.risk.screening import ScreeningStage, WatchList, parse_csv_list, parse_ftm_lines
@@ -131,6 +132,7 @@ def build_pipeline(
             UndervaluationDetector(revenue.rates),
             MisclassificationDetector(),
             RepeatOffenderDetector(),
+            ExportMismatchDetector(revenue.rates),
             RevenueStage(revenue),
         ]
     if model is not None:

@@ -34,6 +34,8 @@ clients_app = typer.Typer(help="API clients: submitters, officers, agencies.", n
 app.add_typer(clients_app, name="clients")
 model_app = typer.Typer(help="The targeting model: train, score, evaluate.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+exports_app = typer.Typer(help="Export records from partner administrations.", no_args_is_help=True)
+app.add_typer(exports_app, name="exports")
 retention_app = typer.Typer(help="Retention of personal data.", no_args_is_help=True)
 app.add_typer(retention_app, name="retention")
 err = Console(stderr=True)
@@ -312,6 +314,30 @@ def report(
     received = int(figures["volumes"].filter(figures["volumes"]["dimension"] == "channel")["consignments"].sum())
     out.print(f"{received:,} consignments received {period.start} to {period.end}")
     out.print(f"Report: {out_file}\nTables ({fmt}): {folder} ({len(written)} files)")
+
+
+@exports_app.command("load")
+def exports_load(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV records, or a DMS export (.xml)")],
+    partner: Annotated[str, typer.Option(help="the administration that sent them")],
+    schemas: Annotated[Path | None, typer.Option(help="the DMS schemas folder, for .xml")] = None,
+) -> None:
+    """Keep a partner's export records; imports of the same transport documents are compared with them."""
+    from clearway.bootstrap import bootstrap
+    from clearway.interop.dms_schemas import DmsSchemas
+    from clearway.services.exports import parse_csv, parse_dms, store_exports
+    from clearway.settings import Settings
+
+    settings = Settings.from_env()
+    if file.suffix.lower() == ".xml":
+        folder = schemas or settings.dms_schemas
+        if folder is None:
+            raise typer.BadParameter("give --schemas or set CLEARWAY_DMS_SCHEMAS", param_hint="--schemas")
+        records, source = [parse_dms(file.read_bytes(), DmsSchemas.load(folder), str(file))], "wco-dms"
+    else:
+        records, source = parse_csv(file.read_bytes(), str(file)), "csv"
+    count = store_exports(bootstrap(settings), records, partner=partner, source=source, at=utcnow())
+    out.print(f"{count} export records of {partner} kept")
 
 
 @app.command()

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from clearway.errors import InvalidInput
 from tests.conftest import example
 from tests.integration.test_api import Service, medicine, registration, service_for
 
@@ -83,3 +84,25 @@ def test_same_day_parcels_of_a_consignee_are_combined_across_submissions(service
     assert read[first]["assessment"]["totals"]["total"] == "0"  # USD 100 alone: within Korea's USD 150
     combined = read[second]["assessment"]
     assert int(combined["totals"]["total"]) > 0 and any("combined value" in n for n in combined["notes"])
+
+
+def test_a_partner_s_export_record_is_matched_to_the_import_of_the_same_parcel(
+    service: Service, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from clearway.services.exports import parse_csv, store_exports
+
+    document = example()["transport_document"]["id"]
+    records = parse_csv(
+        "transport_document_id,exporting_country,currency,hs_code,description,quantity,value\n"
+        f"{document},CN,EUR,620610,silk blouse,1,60.00\n".encode(),
+        "exports.csv",
+    )
+    store_exports(service.app, records, partner="GACC", source="csv", at=dt.datetime.now(dt.UTC))
+    cid = registration(service.submit([parcel("EX1", "20.00")], key="a"))
+    found = [r for r in reasons(service, cid) if r["code"].startswith("DET-EXPORT")]
+    assert [r["message"] for r in found] == ["declared 20.0 EUR at import; 60.0 EUR at export from CN (GACC)"]
+    with pytest.raises(InvalidInput, match="line 2: value 'lots' is not a decimal"):
+        parse_csv(b"transport_document_id,exporting_country,currency,hs_code,description,quantity,value\n"
+                  b"X1,CN,EUR,620610,silk,1,lots\n", "bad.csv")  # fmt: skip

@@ -199,3 +199,21 @@ def test_a_submitter_reads_its_lifecycle_as_dms_notifications(
         assert f"<ID>{cid}</ID>" in found[0]["xml"] and "<TypeCode>A00</TypeCode>" in found[1]["xml"]
         other = service.client.get(f"/v1/consignments/{cid}/notifications", headers=service.beta)
         assert other.status_code == 404  # another tenant's consignment does not exist for it
+
+
+def test_a_partner_s_dms_export_declaration_becomes_an_export_record(schemas: DmsSchemas, tmp_path: Path) -> None:
+    from clearway.errors import InvalidInput
+    from clearway.services.exports import parse_dms
+
+    xml = write_declaration(json.loads(json.dumps(example())))
+    export = xml.replace(b"<TypeCode>IMD</TypeCode>", b"<TypeCode>EXD</TypeCode>")
+    record = parse_dms(export, schemas, "export.xml")
+    assert (record.transport_document_id, record.exporting_country, record.currency) == ("RR123456785CN", "CN", "EUR")
+    assert str(record.value) == "18.20" and [g["hs_code"] for g in record.goods] == ["61091000", "39269000"]
+    with pytest.raises(InvalidInput, match="not an export declaration: type code IMD"):
+        parse_dms(xml, schemas, "import.xml")
+    path = tmp_path / "export.xml"
+    path.write_bytes(export)
+    loaded = clearway("exports", "load", str(path), "--partner", "GACC", "--schemas", str(DMS / "schemas"),
+                      home=tmp_path / "home")  # fmt: skip
+    assert "1 export records of GACC kept" in loaded.stdout

@@ -13,9 +13,10 @@ import polars as pl
 from clearway.bootstrap import load_brand_floors
 from clearway.model import validate_raw
 from clearway.pipeline import BatchRow, Context, History, to_batch
-from clearway.pipeline.history import OFFENDERS, PARCELS, UNIT_VALUES
+from clearway.pipeline.history import EXPORTS, OFFENDERS, PARCELS, UNIT_VALUES
 from clearway.revenue import FixedRates
 from clearway.risk.detectors import CounterfeitDetector, SplitShipmentDetector, UndervaluationDetector
+from clearway.risk.exports import ExportMismatchDetector
 from clearway.risk.offenders import RepeatOffenderDetector
 from tests.conftest import example
 from tests.unit.test_revenue import reference
@@ -175,3 +176,26 @@ def test_undervaluation_prefers_stored_history_and_falls_back_to_the_batch() -> 
     socks = [row(f"s{i}", f"{5 + i % 3}.00", hs="611595", description="Socks") for i in range(20)]
     found = with_history(UndervaluationDetector(RATES), history, *socks, row("cheap", "0.50", hs="611595"))
     assert found["key"].to_list() == ["cheap"]  # no stored reference for socks: the batch's own
+
+
+def exported(document: str, currency: str, value: float, hs: list[str], what: list[str]) -> dict[str, Any]:
+    return {"transport_document_id": document, "exporting_country": "CN", "partner": "GACC", "currency": currency,
+            "value": value, "hs_codes": hs, "descriptions": what}  # fmt: skip
+
+
+def test_an_import_declared_lower_than_its_export_or_as_other_goods_is_a_signal() -> None:
+    stage = ExportMismatchDetector(RATES)
+    parcel = row("p", "20.00")  # a silk blouse at EUR 20, transport document RR123456785CN (the example's)
+    document = parcel.consignment.transport_document.id
+    low = History(exports=pl.DataFrame([exported(document, "USD", 66.0, ["620610"], ["silk blouse"])], schema=EXPORTS))
+    found = with_history(stage, low, parcel)
+    assert found.select("code", "lane", "referral").rows() == [("DET-EXPORT-VALUE", "yellow", "rfi")]
+    assert found["message"][0] == "declared 20.0 EUR at import; 66.0 USD at export from CN (GACC)"  # 22 < 66
+    close = History(exports=pl.DataFrame([exported(document, "USD", 23.0, ["620610"], ["blouse"])], schema=EXPORTS))
+    assert with_history(stage, close, parcel).is_empty()  # USD 22 against 23: within the 10% tolerance
+    phones = History(exports=pl.DataFrame([exported(document, "EUR", 20.0, ["851713"], ["smartphone"])],
+                                          schema=EXPORTS))  # fmt: skip
+    [message] = with_history(stage, phones, parcel)["message"].to_list()
+    assert message == "goods differ: exported from CN as HS chapters 85 (smartphone), imported as HS chapters 62"
+    elsewhere = History(exports=pl.DataFrame([exported("XX000000000CN", "USD", 500.0, [], [])], schema=EXPORTS))
+    assert with_history(stage, elsewhere, parcel).is_empty()  # another parcel's record

@@ -249,7 +249,8 @@ def _root_declaration(document: etree._ElementTree, result: Converted) -> etree.
     return declaration
 
 
-def read_declaration(data: bytes, schemas: DmsSchemas) -> Converted:
+def read_declaration(data: bytes, schemas: DmsSchemas, declared: str = "IM") -> Converted:
+    """An import declaration (`declared` "IM"), or with "EX" an export declaration from a partner."""
     result = Converted()
     try:
         document = etree.ElementTree(etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False)))
@@ -261,8 +262,9 @@ def read_declaration(data: bytes, schemas: DmsSchemas) -> Converted:
         return result
     kind = (declaration.findtext(_q("TypeCode")) or "").strip()
     function = (declaration.findtext(_q("FunctionCode")) or "").strip()
-    if not kind.startswith("IM"):
-        result.refused = f"not an import declaration: type code {kind or '(none)'} (DE 1/1 must be IM)"
+    if not kind.startswith(declared):
+        what = {"IM": "an import", "EX": "an export"}.get(declared, declared)
+        result.refused = f"not {what} declaration: type code {kind or '(none)'} (DE 1/1 must be {declared})"
         return result
     if function != "9":
         result.refused = f"not an original declaration: function code {function or '(none)'} (9 is an original)"

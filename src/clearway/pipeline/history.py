@@ -53,6 +53,18 @@ ASSESSED: dict[str, pl.DataType] = {
 parcels of a day) and, where a rule has an annual limit, of the same calendar year."""
 
 
+EXPORTS: dict[str, pl.DataType] = {
+    "transport_document_id": pl.String(),
+    "exporting_country": pl.String(),
+    "partner": pl.String(),  # the administration that sent the record
+    "currency": pl.String(),
+    "value": pl.Float64(),  # the value declared at export, in `currency`
+    "hs_codes": pl.List(pl.String),  # the goods as exported
+    "descriptions": pl.List(pl.String),
+}
+"""Export records from partner administrations for the batch's transport documents."""
+
+
 def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
@@ -63,3 +75,4 @@ class History:
     offenders: pl.DataFrame = field(default_factory=lambda: _empty(OFFENDERS))
     unit_values: pl.DataFrame = field(default_factory=lambda: _empty(UNIT_VALUES))
     assessed: pl.DataFrame = field(default_factory=lambda: _empty(ASSESSED))
+    exports: pl.DataFrame = field(default_factory=lambda: _empty(EXPORTS))

@@ -26,6 +26,7 @@ from clearway.bootstrap import App
 from clearway.pipeline import BatchRow, History
 from clearway.pipeline.history import ASSESSED, OFFENDERS, PARCELS, UNIT_VALUES
 from clearway.risk.detectors import UndervaluationDetector, usd_rates
+from clearway.services.exports import exports_for
 from clearway.store import tables as t
 from clearway.store.period import AMOUNT
 
@@ -91,7 +92,9 @@ class HistoryGatherer:
             parcels = self._parcels(conn, rows, batch)
             offenders = self._offenders(conn, rows, batch)
             assessed = self._assessed(conn, rows, batch)
-        return History(parcels=parcels, offenders=offenders, unit_values=self.unit_values(as_of), assessed=assessed)
+            exports = exports_for(conn, sorted({r.consignment.transport_document.id for r in rows}))
+        return History(parcels=parcels, offenders=offenders, unit_values=self.unit_values(as_of), assessed=assessed,
+                       exports=exports)  # fmt: skip
 
     def _assessed(self, conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
         """Earlier assessments of the batch's consignees: the same day, and the same year where the

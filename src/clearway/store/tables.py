@@ -254,3 +254,19 @@ config_versions = sa.Table(
     sa.Column("author", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+export_records = sa.Table(
+    "export_records",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("transport_document_id", sa.String(35), nullable=False),  # matched to the import's
+    sa.Column("exporting_country", sa.String(2), nullable=False),
+    sa.Column("partner", sa.String(64), nullable=False),  # the administration that sent it
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("value", sa.Numeric(18, 4), nullable=False),  # the declared value at export
+    sa.Column("goods", sa.Text, nullable=False),  # JSON list of {description, hs_code, quantity, value}
+    sa.Column("source", sa.String(16), nullable=False),  # csv, wco-dms
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=False),  # the record as the partner sent it
+    sa.Index("ix_export_records_transport_document", "transport_document_id"),
+)
