@@ -164,12 +164,17 @@ def test_the_api_takes_a_dms_declaration_and_keeps_it_as_sent(
         service.runtime.submissions.drain()
         [result] = answer.json()["results"]
         assert answer.status_code == 201 and result["outcome"] == "registered", answer.json()
+        accepted = etree.ElementTree(etree.fromstring(result["dms"].encode()))  # answered in DMS too
+        assert (
+            DmsSchemas.errors(schemas.response, accepted) == [] and "<FunctionCode>01</FunctionCode>" in result["dms"]
+        )
         read = service.client.get(f"/v1/consignments/{result['registration_id']}", headers=service.alpha).json()
         assert read["consignment"]["reference"] == "DMS-1" and read["consignment"]["items"][0]["quantity"] == 1
         refused = service.client.post("/v1/consignments", content=broken, headers=headers | {"Idempotency-Key": "x2"})
         [bad] = refused.json()["results"]
         assert bad["errors"][0]["code"] == "dms.schema" and bad["errors"][0]["message"].startswith("line ")
         assert "GoodsItemQuantity" in bad["errors"][0]["message"]
+        assert "<FunctionCode>03</FunctionCode>" in bad["dms"] and "dms.schema: line" in bad["dms"]
         with service.app.store.engine.connect() as conn:
             kept = conn.execute(sa.text("SELECT raw FROM submissions WHERE accepted = :no"), {"no": False}).scalar_one()
         assert bytes(kept) == broken  # what was sent is kept, byte for byte

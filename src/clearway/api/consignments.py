@@ -38,6 +38,7 @@ class SubmissionResult(msgspec.Struct, frozen=True):
     errors: list[dict[str, str]]
     warnings: list[dict[str, str]]
     ics2: list[dict[str, Any]] | None = None  # for a rejection: the ICS2 error notification (IE3N99)
+    dms: str | None = None  # for a WCO DMS filing: the DMS notification (accepted, or rejected with the errors)
 
 
 class SubmissionAnswer(msgspec.Struct, frozen=True):

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from clearway.bootstrap import App
 from clearway.errors import InvalidInput
 from clearway.intake.submitted import Submitted
-from clearway.interop import ics2
+from clearway.interop import dms_notifications, ics2
 from clearway.model.consignment import Consignment
 from clearway.pipeline import BatchRow
 from clearway.services.ingest import assess_rows, to_assess
@@ -63,7 +63,7 @@ class _Request:
 _Done = tuple[_Request, "tuple[int, dict[str, Any]] | IdempotencyConflict", "_Work | None"]
 
 
-def answer_for(batch: Sequence[Submitted], registrations: Sequence[Registration]) -> dict[str, Any]:
+def answer_for(batch: Sequence[Submitted], registrations: Sequence[Registration], at: dt.datetime) -> dict[str, Any]:
     """Per consignment, in the order sent: its registration id and outcome, or its errors; warnings always."""
     results = []
     for index, (item, registration) in enumerate(zip(batch, registrations, strict=True)):
@@ -77,6 +77,12 @@ def answer_for(batch: Sequence[Submitted], registrations: Sequence[Registration]
         )  # fmt: skip
         if errors:
             results[-1]["ics2"] = ics2.for_rejection(results[-1]["errors"])
+        if item.format == "wco-dms":  # answered in the language it was filed in
+            results[-1]["dms"] = dms_notifications.notification(
+                "rejected" if errors else "accepted", notification_id=registration.submission_id,
+                reference=item.outcome.reference or "", registration_id=results[-1]["registration_id"],
+                version=registration.version, issued_at=at, errors=results[-1]["errors"],
+            ).decode()  # fmt: skip
     accepted = sum(1 for r in results if not r["errors"])
     return {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
 
@@ -204,7 +210,7 @@ class Submissions:
                     done.append((request, stored, None))
                     continue
                 registrations = self.app.store.record_in(conn, request.tenant, received_at, request.batch)
-                body = answer_for(request.batch, registrations)
+                body = answer_for(request.batch, registrations, received_at)
                 status = 201 if any(r.outcome in ("registered", "amended") for r in registrations) else 200
                 conn.execute(
                     t.idempotency_keys.insert().values(
