@@ -106,10 +106,14 @@ def load_policy() -> ClearancePolicy:
 
 def load_watchlist(path: Path) -> WatchList:
     """A watch list file: FollowTheMoney JSON lines (.json, .jsonl, .ndjson, .ftm) or the plain CSV."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".csv":
-        return WatchList(parse_csv_list(text, str(path)))
-    return WatchList(parse_ftm_lines(text, str(path)))
+    return parse_watchlist(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_watchlist(text: str, source: str) -> WatchList:
+    """A watch list's text, its format told by the name it came from (.csv, else FollowTheMoney lines)."""
+    if source.lower().endswith(".csv"):
+        return WatchList(parse_csv_list(text, source))
+    return WatchList(parse_ftm_lines(text, source))
 
 
 def build_pipeline(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -16,6 +17,7 @@ from clearway.interop.dms_declaration import read_declaration, write_declaration
 from clearway.interop.dms_schemas import DmsSchemas
 from clearway.model import validate_raw
 from tests.conftest import example
+from tests.integration.test_api import Service, registration, service_for, without_ioss
 from tests.integration.test_cli import clearway
 
 DMS = Path(__file__).parents[3] / "shared" / "data" / "wco-dms"
@@ -150,60 +152,56 @@ def test_decisions_go_out_as_notifications_that_validate(schemas: DmsSchemas) ->
     assert "<Description>/x: hs.unknown: m</Description>" in rejected  # pointer, code and message, whole
 
 
-def test_the_api_takes_a_dms_declaration_and_keeps_it_as_sent(
-    schemas: DmsSchemas, database_url: str, tmp_path: Path
-) -> None:
-    from tests.integration.test_api import service_for
+@pytest.fixture
+def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
+    yield from service_for(database_url, tmp_path, dms_schemas=DMS / "schemas")
 
+
+@pytest.fixture
+def plain_service(database_url: str, tmp_path: Path) -> Iterator[Service]:
+    yield from service_for(database_url, tmp_path)
+
+
+def test_the_api_takes_a_dms_declaration_and_keeps_it_as_sent(schemas: DmsSchemas, service: Service) -> None:
     # a gift: DMS carries no order data, which v1 asks of a sale (docs/wco-dms.md)
     xml = write_declaration(json.loads(json.dumps(example(reference="DMS-1", category="gift", order=None))))
     broken = xml.replace(b"<GoodsItemQuantity>2</GoodsItemQuantity>", b"<GoodsItemQuantity>two</GoodsItemQuantity>")
-    for service in service_for(database_url, tmp_path, dms_schemas=DMS / "schemas"):
-        headers = service.alpha | {"Content-Type": "application/xml", "Idempotency-Key": "x1"}
-        answer = service.client.post("/v1/consignments", content=xml, headers=headers)
-        service.runtime.submissions.drain()
-        [result] = answer.json()["results"]
-        assert answer.status_code == 201 and result["outcome"] == "registered", answer.json()
-        accepted = etree.ElementTree(etree.fromstring(result["dms"].encode()))  # answered in DMS too
-        assert (
-            DmsSchemas.errors(schemas.response, accepted) == [] and "<FunctionCode>01</FunctionCode>" in result["dms"]
-        )
-        read = service.client.get(f"/v1/consignments/{result['registration_id']}", headers=service.alpha).json()
-        assert read["consignment"]["reference"] == "DMS-1" and read["consignment"]["items"][0]["quantity"] == 1
-        refused = service.client.post("/v1/consignments", content=broken, headers=headers | {"Idempotency-Key": "x2"})
-        [bad] = refused.json()["results"]
-        assert bad["errors"][0]["code"] == "dms.schema" and bad["errors"][0]["message"].startswith("line ")
-        assert "GoodsItemQuantity" in bad["errors"][0]["message"]
-        assert "<FunctionCode>03</FunctionCode>" in bad["dms"] and "dms.schema: line" in bad["dms"]
-        with service.app.store.engine.connect() as conn:
-            kept = conn.execute(sa.text("SELECT raw FROM submissions WHERE accepted = :no"), {"no": False}).scalar_one()
-        assert bytes(kept) == broken  # what was sent is kept, byte for byte
+    headers = service.alpha | {"Content-Type": "application/xml", "Idempotency-Key": "x1"}
+    answer = service.client.post("/v1/consignments", content=xml, headers=headers)
+    service.runtime.submissions.drain()
+    [result] = answer.json()["results"]
+    assert answer.status_code == 201 and result["outcome"] == "registered", answer.json()
+    accepted = etree.ElementTree(etree.fromstring(result["dms"].encode()))  # answered in DMS too
+    assert DmsSchemas.errors(schemas.response, accepted) == [] and "<FunctionCode>01</FunctionCode>" in result["dms"]
+    read = service.client.get(f"/v1/consignments/{result['registration_id']}", headers=service.alpha).json()
+    assert read["consignment"]["reference"] == "DMS-1" and read["consignment"]["items"][0]["quantity"] == 1
+    refused = service.client.post("/v1/consignments", content=broken, headers=headers | {"Idempotency-Key": "x2"})
+    [bad] = refused.json()["results"]
+    assert bad["errors"][0]["code"] == "dms.schema" and bad["errors"][0]["message"].startswith("line ")
+    assert "GoodsItemQuantity" in bad["errors"][0]["message"]
+    assert "<FunctionCode>03</FunctionCode>" in bad["dms"] and "dms.schema: line" in bad["dms"]
+    with service.app.store.engine.connect() as conn:
+        kept = conn.execute(sa.text("SELECT raw FROM submissions WHERE accepted = :no"), {"no": False}).scalar_one()
+    assert bytes(kept) == broken  # what was sent is kept, byte for byte
 
 
-def test_without_schemas_the_api_says_it_takes_no_dms(database_url: str, tmp_path: Path) -> None:
-    from tests.integration.test_api import service_for
-
-    for service in service_for(database_url, tmp_path):
-        headers = service.alpha | {"Content-Type": "application/xml", "Idempotency-Key": "x1"}
-        answer = service.client.post("/v1/consignments", content=b"<x/>", headers=headers)
-        assert answer.status_code == 422 and "DMS schemas are not configured" in answer.json()["detail"]
+def test_without_schemas_the_api_says_it_takes_no_dms(plain_service: Service) -> None:
+    service = plain_service
+    headers = service.alpha | {"Content-Type": "application/xml", "Idempotency-Key": "x1"}
+    answer = service.client.post("/v1/consignments", content=b"<x/>", headers=headers)
+    assert answer.status_code == 422 and "DMS schemas are not configured" in answer.json()["detail"]
 
 
-def test_a_submitter_reads_its_lifecycle_as_dms_notifications(
-    schemas: DmsSchemas, database_url: str, tmp_path: Path
-) -> None:
-    from tests.integration.test_api import registration, service_for, without_ioss
-
-    for service in service_for(database_url, tmp_path):
-        cid = registration(service.submit([without_ioss("N1", channel="express")]))
-        found = service.client.get(f"/v1/consignments/{cid}/notifications", headers=service.alpha).json()
-        assert [n["notification"] for n in found] == ["accepted", "tax", "cleared"]
-        for n in found:
-            document = etree.ElementTree(etree.fromstring(n["xml"].encode()))
-            assert DmsSchemas.errors(schemas.response, document) == []
-        assert f"<ID>{cid}</ID>" in found[0]["xml"] and "<TypeCode>A00</TypeCode>" in found[1]["xml"]
-        other = service.client.get(f"/v1/consignments/{cid}/notifications", headers=service.beta)
-        assert other.status_code == 404  # another tenant's consignment does not exist for it
+def test_a_submitter_reads_its_lifecycle_as_dms_notifications(schemas: DmsSchemas, service: Service) -> None:
+    cid = registration(service.submit([without_ioss("N1", channel="express")]))
+    found = service.client.get(f"/v1/consignments/{cid}/notifications", headers=service.alpha).json()
+    assert [n["notification"] for n in found] == ["accepted", "tax", "cleared"]
+    for n in found:
+        document = etree.ElementTree(etree.fromstring(n["xml"].encode()))
+        assert DmsSchemas.errors(schemas.response, document) == []
+    assert f"<ID>{cid}</ID>" in found[0]["xml"] and "<TypeCode>A00</TypeCode>" in found[1]["xml"]
+    other = service.client.get(f"/v1/consignments/{cid}/notifications", headers=service.beta)
+    assert other.status_code == 404  # another tenant's consignment does not exist for it
 
 
 def test_a_partner_s_dms_export_declaration_becomes_an_export_record(schemas: DmsSchemas, tmp_path: Path) -> None:

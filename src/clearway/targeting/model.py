@@ -74,9 +74,10 @@ class TargetingModel:
 
     def score(self, history: pl.DataFrame) -> np.ndarray:
         """Calibrated probabilities of an infringement, one per row, in order. Isotonic calibration is a
-        step function; a millionth of the raw score breaks its ties, so the ranking stays the trees'."""
+        step function; a millionth of the raw score breaks its ties, so the ranking stays the trees', and the
+        mix stays a probability (within 0 and 1)."""
         raw = self.raw_scores(history)
-        return np.asarray(self.calibration.predict(raw), dtype=np.float64) + 1e-6 * raw
+        return (1 - 1e-6) * np.asarray(self.calibration.predict(raw), dtype=np.float64) + 1e-6 * raw
 
     def reasons(self, history: pl.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
         """Per row, the features that pushed its score up most (SHAP contributions of LightGBM)."""
