@@ -512,6 +512,31 @@ def _print_v1(docs: list[dict[str, object]], kept: list[dict[str, str]], notes: 
 
 
 @app.command()
+def worker(
+    bus: Annotated[str, typer.Option(help="kafka://HOST:PORT/TOPIC (decisions go to TOPIC.decisions)")],
+    batch: Annotated[int, typer.Option(min=1, help="messages per micro-batch")] = 500,
+) -> None:
+    """An intake worker in the consumer group: store and assess what the log carries, publish decisions;
+    start as many as the topic has partitions. Stops on Ctrl-C or SIGTERM, between micro-batches."""
+    import signal
+
+    from clearway.bootstrap import bootstrap
+    from clearway.scale.bus import open_bus
+    from clearway.scale.worker import Worker
+    from clearway.settings import Settings
+
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, _: stopping.append(signum))
+    log = open_bus(bus)
+    try:
+        Worker(bootstrap(Settings.from_env()), log, batch=batch, now=utcnow).run(lambda: bool(stopping))
+    finally:
+        log.close()
+    out.print("worker stopped")
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,

@@ -9,10 +9,8 @@ import msgspec
 
 from clearway.interop import ics2
 from clearway.model.consignment import Consignment
+from clearway.services.clearance import submitter_facts
 from clearway.services.clients import Principal
-
-# event data a submitter may see; lanes, notes and findings stay with customs
-_SUBMITTER_FACTS = ("status", "version", "referral", "decision")
 
 
 def submitter_view(
@@ -46,7 +44,7 @@ def submitter_events(reader: Principal, events: list[dict[str, Any]]) -> list[di
                 "type": e["type"],
                 "at": e["at"],
                 "actor": "you" if e["actor"] == reader.tenant else "customs",
-                **{k: data[k] for k in _SUBMITTER_FACTS if k in data},
+                **submitter_facts(data),
             }
         )
     return out

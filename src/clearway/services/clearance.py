@@ -58,6 +58,15 @@ class Inspection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     scan_reference: str | None = None  # non-intrusive inspection: the scan image's reference
 
 
+SUBMITTER_FACTS = ("status", "version", "referral", "referrals", "decision", "collection_model", "currency", "duty",
+                   "vat", "other", "total")  # fmt: skip
+"""What a submitter may see of an event's facts: never lanes, notes, findings or rules."""
+
+
+def submitter_facts(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: data[k] for k in SUBMITTER_FACTS if k in data}
+
+
 PRIVATE_FACTS = frozenset({"note"})  # free text may name people: kept in events and audit, never in the ledger
 OFFICER_MOVES: dict[str, Action] = {"release": "release", "seize": "seize", "return": "return_to_sender"}
 

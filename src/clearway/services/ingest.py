@@ -11,15 +11,19 @@ from itertools import islice
 
 import msgspec
 import polars as pl
+import sqlalchemy as sa
 
 from clearway.bootstrap import App
 from clearway.clearance.policy import ClearancePolicy
 from clearway.errors import ClearwayError
 from clearway.intake.submitted import Submitted
+from clearway.model.consignment import Consignment
 from clearway.pipeline import BatchRow, Context, to_batch
 from clearway.services.history import gather
 from clearway.services.returns import refund_return
 from clearway.store import Registration, Store
+from clearway.store import tables as t
+from clearway.store.repository import as_utc
 
 
 @dataclass
@@ -121,6 +125,24 @@ def assess_rows(
     done.decisions = with_release_modes(app.policy, done.frame, app.pipeline(done.frame, context))
     app.store.record_decisions(done.decisions, versions, decided_at)
     return done
+
+
+def pending_rows(app: App) -> tuple[list[BatchRow], dict[str, int]]:
+    """Consignments registered but not assessed (a run stopped between the two), and their versions."""
+    c, v = t.consignments.c, t.consignment_versions.c
+    query = (
+        sa.select(c.id, c.submitter, c.received_at, c.version, v.body)
+        .join(t.consignment_versions, (v.consignment_id == c.id) & (v.version == c.version))
+        .where(c.status == "registered")
+    )
+    with app.store.engine.connect() as conn:
+        pending = conn.execute(query).all()
+    keys = app.store.party_keys_of([cid for cid, *_ in pending]) if pending else {}
+    rows = [
+        BatchRow(cid, submitter, as_utc(at), msgspec.json.decode(body, type=Consignment), keys.get(cid))
+        for cid, submitter, at, _, body in pending
+    ]
+    return rows, {cid: version for cid, _, _, version, _ in pending}
 
 
 def _batches(items: Iterable[Submitted], size: int) -> Iterator[list[Submitted]]:

@@ -28,12 +28,10 @@ from clearway.bootstrap import App
 from clearway.errors import InvalidInput
 from clearway.intake.submitted import Submitted
 from clearway.interop import dms_notifications, ics2
-from clearway.model.consignment import Consignment
 from clearway.pipeline import BatchRow
-from clearway.services.ingest import assess_rows, to_assess
+from clearway.services.ingest import assess_rows, pending_rows, to_assess
 from clearway.store import Registration
 from clearway.store import tables as t
-from clearway.store.repository import as_utc
 
 log = logging.getLogger("clearway.submissions")
 _encode = msgspec.json.Encoder(order="deterministic").encode
@@ -260,26 +258,12 @@ class Submissions:
 
     def assess_pending(self) -> int:
         """Assess every consignment that is registered but has no decision for its current version."""
-        c, v = t.consignments.c, t.consignment_versions.c
-        query = (
-            sa.select(c.id, c.submitter, c.received_at, c.version, v.body)
-            .join(t.consignment_versions, (v.consignment_id == c.id) & (v.version == c.version))
-            .where(c.status == "registered")
-        )
-        with self.app.store.engine.connect() as conn:
-            pending = conn.execute(query).all()
-        if not pending:
-            return 0
-        keys = self.app.store.party_keys_of([cid for cid, *_ in pending])
-        rows = [
-            BatchRow(cid, submitter, as_utc(at), msgspec.json.decode(body, type=Consignment), keys.get(cid))
-            for cid, submitter, at, _, body in pending
-        ]
-        versions = {cid: version for cid, _, _, version, _ in pending}
+        rows, versions = pending_rows(self.app)
         for start in range(0, len(rows), self.app.settings.batch_size):
             chunk = rows[start : start + self.app.settings.batch_size]
             self._assess_rows(chunk, {r.key: versions[r.key] for r in chunk}, self.now())
-        log.info("assessed %d consignments left registered by an earlier run", len(rows))
+        if rows:
+            log.info("assessed %d consignments left registered by an earlier run", len(rows))
         return len(rows)
 
 

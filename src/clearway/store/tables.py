@@ -270,3 +270,10 @@ export_records = sa.Table(
     sa.Column("raw", sa.LargeBinary, nullable=False),  # the record as the partner sent it
     sa.Index("ix_export_records_transport_document", "transport_document_id"),
 )
+
+outbox_cursors = sa.Table(
+    "outbox_cursors",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),  # the relay, e.g. the decisions topic it feeds
+    sa.Column("seq", sa.BigInteger, nullable=False),  # the last event (events.seq) it published
+)

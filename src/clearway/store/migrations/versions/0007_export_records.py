@@ -1,4 +1,5 @@
-"""Export records from partner administrations, matched to imports by transport document id.
+"""Export records from partner administrations, matched to imports by transport document id; and the
+outbox cursors: how far along the event log each relay has published.
 
 Revision ID: 0007
 Revises: 0006
@@ -29,6 +30,13 @@ def upgrade() -> None:
         sa.Index("ix_export_records_transport_document", "transport_document_id"),
     )
 
+    op.create_table(
+        "outbox_cursors",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("outbox_cursors")
     op.drop_table("export_records")

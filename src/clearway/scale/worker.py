@@ -1,0 +1,104 @@
+"""Stateless intake workers on a log: read consignments in micro-batches, store and assess them, then
+acknowledge; decisions leave through the event log as an outbox.
+
+Nothing is lost or doubled by a crash or a rebalance: a message is acknowledged only after what it carried
+is stored and assessed; read again, it is the same consignment (same submitter, reference and content),
+which the store registers once and does not assess twice; one stored but not yet assessed when a worker
+stopped is assessed when any worker starts. The events that a decision writes, in the same transaction,
+are the outbox: the relay publishes those after its cursor, then moves the cursor, so a crash between
+the two publishes an event again, never loses one (each carries its event id, for consumers to drop a repeat).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from itertools import groupby
+
+import msgspec
+import sqlalchemy as sa
+
+from clearway.bootstrap import App
+from clearway.intake import read_bytes
+from clearway.scale.bus import Bus, Message
+from clearway.services.clearance import submitter_facts
+from clearway.services.ingest import assess_rows, ingest, pending_rows
+from clearway.store import tables as t
+from clearway.store.repository import as_utc
+
+log = logging.getLogger("clearway.worker")
+PUBLISHED = ("registered", "amended", "assessed", "duty_assessed", "held", "released", "awaiting_arrival",
+             "inspected", "seized", "returned_to_sender", "invalidated", "refunded")  # fmt: skip
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Worker:
+    def __init__(self, app: App, bus: Bus, *, batch: int = 500, now: Callable[[], dt.datetime] = _utcnow) -> None:
+        self.app, self.bus, self.batch, self.now = app, bus, batch, now
+        self.relay = DecisionRelay(app, bus)
+
+    def start(self) -> int:
+        """Assess what an earlier worker stored but did not assess; returns how many."""
+        rows, versions = pending_rows(self.app)
+        for i in range(0, len(rows), self.app.settings.batch_size):
+            chunk = rows[i : i + self.app.settings.batch_size]
+            assess_rows(self.app, chunk, {r.key: versions[r.key] for r in chunk}, as_of=self.now(),
+                        decided_at=self.now())  # fmt: skip
+        if rows:
+            log.info("assessed %d consignments left registered by an earlier worker", len(rows))
+        return len(rows)
+
+    def step(self, timeout: float = 1.0) -> int:
+        """One micro-batch: read, store and assess, acknowledge, publish. Returns the messages handled."""
+        messages = self.bus.poll(self.batch, timeout)
+        if messages:
+            self.handle(messages)
+            self.bus.commit(messages)
+        self.relay.publish()
+        return len(messages)
+
+    def handle(self, messages: list[Message]) -> None:
+        for submitter, group in groupby(messages, key=lambda m: m.submitter):
+            records = [item for m in group for item in read_bytes(m.value, "json")]
+            ingest(self.app, submitter, records, now=self.now)
+
+    def run(self, stop: Callable[[], bool], timeout: float = 1.0) -> None:
+        self.start()
+        while not stop():
+            self.step(timeout)
+
+
+class DecisionRelay:
+    """Publishes the event log (what a submitter may see of it) after its cursor, then moves the cursor."""
+
+    def __init__(self, app: App, bus: Bus, name: str = "decisions", batch: int = 1000) -> None:
+        self.app, self.bus, self.name, self.batch = app, bus, name, batch
+
+    def publish(self) -> int:
+        e, o = t.events.c, t.outbox_cursors.c
+        with self.app.store.engine.connect() as conn:
+            cursor = conn.execute(sa.select(o.seq).where(o.name == self.name)).scalar_one_or_none() or 0
+            events = conn.execute(
+                sa.select(e.seq, e.id, e.consignment_id, e.type, e.at, e.data)
+                .where(e.seq > cursor, e.type.in_(PUBLISHED))
+                .order_by(e.seq)
+                .limit(self.batch)
+            ).all()
+        if not events:
+            return 0
+        for _, event_id, consignment_id, kind, at, data in events:
+            payload = {"event_id": event_id, "consignment_id": consignment_id, "type": kind,
+                       "at": as_utc(at).isoformat(), **submitter_facts(json.loads(data))}  # fmt: skip
+            self.bus.publish(consignment_id, msgspec.json.encode(payload))
+        self.bus.flush()  # every message acknowledged by the log before the cursor moves past it
+        last = events[-1][0]
+        with self.app.store.engine.begin() as conn:
+            moved = conn.execute(t.outbox_cursors.update().where(o.name == self.name).values(seq=last)).rowcount
+            if not moved:
+                conn.execute(t.outbox_cursors.insert().values(name=self.name, seq=last))
+        return len(events)
