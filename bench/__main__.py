@@ -1,4 +1,4 @@
-"""`python -m bench intake|ledger|risk|screening|api|model`: figures, printed (no time is asserted)."""
+"""`python -m bench system|intake|ledger|risk|screening|api|model`: figures, printed (no time is asserted)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,15 @@ def main(argv: list[str] | None = None) -> None:
     api.add_argument("--size", type=int, default=20_000, help="consignments sent in bulk (default 20000)")
     api.add_argument("--singles", type=int, default=500, help="single submissions, sequential and concurrent")
     api.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    system = sub.add_parser("system", help="one table: every step of the system beside its floor")
+    system.add_argument("--size", type=int, default=20_000, help="consignments (default 20000)")
+    system.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
-    if args.suite == "intake":
+    if args.suite == "system":
+        from bench.system import run as run_system
+
+        run_system(args.size, postgres=not args.no_postgres)
+    elif args.suite == "intake":
         run(args.size, args.seed, postgres=not args.no_postgres)
     elif args.suite == "screening":
         from bench.screening import run as run_screening
