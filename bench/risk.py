@@ -16,7 +16,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from clearway.bootstrap import bootstrap
+from clearway.bootstrap import App, bootstrap, load_selectivity
 from clearway.services.demo import run_demo
 from clearway.settings import Settings
 from clearway.sim.writer import write_watchlist
@@ -24,8 +24,45 @@ from clearway.sim.writer import write_watchlist
 DAY = dt.date(2026, 11, 16)
 
 
-def run(size: int, seeds: list[int]) -> None:
+def _stop_rate(size: int, seed: int, scale: float) -> float:
+    """The overall yellow + red share of one simulated day with the office's capacity scaled by `scale`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        app = _app(out, scale)
+        result = run_demo(app, size=size, seed=seed, day=DAY, out=out, now=lambda: dt.datetime.now(dt.UTC))
+    decisions = result.report.decision_frame()
+    return decisions.filter(pl.col("lane").is_in(["yellow", "red"])).height / max(decisions.height, 1)
+
+
+def _app(out: Path, scale: float) -> App:
+    settings = dataclasses.replace(
+        Settings.from_env({}), database_url=f"sqlite:///{out / 'clearway.db'}", ledger_key=out / "ledger.key"
+    )
+    app = bootstrap(settings, watchlist=write_watchlist(out))  # screen against the simulator's list
+    if scale != 1.0 and app.selectivity is not None:
+        s = app.selectivity
+        app.selectivity = dataclasses.replace(s, capacity_yellow=s.capacity_yellow * scale,
+                                              capacity_red=s.capacity_red * scale)  # fmt: skip
+        app.pipeline = app.rebuild()
+    return app
+
+
+def calibrate(size: int, target: float, seed: int = 7) -> float:
+    """The capacity scale that brings the overall stop rate to `target` on a tuning seed (not one measured):
+    stops beyond capacity are the non-discretionary ones (prohibitions, screening), so the discretionary
+    share is lowered by the excess."""
+    base = _stop_rate(size, seed, 1.0)
+    s = load_selectivity()
+    capacity = s.capacity_yellow + s.capacity_red
+    return max(0.0, (capacity - (base - target)) / capacity)
+
+
+def run(size: int, seeds: list[int], stop_rate: float | None = None) -> None:
     console = Console()
+    scale = 1.0
+    if stop_rate is not None:
+        scale = calibrate(size, stop_rate)
+        console.print(f"capacity scaled by {scale:.2f} for a {stop_rate:.0%} overall stop rate (tuned on seed 7)")
     caught: dict[str, Counter[str]] = defaultdict(Counter)
     stopped = flagged_right = assessed = 0
     seconds = 0.0
@@ -34,11 +71,8 @@ def run(size: int, seeds: list[int]) -> None:
     for seed in seeds:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
-            settings = dataclasses.replace(
-                Settings.from_env({}), database_url=f"sqlite:///{out / 'clearway.db'}", ledger_key=out / "ledger.key"
-            )
             console.print(f"seed {seed}: {size:,} consignments ...")
-            app = bootstrap(settings, watchlist=write_watchlist(out))  # screen against the simulator's list
+            app = _app(out, scale)
             result = run_demo(app, size=size, seed=seed, day=DAY, out=out, now=lambda: dt.datetime.now(dt.UTC))
             lines = [line for path in sorted((out / "aed").glob("*.ndjson")) for line in path.read_bytes().splitlines()]
             start = time.perf_counter()
