@@ -29,6 +29,11 @@ DOCUMENT_BY_TYPE = {"740": "hawb", "705": "bol", "714": "bol", "750": "s10", "DC
 TYPE_BY_DOCUMENT = {"hawb": "740", "bol": "705", "s10": "750", "tracking": "DCR"}
 CATEGORY_BY_NATURE = {"1": "sale_of_goods", "2": "returned_goods", "3": "gift"}  # DE 8/5, first digit
 NATURE_BY_CATEGORY = {"sale_of_goods": "1", "returned_goods": "2", "gift": "3"}  # the rest: 9 (other)
+OTHER_TYPES = {  # what the DMS profile's other message types are, for a reason a submitter understands
+    "COR": "an amendment request (send the whole declaration again, amended)",
+    "INV": "an invalidation request (withdraw the consignment instead)",
+    "GPR": "a goods presentation notice",
+}
 DECLARATION_TYPE = "IMD"  # import, pre-lodged standard declaration: advance data comes before arrival
 
 
@@ -264,7 +269,8 @@ def read_declaration(data: bytes, schemas: DmsSchemas, declared: str = "IM") -> 
     function = (declaration.findtext(_q("FunctionCode")) or "").strip()
     if not kind.startswith(declared):
         what = {"IM": "an import", "EX": "an export"}.get(declared, declared)
-        result.refused = f"not {what} declaration: type code {kind or '(none)'} (DE 1/1 must be {declared})"
+        instead = f"; it is {OTHER_TYPES[kind]}" if kind in OTHER_TYPES else ""
+        result.refused = f"not {what} declaration: type code {kind or '(none)'} (DE 1/1 must be {declared}){instead}"
         return result
     if function != "9":
         result.refused = f"not an original declaration: function code {function or '(none)'} (9 is an original)"
