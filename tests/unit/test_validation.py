@@ -209,3 +209,13 @@ class TestDataQualityWarnings:
         outcome = validate_raw(doc)
         assert outcome.accepted
         assert ("/incoterm", "quality.unknown_field") in {(w.path, w.code) for w in outcome.warnings}
+
+
+def test_an_absurd_quantity_is_judged_not_crashed_on() -> None:
+    """Found by the API fuzzer: 10^23 units at 1,630 each overflowed the round-total check."""
+    doc = example()
+    doc["items"][0] |= {"quantity": 320586858225399093966929920, "unit_price": "1630"}
+    outcome = validate_raw(doc)  # raised decimal.InvalidOperation before
+    assert outcome.errors == [] and outcome.consignment is not None
+    assert outcome.consignment.items[0].quantity == 320586858225399093966929920
+    assert "quality.round_total" not in {w.code for w in outcome.warnings}
