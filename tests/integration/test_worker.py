@@ -4,6 +4,7 @@ bus: what the log carries is stored and assessed once, whatever stops a worker, 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import time
 from collections.abc import Iterator
@@ -101,7 +102,7 @@ def test_decisions_leave_through_the_outbox_once_each_without_lanes(app: App, br
     topic = f"aed-{tmp_path.name}"
     produce(brokers, topic, docs("D", 3))
     bus = KafkaBus(f"kafka://{brokers}/{topic}", **GROUP)
-    worker = Worker(app, bus, batch=100)
+    worker = Worker(app, bus, batch=100, settle=dt.timedelta(0))
     assert drain(worker, 3) == 3
     assert worker.relay.publish() == 0  # the cursor moved: nothing twice
     reader = confluent_kafka.Consumer({"bootstrap.servers": brokers, "group.id": f"r-{tmp_path.name}",
@@ -123,6 +124,10 @@ def test_the_in_process_bus_runs_the_embedded_default(app: App) -> None:
     bus = MemoryBus()
     for doc in docs("M", 4):
         bus.send("platform-m", json.dumps(doc).encode())
-    worker = Worker(app, bus)
+    clock = [dt.datetime.now(dt.UTC)]
+    worker = Worker(app, bus, now=lambda: clock[0], settle=dt.timedelta(seconds=5))
     assert worker.step() == 4 and counts(app) == (4, 4)
+    assert bus.published == []  # the newest seconds of the log settle first (a late commit may still come)
+    clock[0] += dt.timedelta(seconds=6)
+    assert worker.relay.publish() > 0
     assert {json.loads(v)["type"] for _, v in bus.published} >= {"registered", "assessed"}

@@ -38,9 +38,12 @@ def _utcnow() -> dt.datetime:
 
 
 class Worker:
-    def __init__(self, app: App, bus: Bus, *, batch: int = 500, now: Callable[[], dt.datetime] = _utcnow) -> None:
+    def __init__(
+        self, app: App, bus: Bus, *, batch: int = 500, now: Callable[[], dt.datetime] = _utcnow,
+        settle: dt.timedelta = dt.timedelta(seconds=5),
+    ) -> None:  # fmt: skip
         self.app, self.bus, self.batch, self.now = app, bus, batch, now
-        self.relay = DecisionRelay(app, bus)
+        self.relay = DecisionRelay(app, bus, settle=settle, now=now)
 
     def start(self) -> int:
         """Assess what an earlier worker stored but did not assess; returns how many."""
@@ -74,10 +77,17 @@ class Worker:
 
 
 class DecisionRelay:
-    """Publishes the event log (what a submitter may see of it) after its cursor, then moves the cursor."""
+    """Publishes the event log (what a submitter may see of it) after its cursor, then moves the cursor.
 
-    def __init__(self, app: App, bus: Bus, name: str = "decisions", batch: int = 1000) -> None:
-        self.app, self.bus, self.name, self.batch = app, bus, name, batch
+    With several workers writing, a transaction can commit an event with a lower sequence number after one
+    with a higher number was published; the relay therefore leaves the newest `settle` seconds of the log
+    for its next round, so that such a late commit is still ahead of the cursor when it is read."""
+
+    def __init__(
+        self, app: App, bus: Bus, name: str = "decisions", batch: int = 1000,
+        settle: dt.timedelta = dt.timedelta(seconds=5), now: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:  # fmt: skip
+        self.app, self.bus, self.name, self.batch, self.settle, self.now = app, bus, name, batch, settle, now
 
     def publish(self) -> int:
         e, o = t.events.c, t.outbox_cursors.c
@@ -85,7 +95,7 @@ class DecisionRelay:
             cursor = conn.execute(sa.select(o.seq).where(o.name == self.name)).scalar_one_or_none() or 0
             events = conn.execute(
                 sa.select(e.seq, e.id, e.consignment_id, e.type, e.at, e.data)
-                .where(e.seq > cursor, e.type.in_(PUBLISHED))
+                .where(e.seq > cursor, e.type.in_(PUBLISHED), e.at <= self.now() - self.settle)
                 .order_by(e.seq)
                 .limit(self.batch)
             ).all()
