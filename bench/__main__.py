@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     risk = sub.add_parser("risk", help="recall and precision per injected violation, throughput with every stage on")
     risk.add_argument("--size", type=int, default=20_000, help="consignments per seed (default 20000)")
     risk.add_argument("--seeds", type=int, nargs="+", default=[101, 202], help="simulator seeds not used for tuning")
-    risk.add_argument("--stop-rate", type=float, default=None, help="tune capacity to this overall yellow+red share")
+    risk.add_argument("--stop-rate", type=float, default=0.05, help="also measure at this yellow+red share (0.05)")
     screening = sub.add_parser(
         "screening", help="clearway beside nomenklatura logic-v2 on sanctions-screening-benchmark"
     )

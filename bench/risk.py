@@ -16,7 +16,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from clearway.bootstrap import App, bootstrap, load_selectivity
+from clearway.bootstrap import App, bootstrap
 from clearway.services.demo import run_demo
 from clearway.settings import Settings
 from clearway.sim.writer import write_watchlist
@@ -24,45 +24,38 @@ from clearway.sim.writer import write_watchlist
 DAY = dt.date(2026, 11, 16)
 
 
-def _stop_rate(size: int, seed: int, scale: float) -> float:
-    """The overall yellow + red share of one simulated day with the office's capacity scaled by `scale`."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)
-        app = _app(out, scale)
-        result = run_demo(app, size=size, seed=seed, day=DAY, out=out, now=lambda: dt.datetime.now(dt.UTC))
-    decisions = result.report.decision_frame()
-    return decisions.filter(pl.col("lane").is_in(["yellow", "red"])).height / max(decisions.height, 1)
-
-
-def _app(out: Path, scale: float) -> App:
+def _app(out: Path) -> App:
     settings = dataclasses.replace(
         Settings.from_env({}), database_url=f"sqlite:///{out / 'clearway.db'}", ledger_key=out / "ledger.key"
     )
-    app = bootstrap(settings, watchlist=write_watchlist(out))  # screen against the simulator's list
-    if scale != 1.0 and app.selectivity is not None:
-        s = app.selectivity
-        app.selectivity = dataclasses.replace(s, capacity_yellow=s.capacity_yellow * scale,
-                                              capacity_red=s.capacity_red * scale)  # fmt: skip
-        app.pipeline = app.rebuild()
-    return app
+    return bootstrap(settings, watchlist=write_watchlist(out))  # screen against the simulator's list
 
 
-def calibrate(size: int, target: float, seed: int = 7) -> float:
-    """The capacity scale that brings the overall stop rate to `target` on a tuning seed (not one measured):
-    stops beyond capacity are the non-discretionary ones (prohibitions, screening), so the discretionary
-    share is lowered by the excess."""
-    base = _stop_rate(size, seed, 1.0)
-    s = load_selectivity()
-    capacity = s.capacity_yellow + s.capacity_red
-    return max(0.0, (capacity - (base - target)) / capacity)
+def at_rate(decisions: pl.DataFrame, labels: pl.DataFrame, rate: float) -> tuple[pl.DataFrame, float, int]:
+    """Recall per violation and precision if exactly `rate` of the assessed consignments were stopped: the
+    riskiest first (red before yellow before the rest, then by score). Rejected at intake counts as found."""
+    rank = {"red": 3, "yellow": 2, "blue": 1, "green": 0}
+    order = decisions.with_columns(pl.col("lane").replace_strict(rank, default=0, return_dtype=pl.Int8).alias("r"))
+    top = order.sort(["r", "score"], descending=True).head(round(rate * decisions.height))
+    on = ["seed", "submitter", "reference"]
+    chosen = top.select(on).with_columns(pl.lit(True).alias("top"))
+    joined = labels.join(decisions.select(*on, "lane"), on=on, how="left").join(chosen, on=on, how="left")
+    per = (
+        joined.group_by("violation")
+        .agg(
+            pl.len().alias("parcels"),
+            (pl.col("top").fill_null(False) | pl.col("lane").is_null()).sum().alias("found"),
+        )
+        .sort("violation")
+    )
+    bad = labels.select(on).unique()
+    precision = top.join(bad, on=on).height / max(top.height, 1)
+    return per, precision, top.height
 
 
-def run(size: int, seeds: list[int], stop_rate: float | None = None) -> None:
+def run(size: int, seeds: list[int], stop_rate: float = 0.05) -> None:
     console = Console()
-    scale = 1.0
-    if stop_rate is not None:
-        scale = calibrate(size, stop_rate)
-        console.print(f"capacity scaled by {scale:.2f} for a {stop_rate:.0%} overall stop rate (tuned on seed 7)")
+    frames: list[tuple[pl.DataFrame, pl.DataFrame]] = []
     caught: dict[str, Counter[str]] = defaultdict(Counter)
     stopped = flagged_right = assessed = 0
     seconds = 0.0
@@ -72,7 +65,7 @@ def run(size: int, seeds: list[int], stop_rate: float | None = None) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
             console.print(f"seed {seed}: {size:,} consignments ...")
-            app = _app(out, scale)
+            app = _app(out)
             result = run_demo(app, size=size, seed=seed, day=DAY, out=out, now=lambda: dt.datetime.now(dt.UTC))
             lines = [line for path in sorted((out / "aed").glob("*.ndjson")) for line in path.read_bytes().splitlines()]
             start = time.perf_counter()
@@ -84,6 +77,9 @@ def run(size: int, seeds: list[int], stop_rate: float | None = None) -> None:
             pl.element().struct.field("source").is_in(["rule", "detector", "screening"])
         )
         decisions = result.report.decision_frame().with_columns(sources.list.any().alias("flagged"))
+        tag = pl.lit(str(seed)).alias("seed")  # references repeat from one simulated day to another
+        frames.append((decisions.select("submitter", "reference", "lane", "score").with_columns(tag),
+                       result.labels.with_columns(tag)))  # fmt: skip
         decisions = decisions.select("submitter", "reference", "lane", "flagged")
         labels = result.labels.join(decisions, on=["submitter", "reference"], how="left")
         for violation, lane, flagged in labels.select("violation", "lane", "flagged").iter_rows():
@@ -112,6 +108,16 @@ def run(size: int, seeds: list[int], stop_rate: float | None = None) -> None:
     console.print(
         f"precision of stops (stopped parcels that carry an injected violation): {flagged_right / max(stopped, 1):.1%}"
     )
+    all_decisions = pl.concat([d for d, _ in frames])
+    per, precision, top = at_rate(all_decisions, pl.concat([lb for _, lb in frames]), stop_rate)
+    at = Table(title=f"The same traffic at a {stop_rate:.0%} yellow + red rate: the riskiest {top:,} stopped "
+                     "(red, then yellow, then by score)")  # fmt: skip
+    for column in ("violation", "parcels", "found", "recall"):
+        at.add_column(column, justify="left" if column == "violation" else "right")
+    for violation, parcels, found in per.iter_rows():
+        at.add_row(violation, f"{parcels:,}", f"{found:,}", f"{found / parcels:.0%}")
+    console.print(at)
+    console.print(f"precision at {stop_rate:.0%}: {precision:.1%}")
     rate, floor = submitted / seconds, submitted / decode_seconds
     console.print(
         f"every stage on: {rate:,.0f} consignments/s; msgspec decode alone {floor:,.0f}/s; ratio {floor / rate:.0f}x"

@@ -69,7 +69,7 @@ class Assessed:
             for c in ("collection_model", "revenue_currency", "duty", "vat", "total_due")
             if c in self.decisions.columns
         ]
-        return self.decisions.select("key", "lane", "referrals", "reasons", *revenue).join(
+        return self.decisions.select("key", "lane", "referrals", "reasons", "score", *revenue).join(
             self.frame.select("key", "channel", "destination_country", "dispatch_country", "reference", "submitter",
                               "intrinsic_value", "currency"),
             on="key",
