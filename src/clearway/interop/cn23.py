@@ -21,14 +21,20 @@ CONTENT = {  # box -> key of one content line
     "1": "description", "2": "quantity", "3": "net_weight_kg", "4": "value", "5": "hs_tariff_number",
     "6": "origin_country",
 }  # fmt: skip
+FLAT = {  # CSV column -> form key, for the boxes of the whole item (and the order data beside them)
+    "item_id": "item_id", "form": "form", "reference": "reference", "importer_reference": "importer_reference",
+    "box7_total_gross_weight_kg": "total_gross_weight_kg", "box8_total_value": "total_value",
+    "currency": "currency", "box9_postal_charges": "postal_charges", "box10_category": "category",
+    "box11_explanation": "explanation", "box15_invoice": "invoice", "order_platform": "order_platform",
+    "order_id": "order_id", "order_date": "order_date",
+}  # fmt: skip
+PARTIES = {"sender": PARTY, "addressee": (*PARTY, "phone", "email")}
 HEADER = [
-    "item_id", "form", "reference",
-    *(f"sender_{k}" for k in PARTY), *(f"addressee_{k}" for k in PARTY),
-    "addressee_phone", "addressee_email", "importer_reference",
+    *list(FLAT)[:3],
+    *(f"{role}_{k}" for role, fields in PARTIES.items() for k in fields),
+    *list(FLAT)[3:],
     *(f"box{b}_{k}" for b, k in CONTENT.items()),
-    "box7_total_gross_weight_kg", "box8_total_value", "currency", "box9_postal_charges", "box10_category",
-    "box11_explanation", "box15_invoice", "order_platform", "order_id", "order_date",
-]  # fmt: skip
+]
 
 
 def to_consignment(form: Doc, destination: str | None = None) -> Doc:
@@ -119,18 +125,9 @@ def read_csv(text: str) -> Iterator[Doc]:
     for row in csv.DictReader(io.StringIO(text)):
         key = row.get("item_id") or ""
         if key not in forms:
-            forms[key] = {
-                "form": row.get("form") or "CN23", "item_id": key, "reference": row.get("reference"),
-                "sender": {k: row.get(f"sender_{k}") for k in PARTY},
-                "addressee": {k: row.get(f"addressee_{k}") for k in (*PARTY, "phone", "email")},
-                "importer_reference": row.get("importer_reference"), "contents": [],
-                "total_gross_weight_kg": row.get("box7_total_gross_weight_kg"),
-                "total_value": row.get("box8_total_value"), "currency": row.get("currency"),
-                "postal_charges": row.get("box9_postal_charges"), "category": row.get("box10_category"),
-                "explanation": row.get("box11_explanation"), "invoice": row.get("box15_invoice"),
-                "order_platform": row.get("order_platform"), "order_id": row.get("order_id"),
-                "order_date": row.get("order_date"),
-            }  # fmt: skip
+            forms[key] = {name: row.get(column) for column, name in FLAT.items()} | {
+                role: {k: row.get(f"{role}_{k}") for k in fields} for role, fields in PARTIES.items()
+            } | {"item_id": key, "form": row.get("form") or "CN23", "contents": []}  # fmt: skip
         forms[key]["contents"].append({k: row.get(f"box{b}_{k}") for b, k in CONTENT.items()})
     yield from (_clean(f) for f in forms.values())
 
@@ -140,18 +137,9 @@ def write_csv(forms: Iterable[Doc]) -> str:
     writer = csv.DictWriter(out, HEADER, lineterminator="\n")
     writer.writeheader()
     for form in forms:
-        head = {
-            "item_id": form.get("item_id"), "form": form.get("form", "CN23"), "reference": form.get("reference"),
-            **{f"sender_{k}": (form.get("sender") or {}).get(k) for k in PARTY},
-            **{f"addressee_{k}": (form.get("addressee") or {}).get(k) for k in (*PARTY, "phone", "email")},
-            "importer_reference": form.get("importer_reference"),
-            "box7_total_gross_weight_kg": form.get("total_gross_weight_kg"),
-            "box8_total_value": form.get("total_value"), "currency": form.get("currency"),
-            "box9_postal_charges": form.get("postal_charges"), "box10_category": form.get("category"),
-            "box11_explanation": form.get("explanation"), "box15_invoice": form.get("invoice"),
-            "order_platform": form.get("order_platform"), "order_id": form.get("order_id"),
-            "order_date": form.get("order_date"),
-        }  # fmt: skip
+        head = {column: form.get(name) for column, name in FLAT.items()} | {
+            f"{role}_{k}": (form.get(role) or {}).get(k) for role, fields in PARTIES.items() for k in fields
+        } | {"form": form.get("form", "CN23")}  # fmt: skip
         for line in form.get("contents", []):
             writer.writerow(head | {f"box{b}_{k}": line.get(k) for b, k in CONTENT.items()})
     return out.getvalue()

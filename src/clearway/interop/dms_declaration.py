@@ -9,6 +9,7 @@ DMS import declaration that validates against the same schema.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -416,11 +417,9 @@ def submitted(data: bytes, schemas: DmsSchemas) -> Submitted:
     if result.consignment is not None:
         return Submitted("wco-dms", 1, data, validate_raw(result.consignment))
     reference = None
-    try:
+    with contextlib.suppress(etree.XMLSyntaxError):  # not well-formed: no reference, and the refusal says where
         found = etree.fromstring(data).find(f".//{_q('FunctionalReferenceID')}")
         reference = (found.text or "").strip() or None if found is not None else None
-    except etree.XMLSyntaxError:
-        pass  # not well-formed: the refusal says where
     errors = [Finding(e.path, "dms.schema", f"line {e.line}: {e.message}") for e in result.schema_errors]
     outcome = Outcome(reference, None, errors or [Finding("", "dms.refused", result.refused or "")], [])
     return Submitted("wco-dms", 1, data, outcome)
