@@ -20,7 +20,7 @@ from clearway.interop.dms_declaration import read_declaration
 from clearway.interop.dms_schemas import DmsSchemas
 from clearway.pipeline.history import EXPORTS
 from clearway.store import tables as t
-from clearway.store.bulk import insert_rows
+from clearway.store.bulk import chunked, insert_rows
 from clearway.store.repository import IdSequence
 
 COLUMNS = ("transport_document_id", "exporting_country", "currency", "hs_code", "description", "quantity", "value")
@@ -105,9 +105,9 @@ def exports_for(conn: sa.Connection, documents: Sequence[str]) -> pl.DataFrame:
         return pl.DataFrame(schema=EXPORTS)
     e = t.export_records.c
     found: dict[tuple[str, str], dict[str, object]] = {}
-    for i in range(0, len(documents), 900):
+    for chunk in chunked(documents):
         query = sa.select(e.transport_document_id, e.exporting_country, e.partner, e.currency, e.value, e.goods,
-                          e.received_at).where(e.transport_document_id.in_(list(documents[i : i + 900])))  # fmt: skip
+                          e.received_at).where(e.transport_document_id.in_(chunk))  # fmt: skip
         for row in conn.execute(query.order_by(e.received_at)):
             goods = msgspec.json.decode(row.goods)
             found[(row.transport_document_id, row.partner)] = {

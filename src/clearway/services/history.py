@@ -28,9 +28,10 @@ from clearway.pipeline.history import ASSESSED, OFFENDERS, PARCELS, UNIT_VALUES
 from clearway.risk.detectors import UndervaluationDetector, usd_rates
 from clearway.services.exports import exports_for
 from clearway.store import tables as t
+from clearway.store.bulk import chunked
 from clearway.store.period import AMOUNT
+from clearway.store.repository import as_utc
 
-CHUNK = 900  # keys per IN (...) list
 UNIT_VALUES_TTL = dt.timedelta(minutes=15)
 UNIT_VALUES_DAYS = 90
 UNIT_VALUES_LINES = 200_000  # the most recent accepted consignments a reference is computed from
@@ -60,14 +61,6 @@ def gather(app: App, rows: Sequence[BatchRow], as_of: dt.datetime) -> History:
     if not isinstance(gatherer, HistoryGatherer):
         gatherer = app.caches.setdefault("risk_history", HistoryGatherer(app))
     return gatherer(rows, as_of)
-
-
-def _chunks(values: Sequence[str]) -> list[list[str]]:
-    return [list(values[i : i + CHUNK]) for i in range(0, len(values), CHUNK)]
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def infringing() -> Any:
@@ -102,7 +95,7 @@ class HistoryGatherer:
         who = sorted({r.party_keys["consignee"] for r in rows if r.party_keys and "consignee" in r.party_keys})
         if not who:
             return pl.DataFrame(schema=ASSESSED)
-        first = min(_utc(r.received_at) for r in rows).date()
+        first = min(as_utc(r.received_at) for r in rows).date()
         day = dt.datetime.combine(first, dt.time(), dt.UTC)
         year = dt.datetime.combine(first.replace(month=1, day=1), dt.time(), dt.UTC)
         annual = sorted({c for r in self.app.revenue.rules.rules if r.intermediary_annual for c in r.countries})
@@ -115,14 +108,14 @@ class HistoryGatherer:
                    sa.or_(c.received_at >= day, sa.and_(c.destination_country.in_(annual), c.received_at >= year)))
         )  # fmt: skip
         latest: dict[str, Any] = {}
-        for chunk in _chunks(who):
+        for chunk in chunked(who):
             for row in conn.execute(query.where(p.key.in_(chunk))):
                 if row[0] not in batch and (row[0] not in latest or row[4] > latest[row[0]][4]):
                     latest[row[0]] = row
         found = []
         for cid, destination, received_at, key, _, text in latest.values():
             assessment = _ASSESSED.decode(text)
-            found.append((cid, destination, key, _utc(received_at), assessment.rules[0], assessment.threshold_value))
+            found.append((cid, destination, key, as_utc(received_at), assessment.rules[0], assessment.threshold_value))
         return pl.DataFrame(
             found, schema=["key", "destination_country", "who", "received_at", "rule", "threshold_value"], orient="row"
         ).cast(ASSESSED)  # type: ignore[arg-type]
@@ -131,7 +124,7 @@ class HistoryGatherer:
         who = sorted({r.party_keys["consignee"] for r in rows if r.party_keys and "consignee" in r.party_keys})
         if not who:
             return pl.DataFrame(schema=PARCELS)
-        since = dt.datetime.combine(min(_utc(r.received_at) for r in rows).date(), dt.time(), dt.UTC)
+        since = dt.datetime.combine(min(as_utc(r.received_at) for r in rows).date(), dt.time(), dt.UTC)
         c, v = t.consignments.c, t.consignment_versions.c
         consignee, seller = t.party_keys.alias("consignee"), t.party_keys.alias("seller")
         query = (
@@ -142,14 +135,14 @@ class HistoryGatherer:
             .where(c.received_at >= since, c.status != "invalidated")
         )
         found = [
-            row for chunk in _chunks(who) for row in conn.execute(query.where(consignee.c.key.in_(chunk)))
+            row for chunk in chunked(who) for row in conn.execute(query.where(consignee.c.key.in_(chunk)))
             if row[0] not in batch
         ]  # fmt: skip
         if not found:
             return pl.DataFrame(schema=PARCELS)
         item = pl.element().struct
         frame = pl.DataFrame(
-            [(r[0], r[1], _utc(r[2]), r[3], r[4], r[5]) for r in found],
+            [(r[0], r[1], as_utc(r[2]), r[3], r[4], r[5]) for r in found],
             schema=["key", "destination_country", "received_at", "who", "seller", "body"], orient="row",
         )  # fmt: skip
         body = pl.col("body").str.json_decode(VALUE)
@@ -171,19 +164,19 @@ class HistoryGatherer:
             .where(bad)
         )
         found = [
-            row for chunk in _chunks(keys) for row in conn.execute(query.where(p.key.in_(chunk))) if row[2] not in batch
+            row for chunk in chunked(keys) for row in conn.execute(query.where(p.key.in_(chunk))) if row[2] not in batch
         ]
         if not found:
             return pl.DataFrame(schema=OFFENDERS)
         ids = sorted({row[2] for row in found})
         kinds: dict[str, set[str]] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunked(ids):
             for cid, findings in conn.execute(
                 sa.select(i.consignment_id, i.findings).where(i.consignment_id.in_(chunk), i.outcome == "infringement")
             ):
                 kinds.setdefault(cid, set()).update(f.kind for f in _FINDINGS.decode(findings))
         frame = pl.DataFrame(
-            [(role, key, cid, status, _utc(at), sorted(kinds.get(cid, ()))) for role, key, cid, status, at in found],
+            [(role, key, cid, status, as_utc(at), sorted(kinds.get(cid, ()))) for role, key, cid, status, at in found],
             schema={"role": pl.String, "party_key": pl.String, "id": pl.String, "status": pl.String,
                     "at": pl.Datetime("us", "UTC"), "kinds": pl.List(pl.String)},
             orient="row",

@@ -19,6 +19,7 @@ from clearway.kpi import Period
 from clearway.model.consignment import Consignment
 from clearway.pipeline import BatchRow, to_batch
 from clearway.store import tables as t
+from clearway.store.bulk import chunked
 from clearway.store.repository import as_utc
 
 
@@ -59,8 +60,7 @@ def _day_frame(app: App, ids: list[str]) -> pl.DataFrame:
     rows, outcome = [], []
     assessment = msgspec.json.Decoder(_Assessment)
     with app.store.engine.connect() as conn:
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
+        for chunk in chunked(ids):
             found = conn.execute(
                 sa.select(c.id, c.submitter, c.received_at, c.lane, v.body)
                 .join(t.consignment_versions, (v.consignment_id == c.id) & (v.version == c.version))

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+
+T = TypeVar("T")
+IN_LIST = 900  # values per IN (...) list: under SQLite's default limit on bound parameters
+
+
+def chunked(values: Sequence[T], size: int = IN_LIST) -> Iterator[list[T]]:
+    """`values` in lists of at most `size`, for IN (...) queries."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from clearway.kpi.inputs import MONEY, TIME, Period
 from clearway.store import tables as t
+from clearway.store.bulk import chunked
 
-CHUNK = 900  # ids per IN (...) list: under SQLite's default limit on bound parameters
 AMOUNT = pl.String  # decimals are strings in stored JSON; cast to MONEY once decoded
 
 BODY = pl.Struct({
@@ -50,10 +50,7 @@ def _utc(frame: pl.DataFrame, name: str) -> pl.Expr:
 
 
 def _in_chunks(conn: sa.Connection, query: Any, column: Any, ids: list[str]) -> list[Any]:
-    rows: list[Any] = []
-    for i in range(0, len(ids), CHUNK):
-        rows += conn.execute(query.where(column.in_(ids[i : i + CHUNK]))).all()
-    return rows
+    return [row for chunk in chunked(ids) for row in conn.execute(query.where(column.in_(chunk))).all()]
 
 
 def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:

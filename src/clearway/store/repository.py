@@ -72,8 +72,9 @@ class IdSequence:
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
-    """Datetimes come back naive from SQLite; they were stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    """Datetimes come back naive from SQLite (they were stored in UTC) and in the session's zone from
+    PostgreSQL: either way, the same instant in UTC."""
+    return value.astimezone(dt.UTC) if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _findings(findings: Sequence[Any]) -> str:
