@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from clearway.bootstrap import App, bootstrap
+from clearway.settings import Settings
 from clearway.store import Store, make_engine, sqlite_url, upgrade
 from clearway.store.throwaway import available, postgres_server
 
@@ -45,3 +48,12 @@ def store(database_url: str) -> Iterator[Store]:
     upgrade(engine)
     yield Store(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[App]:
+    """The whole application on a fresh database of either kind, its home in the test's folder."""
+    settings = dataclasses.replace(Settings.from_env({"CLEARWAY_HOME": str(tmp_path)}), database_url=database_url)
+    application = bootstrap(settings)
+    yield application
+    application.store.engine.dispose()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
-from clearway.bootstrap import App, bootstrap
+from clearway.bootstrap import App
 from clearway.errors import RuleFileError
 from clearway.intake import read_bytes
 from clearway.services.clearance import Clearance
@@ -20,21 +18,11 @@ from clearway.services.clients import Principal
 from clearway.services.ingest import ingest
 from clearway.services.reconciliation import parse_return, reconcile_return
 from clearway.services.returns import refund
-from clearway.settings import Settings
 from clearway.store import tables as t
 from tests.conftest import example
 
 NOW = dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC)
 IOSS = "IM2760000012"
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[App]:
-    application = bootstrap(
-        dataclasses.replace(Settings.from_env({"CLEARWAY_HOME": str(tmp_path)}), database_url=database_url)
-    )
-    yield application
-    application.store.engine.dispose()
 
 
 def parcel(reference: str, country: str, price: str) -> bytes:

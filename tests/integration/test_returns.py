@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import msgspec
 import pytest
 import sqlalchemy as sa
 
-from clearway.bootstrap import App, bootstrap
+from clearway.bootstrap import App
 from clearway.intake import read_bytes
 from clearway.revenue.refunds import RefundRefused
 from clearway.services.clearance import Clearance
 from clearway.services.clients import Principal
 from clearway.services.ingest import ingest
 from clearway.services.returns import refund
-from clearway.settings import Settings
 from clearway.store import tables as t
 from tests.conftest import example
 
@@ -45,14 +41,6 @@ def original(reference: str = "ORDER-1", **fields: object) -> dict[str, object]:
         },
     ]
     return doc
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[App]:
-    settings = dataclasses.replace(Settings.from_env({"CLEARWAY_HOME": str(tmp_path)}), database_url=database_url)
-    application = bootstrap(settings)
-    yield application
-    application.store.engine.dispose()
 
 
 OFFICER = Principal("officer-1", "officer-1", "officer", None, frozenset({"officer"}))

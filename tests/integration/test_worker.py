@@ -3,7 +3,6 @@ bus: what the log carries is stored and assessed once, whatever stops a worker, 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import time
@@ -14,25 +13,16 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
-from clearway.bootstrap import App, bootstrap
+from clearway.bootstrap import App
 from clearway.intake import read_bytes
 from clearway.scale.bus import KafkaBus, MemoryBus, Message
 from clearway.scale.worker import Worker
-from clearway.settings import Settings
 from clearway.store import tables as t
 from tests.conftest import example
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
 QUIET = {"log_level": 0}
 GROUP = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 500, **QUIET}  # a dead worker is noticed soon
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[App]:
-    settings = dataclasses.replace(Settings.from_env({"CLEARWAY_HOME": str(tmp_path)}), database_url=database_url)
-    application = bootstrap(settings)
-    yield application
-    application.store.engine.dispose()
 
 
 @pytest.fixture(scope="module")
