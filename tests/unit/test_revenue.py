@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from clearway.revenue import (
     parse_rules,
     parse_tariff,
 )
+from clearway.sim.catalogue import catalogue
 from tests.conftest import example
 
 D = Decimal
@@ -270,6 +272,63 @@ class TestMechanics:
         overlapping = "rules:\n" + base.format(id="A", start="2026-01-01") + base.format(id="B", start="2026-06-01")
         with pytest.raises(RuleFileError, match=r"r.yaml:8: B overlaps the dates of A"):
             parse_rules(overlapping, "r.yaml")
+
+
+KCS = Path(__file__).parents[3] / "shared" / "data" / "customs-declarations"
+MFN_JURISDICTIONS = ["EU", "GB", "US", "AU", "CA", "JP", "CN", "KR", "IN"]  # BR, CH and SG set duty in their rules
+
+
+class TestTariffData:
+    def test_every_simulated_product_has_a_listed_heading(self) -> None:
+        # Point 2 of the revenue issue: a rate for every product type the simulator produces; the
+        # jurisdiction's average (the empty prefix) is only a last resort for codes nobody listed.
+        tariff = Tariff(tuple(reference()[1]))
+        missing = [
+            (j, p.hs6)
+            for j in MFN_JURISDICTIONS
+            for p in catalogue()
+            if (line := tariff.line(j, p.hs6, MARCH_2026)) is None or not line.prefix or not line.source
+        ]
+        assert missing == []
+
+    def test_a_dated_rate_changes_on_its_date(self) -> None:
+        own = parse_tariff(
+            "jurisdiction,hs_prefix,rate_percent,effective_from,effective_to,source\n"
+            "IN,851713,20,2020-01-01,2024-07-24,before\nIN,851713,15,2024-07-24,,after\n",
+            "own.csv",
+        )
+        tariff = Tariff(tuple(own))
+        assert tariff.line("IN", "85171300", dt.date(2024, 7, 23)).rate == D("0.20")  # type: ignore[union-attr]
+        assert tariff.line("IN", "85171300", dt.date(2024, 7, 24)).rate == D("0.15")  # type: ignore[union-attr]
+
+    def test_overlapping_or_reversed_dates_fail_with_file_and_line(self) -> None:
+        head = "jurisdiction,hs_prefix,rate_percent,effective_from,effective_to,source\n"
+        with pytest.raises(RuleFileError, match=r"own.csv:3: XX 6109 overlaps the dates of line 2"):
+            parse_tariff(head + "XX,6109,12,2024-01-01,,a\nXX,6109,10,2025-01-01,,b\n", "own.csv")
+        with pytest.raises(RuleFileError, match=r"own.csv:2: effective_to 2024-01-01 is not after"):
+            parse_tariff(head + "XX,6109,12,2025-01-01,2024-01-01,a\n", "own.csv")
+        parse_tariff(head + "XX,6109,12,2024-01-01,2025-01-01,a\nXX,6109,10,2025-01-01,,b\n", "own.csv")
+
+    def test_korean_rates_are_the_ones_korean_declarations_apply(self) -> None:
+        # The KR lines were read from the KCS import declarations (../shared/data/customs-declarations):
+        # for each subheading the simulator uses, the basic (A) or WTO (C) rate most often applied.
+        if not KCS.is_dir():
+            pytest.skip(f"the KCS declarations are not at {KCS} (see ../shared/data/customs-declarations/SOURCE.md)")
+        import polars as pl
+
+        frames = [pl.read_csv(f, schema_overrides={"HS6 Code": pl.Utf8}) for f in sorted(KCS.glob("df_syn_*_eng.csv"))]
+        mfn = pl.concat(frames).filter(pl.col("Tax Type").is_in(["A", "C"]))
+        counts = mfn.group_by("HS6 Code", "Tax Rate").len().sort("len", "Tax Rate", descending=[True, False])
+        applied = {code: Decimal(str(rate)) for code, rate, n in counts.unique("HS6 Code", keep="first").rows()}
+        support = dict(mfn.group_by("HS6 Code").len().rows())
+        tariff = Tariff(tuple(reference()[1]))
+        checked = {p.hs6 for p in catalogue() if support.get(p.hs6, 0) >= 3}
+        wrong = {
+            code: (applied[code], tariff.line("KR", code, MARCH_2026).rate * 100)  # type: ignore[union-attr]
+            for code in checked
+            if tariff.line("KR", code, MARCH_2026).rate * 100 != applied[code]  # type: ignore[union-attr]
+        }
+        assert len(checked) > 100 and wrong == {}
 
 
 money = st.decimals(min_value=D("0.01"), max_value=D("3000"), places=2)

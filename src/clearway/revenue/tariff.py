@@ -35,7 +35,8 @@ def parse_tariff(text: str, source: str) -> list[TariffLine]:
     header_line, header = rows[0]
     if next(csv.reader([header])) != COLUMNS:
         raise RuleFileError(f"the header must be {','.join(COLUMNS)}", file=source, line=header_line)
-    lines = []
+    lines: list[TariffLine] = []
+    seen: dict[tuple[str, str], list[tuple[TariffLine, int]]] = {}
     for number, row in rows[1:]:
         cells = next(csv.reader(io.StringIO(row)))
         if len(cells) != len(COLUMNS):
@@ -51,8 +52,23 @@ def parse_tariff(text: str, source: str) -> list[TariffLine]:
             raise RuleFileError(
                 "a row needs a jurisdiction, an HS prefix of digits and a rate >= 0", file=source, line=number
             )
-        lines.append(TariffLine(jurisdiction, prefix, percent / 100, first, last, cite))
+        entry = TariffLine(jurisdiction, prefix, percent / 100, first, last, cite)
+        if last is not None and last <= first:
+            raise RuleFileError(f"effective_to {last} is not after effective_from {first}", file=source, line=number)
+        for other, where in seen.get((jurisdiction, prefix), []):
+            if _overlap(entry, other):
+                raise RuleFileError(
+                    f"{jurisdiction} {prefix or '(average)'} overlaps the dates of line {where}",
+                    file=source,
+                    line=number,
+                )
+        seen.setdefault((jurisdiction, prefix), []).append((entry, number))
+        lines.append(entry)
     return lines
+
+
+def _overlap(a: TariffLine, b: TariffLine) -> bool:
+    return (a.end is None or b.start < a.end) and (b.end is None or a.start < b.end)
 
 
 @dataclass(frozen=True)
