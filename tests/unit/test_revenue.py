@@ -386,3 +386,57 @@ def test_per_item_thresholds() -> None:
     a = assess(parcel("DE", "EUR", [("610910", 1, "40.00"), ("610910", 1, "60.00")]), MARCH_2026, ctx)
     assert [line.duty for line in a.lines] == [D("0.00"), D("6.00")]
     assert [line.tax for line in a.lines] == [D("0.00"), D("13.20")]
+
+
+def _one_rule(extra: str) -> RevenueContext:
+    text = (
+        "rules:\n  - id: ONE\n    jurisdiction: XX\n    countries: [DE]\n    effective_from: 2020-01-01\n"
+        "    source: test\n    currency: EUR\n" + extra
+    )
+    return RevenueContext(
+        parse_rules(text, "t.yaml"), Tariff(tuple(reference()[1])), FixedRates({("USD", "EUR"): D("0.9")})
+    )
+
+
+def test_handling_fee_is_charged_only_with_duty_or_tax() -> None:
+    ctx = _one_rule(
+        "    duty: {threshold: 150, rate: 0.10}\n    tax: {rate: 0.20, threshold: 22}\n    handling_fee: 2\n"
+    )
+    due = assess(parcel("DE", "EUR", [("610910", 1, "100.00")]), MARCH_2026, ctx)
+    assert (due.totals.duty, due.totals.vat, due.totals.other, due.totals.total) == (
+        D("0.00"), D("20.00"), D("2.00"), D("22.00")
+    )  # fmt: skip
+    nothing = assess(parcel("DE", "EUR", [("610910", 1, "20.00")]), MARCH_2026, ctx)
+    assert nothing.totals.other == D("0") and nothing.collection_model == "exempt"
+
+
+class TestExchangeRateDay:
+    # Each rule names the day of its reference rate (exchange_rate_day); the EU's is the penultimate
+    # Wednesday of the previous month (Regulation (EU) 2015/2447 art. 146): 18 February for March 2026.
+    def test_the_eu_converts_at_the_customs_rate_of_the_month(self) -> None:
+        a = assess(parcel("DE", "USD", [("610910", 1, "100.00")]), MARCH_2026, context(USD_EUR="0.9"))
+        assert a.fx[0].day == dt.date(2026, 2, 18)
+
+    def test_switzerland_converts_at_the_rate_of_the_previous_working_day(self) -> None:
+        monday = dt.date(2026, 3, 2)
+        a = assess(parcel("CH", "EUR", [("610910", 1, "100.00")]), monday, context(EUR_CHF="0.95"))
+        assert a.fx[0].day == dt.date(2026, 2, 27)  # the Friday before
+
+    def test_others_convert_at_the_assessment_day(self) -> None:
+        a = assess(parcel("US", "EUR", [("610910", 1, "100.00")]), MARCH_2026, context(EUR_USD="1.1"))
+        assert a.fx[0].day == MARCH_2026
+
+    def test_a_monthly_customs_rate_wins_for_the_month_it_applies_to(self) -> None:
+        rules, tariff = reference()
+        table = CustomsRateTable({("USD", "EUR", "2026-03"): D("0.8")}, FixedRates({("USD", "EUR"): D("0.9")}))
+        a = assess(
+            parcel("DE", "USD", [("610910", 1, "100.00")]),
+            MARCH_2026,
+            RevenueContext(rules, Tariff(tuple(tariff)), table),
+        )
+        assert a.fx[0].rate == D("0.8") and a.fx[0].origin == "customs rate table 2026-03"
+        assert a.threshold_value == D("80.00")
+
+    def test_an_unknown_rate_day_fails_with_file_and_line(self) -> None:
+        with pytest.raises(RuleFileError, match=r"t.yaml:2: exchange_rate_day 'fixing' is one of"):
+            _one_rule("    exchange_rate_day: fixing\n")

@@ -18,12 +18,11 @@ import eu_vat_rates_data
 from clearway.errors import InvalidInput
 from clearway.model.consignment import Consignment
 from clearway.revenue.assessment import Assessment, ChargeLine, CollectionModel, FxUsed, Totals, VendorLiability
-from clearway.revenue.fx import ExchangeRates, penultimate_wednesday_of_previous_month
+from clearway.revenue.fx import ExchangeRates, penultimate_wednesday_of_previous_month, previous_working_day
 from clearway.revenue.rules import Rule, RuleBook
 from clearway.revenue.tariff import Tariff
 
 EXACT = Decimal("0.000001")
-EU_FX_DAY_RULES = "EU"
 
 
 class NotCovered(InvalidInput):
@@ -46,8 +45,12 @@ def _round(value: Decimal, rule: Rule) -> Decimal:
 
 
 def fx_day(rule: Rule, on: dt.date) -> dt.date:
-    """The day whose rate the rule's jurisdiction uses: the EU uses the customs rate of the month."""
-    return penultimate_wednesday_of_previous_month(on) if rule.jurisdiction == EU_FX_DAY_RULES else on
+    """The day whose reference rate the rule names (`exchange_rate_day`): the EU's is the month's customs rate."""
+    if rule.exchange_rate_day == "penultimate_wednesday_of_previous_month":
+        return penultimate_wednesday_of_previous_month(on)
+    if rule.exchange_rate_day == "previous_working_day":
+        return previous_working_day(on)
+    return on
 
 
 def choose_rule(
@@ -65,7 +68,7 @@ def choose_rule(
             continue
         if w.schemes and scheme not in w.schemes:
             continue
-        quote = ctx.rates.quote(c.currency, rule.threshold_currency, fx_day(rule, on))
+        quote = ctx.rates.quote(c.currency, rule.threshold_currency, fx_day(rule, on), on)
         threshold_value = value if value is not None else (c.intrinsic_value * quote.rate).quantize(EXACT)
         if w.max_value is not None and threshold_value > w.max_value:
             continue
@@ -116,7 +119,7 @@ def assess(
     rule, own_threshold_value, threshold_fx = choose_rule(c, on, ctx, annual_before=annual_before)
     if aggregate_value is not None and rule.aggregation == "consignee_day":
         rule, _, threshold_fx = choose_rule(c, on, ctx, aggregate_value, annual_before)
-    quote = ctx.rates.quote(c.currency, rule.currency, fx_day(rule, on))
+    quote = ctx.rates.quote(c.currency, rule.currency, fx_day(rule, on), on)
     fx = [FxUsed(quote.source, quote.target, quote.rate, quote.day, quote.origin)]
     if threshold_fx.target != quote.target:
         fx.append(threshold_fx)
@@ -134,7 +137,7 @@ def assess(
     ]
     threshold_value = own_threshold_value
     if rule.threshold_basis == "valuation":
-        threshold_quote = ctx.rates.quote(rule.currency, rule.threshold_currency, fx_day(rule, on))
+        threshold_quote = ctx.rates.quote(rule.currency, rule.threshold_currency, fx_day(rule, on), on)
         threshold_value = (sum(customs, Decimal(0)) * threshold_quote.rate).quantize(EXACT)
     if aggregate_value is not None and rule.aggregation == "consignee_day":
         notes.append(
@@ -145,7 +148,7 @@ def assess(
     duties, duty_rates, reliefs, rate_sources = _duties(c, rule, ctx, on, customs, threshold_value, exempt_reason)
     deduction = Decimal(0)
     if rule.duty_deduction and sum(duties, Decimal(0)) > 0:
-        deduction_quote = ctx.rates.quote(rule.threshold_currency, rule.currency, fx_day(rule, on))
+        deduction_quote = ctx.rates.quote(rule.threshold_currency, rule.currency, fx_day(rule, on), on)
         deduction = min(sum(duties, Decimal(0)), rule.duty_deduction * deduction_quote.rate)
         notes.append(f"duty reduced by {rule.duty_deduction} {rule.threshold_currency} ({rule.id})")
     rate = tax_rate(rule, c.destination_country, on)

@@ -26,7 +26,9 @@ class Quote:
 
 
 class ExchangeRates(Protocol):
-    def quote(self, source: str, target: str, day: dt.date) -> Quote: ...
+    def quote(self, source: str, target: str, day: dt.date, applies: dt.date | None = None) -> Quote:
+        """The rate of `day`; `applies` is the day it is used for (a monthly table keys on its month)."""
+        ...
 
 
 def penultimate_wednesday_of_previous_month(day: dt.date) -> dt.date:
@@ -36,6 +38,12 @@ def penultimate_wednesday_of_previous_month(day: dt.date) -> dt.date:
     return last_wednesday - dt.timedelta(days=7)
 
 
+def previous_working_day(day: dt.date) -> dt.date:
+    """The working day before `day` (Monday to Friday; public holidays are the rate source's to skip)."""
+    back = {0: 3, 6: 2}.get(day.weekday(), 1)
+    return day - dt.timedelta(days=back)
+
+
 @dataclass(frozen=True)
 class FixedRates:
     """Rates stated outright (tests, and administrations that fix a rate): {(source, target): rate}."""
@@ -43,7 +51,7 @@ class FixedRates:
     rates: dict[tuple[str, str], Decimal]
     origin: str = "fixed"
 
-    def quote(self, source: str, target: str, day: dt.date) -> Quote:
+    def quote(self, source: str, target: str, day: dt.date, applies: dt.date | None = None) -> Quote:
         if source == target:
             return Quote(source, target, Decimal(1), day, "same currency")
         if (source, target) in self.rates:
@@ -63,8 +71,8 @@ class CustomsRateTable:
     monthly: dict[tuple[str, str, str], Decimal]
     fallback: ExchangeRates | None = field(default=None)
 
-    def quote(self, source: str, target: str, day: dt.date) -> Quote:
-        month = day.strftime("%Y-%m")
+    def quote(self, source: str, target: str, day: dt.date, applies: dt.date | None = None) -> Quote:
+        month = (applies or day).strftime("%Y-%m")
         if source == target:
             return Quote(source, target, Decimal(1), day, "same currency")
         if (source, target, month) in self.monthly:
@@ -75,4 +83,4 @@ class CustomsRateTable:
             )
         if self.fallback is None:
             raise MissingRate(f"no customs rate for {source} to {target} in {month}")
-        return self.fallback.quote(source, target, day)
+        return self.fallback.quote(source, target, day, applies)

@@ -59,7 +59,7 @@ class EcbRates:
             return Decimal(repr(rate)), probe
         raise MissingRate(f"no ECB rate for {currency} within {LOOKBACK_DAYS} days before {day}")
 
-    def quote(self, source: str, target: str, day: dt.date) -> Quote:
+    def quote(self, source: str, target: str, day: dt.date, applies: dt.date | None = None) -> Quote:
         if source == target:
             return Quote(source, target, Decimal(1), day, "same currency")
         per_eur_source, day_source = self._rate(source, day)

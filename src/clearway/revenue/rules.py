@@ -16,6 +16,9 @@ A rule file is YAML with a `rules:` list; see `data/revenue/rules.yaml`. Fields 
                  intermediary_cutoff, intermediary_annual}
     gift: {exempt_up_to}, excluded_hs: [HS prefixes without relief], handling_fee, rounding: {places, step}
     returns: {window_days, source}        how long after the assessment duty and tax are refunded on a return
+    exchange_rate_day: assessment | previous_working_day | penultimate_wednesday_of_previous_month
+                                          whose reference rate converts amounts (default: the assessment day);
+                                          a customs rate table for the month wins over it
 
 An unknown field, a bad value or two variants of one jurisdiction whose windows overlap fail at load
 with the file and line.
@@ -35,8 +38,9 @@ from clearway.yaml_lines import LINE, line_of, load_with_lines
 _TOP = {
     "id", "jurisdiction", "countries", "effective_from", "effective_to", "source", "when", "currency",
     "threshold_currency", "valuation", "valuation_factor", "threshold_basis", "aggregation", "duty", "tax",
-    "collection", "gift", "excluded_hs", "handling_fee", "rounding", "returns",
+    "collection", "gift", "excluded_hs", "handling_fee", "rounding", "returns", "exchange_rate_day",
 }  # fmt: skip
+RATE_DAYS = ("assessment", "previous_working_day", "penultimate_wednesday_of_previous_month")
 DEFAULT_RETURN_WINDOW = 365
 """Days, where a rule names no return window: clearway's default, for an administration to set."""
 
@@ -103,6 +107,7 @@ class Rule:
     places: int
     step: Decimal | None
     return_window_days: int
+    exchange_rate_day: str = "assessment"
     line: int | None = field(default=None, compare=False)
 
     def active_on(self, day: dt.date) -> bool:
@@ -228,6 +233,9 @@ class _Parser:
         aggregation = node.get("aggregation", "consignment")
         if aggregation not in ("consignment", "item", "consignee_day"):
             raise self.fail(f"aggregation {aggregation!r} is consignment, item or consignee_day", node)
+        rate_day = node.get("exchange_rate_day", "assessment")
+        if rate_day not in RATE_DAYS:
+            raise self.fail(f"exchange_rate_day {rate_day!r} is one of {', '.join(RATE_DAYS)}", node)
         rate = tax.get("rate", 0)
         excluded = node.get("excluded_hs") or []
         if not isinstance(excluded, list) or not all(isinstance(x, str) and x.isdigit() for x in excluded):
@@ -277,5 +285,6 @@ class _Parser:
             return_window_days=int(
                 self.number(returns.get("window_days", DEFAULT_RETURN_WINDOW), returns, "returns.window_days")
             ),
+            exchange_rate_day=rate_day,
             line=line_of(node),
         )
