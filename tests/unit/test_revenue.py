@@ -53,7 +53,7 @@ def parcel(dest: str, currency: str, items: list[tuple[str, int, str]], **fields
     doc = example(
         destination_country=dest,
         currency=currency,
-        shipping_cost=None,
+        shipping_cost=fields.pop("shipping_cost", None),
         fiscal=fields.pop("fiscal", None),
         items=[
             {"description": f"goods {hs}", "hs_code": hs, "quantity": q, "unit_price": p, "origin_country": "CN"}
@@ -126,6 +126,15 @@ class TestAustralia:
         assert at.vendor_liability.tax == D("100.00") and at.totals.total == D("0.00")
         assert above.collection_model == "buyer_at_border"
         assert above.totals.duty == D("50.00") and above.totals.vat == D("105.00")  # 5%, then 10% of 1050.01
+
+    def test_duty_on_the_customs_value_and_gst_on_the_value_of_the_taxable_importation(self) -> None:
+        # ABF, "Value of the taxable importation": VoTI = customs value (FOB) + duty + international transport
+        # and insurance; GST is 10% of it (A New Tax System (GST) Act 1999 s. 13-20). Duty (Customs Tariff
+        # chapter 61: 5%) is on the FOB customs value alone.
+        c = parcel("AU", "AUD", [("610910", 1, "2000.00")], shipping_cost="120.00", insurance="30.00")
+        a = assess(c, MARCH_2026, context())
+        assert a.lines[0].customs_value == D("2000.00") and a.totals.duty == D("100.00")
+        assert a.totals.vat == D("225.00")  # 10% of 2000 + 100 + 150
 
 
 class TestCanada:

@@ -128,9 +128,9 @@ def assess(
         notes.append(f"the buyer's earlier imports this year: {annual_before} {rule.threshold_currency}")
     values = [(item.unit_price * item.quantity * quote.rate).quantize(EXACT) for item in c.items]
     intrinsic = sum(values, Decimal(0))
-    transport = Decimal(0)
-    if rule.valuation == "cif":
-        transport = ((c.shipping_cost or Decimal(0)) + (c.insurance or Decimal(0))) * quote.rate
+    freight = ((c.shipping_cost or Decimal(0)) + (c.insurance or Decimal(0))) * quote.rate
+    transport = freight if rule.valuation == "cif" else Decimal(0)
+    taxed_freight = freight if rule.tax_adds_transport and rule.valuation != "cif" else Decimal(0)
     shares = [(v / intrinsic if intrinsic else Decimal(1) / len(values)) for v in values]
     customs = [
         ((v + transport * s) * rule.valuation_factor).quantize(EXACT) for v, s in zip(values, shares, strict=True)
@@ -160,8 +160,8 @@ def assess(
                 line_rates[i] = reduced
                 notes.append(f"item {i}: reduced VAT rate {reduced * 100}% (eu-vat-rates-data, main reduced rate)")
     taxes = []
-    for base_value, duty, rate in zip(customs, duties, line_rates, strict=True):
-        base = base_value + duty
+    for base_value, duty, rate, share in zip(customs, duties, line_rates, shares, strict=True):
+        base = base_value + duty + taxed_freight * share
         tax = base / (1 - rate) * rate if rule.tax_gross_up else base * rate
         taxes.append((tax * rule.tax_share).quantize(EXACT))
     rate = line_rates[0] if line_rates else rate

@@ -11,7 +11,9 @@ A rule file is YAML with a `rules:` list; see `data/revenue/rules.yaml`. Fields 
     threshold_basis: intrinsic | valuation
     aggregation: consignment | item | consignee_day   what a threshold is compared with
     duty: {threshold, rate, flat_per_subheading, deduction}
-    tax: {name, rate (number or member_state), threshold, minimum_amount, share, gross_up, reduced_hs}
+    tax: {name, rate (number or member_state), threshold, minimum_amount, share, gross_up, reduced_hs,
+          adds_transport}                 the tax base is the customs value plus duty, plus transport and
+                                          insurance with adds_transport where the duty base is fob (AU)
     collection: {vendor_schemes, vendor_cutoff, vendor_collects_all, carrier_channels, carrier_cutoff,
                  intermediary_cutoff, intermediary_annual}
     gift: {exempt_up_to}, excluded_hs: [HS prefixes without relief], handling_fee, rounding: {places, step}
@@ -47,7 +49,7 @@ DEFAULT_RETURN_WINDOW = 365
 _SECTIONS = {
     "when": {"dispatch", "channels", "schemes", "max_value"},
     "duty": {"threshold", "rate", "flat_per_subheading", "deduction"},
-    "tax": {"name", "rate", "threshold", "minimum_amount", "share", "gross_up", "reduced_hs"},
+    "tax": {"name", "rate", "threshold", "minimum_amount", "share", "gross_up", "reduced_hs", "adds_transport"},
     "collection": {"vendor_schemes", "vendor_cutoff", "vendor_collects_all", "carrier_channels", "carrier_cutoff",
                    "intermediary_cutoff", "intermediary_annual"},
     "gift": {"exempt_up_to"},
@@ -93,6 +95,7 @@ class Rule:
     tax_minimum: Decimal
     tax_share: Decimal
     tax_gross_up: bool
+    tax_adds_transport: bool  # the tax base adds transport and insurance the (fob) duty base leaves out
     reduced_hs: tuple[str, ...]  # goods at the member state's main reduced rate (member_state rules only)
     vendor_schemes: frozenset[str]
     vendor_cutoff: Decimal | None
@@ -269,6 +272,7 @@ class _Parser:
             tax_minimum=self.number(tax.get("minimum_amount", 0), tax, "tax.minimum_amount"),
             tax_share=self.number(tax.get("share", 1), tax, "tax.share"),
             tax_gross_up=bool(tax.get("gross_up", False)),
+            tax_adds_transport=bool(tax.get("adds_transport", False)),
             reduced_hs=tuple(str(x) for x in tax.get("reduced_hs") or ()),
             vendor_schemes=self.codes(collection.get("vendor_schemes"), collection, "collection.vendor_schemes"),
             vendor_cutoff=self.optional(collection, "vendor_cutoff", "collection.vendor_cutoff"),
