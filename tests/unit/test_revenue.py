@@ -137,6 +137,24 @@ class TestAustralia:
         assert a.totals.vat == D("225.00")  # 10% of 2000 + 100 + 150
 
 
+class TestIndia:
+    # CBIC, customs duty calculation: basic customs duty (BCD) on the assessable value (CIF); Social Welfare
+    # Surcharge 10% of BCD (Finance Act 2018 s. 110); IGST on assessable value + BCD + SWS (Customs Tariff
+    # Act s. 3(7)); amounts to the rupee.
+    def test_bcd_then_social_welfare_surcharge_then_igst(self) -> None:
+        own = parse_tariff(
+            "jurisdiction,hs_prefix,rate_percent,effective_from,effective_to,source\nIN,6109,20,2024-01-01,,own\n",
+            "own.csv",
+        )
+        rules, tariff = reference()
+        ctx = RevenueContext(rules, Tariff(tuple(tariff), tuple(own)), FixedRates({}))
+        a = assess(parcel("IN", "INR", [("610910", 1, "9000")], shipping_cost="1000"), MARCH_2026, ctx)
+        assert a.lines[0].customs_value == D("10000") and a.lines[0].duty_rate == D("0.2")
+        assert a.totals.duty == D("2200")  # 20% of 10,000, and 10% of that
+        assert a.totals.vat == D("2196")  # 18% of 12,200
+        assert a.totals.total == D("4396")
+
+
 class TestCanada:
     # CBSA, "CUSMA: courier shipments from the US and Mexico": duty-free up to CAD 150, tax-free up to CAD 40;
     # by post, and from elsewhere, CAD 20.

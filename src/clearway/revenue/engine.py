@@ -146,6 +146,8 @@ def assess(
         threshold_value = aggregate_value
     exempt_reason = _exemption(c, rule, intrinsic)
     duties, duty_rates, reliefs, rate_sources = _duties(c, rule, ctx, on, customs, threshold_value, exempt_reason)
+    if rule.duty_surcharge and any(duties):
+        notes.append(f"duty includes a surcharge of {rule.duty_surcharge * 100}% of the tariff duty ({rule.id})")
     deduction = Decimal(0)
     if rule.duty_deduction and sum(duties, Decimal(0)) > 0:
         deduction_quote = ctx.rates.quote(rule.threshold_currency, rule.currency, fx_day(rule, on), on)
@@ -295,7 +297,7 @@ def _duties(
                 if line
                 else "no tariff rate"
             )
-        duties.append((value * rate).quantize(EXACT))
+        duties.append((value * rate * (1 + rule.duty_surcharge)).quantize(EXACT))
         rates.append(rate.normalize())
         reliefs.append("excise goods: no relief" if relief and excluded else None)
         sources.append(source)

@@ -10,7 +10,7 @@ A rule file is YAML with a `rules:` list; see `data/revenue/rules.yaml`. Fields 
     valuation_factor                      share of the price that is the customs value (JP: 0.6)
     threshold_basis: intrinsic | valuation
     aggregation: consignment | item | consignee_day   what a threshold is compared with
-    duty: {threshold, rate, flat_per_subheading, deduction}
+    duty: {threshold, rate, flat_per_subheading, deduction, surcharge (a further duty, as a share of the tariff duty)}
     tax: {name, rate (number or member_state), threshold, minimum_amount, share, gross_up, reduced_hs,
           adds_transport}                 the tax base is the customs value plus duty, plus transport and
                                           insurance with adds_transport where the duty base is fob (AU)
@@ -48,7 +48,7 @@ DEFAULT_RETURN_WINDOW = 365
 
 _SECTIONS = {
     "when": {"dispatch", "channels", "schemes", "max_value"},
-    "duty": {"threshold", "rate", "flat_per_subheading", "deduction"},
+    "duty": {"threshold", "rate", "flat_per_subheading", "deduction", "surcharge"},
     "tax": {"name", "rate", "threshold", "minimum_amount", "share", "gross_up", "reduced_hs", "adds_transport"},
     "collection": {"vendor_schemes", "vendor_cutoff", "vendor_collects_all", "carrier_channels", "carrier_cutoff",
                    "intermediary_cutoff", "intermediary_annual"},
@@ -89,6 +89,7 @@ class Rule:
     duty_rate: Decimal | None  # overrides the tariff when set
     flat_per_subheading: Decimal | None
     duty_deduction: Decimal
+    duty_surcharge: Decimal  # a duty levied as a share of the tariff duty (IN Social Welfare Surcharge)
     tax_name: str
     tax_rate: Decimal | None  # None: the member state's standard rate
     tax_threshold: Decimal | None
@@ -266,6 +267,7 @@ class _Parser:
             duty_rate=self.optional(duty, "rate", "duty.rate"),
             flat_per_subheading=self.optional(duty, "flat_per_subheading", "duty.flat_per_subheading"),
             duty_deduction=self.number(duty.get("deduction", 0), duty, "duty.deduction"),
+            duty_surcharge=self.number(duty.get("surcharge", 0), duty, "duty.surcharge"),
             tax_name=str(tax.get("name", "VAT")),
             tax_rate=None if rate == "member_state" else self.number(rate, tax, "tax.rate"),
             tax_threshold=self.optional(tax, "threshold", "tax.threshold"),
