@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,26 +27,28 @@ from clearway.revenue import (
     parse_rules,
     parse_tariff,
 )
+from clearway.revenue.regional import RegionalRates, parse_regional_rates
 from clearway.sim.catalogue import catalogue
 from tests.conftest import example
 
 D = Decimal
 
 
+def _data(name: str) -> str:
+    return resources.files("clearway.data.revenue").joinpath(name).read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def reference() -> tuple[Any, Any]:
-    text = resources.files("clearway.data.revenue")
-    return (
-        parse_rules(text.joinpath("rules.yaml").read_text(encoding="utf-8"), "rules.yaml"),
-        parse_tariff(text.joinpath("mfn.csv").read_text(encoding="utf-8"), "mfn.csv"),
-    )
+    return parse_rules(_data("rules.yaml"), "rules.yaml"), parse_tariff(_data("mfn.csv"), "mfn.csv")
 
 
 def context(**rates: str) -> RevenueContext:
     """Rules and tariff as shipped; exchange rates fixed here so the examples are exact."""
     rules, tariff = reference()
     fixed = {tuple(pair.split("_")): D(rate) for pair, rate in rates.items()}
-    return RevenueContext(rules, Tariff(tuple(tariff)), FixedRates(fixed))  # type: ignore[arg-type]
+    regional = RegionalRates(tuple(parse_regional_rates(_data("regional_tax.csv"), "regional_tax.csv")))
+    return RevenueContext(rules, Tariff(tuple(tariff)), FixedRates(fixed), regional)  # type: ignore[arg-type]
 
 
 def parcel(dest: str, currency: str, items: list[tuple[str, int, str]], **fields: Any) -> Any:
@@ -134,7 +137,7 @@ class TestAustralia:
         c = parcel("AU", "AUD", [("610910", 1, "2000.00")], shipping_cost="120.00", insurance="30.00")
         a = assess(c, MARCH_2026, context())
         assert a.lines[0].customs_value == D("2000.00") and a.totals.duty == D("100.00")
-        assert a.totals.vat == D("225.00")  # 10% of 2000 + 100 + 150
+        assert a.totals.vat == D("225.00") and a.lines[0].tax_base == D("2250.00")  # 10% of 2000 + 100 + 150
 
 
 class TestIndia:
@@ -151,7 +154,7 @@ class TestIndia:
         a = assess(parcel("IN", "INR", [("610910", 1, "9000")], shipping_cost="1000"), MARCH_2026, ctx)
         assert a.lines[0].customs_value == D("10000") and a.lines[0].duty_rate == D("0.2")
         assert a.totals.duty == D("2200")  # 20% of 10,000, and 10% of that
-        assert a.totals.vat == D("2196")  # 18% of 12,200
+        assert a.totals.vat == D("2196") and a.lines[0].tax_base == D("12200")  # 18% of 12,200
         assert a.totals.total == D("4396")
 
 
@@ -179,6 +182,33 @@ class TestCanada:
         a = assess(c, MARCH_2026, context())
         assert a.rules == ["CA-2020-07"]
         assert a.totals.duty == D("7.20") and a.totals.vat == D("2.36")  # 18%, then GST 5% of 47.20
+
+    # CRA, "GST/HST rates": the CBSA collects the HST of a participating province on imports instead of
+    # the GST (Excise Tax Act Schedule VIII): Ontario 13%, Nova Scotia 15% and 14% from 1 April 2025.
+    @staticmethod
+    def _to(region: str | None, postcode: str | None) -> Any:
+        c = parcel("CA", "CAD", [("610910", 1, "100.00")], dispatch_country="US",
+                   transport_document={"type": "s10", "id": "RR123456785US"})  # fmt: skip
+        address = msgspec.structs.replace(c.consignee.address, region=region, postcode=postcode)
+        return msgspec.structs.replace(c, consignee=msgspec.structs.replace(c.consignee, address=address))
+
+    def test_ontario_pays_hst_and_alberta_gst(self) -> None:
+        toronto = assess(self._to(None, "M5V 2T6"), MARCH_2026, context())
+        assert toronto.totals.duty == D("18.00") and toronto.totals.vat == D("15.34")  # 13% of 118
+        assert toronto.lines[0].tax_rate == D("0.13")
+        calgary = assess(self._to(None, "T2P 1J9"), MARCH_2026, context())
+        assert calgary.totals.vat == D("5.90")  # GST 5% of 118: Alberta has no HST
+
+    def test_the_rate_is_the_one_in_force_on_the_day(self) -> None:
+        halifax = self._to("Nova Scotia", None)
+        assert assess(halifax, dt.date(2025, 3, 31), context()).lines[0].tax_rate == D("0.15")
+        assert assess(halifax, dt.date(2025, 4, 1), context()).lines[0].tax_rate == D("0.14")
+        assert assess(self._to("CA-NS", None), dt.date(2025, 4, 1), context()).lines[0].tax_rate == D("0.14")
+
+    def test_without_a_province_the_gst_applies_and_says_why(self) -> None:
+        a = assess(self._to(None, None), MARCH_2026, context())
+        assert a.lines[0].tax_rate == D("0.05")
+        assert "GST/HST at 5.00%: no regional rate for an address whose region cannot be told" in a.notes
 
 
 class TestKorea:

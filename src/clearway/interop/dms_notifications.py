@@ -92,7 +92,11 @@ def _tax(declaration: etree._Element, assessment: Mapping[str, Any]) -> None:
         _el(item, "SequenceNumeric", line["item"] + 1)
         commodity = _el(item, "Commodity")
         duty = Decimal(line["duty"])
-        bases = {"duty": Decimal(line["customs_value"]), "tax": Decimal(line["customs_value"]) + duty}
+        tax_base = line.get("tax_base")  # absent from assessments stored before it was recorded
+        bases = {
+            "duty": Decimal(line["customs_value"]),
+            "tax": Decimal(tax_base) if tax_base is not None else Decimal(line["customs_value"]) + duty,
+        }
         rates = {"duty": line.get("duty_rate"), "tax": line.get("tax_rate")}
         for name, code in TAX_TYPE.items():
             fee = _el(commodity, "DutyTaxFee")

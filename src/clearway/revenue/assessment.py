@@ -24,6 +24,7 @@ class ChargeLine(msgspec.Struct, frozen=True):
     tax: Decimal
     relief: str | None  # why less than the full duty and tax is due, when it is
     rate_source: str | None  # the tariff line or rule that set the duty rate
+    tax_base: Decimal | None = None  # what tax_rate applies to: value plus duty (plus transport, grossed up)
 
 
 class Totals(msgspec.Struct, frozen=True):

@@ -19,6 +19,7 @@ from clearway.errors import InvalidInput
 from clearway.model.consignment import Consignment
 from clearway.revenue.assessment import Assessment, ChargeLine, CollectionModel, FxUsed, Totals, VendorLiability
 from clearway.revenue.fx import ExchangeRates, penultimate_wednesday_of_previous_month, previous_working_day
+from clearway.revenue.regional import RegionalRates, region_of
 from clearway.revenue.rules import Rule, RuleBook
 from clearway.revenue.tariff import Tariff
 
@@ -36,6 +37,7 @@ class RevenueContext:
     rules: RuleBook
     tariff: Tariff
     rates: ExchangeRates
+    regional: RegionalRates = RegionalRates()
 
 
 def _round(value: Decimal, rule: Rule) -> Decimal:
@@ -154,6 +156,8 @@ def assess(
         deduction = min(sum(duties, Decimal(0)), rule.duty_deduction * deduction_quote.rate)
         notes.append(f"duty reduced by {rule.duty_deduction} {rule.threshold_currency} ({rule.id})")
     rate = tax_rate(rule, c.destination_country, on)
+    if rule.tax_regional:
+        rate = _regional_rate(c, rule, ctx, on, rate, notes)
     line_rates = [rate] * len(c.items)
     reduced = member_state_reduced_rate(c.destination_country) if rule.tax_rate is None and rule.reduced_hs else None
     if reduced is not None:
@@ -161,17 +165,14 @@ def assess(
             if item.hs_code and item.hs_code.startswith(rule.reduced_hs):
                 line_rates[i] = reduced
                 notes.append(f"item {i}: reduced VAT rate {reduced * 100}% (eu-vat-rates-data, main reduced rate)")
-    taxes = []
+    bases = []
     for base_value, duty, rate, share in zip(customs, duties, line_rates, shares, strict=True):
         base = base_value + duty + taxed_freight * share
-        tax = base / (1 - rate) * rate if rule.tax_gross_up else base * rate
-        taxes.append((tax * rule.tax_share).quantize(EXACT))
+        bases.append(base / (1 - rate) if rule.tax_gross_up else base)
     rate = line_rates[0] if line_rates else rate
     if deduction and rule.tax_gross_up:  # the reduced duty lowers the grossed-up base too
-        taxes = [
-            (t - deduction * s / (1 - rate) * rate * rule.tax_share).quantize(EXACT)
-            for t, s in zip(taxes, shares, strict=True)
-        ]
+        bases = [b - deduction * s / (1 - rate) for b, s in zip(bases, shares, strict=True)]
+    taxes = [(b * r * rule.tax_share).quantize(EXACT) for b, r in zip(bases, line_rates, strict=True)]
     tax_relieved = exempt_reason is not None or (
         rule.tax_threshold is not None and threshold_value <= rule.tax_threshold
     )
@@ -208,6 +209,7 @@ def assess(
             customs_value=_round(customs[i], rule),
             duty_rate=duty_rates[i],
             duty=_round(duties[i], rule),
+            tax_base=_round(bases[i], rule),
             tax_rate=(line_rates[i] * rule.tax_share).normalize(),
             tax=_round(taxes[i], rule),
             relief=reliefs[i] or (rule.tax_name + " relief" if tax_relieved and exempt_reason is None else None),
@@ -245,6 +247,20 @@ def _exemption(c: Consignment, rule: Rule, intrinsic: Decimal) -> str | None:
     if c.category == "gift" and private and rule.gift_exempt_up_to is not None and intrinsic <= rule.gift_exempt_up_to:
         return f"gift between private persons up to {rule.gift_exempt_up_to} {rule.currency} ({rule.id})"
     return None
+
+
+def _regional_rate(
+    c: Consignment, rule: Rule, ctx: RevenueContext, on: dt.date, rate: Decimal, notes: list[str]
+) -> Decimal:
+    """The consignee's region's rate where the regional table lists one on the day, else the rule's."""
+    region = region_of(c.consignee.address)
+    line = ctx.regional.rate(rule.jurisdiction, region, on) if region else None
+    if line is None:
+        where = f"region {region}" if region else "an address whose region cannot be told"
+        notes.append(f"{rule.tax_name} at {rate * 100}%: no regional rate for {where}")
+        return rate
+    notes.append(f"{rule.tax_name} at the {region} rate of {line.rate * 100}% ({line.source})")
+    return line.rate
 
 
 def _duties(

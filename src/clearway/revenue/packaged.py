@@ -28,6 +28,7 @@ from clearway.revenue import (
     parse_rules,
     parse_tariff,
 )
+from clearway.revenue.regional import RegionalRates, parse_regional_rates
 
 LOOKBACK_DAYS = 45
 """How far back a day without an ECB fixing (weekend, holiday, after the shipped data) may look."""
@@ -110,4 +111,5 @@ def load_revenue(tariff: Path | None = None, customs_rates: Path | None = None) 
     rates: ExchangeRates = _ecb()
     if customs_rates is not None:
         rates = parse_customs_rates(customs_rates.read_text(encoding="utf-8"), str(customs_rates), rates)
-    return RevenueContext(rules, Tariff(tuple(base), tuple(overrides)), rates)
+    regional = parse_regional_rates(_package_text("regional_tax.csv"), "clearway/data/revenue/regional_tax.csv")
+    return RevenueContext(rules, Tariff(tuple(base), tuple(overrides)), rates, RegionalRates(tuple(regional)))

@@ -12,8 +12,9 @@ A rule file is YAML with a `rules:` list; see `data/revenue/rules.yaml`. Fields 
     aggregation: consignment | item | consignee_day   what a threshold is compared with
     duty: {threshold, rate, flat_per_subheading, deduction, surcharge (a further duty, as a share of the tariff duty)}
     tax: {name, rate (number or member_state), threshold, minimum_amount, share, gross_up, reduced_hs,
-          adds_transport}                 the tax base is the customs value plus duty, plus transport and
-                                          insurance with adds_transport where the duty base is fob (AU)
+          adds_transport, regional}       the tax base is the customs value plus duty, plus transport and
+                                          insurance with adds_transport where the duty base is fob (AU);
+                                          regional: the consignee's region's rate where one is listed (CA HST)
     collection: {vendor_schemes, vendor_cutoff, vendor_collects_all, carrier_channels, carrier_cutoff,
                  intermediary_cutoff, intermediary_annual}
     gift: {exempt_up_to}, excluded_hs: [HS prefixes without relief], handling_fee, rounding: {places, step}
@@ -49,7 +50,8 @@ DEFAULT_RETURN_WINDOW = 365
 _SECTIONS = {
     "when": {"dispatch", "channels", "schemes", "max_value"},
     "duty": {"threshold", "rate", "flat_per_subheading", "deduction", "surcharge"},
-    "tax": {"name", "rate", "threshold", "minimum_amount", "share", "gross_up", "reduced_hs", "adds_transport"},
+    "tax": {"name", "rate", "threshold", "minimum_amount", "share", "gross_up", "reduced_hs", "adds_transport",
+            "regional"},
     "collection": {"vendor_schemes", "vendor_cutoff", "vendor_collects_all", "carrier_channels", "carrier_cutoff",
                    "intermediary_cutoff", "intermediary_annual"},
     "gift": {"exempt_up_to"},
@@ -97,6 +99,7 @@ class Rule:
     tax_share: Decimal
     tax_gross_up: bool
     tax_adds_transport: bool  # the tax base adds transport and insurance the (fob) duty base leaves out
+    tax_regional: bool  # the consignee's region may set the rate (revenue.regional: CA HST)
     reduced_hs: tuple[str, ...]  # goods at the member state's main reduced rate (member_state rules only)
     vendor_schemes: frozenset[str]
     vendor_cutoff: Decimal | None
@@ -275,6 +278,7 @@ class _Parser:
             tax_share=self.number(tax.get("share", 1), tax, "tax.share"),
             tax_gross_up=bool(tax.get("gross_up", False)),
             tax_adds_transport=bool(tax.get("adds_transport", False)),
+            tax_regional=bool(tax.get("regional", False)),
             reduced_hs=tuple(str(x) for x in tax.get("reduced_hs") or ()),
             vendor_schemes=self.codes(collection.get("vendor_schemes"), collection, "collection.vendor_schemes"),
             vendor_cutoff=self.optional(collection, "vendor_cutoff", "collection.vendor_cutoff"),

@@ -1,10 +1,14 @@
-"""Duty rates: MFN ad valorem rates by HS prefix per jurisdiction, dated and cited; overrides first."""
+"""Duty rates: MFN ad valorem rates by HS prefix per jurisdiction, dated and cited; overrides first.
+
+The same dated-rate rows also carry regional tax rates (`revenue.regional`).
+"""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -16,8 +20,10 @@ COLUMNS = ["jurisdiction", "hs_prefix", "rate_percent", "effective_from", "effec
 
 @dataclass(frozen=True)
 class TariffLine:
+    """A dated, cited rate for a key of a jurisdiction: an HS prefix (tariff) or a region (regional tax)."""
+
     jurisdiction: str
-    prefix: str
+    prefix: str  # the key: HS prefix digits ("" for the jurisdiction's average), or a region code
     rate: Decimal  # a fraction: 0.12 for 12%
     start: dt.date
     end: dt.date | None
@@ -29,40 +35,44 @@ class TariffLine:
 
 def parse_tariff(text: str, source: str) -> list[TariffLine]:
     """A tariff CSV (comment lines start with #); a bad row fails with the file and line."""
+    return parse_dated_rates(text, source, COLUMNS, lambda key: key == "" or key.isdigit(), "an HS prefix of digits")
+
+
+def parse_dated_rates(
+    text: str, source: str, columns: list[str], key_ok: Callable[[str], bool], key_hint: str
+) -> list[TariffLine]:
+    """Rows of jurisdiction, key, rate in percent, dates and source; a bad row, or a key whose dates overlap
+    an earlier row's, fails with the file and line."""
     rows = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.startswith("#")]
     if not rows:
         return []
     header_line, header = rows[0]
-    if next(csv.reader([header])) != COLUMNS:
-        raise RuleFileError(f"the header must be {','.join(COLUMNS)}", file=source, line=header_line)
+    if next(csv.reader([header])) != columns:
+        raise RuleFileError(f"the header must be {','.join(columns)}", file=source, line=header_line)
     lines: list[TariffLine] = []
     seen: dict[tuple[str, str], list[tuple[TariffLine, int]]] = {}
     for number, row in rows[1:]:
         cells = next(csv.reader(io.StringIO(row)))
-        if len(cells) != len(COLUMNS):
-            raise RuleFileError(f"{len(cells)} cells for {len(COLUMNS)} columns", file=source, line=number)
-        jurisdiction, prefix, rate, start, end, cite = (c.strip() for c in cells)
+        if len(cells) != len(columns):
+            raise RuleFileError(f"{len(cells)} cells for {len(columns)} columns", file=source, line=number)
+        jurisdiction, key, rate, start, end, cite = (c.strip() for c in cells)
         try:
             percent = Decimal(rate)
             first = dt.date.fromisoformat(start)
             last = dt.date.fromisoformat(end) if end else None
         except (InvalidOperation, ValueError) as exc:
             raise RuleFileError(f"bad rate or date: {exc}", file=source, line=number) from exc
-        if not (prefix == "" or prefix.isdigit()) or percent < 0 or not jurisdiction:
-            raise RuleFileError(
-                "a row needs a jurisdiction, an HS prefix of digits and a rate >= 0", file=source, line=number
-            )
-        entry = TariffLine(jurisdiction, prefix, percent / 100, first, last, cite)
+        if not key_ok(key) or percent < 0 or not jurisdiction:
+            raise RuleFileError(f"a row needs a jurisdiction, {key_hint} and a rate >= 0", file=source, line=number)
+        entry = TariffLine(jurisdiction, key, percent / 100, first, last, cite)
         if last is not None and last <= first:
             raise RuleFileError(f"effective_to {last} is not after effective_from {first}", file=source, line=number)
-        for other, where in seen.get((jurisdiction, prefix), []):
+        for other, where in seen.get((jurisdiction, key), []):
             if _overlap(entry, other):
                 raise RuleFileError(
-                    f"{jurisdiction} {prefix or '(average)'} overlaps the dates of line {where}",
-                    file=source,
-                    line=number,
+                    f"{jurisdiction} {key or '(average)'} overlaps the dates of line {where}", file=source, line=number
                 )
-        seen.setdefault((jurisdiction, prefix), []).append((entry, number))
+        seen.setdefault((jurisdiction, key), []).append((entry, number))
         lines.append(entry)
     return lines
 
