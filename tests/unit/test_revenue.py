@@ -455,6 +455,32 @@ def _one_rule(extra: str) -> RevenueContext:
     )
 
 
+class TestGiftsAndExciseGoods:
+    def _gift(self, dest: str, currency: str, hs: str, price: str) -> Any:
+        return parcel(dest, currency, [(hs, 1, price)], category="gift", order=None)
+
+    def test_us_gifts_of_100_dollars_stay_free_after_the_suspension(self) -> None:
+        # 19 U.S.C. 1321(a)(2)(A): bona fide gifts up to USD 100, kept by CBP after EO 14324 of 30 July 2025.
+        after = dt.date(2025, 9, 1)
+        assert assess(self._gift("US", "USD", "610910", "100.00"), after, context()).collection_model == "exempt"
+        sold = assess(parcel("US", "USD", [("610910", 1, "100.00")]), after, context())
+        assert sold.totals.duty == D("16.50")
+
+    def test_canadian_gifts_up_to_60_dollars_but_not_wine(self) -> None:
+        # CBSA, "Sending gifts to Canada": gifts of CAD 60 or less enter free, alcohol and tobacco excepted.
+        assert assess(self._gift("CA", "CAD", "610910", "60.00"), MARCH_2026, context()).totals.total == D("0")
+        wine = assess(self._gift("CA", "CAD", "220421", "50.00"), MARCH_2026, context())
+        assert wine.collection_model == "buyer_at_border" and wine.totals.vat > 0
+
+    def test_excise_goods_keep_their_tax_under_a_threshold(self) -> None:
+        # Customs Tariff Act of Japan art. 14 item 18: the JPY 10,000 exemption does not cover alcohol or
+        # tobacco. A JPY 8,000 bottle of whisky (taxable value 60%: 4,800) pays 10% consumption tax.
+        whisky = assess(parcel("JP", "JPY", [("220830", 1, "8000")]), MARCH_2026, context())
+        assert whisky.totals.duty == D("0") and whisky.totals.vat == D("480")
+        shirt = assess(parcel("JP", "JPY", [("610910", 1, "8000")]), MARCH_2026, context())
+        assert shirt.totals.total == D("0")
+
+
 def test_handling_fee_is_charged_only_with_duty_or_tax() -> None:
     ctx = _one_rule(
         "    duty: {threshold: 150, rate: 0.10}\n    tax: {rate: 0.20, threshold: 22}\n    handling_fee: 2\n"

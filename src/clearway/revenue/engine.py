@@ -188,8 +188,9 @@ def assess(
             f"{rule.tax_name} charged at the sale under {c.fiscal.scheme} {c.fiscal.id}; no import {rule.tax_name}"
         )
         taxes = [Decimal(0)] * len(taxes)
-    elif tax_relieved:
-        taxes = [Decimal(0)] * len(taxes)
+    elif tax_relieved:  # excise goods keep their tax where only a threshold relieved it
+        kept = [exempt_reason is None and rule.excluded(item.hs_code) for item in c.items]
+        taxes = [t if keep else Decimal(0) for t, keep in zip(taxes, kept, strict=True)]
     total_tax = _round(sum(taxes, Decimal(0)), rule)
     if 0 < total_tax <= rule.tax_minimum:
         notes.append(
@@ -244,7 +245,9 @@ def _exemption(c: Consignment, rule: Rule, intrinsic: Decimal) -> str | None:
     if c.category == "documents":
         return "documents carry no duty or tax"
     private = c.order is None
-    if c.category == "gift" and private and rule.gift_exempt_up_to is not None and intrinsic <= rule.gift_exempt_up_to:
+    excise = any(rule.excluded(item.hs_code) for item in c.items)
+    within = rule.gift_exempt_up_to is not None and intrinsic <= rule.gift_exempt_up_to
+    if c.category == "gift" and private and within and not excise:
         return f"gift between private persons up to {rule.gift_exempt_up_to} {rule.currency} ({rule.id})"
     return None
 
