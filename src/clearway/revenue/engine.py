@@ -40,10 +40,13 @@ class RevenueContext:
     regional: RegionalRates = RegionalRates()
 
 
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(7)}
+
+
 def _round(value: Decimal, rule: Rule) -> Decimal:
     if rule.step:
         return (value / rule.step).quantize(Decimal(1), ROUND_HALF_UP) * rule.step
-    return value.quantize(Decimal(1).scaleb(-rule.places), ROUND_HALF_UP)
+    return value.quantize(_QUANTA.get(rule.places) or Decimal(1).scaleb(-rule.places), ROUND_HALF_UP)
 
 
 def fx_day(rule: Rule, on: dt.date) -> dt.date:

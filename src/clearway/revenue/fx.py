@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Protocol
 
 from clearway.errors import ConfigurationError
@@ -31,6 +32,7 @@ class ExchangeRates(Protocol):
         ...
 
 
+@lru_cache(maxsize=1024)
 def penultimate_wednesday_of_previous_month(day: dt.date) -> dt.date:
     """The EU customs rate day (Commission Implementing Regulation (EU) 2015/2447 art. 146)."""
     last = day.replace(day=1) - dt.timedelta(days=1)
