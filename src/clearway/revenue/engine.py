@@ -248,9 +248,8 @@ def _exemption(c: Consignment, rule: Rule, intrinsic: Decimal) -> str | None:
     if c.category == "documents":
         return "documents carry no duty or tax"
     private = c.order is None
-    excise = any(rule.excluded(item.hs_code) for item in c.items)
     within = rule.gift_exempt_up_to is not None and intrinsic <= rule.gift_exempt_up_to
-    if c.category == "gift" and private and within and not excise:
+    if c.category == "gift" and private and within and not any(rule.excluded(item.hs_code) for item in c.items):
         return f"gift between private persons up to {rule.gift_exempt_up_to} {rule.currency} ({rule.id})"
     return None
 
