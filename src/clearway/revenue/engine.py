@@ -18,7 +18,7 @@ import eu_vat_rates_data
 from clearway.errors import InvalidInput
 from clearway.model.consignment import Consignment
 from clearway.revenue.assessment import Assessment, ChargeLine, CollectionModel, FxUsed, Totals, VendorLiability
-from clearway.revenue.fx import ExchangeRates, penultimate_wednesday_of_previous_month, previous_working_day
+from clearway.revenue.fx import RATE_DAYS, ExchangeRates
 from clearway.revenue.regional import RegionalRates, region_of
 from clearway.revenue.rules import Rule, RuleBook
 from clearway.revenue.tariff import Tariff
@@ -51,11 +51,7 @@ def _round(value: Decimal, rule: Rule) -> Decimal:
 
 def fx_day(rule: Rule, on: dt.date) -> dt.date:
     """The day whose reference rate the rule names (`exchange_rate_day`): the EU's is the month's customs rate."""
-    if rule.exchange_rate_day == "penultimate_wednesday_of_previous_month":
-        return penultimate_wednesday_of_previous_month(on)
-    if rule.exchange_rate_day == "previous_working_day":
-        return previous_working_day(on)
-    return on
+    return RATE_DAYS[rule.exchange_rate_day](on)
 
 
 def choose_rule(

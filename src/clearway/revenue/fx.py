@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -44,6 +45,14 @@ def previous_working_day(day: dt.date) -> dt.date:
     """The working day before `day` (Monday to Friday; public holidays are the rate source's to skip)."""
     back = {0: 3, 6: 2}.get(day.weekday(), 1)
     return day - dt.timedelta(days=back)
+
+
+RATE_DAYS: dict[str, Callable[[dt.date], dt.date]] = {
+    "assessment": lambda day: day,
+    "previous_working_day": previous_working_day,
+    "penultimate_wednesday_of_previous_month": penultimate_wednesday_of_previous_month,
+}
+"""The days a rule's `exchange_rate_day` may name, each with how it follows from the assessment day."""
 
 
 @dataclass(frozen=True)

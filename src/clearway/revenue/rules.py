@@ -36,6 +36,7 @@ from functools import cached_property
 from typing import Any
 
 from clearway.errors import RuleFileError
+from clearway.revenue.fx import RATE_DAYS
 from clearway.yaml_lines import LINE, line_of, load_with_lines
 
 _TOP = {
@@ -43,7 +44,6 @@ _TOP = {
     "threshold_currency", "valuation", "valuation_factor", "threshold_basis", "aggregation", "duty", "tax",
     "collection", "gift", "excluded_hs", "handling_fee", "rounding", "returns", "exchange_rate_day",
 }  # fmt: skip
-RATE_DAYS = ("assessment", "previous_working_day", "penultimate_wednesday_of_previous_month")
 DEFAULT_RETURN_WINDOW = 365
 """Days, where a rule names no return window: clearway's default, for an administration to set."""
 
