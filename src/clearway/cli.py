@@ -827,11 +827,16 @@ def ledger_checkpoint() -> None:
 
 @ledger_app.command("audit")
 def ledger_audit() -> None:
-    """Recompute every stored leaf and every signed root; exit 3 when the stored log was tampered with."""
+    """Recompute every stored leaf, seal and signed root, and cross-check decisions, events, lanes, statuses,
+    inspections, refunds and the audit log against them; exit 3 when anything was tampered with."""
     from clearway.bootstrap import bootstrap
     from clearway.settings import Settings
 
-    problems = bootstrap(Settings.from_env()).ledger.audit()
+    application = bootstrap(Settings.from_env())
+    try:
+        problems = application.ledger.audit()
+    finally:
+        application.store.engine.dispose()
     for problem in problems:
         err.print(f"[red bold]LEDGER TAMPERED:[/] {problem}")
     if problems:
@@ -859,9 +864,13 @@ def ledger_verify(
     assert isinstance(verifier, NoteVerifier)
     for entry in check_bundle(bundle, signed, verifier):
         event = entry.event
-        facts = json.dumps(event.facts)
+        if event is None:
+            out.print(f"ok  leaf {entry.index}: withheld (its inclusion is proven)", highlight=False)
+            continue
+        sealed = "" if event.sealed is None or entry.facts != event.facts else " (customs facts sealed)"
+        facts = json.dumps(entry.facts)
         out.print(
-            f"ok  leaf {entry.index}: {event.kind} {event.consignment} at {event.at.isoformat()} {facts}",
+            f"ok  leaf {entry.index}: {event.kind} {event.consignment} at {event.at.isoformat()} {facts}{sealed}",
             highlight=False,
         )
 

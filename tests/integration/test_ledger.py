@@ -82,11 +82,36 @@ def test_every_decision_is_logged_and_provable_offline(app: App) -> None:
             kinds = [e.event.kind for e in entries]
             assert kinds[:3] == ["registered", "assessed", "duty_assessed"]
             assert kinds[3] in ("released", "held", "awaiting_arrival")
-            if entries[1].event.facts["lane"] == "red":
+            assert entries[1].facts is not None and entries[2].facts is not None
+            if entries[1].facts["lane"] == "red":
                 assert kinds[3] == "held"
-            assert entries[2].event.facts["collection_model"] == "vendor_or_platform"  # the example carries IOSS
-            assessed = entries[1].event.facts
-            assert assessed["lane"] in LANES and "reasons" not in assessed  # no reasons for submitters
+            assert entries[2].facts["collection_model"] == "vendor_or_platform"  # the example carries IOSS
+            assessed = entries[1].facts
+            assert assessed["lane"] in LANES and "reasons" not in assessed  # no reasons in the ledger
+
+
+def test_a_submitters_proof_seals_what_customs_keeps_and_still_verifies(app: App) -> None:
+    """Issue 17, finding 3: the proof showed submitters lanes, referrals, re-routes and findings."""
+    [cid, *_] = load(app, "S", 2, sign=True)
+    with TestClient(create_app(app)) as client:
+        verifier, signed = verifier_of(client), client.get("/v1/ledger/checkpoint").text
+        mine = client.get(f"/v1/ledger/consignments/{cid}/proof", headers=bearer(app, "platform-1", "platform")).json()
+        officers = client.get(f"/v1/ledger/consignments/{cid}/proof", headers=bearer(app, "o-1", "officer")).json()
+    served = json.dumps(mine)
+    for secret in ('"lane"', '"referrals"', '"release"', "seal_salt", "sealed_facts"):
+        assert secret not in served
+    entries = check_bundle(mine, signed, verifier)  # the submitter still proves every event
+    assert [e.event.kind for e in entries if e.event][:3] == ["registered", "assessed", "duty_assessed"]
+    assert all(e.event is not None and e.event.sealed for e in entries)  # v2 leaves: customs facts as a seal
+    assert entries[2].event is not None and entries[2].event.facts["collection_model"] == "vendor_or_platform"
+    full = check_bundle(officers, signed, verifier)
+    assert full[1].facts is not None and full[1].facts["lane"] in LANES  # officers read and check the seal
+    forged = json.loads(json.dumps(officers))
+    facts = json.loads(forged["entries"][1]["sealed_facts"])
+    facts["lane"] = "green" if facts["lane"] != "green" else "red"
+    forged["entries"][1]["sealed_facts"] = json.dumps(facts)
+    with pytest.raises(ProofFailed, match="seal"):
+        check_bundle(forged, signed, verifier)
 
 
 def test_leaves_and_events_hold_no_personal_data(app: App) -> None:
@@ -107,11 +132,8 @@ def test_a_bundle_that_lies_is_refused(app: App) -> None:
             f"/v1/ledger/consignments/{cid}/proof", headers=bearer(app, "platform-1", "platform")
         ).json()
     lying = json.loads(json.dumps(bundle))
-    lying["entries"][1]["event"] = (
-        lying["entries"][1]["event"]
-        .replace('"lane":"red"', '"lane":"green"')
-        .replace('"lane":"green"', '"lane":"yellow"')
-    )
+    assert '"version":1' in lying["entries"][1]["event"]
+    lying["entries"][1]["event"] = lying["entries"][1]["event"].replace('"version":1', '"version":2')
     with pytest.raises(ProofFailed, match="do not give its leaf hash"):
         check_bundle(lying, signed, verifier)
     wrong_salt = dict(bundle, salt=base64.b64encode(bytes(32)).decode())
@@ -220,3 +242,53 @@ def test_problems_are_rfc_9457(app: App) -> None:
         assert client.get("/v1/ledger/consignments/nope/proof", headers=bearer(app, "o", "officer")).status_code == 404
         assert client.get("/v1/ledger/consistency", params={"first": 5, "second": 1}).status_code == 404
         assert client.get("/v1/ledger/consistency", params={"first": "x", "second": 1}).status_code == 400
+
+
+@pytest.mark.parametrize("rewrite", ["decision", "event", "consignment", "inspection", "audit"])
+def test_an_insiders_rewrite_of_the_operational_record_fails_the_audit(app: App, rewrite: str) -> None:
+    """Issue 17, finding 14: a lane changed in the decision and its events left `ledger audit` clean."""
+    from clearway.services.clearance import Clearance, Inspection
+    from clearway.services.clients import Principal
+
+    ids = load(app, "R", 3, sign=True)
+    officer = Principal("o", "officer-1", "officer", None, frozenset({"officer"}))
+    clearance = Clearance(app)
+    cid = ids[0]
+    clearance.reroute(officer, cid, "red", "look at it")
+    clearance.inspect(officer, cid, Inspection(method="physical", outcome="compliant"))
+    assert app.ledger.audit() == []  # the honest record agrees with its ledger
+    d, e, c, i, a = (x.c for x in (t.decisions, t.events, t.consignments, t.inspections, t.audit_log))
+    with app.store.engine.begin() as conn:
+        if rewrite == "decision":
+            conn.execute(sa.update(t.decisions).where(d.consignment_id == ids[1]).values(lane="blue"))
+        elif rewrite == "event":
+            conn.execute(
+                sa.update(t.events)
+                .where(e.consignment_id == ids[1], e.type == "assessed")
+                .values(data=json.dumps({"lane": "blue", "referrals": []}))
+            )
+        elif rewrite == "consignment":
+            conn.execute(sa.update(t.consignments).where(c.id == cid).values(lane="green", status="released"))
+        elif rewrite == "inspection":
+            conn.execute(sa.update(t.inspections).where(i.consignment_id == cid).values(outcome="infringement"))
+        else:
+            conn.execute(sa.update(t.audit_log).where(a.consignment_id == cid, a.action == "rerouted").values(
+                after=json.dumps({"status": "held", "lane": "green", "facts": {"lane": "green", "note": "x"}})
+            ))  # fmt: skip
+    problems = app.ledger.audit()
+    assert problems, f"a rewritten {rewrite} went unnoticed"
+    assert all("ledger" in p or "lane" in p or "status" in p or "outcome" in p for p in problems)
+
+
+def test_ledger_audit_cli_exits_non_zero_on_a_rewritten_decision(app: App, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from clearway.cli import app as cli
+
+    ids = load(app, "Q", 2, sign=True)
+    with app.store.engine.begin() as conn:
+        conn.execute(sa.update(t.decisions).where(t.decisions.c.consignment_id == ids[0]).values(lane="blue"))
+    env = {"CLEARWAY_HOME": str(tmp_path), "CLEARWAY_DATABASE_URL": app.settings.database_url}
+    result = CliRunner().invoke(cli, ["ledger", "audit"], env=env)
+    assert result.exit_code == 3
+    assert "decision" in result.output and "lane" in result.output

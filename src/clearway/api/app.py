@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Litestar, Request
 from litestar.di import NamedDependency, Provide
+from litestar.middleware import DefineMiddleware
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -18,6 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from clearway import __version__
 from clearway.api.agency import AgencyController
 from clearway.api.consignments import ConsignmentController
+from clearway.api.hostile import HostileInputGuard
 from clearway.api.ledger import LedgerController
 from clearway.api.metrics import MetricsController, forget, metrics_config
 from clearway.api.oauth import OAuthController
@@ -58,7 +60,7 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
     prometheus = metrics_config(rt)
     api = Litestar(
         route_handlers=[*CONTROLLERS, *WEB_CONTROLLERS, web["static"], MetricsController],
-        middleware=[prometheus.middleware],
+        middleware=[DefineMiddleware(HostileInputGuard, max_body=settings.max_body_bytes), prometheus.middleware],
         template_config=web["template_config"],
         dependencies={
             "clearway": Provide(lambda: application, use_cache=True, sync_to_thread=False),

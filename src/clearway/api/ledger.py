@@ -1,7 +1,9 @@
 """Ledger routes: the latest signed checkpoint, the log's key, inclusion and consistency proofs.
 
 Checkpoints, the key and consistency proofs are public: they reveal nothing but hashes. A consignment's
-proofs carry its events and salt: only its submitter and officers get them.
+proofs carry its events and salt: only its submitter and officers get them. The submitter's bundle
+carries customs-only facts (lanes, referrals, findings) as a seal it can check the leaf with but not read;
+officers also get the sealed facts and the seal salt (ledger leaves v2, `clearway.ledger.leaf`).
 """
 
 from __future__ import annotations
@@ -69,4 +71,4 @@ class LedgerController(Controller):
         if not (caller.is_submitter or "officer" in caller.scopes):
             raise Forbidden("proofs are for the consignment's submitter and for officers")
         runtime.clearance.owned(caller, consignment_id)
-        return clearway.ledger.proofs(consignment_id, size)
+        return clearway.ledger.proofs(consignment_id, size, customs=not caller.is_submitter)

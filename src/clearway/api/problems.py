@@ -68,6 +68,8 @@ def http_error(_: Request[object, object, object], exc: HTTPException) -> Respon
 
 
 def unexpected(_: Request[object, object, object], exc: Exception) -> Response[dict[str, object]]:
+    if isinstance(exc, RecursionError | UnicodeDecodeError):  # hostile bodies a decoder gave up on
+        return problem(400, "the body is nested too deeply or is not UTF-8")
     log.exception("unexpected error", exc_info=exc)
     SERVER_ERRORS.labels(kind=type(exc).__name__).inc()
     return problem(500, "the server could not complete the request")

@@ -13,8 +13,9 @@ from litestar.params import FromPath, JSONBody
 
 from clearway.api.security import RateLimiter
 from clearway.api.views import public_status
-from clearway.errors import InvalidInput, NotFound
-from clearway.model.consignment import Consignment
+from clearway.errors import ConfigurationError, InvalidInput, NotFound
+from clearway.model.consignment import DATE_MAX, DATE_MIN, Consignment
+from clearway.model.identifiers import is_currency
 from clearway.revenue import assess
 from clearway.services.runtime import Runtime
 from clearway.store import tables as t
@@ -88,7 +89,14 @@ class PublicController(Controller):
     ) -> dict[str, Any]:
         limiter.take_address(request)
         on = data.on or dt.datetime.now(dt.UTC).date()
-        result = assess(_as_consignment(data), on, runtime.app.revenue)
+        if not DATE_MIN <= on <= DATE_MAX:
+            raise InvalidInput(f"estimates are made for days from {DATE_MIN} to {DATE_MAX}")
+        if not is_currency(data.currency):
+            raise InvalidInput(f"{data.currency} is not an ISO 4217 currency code")
+        try:
+            result = assess(_as_consignment(data), on, runtime.app.revenue)
+        except ConfigurationError as exc:  # no rule or no exchange rate for what was asked: the asker's to change
+            raise InvalidInput(f"no estimate can be made: {exc.message}") from exc
         body: dict[str, Any] = msgspec.to_builtins(result)
         body.pop("reference", None)
         return body

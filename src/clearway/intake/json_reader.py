@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import msgspec
 
-from clearway.intake.submitted import Submitted, decode_error_line, sniff_reference
+from clearway.intake.submitted import DECODE_ERRORS, Submitted, decode_error_line, decode_problem, sniff_reference
 from clearway.model.validation import rejection, validate_raw
 
 _encode = msgspec.json.Encoder().encode
@@ -16,9 +16,10 @@ def read_json(data: bytes) -> Iterator[Submitted]:
     """A broken document is one rejection with the line of the error; each list element is its own record."""
     try:
         doc = msgspec.json.decode(data)
-    except msgspec.DecodeError as exc:
-        line = decode_error_line(str(exc), data)
-        outcome = rejection(sniff_reference(data), "", "json.malformed", f"line {line}: {exc}")
+    except DECODE_ERRORS as exc:
+        code, message = decode_problem(exc)
+        line = decode_error_line(message, data)
+        outcome = rejection(sniff_reference(data), "", code, f"line {line}: {message}")
         yield Submitted("json", line, data, outcome)
         return
     if isinstance(doc, list):

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 import msgspec
 
-from clearway.intake.submitted import Submitted, sniff_reference
+from clearway.intake.submitted import DECODE_ERRORS, Submitted, decode_problem, sniff_reference
 from clearway.model.validation import rejection, validate_raw
 
 _decode = msgspec.json.Decoder().decode
@@ -20,8 +20,9 @@ def read_ndjson(lines: Iterable[bytes]) -> Iterator[Submitted]:
             continue
         try:
             doc = _decode(raw)
-        except msgspec.DecodeError as exc:
-            outcome = rejection(sniff_reference(raw), "", "json.malformed", f"line {number}: {exc}")
+        except DECODE_ERRORS as exc:
+            code, message = decode_problem(exc)
+            outcome = rejection(sniff_reference(raw), "", code, f"line {number}: {message}")
             yield Submitted("ndjson", number, raw, outcome)
             continue
         yield Submitted("ndjson", number, raw, validate_raw(doc))

@@ -26,6 +26,19 @@ def sniff_reference(raw: bytes) -> str | None:
     return match.group(1).decode("utf-8", "replace") if match else None
 
 
+DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+"""What decoding hostile JSON raises: broken syntax, bytes that are not UTF-8, nesting past the decoder's stack."""
+
+
+def decode_problem(exc: Exception) -> tuple[str, str]:
+    """The rejection code and message for a document that would not decode."""
+    if isinstance(exc, RecursionError):
+        return "json.depth", "the document nests too deeply to be read"
+    if isinstance(exc, UnicodeDecodeError):
+        return "json.encoding", f"the text is not UTF-8 (byte {exc.start} of the document)"
+    return "json.malformed", str(exc)
+
+
 def decode_error_line(message: str, data: bytes, first_line: int = 1) -> int:
     """The line of a msgspec decode error that names a byte offset ("... (byte 123)")."""
     match = re.search(r"byte (\d+)", message)

@@ -1,9 +1,15 @@
-"""Ledger leaves: opaque, salted commitments to decision events.
+"""Ledger leaves: opaque, salted commitments to decision events, in two versions.
 
-The leaf is `clearway-ledger-v1:` followed by SHA-256(salt || canonical event). The event (kind,
-consignment id, time and non-personal facts such as the lane or the amounts) and the consignment's
-salt are given to the parties it concerns; with both they recompute the leaf and check its inclusion.
-Without the salt nobody can test guesses against the log, and no personal data is ever in it.
+v1 (`clearway-ledger-v1:` + SHA-256(salt || canonical event)) commits to every fact in the clear: whoever
+holds the consignment's salt, the submitter included, reads them all from a proof.
+
+v2 (`clearway-ledger-v2:` + SHA-256(salt || canonical event)) splits the facts. Those a submitter may read
+(PUBLIC_FACTS: versions, status, amounts, the revenue rules) stay in the event; the facts customs keeps to
+itself (lane, referrals, release mode, inspection method, outcome and findings, agencies' decisions) are
+replaced by `sealed`, the hex SHA-256(seal salt || canonical customs facts). The seal salt is a second
+per-consignment secret given only to officers, agencies and auditors: with it they check the sealed facts
+against the leaf; without it the submitter still recomputes and proves the leaf, and cannot test guesses
+of a lane against the seal. Personal data is in neither part.
 """
 
 from __future__ import annotations
@@ -15,31 +21,86 @@ from typing import Any, Literal
 import msgspec
 
 LEAF_PREFIX = b"clearway-ledger-v1:"
+LEAF_PREFIX_V2 = b"clearway-ledger-v2:"
 EventKind = Literal[
     "registered", "amended", "assessed", "duty_assessed", "awaiting_arrival", "arrived", "held", "rerouted",
     "inspected", "released", "seized", "returned_to_sender", "invalidated", "referral_answered", "referral_closed",
-    "referral_timed_out", "refunded",
+    "referral_timed_out", "refunded", "assessment_failed",
 ]  # fmt: skip
+PUBLIC_FACTS = frozenset(
+    {"version", "content_hash", "submitter", "reference", "status", "currency", "collection_model", "rules", "duty",
+     "vat", "other", "total", "kind", "lines", "office", "attempt"}
+)  # fmt: skip
+"""Facts the consignment's submitter may read (it sees them through the API too); every other fact is sealed."""
 _encoder = msgspec.json.Encoder(order="sorted")
 
 
 class LedgerEvent(msgspec.Struct, frozen=True):
-    """A decision event as the ledger commits to it. `facts` holds no personal data."""
+    """A decision event as the ledger commits to it. `facts` holds no personal data; `sealed` (v2 only) is
+    the salted hash of the customs-only facts, which are kept beside the event and not in it."""
 
     kind: EventKind
     consignment: str
     at: dt.datetime
     facts: dict[str, Any]
+    sealed: str | None = None
+
+    @property
+    def version(self) -> int:
+        return 1 if self.sealed is None else 2
 
     def canonical(self) -> bytes:
         """Sorted keys, no spaces, time in UTC with a Z: the bytes both sides hash."""
         at = self.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        doc = {"kind": self.kind, "consignment": self.consignment, "at": at, "facts": self.facts}
+        doc: dict[str, Any] = {"kind": self.kind, "consignment": self.consignment, "at": at, "facts": self.facts}
+        if self.sealed is not None:
+            doc["sealed"] = self.sealed
         return _encoder.encode(doc)
+
+
+def canonical_facts(facts: dict[str, Any]) -> bytes:
+    return _encoder.encode(facts)
+
+
+def seal(customs_facts: dict[str, Any], seal_salt: bytes) -> str:
+    """The commitment to customs-only facts that a v2 event carries."""
+    if len(seal_salt) < 16:
+        raise ValueError("a seal salt has at least 16 bytes")
+    return hashlib.sha256(seal_salt + canonical_facts(customs_facts)).hexdigest()
+
+
+def split_facts(facts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what the submitter may read, what customs keeps to itself)."""
+    public = {k: v for k, v in facts.items() if k in PUBLIC_FACTS}
+    return public, {k: v for k, v in facts.items() if k not in PUBLIC_FACTS}
+
+
+def sealed_event(
+    kind: EventKind, consignment: str, at: dt.datetime, facts: dict[str, Any], seal_salt: bytes
+) -> tuple[LedgerEvent, dict[str, Any]]:
+    """A v2 event over all of an event's facts, and the customs-only facts it seals."""
+    public, customs = split_facts(facts)
+    return LedgerEvent(kind, consignment, at, public, seal(customs, seal_salt)), customs
+
+
+def seal_holds(event: LedgerEvent, customs_facts: dict[str, Any], seal_salt: bytes) -> bool:
+    """Whether the customs-only facts and seal salt give the event's seal (always False for v1 events)."""
+    return event.sealed is not None and seal(customs_facts, seal_salt) == event.sealed
+
+
+def all_facts(event: LedgerEvent, customs_facts: dict[str, Any] | None) -> dict[str, Any]:
+    """Every fact of an event: its own, and for v2 the sealed ones when they are known."""
+    return {**event.facts, **(customs_facts or {})}
 
 
 def leaf_bytes(event: LedgerEvent, salt: bytes) -> bytes:
     """The leaf entry for an event; hash it with `merkle.leaf_hash` to get the tree's leaf hash."""
     if len(salt) < 16:
         raise ValueError("a ledger salt has at least 16 bytes")
-    return LEAF_PREFIX + hashlib.sha256(salt + event.canonical()).digest()
+    prefix = LEAF_PREFIX if event.sealed is None else LEAF_PREFIX_V2
+    return prefix + hashlib.sha256(salt + event.canonical()).digest()
+
+
+def reveals_customs_facts(event: LedgerEvent) -> bool:
+    """A v1 event whose facts go beyond what its submitter may read: its content is withheld from parties."""
+    return event.sealed is None and any(k not in PUBLIC_FACTS for k in event.facts)

@@ -20,27 +20,52 @@ FiscalScheme = Literal["ioss", "uk_vat", "au_lvig", "sg_ovr", "ch_mail_order", "
 IdentifierScheme = Literal["eori", "vat", "ioss", "tin", "gtin", "uscc", "abn", "other"]
 
 CountryCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code")]
-AwareDatetime = Annotated[dt.datetime, msgspec.Meta(tz=True, description="ISO 8601 date-time with offset")]
 CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
 
 DECIMAL_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,6})?$"
 """A decimal string as the contract wants it: no sign, no exponent, at most 6 decimals."""
 
-NonNegativeDecimal = Annotated[
+# The contract's bounds (clearway v1 additions): every stage, Polars' Decimal(38, 6) columns and both
+# databases' NUMERIC(18, 4) hold any value within them, even converted into the currency of any rule.
+MONEY_MAX = Decimal("9999999999.999999")
+"""A money field (unit price, shipping, insurance) is below 10^10 in its currency (ten integer digits)."""
+VALUE_MAX = Decimal("10000000000")
+"""The consignment's whole value (items, shipping and insurance) is at most 10^10 in its currency."""
+MASS_MAX = Decimal("9999999.999999")
+"""A mass in kilograms is below 10^7 (seven integer digits)."""
+QUANTITY_MAX = 1_000_000
+"""Units on one goods line."""
+DATE_MIN = dt.date(2000, 1, 1)
+DATE_MAX = dt.date(2099, 12, 31)
+"""Dates and date-times of the contract fall within these days (UTC for date-times)."""
+MONEY_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,6})?$"
+MASS_PATTERN = r"^[0-9]{1,7}(\.[0-9]{1,6})?$"
+
+
+Money = Annotated[
     Decimal,
     msgspec.Meta(
-        description="decimal string >= 0",
-        extra_json_schema={"type": "string", "pattern": DECIMAL_PATTERN, "minimum_value": "0"},
-        extra={"decimal_min": Decimal(0), "decimal_exclusive": False},
+        description=f"decimal string >= 0, at most {MONEY_MAX}",
+        extra_json_schema={"type": "string", "pattern": MONEY_PATTERN, "minimum_value": "0",
+                           "maximum_value": str(MONEY_MAX)},
+        extra={"decimal_min": Decimal(0), "decimal_exclusive": False, "decimal_max": MONEY_MAX},
     ),
+]  # fmt: skip
+Mass = Annotated[
+    Decimal,
+    msgspec.Meta(
+        description=f"decimal string > 0 (kg), at most {MASS_MAX}",
+        extra_json_schema={"type": "string", "pattern": MASS_PATTERN, "exclusive_minimum_value": "0",
+                           "maximum_value": str(MASS_MAX)},
+        extra={"decimal_min": Decimal(0), "decimal_exclusive": True, "decimal_max": MASS_MAX},
+    ),
+]  # fmt: skip
+ContractDate = Annotated[
+    dt.date, msgspec.Meta(description=f"ISO 8601 date from {DATE_MIN} to {DATE_MAX}")
 ]
-PositiveDecimal = Annotated[
-    Decimal,
-    msgspec.Meta(
-        description="decimal string > 0",
-        extra_json_schema={"type": "string", "pattern": DECIMAL_PATTERN, "exclusive_minimum_value": "0"},
-        extra={"decimal_min": Decimal(0), "decimal_exclusive": True},
-    ),
+AwareDatetime = Annotated[
+    dt.datetime,
+    msgspec.Meta(tz=True, description=f"ISO 8601 date-time with offset, from {DATE_MIN} to {DATE_MAX}"),
 ]
 
 
@@ -56,8 +81,8 @@ class Order(msgspec.Struct, frozen=True):
 
     platform: Annotated[str, msgspec.Meta(min_length=1, max_length=140)]
     order_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    order_date: dt.date
-    payment_date: dt.date | None = None
+    order_date: ContractDate
+    payment_date: ContractDate | None = None
     url: str | None = None
 
 
@@ -100,11 +125,11 @@ class Item(msgspec.Struct, frozen=True):
     """One goods line."""
 
     description: Annotated[str, msgspec.Meta(min_length=3, max_length=512)]
-    quantity: Annotated[int, msgspec.Meta(ge=1)]
-    unit_price: NonNegativeDecimal
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=QUANTITY_MAX)]
+    unit_price: Money
     hs_code: Annotated[str, msgspec.Meta(pattern=r"^([0-9]{6}|[0-9]{8}|[0-9]{10})$")] | None = None
     origin_country: CountryCode | None = None
-    net_mass_kg: PositiveDecimal | None = None
+    net_mass_kg: Mass | None = None
     brand: Annotated[str, msgspec.Meta(max_length=140)] | None = None
     gtin: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{8}([0-9]{4,6})?$")] | None = None
     product_url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
@@ -122,14 +147,14 @@ class Consignment(msgspec.Struct, frozen=True):
     dispatch_country: CountryCode
     destination_country: CountryCode
     currency: CurrencyCode
-    gross_mass_kg: PositiveDecimal
+    gross_mass_kg: Mass
     items: Annotated[list[Item], msgspec.Meta(min_length=1, max_length=999)]
     master_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     order: Order | None = None
     consignor: Party | None = None
     fiscal: Fiscal | None = None
-    shipping_cost: NonNegativeDecimal | None = None
-    insurance: NonNegativeDecimal | None = None
+    shipping_cost: Money | None = None
+    insurance: Money | None = None
     declared_at: AwareDatetime | None = None
     arrival: Arrival | None = None
     original_reference: (

@@ -28,9 +28,10 @@ def _decimal(value: Any) -> Decimal | None:
     if not isinstance(value, str):
         return None
     try:
-        return Decimal(value)
+        number = Decimal(value)
     except InvalidOperation:
         return None
+    return number if number.is_finite() else None  # "NaN" and "Infinity" are the contract's errors, not ours
 
 
 def quality_warnings(doc: dict[str, Any]) -> list[Finding]:

@@ -149,6 +149,9 @@ def _check_decimal(value: Any, extra: dict[str, Any], path: Path, out: list[Find
         return
     if extra.get("decimal_exclusive") and number <= extra.get("decimal_min", Decimal(0)):
         out.append(Finding(pointer(*path), "decimal.range", "must be greater than 0"))
+    maximum = extra.get("decimal_max")
+    if maximum is not None and number > maximum:
+        out.append(Finding(pointer(*path), "decimal.range", f"must be at most {maximum} (the contract's bound)"))
 
 
 def _check_temporal(value: Any, t: mi.Type, path: Path, out: list[Finding]) -> None:

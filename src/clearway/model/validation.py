@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from clearway.model.bounds import bound_errors
 from clearway.model.consignment import Consignment
 from clearway.model.findings import Finding
 from clearway.model.quality import quality_warnings
@@ -41,6 +42,9 @@ def validate_raw(doc: Any) -> Outcome:
     if not isinstance(doc, dict):
         kind = type(doc).__name__
         return Outcome(reference, None, [Finding("", "schema.type", f"expected an object, got {kind}")], [])
+    bounds = bound_errors(doc)
+    if any(f.code == "json.depth" for f in bounds):  # nothing deeper is read
+        return Outcome(reference, None, bounds, [])
     consignment: Consignment | None
     try:
         consignment = msgspec.convert(doc, Consignment)
@@ -50,6 +54,7 @@ def validate_raw(doc: Any) -> Outcome:
     else:
         errors = decimal_errors(doc, Consignment)
     errors.extend(contract_errors(doc))
+    errors.extend(bounds)
     warnings = quality_warnings(doc)
     if errors:
         return Outcome(reference, None, sorted(set(errors)), warnings)

@@ -213,12 +213,12 @@ class Clearance:
         def change(row: dict[str, Any]) -> dict[str, Any]:
             return {"status": next_status(row["status"], "inspect")}
 
-        def also(conn: sa.Connection, at: dt.datetime) -> None:
+        def also(conn: sa.Connection, at: dt.datetime, event_id: str) -> None:
             conn.execute(
                 t.inspections.insert().values(
                     id=ids(), consignment_id=consignment_id, officer=officer.name, at=at, method=inspection.method,
                     scan_reference=inspection.scan_reference, outcome=inspection.outcome,
-                    findings=_encode(inspection.findings).decode(),
+                    findings=_encode(inspection.findings).decode(), event_id=event_id,
                 )
             )  # fmt: skip
 
@@ -321,7 +321,7 @@ class Clearance:
         def change(row: dict[str, Any]) -> dict[str, Any]:
             return {}
 
-        def also(conn: sa.Connection, at: dt.datetime) -> None:
+        def also(conn: sa.Connection, at: dt.datetime, event_id: str) -> None:
             updated = conn.execute(
                 t.referrals.update()
                 .where(t.referrals.c.id == referral_id, t.referrals.c.state == "open")
@@ -341,10 +341,11 @@ class Clearance:
         change: Callable[[dict[str, Any]], dict[str, Any]],
         facts: dict[str, Any],
         *,
-        also: Callable[[sa.Connection, dt.datetime], None] | None = None,
+        also: Callable[[sa.Connection, dt.datetime, str], None] | None = None,
     ) -> dict[str, Any]:
         at = self.now()
         ids = IdSequence()
+        event_id = ids()
         c = t.consignments.c
         with self.engine.begin() as conn:
             query = sa.select(c.status, c.lane, c.released_at).where(c.id == consignment_id)
@@ -359,8 +360,8 @@ class Clearance:
             if updates:
                 conn.execute(t.consignments.update().where(c.id == consignment_id).values(**updates, updated_at=at))
             if also is not None:
-                also(conn, at)
-            event = {"id": ids(), "consignment_id": consignment_id, "type": kind, "actor": actor.name, "at": at,
+                also(conn, at, event_id)
+            event = {"id": event_id, "consignment_id": consignment_id, "type": kind, "actor": actor.name, "at": at,
                      "data": _encode(facts | {"status": after["status"]}).decode()}  # fmt: skip
             conn.execute(t.events.insert().values(**event))
             public = {k: v for k, v in facts.items() if k not in PRIVATE_FACTS} | {"status": after["status"]}
@@ -370,6 +371,7 @@ class Clearance:
                     t.audit_log.insert().values(
                         actor=actor.name, role=actor.role, action=kind, consignment_id=consignment_id, at=at,
                         before=_encode(before).decode(), after=_encode(after | {"facts": facts}).decode(),
+                        event_id=event_id,
                     )
                 )  # fmt: skip
         for listener in self.listeners:

@@ -69,7 +69,7 @@ def refund(
             t.refunds.insert().values(
                 id=refund_id, consignment_id=consignment_id, kind=result.kind, scheme_id=result.scheme_id,
                 currency=result.currency, duty=result.duty, vat=result.vat, total=result.total,
-                refund=_encode(result).decode(), refunded_on=on, recorded_at=at, reason=reason,
+                refund=_encode(result).decode(), refunded_on=on, recorded_at=at, reason=reason, event_id=event_id,
             )
         )  # fmt: skip
         facts: dict[str, object] = {"kind": result.kind, "currency": result.currency}

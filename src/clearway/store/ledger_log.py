@@ -10,34 +10,51 @@ from typing import Any
 import sqlalchemy as sa
 
 from clearway.ledger import LedgerEvent, leaf_bytes, leaf_hash
+from clearway.ledger.leaf import canonical_facts, sealed_event
 from clearway.store import tables as t
 from clearway.store.bulk import insert_rows
 
 SALT_BYTES = 32
 
 
-def new_salts(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, bytes]:
-    """A fresh salt for each new consignment, stored; returned so the same transaction need not read it back."""
-    made = {c: os.urandom(SALT_BYTES) for c in consignment_ids}
-    insert_rows(conn, t.ledger_salts, [{"consignment_id": c, "salt": salt} for c, salt in made.items()])
+Salts = dict[str, tuple[bytes, bytes]]
+"""consignment id -> (salt given to its parties, seal salt given to customs and auditors only)."""
+
+
+def new_salts(conn: sa.Connection, consignment_ids: Sequence[str]) -> Salts:
+    """Fresh salts for each new consignment, stored; returned so the same transaction need not read them back."""
+    made = {c: (os.urandom(SALT_BYTES), os.urandom(SALT_BYTES)) for c in consignment_ids}
+    rows = [{"consignment_id": c, "salt": salt, "seal_salt": seal} for c, (salt, seal) in made.items()]
+    insert_rows(conn, t.ledger_salts, rows)
     return made
 
 
-def salts(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, bytes]:
+def salts(conn: sa.Connection, consignment_ids: Sequence[str], *, create: bool = True) -> Salts:
+    """Both salts of each consignment; one stored before leaves were sealed (v1) gets its seal salt now
+    (with `create`, in the caller's transaction), else an empty one."""
     unique = sorted(set(consignment_ids))
-    found: dict[str, bytes] = {}
+    found: Salts = {}
+    unsealed: list[str] = []
     c = t.ledger_salts.c
     for start in range(0, len(unique), 500):
-        query = sa.select(c.consignment_id, c.salt).where(c.consignment_id.in_(unique[start : start + 500]))
-        found.update({cid: bytes(salt) for cid, salt in conn.execute(query)})
+        query = sa.select(c.consignment_id, c.salt, c.seal_salt).where(
+            c.consignment_id.in_(unique[start : start + 500])
+        )
+        for cid, salt, seal in conn.execute(query):
+            if seal is None:
+                unsealed.append(cid)
+                seal = os.urandom(SALT_BYTES) if create else b""
+            found[cid] = (bytes(salt), bytes(seal))
+    for cid in unsealed if create else ():
+        conn.execute(
+            t.ledger_salts.update().where(c.consignment_id == cid, c.seal_salt.is_(None)).values(seal_salt=found[cid][1])
+        )
     return found
 
 
-def append(
-    conn: sa.Connection, events: Sequence[tuple[str, LedgerEvent]], known: dict[str, bytes] | None = None
-) -> None:
+def append(conn: sa.Connection, events: Sequence[tuple[str, LedgerEvent]], known: Salts | None = None) -> None:
     """Append (event id, event) leaves after the last one, in the caller's transaction; `known` salts are
-    used as given, the others read.
+    used as given, the others read. Each event comes with all its facts and is sealed here (leaf v2).
 
     On PostgreSQL an exclusive table lock makes concurrent appenders take turns, so indexes stay dense;
     SQLite has one writer at a time anyway.
@@ -55,13 +72,16 @@ def append(
         salt_of.update(salts(conn, missing))
     rows: list[dict[str, Any]] = []
     for offset, (event_id, event) in enumerate(events):
+        salt, seal_salt = salt_of[event.consignment]
+        leaf, customs = sealed_event(event.kind, event.consignment, event.at, event.facts, seal_salt)
         rows.append(
             {
                 "leaf_index": next_index + offset,
                 "event_id": event_id,
                 "consignment_id": event.consignment,
-                "event": event.canonical().decode(),
-                "leaf_hash": leaf_hash(leaf_bytes(event, salt_of[event.consignment])),
+                "event": leaf.canonical().decode(),
+                "sealed": canonical_facts(customs).decode(),
+                "leaf_hash": leaf_hash(leaf_bytes(leaf, salt)),
             }
         )
     insert_rows(conn, t.ledger_leaves, rows)

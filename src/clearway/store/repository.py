@@ -247,25 +247,27 @@ class Store:
         columns += ["assessment"] if has_assessment else []
         columns += ["release"] if "release" in decisions.columns else []
 
-        def log(cid: str, kind: str, facts: dict[str, Any], shown: dict[str, Any] | None = None) -> None:
+        def log(cid: str, kind: str, facts: dict[str, Any], shown: dict[str, Any] | None = None) -> str:
             event = _event(ids(), cid, kind, actor, decided_at, facts if shown is None else shown)
             events.append(event)
             leaves.append((event["id"], ledger_event(event, facts)))
+            return str(event["id"])
 
         for d in decisions.select(columns).iter_rows(named=True):
             cid, lane, kinds = d["key"], d["lane"], list(d["referrals"])
             version = versions[cid]
-            rows.append(
-                {"id": ids(), "consignment_id": cid, "version": version, "lane": lane,
-                 "referrals": _encoder.encode(kinds).decode(), "reasons": _encoder.encode(d["reasons"]).decode(),
-                 "score": d["score"], "decided_at": decided_at, "assessment": d.get("assessment")}
-            )  # fmt: skip
-            log(
+            event_id = log(
                 cid,
                 "assessed",
                 {"version": version, "lane": lane, "referrals": kinds},
                 {"lane": lane, "referrals": kinds},
             )
+            rows.append(
+                {"id": ids(), "consignment_id": cid, "version": version, "lane": lane,
+                 "referrals": _encoder.encode(kinds).decode(), "reasons": _encoder.encode(d["reasons"]).decode(),
+                 "score": d["score"], "decided_at": decided_at, "assessment": d.get("assessment"),
+                 "event_id": event_id}
+            )  # fmt: skip
             if d.get("assessment"):
                 log(cid, "duty_assessed", _duty_facts(d["assessment"], version))
             for kind in kinds:

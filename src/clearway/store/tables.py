@@ -76,6 +76,7 @@ decisions = sa.Table(
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("assessment", sa.Text),  # the duty and tax assessment as JSON, when the revenue stage ran
+    sa.Column("event_id", sa.String(32)),  # the `assessed` event that committed the lane to the ledger
     sa.Index("ix_decisions_consignment", "consignment_id"),
 )
 
@@ -99,6 +100,7 @@ ledger_salts = sa.Table(
     metadata,
     sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), primary_key=True),
     sa.Column("salt", sa.LargeBinary, nullable=False),  # given to the parties of the consignment only
+    sa.Column("seal_salt", sa.LargeBinary),  # hides customs-only facts (leaf v2): officers and auditors only
 )
 
 ledger_leaves = sa.Table(
@@ -108,6 +110,7 @@ ledger_leaves = sa.Table(
     sa.Column("event_id", sa.String(32), nullable=False, unique=True),
     sa.Column("consignment_id", sa.String(32), nullable=False),
     sa.Column("event", sa.Text, nullable=False),  # the canonical event the leaf commits to (no personal data)
+    sa.Column("sealed", sa.Text),  # leaf v2: the customs-only facts whose salted hash `event` carries
     sa.Column("leaf_hash", sa.LargeBinary, nullable=False),
     sa.Index("ix_ledger_leaves_consignment", "consignment_id"),
 )
@@ -136,6 +139,7 @@ refunds = sa.Table(
     sa.Column("refunded_on", sa.Date, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("event_id", sa.String(32)),  # the `refunded` event that committed it to the ledger
     sa.Index("ix_refunds_consignment", "consignment_id"),
 )
 
@@ -152,6 +156,7 @@ clients = sa.Table(
     sa.Column("webhook_hosts", sa.Text, nullable=False),  # JSON list of hosts the client's webhooks may call
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),  # `clients revoke`: its tokens stop working from then
 )
 
 idempotency_keys = sa.Table(
@@ -192,6 +197,7 @@ inspections = sa.Table(
     sa.Column("scan_reference", sa.String(64)),
     sa.Column("outcome", sa.String(16), nullable=False),  # compliant, infringement
     sa.Column("findings", sa.Text, nullable=False),  # JSON list of {kind, ...}: the model's labels
+    sa.Column("event_id", sa.String(32)),  # the `inspected` event that committed it to the ledger
     sa.Index("ix_inspections_consignment", "consignment_id"),
 )
 
@@ -208,6 +214,7 @@ audit_log = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("before", sa.Text, nullable=False),  # JSON: the state the action found
     sa.Column("after", sa.Text, nullable=False),  # JSON: the state it left
+    sa.Column("event_id", sa.String(32)),  # the event (and so the ledger leaf) the action recorded
     sa.Index("ix_audit_consignment", "consignment_id"),
 )
 
@@ -276,4 +283,23 @@ outbox_cursors = sa.Table(
     metadata,
     sa.Column("name", sa.String(64), primary_key=True),  # the relay, e.g. the decisions topic it feeds
     sa.Column("seq", sa.BigInteger, nullable=False),  # the last event (events.seq) it published
+)
+
+assessment_failures = sa.Table(
+    "assessment_failures",
+    metadata,
+    sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),  # the version that could not be assessed
+    sa.Column("error", sa.Text, nullable=False),  # what failed, for officers (never shown to submitters)
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("first_failed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_failed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),  # back-off: 30 s doubling, 1 h at most
+)
+
+revoked_tokens = sa.Table(
+    "revoked_tokens",
+    metadata,
+    sa.Column("jti", sa.String(64), primary_key=True),  # the token's id: a signed-out session
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),  # forgotten after the token expires
 )

@@ -172,7 +172,7 @@ class OfficerPages(Controller):
         kinds = [k for k in form.getall("finding", []) if k in FINDINGS]
         text = {name: str(form.get(name) or "").strip() for name in
                 ("note", "corrected_value", "corrected_hs_code", "quantity_seized")}  # fmt: skip
-        seized = int(text["quantity_seized"]) if text["quantity_seized"].isdigit() else None
+        seized = int(text["quantity_seized"]) if text["quantity_seized"].isdecimal() and len(text["quantity_seized"]) < 10 else None
         findings = [
             InspectionFinding(
                 kind=kind,
@@ -237,7 +237,12 @@ class OfficerPages(Controller):
         """Validate (and, with `days`, dry-run) the edited profiles; answers an htmx fragment."""
         officer_of(request, runtime)  # officers only
         form = await _form(request)
-        text, days = str(form.get("text", "")), int(str(form.get("days") or "0") or 0)
+        text, days_text = str(form.get("text", "")), str(form.get("days") or "0").strip()
+        if not days_text.isdecimal() or len(days_text) > 4:
+            error = f"days {days_text[:20]!r} is not a whole number of days (0 to 365)"
+            return Template("fragments/check.html", context={"ok": False, "error": error, "run": None},
+                            status_code=400)  # fmt: skip
+        days = int(days_text)
         try:
             profiles = config.compile_profiles(text)
         except RuleFileError as exc:
@@ -300,7 +305,7 @@ def _proof(runtime: Runtime, consignment_id: str) -> dict[str, Any]:
     """The consignment's ledger entries, checked here against the latest signed checkpoint."""
     ledger = runtime.app.ledger
     try:
-        bundle = ledger.proofs(consignment_id)
+        bundle = ledger.proofs(consignment_id, customs=True)
     except ClearwayError as exc:
         return {"state": "none", "message": exc.message, "entries": []}
     if not bundle["checkpoint"]:

@@ -1,0 +1,94 @@
+"""The contract's bounds beyond single fields: the consignment's whole value, the window of its dates, and
+text that every store can hold (no NUL, no lone surrogates, nesting at most MAX_DEPTH deep).
+
+They read the raw decoded document, like the other contract rules, so every problem comes back at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from clearway.model.consignment import DATE_MAX, DATE_MIN, MONEY_PATTERN, QUANTITY_MAX, VALUE_MAX
+from clearway.model.findings import Finding, pointer
+
+MAX_DEPTH = 16
+"""How deep a consignment document may nest (the contract itself needs 5 levels)."""
+_MONEY = re.compile(MONEY_PATTERN)
+_DATES = (("order", "order_date"), ("order", "payment_date"), ("declared_at",), ("arrival", "expected_at"))
+
+
+def bound_errors(doc: dict[str, Any]) -> list[Finding]:
+    """The whole value, the dates and the text of a consignment document against the contract's bounds."""
+    out = list(_text(doc, (), 1))
+    if any(f.code == "json.depth" for f in out):
+        return out
+    out.extend(_value(doc))
+    for path in _DATES:
+        out.extend(_date(doc, path))
+    return out
+
+
+def _text(value: Any, path: tuple[str | int, ...], depth: int) -> Iterator[Finding]:
+    if depth > MAX_DEPTH:
+        yield Finding(pointer(*path), "json.depth", f"the document nests deeper than {MAX_DEPTH} levels")
+        return
+    if isinstance(value, str):
+        yield from _string(value, path)
+    elif isinstance(value, dict):
+        for key, element in value.items():
+            yield from _string(key, (*path, key))
+            yield from _text(element, (*path, key), depth + 1)
+    elif isinstance(value, list):
+        for index, element in enumerate(value):
+            yield from _text(element, (*path, index), depth + 1)
+
+
+def _string(text: str, path: tuple[str | int, ...]) -> Iterator[Finding]:
+    if "\x00" in text:
+        yield Finding(pointer(*path), "text.nul", "text may not contain the NUL character (U+0000)")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            yield Finding(pointer(*path), "text.encoding", "text holds a lone UTF-16 surrogate: not a character")
+
+
+def _value(doc: dict[str, Any]) -> Iterator[Finding]:
+    """Items, shipping and insurance together at most VALUE_MAX: each field is bounded, their sum too."""
+    total = Decimal(0)
+    items = doc.get("items")
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        price, quantity = _money(item.get("unit_price")), item.get("quantity")
+        if price is None or isinstance(quantity, bool) or not isinstance(quantity, int):
+            continue
+        if not 1 <= quantity <= QUANTITY_MAX:
+            continue  # the field's own error says so
+        total += price * quantity
+    for name in ("shipping_cost", "insurance"):
+        total += _money(doc.get(name)) or 0
+    if total > VALUE_MAX:
+        yield Finding("/items", "value.range", f"the consignment's value {total} is above the contract's {VALUE_MAX}")
+
+
+def _money(value: Any) -> Decimal | None:
+    return Decimal(value) if isinstance(value, str) and _MONEY.match(value) else None
+
+
+def _date(doc: dict[str, Any], path: tuple[str, ...]) -> Iterator[Finding]:
+    value: Any = doc
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    if not isinstance(value, str):
+        return
+    try:
+        day = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+    except ValueError:
+        return  # the field's own error says so
+    if not DATE_MIN <= day <= DATE_MAX:  # the day as written: converting year 1 or 9999 to UTC could overflow
+        yield Finding(pointer(*path), "date.range", f"{value[:40]!r} is outside {DATE_MIN} to {DATE_MAX}")
