@@ -40,6 +40,11 @@ class Settings:
     dms_schemas: Path | None = (
         None  # CLEARWAY_DMS_SCHEMAS: the WCO DMS 3.6 schemas folder (declaration/, notification/)
     )
+    consignment_rate: float = 2000.0  # CLEARWAY_CONSIGNMENT_RATE: consignments a second per tenant (bursts of 5x)
+    tenant_queue: int = 20000  # CLEARWAY_TENANT_QUEUE: consignments one tenant may have waiting to be stored
+    cookie_secure: bool = True  # CLEARWAY_COOKIE_SECURE=0: session cookie without `Secure` (plain-http dev only)
+    trusted_proxies: tuple[str, ...] = ()  # CLEARWAY_TRUSTED_PROXIES: comma-separated proxy addresses/networks
+    metrics_public: bool = False  # CLEARWAY_METRICS_PUBLIC=1: /metrics without a token (own internal listener)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +72,11 @@ class Settings:
             explore=float(env.get("CLEARWAY_EXPLORE") or 0.0),
             webhook_private=env.get("CLEARWAY_WEBHOOK_PRIVATE", "") in ("1", "true", "yes"),
             dms_schemas=Path(env["CLEARWAY_DMS_SCHEMAS"]) if env.get("CLEARWAY_DMS_SCHEMAS") else None,
+            consignment_rate=_number(env, "CLEARWAY_CONSIGNMENT_RATE", 2000.0, float),
+            tenant_queue=_number(env, "CLEARWAY_TENANT_QUEUE", 20000, int),
+            cookie_secure=env.get("CLEARWAY_COOKIE_SECURE", "1") not in ("0", "false", "no"),
+            trusted_proxies=tuple(p.strip() for p in env.get("CLEARWAY_TRUSTED_PROXIES", "").split(",") if p.strip()),
+            metrics_public=env.get("CLEARWAY_METRICS_PUBLIC", "") in ("1", "true", "yes"),
         )
 
 

@@ -12,9 +12,18 @@ from clearway.services.clients import add_client
 from tests.integration.test_api import Service, medicine, registration, service_for, vague
 
 
+def pages(tmp_path: Path) -> Iterator[Service]:
+    """The service with the sign-in form fetched once: the browser holds the CSRF cookie and sends the
+    token back with each form, as the pages' hidden field does (plain http here, so no `Secure` cookies)."""
+    for service in service_for(f"sqlite:///{tmp_path / 'web.db'}", tmp_path, cookie_secure=False):
+        service.client.get("/ui/login")
+        service.client.headers["x-csrftoken"] = service.client.cookies["csrftoken"]
+        yield service
+
+
 @pytest.fixture
 def signed_in(tmp_path: Path) -> Iterator[Service]:
-    for service in service_for(f"sqlite:///{tmp_path / 'web.db'}", tmp_path):
+    for service in pages(tmp_path):
         officer = add_client(service.app.store.engine, "officer-web", "officer")
         form = {"client_id": officer["client_id"], "client_secret": officer["client_secret"], "next": "/ui/"}
         answer = service.client.post("/ui/login", data=form, follow_redirects=False)
@@ -23,7 +32,7 @@ def signed_in(tmp_path: Path) -> Iterator[Service]:
 
 
 def test_wrong_credentials_stay_on_the_sign_in_form(tmp_path: Path) -> None:
-    for service in service_for(f"sqlite:///{tmp_path / 'web.db'}", tmp_path):
+    for service in pages(tmp_path):
         answer = service.client.post("/ui/login", data={"client_id": "x", "client_secret": "y"})
         assert answer.status_code == 401 and "unknown client or wrong secret" in answer.text
         assert service.client.get("/ui/", follow_redirects=False).headers["location"].startswith("/ui/login")

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import hashlib
+import hmac
+
 from litestar import Litestar, Request
+from litestar.config.csrf import CSRFConfig
 from litestar.di import NamedDependency, Provide
-from litestar.middleware import DefineMiddleware
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -27,7 +31,7 @@ from clearway.api.officer import OfficerController
 from clearway.api.openapi_body import document_consignment_bodies
 from clearway.api.problems import clearway_error, http_error, unexpected
 from clearway.api.public import PublicController
-from clearway.api.security import RateLimiter, principal_of, require
+from clearway.api.security import RateLimiter, SignInThrottle, principal_of, require
 from clearway.api.subscriptions import QualityController, WebhookController
 from clearway.bootstrap import App
 from clearway.errors import ClearwayError
@@ -56,6 +60,7 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
     rt = runtime or Runtime.build(application)
     settings = application.settings
     limiter = RateLimiter(rate=settings.rate_per_second, burst=2 * settings.rate_per_second)
+    throttle = SignInThrottle()
     web = web_config()
     prometheus = metrics_config(rt)
     api = Litestar(
@@ -66,6 +71,7 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
             "clearway": Provide(lambda: application, use_cache=True, sync_to_thread=False),
             "runtime": Provide(lambda: rt, use_cache=True, sync_to_thread=False),
             "limiter": Provide(lambda: limiter, use_cache=True, sync_to_thread=False),
+            "throttle": Provide(lambda: throttle, use_cache=True, sync_to_thread=False),
             "caller": _role(None),
             "submitter": _role("consignments:write"),
             "reader": _role("consignments:read"),
@@ -81,6 +87,11 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
             Exception: unexpected,
         },
         request_max_body_size=settings.max_body_bytes,
+        csrf_config=CSRFConfig(  # the officers' pages: a token on every form; the API uses bearer tokens
+            secret=hmac.new(application.secret, b"clearway csrf", hashlib.sha256).hexdigest(),
+            cookie_path="/ui", cookie_secure=settings.cookie_secure, cookie_httponly=True, cookie_samesite="strict",
+            exclude=["^/v1/", "^/metrics", "^/schema"],
+        ),
         openapi_config=OpenAPIConfig(
             title="clearway",
             version=__version__,

@@ -32,17 +32,24 @@ class ClearwayCollector(Collector):
         consignments = CounterMetricFamily("clearway_consignments", "consignments submitted", labels=["outcome"])
         rejections = CounterMetricFamily("clearway_rejections", "errors in rejected consignments", labels=["code"])
         queues = GaugeMetricFamily("clearway_queue_depth", "requests or batches waiting", labels=["queue"])
+        failed = GaugeMetricFamily(
+            "clearway_assessment_failed", "consignments set aside because their assessment failed (retried)"
+        )
         totals: dict[str, float] = {}
         depth = {"writes": 0.0, "assessments": 0.0, "webhook_deliveries": 0.0}
+        set_aside = 0.0
         for runtime in runtimes:
             for key, value in runtime.submissions.counts.items():
                 totals[key] = totals.get(key, 0.0) + value
             for queue, value in runtime.submissions.queue_depth().items():
                 depth[queue] += value
-            d = t.webhook_deliveries.c
+            d, c = t.webhook_deliveries.c, t.consignments.c
             with runtime.app.store.engine.connect() as conn:
                 depth["webhook_deliveries"] += conn.execute(
                     sa.select(sa.func.count()).where(d.delivered_at.is_(None))
+                ).scalar_one()
+                set_aside += conn.execute(
+                    sa.select(sa.func.count()).where(c.status == "assessment_failed")
                 ).scalar_one()
         for outcome in ("accepted", "rejected"):
             consignments.add_metric([outcome], totals.get(outcome, 0.0))
@@ -51,7 +58,8 @@ class ClearwayCollector(Collector):
                 rejections.add_metric([key.removeprefix("error:")], value)
         for queue, value in depth.items():
             queues.add_metric([queue], value)
-        yield from (consignments, rejections, queues)
+        failed.add_metric([], set_aside)
+        yield from (consignments, rejections, queues, failed)
 
 
 COLLECTOR = ClearwayCollector()

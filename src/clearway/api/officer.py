@@ -33,7 +33,7 @@ class OfficerController(Controller):
         runtime: NamedDependency[Runtime],
         officer: NamedDependency[Principal],
         lane: Annotated[Lane | None, QueryParameter()] = None,
-        status: Annotated[Literal["held", "inspected"] | None, QueryParameter()] = None,
+        status: Annotated[Literal["held", "inspected", "assessment_failed"] | None, QueryParameter()] = None,
         channel: Annotated[Literal["post", "express", "cargo"] | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         offset: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,
@@ -55,6 +55,7 @@ class OfficerController(Controller):
             "referrals": c.referrals(consignment_id),
             "inspections": c.inspections(consignment_id),
             "events": officer_events(runtime.app.store.events(consignment_id)),
+            "assessment_failure": runtime.app.store.assessment_failure(consignment_id),
         }
 
     @post("/consignments/{consignment_id:str}/reroute", status_code=200, sync_to_thread=True, summary="Change lane")

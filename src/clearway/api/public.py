@@ -11,7 +11,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from clearway.api.security import RateLimiter
+from clearway.api.security import RateLimiter, address_of
 from clearway.api.views import public_status
 from clearway.errors import ConfigurationError, InvalidInput, NotFound
 from clearway.model.consignment import DATE_MAX, DATE_MIN, Consignment
@@ -87,7 +87,7 @@ class PublicController(Controller):
         limiter: NamedDependency[RateLimiter],
         data: JSONBody[EstimateRequest],
     ) -> dict[str, Any]:
-        limiter.take_address(request)
+        limiter.take(f"ip:{address_of(request)}")
         on = data.on or dt.datetime.now(dt.UTC).date()
         if not DATE_MIN <= on <= DATE_MAX:
             raise InvalidInput(f"estimates are made for days from {DATE_MIN} to {DATE_MAX}")
@@ -114,7 +114,7 @@ class PublicController(Controller):
         limiter: NamedDependency[RateLimiter],
         tracking: FromPath[str],
     ) -> dict[str, Any]:
-        limiter.take_address(request)
+        limiter.take(f"ip:{address_of(request)}")
         c = t.consignments.c
         with runtime.app.store.engine.connect() as conn:
             rows = conn.execute(

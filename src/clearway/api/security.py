@@ -1,40 +1,20 @@
-"""Who is calling: bearer tokens to principals, role checks, and per-client rate limits."""
+"""Who is calling: bearer tokens to principals, role checks and the caller's address for limits."""
 
 from __future__ import annotations
 
-import math
-import threading
-import time
-
 from litestar import Request
 
-from clearway.errors import Forbidden, RateLimited, Unauthenticated
+from clearway.errors import Forbidden, Unauthenticated
 from clearway.services.clients import Principal, TokenIssuer
+from clearway.services.limits import RateLimiter, SignInThrottle
+
+__all__ = ["RateLimiter", "SignInThrottle", "address_of", "bearer", "principal_of", "require"]
 
 
-class RateLimiter:
-    """A token bucket per caller: `rate` requests a second on average, bursts of `burst`."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, caller: str, cost: float = 1.0) -> None:
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(caller, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens < cost:
-                self._buckets[caller] = (tokens, now)
-                wait = max(1, math.ceil((cost - tokens) / self.rate))
-                raise RateLimited(f"more than {self.rate:g} requests a second: retry in {wait} s", retry_after=wait)
-            self._buckets[caller] = (tokens - cost, now)
-
-    def take_address(self, request: Request[object, object, object]) -> None:
-        """For callers without a token (the public routes): the bucket of their address."""
-        self.take(f"ip:{request.client.host if request.client else '-'}")
+def address_of(request: Request[object, object, object]) -> str:
+    """The caller's address as the server saw it: forwarded headers count only when the server was told to
+    trust the proxy that sent them (`CLEARWAY_TRUSTED_PROXIES`, applied by uvicorn)."""
+    return request.client.host if request.client else "-"
 
 
 def bearer(request: Request[object, object, object]) -> str:

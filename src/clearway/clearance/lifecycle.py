@@ -1,6 +1,8 @@
 """The contract's lifecycle as an explicit state machine.
 
 received → registered → assessed → {released | held → inspected → released | seized | returned_to_sender}.
+A consignment the pipeline could not assess is set aside as `assessment_failed` (alone: the others of its
+batch are assessed) and assessed again later, or amended or invalidated meanwhile.
 An amendment sends a consignment back to `registered` (it is assessed again); the submitter may
 invalidate it until release; arrival is recorded in any open status (a parcel waiting for it is then
 released). Anything else is an `IllegalTransition`, raised with the status and action.
@@ -13,11 +15,21 @@ from typing import Literal, get_args
 from clearway.errors import IllegalTransition
 
 Status = Literal[
-    "received", "registered", "assessed", "held", "inspected", "released", "seized", "returned_to_sender", "invalidated"
+    "received",
+    "registered",
+    "assessed",
+    "held",
+    "inspected",
+    "released",
+    "seized",
+    "returned_to_sender",
+    "invalidated",
+    "assessment_failed",
 ]
 Action = Literal[
     "register",
     "assess",
+    "fail_assessment",
     "amend",
     "hold",
     "inspect",
@@ -38,16 +50,33 @@ HOLDING_LANES = frozenset({"red", "yellow"})
 _MOVES: dict[Action, dict[Status, Status | None]] = {
     # None: the status stays what it was (the action is recorded, nothing moves)
     "register": {"received": "registered"},  # a valid submission; an invalid one stays a rejected submission
-    "assess": {"registered": "assessed"},
-    "amend": {"registered": "registered", "assessed": "registered", "held": "registered"},
+    "assess": {"registered": "assessed", "assessment_failed": "assessed"},
+    "fail_assessment": {"registered": "assessment_failed", "assessment_failed": "assessment_failed"},
+    "amend": {
+        "registered": "registered",
+        "assessed": "registered",
+        "held": "registered",
+        "assessment_failed": "registered",
+    },
     "hold": {"assessed": "held"},
     "reroute": {"assessed": None, "held": None},
     "inspect": {"held": "inspected", "inspected": "inspected"},
     "release": {"assessed": "released", "held": "released", "inspected": "released"},
     "seize": {"held": "seized", "inspected": "seized"},
     "return_to_sender": {"held": "returned_to_sender", "inspected": "returned_to_sender"},
-    "invalidate": {"registered": "invalidated", "assessed": "invalidated", "held": "invalidated"},
-    "arrive": {"registered": None, "assessed": None, "held": None, "inspected": None},  # release may follow
+    "invalidate": {
+        "registered": "invalidated",
+        "assessed": "invalidated",
+        "held": "invalidated",
+        "assessment_failed": "invalidated",
+    },
+    "arrive": {
+        "registered": None,
+        "assessed": None,
+        "held": None,
+        "inspected": None,
+        "assessment_failed": None,
+    },  # release may follow
 }
 
 

@@ -55,7 +55,11 @@ def check_bundle(bundle: dict[str, Any], signed_checkpoint: str, verifier: NoteV
     for entry in bundle.get("entries") or []:
         try:
             index = int(entry["index"])
-            event = None if entry.get("event") is None else msgspec.json.decode(str(entry["event"]).encode(), type=LedgerEvent)
+            event = (
+                None
+                if entry.get("event") is None
+                else msgspec.json.decode(str(entry["event"]).encode(), type=LedgerEvent)
+            )
             customs = msgspec.json.decode(str(entry["sealed_facts"]).encode()) if entry.get("sealed_facts") else None
         except (KeyError, ValueError, TypeError, msgspec.DecodeError) as exc:
             raise ProofFailed(f"malformed entry: {exc}") from exc

@@ -60,9 +60,7 @@ Mass = Annotated[
         extra={"decimal_min": Decimal(0), "decimal_exclusive": True, "decimal_max": MASS_MAX},
     ),
 ]  # fmt: skip
-ContractDate = Annotated[
-    dt.date, msgspec.Meta(description=f"ISO 8601 date from {DATE_MIN} to {DATE_MAX}")
-]
+ContractDate = Annotated[dt.date, msgspec.Meta(description=f"ISO 8601 date from {DATE_MIN} to {DATE_MAX}")]
 AwareDatetime = Annotated[
     dt.datetime,
     msgspec.Meta(tz=True, description=f"ISO 8601 date-time with offset, from {DATE_MIN} to {DATE_MAX}"),

@@ -24,7 +24,7 @@ from clearway.bootstrap import App
 from clearway.intake import read_bytes
 from clearway.scale.bus import Bus, Message
 from clearway.services.clearance import submitter_facts
-from clearway.services.ingest import assess_rows, ingest, pending_rows
+from clearway.services.ingest import assess_isolated, ingest, pending_rows
 from clearway.store import tables as t
 from clearway.store.repository import as_utc
 
@@ -46,14 +46,18 @@ class Worker:
         self.relay = DecisionRelay(app, bus, settle=settle, now=now)
 
     def start(self) -> int:
-        """Assess what an earlier worker stored but did not assess; returns how many."""
-        rows, versions = pending_rows(self.app)
+        """Assess what an earlier worker stored but did not assess, and what was set aside and is due for
+        another attempt; returns how many were tried."""
+        rows, versions = pending_rows(self.app, self.now())
+        failed = 0
         for i in range(0, len(rows), self.app.settings.batch_size):
             chunk = rows[i : i + self.app.settings.batch_size]
-            assess_rows(self.app, chunk, {r.key: versions[r.key] for r in chunk}, as_of=self.now(),
-                        decided_at=self.now())  # fmt: skip
+            done = assess_isolated(self.app, chunk, {r.key: versions[r.key] for r in chunk}, as_of=self.now(),
+                                   decided_at=self.now())  # fmt: skip
+            failed += len(done.failed)
         if rows:
-            log.info("assessed %d consignments left registered by an earlier worker", len(rows))
+            log.info("assessed %d of %d consignments left by an earlier worker; %d set aside", len(rows) - failed,
+                     len(rows), failed)  # fmt: skip
         return len(rows)
 
     def step(self, timeout: float = 1.0) -> int:

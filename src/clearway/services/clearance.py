@@ -145,7 +145,8 @@ class Clearance:
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Consignments waiting for an officer (held or inspected), highest score and oldest first."""
+        """Consignments waiting for an officer (held or inspected; or, asked for, those whose assessment
+        failed), highest score and oldest first."""
         c, d = t.consignments.c, t.decisions.c
         latest = (
             sa.select(d.consignment_id, sa.func.max(d.decided_at).label("at")).group_by(d.consignment_id).subquery()
@@ -153,15 +154,15 @@ class Clearance:
         query = (
             sa.select(c.id, c.reference, c.submitter, c.status, c.lane, c.channel, c.dispatch_country,
                       c.destination_country, c.received_at, c.updated_at, d.score, d.referrals)
-            .join(latest, latest.c.consignment_id == c.id)
-            .join(t.decisions, (d.consignment_id == c.id) & (d.decided_at == latest.c.at))
+            .join(latest, latest.c.consignment_id == c.id, isouter=True)
+            .join(t.decisions, (d.consignment_id == c.id) & (d.decided_at == latest.c.at), isouter=True)
             .where(c.status.in_([status] if status else ["held", "inspected"]))
         )  # fmt: skip
         if lane:
             query = query.where(c.lane == lane)
         if channel:
             query = query.where(c.channel == channel)
-        query = query.order_by(d.score.desc(), c.received_at, c.id).limit(limit).offset(offset)
+        query = query.order_by(d.score.desc().nulls_last(), c.received_at, c.id).limit(limit).offset(offset)
         now = self.now()
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
@@ -171,7 +172,7 @@ class Clearance:
                 continue
             seen.add(row["id"])
             item = {k: (as_utc(v) if isinstance(v, dt.datetime) else v) for k, v in row.items()}
-            item["referrals"] = _decode(item["referrals"])
+            item["referrals"] = _decode(item["referrals"]) if item["referrals"] else []
             item["age_seconds"] = int((now - item["received_at"]).total_seconds())
             out.append(item)
         return out

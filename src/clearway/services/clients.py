@@ -12,7 +12,10 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -67,6 +70,26 @@ def _secret_matches(secret: str, stored: str) -> bool:
     return hmac.compare_digest(_hash_secret(secret, bytes.fromhex(salt)), stored)
 
 
+_NOBODY = _hash_secret(secrets.token_urlsafe(32))
+"""Checked when the client is unknown or revoked, so that a refusal costs the same scrypt either way and its
+timing does not tell which client ids exist."""
+RECHECK_SECONDS = 2.0
+"""How long a verified token trusts what it read of its client and of signed-out sessions: a revoked client
+or a signed-out session is refused within this many seconds."""
+
+
+def revoke_client(engine: sa.Engine, name: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Revoke a client by name (any role): it can no longer get tokens, and the tokens it holds are refused."""
+    at = now or dt.datetime.now(dt.UTC)
+    c = t.clients.c
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(c.id, c.role, c.active).where(c.name == name)).first()
+        if row is None:
+            raise NotFound(f"no client named {name!r}")
+        conn.execute(t.clients.update().where(c.id == row.id).values(active=False, revoked_at=at))
+    return {"client_id": row.id, "name": name, "role": row.role, "revoked_at": at.isoformat()}
+
+
 def add_client(
     engine: sa.Engine,
     name: str,
@@ -105,38 +128,98 @@ def client(engine: sa.Engine, client_id: str) -> dict[str, Any]:
 
 
 class TokenIssuer:
-    """Checks client credentials and issues and verifies tokens."""
+    """Checks client credentials and issues and verifies tokens; revoked clients and signed-out sessions are
+    refused within RECHECK_SECONDS."""
 
     def __init__(self, engine: sa.Engine, secret: bytes, minutes: int) -> None:
         self.engine = engine
         self.key = hmac.new(secret, b"clearway access tokens", hashlib.sha256).digest()
         self.lifetime = dt.timedelta(minutes=minutes)
+        self._lock = threading.Lock()
+        self._clients: dict[str, tuple[float, bool]] = {}  # client id -> (read at, still active)
+        self._revoked: tuple[float, frozenset[str]] = (-RECHECK_SECONDS, frozenset())
 
     def issue(self, client_id: str, client_secret: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(t.clients).where(t.clients.c.id == client_id)).mappings().first()
-        if row is None or not row["active"] or not _secret_matches(client_secret, row["secret_hash"]):
+        row = None
+        if _CLIENT_ID.fullmatch(client_id):
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(t.clients).where(t.clients.c.id == client_id)).mappings().first()
+        usable = row is not None and row["active"]
+        matches = _secret_matches(client_secret, row["secret_hash"] if usable and row else _NOBODY)
+        if not (usable and matches) or row is None:
             raise Unauthenticated("unknown client or wrong secret")
         now = now or dt.datetime.now(dt.UTC)
         scopes = SCOPES[row["role"]]
         claims = {
             "iss": ISSUER, "sub": row["id"], "name": row["name"], "role": row["role"], "agency": row["agency"],
             "scope": " ".join(scopes), "iat": int(now.timestamp()), "exp": int((now + self.lifetime).timestamp()),
-            "jti": secrets.token_hex(8),
+            "jti": secrets.token_hex(16),
         }  # fmt: skip
         token = jwt.encode(claims, self.key, algorithm="HS256")
         seconds = int(self.lifetime.total_seconds())
         return {"access_token": token, "token_type": "Bearer", "expires_in": seconds, "scope": claims["scope"]}
 
-    def verify(self, token: str) -> Principal:
+    def _claims(self, token: str) -> dict[str, Any]:
         try:
-            claims = jwt.decode(
-                token, self.key, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub", "iss"]}
-            )
+            return dict(
+                jwt.decode(
+                    token, self.key, algorithms=["HS256"], issuer=ISSUER,
+                    options={"require": ["exp", "sub", "iss", "jti"]},
+                )
+            )  # fmt: skip
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("the token has expired: ask for a new one at /v1/oauth/token") from exc
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"the token is not valid: {exc}") from exc
+
+    def verify(self, token: str) -> Principal:
+        claims = self._claims(token)
+        if str(claims["jti"]) in self._revoked_ids():
+            raise Unauthenticated("this session was signed out: sign in again")
+        if not self._active(str(claims["sub"])):
+            raise Unauthenticated("the client was revoked")
         return Principal(
             claims["sub"], claims["name"], claims["role"], claims.get("agency"), frozenset(claims["scope"].split())
         )
+
+    def revoke(self, token: str) -> None:
+        """End one session (signing out): its token is refused from now on, everywhere."""
+        claims = self._claims(token)
+        expires = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
+        r = t.revoked_tokens.c
+        with self.engine.begin() as conn:
+            conn.execute(t.revoked_tokens.delete().where(r.expires_at < dt.datetime.now(dt.UTC)))
+            if conn.execute(sa.select(r.jti).where(r.jti == str(claims["jti"]))).first() is None:
+                conn.execute(t.revoked_tokens.insert().values(jti=str(claims["jti"]), expires_at=expires))
+        with self._lock:
+            self._revoked = (self._revoked[0], self._revoked[1] | {str(claims["jti"])})
+
+    def _revoked_ids(self) -> frozenset[str]:
+        now = time.monotonic()
+        with self._lock:
+            read_at, ids = self._revoked
+        if now - read_at < RECHECK_SECONDS:
+            return ids
+        r = t.revoked_tokens.c
+        with self.engine.connect() as conn:
+            fresh = frozenset(conn.execute(sa.select(r.jti).where(r.expires_at >= dt.datetime.now(dt.UTC))).scalars())
+        with self._lock:
+            self._revoked = (now, fresh)
+        return fresh
+
+    def _active(self, client_id: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            read_at, active = self._clients.get(client_id, (-RECHECK_SECONDS, False))
+        if now - read_at < RECHECK_SECONDS:
+            return active
+        with self.engine.connect() as conn:
+            active = bool(conn.execute(sa.select(t.clients.c.active).where(t.clients.c.id == client_id)).scalar())
+        with self._lock:
+            if len(self._clients) > 10_000:
+                self._clients.clear()
+            self._clients[client_id] = (now, active)
+        return active
+
+
+_CLIENT_ID = re.compile(r"[0-9a-f]{32}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,6 +26,8 @@ from clearway.store import Registration, Store
 from clearway.store import tables as t
 from clearway.store.repository import as_utc
 
+log = logging.getLogger("clearway.ingest")
+
 
 @dataclass
 class IngestReport:
@@ -38,6 +41,7 @@ class IngestReport:
     seconds: float = 0.0
     refunds: int = 0
     return_problems: list[str] = field(default_factory=list)
+    assessment_failed: int = 0  # consignments set aside because their assessment failed
 
     def decision_frame(self) -> pl.DataFrame:
         return pl.concat(self.decisions, how="vertical_relaxed") if self.decisions else pl.DataFrame()
@@ -51,6 +55,7 @@ class IngestReport:
         self.seconds += other.seconds
         self.refunds += other.refunds
         self.return_problems.extend(other.return_problems)
+        self.assessment_failed += other.assessment_failed
 
 
 @dataclass
@@ -127,13 +132,61 @@ def assess_rows(
     return done
 
 
-def pending_rows(app: App) -> tuple[list[BatchRow], dict[str, int]]:
-    """Consignments registered but not assessed (a run stopped between the two), and their versions."""
-    c, v = t.consignments.c, t.consignment_versions.c
+@dataclass
+class Isolated:
+    """What an isolated assessment did: the batches it assessed, and the consignments it set aside."""
+
+    assessed: list[Assessed] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # consignment id -> the error, for officers
+
+    @property
+    def refunds(self) -> int:
+        return sum(a.refunds for a in self.assessed)
+
+    @property
+    def return_problems(self) -> list[str]:
+        return [p for a in self.assessed for p in a.return_problems]
+
+
+def assess_isolated(
+    app: App, rows: list[BatchRow], versions: dict[str, int], *, as_of: dt.datetime, decided_at: dt.datetime
+) -> Isolated:
+    """Assess the rows; when the batch fails, halve it until the consignments that fail are alone, so that
+    whatever one consignment holds, the others of its batch are assessed. Those that fail alone are set
+    aside (`assessment_failed`, with their error) and tried again after a back-off."""
+    done = Isolated()
+
+    def attempt(part: list[BatchRow]) -> None:
+        try:
+            done.assessed.append(
+                assess_rows(app, part, {r.key: versions[r.key] for r in part}, as_of=as_of, decided_at=decided_at)
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure is narrowed down to the consignments that cause it
+            if len(part) == 1:
+                done.failed[part[0].key] = f"{type(exc).__name__}: {exc}"
+                return
+            middle = len(part) // 2
+            attempt(part[:middle])
+            attempt(part[middle:])
+
+    if rows:
+        attempt(rows)
+    if done.failed:
+        log.warning("set aside %d consignments whose assessment failed: %s", len(done.failed), sorted(done.failed))
+        app.store.record_assessment_failures(done.failed, versions, decided_at)
+    return done
+
+
+def pending_rows(app: App, now: dt.datetime | None = None) -> tuple[list[BatchRow], dict[str, int]]:
+    """Consignments registered but not assessed (a run stopped between the two), and those set aside whose
+    next attempt is due at `now`, with their versions."""
+    c, v, f = t.consignments.c, t.consignment_versions.c, t.assessment_failures.c
+    due = sa.select(f.consignment_id).where(f.next_attempt_at <= now) if now is not None else None
+    waiting = c.status == "registered"
     query = (
         sa.select(c.id, c.submitter, c.received_at, c.version, v.body)
         .join(t.consignment_versions, (v.consignment_id == c.id) & (v.version == c.version))
-        .where(c.status == "registered")
+        .where(waiting | ((c.status == "assessment_failed") & c.id.in_(due)) if due is not None else waiting)
     )
     with app.store.engine.connect() as conn:
         pending = conn.execute(query).all()
@@ -171,10 +224,11 @@ def ingest(
             report.warnings.update(w.code for w in item.outcome.warnings)
         rows, versions = to_assess(app.store, submitter, received_at, batch, registrations)
         if rows:
-            done = assess_rows(app, rows, versions, as_of=received_at, decided_at=now())
+            done = assess_isolated(app, rows, versions, as_of=received_at, decided_at=now())
             report.refunds += done.refunds
             report.return_problems += done.return_problems
-            report.decisions.append(done.summary())
+            report.decisions.extend(a.summary() for a in done.assessed)
+            report.assessment_failed += len(done.failed)
         app.ledger.checkpoint_if_due(now())
         report.submitted += len(batch)
         if on_batch is not None:

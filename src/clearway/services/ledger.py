@@ -14,8 +14,7 @@ import msgspec
 import sqlalchemy as sa
 
 from clearway.errors import NotFound
-from clearway.ledger import Checkpoint, MerkleTree, NoteKey, checkpoint_due, leaf_bytes, leaf_hash
-from clearway.ledger import crosscheck
+from clearway.ledger import Checkpoint, MerkleTree, NoteKey, checkpoint_due, crosscheck, leaf_bytes, leaf_hash
 from clearway.ledger.leaf import LedgerEvent, all_facts, reveals_customs_facts, seal_holds
 from clearway.services.keyfile import read_or_create
 from clearway.store import ledger_log

@@ -66,6 +66,7 @@ class Runtime:
         """Time-driven steps: referrals that time out; the ledger's checkpoint when due."""
         while not self._stopping.wait(interval):
             try:
+                self.submissions.assess_pending()  # consignments set aside whose next attempt is due
                 self.clearance.expire_referrals()
                 self.app.ledger.checkpoint_if_due(utcnow())
             except Exception:  # the clock must outlive a bad moment of the database

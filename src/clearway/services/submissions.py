@@ -29,7 +29,7 @@ from clearway.errors import InvalidInput
 from clearway.intake.submitted import Submitted
 from clearway.interop import dms_notifications, ics2
 from clearway.pipeline import BatchRow
-from clearway.services.ingest import assess_rows, pending_rows, to_assess
+from clearway.services.ingest import assess_isolated, pending_rows, to_assess
 from clearway.store import Registration
 from clearway.store import tables as t
 
@@ -246,24 +246,32 @@ class Submissions:
                 for _ in work:
                     self._assess.task_done()
 
-    def _assess_rows(self, rows: list[BatchRow], versions: dict[str, int], as_of: dt.datetime) -> None:
+    def _assess_rows(self, rows: list[BatchRow], versions: dict[str, int], as_of: dt.datetime) -> int:
+        """Assess rows, each consignment that fails set aside alone; returns how many were set aside."""
         try:
-            assess_rows(self.app, rows, versions, as_of=as_of, decided_at=self.now())
+            done = assess_isolated(self.app, rows, versions, as_of=as_of, decided_at=self.now())
             self.app.ledger.checkpoint_if_due(self.now())
-        except Exception:  # they stay registered and are assessed at the next start
-            log.exception("assessment of %d consignments failed; they stay registered", len(rows))
-            return
+        except Exception:  # the store itself failed: they stay as they were and are tried at the next start
+            log.exception("assessment of %d consignments could not be stored; they stay registered", len(rows))
+            return 0
+        self.counts["assessment_failed"] += len(done.failed)
         if self.on_assessed is not None:
-            self.on_assessed([row.key for row in rows])
+            self.on_assessed([row.key for row in rows if row.key not in done.failed])
+        return len(done.failed)
 
-    def assess_pending(self) -> int:
-        """Assess every consignment that is registered but has no decision for its current version."""
-        rows, versions = pending_rows(self.app)
+    def assess_pending(self, *, retry: bool = True) -> int:
+        """Assess every consignment registered without a decision for its current version, and (with `retry`)
+        those set aside whose next attempt is due; says truthfully how many were assessed and set aside."""
+        rows, versions = pending_rows(self.app, self.now() if retry else None)
+        failed = 0
         for start in range(0, len(rows), self.app.settings.batch_size):
             chunk = rows[start : start + self.app.settings.batch_size]
-            self._assess_rows(chunk, {r.key: versions[r.key] for r in chunk}, self.now())
+            failed += self._assess_rows(chunk, {r.key: versions[r.key] for r in chunk}, self.now())
         if rows:
-            log.info("assessed %d consignments left registered by an earlier run", len(rows))
+            log.info(
+                "assessed %d of %d consignments left unassessed or due for another attempt; %d set aside "
+                "(assessment_failed)", len(rows) - failed, len(rows), failed,
+            )  # fmt: skip
         return len(rows)
 
 

@@ -47,7 +47,9 @@ def salts(conn: sa.Connection, consignment_ids: Sequence[str], *, create: bool =
             found[cid] = (bytes(salt), bytes(seal))
     for cid in unsealed if create else ():
         conn.execute(
-            t.ledger_salts.update().where(c.consignment_id == cid, c.seal_salt.is_(None)).values(seal_salt=found[cid][1])
+            t.ledger_salts.update()
+            .where(c.consignment_id == cid, c.seal_salt.is_(None))
+            .values(seal_salt=found[cid][1])
         )
     return found
 

@@ -32,6 +32,9 @@ RegistrationOutcome = Literal["registered", "unchanged", "amended", "rejected"]
 _encoder = msgspec.json.Encoder(order="deterministic")
 _decode = msgspec.json.Decoder().decode
 _CHUNK = 500
+FIRST_RETRY = dt.timedelta(seconds=30)
+LONGEST_RETRY = dt.timedelta(hours=1)
+"""A consignment whose assessment failed is tried again after 30 s, doubling, at most an hour apart."""
 
 
 @dataclass(frozen=True)
@@ -295,6 +298,12 @@ class Store:
                     .where(r.consignment_id.in_([u["cid"] for u in updates]), r.state != "closed")
                     .values(state="closed", closed_by="reassessed")
                 )
+            if updates:
+                conn.execute(
+                    t.assessment_failures.delete().where(
+                        t.assessment_failures.c.consignment_id.in_([u["cid"] for u in updates])
+                    )
+                )
             insert_rows(conn, t.decisions, rows)
             insert_rows(conn, t.events, events)
             insert_rows(conn, t.referrals, referrals)
@@ -311,6 +320,52 @@ class Store:
                     ),
                     updates,
                 )
+
+    def record_assessment_failures(
+        self, failures: dict[str, str], versions: dict[str, int], at: dt.datetime
+    ) -> dict[str, int]:
+        """Set consignments the pipeline could not assess aside (`assessment_failed`), with the error for
+        officers and the next attempt after a back-off (FIRST_RETRY doubling, LONGEST_RETRY at most); each is
+        an event and a ledger leaf. Returns the attempts so far of each."""
+        f = t.assessment_failures.c
+        ids = IdSequence()
+        with self.engine.begin() as conn:
+            known = dict(
+                conn.execute(sa.select(f.consignment_id, f.attempts).where(f.consignment_id.in_(list(failures)))).all()
+            )
+            events, leaves, attempts = [], [], {}
+            for cid, error in failures.items():
+                tries = int(known.get(cid, 0)) + 1
+                attempts[cid] = tries
+                values = {"version": versions[cid], "error": error[:2000], "attempts": tries, "last_failed_at": at,
+                          "next_attempt_at": at + min(FIRST_RETRY * 2 ** (tries - 1), LONGEST_RETRY)}  # fmt: skip
+                if cid in known:
+                    conn.execute(t.assessment_failures.update().where(f.consignment_id == cid).values(**values))
+                else:
+                    conn.execute(
+                        t.assessment_failures.insert().values(consignment_id=cid, first_failed_at=at, **values)
+                    )
+                facts = {"version": versions[cid], "attempt": tries}
+                event = _event(ids(), cid, "assessment_failed", "clearway", at, facts)
+                events.append(event)
+                leaves.append((event["id"], ledger_event(event, facts)))
+            c = t.consignments.c
+            conn.execute(
+                t.consignments.update()
+                .where(c.id.in_(list(failures)), c.status.in_(["registered", "assessment_failed"]))
+                .values(status="assessment_failed", updated_at=at)
+            )
+            insert_rows(conn, t.events, events)
+            ledger_log.append(conn, leaves)
+        return attempts
+
+    def assessment_failure(self, consignment_id: str) -> dict[str, Any] | None:
+        """Why a consignment could not be assessed, how often it was tried and when it is tried again."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t.assessment_failures).where(t.assessment_failures.c.consignment_id == consignment_id)
+            ).mappings().first()  # fmt: skip
+        return None if row is None else {k: (as_utc(v) if isinstance(v, dt.datetime) else v) for k, v in row.items()}
 
     def consignment(self, consignment_id: str) -> tuple[dict[str, Any], Consignment]:
         """The stored row and the current version of a consignment."""

@@ -3,6 +3,7 @@ audit. Every action goes through the same clearance and config services as the A
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -19,7 +20,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from clearway.errors import ClearwayError, RuleFileError, Unauthenticated
+from clearway.errors import ClearwayError, RateLimited, RuleFileError, Unauthenticated
 from clearway.ledger import NoteVerifier
 from clearway.ledger.bundle import ProofFailed, check_bundle
 from clearway.pipeline import LANES
@@ -27,6 +28,7 @@ from clearway.report import charts
 from clearway.services import config
 from clearway.services.clearance import Inspection, InspectionFinding
 from clearway.services.dryrun import dry_run
+from clearway.services.limits import SignInThrottle, sign_in
 from clearway.services.runtime import Runtime, utcnow
 from clearway.store import tables as t
 from clearway.store.repository import as_utc
@@ -62,9 +64,36 @@ async def _form(request: Request[Any, Any, Any]) -> Any:
     return await request.form()
 
 
+def _same_origin(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """Refuse a state-changing request that says it comes from another site (the CSRF token is checked too)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    origin = request.headers.get("origin")
+    if origin is None:  # not a browser's cross-site request; the CSRF token still has to match
+        return None
+    expected = {f"{request.url.scheme}://{request.headers.get('host', '')}"}
+    if origin not in expected:
+        return Response({"type": "about:blank", "title": "Forbidden", "status": 403,
+                         "detail": f"a request from {origin[:80]} may not change anything here"},
+                        status_code=403, media_type="application/problem+json")  # fmt: skip
+    return None
+
+
+def _protect(response: Response[Any]) -> Response[Any]:
+    """No page may be framed by another site, and case pages are not kept in any cache."""
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 class OfficerPages(Controller):
     path = "/ui"
     include_in_schema = False
+    before_request = _same_origin
+    after_request = _protect
 
     # --- sign-in ---
 
@@ -73,22 +102,34 @@ class OfficerPages(Controller):
         return _page("login.html", None, next=next if next.startswith("/ui") else "/ui/", error=None)
 
     @post("/login")
-    async def login(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Response[Any]:
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        throttle: NamedDependency[SignInThrottle],
+    ) -> Response[Any]:
         form = await _form(request)
         target = str(form.get("next") or "/ui/")
+        client_id, secret = str(form.get("client_id", ""))[:64], str(form.get("client_secret", ""))[:256]
         try:
-            issued = await anyio.to_thread.run_sync(
-                runtime.tokens.issue, str(form.get("client_id", "")), str(form.get("client_secret", ""))
-            )
-        except Unauthenticated as exc:
-            return Template("login.html", context={"user": None, "next": target, "error": exc.message}, status_code=401)
+            address = request.client.host if request.client else "-"
+            issued = await anyio.to_thread.run_sync(sign_in, runtime.tokens, throttle, client_id, secret, address)
+        except (Unauthenticated, RateLimited) as exc:
+            status = 429 if isinstance(exc, RateLimited) else 401
+            return Template("login.html", context={"user": None, "next": target, "error": exc.message},
+                            status_code=status)  # fmt: skip
         response: Response[Any] = Redirect(target if target.startswith("/ui") else "/ui/")
         response.set_cookie(COOKIE, issued["access_token"], httponly=True, samesite="strict", path="/ui",
-                            max_age=issued["expires_in"])  # fmt: skip
+                            max_age=issued["expires_in"], secure=runtime.app.settings.cookie_secure)  # fmt: skip
         return response
 
-    @post("/logout", sync_to_thread=False)
-    def logout(self) -> Response[Any]:
+    @post("/logout", sync_to_thread=True)
+    def logout(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Response[Any]:
+        """Ends the session on the server too: the token of the cookie is refused from now on."""
+        token = request.cookies.get(COOKIE)
+        if token:
+            with contextlib.suppress(Unauthenticated):  # an expired or broken token needs no revoking
+                runtime.tokens.revoke(token)
         response: Response[Any] = Redirect("/ui/login")
         response.delete_cookie(COOKIE, path="/ui")
         return response
@@ -172,7 +213,11 @@ class OfficerPages(Controller):
         kinds = [k for k in form.getall("finding", []) if k in FINDINGS]
         text = {name: str(form.get(name) or "").strip() for name in
                 ("note", "corrected_value", "corrected_hs_code", "quantity_seized")}  # fmt: skip
-        seized = int(text["quantity_seized"]) if text["quantity_seized"].isdecimal() and len(text["quantity_seized"]) < 10 else None
+        seized = (
+            int(text["quantity_seized"])
+            if text["quantity_seized"].isdecimal() and len(text["quantity_seized"]) < 10
+            else None
+        )
         findings = [
             InspectionFinding(
                 kind=kind,
