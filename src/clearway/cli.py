@@ -548,7 +548,10 @@ def serve(
     from clearway.bootstrap import bootstrap
     from clearway.settings import Settings
 
-    uvicorn.run(create_app(bootstrap(Settings.from_env())), host=host, port=port)
+    settings = Settings.from_env()
+    proxies = list(settings.trusted_proxies)  # X-Forwarded-For counts only from these (CLEARWAY_TRUSTED_PROXIES)
+    uvicorn.run(create_app(bootstrap(settings)), host=host, port=port, proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None)  # fmt: skip
 
 
 @app.command()
@@ -592,6 +595,29 @@ def clients_add(
     upgrade(engine)
     made = add_client(engine, name, role, agency=agency, webhook_hosts=list(webhook_host or []))
     sys.stdout.write(json.dumps(made) + "\n")
+
+
+@clients_app.command("revoke")
+def clients_revoke(
+    name: Annotated[str, typer.Argument(help="the client's name (any role: submitter, officer, agency)")],
+) -> None:
+    """Revoke a client: it gets no more tokens, and the services refuse the tokens and UI sessions it holds
+    within seconds. Prints what was revoked as JSON."""
+    from clearway.errors import NotFound
+    from clearway.services.clients import revoke_client
+    from clearway.settings import Settings
+    from clearway.store import make_engine, upgrade
+
+    engine = make_engine(Settings.from_env().database_url)
+    try:
+        upgrade(engine)
+        done = revoke_client(engine, name)
+    except NotFound as exc:
+        err.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    sys.stdout.write(json.dumps(done) + "\n")
 
 
 FORMAT_HELP = "column mapping: `kcs`, or a mapping YAML file (see clearway/data/targeting/kcs.yaml)"

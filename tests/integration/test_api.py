@@ -211,7 +211,7 @@ def test_amend_before_release_is_assessed_again_and_refused_after(service: Servi
     assert amended.status_code == 200 and amended.json()["outcome"] == "amended"
     now = service.client.get(f"/v1/consignments/{cid}", headers=service.alpha).json()
     assert now["version"] == 2 and now["status"] == "assessed"  # dutiable by post: released on arrival
-    service.client.post(f"/v1/consignments/{cid}/arrival", json={}, headers=service.alpha)
+    service.client.post(f"/v1/officer/consignments/{cid}/arrival", json={}, headers=service.officer)
     other_ioss = example(reference="AM1", fiscal={"scheme": "ioss", "id": "IM2760000023"})
     late = service.client.put(f"/v1/consignments/{cid}", json=other_ioss, headers=service.alpha)
     assert late.status_code == 409 and late.json()["errors"][0]["code"] == "amend.final"
@@ -363,13 +363,18 @@ def test_release_follows_the_channel_policy_and_arrival(service: Service) -> Non
     assert events[-1]["type"] == "awaiting_arrival"
     assert service.client.get(f"/v1/consignments/{express}", headers=service.alpha).json()["status"] == "released"
     assert service.client.post(f"/v1/consignments/{post}/arrival", json={}, headers=service.beta).status_code == 404
-    arrived = service.client.post(
-        f"/v1/consignments/{post}/arrival", json={"office": "DE004700"}, headers=service.alpha
-    )
+    # issue 17, finding 6: the platform that filed it may not declare its own parcel arrived (it would release it)
+    own = service.client.post(f"/v1/consignments/{post}/arrival", json={}, headers=service.alpha)
+    assert own.status_code == 403 and "carrier or post" in own.json()["detail"]
+    assert service.client.get(f"/v1/consignments/{post}", headers=service.alpha).json()["status"] == "assessed"
+    # the express carrier that carries it files the same transport document, and reports the arrival
+    carried = without_ioss("BX-AR1")
+    service.submit([carried], who=service.beta, key="beta-1")
+    arrived = service.client.post(f"/v1/consignments/{post}/arrival", json={"office": "DE004700"}, headers=service.beta)
     assert arrived.status_code == 200 and arrived.json()["status"] == "released"
     kinds = [e["type"] for e in service.client.get(f"/v1/consignments/{post}/events", headers=service.alpha).json()]
     assert kinds[-1] == "arrived"
-    again = service.client.post(f"/v1/consignments/{post}/arrival", json={}, headers=service.alpha)
+    again = service.client.post(f"/v1/officer/consignments/{post}/arrival", json={}, headers=service.officer)
     assert again.status_code == 409  # a released parcel has arrived already
 
 

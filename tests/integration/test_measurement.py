@@ -34,8 +34,8 @@ def test_kpis_over_the_store_follow_what_happened_to_each_parcel(service: Servic
     broken = example(reference="M4")
     broken["items"][0]["hs_code"] = "9999"
     assert service.submit([broken], key="k2").json()["results"][0]["errors"]
-    arrived = service.client.post(f"/v1/consignments/{post}/arrival", json={}, headers=service.alpha)
-    assert arrived.json()["status"] == "released"
+    arrived = service.client.post(f"/v1/officer/consignments/{post}/arrival", json={}, headers=service.officer)
+    assert arrived.json()["after"]["status"] == "released"
     inspection = {"method": "physical", "outcome": "infringement", "findings": [{"kind": "prohibited"}]}
     path = f"/v1/officer/consignments/{held}/inspections"
     assert service.client.post(path, json=inspection, headers=service.officer).status_code == 201

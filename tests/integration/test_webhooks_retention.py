@@ -126,7 +126,7 @@ def test_webhooks_are_signed_delivered_and_retried(private_service: Service, rec
 def test_retention_erases_personal_data_after_release_but_not_on_open_cases(database_url: str, tmp_path: Path) -> None:
     for s in service_for(database_url, tmp_path):
         released = registration(s.submit([example(reference="RT1")]))
-        s.client.post(f"/v1/consignments/{released}/arrival", json={}, headers=s.alpha)  # released on arrival
+        s.client.post(f"/v1/officer/consignments/{released}/arrival", json={}, headers=s.officer)  # released
         held = registration(s.submit([medicine("RT2")], key="k2"))
         leaves_before = s.app.ledger.audit()
         with s.app.store.engine.connect() as conn:

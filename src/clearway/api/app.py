@@ -7,10 +7,9 @@ committed as docs/openapi.json). Who may call what comes from the bearer token's
 
 from __future__ import annotations
 
-from typing import Any
-
 import hashlib
 import hmac
+from typing import Any
 
 from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
@@ -25,7 +24,7 @@ from clearway.api.agency import AgencyController
 from clearway.api.consignments import ConsignmentController
 from clearway.api.hostile import HostileInputGuard
 from clearway.api.ledger import LedgerController
-from clearway.api.metrics import MetricsController, forget, metrics_config
+from clearway.api.metrics import forget, metrics_config, metrics_controller
 from clearway.api.oauth import OAuthController
 from clearway.api.officer import OfficerController
 from clearway.api.openapi_body import document_consignment_bodies
@@ -64,7 +63,8 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
     web = web_config()
     prometheus = metrics_config(rt)
     api = Litestar(
-        route_handlers=[*CONTROLLERS, *WEB_CONTROLLERS, web["static"], MetricsController],
+        route_handlers=[*CONTROLLERS, *WEB_CONTROLLERS, web["static"],
+                        metrics_controller(rt, public=settings.metrics_public)],
         middleware=[DefineMiddleware(HostileInputGuard, max_body=settings.max_body_bytes), prometheus.middleware],
         template_config=web["template_config"],
         dependencies={

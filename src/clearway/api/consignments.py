@@ -166,7 +166,10 @@ class ConsignmentController(Controller):
                 f"the reference is {batch[0].outcome.reference!r}, not {meta['reference']!r}: it cannot change"
             )
         digest = request_hash(body, "json")
-        status, answer = runtime.submissions.submit(submitter.tenant, f"PUT {consignment_id} {digest}", digest, batch)
+        # keyed by the version it amends: the same body sent again at a later version is a new amendment
+        # (A, B, then A again), while a retry of the same call at the same version gets the first answer
+        key = f"PUT {consignment_id} v{meta['version']} {digest}"
+        status, answer = runtime.submissions.submit(submitter.tenant, key, digest, batch)
         result = msgspec.convert(answer["results"][0], SubmissionResult)
         if any(e["code"] == "amend.final" for e in result.errors):
             return Response(result, status_code=409)

@@ -1,7 +1,8 @@
 """Operational metrics in Prometheus format at `/metrics`: requests and their latency (Litestar's
 middleware: counts, duration histograms, in flight, by method, route and status), and clearway's own:
 consignments accepted and rejected by error code, the write and assessment queues, webhook deliveries
-waiting, and server errors. `/metrics` is for the operator's scraper: serve it on an internal address."""
+waiting, consignments whose assessment failed, and server errors. `/metrics` answers the operator's scraper
+only: a token with the `metrics` scope, or no token on a listener the operator keeps internal."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import REGISTRY
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from clearway.errors import Forbidden, Unauthenticated
 from clearway.services.runtime import Runtime
 from clearway.store import tables as t
 
@@ -66,9 +70,27 @@ COLLECTOR = ClearwayCollector()
 REGISTRY.register(COLLECTOR)
 
 
-class MetricsController(PrometheusController):
-    path = "/metrics"
-    include_in_schema = False
+def metrics_controller(runtime: Runtime, *, public: bool) -> type[PrometheusController]:
+    """`/metrics`, for a bearer token with the `metrics` scope (a `monitor` client, as Prometheus's oauth2
+    scrape configuration gets one, or an officer); without a token only where the operator serves it on an
+    internal listener of its own (`CLEARWAY_METRICS_PUBLIC=1`)."""
+
+    def scraper(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if public:
+            return
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("send `Authorization: Bearer <token>` of a client with the `metrics` scope")
+        if "metrics" not in runtime.tokens.verify(token.strip()).scopes:
+            raise Forbidden("this client may not read the metrics (it needs the `metrics` scope)")
+
+    class MetricsController(PrometheusController):
+        path = "/metrics"
+        include_in_schema = False
+        guards = [scraper]
+
+    return MetricsController
 
 
 def metrics_config(runtime: Runtime) -> PrometheusConfig:

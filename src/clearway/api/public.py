@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -69,6 +70,14 @@ def _as_consignment(request: EstimateRequest) -> Consignment:
         raise InvalidInput(f"the estimate cannot be made: {exc}") from exc
 
 
+def _owner(rows: Sequence[Any]) -> dict[str, Any]:
+    """The filing whose status the public sees when several tenants filed one tracking number: one the carrier
+    or post that carries the parcel filed, else the first filed; a withdrawn filing only when every filing is.
+    Another tenant's filing of the same number (registered, then invalidated or held) changes nothing."""
+    best = min(rows, key=lambda r: (r["status"] == "invalidated", not r["carries"], as_utc(r["received_at"])))
+    return dict(best) | {"updated_at": as_utc(best["updated_at"])}
+
+
 class PublicController(Controller):
     path = "/v1/public"
     tags = ["public"]
@@ -115,14 +124,16 @@ class PublicController(Controller):
         tracking: FromPath[str],
     ) -> dict[str, Any]:
         limiter.take(f"ip:{address_of(request)}")
-        c = t.consignments.c
+        if len(tracking) > 35:
+            raise NotFound(f"no parcel with tracking number {tracking[:35]}...")
+        c, k = t.consignments.c, t.clients.c
+        carrier = sa.select(k.name).where(k.role.in_(["carrier", "postal"]))
         with runtime.app.store.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(c.status, c.channel, c.destination_country, c.updated_at)
+                sa.select(c.status, c.channel, c.destination_country, c.updated_at, c.received_at,
+                          c.submitter.in_(carrier).label("carries"))
                 .where(c.transport_document_id.in_({tracking.strip(), tracking.strip().upper()}))
-                .order_by(c.updated_at.desc())
             ).mappings().all()  # fmt: skip
         if not rows:
             raise NotFound(f"no parcel with tracking number {tracking}")
-        latest = dict(rows[0]) | {"updated_at": as_utc(rows[0]["updated_at"])}
-        return {"tracking": tracking.strip().upper()} | public_status(latest)
+        return {"tracking": tracking.strip().upper()} | public_status(_owner(rows))

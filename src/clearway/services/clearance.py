@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from clearway.bootstrap import App
 from clearway.clearance import Action, next_status
-from clearway.errors import IllegalTransition, InvalidInput, NotFound
+from clearway.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from clearway.pipeline import LANES
 from clearway.services.clients import Principal
 from clearway.store import ledger_log
@@ -68,6 +68,8 @@ def submitter_facts(data: dict[str, Any]) -> dict[str, Any]:
 
 
 PRIVATE_FACTS = frozenset({"note"})  # free text may name people: kept in events and audit, never in the ledger
+CARRIER_ROLES = frozenset({"carrier", "postal"})
+"""Submitters that carry parcels, and so may report their arrival."""
 OFFICER_MOVES: dict[str, Action] = {"release": "release", "seize": "seize", "return": "return_to_sender"}
 
 
@@ -282,9 +284,14 @@ class Clearance:
     # --- arrival and time ---
 
     def arrive(self, actor: Principal, consignment_id: str, office: str | None = None) -> dict[str, Any]:
-        """Arrival at the office of import, reported by its carrier (the submitter) or an officer. A parcel
-        that was waiting for it (released on arrival, nothing open on it) is released."""
-        self.owned(actor, consignment_id)
+        """Arrival at the office of import, reported by the carrier or post that carries the parcel (it filed
+        the consignment, or filed the same transport document itself) or by an officer; never by a platform,
+        whose word would release its own parcels. A parcel that was waiting for it (released on arrival,
+        nothing open on it) is released."""
+        if actor.is_submitter:
+            self._carried_by(actor, consignment_id)
+        else:
+            self.owned(actor, consignment_id)
         open_referrals = [r for r in self.referrals(consignment_id) if r["state"] == "open"]
 
         def change(row: dict[str, Any]) -> dict[str, Any]:
@@ -294,6 +301,20 @@ class Clearance:
             return {}
 
         return self._act(actor, consignment_id, "arrived", change, {"office": office} if office else {})
+
+    def _carried_by(self, actor: Principal, consignment_id: str) -> None:
+        if actor.role not in CARRIER_ROLES:
+            raise Forbidden("arrival is reported by the carrier or post that carries the parcel, or by an officer")
+        c = t.consignments.c
+        mine = sa.select(c.transport_document_id).where(c.submitter == actor.tenant)
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(c.id).where(
+                    c.id == consignment_id, (c.submitter == actor.tenant) | c.transport_document_id.in_(mine)
+                )
+            ).first()
+        if found is None:
+            raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
 
     def expire_referrals(self) -> int:
         """Time out referrals open longer than the policy allows; the parcel stays held for an officer."""

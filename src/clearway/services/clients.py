@@ -26,15 +26,16 @@ import sqlalchemy as sa
 from clearway.errors import InvalidInput, NotFound, Unauthenticated
 from clearway.store import tables as t
 
-Role = Literal["platform", "carrier", "postal", "officer", "agency"]
+Role = Literal["platform", "carrier", "postal", "officer", "agency", "monitor"]
 ROLES: tuple[Role, ...] = get_args(Role)
 SUBMITTER_ROLES = frozenset({"platform", "carrier", "postal"})
 SCOPES: dict[str, tuple[str, ...]] = {
     "platform": ("consignments:write", "consignments:read", "referrals:answer", "webhooks"),
     "carrier": ("consignments:write", "consignments:read", "referrals:answer", "webhooks"),
     "postal": ("consignments:write", "consignments:read", "referrals:answer", "webhooks"),
-    "officer": ("officer", "quality:all"),
+    "officer": ("officer", "quality:all", "metrics"),
     "agency": ("agency",),
+    "monitor": ("metrics",),  # the operator's scraper: /metrics and nothing else
 }
 ISSUER = "clearway"
 

@@ -1,11 +1,13 @@
 """Submissions over the API: group commit, idempotency keys, and assessment behind the acknowledgement.
 
 A request is answered once its consignments are committed, never before: a 2xx means they are stored.
-Requests wait in a queue; one writer thread takes every request waiting and stores them in one
-transaction (one durable commit for many requests), with each request's answer under its
-Idempotency-Key in the same transaction, so a retry gets the very same answer. A second thread
-assesses what was committed, in batches. A consignment committed but not yet assessed (a crash
-between the two) stays `registered` and is assessed when the service starts again.
+Requests wait in a queue per tenant; one writer thread takes work from the tenants in turn (at most SLICE
+consignments of one tenant a turn, GROUP in all) and stores it in one transaction (one durable commit for
+many requests). A bulk request is so committed in slices, its answer stored under its Idempotency-Key
+with its last slice, so a retry gets the very same answer (after a crash between slices, a retry finds the
+committed part `unchanged`). A second thread assesses what was committed, in batches shared between tenants
+the same way. A consignment committed but not yet assessed (a crash between the two) stays `registered` and
+is assessed when the service starts again.
 """
 
 from __future__ import annotations
@@ -13,19 +15,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import queue
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 import sqlalchemy as sa
 
 from clearway.bootstrap import App
-from clearway.errors import InvalidInput
+from clearway.errors import InvalidInput, RateLimited
 from clearway.intake.submitted import Submitted
 from clearway.interop import dms_notifications, ics2
 from clearway.pipeline import BatchRow
@@ -35,11 +36,21 @@ from clearway.store import tables as t
 
 log = logging.getLogger("clearway.submissions")
 _encode = msgspec.json.Encoder(order="deterministic").encode
-MAX_GROUP = 5000  # consignments per group commit
+GROUP = 500
+"""Consignments per group commit: a bulk request is committed in slices, so that another tenant's request
+never waits behind more than one such transaction."""
+SLICE = 100
+"""What one tenant gets into a group per round of the round-robin, while other tenants wait."""
+ASSESS_BATCH = 1000
+"""Consignments per assessment batch, shared between tenants the same way."""
 
 
 class IdempotencyConflict(InvalidInput):
     """An Idempotency-Key used again with another body."""
+
+
+class QueueFull(RateLimited):
+    """A tenant has more consignments waiting to be stored than its share of the queue."""
 
 
 def request_hash(body: bytes, content_type: str) -> str:
@@ -47,6 +58,7 @@ def request_hash(body: bytes, content_type: str) -> str:
 
 
 _Work = tuple[dt.datetime, list[BatchRow], dict[str, int]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -56,9 +68,29 @@ class _Request:
     digest: str
     batch: Sequence[Submitted]
     answer: Future[tuple[int, dict[str, Any]]] = field(default_factory=Future)
+    done: int = 0  # consignments committed so far (a bulk request is committed in slices)
+    registrations: list[Registration] = field(default_factory=list)
+    received_at: dt.datetime | None = None
 
 
-_Done = tuple[_Request, "tuple[int, dict[str, Any]] | IdempotencyConflict", "_Work | None"]
+_Done = tuple["_Request", "tuple[int, dict[str, Any]] | Exception | None", "_Work | None"]
+"""A slice committed: its request, the answer (None until its last slice; an exception when refused) and
+the work it leaves for the assessor."""
+
+
+@dataclass
+class _Slice:
+    request: _Request
+    start: int
+    end: int
+
+    @property
+    def first(self) -> bool:
+        return self.start == 0
+
+    @property
+    def last(self) -> bool:
+        return self.end == len(self.request.batch)
 
 
 def answer_for(batch: Sequence[Submitted], registrations: Sequence[Registration], at: dt.datetime) -> dict[str, Any]:
@@ -85,8 +117,88 @@ def answer_for(batch: Sequence[Submitted], registrations: Sequence[Registration]
     return {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
 
 
+class FairQueue(Generic[T]):
+    """Work per tenant, taken round-robin: a tenant with much waiting cannot hold back one with little.
+
+    `put` adds a tenant's work; `take` waits for work and returns the next tenant with some (rotating), or
+    None once closed and empty. `done` counts finished work, so `join` can wait until all is done."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._tenants: OrderedDict[str, deque[T]] = OrderedDict()
+        self._open = 0  # put and not yet done
+        self._closed = False
+
+    def put(self, tenant: str, work: T) -> None:
+        with self._cond:
+            self._tenants.setdefault(tenant, deque()).append(work)
+            self._open += 1
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def wait(self) -> bool:
+        """Block until there is work (True) or the queue is closed and empty (False)."""
+        with self._cond:
+            while not self._tenants and not self._closed:
+                self._cond.wait()
+            return bool(self._tenants)
+
+    def round(self, budget: int, size: Callable[[T], int], share: int) -> list[tuple[str, T, int]]:
+        """Up to `budget` units of work, at most `share` per tenant per turn, tenants in rotation. Returns
+        (tenant, work, units taken); work whose units are not all taken stays at the head of its queue."""
+        taken: list[tuple[str, T, int]] = []
+        with self._cond:
+            offsets: dict[int, int] = {}
+            while budget > 0 and self._tenants:
+                progressed = False
+                for tenant in list(self._tenants):
+                    if budget <= 0:
+                        break
+                    queue_ = self._tenants[tenant]
+                    work = queue_[0]
+                    left = max(1, size(work) - offsets.get(id(work), 0))
+                    units = min(left, share, budget)
+                    taken.append((tenant, work, units))
+                    budget -= units
+                    progressed = progressed or units > 0
+                    if units == left:
+                        queue_.popleft()
+                        offsets.pop(id(work), None)
+                        if not queue_:
+                            del self._tenants[tenant]
+                    else:
+                        offsets[id(work)] = offsets.get(id(work), 0) + units
+                    if tenant in self._tenants:
+                        self._tenants.move_to_end(tenant)
+                if not progressed:
+                    break
+            return taken
+
+    def done(self, count: int = 1) -> None:
+        with self._cond:
+            self._open -= count
+            self._cond.notify_all()
+
+    def join(self) -> None:
+        with self._cond:
+            while self._open > 0:
+                self._cond.wait()
+
+    def depth(self) -> int:
+        with self._cond:
+            return sum(len(q) for q in self._tenants.values())
+
+
 class Submissions:
-    """The write path of the API: `submit` blocks until the batch is committed and returns the answer."""
+    """The write path of the API: `submit` blocks until the batch is committed and returns the answer.
+
+    Tenants share the writer and the assessor round-robin, and each may have at most `tenant_queue`
+    consignments waiting to be stored (beyond, 429 with Retry-After): one tenant's flood slows its own
+    requests, not another's."""
 
     def __init__(
         self,
@@ -98,9 +210,11 @@ class Submissions:
         self.app = app
         self.now = now
         self.on_assessed = on_assessed
-        self._writes: queue.Queue[_Request | None] = queue.Queue()
-        self._assess: queue.Queue[tuple[dt.datetime, list[BatchRow], dict[str, int]] | None] = queue.Queue()
+        self._writes: FairQueue[_Request] = FairQueue()
+        self._assess: FairQueue[_Work] = FairQueue()
         self._threads: list[threading.Thread] = []
+        self._waiting: Counter[str] = Counter()  # consignments waiting to be stored, per tenant
+        self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()  # accepted, rejected and each error code, since start (for metrics)
 
     def start(self) -> None:
@@ -108,6 +222,7 @@ class Submissions:
         if self._threads:
             return
         self.assess_pending()
+        self._writes, self._assess = FairQueue(), FairQueue()
         self._threads = [
             threading.Thread(target=self._write_loop, name="clearway-writer", daemon=True),
             threading.Thread(target=self._assess_loop, name="clearway-assessor", daemon=True),
@@ -119,9 +234,9 @@ class Submissions:
         """Finish what is queued, then stop."""
         if not self._threads:
             return
-        self._writes.put(None)
+        self._writes.close()
         self._threads[0].join()
-        self._assess.put(None)
+        self._assess.close()
         self._threads[1].join()
         self._threads = []
 
@@ -137,114 +252,119 @@ class Submissions:
         self._assess.join()
 
     def queue_depth(self) -> dict[str, int]:
-        return {"writes": self._writes.qsize(), "assessments": self._assess.qsize()}
+        return {"writes": self._writes.depth(), "assessments": self._assess.depth()}
 
     def submit(self, tenant: str, key: str, digest: str, batch: Sequence[Submitted]) -> tuple[int, dict[str, Any]]:
         """(HTTP status, answer) once committed; a retry with the same key and body gets the first answer."""
         if not self._threads:
             raise RuntimeError("the submission service is not started")
+        limit = self.app.settings.tenant_queue
+        with self._lock:
+            if self._waiting[tenant] and self._waiting[tenant] + len(batch) > limit:
+                raise QueueFull(
+                    f"{self._waiting[tenant]} of your consignments are waiting to be stored (at most {limit}): "
+                    "retry in a few seconds", retry_after=2,
+                )  # fmt: skip
+            self._waiting[tenant] += len(batch)
         request = _Request(tenant, key, digest, batch)
-        self._writes.put(request)
-        return request.answer.result()
+        self._writes.put(tenant, request)
+        try:
+            return request.answer.result()
+        finally:
+            with self._lock:
+                self._waiting[tenant] -= len(batch)
+                if self._waiting[tenant] <= 0:
+                    del self._waiting[tenant]
 
     # --- the writer ---
 
     def _write_loop(self) -> None:
-        while True:
-            first = self._writes.get()
-            if first is None:
-                self._writes.task_done()
-                return
-            group, size, stop = [first], len(first.batch), False
-            while size < MAX_GROUP:
-                try:
-                    more = self._writes.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                group.append(more)
-                size += len(more.batch)
+        while self._writes.wait():
+            taken = self._writes.round(GROUP, lambda r: len(r.batch), SLICE)
+            slices = []
+            for _, request, units in taken:
+                slices.append(_Slice(request, request.done, request.done + units))
+                request.done += units
             try:
-                self._commit_group(group)
+                self._commit_group(slices)
             finally:
-                for _ in range(len(group) + stop):
-                    self._writes.task_done()
-            if stop:
-                return
+                self._writes.done(sum(1 for s in slices if s.last))
 
-    def _commit_group(self, group: list[_Request]) -> None:
+    def _commit_group(self, slices: list[_Slice]) -> None:
         try:
-            done = self._commit(group)
+            done = self._commit(slices)
         except Exception:  # one bad request must not fail the others: each alone, in its own transaction
-            log.exception("group commit failed; committing its %d requests one by one", len(group))
-            done: list[_Done] = []
-            for request in group:
+            log.exception("group commit failed; committing its %d slices one by one", len(slices))
+            done = []
+            for piece in slices:
                 try:
-                    done += self._commit([request])
+                    done += self._commit([piece])
                 except Exception as exc:  # noqa: BLE001 - the request gets the error, the service goes on
-                    request.answer.set_exception(exc)
+                    done.append((piece.request, exc, None))
         for request, answer, rows in done:
+            if rows is not None:
+                self._assess.put(request.tenant, rows)
+            if request.answer.done():
+                continue
             if isinstance(answer, Exception):
                 request.answer.set_exception(answer)
-                continue
-            request.answer.set_result(answer)
-            self._count(answer[1])
-            if rows is not None:
-                self._assess.put(rows)
+            elif answer is not None:
+                request.answer.set_result(answer)
+                self._count(answer[1])
 
-    def _commit(self, group: list[_Request]) -> list[_Done]:
+    def _commit(self, slices: list[_Slice]) -> list[_Done]:
         received_at = self.now()
         done: list[_Done] = []
         with self.app.store.engine.begin() as conn:
-            for request in group:
-                try:
-                    stored = _stored_answer(conn, request)
-                except IdempotencyConflict as exc:
-                    done.append((request, exc, None))
+            for piece in slices:
+                request = piece.request
+                if request.answer.done():
+                    continue  # answered from its key by an earlier slice, or failed
+                if piece.first:
+                    request.received_at = received_at
+                    try:
+                        stored = _stored_answer(conn, request)
+                    except IdempotencyConflict as exc:
+                        done.append((request, exc, None))
+                        continue
+                    if stored is not None:
+                        done.append((request, stored, None))
+                        continue
+                at = request.received_at or received_at
+                part = request.batch[piece.start : piece.end]
+                registrations = self.app.store.record_in(conn, request.tenant, at, part)
+                request.registrations += registrations
+                rows, versions = to_assess(self.app.store, request.tenant, at, part, registrations)
+                work = (at, rows, versions) if rows else None
+                if not piece.last:
+                    done.append((request, None, work))
                     continue
+                body = answer_for(request.batch, request.registrations, at)
+                status = 201 if any(r.outcome in ("registered", "amended") for r in request.registrations) else 200
+                stored = _stored_answer(conn, request)  # a twin request with the same key may have won
                 if stored is not None:
-                    done.append((request, stored, None))
+                    done.append((request, stored, work))
                     continue
-                registrations = self.app.store.record_in(conn, request.tenant, received_at, request.batch)
-                body = answer_for(request.batch, registrations, received_at)
-                status = 201 if any(r.outcome in ("registered", "amended") for r in registrations) else 200
                 conn.execute(
                     t.idempotency_keys.insert().values(
                         tenant=request.tenant, key=request.key, request_hash=request.digest, status_code=status,
-                        response=_encode(body).decode(), created_at=received_at,
+                        response=_encode(body).decode(), created_at=at,
                     )
                 )  # fmt: skip
-                rows, versions = to_assess(self.app.store, request.tenant, received_at, request.batch, registrations)
-                done.append((request, (status, body), (received_at, rows, versions) if rows else None))
+                done.append((request, (status, body), work))
         return done
 
     # --- the assessor ---
 
     def _assess_loop(self) -> None:
-        while True:
-            first = self._assess.get()
-            if first is None:
-                self._assess.task_done()
-                return
-            work = [first]
-            while len(work) < 64:
-                try:
-                    more = self._assess.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._assess.task_done()
-                    self._assess.put(None)
-                    break
-                work.append(more)
+        while self._assess.wait():
+            # whole work items (each one writer slice, SLICE consignments at most), one per tenant per turn
+            taken = self._assess.round(ASSESS_BATCH // SLICE, lambda _: 1, 1)
             try:
-                for received_at, rows, versions in _merge(work):
+                for received_at, rows, versions in _merge([work for _, work, _ in taken]):
                     self._assess_rows(rows, versions, received_at)
             finally:
-                for _ in work:
-                    self._assess.task_done()
+                self._assess.done(len(taken))
 
     def _assess_rows(self, rows: list[BatchRow], versions: dict[str, int], as_of: dt.datetime) -> int:
         """Assess rows, each consignment that fails set aside alone; returns how many were set aside."""

@@ -2,7 +2,9 @@
 
 A subscription names an https URL whose host the client registered beforehand (`clearway clients add
 --webhook-host`), and whose addresses are all public: loopback, private, link-local and other internal
-addresses are refused, at subscription and again at each delivery (a name can be re-pointed). Each
+addresses are refused, at subscription and again at each delivery (a name can be re-pointed), IPv6 forms that
+embed such an address included (NAT64, 6to4, Teredo, mapped); a delivery connects to the very address it
+checked, with the host name kept for TLS and the Host header. Each
 delivery carries `Clearway-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the
 subscription's secret, and `Clearway-Delivery: <id>` (delivery is at least once: receivers drop repeats
 by id). Failed deliveries are retried with exponential backoff (30 s doubling, at most an
@@ -51,11 +53,49 @@ def resolve(host: str) -> list[str]:
     return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
 
 
+EMBEDDING_PREFIXES = (
+    ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64, well-known prefix (RFC 6052): the last 32 bits
+    ipaddress.IPv6Network("64:ff9b:1::/48"),  # NAT64, local-use prefix (RFC 8215): never a public host
+    ipaddress.IPv6Network("2002::/16"),  # 6to4 (RFC 3056): bits 16-48
+    ipaddress.IPv6Network("2001::/32"),  # Teredo (RFC 4380): server and (inverted) client addresses
+    ipaddress.IPv6Network("::ffff:0:0/96"),  # IPv4-mapped
+    ipaddress.IPv6Network("::/96"),  # IPv4-compatible (deprecated)
+)
+"""IPv6 forms that carry an IPv4 address; each embedded address must be public too."""
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, by every embedding form it falls in."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in EMBEDDING_PREFIXES[0] or ip in EMBEDDING_PREFIXES[5]:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def is_internal(address: str) -> bool:
+    """Loopback, private, link-local, reserved, multicast, or an IPv6 form of any of these."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if not ip.is_global or ip.is_multicast:
+        return True
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in EMBEDDING_PREFIXES[1]:
+            return True
+        return any(not v4.is_global or v4.is_multicast for v4 in embedded_ipv4(ip))
+    return False
+
+
 def check_url(
     url: str, allowed_hosts: list[str], *, allow_private: bool, resolver: Callable[[str], list[str]] = resolve
-) -> None:
+) -> list[str]:
     """Refuse a URL that is not https (http only where private addresses are allowed), whose host the
-    client did not register, or that resolves to an internal address."""
+    client did not register, or that resolves to an internal address; returns the addresses checked, which
+    are the ones to connect to (resolving again could give another: DNS rebinding)."""
     parts = urlsplit(url)
     if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
         raise InvalidInput("a webhook URL must use https")
@@ -66,13 +106,24 @@ def check_url(
         raise InvalidInput(f"host {host!r} is not among the client's registered webhook hosts")
     try:
         addresses = resolver(host)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         raise InvalidInput(f"host {host!r} does not resolve") from exc
+    if not addresses:
+        raise InvalidInput(f"host {host!r} does not resolve")
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        internal = not ip.is_global or ip.is_multicast
-        if internal and not allow_private:
+        if is_internal(address) and not allow_private:
             raise InvalidInput(f"host {host!r} resolves to the internal address {address}: webhooks are not sent there")
+    return addresses
+
+
+def pinned(url: str, address: str) -> tuple[str, str]:
+    """The URL with its host replaced by the checked address, and the Host header to send."""
+    parts = urlsplit(url)
+    netloc = f"[{address}]" if ":" in address else address
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    host_header = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=netloc).geturl(), host_header
 
 
 class Webhooks:
@@ -206,12 +257,13 @@ class Webhooks:
     def _post(self, url: str, secret: str, delivery_id: str, body: bytes) -> str | None:
         host = urlsplit(url).hostname or ""
         try:
-            check_url(url, [host], allow_private=self.allow_private, resolver=self.resolver)
+            addresses = check_url(url, [host], allow_private=self.allow_private, resolver=self.resolver)
+            target, host_header = pinned(url, addresses[0])  # connect to the address that was checked
             timestamp = int(self.now().timestamp())
             response = self.client.post(
-                url, content=body,
-                headers={"Content-Type": "application/json", "Clearway-Signature": sign(secret, timestamp, body),
-                         "Clearway-Delivery": delivery_id},
+                target, content=body, extensions={"sni_hostname": host},
+                headers={"Host": host_header, "Content-Type": "application/json",
+                         "Clearway-Signature": sign(secret, timestamp, body), "Clearway-Delivery": delivery_id},
             )  # fmt: skip
         except (httpx.HTTPError, InvalidInput) as exc:
             return str(exc)[:500]
