@@ -40,7 +40,9 @@ class Settings:
     dms_schemas: Path | None = (
         None  # CLEARWAY_DMS_SCHEMAS: the WCO DMS 3.6 schemas folder (declaration/, notification/)
     )
-    consignment_rate: float = 2000.0  # CLEARWAY_CONSIGNMENT_RATE: consignments a second per tenant (bursts of 5x)
+    consignment_rate: float = (
+        2000.0  # CLEARWAY_CONSIGNMENT_RATE: consignments a second per tenant (bursts of 5x, >= 1,000)
+    )
     tenant_queue: int = 20000  # CLEARWAY_TENANT_QUEUE: consignments one tenant may have waiting to be stored
     cookie_secure: bool = True  # CLEARWAY_COOKIE_SECURE=0: session cookie without `Secure` (plain-http dev only)
     trusted_proxies: tuple[str, ...] = ()  # CLEARWAY_TRUSTED_PROXIES: comma-separated proxy addresses/networks

@@ -60,6 +60,9 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
     settings = application.settings
     limiter = RateLimiter(rate=settings.rate_per_second, burst=2 * settings.rate_per_second)
     throttle = SignInThrottle()
+    consignments = RateLimiter(
+        rate=settings.consignment_rate, burst=max(5 * settings.consignment_rate, 1000), what="consignments"
+    )  # what one tenant may file a second, whatever the number of requests
     web = web_config()
     prometheus = metrics_config(rt)
     api = Litestar(
@@ -72,6 +75,7 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
             "runtime": Provide(lambda: rt, use_cache=True, sync_to_thread=False),
             "limiter": Provide(lambda: limiter, use_cache=True, sync_to_thread=False),
             "throttle": Provide(lambda: throttle, use_cache=True, sync_to_thread=False),
+            "filing_limit": Provide(lambda: consignments, use_cache=True, sync_to_thread=False),
             "caller": _role(None),
             "submitter": _role("consignments:write"),
             "reader": _role("consignments:read"),

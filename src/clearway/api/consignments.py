@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, RawBody
 
+from clearway.api.security import RateLimiter
 from clearway.api.views import submitter_events, submitter_view
 from clearway.errors import InvalidInput, TooLarge
 from clearway.intake import read_bytes
@@ -98,6 +99,7 @@ class ConsignmentController(Controller):
         request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         submitter: NamedDependency[Principal],
+        filing_limit: NamedDependency[RateLimiter],
         body: RawBody,
         idempotency_key: Annotated[str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255)],
     ) -> Response[SubmissionAnswer]:
@@ -110,6 +112,7 @@ class ConsignmentController(Controller):
             raise InvalidInput("the body holds no consignment")
         if len(batch) > MAX_BATCH:
             raise TooLarge(f"{len(batch)} consignments in one call: at most {MAX_BATCH}")
+        filing_limit.take(submitter.tenant, cost=len(batch))  # 429 with Retry-After past the tenant's rate
         digest = request_hash(body, fmt)
         status, answer = runtime.submissions.submit(submitter.tenant, idempotency_key, digest, batch)
         return Response(msgspec.convert(answer, SubmissionAnswer), status_code=status)

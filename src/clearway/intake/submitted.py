@@ -6,6 +6,7 @@ import re
 
 import msgspec
 
+from clearway.model.bounds import storable
 from clearway.model.validation import Outcome
 
 _REFERENCE = re.compile(rb'"reference"\s*:\s*"([^"\\]{1,64})"')
@@ -23,7 +24,10 @@ class Submitted(msgspec.Struct, frozen=True):
 def sniff_reference(raw: bytes) -> str | None:
     """Best-effort reference from text that would not decode, so the submitter can find the record."""
     match = _REFERENCE.search(raw)
-    return match.group(1).decode("utf-8", "replace") if match else None
+    if match is None:
+        return None
+    reference = match.group(1).decode("utf-8", "replace")
+    return reference if storable(reference) else None
 
 
 DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)

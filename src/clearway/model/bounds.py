@@ -50,11 +50,21 @@ def _text(value: Any, path: tuple[str | int, ...], depth: int) -> Iterator[Findi
 def _string(text: str, path: tuple[str | int, ...]) -> Iterator[Finding]:
     if "\x00" in text:
         yield Finding(pointer(*path), "text.nul", "text may not contain the NUL character (U+0000)")
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            yield Finding(pointer(*path), "text.encoding", "text holds a lone UTF-16 surrogate: not a character")
+    elif not storable(text):
+        yield Finding(pointer(*path), "text.encoding", "text holds a lone UTF-16 surrogate: not a character")
+
+
+def storable(text: str) -> bool:
+    """Text every store can hold: no NUL, no lone surrogate."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _value(doc: dict[str, Any]) -> Iterator[Finding]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from clearway.model.bounds import bound_errors
+from clearway.model.bounds import bound_errors, storable
 from clearway.model.consignment import Consignment
 from clearway.model.findings import Finding
 from clearway.model.quality import quality_warnings
@@ -31,7 +31,7 @@ def reference_of(doc: Any) -> str | None:
     """The submitter's reference, if the document carries a usable one."""
     if isinstance(doc, dict):
         ref = doc.get("reference")
-        if isinstance(ref, str) and 0 < len(ref) <= 64:
+        if isinstance(ref, str) and 0 < len(ref) <= 64 and storable(ref):
             return ref
     return None
 

@@ -280,7 +280,7 @@ class Submissions:
 
     def _write_loop(self) -> None:
         while self._writes.wait():
-            taken = self._writes.round(GROUP, lambda r: len(r.batch), SLICE)
+            taken = self._writes.round(GROUP, lambda r: len(r.batch) - r.done, SLICE)
             slices = []
             for _, request, units in taken:
                 slices.append(_Slice(request, request.done, request.done + units))
