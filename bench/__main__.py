@@ -1,4 +1,4 @@
-"""`python -m bench system|intake|ledger|risk|screening|api|model`: figures, printed (no time is asserted)."""
+"""`python -m bench system|intake|ledger|risk|screening|api|model|fairness`: figures, printed (no time is asserted)."""
 
 from __future__ import annotations
 
@@ -39,11 +39,24 @@ def main(argv: list[str] | None = None) -> None:
     api.add_argument("--size", type=int, default=20_000, help="consignments sent in bulk (default 20000)")
     api.add_argument("--singles", type=int, default=500, help="single submissions, sequential and concurrent")
     api.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    fairness = sub.add_parser("fairness", help="one tenant floods with bulk batches, another sends singles")
+    fairness.add_argument("--size", type=int, default=20_000, help="consignments the flood cycles through")
+    fairness.add_argument("--singles", type=int, default=200, help="the quiet tenant's requests (half alone)")
+    fairness.add_argument("--every", type=float, default=0.1, help="seconds between the quiet tenant's requests")
+    fairness.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    fairness.add_argument(
+        "--tenant-rate", type=float, nargs="*", default=[], help="also run with these consignments/s per tenant"
+    )
     system = sub.add_parser("system", help="one table: every step of the system beside its floor")
     system.add_argument("--size", type=int, default=20_000, help="consignments (default 20000)")
     system.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
-    if args.suite == "system":
+    if args.suite == "fairness":
+        from bench.fairness import run as run_fairness
+
+        rates: list[float | None] = [None, *args.tenant_rate]
+        run_fairness(args.size, args.singles, args.every, postgres=not args.no_postgres, rates=rates)
+    elif args.suite == "system":
         from bench.system import run as run_system
 
         run_system(args.size, postgres=not args.no_postgres)

@@ -548,6 +548,9 @@ def serve(
     from clearway.bootstrap import bootstrap
     from clearway.settings import Settings
 
+    # hand the interpreter lock over every millisecond (not 5): a short request waits less behind a
+    # long validation or assessment of another tenant's bulk batch (python -m bench fairness)
+    sys.setswitchinterval(0.001)
     settings = Settings.from_env()
     proxies = list(settings.trusted_proxies)  # X-Forwarded-For counts only from these (CLEARWAY_TRUSTED_PROXIES)
     uvicorn.run(create_app(bootstrap(settings)), host=host, port=port, proxy_headers=bool(proxies),

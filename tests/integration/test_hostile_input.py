@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings

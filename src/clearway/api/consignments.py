@@ -107,7 +107,8 @@ class ConsignmentController(Controller):
         outcome (registered, unchanged, amended) or its errors. The same key and body again gives the same
         answer; the same key with another body is refused."""
         fmt = format_of(request.headers.get("content-type", "application/json"))
-        batch = [dms_submission(runtime, body)] if fmt == "wco-dms" else list(read_bytes(body, fmt))
+        with runtime.submissions.validating(submitter.tenant):  # one tenant's batches are read one at a time
+            batch = [dms_submission(runtime, body)] if fmt == "wco-dms" else list(read_bytes(body, fmt))
         if not batch:
             raise InvalidInput("the body holds no consignment")
         if len(batch) > MAX_BATCH:

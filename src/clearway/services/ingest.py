@@ -114,7 +114,13 @@ def with_release_modes(policy: ClearancePolicy, frame: pl.DataFrame, decisions: 
 
 
 def assess_rows(
-    app: App, rows: list[BatchRow], versions: dict[str, int], *, as_of: dt.datetime, decided_at: dt.datetime
+    app: App,
+    rows: list[BatchRow],
+    versions: dict[str, int],
+    *,
+    as_of: dt.datetime,
+    decided_at: dt.datetime,
+    record_chunk: int | None = None,
 ) -> Assessed:
     """Refund what returns name, run the pipeline over the rows, store the decisions (and move each on)."""
     done = Assessed(pl.DataFrame(), pl.DataFrame())
@@ -128,7 +134,8 @@ def assess_rows(
     done.frame = to_batch(rows)
     context = Context(as_of=as_of, history=gather(app, rows, as_of))
     done.decisions = with_release_modes(app.policy, done.frame, app.pipeline(done.frame, context))
-    app.store.record_decisions(done.decisions, versions, decided_at)
+    for part in done.decisions.iter_slices(record_chunk or max(1, done.decisions.height)):
+        app.store.record_decisions(part, versions, decided_at)  # short transactions where others wait to write
     return done
 
 
@@ -149,7 +156,13 @@ class Isolated:
 
 
 def assess_isolated(
-    app: App, rows: list[BatchRow], versions: dict[str, int], *, as_of: dt.datetime, decided_at: dt.datetime
+    app: App,
+    rows: list[BatchRow],
+    versions: dict[str, int],
+    *,
+    as_of: dt.datetime,
+    decided_at: dt.datetime,
+    record_chunk: int | None = None,
 ) -> Isolated:
     """Assess the rows; when the batch fails, halve it until the consignments that fail are alone, so that
     whatever one consignment holds, the others of its batch are assessed. Those that fail alone are set
@@ -159,7 +172,14 @@ def assess_isolated(
     def attempt(part: list[BatchRow]) -> None:
         try:
             done.assessed.append(
-                assess_rows(app, part, {r.key: versions[r.key] for r in part}, as_of=as_of, decided_at=decided_at)
+                assess_rows(
+                    app,
+                    part,
+                    {r.key: versions[r.key] for r in part},
+                    as_of=as_of,
+                    decided_at=decided_at,
+                    record_chunk=record_chunk,
+                )  # fmt: skip
             )
         except Exception as exc:  # noqa: BLE001 - any failure is narrowed down to the consignments that cause it
             if len(part) == 1:

@@ -2,7 +2,7 @@
 
 A request is answered once its consignments are committed, never before: a 2xx means they are stored.
 Requests wait in a queue per tenant; one writer thread takes work from the tenants in turn (at most SLICE
-consignments of one tenant a turn, GROUP in all) and stores it in one transaction (one durable commit for
+consignments of one tenant a turn, one turn per tenant waiting) and stores it in one transaction (one durable commit for
 many requests). A bulk request is so committed in slices, its answer stored under its Idempotency-Key
 with its last slice, so a retry gets the very same answer (after a crash between slices, a retry finds the
 committed part `unchanged`). A second thread assesses what was committed, in batches shared between tenants
@@ -12,12 +12,13 @@ is assessed when the service starts again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 import threading
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -37,12 +38,16 @@ from clearway.store import tables as t
 log = logging.getLogger("clearway.submissions")
 _encode = msgspec.json.Encoder(order="deterministic").encode
 GROUP = 500
-"""Consignments per group commit: a bulk request is committed in slices, so that another tenant's request
-never waits behind more than one such transaction."""
-SLICE = 100
-"""What one tenant gets into a group per round of the round-robin, while other tenants wait."""
-ASSESS_BATCH = 1000
-"""Consignments per assessment batch, shared between tenants the same way."""
+"""Consignments per group commit at most: SLICE from each tenant with work waiting (one turn each), so a
+transaction is short whenever other tenants wait, and another tenant's request waits for one such
+transaction, not for a bulk batch."""
+SLICE = 25
+"""What one tenant gets into a group per turn of the round-robin."""
+RECORD_CHUNK = 50
+"""Decisions stored per transaction by the assessor, so the writer waits for at most that many."""
+ASSESS_BATCH = 300
+"""Consignments per assessment batch, shared between tenants the same way: its transaction (decisions,
+events, ledger leaves) holds the write lock briefly, so the writer's commits are not held up behind it."""
 
 
 class IdempotencyConflict(InvalidInput):
@@ -188,6 +193,11 @@ class FairQueue(Generic[T]):
             while self._open > 0:
                 self._cond.wait()
 
+    def tenants(self) -> int:
+        """How many tenants have work waiting (at least 1)."""
+        with self._cond:
+            return max(1, len(self._tenants))
+
     def depth(self) -> int:
         with self._cond:
             return sum(len(q) for q in self._tenants.values())
@@ -214,6 +224,7 @@ class Submissions:
         self._assess: FairQueue[_Work] = FairQueue()
         self._threads: list[threading.Thread] = []
         self._waiting: Counter[str] = Counter()  # consignments waiting to be stored, per tenant
+        self._readers: dict[str, list[Any]] = {}  # tenant -> [its reading lock, requests using it]
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()  # accepted, rejected and each error code, since start (for metrics)
 
@@ -254,6 +265,23 @@ class Submissions:
     def queue_depth(self) -> dict[str, int]:
         return {"writes": self._writes.depth(), "assessments": self._assess.depth()}
 
+    @contextlib.contextmanager
+    def validating(self, tenant: str) -> Iterator[None]:
+        """Decoding and validating a request is the CPU-heavy part of a submission: each tenant reads one
+        request at a time, so a tenant sending many bulk batches at once takes one thread's share of the
+        processor, and the others' requests are not starved of it."""
+        with self._lock:
+            turn = self._readers.setdefault(tenant, [threading.Lock(), 0])
+            turn[1] += 1
+        try:
+            with turn[0]:
+                yield
+        finally:
+            with self._lock:
+                turn[1] -= 1
+                if turn[1] == 0:
+                    del self._readers[tenant]
+
     def submit(self, tenant: str, key: str, digest: str, batch: Sequence[Submitted]) -> tuple[int, dict[str, Any]]:
         """(HTTP status, answer) once committed; a retry with the same key and body gets the first answer."""
         if not self._threads:
@@ -280,7 +308,8 @@ class Submissions:
 
     def _write_loop(self) -> None:
         while self._writes.wait():
-            taken = self._writes.round(GROUP, lambda r: len(r.batch) - r.done, SLICE)
+            budget = min(GROUP, SLICE * self._writes.tenants())
+            taken = self._writes.round(budget, lambda r: len(r.batch) - r.done, SLICE)
             slices = []
             for _, request, units in taken:
                 slices.append(_Slice(request, request.done, request.done + units))
@@ -315,7 +344,7 @@ class Submissions:
     def _commit(self, slices: list[_Slice]) -> list[_Done]:
         received_at = self.now()
         done: list[_Done] = []
-        with self.app.store.engine.begin() as conn:
+        with self.app.store.writing() as conn:
             for piece in slices:
                 request = piece.request
                 if request.answer.done():
@@ -369,7 +398,9 @@ class Submissions:
     def _assess_rows(self, rows: list[BatchRow], versions: dict[str, int], as_of: dt.datetime) -> int:
         """Assess rows, each consignment that fails set aside alone; returns how many were set aside."""
         try:
-            done = assess_isolated(self.app, rows, versions, as_of=as_of, decided_at=self.now())
+            done = assess_isolated(
+                self.app, rows, versions, as_of=as_of, decided_at=self.now(), record_chunk=RECORD_CHUNK
+            )
             self.app.ledger.checkpoint_if_due(self.now())
         except Exception:  # the store itself failed: they stay as they were and are tried at the next start
             log.exception("assessment of %d consignments could not be stored; they stay registered", len(rows))

@@ -6,10 +6,12 @@ previous ones kept. Writes are grouped per batch in one transaction (one durable
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -91,6 +93,16 @@ class Store:
     def __init__(self, engine: sa.Engine, party_keys: Callable[[Consignment], dict[str, str]] | None = None) -> None:
         self.engine = engine
         self.party_keys = party_keys
+        self.write_lock = threading.RLock()
+        """Taken around this process's write transactions of the write path (intake, decisions): they queue
+        here and start the moment the other ends, instead of polling SQLite's busy lock (which sleeps up
+        to 100 ms a try) or PostgreSQL's ledger lock."""
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[sa.Connection]:
+        """A write transaction of the write path, its turn taken in this process first."""
+        with self.write_lock, self.engine.begin() as conn:
+            yield conn
 
     def record_batch(self, submitter: str, received_at: dt.datetime, batch: Sequence[Submitted]) -> list[Registration]:
         """Keep every submission; register, skip or amend each accepted consignment; one transaction.
@@ -98,7 +110,7 @@ class Store:
         An amendment of a consignment that is released (or otherwise final) is refused: after release
         neither the goods nor the fiscal scheme id (the IOSS number the VAT was collected under) may change.
         """
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             return self.record_in(conn, submitter, received_at, batch)
 
     def record_in(
@@ -290,7 +302,7 @@ class Store:
                                                                                "release": mode})  # fmt: skip
             updates.append({"cid": cid, "at": decided_at, "status": status, "lane": lane,
                             "released": decided_at if released else None})  # fmt: skip
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             if updates:
                 r = t.referrals.c
                 conn.execute(
@@ -329,7 +341,7 @@ class Store:
         an event and a ledger leaf. Returns the attempts so far of each."""
         f = t.assessment_failures.c
         ids = IdSequence()
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             known = dict(
                 conn.execute(sa.select(f.consignment_id, f.attempts).where(f.consignment_id.in_(list(failures)))).all()
             )

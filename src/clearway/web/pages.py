@@ -202,6 +202,7 @@ class OfficerPages(Controller):
             "consignment.html", officer, meta=meta, c=msgspec.to_builtins(consignment), decision=decision, hits=hits,
             referrals=c.referrals(consignment_id), inspections=c.inspections(consignment_id), events=events,
             proof=_proof(runtime, consignment_id), findings=FINDINGS, notice=notice,
+            failure=runtime.app.store.assessment_failure(consignment_id),
         )  # fmt: skip
 
     @post("/consignments/{consignment_id:str}/inspection")
