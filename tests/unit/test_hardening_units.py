@@ -123,3 +123,30 @@ def test_a_delivery_connects_to_the_address_it_checked() -> None:
     assert pinned("https://hooks.acme.example:8443/x", "2606:2800::1") == (
         "https://[2606:2800::1]:8443/x", "hooks.acme.example:8443",
     )  # fmt: skip
+
+
+def test_a_delivery_is_sent_to_the_address_checked_not_a_second_lookup() -> None:
+    """Finding 12: the host was resolved once to check and again to connect (DNS rebinding)."""
+    import httpx
+    import sqlalchemy as sa
+
+    from clearway.services.webhooks import Webhooks
+
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])  # a rebinding name: public first, then loopback
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    hooks = Webhooks(
+        sa.create_engine("sqlite://"), allow_private=False, transport=httpx.MockTransport(record),
+        resolver=lambda host: next(answers),
+    )  # fmt: skip
+    try:
+        assert hooks._post("https://hooks.acme.example/x", "secret", "d1", b"{}") is None
+    finally:
+        hooks.client.close()
+    [request] = seen
+    assert request.url.host == "93.184.216.34" and request.headers["host"] == "hooks.acme.example"
+    assert request.extensions["sni_hostname"] == "hooks.acme.example"  # TLS still checks the name

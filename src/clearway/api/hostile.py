@@ -17,6 +17,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 _NUL_ESCAPE = re.compile(rb"\\u0000", re.IGNORECASE)
 _FILINGS = re.compile(r"^/v1/consignments(/[^/]+)?$")  # POST a batch, PUT an amendment: validated per consignment
 _encode = msgspec.json.encode
+MAX_SEGMENT = 255
+"""No id, reference, tracking number or file name is longer (a longer one made the file system fail)."""
 
 
 def _bad_text(raw: bytes) -> str | None:
@@ -40,7 +42,8 @@ def _body_problem(body: bytes, content_type: str) -> str | None:
 
 
 class HostileInputGuard:
-    """ASGI middleware: 400 problem+json for NUL or non-UTF-8 text in the path, the query or a small body."""
+    """ASGI middleware: 400 problem+json for NUL or non-UTF-8 text in the path, the query or a small body;
+    404 for a path segment longer than any name could be."""
 
     def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
@@ -51,9 +54,13 @@ class HostileInputGuard:
             await self.app(scope, receive, send)
             return
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
-        reason = _bad_text(raw_path) or _bad_text(scope.get("query_string", b""))
+        decoded = scope["path"].encode("utf-8", "surrogateescape")  # a router may percent-decode it once more
+        reason = _bad_text(raw_path) or _bad_text(decoded) or _bad_text(scope.get("query_string", b""))
         if reason is not None:
             await _refuse(send, reason)
+            return
+        if any(len(segment) > MAX_SEGMENT for segment in scope["path"].split("/")):
+            await _refuse(send, f"no resource has a name longer than {MAX_SEGMENT} characters", 404, "Not found")
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         filing = scope["method"] in ("POST", "PUT") and _FILINGS.match(scope["path"]) is not None
@@ -85,10 +92,10 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-async def _refuse(send: Send, reason: str) -> None:
-    body = _encode({"type": "about:blank", "title": "Bad request", "status": 400, "detail": reason})
+async def _refuse(send: Send, reason: str, status: int = 400, title: str = "Bad request") -> None:
+    body = _encode({"type": "about:blank", "title": title, "status": status, "detail": reason})
     await send(
-        {"type": "http.response.start", "status": 400,
+        {"type": "http.response.start", "status": status,
          "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]}
     )  # fmt: skip
     await send({"type": "http.response.body", "body": body})
