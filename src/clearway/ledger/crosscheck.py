@@ -8,7 +8,7 @@ for rows written before they named one, by consignment, time and kind. Pure: the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,19 +94,6 @@ def check_events(index: LedgerIndex, events: Iterable[dict[str, Any]]) -> list[s
     return problems
 
 
-def check_decisions(index: LedgerIndex, decisions: Iterable[dict[str, Any]]) -> list[str]:
-    problems = []
-    for d in decisions:
-        what = f"decision {d['id']} of {d['consignment_id']}"
-        leaf = index.find(d.get("event_id"), d["consignment_id"], d["decided_at"], "assessed")
-        if leaf is None:
-            problems.append(f"{what} has no `assessed` leaf")
-            continue
-        stated = {"lane": d["lane"], "referrals": d["referrals"], "version": d["version"]}
-        problems += _differs(what, stated, leaf)
-    return problems
-
-
 def check_consignments(index: LedgerIndex, consignments: Iterable[dict[str, Any]]) -> list[str]:
     """A consignment's lane and status are those its latest leaves left it in."""
     problems = []
@@ -119,45 +106,53 @@ def check_consignments(index: LedgerIndex, consignments: Iterable[dict[str, Any]
     return problems
 
 
-def check_inspections(index: LedgerIndex, inspections: Iterable[dict[str, Any]]) -> list[str]:
+def _check_records(
+    index: LedgerIndex,
+    rows: Iterable[dict[str, Any]],
+    what: Callable[[dict[str, Any]], str],
+    kind: Callable[[dict[str, Any]], str],
+    at: str,
+    stated: Callable[[dict[str, Any]], dict[str, Any]],
+) -> list[str]:
+    """Each row against the leaf of its event: that leaf exists and commits to what the row states."""
     problems = []
-    for i in inspections:
-        what = f"inspection {i['id']} of {i['consignment_id']}"
-        leaf = index.find(i.get("event_id"), i["consignment_id"], i["at"], "inspected")
+    for row in rows:
+        leaf = index.find(row.get("event_id"), row["consignment_id"], row[at], kind(row))
         if leaf is None:
-            problems.append(f"{what} has no `inspected` leaf")
-            continue
-        kinds = sorted({f["kind"] for f in i["findings"]})
-        problems += _differs(what, {"method": i["method"], "outcome": i["outcome"], "findings": kinds}, leaf)
+            problems.append(f"{what(row)} has no `{kind(row)}` leaf")
+        else:
+            problems += _differs(what(row), stated(row), leaf)
     return problems
+
+
+def check_decisions(index: LedgerIndex, decisions: Iterable[dict[str, Any]]) -> list[str]:
+    return _check_records(
+        index, decisions, lambda d: f"decision {d['id']} of {d['consignment_id']}", lambda _: "assessed",
+        "decided_at", lambda d: {"lane": d["lane"], "referrals": d["referrals"], "version": d["version"]},
+    )  # fmt: skip
+
+
+def check_inspections(index: LedgerIndex, inspections: Iterable[dict[str, Any]]) -> list[str]:
+    return _check_records(
+        index, inspections, lambda i: f"inspection {i['id']} of {i['consignment_id']}", lambda _: "inspected", "at",
+        lambda i: {"method": i["method"], "outcome": i["outcome"],
+                   "findings": sorted({f["kind"] for f in i["findings"]})},
+    )  # fmt: skip
 
 
 def check_refunds(index: LedgerIndex, refunds: Iterable[dict[str, Any]]) -> list[str]:
-    problems = []
-    for r in refunds:
-        what = f"refund {r['id']} of {r['consignment_id']}"
-        leaf = index.find(r.get("event_id"), r["consignment_id"], r["recorded_at"], "refunded")
-        if leaf is None:
-            problems.append(f"{what} has no `refunded` leaf")
-            continue
-        stated = {"kind": r["kind"], "currency": r["currency"]}
-        stated |= {name: str(r[name]) for name in ("duty", "vat", "total")}
-        problems += _differs(what, stated, leaf)
-    return problems
+    return _check_records(
+        index, refunds, lambda r: f"refund {r['id']} of {r['consignment_id']}", lambda _: "refunded",
+        "recorded_at",
+        lambda r: {"kind": r["kind"], "currency": r["currency"]} | {n: str(r[n]) for n in ("duty", "vat", "total")},
+    )  # fmt: skip
 
 
 def check_audit(index: LedgerIndex, rows: Iterable[dict[str, Any]]) -> list[str]:
-    """Officers' and agencies' actions on consignments: the state each left is the one its leaf commits to."""
-    problems = []
-    for a in rows:
-        if not a["consignment_id"]:
-            continue  # configuration changes (profiles, selectivity) concern no consignment
-        what = f"audit entry {a['seq']} ({a['action']} by {a['actor']})"
-        leaf = index.find(a.get("event_id"), a["consignment_id"], a["at"], a["action"])
-        if leaf is None:
-            problems.append(f"{what} has no ledger leaf")
-            continue
-        after = a["after"]
-        stated = {k: v for k, v in (after.get("facts") or {}).items()} | {"status": after.get("status")}
-        problems += _differs(what, stated, leaf)
-    return problems
+    """Officers' and agencies' actions on consignments (configuration changes concern none): the state each
+    left is the one its leaf commits to."""
+    return _check_records(
+        index, [a for a in rows if a["consignment_id"]], lambda a: f"audit entry {a['seq']} ({a['action']} by "
+        f"{a['actor']})", lambda a: str(a["action"]), "at",
+        lambda a: dict(a["after"].get("facts") or {}) | {"status": a["after"].get("status")},
+    )  # fmt: skip
