@@ -62,7 +62,7 @@ def _measure(name: str, url_of_db: str, lines: list[bytes], singles: int, progre
     upgrade(engine)
     client = add_client(engine, "bench-market", "platform")
     with tempfile.TemporaryDirectory() as home:
-        env = {"CLEARWAY_DATABASE_URL": url_of_db, "CLEARWAY_RATE": "1000000"}
+        env = {"CLEARWAY_DATABASE_URL": url_of_db, "CLEARWAY_RATE": "1000000", "CLEARWAY_CONSIGNMENT_RATE": "1000000"}
         with serving(Path(home), env) as server:
             form = {"grant_type": "client_credentials", "client_id": client["client_id"],
                     "client_secret": client["client_secret"]}  # fmt: skip

@@ -37,7 +37,7 @@ def _batch(b: int) -> bytes:
 @pytest.mark.slow
 def test_sigkill_under_load_loses_no_acknowledged_consignment(database_url: str, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = {"CLEARWAY_DATABASE_URL": database_url, "CLEARWAY_RATE": "100000"}
+    env = {"CLEARWAY_DATABASE_URL": database_url, "CLEARWAY_RATE": "100000", "CLEARWAY_CONSIGNMENT_RATE": "100000"}
     client = json.loads(clearway("clients", "add", "acme", "--role", "platform", home=home, env=env).stdout)
     acked: dict[int, dict[str, Any]] = {}
     lock = threading.Lock()
