@@ -24,15 +24,13 @@ def main(argv: list[str] | None = None) -> None:
     risk.add_argument("--size", type=int, default=20_000, help="consignments per seed (default 20000)")
     risk.add_argument("--seeds", type=int, nargs="+", default=[101, 202], help="simulator seeds not used for tuning")
     risk.add_argument("--stop-rate", type=float, default=0.05, help="also measure at this yellow+red share (0.05)")
-    screening = sub.add_parser(
-        "screening", help="clearway beside nomenklatura logic-v2 on sanctions-screening-benchmark"
-    )
-    screening.add_argument("--per-class", type=int, default=50, help="variants and negatives per class")
-    screening.add_argument("--seed", type=int, default=0)
-    screening.add_argument("--threshold", type=float, default=88.0, help="clearway's threshold (0-100)")
-    screening.add_argument(
-        "--nomenklatura-threshold", type=float, default=0.7, help="logic-v2's (0-1; yente's default)"
-    )
+    screening = sub.add_parser("screening", help="clearway's matcher on our own benchmark, tuned and held-out seeds")
+    screening.add_argument("--size", type=int, default=2000, help="listed entities (default 2000)")
+    screening.add_argument("--per-class", type=int, default=60, help="variants per perturbation class")
+    screening.add_argument("--negatives", type=int, default=1500, help="namesakes and random names")
+    screening.add_argument("--seeds", type=int, nargs=2, default=[1, 2], help="the tuning seed, the held-out seed")
+    screening.add_argument("--large", type=int, default=0, help="also load a synthetic list of this many entities")
+    screening.add_argument("--nomenklatura", action="store_true", help="beside nomenklatura logic-v2 (slow)")
     model = sub.add_parser("model", help="the targeting model stage beside LightGBM's bare predict")
     model.add_argument("--size", type=int, default=20_000, help="consignments (default 20000)")
     api = sub.add_parser("api", help="the service over loopback: bulk and single submissions, SQLite and PostgreSQL")
@@ -65,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.suite == "screening":
         from bench.screening import run as run_screening
 
-        run_screening(args.per_class, args.seed, args.threshold, args.nomenklatura_threshold)
+        run_screening(args.size, args.per_class, args.negatives, tuple(args.seeds), args.large, args.nomenklatura)
     elif args.suite == "risk":
         from bench.risk import run as run_risk
 

@@ -27,7 +27,14 @@ from clearway.risk.detectors import (
 from clearway.risk.exports import ExportMismatchDetector
 from clearway.risk.offenders import RepeatOffenderDetector
 from clearway.risk.party_keys import consignment_party_keys
-from clearway.risk.screening import ScreeningStage, WatchList, parse_csv_list, parse_ftm_lines
+from clearway.risk.screening import (
+    Consequences,
+    ScreeningStage,
+    WatchList,
+    parse_consequences,
+    parse_csv_list,
+    parse_ftm_lines,
+)
 from clearway.risk.selectivity import Settings as SelectivitySettings
 from clearway.risk.selectivity import apply as apply_selectivity
 from clearway.risk.selectivity import parse_settings as parse_selectivity
@@ -63,7 +70,7 @@ class App:
         """The pipeline with other profiles or selectivity settings, the rest as configured."""
         return build_pipeline(
             profiles or self.profiles, self.revenue, selectivity or self.selectivity, self.watchlist, self.model,
-            self.settings.explore,
+            self.settings.explore, load_consequences(self.settings.screening_topics),
         )  # fmt: skip
 
 
@@ -116,6 +123,16 @@ def parse_watchlist(text: str, source: str) -> WatchList:
     return WatchList(parse_ftm_lines(text, source))
 
 
+SCREENING_TOPICS = "clearway/data/risk/screening_topics.yaml"
+
+
+def load_consequences(path: Path | None = None) -> Consequences:
+    """What a screening result means by topic: the administration's file, else the packaged one."""
+    if path is not None:
+        return parse_consequences(path.read_text(encoding="utf-8"), str(path))
+    return parse_consequences(packaged_text(SCREENING_TOPICS), SCREENING_TOPICS)
+
+
 def build_pipeline(
     profiles: ProfileSet,
     revenue: RevenueContext | None = None,
@@ -123,12 +140,13 @@ def build_pipeline(
     watchlist: WatchList | None = None,
     model: TargetingModel | None = None,
     explore: float = 0.0,
+    consequences: Consequences | None = None,
 ) -> Pipeline:
     """Rules first; with revenue data, the detectors (which read its thresholds and rates) and the
     assessment; with selectivity settings, capacity, random selection and AEO treatment last."""
     stages: list[Stage] = [RuleStage(profiles)]
     if watchlist is not None:
-        stages.append(ScreeningStage(watchlist))
+        stages.append(ScreeningStage(watchlist, consequences=consequences or load_consequences()))
     if revenue is not None:
         stages += [
             SplitShipmentDetector(revenue.rules),
@@ -169,7 +187,8 @@ def bootstrap(
     screened = load_watchlist(listed) if listed else None
     selectivity = load_selectivity()
     model = _champion(engine) or (TargetingModel.from_bytes(settings.model.read_bytes()) if settings.model else None)
-    pipeline = build_pipeline(profiles, revenue, selectivity, screened, model, settings.explore)
+    consequences = load_consequences(settings.screening_topics)
+    pipeline = build_pipeline(profiles, revenue, selectivity, screened, model, settings.explore, consequences)
     secret = load_secret(settings.secret_key or settings.ledger_key.with_name("secret.key"))
     store = Store(engine, partial(consignment_party_keys, secret))
     return App(

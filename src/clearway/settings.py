@@ -47,6 +47,7 @@ class Settings:
     cookie_secure: bool = True  # CLEARWAY_COOKIE_SECURE=0: session cookie without `Secure` (plain-http dev only)
     trusted_proxies: tuple[str, ...] = ()  # CLEARWAY_TRUSTED_PROXIES: comma-separated proxy addresses/networks
     metrics_public: bool = False  # CLEARWAY_METRICS_PUBLIC=1: /metrics without a token (own internal listener)
+    screening_topics: Path | None = None  # CLEARWAY_SCREENING_TOPICS: what a screening hit means, by topic
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +80,7 @@ class Settings:
             cookie_secure=env.get("CLEARWAY_COOKIE_SECURE", "1") not in ("0", "false", "no"),
             trusted_proxies=tuple(p.strip() for p in env.get("CLEARWAY_TRUSTED_PROXIES", "").split(",") if p.strip()),
             metrics_public=env.get("CLEARWAY_METRICS_PUBLIC", "") in ("1", "true", "yes"),
+            screening_topics=Path(env["CLEARWAY_SCREENING_TOPICS"]) if env.get("CLEARWAY_SCREENING_TOPICS") else None,
         )
 
 

@@ -9,7 +9,15 @@ import pytest
 
 from clearway.errors import RuleFileError
 from clearway.pipeline import BatchRow, Context, to_batch
-from clearway.risk.screening import Entity, ScreeningStage, WatchList, normalise_name, parse_csv_list, parse_ftm_lines
+from clearway.risk.names import normalise
+from clearway.risk.screening import (
+    Entity,
+    ScreeningStage,
+    WatchList,
+    parse_consequences,
+    parse_csv_list,
+    parse_ftm_lines,
+)
 from tests.unit.test_detectors import DAY, row
 
 LIST = WatchList(
@@ -35,12 +43,14 @@ LIST = WatchList(
         ("Shenzhen Rеdline Electronics Co., Ltd.", "shenzhen redline electronics"),  # Cyrillic е folded
         ("VIKTOR  ORLOV", "viktor orlov"),
         ("Виктор Орлов", "viktor orlov"),
-        ("Müller GmbH & Co. KG", "muller and"),
-        ("ＡＣＭＥ　Ｔｒａｄｉｎｇ", "acme"),  # full-width forms (NFKC)
+        ("Müller GmbH & Co. KG", "muller"),  # the legal form as rigour knows it
+        ("ＡＣＭＥ　Ｔｒａｄｉｎｇ", "acme trading"),  # full-width forms (NFKC); `trading` weighs what the list says
+        ("Dr. Ahmed Al\u200bSayed", "ahmed alsayed"),  # a title, an invisible character
+        ("G0lden R0ad Ltd", "golden road"),  # digits read as letters
     ],
 )
 def test_normalisation(raw: str, normal: str) -> None:
-    assert normalise_name(raw) == normal
+    assert " ".join(normalise(raw)) == normal
 
 
 @pytest.mark.parametrize(
@@ -107,3 +117,61 @@ def test_the_stage_holds_the_parcel_and_says_who_matched() -> None:
     }  # fmt: skip
     assert hits["message"][0].startswith("seller matches watch-list entry E1 (Redline Electronics), score 100.0")
     assert isinstance(hits, pl.DataFrame) and isinstance(listed, BatchRow)
+
+
+NAMES = WatchList(
+    (
+        Entity("K1", "KOZLOV, Pavel"), Entity("M1", "MARTÍNEZ, Diego Héctor"), Entity("M2", "MARTÍNEZ, Diego"),
+        Entity("G1", "Golden Road Import Export LLC"), Entity("G2", "Global Pacific Trading Co., Ltd"),
+        Entity("Z1", "KUZNETSOV, Sergei Ivan"), Entity("R1", "REZAEI, Abbas"),
+        Entity("S1", "Sanctioned Person One", topics=frozenset({"sanction"})),
+        Entity("P1", "Dmitri Exemplarov", topics=frozenset({"role.pep"})),
+        *(Entity(f"F{n}", f"Filler{n} Trading Holdings Group") for n in range(30)),  # common words weigh little
+    )
+)  # fmt: skip
+
+
+def test_a_name_inside_a_longer_one_is_never_a_perfect_match() -> None:
+    """Issue 19: `KOZLOV, Roman Pavel` scored 100 against `KOZLOV, Pavel`; the listed `MARTÍNEZ, Diego` lost."""
+    kozlov = NAMES.screen("KOZLOV, Roman Pavel")
+    assert kozlov[0].entity_id == "K1" and kozlov[0].outcome == "possible" and kozlov[0].score < 88
+    assert "unmatched roman" in kozlov[0].explanation
+    martinez = NAMES.screen("MARTINEZ, Diego")
+    assert [m.entity_id for m in martinez][:2] == ["M2", "M1"] and martinez[0].score == 100.0
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Golden Road Holdings Group", "Global Pacific Industrial Corporation", "IVANOV, Sergei"],
+)
+def test_shared_generic_words_or_given_names_are_not_a_match(query: str) -> None:
+    assert all(m.outcome != "match" for m in NAMES.screen(query)), NAMES.screen(query)
+
+
+def test_vowel_dropped_and_phonetic_spellings_are_found() -> None:
+    assert NAMES.screen("Gldn Rd Imprt Exprt")[0].entity_id == "G1"
+    assert NAMES.screen("Sergey Kuznetsoff Ivan")[0].entity_id == "Z1"
+
+
+def test_topics_decide_the_consequence() -> None:
+    consequences = parse_consequences(
+        "default: stop\ntopics:\n  sanction: {consequence: stop}\n  role.pep: {consequence: inform}\n", "t.yaml"
+    )
+    stage = ScreeningStage(NAMES, consequences=consequences)
+    batch = to_batch([
+        row("s", "10.00", seller={"name": "Sanctioned Person One", "address": {"city": "X", "country": "CN"}}),
+        row("p", "10.00", seller={"name": "Dmitri Exemplarov", "address": {"city": "X", "country": "CN"}}),
+        row("k", "10.00", seller={"name": "Pavel Roman Kozlov", "address": {"city": "X", "country": "CN"}}),
+    ])  # fmt: skip
+    hits = {h["key"]: h for h in stage.run(batch, Context(as_of=DAY)).hits.iter_rows(named=True)}
+    assert hits["s"]["lane"] == "red" and "[sanction]" in hits["s"]["message"]
+    assert hits["p"]["lane"] is None and "for information" in hits["p"]["message"]  # a PEP informs, no stop
+    assert hits["k"]["lane"] == "yellow" and "possibly matches" in hits["k"]["message"]  # an officer confirms
+    assert f"list {NAMES.version}" in hits["s"]["message"]
+    with pytest.raises(RuleFileError, match="stop` or `inform"):
+        parse_consequences("topics:\n  sanction: hold\n", "t.yaml")
+
+
+def test_the_plain_list_may_carry_topics() -> None:
+    text = "id,name,aliases,country,birth_date,identifiers,topics\nX1,Acme Ltd,,GB,,,sanction;export.control\n"
+    assert parse_csv_list(text, "l.csv")[0].topics == {"sanction", "export.control"}

@@ -10,9 +10,81 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
+from functools import lru_cache
+
+from anyascii import anyascii
 
 from clearway.model.consignment import Consignment, Party
-from clearway.risk.screening import normalise_name
+from clearway.risk.names import CJK, PUNCT, fold_homoglyphs
+
+LEGAL_FORMS = frozenset(
+    {
+        "ltd",
+        "limited",
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "inc",
+        "incorporated",
+        "llc",
+        "plc",
+        "gmbh",
+        "ag",
+        "sa",
+        "sas",
+        "sarl",
+        "srl",
+        "spa",
+        "bv",
+        "nv",
+        "oy",
+        "ab",
+        "as",
+        "pvt",
+        "pte",
+        "tic",
+        "sti",
+        "ve",
+        "kg",
+        "ohg",
+        "jsc",
+        "pjsc",
+        "ojsc",
+        "cjsc",
+        "ooo",
+        "zao",
+        "oao",
+        "llp",
+        "lp",
+        "trading",
+        "group",
+        "holding",
+        "holdings",
+        "the",
+        "youxian",
+        "gongsi",
+        "you",
+        "xian",
+        "gong",
+        "si",
+    }
+)
+"""Legal-form and filler words left out of a party's key. This form, and so every stored key, must not
+change: risk history (repeat offenders) is matched on keys made years apart. Screening compares names in
+its own, richer way (`risk/names.py`)."""
+
+
+@lru_cache(maxsize=200_000)
+def normalise_name(text: str) -> str:
+    """The comparable form of a name: `Shenzhen Rеdline Electronics Co., Ltd.` -> `shenzhen redline electronics`."""
+    text = fold_homoglyphs(unicodedata.normalize("NFKC", text))
+    text = CJK.sub(lambda m: f" {anyascii(m.group(0))} ", text)
+    text = anyascii(text).casefold()
+    tokens = PUNCT.sub(" ", text.replace("&", " and ")).split()
+    kept = [t for t in tokens if t not in LEGAL_FORMS]
+    return " ".join(kept or tokens)
 
 
 def _address(party: Party) -> tuple[str, ...]:

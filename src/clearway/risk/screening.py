@@ -1,119 +1,59 @@
-"""Watch-list screening of party names: normalisation, blocking, token-level fuzzy scoring, qualifiers.
+"""Watch-list screening of party names: whole names compared both ways, parts weighted by what they tell.
 
-Normalisation: NFKC, homoglyphs and non-Latin scripts transliterated to ASCII (anyascii; CJK and Hangul
-syllable by syllable), case folding, punctuation to spaces, legal-form words dropped. Blocking: a name
-is only compared with list names that share a token or a token's first three letters. Scoring
-(rapidfuzz, 0-100): token-sort, the joined-string ratio where the token counts differ (spacing), and
-a fuzzy subset where every token
-of the shorter name is close to one of the longer's (a dropped middle name, not a different company
-in the same city and trade); then qualifiers: a
-matching identifier wins outright, a country that the entity does not have costs points, one it has
-adds a little. Every match says which list name it matched and why.
+A name is a set of tokens (`risk/names.py`: normalised, legal forms and titles removed with rigour). Each
+token carries a weight learned from the list itself: the inverse of how many listed entities use it, so a
+word on 300 listed companies (`trading`, `global`, `mohammed`) counts less than one on two. Two names are
+compared by aligning their tokens one to one, most alike first (order-free: `KOZLOV, Pavel` is `Pavel
+Kozlov`), and the score is the weighted share of both names that the alignment explains: a token left
+over on either side lowers it (one of the list name's by a quarter less: lists carry patronymics and
+second given names a party leaves out), so a name inside a longer one is never a perfect match, and among list
+names the one that explains most of both wins. A name written as one word (`KIMJONGSU`) is compared with
+the other written together.
+Qualifiers: an identifier on both sides decides (the same: a match; both given and none the same: much
+less); a country the entity is not known in costs points, one it is known in adds a little.
+
+Outcomes, not one threshold: `match` (at least MATCH), `possible` (at least POSSIBLE, for an officer to
+confirm) and none; what each means for the parcel depends on the entity's FollowTheMoney topics
+(`data/risk/screening_topics.yaml`). Every result says which list name matched which query parts, with
+the weights, and why the score is what it is.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import heapq
 import io
 import json
+import math
 import re
-import unicodedata
-from collections import defaultdict
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from typing import Any, Literal, cast
 
 import polars as pl
-from anyascii import anyascii
-from rapidfuzz import fuzz
+import yaml
+from rapidfuzz.distance import Levenshtein
 
 from clearway.errors import RuleFileError
 from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput, no_hits
+from clearway.risk.names import normalise, similarity, token
 
-LEGAL_FORMS = frozenset(
-    {
-        "ltd",
-        "limited",
-        "co",
-        "company",
-        "corp",
-        "corporation",
-        "inc",
-        "incorporated",
-        "llc",
-        "plc",
-        "gmbh",
-        "ag",
-        "sa",
-        "sas",
-        "sarl",
-        "srl",
-        "spa",
-        "bv",
-        "nv",
-        "oy",
-        "ab",
-        "as",
-        "pvt",
-        "pte",
-        "tic",
-        "sti",
-        "ve",
-        "kg",
-        "ohg",
-        "jsc",
-        "pjsc",
-        "ojsc",
-        "cjsc",
-        "ooo",
-        "zao",
-        "oao",
-        "llp",
-        "lp",
-        "trading",
-        "group",
-        "holding",
-        "holdings",
-        "the",
-        "youxian",
-        "gongsi",
-        "you",
-        "xian",
-        "gong",
-        "si",
-    }
-)
-"""Legal-form and filler words that say nothing about who the party is (including transliterated 有限公司)."""
-
+MATCH = 90.0
+"""Scores from here are matches (calibrated on `python -m bench screening`: see the README)."""
+POSSIBLE = 72.0
+"""Scores from here to MATCH are possible matches, for an officer to confirm."""
 COUNTRY_MISMATCH = 8.0  # points off when the entity is known in other countries only
 COUNTRY_MATCH = 3.0  # points on when the query's country is one of the entity's
-_CJK = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af]")
-_PUNCT = re.compile(r"[^a-z0-9 ]+")
-
-
-HOMOGLYPHS = str.maketrans(
-    "АВЕКМНОРСТУХаеорсухіјѕԁԛԝӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧαοκνρτυχ",
-    "ABEKMHOPCTYXaeopcyxijsdqwlABEZHIKMNOPTYXaoknptux",
-)
-"""Cyrillic and Greek letters that look like Latin ones: folded to Latin inside otherwise Latin words
-(`Нussein` with a Cyrillic Н), while words wholly in Cyrillic or Greek are transliterated by sound."""
-_LATIN = re.compile(r"[A-Za-z]")
-_OTHER = re.compile(r"[\u0370-\u03ff\u0400-\u052f]")
-
-
-def _fold_homoglyphs(text: str) -> str:
-    words = text.split(" ")
-    return " ".join(w.translate(HOMOGLYPHS) if _LATIN.search(w) and _OTHER.search(w) else w for w in words)
-
-
-@lru_cache(maxsize=200_000)
-def normalise_name(text: str) -> str:
-    """The comparable form of a name: `Shenzhen Rеdline Electronics Co., Ltd.` -> `shenzhen redline electronics`."""
-    text = _fold_homoglyphs(unicodedata.normalize("NFKC", text))
-    text = _CJK.sub(lambda m: f" {anyascii(m.group(0))} ", text)
-    text = anyascii(text).casefold()
-    tokens = _PUNCT.sub(" ", text.replace("&", " and ")).split()
-    kept = [t for t in tokens if t not in LEGAL_FORMS]
-    return " ".join(kept or tokens)
+IDENTIFIER_MISMATCH = 15.0  # points off when both sides carry identifiers and none agree
+INITIAL_WEIGHT = 1.0  # a single letter tells little, whatever its frequency
+LISTED_EXTRA = 0.75  # what an unmatched part of the list name weighs, against 1 for one of the query
+SPACING_FLOOR = 0.9  # the names written together agree at least this much
+CANDIDATES = 48  # list names scored in full per query, the best by shared (weighted) keys
+COMMON_KEY = 20_000  # a key on more list names than this is skipped when the query has others
+Outcome = Literal["match", "possible"]
 
 
 @dataclass(frozen=True)
@@ -124,121 +64,176 @@ class Entity:
     countries: frozenset[str] = frozenset()
     birth_date: str | None = None
     identifiers: frozenset[str] = frozenset()
+    topics: frozenset[str] = frozenset()  # FollowTheMoney topics: sanction, export.control, role.pep, ...
 
 
 @dataclass(frozen=True)
 class Match:
     entity_id: str
-    score: float
+    score: float  # 0 to 100
     matched: str  # the list name (or alias) that matched
     explanation: str
+    outcome: Outcome = "match"
+    topics: frozenset[str] = frozenset()
 
 
-def _block_keys(name: str) -> set[str]:
-    return {k for token in name.split() for k in (token, token[:3]) if len(token) >= 2}
+def _keys(tokens: tuple[str, ...]) -> set[str]:
+    keys = set()
+    for text in tokens:
+        if len(text) < 2:
+            continue
+        t = token(text)
+        keys |= {text, "#" + t.sound, "~" + t.skeleton}
+    joined = "".join(tokens)
+    if len(joined) >= 4:
+        keys.add("^" + joined[:4])
+    return keys
 
 
 @dataclass
 class WatchList:
     entities: tuple[Entity, ...]
-    _names: list[tuple[int, str, str]] = field(default_factory=list)  # entity index, normalised, original
-    _blocks: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    version: str = ""  # a digest of the list's content, recorded with every decision it screened
+    _names: list[tuple[int, tuple[str, ...], str]] = field(default_factory=list)  # entity, tokens, original
+    _index: dict[str, Sequence[int]] = field(default_factory=dict)  # arrays of name positions
+    _df: Counter[str] = field(default_factory=Counter)
     _identifiers: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for index, entity in enumerate(self.entities):
+        index: defaultdict[str, Any] = defaultdict(lambda: array("I"))
+        for number, entity in enumerate(self.entities):
+            seen: set[str] = set()
             for original in (entity.name, *entity.aliases):
-                norm = normalise_name(original)
-                if not norm:
+                tokens = normalise(original)
+                if not tokens:
                     continue
                 position = len(self._names)
-                self._names.append((index, norm, original))
-                for key in _block_keys(norm):
-                    self._blocks[key].add(position)
+                self._names.append((number, tokens, original))
+                seen |= set(tokens)
+                for key in _keys(tokens):
+                    index[key].append(position)
+            self._df.update(seen)
             for identifier in entity.identifiers:
-                self._identifiers[_identifier(identifier)] = index
+                self._identifiers[_identifier(identifier)] = number
+        self._index = dict(index)
+        if not self.version:
+            digest = hashlib.sha256()
+            for entity in self.entities:
+                digest.update(repr((entity.id, entity.name, entity.aliases, sorted(entity.topics))).encode())
+            self.version = digest.hexdigest()[:12]
+
+    def weight(self, text: str) -> float:
+        """What a token tells of identity: rare on the list, much; on many entities, little."""
+        if len(text) == 1:
+            return INITIAL_WEIGHT
+        return math.log(1 + len(self.entities) / (1 + self._df.get(text, 0)))
+
+    def _candidates(self, tokens: tuple[str, ...]) -> list[int]:
+        keys = [(key, self._index[key]) for key in _keys(tokens) if key in self._index]
+        rare = [(k, p) for k, p in keys if len(p) <= COMMON_KEY] or sorted(keys, key=lambda kp: len(kp[1]))[:1]
+        votes: defaultdict[int, float] = defaultdict(float)
+        for _, postings in rare:
+            share = 1.0 / math.log(2 + len(postings))
+            for position in postings:
+                votes[position] += share
+        return heapq.nlargest(CANDIDATES, votes, key=votes.__getitem__)
+
+    def compare(self, query: tuple[str, ...], listed: tuple[str, ...]) -> tuple[float, str]:
+        """Score (0 to 1) of two token sets, aligned one to one most alike first, and the alignment in words."""
+        wq = [self.weight(t) for t in query]
+        wl = [self.weight(t) for t in listed]
+        pairs = sorted(
+            ((similarity(a, b), i, j) for i, a in enumerate(query) for j, b in enumerate(listed)), reverse=True
+        )
+        used_q: set[int] = set()
+        used_l: set[int] = set()
+        explained, parts = 0.0, []
+        for sim, i, j in pairs:
+            if sim <= 0:
+                break
+            if i in used_q or j in used_l:
+                continue
+            used_q.add(i)
+            used_l.add(j)
+            explained += sim * (wq[i] + wl[j])
+            parts.append(f"{query[i]}={listed[j]}" + ("" if sim == 1 else f" ({sim:.2f})"))
+        # a list name often carries parts a party leaves out (a patronymic, a second given name): its
+        # unmatched parts count less; the query's own unmatched parts are a claim of another identity, whole
+        total = sum(wq) + sum(w if j in used_l else LISTED_EXTRA * w for j, w in enumerate(wl))
+        score = explained / total if total else 0.0
+        left = [query[i] for i in range(len(query)) if i not in used_q] + [
+            listed[j] for j in range(len(listed)) if j not in used_l
+        ]
+        why = ", ".join(parts) or "no part agrees"
+        if left:
+            why += f"; unmatched {' '.join(left)}"
+        joined_q, joined_l = "".join(query), "".join(listed)
+        if (len(query) == 1) != (len(listed) == 1) and min(len(joined_q), len(joined_l)) >= 6:  # `KIMJONGSU`
+            together = Levenshtein.normalized_similarity(joined_q, joined_l)
+            if together >= SPACING_FLOOR and together > score:
+                return together, f"written together: {joined_q} ~ {joined_l} ({together:.2f})"
+        return score, why
 
     def screen(
-        self, name: str, country: str | None = None, identifiers: tuple[str, ...] = (), threshold: float = 88.0
+        self,
+        name: str,
+        country: str | None = None,
+        identifiers: tuple[str, ...] = (),
+        threshold: float = POSSIBLE,
+        *,
+        match_at: float = MATCH,
     ) -> list[Match]:
-        """Entities whose best name scores at least `threshold`, best first."""
+        """Entities whose best name scores at least `threshold`, best first, each `match` from `match_at`
+        and `possible` below."""
         for identifier in identifiers:
-            index = self._identifiers.get(_identifier(identifier))
-            if index is not None:
-                entity = self.entities[index]
-                return [Match(entity.id, 100.0, entity.name, f"identifier {identifier} is on the list")]
-        query = normalise_name(name)
+            number = self._identifiers.get(_identifier(identifier))
+            if number is not None:
+                entity = self.entities[number]
+                return [Match(entity.id, 100.0, entity.name, f"identifier {identifier} is on the list", "match",
+                              entity.topics)]  # fmt: skip
+        query = normalise(name)
         if not query:
             return []
-        candidates: set[int] = set()
-        for key in _block_keys(query):
-            candidates |= self._blocks.get(key, set())
         best: dict[int, tuple[float, str, str]] = {}
-        for position in candidates:
-            index, norm, original = self._names[position]
-            raw = fuzz.token_sort_ratio(query, norm)
-            q_tokens, n_tokens = set(query.split()), set(norm.split())
-            if len(q_tokens) != len(n_tokens):  # spacing variants: "kimjongsu", "al noor" / "alnoor"
-                raw = max(raw, fuzz.ratio(query.replace(" ", ""), norm.replace(" ", "")))
-            raw = max(raw, _inside(q_tokens, n_tokens))
-            if raw > best.get(index, (-1.0, "", ""))[0]:
-                best[index] = (raw, original, norm)
+        for position in self._candidates(query):
+            number, listed, original = self._names[position]
+            score, why = self.compare(query, listed)
+            if score > best.get(number, (-1.0, "", ""))[0]:
+                best[number] = (score, original, why)
         matches = []
-        for index, (raw, original, norm) in best.items():
-            entity = self.entities[index]
-            score, why = raw, [f"{query!r} ~ {norm!r}: {raw:.0f}"]
+        for number, (raw, original, why) in best.items():
+            entity = self.entities[number]
+            score, notes = 100 * raw, [f"{' '.join(query)} ~ {original}: {why} -> {100 * raw:.0f}"]
             if country and entity.countries:
                 if country in entity.countries:
-                    score, why = (
-                        min(100.0, score + COUNTRY_MATCH),
-                        [*why, f"country {country} agrees (+{COUNTRY_MATCH:.0f})"],
-                    )
+                    score = min(100.0, score + COUNTRY_MATCH)
+                    notes.append(f"country {country} agrees (+{COUNTRY_MATCH:.0f})")
                 else:
-                    score, why = (
-                        score - COUNTRY_MISMATCH,
-                        [
-                            *why,
-                            f"country {country} is not {'/'.join(sorted(entity.countries))} (-{COUNTRY_MISMATCH:.0f})",
-                        ],
+                    score -= COUNTRY_MISMATCH
+                    notes.append(
+                        f"country {country} is not {'/'.join(sorted(entity.countries))} (-{COUNTRY_MISMATCH:.0f})"
                     )
+            if identifiers and entity.identifiers:
+                score -= IDENTIFIER_MISMATCH
+                notes.append(f"identifiers on both sides and none agree (-{IDENTIFIER_MISMATCH:.0f})")
             if score >= threshold:
-                matches.append(Match(entity.id, round(score, 1), original, "; ".join(why)))
+                outcome: Outcome = "match" if score >= match_at else "possible"
+                matches.append(Match(entity.id, round(score, 1), original, "; ".join(notes), outcome, entity.topics))
         return sorted(matches, key=lambda m: -m.score)
-
-
-INITIAL = 90.0
-"""What an initial (`J` for `John`) is worth: agreement, but weaker than the whole name."""
-
-
-def _token_similarity(token: str, other: str) -> float:
-    if len(token) == 1 or len(other) == 1:
-        return INITIAL if token[0] == other[0] else 0.0
-    return fuzz.ratio(token, other)
-
-
-def _inside(a: set[str], b: set[str]) -> float:
-    """How well the shorter name sits inside the longer: every token close to one of the other's (a dropped
-    middle name, a misspelt surname, an initial), not two names that merely share a city and a trade."""
-    short, long = (a, b) if len(a) <= len(b) else (b, a)
-    if len(short) < 2:
-        return 0.0
-    best = [max(_token_similarity(token, other) for other in long) for token in short]
-    whole = [s for t, s in zip(short, best, strict=True) if len(t) > 1]
-    if min(best) < 80 or not whole or max(whole) < 95:  # one full token must agree, not initials alone
-        return 0.0
-    return 0.98 * sum(best) / len(best)
 
 
 def _identifier(value: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", value.split(":", 1)[-1].upper())
 
 
+CSV_COLUMNS = ["id", "name", "aliases", "country", "birth_date", "identifiers"]
+
+
 def parse_csv_list(text: str, source: str) -> tuple[Entity, ...]:
-    """The plain list: `id,name,aliases,country,birth_date,identifiers` (aliases, identifiers split by `;`)."""
+    """The plain list: `id,name,aliases,country,birth_date,identifiers[,topics]` (lists split by `;`)."""
     reader = csv.DictReader(io.StringIO(text))
-    expected = ["id", "name", "aliases", "country", "birth_date", "identifiers"]
-    if reader.fieldnames != expected:
-        raise RuleFileError(f"the header must be {','.join(expected)}", file=source, line=1)
+    if reader.fieldnames not in (CSV_COLUMNS, [*CSV_COLUMNS, "topics"]):
+        raise RuleFileError(f"the header must be {','.join(CSV_COLUMNS)}[,topics]", file=source, line=1)
     entities = []
     for number, row in enumerate(reader, start=2):
         if not row["id"] or not row["name"]:
@@ -247,13 +242,18 @@ def parse_csv_list(text: str, source: str) -> tuple[Entity, ...]:
             Entity(
                 id=row["id"],
                 name=row["name"],
-                aliases=tuple(a.strip() for a in (row["aliases"] or "").split(";") if a.strip()),
-                countries=frozenset(c.strip().upper() for c in (row["country"] or "").split(";") if c.strip()),
+                aliases=_split(row["aliases"]),
+                countries=frozenset(c.upper() for c in _split(row["country"])),
                 birth_date=row["birth_date"] or None,
-                identifiers=frozenset(i.strip() for i in (row["identifiers"] or "").split(";") if i.strip()),
+                identifiers=frozenset(_split(row["identifiers"])),
+                topics=frozenset(_split(row.get("topics"))),
             )
         )
     return tuple(entities)
+
+
+def _split(cell: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (cell or "").split(";") if part.strip())
 
 
 FTM_NAMES = ("name", "alias", "weakAlias", "previousName")
@@ -287,6 +287,7 @@ def parse_ftm_lines(text: str, source: str) -> tuple[Entity, ...]:
                 countries=frozenset(c.upper() for key in FTM_COUNTRIES for c in props.get(key) or []),
                 birth_date=(props.get("birthDate") or [None])[0],
                 identifiers=frozenset(i for key in FTM_IDS for i in props.get(key) or []),
+                topics=frozenset(props.get("topics") or []),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RuleFileError(f"not a FollowTheMoney entity: {exc}", file=source, line=number) from exc
@@ -295,12 +296,51 @@ def parse_ftm_lines(text: str, source: str) -> tuple[Entity, ...]:
     return tuple(entities)
 
 
+Consequence = Literal["stop", "inform"]
+
+
+@dataclass(frozen=True)
+class Consequences:
+    """What a result means, by topic (the strictest of an entity's topics wins); `default` for no topics."""
+
+    default: Consequence = "stop"
+    topics: dict[str, Consequence] = field(default_factory=dict)
+
+    def of(self, topics: frozenset[str]) -> Consequence:
+        if not topics:
+            return self.default
+        found = {self.topics.get(t, self.topics.get(t.split(".")[0], "inform")) for t in topics}
+        return "stop" if "stop" in found else "inform"
+
+
+def parse_consequences(text: str, source: str) -> Consequences:
+    """The topics file (`data/risk/screening_topics.yaml`): a default and a consequence per topic."""
+    try:
+        doc = yaml.safe_load(text) or {}
+        default = doc.get("default", "stop")
+        topics = {
+            str(topic): (entry if isinstance(entry, str) else entry["consequence"])
+            for topic, entry in (doc.get("topics") or {}).items()
+        }
+    except (yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        raise RuleFileError(f"not a screening topics file: {exc}", file=source) from exc
+    bad = sorted({c for c in (default, *topics.values()) if c not in ("stop", "inform")})
+    if bad:
+        raise RuleFileError(f"a consequence is `stop` or `inform`, not {', '.join(map(str, bad))}", file=source)
+    return Consequences(cast(Consequence, default), cast(dict[str, Consequence], topics))
+
+
 @dataclass(frozen=True)
 class ScreeningStage:
-    """Screens seller, consignor and consignee of each consignment; a match holds the parcel (red)."""
+    """Screens seller, consignor and consignee of each consignment against the list. A match with an entity
+    whose topics stop (sanctions, export control) holds the parcel red; a possible match goes to an officer
+    to confirm (yellow); a match with an entity that only informs (a PEP, a wanted notice) is a reason the
+    officer reads, with no lane. Every hit names the list version that screened it."""
 
     watchlist: WatchList
-    threshold: float = 88.0
+    threshold: float = POSSIBLE
+    match_at: float = MATCH
+    consequences: Consequences = field(default_factory=Consequences)
     name: str = "screening"
 
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
@@ -316,13 +356,28 @@ class ScreeningStage:
                 if not name:
                     continue
                 if (name, country) not in seen:
-                    seen[name, country] = self.watchlist.screen(name, country, threshold=self.threshold)
+                    seen[name, country] = self.watchlist.screen(
+                        name, country, threshold=self.threshold, match_at=self.match_at
+                    )
                 for match in seen[name, country][:1]:
                     found.setdefault(match.entity_id, (match, []))[1].append(role)
             for match, where in found.values():
-                parties = "/".join(r for r in where if not (r == "consignor" and "seller" in where))
-                message = f"{parties} matches watch-list entry {match.entity_id} ({match.matched}), score {match.score}"
-                rows.append({"key": key, "source": "screening", "code": match.entity_id, "lane": "red",
-                             "message": f"{message}: {match.explanation}", "referral": None, "agency": None,
-                             "weight": match.score})  # fmt: skip
+                rows.append(self._hit(key, match, where))
         return StageOutput(pl.DataFrame(rows, schema=HIT_SCHEMA))
+
+    def _hit(self, key: str, match: Match, where: list[str]) -> dict[str, Any]:
+        parties = "/".join(r for r in where if not (r == "consignor" and "seller" in where))
+        consequence = self.consequences.of(match.topics)
+        topics = f" [{', '.join(sorted(match.topics))}]" if match.topics else ""
+        if match.outcome == "possible":
+            lane, said = ("yellow" if consequence == "stop" else None), "possibly matches"
+        else:
+            lane, said = ("red" if consequence == "stop" else None), "matches"
+        if consequence == "inform":
+            said += " (for information)"
+        message = (
+            f"{parties} {said} watch-list entry {match.entity_id}{topics} ({match.matched}), score {match.score}, "
+            f"list {self.watchlist.version}: {match.explanation}"
+        )
+        return {"key": key, "source": "screening", "code": match.entity_id, "lane": lane, "message": message,
+                "referral": None, "agency": None, "weight": match.score}  # fmt: skip
