@@ -33,6 +33,7 @@ from clearway.risk.screening import (
     WatchList,
     parse_consequences,
     parse_csv_list,
+    parse_delta_lines,
     parse_ftm_lines,
 )
 from clearway.risk.selectivity import Settings as SelectivitySettings
@@ -185,6 +186,9 @@ def bootstrap(
     ledger = Ledger(engine, key, Policy(settings.checkpoint_every, settings.checkpoint_seconds))
     listed = watchlist or settings.watchlist
     screened = load_watchlist(listed) if listed else None
+    if screened is not None and settings.watchlist_delta is not None and settings.watchlist_delta.exists():
+        delta = settings.watchlist_delta
+        screened = screened.updated(*parse_delta_lines(delta.read_text(encoding="utf-8"), str(delta)))
     selectivity = load_selectivity()
     model = _champion(engine) or (TargetingModel.from_bytes(settings.model.read_bytes()) if settings.model else None)
     consequences = load_consequences(settings.screening_topics)

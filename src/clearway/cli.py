@@ -958,24 +958,33 @@ def screen(
         Path, typer.Option("--list", exists=True, dir_okay=False, help="FollowTheMoney JSON lines or the plain CSV")
     ],
     queries: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="CSV query_id,name,country")],
-    results: Annotated[Path, typer.Option("--out", help="CSV query_id,entity_id,score")],
-    threshold: Annotated[float, typer.Option(help="lowest score (0-100) that counts as a match")] = 88.0,
+    results: Annotated[Path, typer.Option("--out", help="CSV query_id,entity_id,score,outcome,topics,explanation")],
+    delta: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="a list delta (ADD/MOD/DEL lines) to apply")
+    ] = None,
 ) -> None:
-    """Screen names against a watch list: the best match per query, or an empty entity_id."""
+    """Screen names against a watch list: per query the best result (`match` or `possible`) with its
+    explanation, or an empty entity_id. The list (and delta) are read afresh each run."""
     import csv as csv_module
 
     from clearway.bootstrap import load_watchlist
+    from clearway.risk.screening import parse_delta_lines
 
     listed = load_watchlist(watch_list)
+    if delta is not None:
+        listed = listed.updated(*parse_delta_lines(delta.read_text(encoding="utf-8"), str(delta)))
     with queries.open(encoding="utf-8", newline="") as source, results.open("w", encoding="utf-8", newline="") as sink:
         reader = csv_module.DictReader(source)
         writer = csv_module.writer(sink)
-        writer.writerow(["query_id", "entity_id", "score"])
+        writer.writerow(["query_id", "entity_id", "score", "outcome", "topics", "explanation", "list_version"])
         for row in reader:
-            found = listed.screen(row["name"], (row.get("country") or "").upper() or None, threshold=threshold)
+            found = listed.screen(row["name"], (row.get("country") or "").upper() or None)
+            best = found[0] if found else None
             writer.writerow(
-                [row["query_id"], found[0].entity_id if found else "", f"{found[0].score:.1f}" if found else "0"]
-            )
+                [row["query_id"], best.entity_id if best else "", f"{best.score:.1f}" if best else "0",
+                 best.outcome if best else "none", ";".join(sorted(best.topics)) if best else "",
+                 best.explanation if best else "", listed.version]
+            )  # fmt: skip
 
 
 def _print_summary(result: object, report_path: Path) -> None:

@@ -48,6 +48,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()  # CLEARWAY_TRUSTED_PROXIES: comma-separated proxy addresses/networks
     metrics_public: bool = False  # CLEARWAY_METRICS_PUBLIC=1: /metrics without a token (own internal listener)
     screening_topics: Path | None = None  # CLEARWAY_SCREENING_TOPICS: what a screening hit means, by topic
+    watchlist_delta: Path | None = None  # CLEARWAY_WATCHLIST_DELTA: additions and removals applied to the list
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,6 +82,7 @@ class Settings:
             trusted_proxies=tuple(p.strip() for p in env.get("CLEARWAY_TRUSTED_PROXIES", "").split(",") if p.strip()),
             metrics_public=env.get("CLEARWAY_METRICS_PUBLIC", "") in ("1", "true", "yes"),
             screening_topics=Path(env["CLEARWAY_SCREENING_TOPICS"]) if env.get("CLEARWAY_SCREENING_TOPICS") else None,
+            watchlist_delta=Path(env["CLEARWAY_WATCHLIST_DELTA"]) if env.get("CLEARWAY_WATCHLIST_DELTA") else None,
         )
 
 

@@ -197,4 +197,11 @@ def test_screen_command(tmp_path: Path) -> None:
     queries.write_text("query_id,name,country\nq1,VIKTOR ORLOV,RU\nq2,Anna Schmidt,DE\n")
     out = tmp_path / "r.csv"
     clearway("screen", "--list", str(listed), "--queries", str(queries), "--out", str(out), home=tmp_path)
-    assert out.read_text().splitlines() == ["query_id,entity_id,score", "q1,WL-1,100.0", "q2,,0"]
+    import csv
+
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["query_id"], r["entity_id"], r["score"], r["outcome"]) for r in rows] == [
+        ("q1", "WL-1", "100.0", "match"),  # the Cyrillic alias, written in Latin letters
+        ("q2", "", "0", "none"),
+    ]
+    assert "viktor orlov" in rows[0]["explanation"] and rows[0]["list_version"] == rows[1]["list_version"]

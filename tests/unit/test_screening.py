@@ -16,6 +16,7 @@ from clearway.risk.screening import (
     WatchList,
     parse_consequences,
     parse_csv_list,
+    parse_delta_lines,
     parse_ftm_lines,
 )
 from tests.unit.test_detectors import DAY, row
@@ -175,3 +176,27 @@ def test_topics_decide_the_consequence() -> None:
 def test_the_plain_list_may_carry_topics() -> None:
     text = "id,name,aliases,country,birth_date,identifiers,topics\nX1,Acme Ltd,,GB,,,sanction;export.control\n"
     assert parse_csv_list(text, "l.csv")[0].topics == {"sanction", "export.control"}
+
+
+def test_a_delta_adds_changes_and_removes_entities() -> None:
+    delta = "\n".join(
+        json.dumps(line)
+        for line in (
+            {"op": "ADD", "entity": {"id": "N1", "schema": "Person", "properties": {"name": ["Ivor Newlisted"]}}},
+            {"op": "MOD", "entity": {"id": "E4", "schema": "Person", "properties": {"name": ["Kim Jong Su"],
+                                                                                    "topics": ["role.pep"]}}},
+            {"op": "DEL", "entity": {"id": "E2"}},
+        )
+    )  # fmt: skip
+    updated = LIST.updated(*parse_delta_lines(delta, "d.jsonl"))
+    assert updated.version != LIST.version
+    assert updated.screen("Ivor Newlisted")[0].entity_id == "N1"
+    assert updated.screen("Kim Jong Su")[0].topics == {"role.pep"}
+    assert updated.screen("Viktor Orlov") == [] and LIST.screen("Viktor Orlov")  # removed from the new one only
+    with pytest.raises(RuleFileError, match="d.jsonl:1"):
+        parse_delta_lines('{"op": "SWAP", "entity": {}}', "d.jsonl")
+
+
+def test_every_screened_consignment_records_the_list_version() -> None:
+    output = ScreeningStage(LIST).run(to_batch([row("a", "10.00"), row("b", "10.00")]), Context(as_of=DAY))
+    assert output.columns is not None and output.columns["screened_with"].to_list() == [LIST.version] * 2

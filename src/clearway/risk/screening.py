@@ -122,6 +122,12 @@ class WatchList:
                 digest.update(repr((entity.id, entity.name, entity.aliases, sorted(entity.topics))).encode())
             self.version = digest.hexdigest()[:12]
 
+    def updated(self, upserts: tuple[Entity, ...], removed: frozenset[str]) -> WatchList:
+        """The list after a delta: entities added or replaced (by id) and entities removed."""
+        replaced = {e.id for e in upserts} | removed
+        kept = tuple(e for e in self.entities if e.id not in replaced)
+        return WatchList((*kept, *upserts))
+
     def weight(self, text: str) -> float:
         """What a token tells of identity: rare on the list, much; on many entities, little."""
         if len(text) == 1:
@@ -296,6 +302,31 @@ def parse_ftm_lines(text: str, source: str) -> tuple[Entity, ...]:
     return tuple(entities)
 
 
+def parse_delta_lines(text: str, source: str) -> tuple[tuple[Entity, ...], frozenset[str]]:
+    """A list delta, one JSON object a line as OpenSanctions publishes them: `{"op": "ADD"|"MOD"|"DEL",
+    "entity": {...}}` (a FollowTheMoney entity; for DEL its id suffices). Returns (added or changed, removed)."""
+    upserts: dict[str, Entity] = {}
+    removed: set[str] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+            op, entity = str(doc["op"]).upper(), doc["entity"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RuleFileError(f"not a list delta line: {exc}", file=source, line=number) from exc
+        if op == "DEL":
+            removed.add(str(entity["id"]))
+            upserts.pop(str(entity["id"]), None)
+        elif op in ("ADD", "MOD"):
+            for parsed in parse_ftm_lines(json.dumps(entity), f"{source}:{number}"):
+                upserts[parsed.id] = parsed
+                removed.discard(parsed.id)
+        else:
+            raise RuleFileError(f"unknown delta op {op!r}: ADD, MOD or DEL", file=source, line=number)
+    return tuple(upserts.values()), frozenset(removed)
+
+
 Consequence = Literal["stop", "inform"]
 
 
@@ -335,7 +366,8 @@ class ScreeningStage:
     """Screens seller, consignor and consignee of each consignment against the list. A match with an entity
     whose topics stop (sanctions, export control) holds the parcel red; a possible match goes to an officer
     to confirm (yellow); a match with an entity that only informs (a PEP, a wanted notice) is a reason the
-    officer reads, with no lane. Every hit names the list version that screened it."""
+    officer reads, with no lane. Every consignment carries the version of the list that screened it
+    (`screened_with`, kept with its decision in the event log and the ledger)."""
 
     watchlist: WatchList
     threshold: float = POSSIBLE
@@ -363,7 +395,8 @@ class ScreeningStage:
                     found.setdefault(match.entity_id, (match, []))[1].append(role)
             for match, where in found.values():
                 rows.append(self._hit(key, match, where))
-        return StageOutput(pl.DataFrame(rows, schema=HIT_SCHEMA))
+        screened = batch.select("key", pl.lit(self.watchlist.version, dtype=pl.String).alias("screened_with"))
+        return StageOutput(pl.DataFrame(rows, schema=HIT_SCHEMA), screened)
 
     def _hit(self, key: str, match: Match, where: list[str]) -> dict[str, Any]:
         parties = "/".join(r for r in where if not (r == "consignor" and "seller" in where))

@@ -16,6 +16,7 @@ from clearway.services.clearance import Clearance
 from clearway.services.clients import TokenIssuer
 from clearway.services.config import apply_stored
 from clearway.services.submissions import Submissions
+from clearway.services.watchlist import WatchListRefresh
 from clearway.services.webhooks import Webhooks
 from clearway.store import tables as t
 
@@ -33,6 +34,7 @@ class Runtime:
     submissions: Submissions
     clearance: Clearance
     webhooks: Webhooks
+    watchlist: WatchListRefresh | None = None
     _ticker: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -45,7 +47,7 @@ class Runtime:
         clearance.listeners.append(lambda cid, kind, facts: webhooks.notify([(cid, kind, facts)]))
         submissions = Submissions(app, now=now, on_assessed=lambda ids: _assessed(app, webhooks, ids))
         tokens = TokenIssuer(app.store.engine, app.secret, settings.token_minutes)
-        return cls(app, tokens, submissions, clearance, webhooks)
+        return cls(app, tokens, submissions, clearance, webhooks, WatchListRefresh(app))
 
     def start(self) -> None:
         self.submissions.start()
@@ -63,9 +65,12 @@ class Runtime:
         self.webhooks.stop()
 
     def _tick(self, interval: float = 60.0) -> None:
-        """Time-driven steps: referrals that time out; the ledger's checkpoint when due."""
+        """Time-driven steps: a changed watch list; consignments due for another assessment; referrals that
+        time out; the ledger's checkpoint when due."""
         while not self._stopping.wait(interval):
             try:
+                if self.watchlist is not None:
+                    self.watchlist.refresh()  # a new list or delta is in force without a restart
                 self.submissions.assess_pending()  # consignments set aside whose next attempt is due
                 self.clearance.expire_referrals()
                 self.app.ledger.checkpoint_if_due(utcnow())

@@ -261,6 +261,7 @@ class Store:
         columns = ["key", "lane", "referrals", "reasons", "score", "agencies"]
         columns += ["assessment"] if has_assessment else []
         columns += ["release"] if "release" in decisions.columns else []
+        columns += ["screened_with"] if "screened_with" in decisions.columns else []
 
         def log(cid: str, kind: str, facts: dict[str, Any], shown: dict[str, Any] | None = None) -> str:
             event = _event(ids(), cid, kind, actor, decided_at, facts if shown is None else shown)
@@ -271,11 +272,12 @@ class Store:
         for d in decisions.select(columns).iter_rows(named=True):
             cid, lane, kinds = d["key"], d["lane"], list(d["referrals"])
             version = versions[cid]
+            screened = {"screened_with": d["screened_with"]} if d.get("screened_with") else {}
             event_id = log(
                 cid,
                 "assessed",
-                {"version": version, "lane": lane, "referrals": kinds},
-                {"lane": lane, "referrals": kinds},
+                {"version": version, "lane": lane, "referrals": kinds, **screened},
+                {"lane": lane, "referrals": kinds, **screened},
             )
             rows.append(
                 {"id": ids(), "consignment_id": cid, "version": version, "lane": lane,
