@@ -199,7 +199,7 @@ def test_screen_command(tmp_path: Path) -> None:
     clearway("screen", "--list", str(listed), "--queries", str(queries), "--out", str(out), home=tmp_path)
     import csv
 
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
     assert [(r["query_id"], r["entity_id"], r["score"], r["outcome"]) for r in rows] == [
         ("q1", "WL-1", "100.0", "match"),  # the Cyrillic alias, written in Latin letters
         ("q2", "", "0", "none"),
