@@ -43,7 +43,7 @@ from clearway.risk.names import normalise, similarity, token
 
 MATCH = 90.0
 """Scores from here are matches (calibrated on `python -m bench screening`: see the README)."""
-POSSIBLE = 72.0
+POSSIBLE = 76.0
 """Scores from here to MATCH are possible matches, for an officer to confirm."""
 COUNTRY_MISMATCH = 8.0  # points off when the entity is known in other countries only
 COUNTRY_MATCH = 3.0  # points on when the query's country is one of the entity's
