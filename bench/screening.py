@@ -122,13 +122,17 @@ def _large(console: Console, size: int) -> None:
     loaded = time.perf_counter() - started
     cases = make_cases(listed, 99, 20, 400)
     started = time.perf_counter()
-    for case in cases:
-        watchlist.screen(case.query)
+    found = [watchlist.screen(case.query) for case in cases]
     rate = len(cases) / (time.perf_counter() - started)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    variants = [(c, f) for c, f in zip(cases, found, strict=True) if c.expected]
+    recall = sum(1 for c, f in variants if f and f[0].entity_id == c.expected) / len(variants)
+    negatives = [f for c, f in zip(cases, found, strict=True) if not c.expected]
+    wrongful = sum(1 for f in negatives if f and f[0].outcome == "match") / len(negatives)
     console.print(
         f"large list: {size:,} entities ({len(watchlist._names):,} names) loaded in {loaded:.1f} s, "
-        f"{rate:,.0f} queries/s, peak memory {peak / 1024:,.0f} MB (+{(peak - before) / 1024:,.0f} MB)"
+        f"{rate:,.0f} queries/s, peak memory {peak / 1024:,.0f} MB (+{(peak - before) / 1024:,.0f} MB); "
+        f"recall {recall:.2f} (match or possible), wrongful matches {wrongful:.1%} of negatives"
     )
 
 

@@ -52,7 +52,7 @@ INITIAL_WEIGHT = 1.0  # a single letter tells little, whatever its frequency
 LISTED_EXTRA = 0.75  # what an unmatched part of the list name weighs, against 1 for one of the query
 SPACING_FLOOR = 0.9  # the names written together agree at least this much
 CANDIDATES = 48  # list names scored in full per query, the best by shared (weighted) keys
-COMMON_KEY = 20_000  # a key on more list names than this is skipped when the query has others
+COMMON_KEY = 3_000  # a key on more list names than this is skipped when the query has rarer ones
 Outcome = Literal["match", "possible"]
 
 
