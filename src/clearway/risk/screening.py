@@ -53,6 +53,7 @@ LISTED_EXTRA = 0.75  # what an unmatched part of the list name weighs, against 1
 SPACING_FLOOR = 0.9  # the names written together agree at least this much
 CANDIDATES = 48  # list names scored in full per query, the best by shared (weighted) keys
 COMMON_KEY = 3_000  # a key on more list names than this is skipped when the query has rarer ones
+VOTE_BUDGET = 6_000  # list names read per query to choose the candidates, rarest keys first
 Outcome = Literal["match", "possible"]
 
 
@@ -98,6 +99,7 @@ class WatchList:
     _index: dict[str, Sequence[int]] = field(default_factory=dict)  # arrays of name positions
     _df: Counter[str] = field(default_factory=Counter)
     _identifiers: dict[str, int] = field(default_factory=dict)
+    _weights: list[tuple[float, ...]] = field(default_factory=list)  # per list name, its tokens' weights
 
     def __post_init__(self) -> None:
         index: defaultdict[str, Any] = defaultdict(lambda: array("I"))
@@ -116,6 +118,7 @@ class WatchList:
             for identifier in entity.identifiers:
                 self._identifiers[_identifier(identifier)] = number
         self._index = dict(index)
+        self._weights = [tuple(self.weight(t) for t in tokens) for _, tokens, _ in self._names]
         if not self.version:
             digest = hashlib.sha256()
             for entity in self.entities:
@@ -135,19 +138,24 @@ class WatchList:
         return math.log(1 + len(self.entities) / (1 + self._df.get(text, 0)))
 
     def _candidates(self, tokens: tuple[str, ...]) -> list[int]:
-        keys = [(key, self._index[key]) for key in _keys(tokens) if key in self._index]
-        rare = [(k, p) for k, p in keys if len(p) <= COMMON_KEY] or sorted(keys, key=lambda kp: len(kp[1]))[:1]
+        keys = sorted((self._index[key] for key in _keys(tokens) if key in self._index), key=len)
         votes: defaultdict[int, float] = defaultdict(float)
-        for _, postings in rare:
+        read = 0
+        for number, postings in enumerate(keys):  # rarest first: a surname's key says more than a given name's
+            if number and (len(postings) > COMMON_KEY or read + len(postings) > VOTE_BUDGET):
+                break
             share = 1.0 / math.log(2 + len(postings))
             for position in postings:
                 votes[position] += share
+            read += len(postings)
         return heapq.nlargest(CANDIDATES, votes, key=votes.__getitem__)
 
-    def compare(self, query: tuple[str, ...], listed: tuple[str, ...]) -> tuple[float, str]:
+    def compare(
+        self, query: tuple[str, ...], listed: tuple[str, ...], listed_weights: tuple[float, ...] | None = None
+    ) -> tuple[float, str]:
         """Score (0 to 1) of two token sets, aligned one to one most alike first, and the alignment in words."""
         wq = [self.weight(t) for t in query]
-        wl = [self.weight(t) for t in listed]
+        wl = listed_weights or tuple(self.weight(t) for t in listed)
         pairs = sorted(
             ((similarity(a, b), i, j) for i, a in enumerate(query) for j, b in enumerate(listed)), reverse=True
         )
@@ -203,7 +211,7 @@ class WatchList:
         best: dict[int, tuple[float, str, str]] = {}
         for position in self._candidates(query):
             number, listed, original = self._names[position]
-            score, why = self.compare(query, listed)
+            score, why = self.compare(query, listed, self._weights[position])
             if score > best.get(number, (-1.0, "", ""))[0]:
                 best[number] = (score, original, why)
         matches = []
