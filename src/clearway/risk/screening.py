@@ -41,7 +41,7 @@ from clearway.errors import RuleFileError
 from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput, no_hits
 from clearway.risk.names import normalise, similarity, token
 
-MATCH = 90.0
+MATCH = 92.0
 """Scores from here are matches (calibrated on `python -m bench screening`: see the README)."""
 POSSIBLE = 76.0
 """Scores from here to MATCH are possible matches, for an officer to confirm."""
