@@ -72,8 +72,17 @@ class Case:
     family: str  # benign, degraded, adversarial, namesake, random
 
 
+MIDS = ["", "a", "el", "or", "in", "ar", "us", "en", "ol", "im"]
+MIDS_CYRILLIC = ["", "а", "ел", "ор", "ин", "ар"]
+RICH = False
+"""Large lists (`make_list` past RICH_FROM entities) put a middle syllable in family names and company
+cores, so that a million entities are a million names and not the same few thousand many times over."""
+RICH_FROM = 20_000
+
+
 def _syllabic(rng: random.Random, roots: list[str], ends: list[str]) -> str:
-    return rng.choice(roots) + rng.choice(ends)
+    middle = rng.choice(MIDS_CYRILLIC if roots is RUSSIAN_ROOT else MIDS) if RICH else ""
+    return rng.choice(roots) + middle + rng.choice(ends)
 
 
 def _person(rng: random.Random, number: int) -> Listed:
@@ -113,7 +122,7 @@ def _person(rng: random.Random, number: int) -> Listed:
 
 
 def _company(rng: random.Random, number: int) -> Listed:
-    core = rng.choice(CORE_ROOT) + rng.choice(CORE_MID) + rng.choice(CORE_END)
+    core = rng.choice(CORE_ROOT) + rng.choice(CORE_MID) + (rng.choice(MIDS) if RICH else "") + rng.choice(CORE_END)
     place = rng.choice(PLACES) + " " if rng.random() < 0.4 else ""
     rest = " ".join(rng.sample(GENERIC, rng.choice([1, 2])))
     name = f"{place}{core} {rest} {rng.choice(LEGAL)}"
@@ -122,6 +131,8 @@ def _company(rng: random.Random, number: int) -> Listed:
 
 
 def make_list(size: int, seed: int) -> list[Listed]:
+    global RICH
+    RICH = size >= RICH_FROM
     rng = random.Random(seed)
     listed, names = [], set()
     while len(listed) < size:
