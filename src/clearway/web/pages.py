@@ -8,6 +8,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import msgspec
@@ -71,8 +72,8 @@ def _same_origin(request: Request[Any, Any, Any]) -> Response[Any] | None:
     origin = request.headers.get("origin")
     if origin is None:  # not a browser's cross-site request; the CSRF token still has to match
         return None
-    expected = {f"{request.url.scheme}://{request.headers.get('host', '')}"}
-    if origin not in expected:
+    # the host only: behind a proxy that ends TLS the app sees http while the browser says https
+    if urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower():
         return Response({"type": "about:blank", "title": "Forbidden", "status": 403,
                          "detail": f"a request from {origin[:80]} may not change anything here"},
                         status_code=403, media_type="application/problem+json")  # fmt: skip
