@@ -72,17 +72,23 @@ class Case:
     family: str  # benign, degraded, adversarial, namesake, random
 
 
-MIDS = ["", "a", "el", "or", "in", "ar", "us", "en", "ol", "im"]
-MIDS_CYRILLIC = ["", "а", "ел", "ор", "ин", "ар"]
+SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+SYLLABLES_CYRILLIC = [c + v for c in "бвгдклмнпрстз" for v in "аеиоу"]
 RICH = False
-"""Large lists (`make_list` past RICH_FROM entities) put a middle syllable in family names and company
-cores, so that a million entities are a million names and not the same few thousand many times over."""
+"""Large lists (`make_list` past RICH_FROM entities) put one or two middle syllables (of 70) in family names
+and company cores, so that a million entities are a million names, about as distinct as a real list's, and
+not the same few thousand many times over."""
 RICH_FROM = 20_000
 
 
+def _middle(rng: random.Random, cyrillic: bool = False) -> str:
+    if not RICH:
+        return ""
+    return "".join(rng.choice(SYLLABLES_CYRILLIC if cyrillic else SYLLABLES) for _ in range(rng.choice([1, 2])))
+
+
 def _syllabic(rng: random.Random, roots: list[str], ends: list[str]) -> str:
-    middle = rng.choice(MIDS_CYRILLIC if roots is RUSSIAN_ROOT else MIDS) if RICH else ""
-    return rng.choice(roots) + middle + rng.choice(ends)
+    return rng.choice(roots) + _middle(rng, roots is RUSSIAN_ROOT) + rng.choice(ends)
 
 
 def _person(rng: random.Random, number: int) -> Listed:
@@ -122,7 +128,7 @@ def _person(rng: random.Random, number: int) -> Listed:
 
 
 def _company(rng: random.Random, number: int) -> Listed:
-    core = rng.choice(CORE_ROOT) + rng.choice(CORE_MID) + (rng.choice(MIDS) if RICH else "") + rng.choice(CORE_END)
+    core = rng.choice(CORE_ROOT) + rng.choice(CORE_MID) + _middle(rng) + rng.choice(CORE_END)
     place = rng.choice(PLACES) + " " if rng.random() < 0.4 else ""
     rest = " ".join(rng.sample(GENERIC, rng.choice([1, 2])))
     name = f"{place}{core} {rest} {rng.choice(LEGAL)}"

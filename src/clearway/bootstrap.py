@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from clearway.clearance.policy import ClearancePolicy, parse_policy
+from clearway.errors import RuleFileError
 from clearway.pipeline import Pipeline, Stage
 from clearway.revenue import RevenueContext
 from clearway.revenue.packaged import load_revenue
@@ -113,8 +114,15 @@ def load_policy() -> ClearancePolicy:
 
 
 def load_watchlist(path: Path) -> WatchList:
-    """A watch list file: FollowTheMoney JSON lines (.json, .jsonl, .ndjson, .ftm) or the plain CSV."""
-    return parse_watchlist(path.read_text(encoding="utf-8"), str(path))
+    """A watch list file: FollowTheMoney JSON lines (.json, .jsonl, .ndjson, .ftm), read line by line, or the
+    plain CSV."""
+    if path.suffix.lower() == ".csv":
+        return parse_watchlist(path.read_text(encoding="utf-8"), str(path))
+    try:
+        with path.open(encoding="utf-8") as lines:
+            return WatchList(parse_ftm_lines(lines, str(path)))
+    except UnicodeDecodeError as exc:
+        raise RuleFileError(f"not UTF-8 text: {exc}", file=str(path)) from exc
 
 
 def parse_watchlist(text: str, source: str) -> WatchList:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
 
+from clearway.bootstrap import load_watchlist
 from clearway.errors import RuleFileError
 from clearway.pipeline import BatchRow, Context, to_batch
 from clearway.risk.names import normalise
@@ -48,6 +50,7 @@ LIST = WatchList(
         ("ＡＣＭＥ　Ｔｒａｄｉｎｇ", "acme trading"),  # full-width forms (NFKC); `trading` weighs what the list says
         ("Dr. Ahmed Al\u200bSayed", "ahmed alsayed"),  # a title, an invisible character
         ("G0lden R0ad Ltd", "golden road"),  # digits read as letters
+        ("Golden Road Holdings cO. lTD.", "golden road holdings"),  # a legal form written without its comma
     ],
 )
 def test_normalisation(raw: str, normal: str) -> None:
@@ -200,3 +203,50 @@ def test_a_delta_adds_changes_and_removes_entities() -> None:
 def test_every_screened_consignment_records_the_list_version() -> None:
     output = ScreeningStage(LIST).run(to_batch([row("a", "10.00"), row("b", "10.00")]), Context(as_of=DAY))
     assert output.columns is not None and output.columns["screened_with"].to_list() == [LIST.version] * 2
+
+
+SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+
+
+def _surname(n: int) -> str:
+    return "".join(SYLLABLES[(n // 70**i) % 70] for i in range(3)).capitalize() + "ski"
+
+
+def _crowded_list(size: int) -> WatchList:
+    """Persons who share given names, each with a surname of three syllables of its own: a typo in the surname
+    leaves only the given names, which thousands share, to find it by."""
+    given = ["Anna", "Maria", "Peter", "Omar", "Reza", "Ivan", "Lucia", "Diego"]
+    return WatchList(
+        tuple(Entity(f"P{n}", f"{given[n % 8]} {given[(n // 8) % 8]} {_surname(n)}") for n in range(size))
+    )
+
+
+def test_a_typo_in_the_rarest_part_still_finds_the_entity_on_a_crowded_list() -> None:
+    crowded = _crowded_list(20_000)
+    target = crowded.entities[12_345]
+    surname = target.name.split()[-1]
+    typo = target.name.replace(surname, surname[:2] + ("x" if surname[2] != "x" else "q") + surname[3:])
+    found = crowded.screen(typo)  # one consonant wrong: another sound, another skeleton
+    assert found and found[0].entity_id == target.id, (typo, found[:3])
+
+
+def test_equal_scores_put_the_name_written_in_the_same_order_first() -> None:
+    both = WatchList((Entity("A", "Mateo Valentina Lopez"), Entity("B", "Valentina Mateo Lopez")))
+    assert [m.entity_id for m in both.screen("Valentina Mateo Lopez")] == ["B", "A"]
+    assert [m.entity_id for m in both.screen("Mateo Valentina Lopez")] == ["A", "B"]
+
+
+def test_an_unknown_abbreviation_does_not_outweigh_a_name_on_a_long_list() -> None:
+    crowded = WatchList((*_crowded_list(5_000).entities, Entity("C1", "Velirbosiant Resources FZE")))
+    found = crowded.screen("Vlrbsnt Rsrcs FZ")  # vowels dropped, the legal form with them
+    assert found and found[0].entity_id == "C1", found[:2]
+
+
+def test_a_list_file_is_read_line_by_line_and_bad_bytes_are_a_clear_error(tmp_path: Path) -> None:
+    good = tmp_path / "list.ftm.json"
+    good.write_text(json.dumps({"id": "NK-1", "schema": "Person", "properties": {"name": ["Ivan Petrov"]}}) + "\n")
+    assert load_watchlist(good).screen("Ivan Petrov")[0].entity_id == "NK-1"
+    bad = tmp_path / "bad.ftm.json"
+    bad.write_bytes(b'{"id": "X", "properties": {"name": ["\xff\xfe"]}}\n')
+    with pytest.raises(RuleFileError, match="not UTF-8"):
+        load_watchlist(bad)

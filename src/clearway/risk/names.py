@@ -34,6 +34,9 @@ FUZZY = 0.8
 TOKEN_FLOOR: perhaps a typo, perhaps another name (`Talwick` / `Walwick`). It counts 0.8, so a name that
 needs one is at most a possible match for an officer to confirm, never a stop by itself."""
 
+_PLANES = (*range(0x20000), *range(0xE0000, 0xE1000))  # where Unicode puts its format characters
+FORMAT = re.compile("[" + "".join(re.escape(chr(c)) for c in _PLANES if unicodedata.category(chr(c)) == "Cf") + "]")
+"""Invisible format characters (zero-width spaces and joiners, bidi marks, soft hyphens): dropped."""
 CJK = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af]")
 PUNCT = re.compile(r"[^a-z0-9 ]+")
 _VOWELS = re.compile(r"[aeiouy]")
@@ -54,24 +57,29 @@ def fold_homoglyphs(text: str) -> str:
 
 
 def _letters(token: str) -> str:
-    return token.translate(LOOKALIKE_DIGITS) if any(c.isalpha() for c in token) else token
+    return token if token.isdigit() else token.translate(LOOKALIKE_DIGITS)  # tokens are [a-z0-9]+ here
 
 
-@lru_cache(maxsize=500_000)
-def normalise(text: str) -> tuple[str, ...]:
+def tokens_of(text: str) -> tuple[str, ...]:
     """The comparable tokens of a name: `Shenzhen Rеdline Electronics Co., Ltd.` -> (shenzhen, redline,
-    electronics)."""
-    text = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
-    text = fold_homoglyphs(text)
-    text = CJK.sub(lambda m: f" {anyascii(m.group(0))} ", text)
-    text = " ".join(anyascii(text).casefold().split())
+    electronics). Uncached, for loading a list whose names are read once; `normalise` caches queries."""
+    if not text.isascii():  # ASCII needs none of this: NFKC leaves it, and it has no format characters
+        text = FORMAT.sub("", unicodedata.normalize("NFKC", text))
+        text = fold_homoglyphs(text)
+        text = anyascii(CJK.sub(lambda m: f" {anyascii(m.group(0))} ", text))
+    text = " ".join(text.casefold().split())
     tokens = [_letters(t) for t in PUNCT.sub(" ", text.replace("&", " and ")).split()]
     core = remove_person_prefixes(remove_org_types(text))  # on the written form: `GmbH & Co. KG`, `Co., Ltd.`
-    kept = [_letters(t) for t in PUNCT.sub(" ", core.replace("&", " and ")).split()]
-    return tuple(kept or tokens)
+    kept = PUNCT.sub(" ", core.replace("&", " and ")).split()
+    bare = PUNCT.sub(" ", remove_person_prefixes(remove_org_types(" ".join(tokens)))).split()  # `co. ltd.`
+    cores = [c for c in (kept, bare) if c]
+    return tuple(_letters(t) for t in min(cores, key=len)) if cores else tuple(tokens)
 
 
-@dataclass(frozen=True)
+normalise = lru_cache(maxsize=500_000)(tokens_of)
+
+
+@dataclass(frozen=True, slots=True)
 class Token:
     text: str
     sound: str  # Metaphone key

@@ -22,24 +22,26 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import heapq
 import io
 import json
 import math
 import re
 from array import array
-from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+import msgspec
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 import yaml
 from rapidfuzz.distance import Levenshtein
 
 from clearway.errors import RuleFileError
 from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput, no_hits
-from clearway.risk.names import normalise, similarity, token
+from clearway.risk.names import normalise, similarity, token, tokens_of
 
 MATCH = 92.0
 """Scores from here are matches (calibrated on `python -m bench screening`: see the README)."""
@@ -54,10 +56,16 @@ SPACING_FLOOR = 0.9  # the names written together agree at least this much
 CANDIDATES = 48  # list names scored in full per query, the best by shared (weighted) keys
 COMMON_KEY = 3_000  # a key on more list names than this is skipped when the query has rarer ones
 VOTE_BUDGET = 6_000  # list names read per query to choose the candidates, rarest keys first
+WEIGHT_CEILING = 2_000.0
+"""A token rarer than one in this many list entities weighs as much as any rarer one: a large list cannot tell
+one in a million from unseen, and a word the list lacks (a title rigour does not know, a typo) must not outweigh
+the rest of a name because the list is long."""
+NEIGHBOUR_MIN = 5  # tokens this long also find list tokens one edit away (deletion neighbourhoods)
+NEIGHBOUR_VOTE = 0.5  # what a list token one edit away counts in choosing candidates, against 1 for the same
 Outcome = Literal["match", "possible"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entity:
     id: str
     name: str
@@ -68,7 +76,7 @@ class Entity:
     topics: frozenset[str] = frozenset()  # FollowTheMoney topics: sanction, export.control, role.pep, ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     entity_id: str
     score: float  # 0 to 100
@@ -96,29 +104,46 @@ class WatchList:
     entities: tuple[Entity, ...]
     version: str = ""  # a digest of the list's content, recorded with every decision it screened
     _names: list[tuple[int, tuple[str, ...], str]] = field(default_factory=list)  # entity, tokens, original
-    _index: dict[str, Sequence[int]] = field(default_factory=dict)  # arrays of name positions
-    _df: Counter[str] = field(default_factory=Counter)
+    _keys: dict[str, int] = field(default_factory=dict)  # key -> its number in the postings' offsets
+    _offsets: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, np.int64))
+    _postings: npt.NDArray[np.uint32] = field(default_factory=lambda: np.zeros(0, np.uint32))  # name positions
     _identifiers: dict[str, int] = field(default_factory=dict)
-    _weights: list[tuple[float, ...]] = field(default_factory=list)  # per list name, its tokens' weights
+    _token_weights: dict[str, float] = field(default_factory=dict)  # each list token's weight, computed once
+    _vocabulary: list[str] = field(default_factory=list)  # list tokens of NEIGHBOUR_MIN letters or more
+    _deletions: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))  # sorted hashes
+    _deleted_from: npt.NDArray[np.uint32] = field(default_factory=lambda: np.zeros(0, np.uint32))  # their tokens
 
     def __post_init__(self) -> None:
-        index: defaultdict[str, Any] = defaultdict(lambda: array("I"))
+        keyed, positions = array("I"), array("I")  # (key number, name position), one pair per key of a name
+        df: Counter[str] = Counter()  # on how many entities each token is
+        canonical: dict[str, str] = {}  # one string per distinct token, however many names share it
         for number, entity in enumerate(self.entities):
             seen: set[str] = set()
             for original in (entity.name, *entity.aliases):
-                tokens = normalise(original)
+                tokens = tuple(canonical.setdefault(t, t) for t in tokens_of(original))
                 if not tokens:
                     continue
                 position = len(self._names)
                 self._names.append((number, tokens, original))
-                seen |= set(tokens)
+                seen.update(tokens)
                 for key in _keys(tokens):
-                    index[key].append(position)
-            self._df.update(seen)
+                    keyed.append(self._keys.setdefault(key, len(self._keys)))
+                    positions.append(position)
+            df.update(seen)
             for identifier in entity.identifiers:
                 self._identifiers[_identifier(identifier)] = number
-        self._index = dict(index)
-        self._weights = [tuple(self.weight(t) for t in tokens) for _, tokens, _ in self._names]
+        del canonical
+        # postings as one array grouped by key (compressed rows): little memory, and numpy reads them at once
+        by_key = np.frombuffer(keyed, dtype=np.uint32)
+        order = np.argsort(by_key, kind="stable")
+        self._postings = np.frombuffer(positions, dtype=np.uint32)[order]
+        self._offsets = np.zeros(len(self._keys) + 1, np.int64)
+        np.cumsum(np.bincount(by_key, minlength=len(self._keys)), out=self._offsets[1:])
+        del by_key, order, keyed, positions
+        size = len(self.entities)
+        self._token_weights = {t: math.log(1 + min(size / (1 + n), WEIGHT_CEILING)) for t, n in df.items()}
+        del df
+        self._index_neighbours()
         if not self.version:
             digest = hashlib.sha256()
             for entity in self.entities:
@@ -131,30 +156,80 @@ class WatchList:
         kept = tuple(e for e in self.entities if e.id not in replaced)
         return WatchList((*kept, *upserts))
 
+    def _index_neighbours(self) -> None:
+        """Every list token's deletion neighbourhood (itself and each form with one letter left out), hashed:
+        a query token one edit away shares a form with it (SymSpell's idea), so a typo in the rarest part of a
+        name still finds it on a list of a million."""
+        self._vocabulary = [t for t in self._token_weights if len(t) >= NEIGHBOUR_MIN]
+        hashes, owners = array("q"), array("I")
+        for number, text in enumerate(self._vocabulary):
+            for form in _deletion_forms(text):
+                hashes.append(hash(form))
+                owners.append(number)
+        order = np.argsort(np.frombuffer(hashes, dtype=np.int64), kind="stable")
+        self._deletions = np.frombuffer(hashes, dtype=np.int64)[order]
+        self._deleted_from = np.frombuffer(owners, dtype=np.uint32)[order]
+
+    def neighbours(self, text: str) -> set[str]:
+        """List tokens one edit (or a transposition) from `text`, `text` itself excepted."""
+        if len(text) < NEIGHBOUR_MIN - 1 or not len(self._deletions):
+            return set()
+        forms = np.fromiter((hash(f) for f in _deletion_forms(text)), dtype=np.int64)
+        left = np.searchsorted(self._deletions, forms, side="left")
+        right = np.searchsorted(self._deletions, forms, side="right")
+        found = {self._vocabulary[int(o)] for a, b in zip(left, right, strict=True) for o in self._deleted_from[a:b]}
+        return {t for t in found if t != text and Levenshtein.distance(t, text, score_cutoff=2) <= 2}
+
     def weight(self, text: str) -> float:
         """What a token tells of identity: rare on the list, much; on many entities, little."""
-        if len(text) == 1:
+        if len(text) == 1 or (len(text) == 2 and text not in self._token_weights):  # an initial; an abbreviation
             return INITIAL_WEIGHT
-        return math.log(1 + len(self.entities) / (1 + self._df.get(text, 0)))
+        return self._token_weights.get(text) or math.log(1 + min(len(self.entities), WEIGHT_CEILING))
 
     def _candidates(self, tokens: tuple[str, ...]) -> list[int]:
-        keys = sorted((self._index[key] for key in _keys(tokens) if key in self._index), key=len)
-        votes: defaultdict[int, float] = defaultdict(float)
-        read = 0
-        for number, postings in enumerate(keys):  # rarest first: a surname's key says more than a given name's
-            if number and (len(postings) > COMMON_KEY or read + len(postings) > VOTE_BUDGET):
+        """The list names worth scoring: votes from the query's keys, rarest first (a surname's key says more
+        than a given name's), each worth less the more names share it, within a read budget."""
+        near = {n for text in tokens for n in self.neighbours(text)}  # typos: a weaker vote than the word itself
+        if len(tokens) == 1 and len(tokens[0]) >= 8:  # a name written as one word: the list words inside it
+            joined = tokens[0]
+            near |= {
+                joined[i:j] for i in range(len(joined)) for j in range(i + 4, len(joined) + 1)
+            } & self._token_weights.keys()
+        spans = sorted(
+            (int(self._offsets[k + 1] - self._offsets[k]), int(self._offsets[k]), NEIGHBOUR_VOTE if near_key else 1.0)
+            for keys, near_key in ((_keys(tokens), False), (near, True))
+            for k in (self._keys.get(key) for key in keys)
+            if k is not None
+        )
+        chosen, read = [], 0
+        for number, (size, start, factor) in enumerate(spans):
+            if number and (size > COMMON_KEY or read + size > VOTE_BUDGET):
                 break
-            share = 1.0 / math.log(2 + len(postings))
-            for position in postings:
-                votes[position] += share
-            read += len(postings)
-        return heapq.nlargest(CANDIDATES, votes, key=votes.__getitem__)
+            chosen.append((size, start, factor))
+            read += size
+        if not chosen:
+            return []
+        positions = np.concatenate([self._postings[start : start + size] for size, start, _ in chosen])
+        shares = np.repeat([f / math.log(2 + size) for size, _, f in chosen], [size for size, _, _ in chosen])
+        names, inverse = np.unique(positions, return_inverse=True)
+        votes = np.bincount(inverse, weights=shares)
+        if len(names) > CANDIDATES:
+            top = np.argpartition(-votes, CANDIDATES - 1)[:CANDIDATES]
+            names, votes = names[top], votes[top]
+        return [int(names[i]) for i in np.argsort(-votes, kind="stable")]
 
     def compare(
-        self, query: tuple[str, ...], listed: tuple[str, ...], listed_weights: tuple[float, ...] | None = None
+        self,
+        query: tuple[str, ...],
+        listed: tuple[str, ...],
+        listed_weights: tuple[float, ...] | None = None,
+        query_weights: Sequence[float] | None = None,
+        *,
+        explain: bool = True,
     ) -> tuple[float, str]:
-        """Score (0 to 1) of two token sets, aligned one to one most alike first, and the alignment in words."""
-        wq = [self.weight(t) for t in query]
+        """Score (0 to 1) of two token sets, aligned one to one most alike first, and the alignment in words
+        (left empty unless `explain`: screening words only the results it keeps)."""
+        wq = query_weights or [self.weight(t) for t in query]
         wl = listed_weights or tuple(self.weight(t) for t in listed)
         pairs = sorted(
             ((similarity(a, b), i, j) for i, a in enumerate(query) for j, b in enumerate(listed)), reverse=True
@@ -170,17 +245,18 @@ class WatchList:
             used_q.add(i)
             used_l.add(j)
             explained += sim * (wq[i] + wl[j])
-            parts.append(f"{query[i]}={listed[j]}" + ("" if sim == 1 else f" ({sim:.2f})"))
+            if explain:
+                parts.append(f"{query[i]}={listed[j]}" + ("" if sim == 1 else f" ({sim:.2f})"))
         # a list name often carries parts a party leaves out (a patronymic, a second given name): its
         # unmatched parts count less; the query's own unmatched parts are a claim of another identity, whole
         total = sum(wq) + sum(w if j in used_l else LISTED_EXTRA * w for j, w in enumerate(wl))
         score = explained / total if total else 0.0
-        left = [query[i] for i in range(len(query)) if i not in used_q] + [
-            listed[j] for j in range(len(listed)) if j not in used_l
-        ]
-        why = ", ".join(parts) or "no part agrees"
-        if left:
-            why += f"; unmatched {' '.join(left)}"
+        why = ""
+        if explain:
+            left = [query[i] for i in range(len(query)) if i not in used_q] + [
+                listed[j] for j in range(len(listed)) if j not in used_l
+            ]
+            why = (", ".join(parts) or "no part agrees") + (f"; unmatched {' '.join(left)}" if left else "")
         joined_q, joined_l = "".join(query), "".join(listed)
         if (len(query) == 1) != (len(listed) == 1) and min(len(joined_q), len(joined_l)) >= 6:  # `KIMJONGSU`
             together = Levenshtein.normalized_similarity(joined_q, joined_l)
@@ -208,15 +284,20 @@ class WatchList:
         query = normalise(name)
         if not query:
             return []
-        best: dict[int, tuple[float, str, str]] = {}
+        weights = [self.weight(t) for t in query]
+        best: dict[int, tuple[float, int]] = {}  # entity -> its best name's score and position
         for position in self._candidates(query):
-            number, listed, original = self._names[position]
-            score, why = self.compare(query, listed, self._weights[position])
-            if score > best.get(number, (-1.0, "", ""))[0]:
-                best[number] = (score, original, why)
+            number, listed, _ = self._names[position]
+            listed_weights = tuple(map(self._token_weights.__getitem__, listed))
+            score, _ = self.compare(query, listed, listed_weights, weights, explain=False)
+            if score > best.get(number, (-1.0, 0))[0]:
+                best[number] = (score, position)
         matches = []
-        for number, (raw, original, why) in best.items():
-            entity = self.entities[number]
+        for number, (raw, position) in best.items():
+            if 100 * raw + COUNTRY_MATCH < threshold:
+                continue
+            entity, (_, listed, original) = self.entities[number], self._names[position]
+            why = self.compare(query, listed, None, weights)[1]
             score, notes = 100 * raw, [f"{' '.join(query)} ~ {original}: {why} -> {100 * raw:.0f}"]
             if country and entity.countries:
                 if country in entity.countries:
@@ -233,7 +314,15 @@ class WatchList:
             if score >= threshold:
                 outcome: Outcome = "match" if score >= match_at else "possible"
                 matches.append(Match(entity.id, round(score, 1), original, "; ".join(notes), outcome, entity.topics))
-        return sorted(matches, key=lambda m: -m.score)
+        # equal scores: the name as written in the same order first (`Valentina Mateo X` before `Mateo Valentina X`)
+        written = " ".join(query)
+        return sorted(
+            matches, key=lambda m: (-m.score, -Levenshtein.normalized_similarity(written, m.matched.casefold()))
+        )
+
+
+def _deletion_forms(text: str) -> set[str]:
+    return {text, *(text[:i] + text[i + 1 :] for i in range(len(text)))}
 
 
 def _identifier(value: str) -> str:
@@ -284,30 +373,41 @@ FTM_IDS = (
 )
 
 
-def parse_ftm_lines(text: str, source: str) -> tuple[Entity, ...]:
-    """FollowTheMoney entities, one JSON object a line (the OpenSanctions export format)."""
+def parse_ftm_lines(text: str | Iterable[str], source: str) -> tuple[Entity, ...]:
+    """FollowTheMoney entities, one JSON object a line (the OpenSanctions export format); `text` may be the
+    lines of an open file, so a list of a million entities is never held twice."""
     entities = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    interned: dict[frozenset[str], frozenset[str]] = {}  # the few country and topic sets, each kept once
+    lines = text.splitlines() if isinstance(text, str) else text
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            doc = json.loads(line)
+            doc = msgspec.json.decode(line)
             props = doc.get("properties") or {}
             names = [n for key in FTM_NAMES for n in props.get(key) or []]
             entity = Entity(
                 id=str(doc["id"]),
                 name=(props.get("name") or names or [doc.get("caption", "")])[0],
                 aliases=tuple(dict.fromkeys(names[1:])),
-                countries=frozenset(c.upper() for key in FTM_COUNTRIES for c in props.get(key) or []),
+                countries=_intern(interned, (c.upper() for key in FTM_COUNTRIES for c in props.get(key) or [])),
                 birth_date=(props.get("birthDate") or [None])[0],
-                identifiers=frozenset(i for key in FTM_IDS for i in props.get(key) or []),
-                topics=frozenset(props.get("topics") or []),
+                identifiers=frozenset(i for key in FTM_IDS for i in props.get(key) or []) or NONE,
+                topics=_intern(interned, props.get("topics") or []),
             )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, msgspec.DecodeError) as exc:
             raise RuleFileError(f"not a FollowTheMoney entity: {exc}", file=source, line=number) from exc
         if entity.name:
             entities.append(entity)
     return tuple(entities)
+
+
+NONE: frozenset[str] = frozenset()  # one empty set for the many entities with no identifiers
+
+
+def _intern(interned: dict[frozenset[str], frozenset[str]], values: Iterable[str]) -> frozenset[str]:
+    found = frozenset(values)
+    return interned.setdefault(found, found)
 
 
 def parse_delta_lines(text: str, source: str) -> tuple[tuple[Entity, ...], frozenset[str]]:
