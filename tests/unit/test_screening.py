@@ -216,9 +216,7 @@ def _crowded_list(size: int) -> WatchList:
     """Persons who share given names, each with a surname of three syllables of its own: a typo in the surname
     leaves only the given names, which thousands share, to find it by."""
     given = ["Anna", "Maria", "Peter", "Omar", "Reza", "Ivan", "Lucia", "Diego"]
-    return WatchList(
-        tuple(Entity(f"P{n}", f"{given[n % 8]} {given[(n // 8) % 8]} {_surname(n)}") for n in range(size))
-    )
+    return WatchList(tuple(Entity(f"P{n}", f"{given[n % 8]} {given[(n // 8) % 8]} {_surname(n)}") for n in range(size)))
 
 
 def test_a_typo_in_the_rarest_part_still_finds_the_entity_on_a_crowded_list() -> None:
