@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from clearway.commands.operations import register as register_operations
 from clearway.errors import ClearwayError
 from clearway.model.consignment import Consignment
 
@@ -41,6 +43,7 @@ exports_app = typer.Typer(help="Export records from partner administrations.", n
 app.add_typer(exports_app, name="exports")
 retention_app = typer.Typer(help="Retention of personal data.", no_args_is_help=True)
 app.add_typer(retention_app, name="retention")
+register_operations(app)  # backup, restore, config (clearway/commands/operations.py)
 err = Console(stderr=True)
 out = Console()
 
@@ -516,6 +519,7 @@ def _print_v1(docs: list[dict[str, object]], kept: list[dict[str, str]], notes: 
 def worker(
     bus: Annotated[str, typer.Option(help="kafka://HOST:PORT/TOPIC (decisions go to TOPIC.decisions)")],
     batch: Annotated[int, typer.Option(min=1, help="messages per micro-batch")] = 500,
+    health_port: Annotated[int, typer.Option(help="serve /healthz and /readyz on this port (0: none)")] = 0,
 ) -> None:
     """An intake worker in the consumer group: store and assess what the log carries, publish decisions;
     start as many as the topic has partitions. Stops on Ctrl-C or SIGTERM, between micro-batches."""
@@ -524,16 +528,30 @@ def worker(
     from clearway.bootstrap import bootstrap
     from clearway.scale.bus import open_bus
     from clearway.scale.worker import Worker
+    from clearway.services.health import heartbeat_check, serve_probes, storage_checks
     from clearway.settings import Settings
+    from clearway.telemetry import logs, traces
 
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, _: stopping.append(signum))
+    settings = Settings.from_env()
+    logs.configure(settings.log_level, settings.log_format)
+    traces.configure(settings.otlp_endpoint, "clearway-worker")
     log = open_bus(bus)
+    application = bootstrap(settings)
+    running = Worker(application, log, batch=batch, now=utcnow)
+    probes = None
+    if health_port:
+        stale = 60.0  # a micro-batch polls for a second: a minute without one is a stuck loop
+        probes = serve_probes(health_port, lambda: [
+            *storage_checks(application), heartbeat_check(running.beat, time.monotonic(), stale)])  # fmt: skip
     try:
-        Worker(bootstrap(Settings.from_env()), log, batch=batch, now=utcnow).run(lambda: bool(stopping))
+        running.run(lambda: bool(stopping))
     finally:
         log.close()
+        if probes is not None:
+            probes.shutdown()
     out.print("worker stopped")
 
 
@@ -548,18 +566,26 @@ def serve(
     from clearway.api import create_app
     from clearway.bootstrap import bootstrap
     from clearway.settings import Settings
+    from clearway.telemetry import logs, traces
 
     # hand the interpreter lock over every millisecond (not 5): a short request waits less behind a
     # long validation or assessment of another tenant's bulk batch (python -m bench fairness)
     sys.setswitchinterval(0.001)
     settings = Settings.from_env()
+    logs.configure(settings.log_level, settings.log_format)
+    traces.configure(settings.otlp_endpoint)
     proxies = list(settings.trusted_proxies)  # X-Forwarded-For counts only from these (CLEARWAY_TRUSTED_PROXIES)
     api = create_app(bootstrap(settings))
     # what was loaded to start (rules, tariffs, models, code lists) is never garbage: keep the collector's
     # full passes off it, and run them less often, so they do not stall every request for 100 ms and more
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
-    uvicorn.run(api, host=host, port=port, proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
+    # SIGTERM: uvicorn stops accepting and answers the requests in flight (up to the grace period), then the
+    # runtime stores and assesses what is queued (again up to the grace period) and the process exits
+    uvicorn.run(
+        api, host=host, port=port, proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+        log_config=None, timeout_graceful_shutdown=int(settings.shutdown_grace),
+    )  # fmt: skip
 
 
 @app.command()

@@ -22,6 +22,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from clearway import __version__
 from clearway.api.agency import AgencyController
 from clearway.api.consignments import ConsignmentController
+from clearway.api.context import RequestContext
+from clearway.api.health import HealthController
 from clearway.api.hostile import HostileInputGuard
 from clearway.api.ledger import LedgerController
 from clearway.api.metrics import forget, metrics_config, metrics_controller
@@ -40,7 +42,7 @@ from clearway.web import WEB_CONTROLLERS, web_config
 
 CONTROLLERS = [
     OAuthController, ConsignmentController, WebhookController, QualityController, OfficerController, AgencyController,
-    PublicController, LedgerController,
+    PublicController, LedgerController, HealthController,
 ]  # fmt: skip
 
 
@@ -68,7 +70,9 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
     api = Litestar(
         route_handlers=[*CONTROLLERS, *WEB_CONTROLLERS, web["static"],
                         metrics_controller(rt, public=settings.metrics_public)],
-        middleware=[DefineMiddleware(HostileInputGuard, max_body=settings.max_body_bytes), prometheus.middleware],
+        middleware=[
+            RequestContext, DefineMiddleware(HostileInputGuard, max_body=settings.max_body_bytes), prometheus.middleware
+        ],
         template_config=web["template_config"],
         dependencies={
             "clearway": Provide(lambda: application, use_cache=True, sync_to_thread=False),
@@ -91,6 +95,7 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
             Exception: unexpected,
         },
         request_max_body_size=settings.max_body_bytes,
+        logging_config=None,  # logging is the process's (`telemetry/logs.py`, set up by `serve`), not the app's
         csrf_config=CSRFConfig(  # the officers' pages: a token on every form; the API uses bearer tokens
             secret=hmac.new(application.secret, b"clearway csrf", hashlib.sha256).hexdigest(),
             cookie_path="/ui", cookie_secure=settings.cookie_secure, cookie_httponly=True, cookie_samesite="strict",

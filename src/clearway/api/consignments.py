@@ -22,6 +22,7 @@ from clearway.services.clients import Principal
 from clearway.services.runtime import Runtime
 from clearway.services.submissions import request_hash
 from clearway.store.repository import as_utc
+from clearway.telemetry.traces import tracer
 
 MAX_BATCH = 1000
 JSON_TYPES = ("application/json",)
@@ -107,15 +108,20 @@ class ConsignmentController(Controller):
         outcome (registered, unchanged, amended) or its errors. The same key and body again gives the same
         answer; the same key with another body is refused."""
         fmt = format_of(request.headers.get("content-type", "application/json"))
-        with runtime.submissions.validating(submitter.tenant):  # one tenant's batches are read one at a time
+        with (
+            tracer.start_as_current_span("validate", attributes={"clearway.format": fmt}) as span,
+            runtime.submissions.validating(submitter.tenant),  # one tenant's batches are read one at a time
+        ):
             batch = [dms_submission(runtime, body)] if fmt == "wco-dms" else list(read_bytes(body, fmt))
+            span.set_attribute("clearway.consignments", len(batch))
         if not batch:
             raise InvalidInput("the body holds no consignment")
         if len(batch) > MAX_BATCH:
             raise TooLarge(f"{len(batch)} consignments in one call: at most {MAX_BATCH}")
         filing_limit.take(submitter.tenant, cost=len(batch))  # 429 with Retry-After past the tenant's rate
         digest = request_hash(body, fmt)
-        status, answer = runtime.submissions.submit(submitter.tenant, idempotency_key, digest, batch)
+        with tracer.start_as_current_span("store", attributes={"clearway.consignments": len(batch)}):
+            status, answer = runtime.submissions.submit(submitter.tenant, idempotency_key, digest, batch)
         return Response(msgspec.convert(answer, SubmissionAnswer), status_code=status)
 
     @get("/{consignment_id:str}", sync_to_thread=True, summary="One of your consignments: status, referrals, amounts")

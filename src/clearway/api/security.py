@@ -7,6 +7,7 @@ from litestar import Request
 from clearway.errors import Forbidden, Unauthenticated
 from clearway.services.clients import Principal, TokenIssuer
 from clearway.services.limits import RateLimiter, SignInThrottle
+from clearway.telemetry import logs
 
 __all__ = ["RateLimiter", "SignInThrottle", "address_of", "bearer", "principal_of", "require"]
 
@@ -27,6 +28,8 @@ def bearer(request: Request[object, object, object]) -> str:
 
 def principal_of(request: Request[object, object, object], tokens: TokenIssuer, limiter: RateLimiter) -> Principal:
     principal = tokens.verify(bearer(request))
+    logs.client.set(principal.client_id)  # every log line of the request names who asked (not a secret)
+    logs.tenant.set(principal.tenant)
     limiter.take(principal.client_id)
     return principal
 

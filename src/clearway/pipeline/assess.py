@@ -23,7 +23,10 @@ class Pipeline:
 
     def __call__(self, batch: pl.DataFrame, context: Context) -> pl.DataFrame:
         decisions = assess(batch, context, self.stages)
-        return decisions if self.finish is None else self.finish(decisions, batch, context)
+        if self.finish is None:
+            return decisions
+        with context.observe("finish"):
+            return self.finish(decisions, batch, context)
 
 
 def assess(batch: pl.DataFrame, context: Context, stages: Sequence[Stage]) -> pl.DataFrame:
@@ -31,7 +34,8 @@ def assess(batch: pl.DataFrame, context: Context, stages: Sequence[Stage]) -> pl
     hit_frames = [pl.DataFrame(schema=HIT_SCHEMA)]
     columns: list[pl.DataFrame] = []
     for stage in stages:
-        output = stage.run(batch, context)
+        with context.observe(stage.name):
+            output = stage.run(batch, context)
         hit_frames.append(output.hits.select(list(HIT_SCHEMA)).cast(HIT_SCHEMA))  # type: ignore[arg-type]
         if output.columns is not None:
             columns.append(output.columns)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
 
 from clearway.pipeline.history import History
+
+Observer = Callable[[str], AbstractContextManager[Any]]
+"""Given a stage's name, a context manager around its run (a span, a timer)."""
 
 HIT_SCHEMA: dict[str, pl.DataType] = {
     "key": pl.String(),
@@ -30,6 +35,8 @@ class Context:
     as_of: dt.datetime
     seed: int = 0
     history: History = field(default_factory=History)
+    observe: Observer = field(default=lambda _stage: nullcontext())
+    """Wraps each stage's run: the caller's way to time or trace it (the pipeline itself does no I/O)."""
 
 
 @dataclass(frozen=True)

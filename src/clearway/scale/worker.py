@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Callable
 from itertools import groupby
 
@@ -43,6 +44,7 @@ class Worker:
         settle: dt.timedelta = dt.timedelta(seconds=5),
     ) -> None:  # fmt: skip
         self.app, self.bus, self.batch, self.now = app, bus, batch, now
+        self.beat = time.monotonic()
         self.relay = DecisionRelay(app, bus, settle=settle, now=now)
 
     def start(self) -> int:
@@ -78,6 +80,7 @@ class Worker:
         self.start()
         while not stop():
             self.step(timeout)
+            self.beat = time.monotonic()  # the readiness probe's sign of life
 
 
 class DecisionRelay:

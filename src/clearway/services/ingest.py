@@ -25,6 +25,8 @@ from clearway.services.returns import refund_return
 from clearway.store import Registration, Store
 from clearway.store import tables as t
 from clearway.store.repository import as_utc
+from clearway.telemetry import traces
+from clearway.telemetry.traces import tracer
 
 log = logging.getLogger("clearway.ingest")
 
@@ -132,10 +134,13 @@ def assess_rows(
             except ClearwayError as exc:
                 done.return_problems.append(f"{row.consignment.reference}: {exc.message}")
     done.frame = to_batch(rows)
-    context = Context(as_of=as_of, history=gather(app, rows, as_of))
-    done.decisions = with_release_modes(app.policy, done.frame, app.pipeline(done.frame, context))
-    for part in done.decisions.iter_slices(record_chunk or max(1, done.decisions.height)):
-        app.store.record_decisions(part, versions, decided_at)  # short transactions where others wait to write
+    with tracer.start_as_current_span("history", attributes={"clearway.consignments": len(rows)}):
+        context = Context(as_of=as_of, history=gather(app, rows, as_of), observe=traces.stage)
+    with tracer.start_as_current_span("pipeline", attributes={"clearway.consignments": len(rows)}):
+        done.decisions = with_release_modes(app.policy, done.frame, app.pipeline(done.frame, context))
+    with tracer.start_as_current_span("record decisions", attributes={"clearway.consignments": len(rows)}):
+        for part in done.decisions.iter_slices(record_chunk or max(1, done.decisions.height)):
+            app.store.record_decisions(part, versions, decided_at)  # short transactions where others wait
     return done
 
 

@@ -15,6 +15,7 @@ from clearway.bootstrap import App
 from clearway.services.clearance import Clearance
 from clearway.services.clients import TokenIssuer
 from clearway.services.config import apply_stored
+from clearway.services.health import Check, queue_checks, storage_checks, thread_checks
 from clearway.services.submissions import Submissions
 from clearway.services.watchlist import WatchListRefresh
 from clearway.services.webhooks import Webhooks
@@ -61,8 +62,19 @@ class Runtime:
         if self._ticker is not None:
             self._ticker.join()
             self._ticker = None
-        self.submissions.stop()
+        self.submissions.stop(self.app.settings.shutdown_grace)
         self.webhooks.stop()
+
+    def readiness(self) -> list[Check]:
+        """Database, schema, ledger key; the writer, assessor, deliverer and clock running; the queues under
+        CLEARWAY_READY_QUEUE (`services/health.py`)."""
+        threads = {**self.submissions.threads(), "webhooks": self.webhooks.thread, "clock": self._ticker}
+        depths = self.submissions.waiting()
+        return [
+            *storage_checks(self.app),
+            *thread_checks(threads),
+            *queue_checks(depths, self.app.settings.ready_queue),
+        ]
 
     def _tick(self, interval: float = 60.0) -> None:
         """Time-driven steps: a changed watch list; consignments due for another assessment; referrals that

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
+import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -25,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 import sqlalchemy as sa
+from opentelemetry.trace import SpanContext
 
 from clearway.bootstrap import App
 from clearway.errors import InvalidInput, RateLimited
@@ -34,6 +36,7 @@ from clearway.pipeline import BatchRow
 from clearway.services.ingest import assess_isolated, pending_rows, to_assess
 from clearway.store import Registration
 from clearway.store import tables as t
+from clearway.telemetry import traces
 
 log = logging.getLogger("clearway.submissions")
 _encode = msgspec.json.Encoder(order="deterministic").encode
@@ -62,7 +65,9 @@ def request_hash(body: bytes, content_type: str) -> str:
     return hashlib.sha256(content_type.encode() + b"\0" + body).hexdigest()
 
 
-_Work = tuple[dt.datetime, list[BatchRow], dict[str, int]]
+_Work = tuple[dt.datetime, list[BatchRow], dict[str, int], tuple[SpanContext, ...]]
+"""Stored rows to assess: when received, the rows, their versions, and the spans of the requests that filed
+them (the assessment's trace parents)."""
 T = TypeVar("T")
 
 
@@ -76,6 +81,7 @@ class _Request:
     done: int = 0  # consignments committed so far (a bulk request is committed in slices)
     registrations: list[Registration] = field(default_factory=list)
     received_at: dt.datetime | None = None
+    span: SpanContext = field(default_factory=traces.current)  # the filing request's span, for the assessor
 
 
 _Done = tuple["_Request", "tuple[int, dict[str, Any]] | Exception | None", "_Work | None"]
@@ -198,9 +204,12 @@ class FairQueue(Generic[T]):
         with self._cond:
             return max(1, len(self._tenants))
 
-    def depth(self) -> int:
+    def depth(self, units: Callable[[T], int] | None = None) -> int:
+        """Work items waiting (or their units, counted by `units`)."""
         with self._cond:
-            return sum(len(q) for q in self._tenants.values())
+            if units is None:
+                return sum(len(q) for q in self._tenants.values())
+            return sum(units(work) for q in self._tenants.values() for work in q)
 
 
 class Submissions:
@@ -226,6 +235,7 @@ class Submissions:
         self._waiting: Counter[str] = Counter()  # consignments waiting to be stored, per tenant
         self._readers: dict[str, list[Any]] = {}  # tenant -> [its reading lock, requests using it]
         self._lock = threading.Lock()
+        self._deadline: float | None = None  # when stopping with a grace period: when assessment stops
         self.counts: Counter[str] = Counter()  # accepted, rejected and each error code, since start (for metrics)
 
     def start(self) -> None:
@@ -241,14 +251,20 @@ class Submissions:
         for thread in self._threads:
             thread.start()
 
-    def stop(self) -> None:
-        """Finish what is queued, then stop."""
+    def stop(self, grace: float | None = None) -> None:
+        """Store what is queued (each request waiting gets its answer), assess what was stored, then stop;
+        with `grace` (seconds), assessment stops when it runs out: what is left stays `registered` and is
+        assessed at the next start."""
         if not self._threads:
             return
+        deadline = None if grace is None else time.monotonic() + grace
         self._writes.close()
-        self._threads[0].join()
+        self._threads[0].join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        self._deadline = deadline
         self._assess.close()
-        self._threads[1].join()
+        self._threads[1].join(None if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0)
+        if any(thread.is_alive() for thread in self._threads):
+            log.warning("stopped with work left after the grace period; it is assessed at the next start")
         self._threads = []
 
     def _count(self, answer: dict[str, Any]) -> None:
@@ -261,6 +277,17 @@ class Submissions:
         """Wait until everything queued so far is committed and assessed."""
         self._writes.join()
         self._assess.join()
+
+    def threads(self) -> dict[str, threading.Thread | None]:
+        """The writer and the assessor (None before `start`)."""
+        found = dict(zip(("writer", "assessor"), self._threads, strict=False))
+        return {"writer": found.get("writer"), "assessor": found.get("assessor")}
+
+    def waiting(self) -> dict[str, int]:
+        """Consignments waiting to be stored (not yet acknowledged) and stored waiting to be assessed."""
+        with self._lock:
+            writes = sum(self._waiting.values())
+        return {"writes": writes, "assessments": self._assess.depth(lambda work: len(work[1]))}
 
     def queue_depth(self) -> dict[str, int]:
         return {"writes": self._writes.depth(), "assessments": self._assess.depth()}
@@ -364,7 +391,7 @@ class Submissions:
                 registrations = self.app.store.record_in(conn, request.tenant, at, part)
                 request.registrations += registrations
                 rows, versions = to_assess(self.app.store, request.tenant, at, part, registrations)
-                work = (at, rows, versions) if rows else None
+                work = (at, rows, versions, (request.span,)) if rows else None
                 if not piece.last:
                     done.append((request, None, work))
                     continue
@@ -387,11 +414,14 @@ class Submissions:
 
     def _assess_loop(self) -> None:
         while self._assess.wait():
+            if self._deadline is not None and time.monotonic() > self._deadline:
+                return  # shutting down, out of time: what is left is registered, assessed at the next start
             # whole work items (each one writer slice, SLICE consignments at most), one per tenant per turn
             taken = self._assess.round(ASSESS_BATCH // SLICE, lambda _: 1, 1)
             try:
-                for received_at, rows, versions in _merge([work for _, work, _ in taken]):
-                    self._assess_rows(rows, versions, received_at)
+                for received_at, rows, versions, parents in _merge([work for _, work, _ in taken]):
+                    with traces.child_of(parents, "assess", {"clearway.consignments": len(rows)}):
+                        self._assess_rows(rows, versions, received_at)
             finally:
                 self._assess.done(len(taken))
 
@@ -426,17 +456,16 @@ class Submissions:
         return len(rows)
 
 
-def _merge(
-    work: list[tuple[dt.datetime, list[BatchRow], dict[str, int]]],
-) -> list[tuple[dt.datetime, list[BatchRow], dict[str, int]]]:
+def _merge(work: list[_Work]) -> list[_Work]:
     """Queued work as few batches as possible; a consignment amended twice in the queue is assessed apart."""
-    merged: list[tuple[dt.datetime, list[BatchRow], dict[str, int]]] = []
-    for received_at, rows, versions in work:
+    merged: list[_Work] = []
+    for received_at, rows, versions, parents in work:
         if merged and not (versions.keys() & merged[-1][2].keys()):
             merged[-1][1].extend(rows)
             merged[-1][2].update(versions)
+            merged[-1] = (*merged[-1][:3], merged[-1][3] + parents)
         else:
-            merged.append((received_at, list(rows), dict(versions)))
+            merged.append((received_at, list(rows), dict(versions), parents))
     return merged
 
 

@@ -287,6 +287,11 @@ class Webhooks:
         self._thread = threading.Thread(target=loop, name="clearway-webhooks", daemon=True)
         self._thread.start()
 
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The delivering thread, once started."""
+        return self._thread
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()

@@ -1,0 +1,26 @@
+"""`GET /healthz` (the process answers) and `GET /readyz` (it can take work now: `services/health.py`), for
+a load balancer or an orchestrator: no token, nothing sensitive, 200 or 503 naming the failing checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+
+from clearway.services.health import report
+from clearway.services.runtime import Runtime
+
+
+class HealthController(Controller):
+    tags = ["operations"]
+    security = []  # type: ignore[assignment]  # no token: the orchestrator asks
+
+    @get("/healthz", sync_to_thread=False, summary="Alive: the process answers")
+    def alive(self) -> dict[str, Any]:
+        return {"status": "alive"}
+
+    @get("/readyz", sync_to_thread=True, summary="Ready: database, schema, threads, queues and ledger key")
+    def ready(self, runtime: NamedDependency[Runtime]) -> Response[dict[str, Any]]:
+        status, body = report(runtime.readiness())
+        return Response(body, status_code=status, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,1 @@
+"""The CLI's command groups, a module each; `clearway.cli` registers them."""
