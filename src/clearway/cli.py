@@ -552,6 +552,7 @@ def worker(
         log.close()
         if probes is not None:
             probes.shutdown()
+            probes.server_close()
     out.print("worker stopped")
 
 

@@ -20,6 +20,7 @@ from itertools import groupby
 
 import msgspec
 import sqlalchemy as sa
+from prometheus_client import Counter
 
 from clearway.bootstrap import App
 from clearway.intake import read_bytes
@@ -32,6 +33,9 @@ from clearway.store.repository import as_utc
 log = logging.getLogger("clearway.worker")
 PUBLISHED = ("registered", "amended", "assessed", "duty_assessed", "held", "released", "awaiting_arrival",
              "inspected", "seized", "returned_to_sender", "invalidated", "refunded")  # fmt: skip
+
+
+HANDLED = Counter("clearway_worker_messages_total", "messages read, stored, assessed and acknowledged")
 
 
 def _utcnow() -> dt.datetime:
@@ -68,6 +72,7 @@ class Worker:
         if messages:
             self.handle(messages)
             self.bus.commit(messages)
+            HANDLED.inc(len(messages))
         self.relay.publish()
         return len(messages)
 

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from clearway.bootstrap import App
 from clearway.store.migrate import alembic_config
@@ -94,6 +95,14 @@ def serve_probes(port: int, ready: Probe, host: str = "0.0.0.0") -> ThreadingHTT
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             body: dict[str, object]
+            if self.path == "/metrics":
+                text = generate_latest(REGISTRY)
+                self.send_response(200)
+                self.send_header("Content-Type", CONTENT_TYPE_LATEST)
+                self.send_header("Content-Length", str(len(text)))
+                self.end_headers()
+                self.wfile.write(text)
+                return
             if self.path == "/healthz":
                 status, body = 200, {"status": "alive"}
             elif self.path == "/readyz":
