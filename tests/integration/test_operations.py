@@ -250,23 +250,15 @@ def test_the_configuration_reference_is_generated_from_the_settings() -> None:
 
 
 def test_config_check_names_what_is_wrong_and_hides_secrets(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARWAY_")} | {
-        "CLEARWAY_HOME": str(tmp_path), "CLEARWAY_DATABASE_URL": "postgresql://clearway:s3cret@db.example/clearway",
-        "CLEARWAY_WATCHLIST": str(tmp_path / "missing.csv"), "COLUMNS": "200",
-    }  # fmt: skip
-    bad = subprocess.run([sys.executable, "-m", "clearway", "config", "check"], env=env, capture_output=True, text=True)
+    url = "postgresql://clearway:s3cret@db.example/clearway"
+    missing = tmp_path / "missing.csv"
+    bad = _cli(tmp_path, "config", "check", env={"CLEARWAY_DATABASE_URL": url, "CLEARWAY_WATCHLIST": str(missing)})
     assert bad.returncode == 2
-    assert "missing.csv" in bad.stdout and "s3cret" not in bad.stdout and "***" in bad.stdout
-    env["CLEARWAY_WATCHLIST"] = ""
-    env["CLEARWAY_TENANT_QUEUE"] = "-5"
-    limits = subprocess.run(
-        [sys.executable, "-m", "clearway", "config", "check"], env=env, capture_output=True, text=True
-    )
+    assert f"CLEARWAY_WATCHLIST: no file at {missing}" in bad.stdout
+    assert "s3cret" not in bad.stdout and "***" in bad.stdout
+    limits = _cli(tmp_path, "config", "check", env={"CLEARWAY_TENANT_QUEUE": "-5"})
     assert limits.returncode == 2 and "CLEARWAY_TENANT_QUEUE must be greater than 0" in limits.stdout
-    del env["CLEARWAY_TENANT_QUEUE"], env["CLEARWAY_DATABASE_URL"]
-    good = subprocess.run(
-        [sys.executable, "-m", "clearway", "config", "check"], env=env, capture_output=True, text=True
-    )
+    good = _cli(tmp_path, "config", "check")
     assert good.returncode == 0, good.stdout
 
 

@@ -78,6 +78,8 @@ def config_check() -> None:
     out.print(table)
     problems = [f for f in findings if f.problem]
     if problems:
+        for finding in problems:  # one plain line each, whole, for a log or a ticket
+            typer.echo(f"{finding.env}: {finding.problem}")
         out.print(f"[red]{len(problems)} problem(s)[/]")
         raise typer.Exit(2)
     out.print("[green]the configuration is sound[/]")
