@@ -128,6 +128,9 @@ def test_every_route_logs_json_with_its_request_id_and_no_personal_data(
     )
     mine = next(r for r in requests if r["request_id"] == "trace-me-42")
     assert mine["tenant"] and mine["client"] and mine["route"] == "/v1/consignments/{consignment_id}"
+    assert mine["consignment_id"] == cid
+    filed = next(line for line in lines if line["event"] == "filed")
+    assert cid in filed["registration_ids"] and filed["count"] == 2 and filed["request_id"]
     for value in PERSONAL.values():
         assert value not in text and value.split()[-1] not in text, f"{value!r} reached the log"
     assert "Schmidt" not in text and "Hauptstr" not in text

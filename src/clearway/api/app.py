@@ -1,7 +1,8 @@
 """The Litestar application, built from a bootstrapped App (nothing is read or connected at import): the
 API under `/v1` and the officers' web pages under `/ui`.
 
-Every route is under `/v1` but the probes an orchestrator asks (`/healthz`, `/readyz`); the OpenAPI 3.1 document is served at `/schema/openapi.json` (a copy is
+Every route is under `/v1` but the probes an orchestrator asks (`/healthz`, `/readyz`); the OpenAPI 3.1
+document is served at `/schema/openapi.json` (a copy is
 committed as docs/openapi.json). Who may call what comes from the bearer token's scopes.
 """
 

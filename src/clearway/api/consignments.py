@@ -3,6 +3,7 @@ referrals. A submitter sees its status, open referrals and amounts due, never sc
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -85,6 +86,9 @@ def dms_submission(runtime: Runtime, body: bytes) -> Submitted:
     return submitted(body, DmsSchemas.load(folder))
 
 
+log = logging.getLogger("clearway.api.consignments")
+
+
 class ConsignmentController(Controller):
     path = "/v1/consignments"
     tags = ["submitters"]
@@ -122,6 +126,8 @@ class ConsignmentController(Controller):
         digest = request_hash(body, fmt)
         with tracer.start_as_current_span("store", attributes={"clearway.consignments": len(batch)}):
             status, answer = runtime.submissions.submit(submitter.tenant, idempotency_key, digest, batch)
+        ids = [r["registration_id"] for r in answer["results"] if r["registration_id"]]
+        log.info("filed", extra={"count": len(batch), "registration_ids": ids})
         return Response(msgspec.convert(answer, SubmissionAnswer), status_code=status)
 
     @get("/{consignment_id:str}", sync_to_thread=True, summary="One of your consignments: status, referrals, amounts")

@@ -62,10 +62,11 @@ class RequestContext:
                 span.update_name(f"{method} {route}")
                 span.set_attribute("http.route", route)
                 span.set_attribute("http.response.status_code", status["code"])
-                log.info(
-                    "request",
-                    extra={"method": method, "route": route, "status": status["code"],
-                           "duration_ms": round(1000 * (time.perf_counter() - started), 1)},
-                )  # fmt: skip
+                facts = {"method": method, "route": route, "status": status["code"],
+                         "duration_ms": round(1000 * (time.perf_counter() - started), 1)}  # fmt: skip
+                consignment = (scope.get("path_params") or {}).get("consignment_id")
+                if isinstance(consignment, str):
+                    facts["consignment_id"] = consignment[:64]
+                log.info("request", extra=facts)
                 for var, token in zip((logs.request_id, logs.client, logs.tenant), tokens, strict=True):
                     var.reset(token)
