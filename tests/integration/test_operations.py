@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from clearway.services.configuration import reference_markdown
+from clearway.services.health import head_revision
 from clearway.settings import SETTINGS, check_declared
 from clearway.telemetry.logs import JsonFormatter
 from tests.conftest import example
@@ -57,6 +58,13 @@ def personal_example(reference: str) -> dict[str, Any]:
 
 def test_ready_says_which_check_fails(service: Service) -> None:
     s = service
+    first = s.client.get("/readyz").json()
+    with s.app.store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'elsewhere'"))
+    assert s.client.get("/readyz").json() == first  # within a second, the answer is reused: probes cost little
+    with s.app.store.engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE alembic_version SET version_num = '{head_revision()}'"))
+    s.runtime.ready_ttl = 0.0
     assert s.client.get("/healthz").json() == {"status": "alive"}
     ready = s.client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["failed"] == []
@@ -76,6 +84,7 @@ def test_ready_says_which_check_fails(service: Service) -> None:
 
 def test_ready_turns_503_when_a_queue_passes_its_limit(database_url: str, tmp_path: Path) -> None:
     for s in service_for(database_url, tmp_path, ready_queue=1000):
+        s.runtime.ready_ttl = 0.0
         assert s.client.get("/readyz").json()["checks"]["queue:writes"] == "0 waiting"
         s.runtime.submissions.waiting = lambda: {"writes": 1001, "assessments": 3}  # type: ignore[method-assign]
         body = s.client.get("/readyz")

@@ -31,7 +31,7 @@ class Check:
 
 
 @cache
-def _head() -> str | None:
+def head_revision() -> str | None:
     """The revision this code migrates to (read once: the scripts ship with the package)."""
     return ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://"))).get_current_head()
 
@@ -44,7 +44,7 @@ def storage_checks(app: App) -> list[Check]:
             conn.execute(sa.text("SELECT 1"))
             current = MigrationContext.configure(conn).get_current_revision()
         checks.append(Check("database", True))
-        head = _head()
+        head = head_revision()
         checks.append(
             Check("migrations", True)
             if current == head

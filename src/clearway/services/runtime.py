@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -38,6 +40,9 @@ class Runtime:
     watchlist: WatchListRefresh | None = None
     _ticker: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
+    ready_ttl: float = 1.0  # seconds a readiness answer is reused
+    _ready: tuple[float, list[Check]] = (0.0, [])
+    _ready_lock: Any = field(default_factory=threading.Lock)  # (typed Any: the API inspects this class)
 
     @classmethod
     def build(cls, app: App, *, now: Callable[[], dt.datetime] = utcnow) -> Runtime:
@@ -67,7 +72,17 @@ class Runtime:
 
     def readiness(self) -> list[Check]:
         """Database, schema, ledger key; the writer, assessor, deliverer and clock running; the queues under
-        CLEARWAY_READY_QUEUE (`services/health.py`)."""
+        CLEARWAY_READY_QUEUE (`services/health.py`). Worked out at most once a second, however often the
+        (unauthenticated) probe is called."""
+        with self._ready_lock:
+            at, checks = self._ready
+            if checks and time.monotonic() - at < self.ready_ttl:
+                return checks
+            checks = self._checks()
+            self._ready = (time.monotonic(), checks)
+            return checks
+
+    def _checks(self) -> list[Check]:
         threads = {**self.submissions.threads(), "webhooks": self.webhooks.thread, "clock": self._ticker}
         depths = self.submissions.waiting()
         return [
