@@ -10,6 +10,7 @@ and assessor), and again with each `--tenant-rate` (CLEARWAY_CONSIGNMENT_RATE) a
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import tempfile
 import threading
@@ -57,7 +58,7 @@ def _singles(url: str, headers: dict[str, str], lines: list[bytes], every: float
     return latencies
 
 
-def _flood(url: str, headers: dict[str, str], lines: list[bytes], stop: threading.Event) -> dict[str, float]:
+def _flood(url: str, headers: dict[str, str], lines: list[bytes], stop: Any) -> dict[str, float]:
     batches = [b"\n".join(lines[i : i + 1000]) for i in range(0, len(lines), 1000)]
     counts = {"acked": 0.0, "refused": 0.0}
     lock = threading.Lock()
@@ -100,17 +101,24 @@ def _measure(
     with tempfile.TemporaryDirectory() as home, serving(Path(home), env) as server:
         quiet_headers = _token(server.url, quiet_one)
         alone = _singles(server.url, quiet_headers, quiet[:half], every, "alone-")
-        stop = threading.Event()
-        flood: dict[str, float] = {}
-        flooding = threading.Thread(
-            target=lambda: flood.update(_flood(server.url, _token(server.url, flooder), flood_lines, stop))
+        # the flood is another client: its own process, so its threads (decoding 1,000-result answers) do
+        # not share an interpreter lock with the quiet client and blur what the quiet one measures
+        context = multiprocessing.get_context("spawn")
+        stop, results = context.Event(), context.Queue()
+        flooding = context.Process(
+            target=_flood_process, args=(server.url, _token(server.url, flooder), flood_lines, stop, results)
         )
         flooding.start()
-        time.sleep(2.0)  # the flood's queues fill first
+        time.sleep(3.0)  # the flood's queues fill first
         under = _singles(server.url, quiet_headers, quiet[half:], every, "under-")
         stop.set()
+        flood: dict[str, float] = results.get(timeout=300)
         flooding.join()
     return {"database": name, "alone": alone, "under": under, **flood}
+
+
+def _flood_process(url: str, headers: dict[str, str], lines: list[bytes], stop: Any, results: Any) -> None:
+    results.put(_flood(url, headers, lines, stop))
 
 
 def run(size: int, singles: int, every: float, *, postgres: bool, rates: list[float | None]) -> None:

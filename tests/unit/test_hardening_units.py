@@ -95,6 +95,18 @@ def test_the_fair_queue_serves_a_single_before_the_rest_of_a_flood() -> None:
     assert sum(u for _, _, u in taken) == 500 and max(u for _, _, u in taken) <= 100
 
 
+def test_small_requests_are_taken_whole_ahead_of_bulk_work() -> None:
+    queue: FairQueue[list[int]] = FairQueue()
+    queue.put("flood", list(range(1000)))
+    queue.put("quiet", [1])
+    queue.put("other", [1, 2])
+    queue.put("quiet", [3])
+    taken = queue.smalls(len, 5)
+    assert [(t, u) for t, _, u in taken] == [("quiet", 1), ("other", 2)]  # one each, whole; the flood stays
+    assert queue.smalls(len, 5) == [("quiet", [3], 1)]
+    assert queue.smalls(len, 5) == [] and queue.tenants() == 1  # the flood is left for the round-robin
+
+
 @pytest.mark.parametrize(
     ("address", "internal"),
     [

@@ -46,6 +46,8 @@ transaction is short whenever other tenants wait, and another tenant's request w
 transaction, not for a bulk batch."""
 SLICE = 25
 """What one tenant gets into a group per turn of the round-robin."""
+SMALL = 5
+"""Requests of at most this many consignments are stored ahead of bulk slices (every other transaction)."""
 RECORD_CHUNK = 50
 """Decisions stored per transaction by the assessor, so the writer waits for at most that many."""
 ASSESS_BATCH = 300
@@ -188,6 +190,19 @@ class FairQueue(Generic[T]):
                 if not progressed:
                     break
             return taken
+
+    def smalls(self, size: Callable[[T], int], limit: int) -> list[tuple[str, T, int]]:
+        """The head work of each tenant whose size is at most `limit`, taken whole (tenant, work, units)."""
+        taken: list[tuple[str, T, int]] = []
+        with self._cond:
+            for tenant in list(self._tenants):
+                queue_ = self._tenants[tenant]
+                units = size(queue_[0])
+                if units <= limit:
+                    taken.append((tenant, queue_.popleft(), units))
+                    if not queue_:
+                        del self._tenants[tenant]
+        return taken
 
     def done(self, count: int = 1) -> None:
         with self._cond:
@@ -334,9 +349,16 @@ class Submissions:
     # --- the writer ---
 
     def _write_loop(self) -> None:
+        small_turn = True
         while self._writes.wait():
-            budget = min(GROUP, SLICE * self._writes.tenants())
-            taken = self._writes.round(budget, lambda r: len(r.batch) - r.done, SLICE)
+            left: Callable[[_Request], int] = lambda r: len(r.batch) - r.done  # noqa: E731
+            # small requests (a few consignments) go first, in a transaction of their own, every other turn:
+            # a single filing waits for one transaction at most, not behind another tenant's bulk slices
+            taken = self._writes.smalls(left, SMALL) if small_turn and self._writes.tenants() > 1 else []
+            small_turn = not taken
+            if not taken:
+                budget = min(GROUP, SLICE * self._writes.tenants())
+                taken = self._writes.round(budget, left, SLICE)
             slices = []
             for _, request, units in taken:
                 slices.append(_Slice(request, request.done, request.done + units))
