@@ -20,7 +20,8 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from clearway.clearance import FINAL, after_assessment
+from clearway.clearance import FINAL
+from clearway.clearance.settle import settle
 from clearway.errors import NotFound
 from clearway.intake.submitted import Submitted
 from clearway.ledger import LedgerEvent
@@ -32,7 +33,6 @@ from clearway.store.bulk import insert_rows
 
 RegistrationOutcome = Literal["registered", "unchanged", "amended", "rejected"]
 _encoder = msgspec.json.Encoder(order="deterministic")
-_decode = msgspec.json.Decoder().decode
 _CHUNK = 500
 FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_RETRY = dt.timedelta(hours=1)
@@ -270,40 +270,25 @@ class Store:
             return str(event["id"])
 
         for d in decisions.select(columns).iter_rows(named=True):
-            cid, lane, kinds = d["key"], d["lane"], list(d["referrals"])
-            version = versions[cid]
-            screened = {"screened_with": d["screened_with"]} if d.get("screened_with") else {}
-            event_id = log(
-                cid,
-                "assessed",
-                {"version": version, "lane": lane, "referrals": kinds, **screened},
-                {"lane": lane, "referrals": kinds, **screened},
-            )
-            rows.append(
-                {"id": ids(), "consignment_id": cid, "version": version, "lane": lane,
-                 "referrals": _encoder.encode(kinds).decode(), "reasons": _encoder.encode(d["reasons"]).decode(),
-                 "score": d["score"], "decided_at": decided_at, "assessment": d.get("assessment"),
-                 "event_id": event_id}
+            cid = d["key"]
+            settled = settle(
+                cid, versions[cid], d["lane"], d["referrals"], agencies=d["agencies"], release=d.get("release"),
+                assessment=d.get("assessment"), screened_with=d.get("screened_with"),
             )  # fmt: skip
-            if d.get("assessment"):
-                log(cid, "duty_assessed", _duty_facts(d["assessment"], version))
-            for kind in kinds:
-                for agency in (d["agencies"] or ["unspecified"]) if kind == "oga" else [None]:
-                    referrals.append(
-                        {"id": ids(), "consignment_id": cid, "kind": kind, "agency": agency, "state": "open",
-                         "opened_at": decided_at}
-                    )  # fmt: skip
-            status = after_assessment(lane, kinds)
-            mode = d.get("release") or "at_assessment"
-            if status == "assessed" and mode == "manual":
-                status = "held"  # high value: an officer releases it
-            released = status == "assessed" and mode == "at_assessment"
-            if released:
-                status = "released"
-            log(cid, "awaiting_arrival" if status == "assessed" else status, {"version": version, "lane": lane,
-                                                                               "release": mode})  # fmt: skip
-            updates.append({"cid": cid, "at": decided_at, "status": status, "lane": lane,
-                            "released": decided_at if released else None})  # fmt: skip
+            event_ids = [log(cid, e.kind, e.facts, e.shown) for e in settled.events]
+            rows.append(
+                {"id": ids(), "consignment_id": cid, "version": settled.version, "lane": settled.lane,
+                 "referrals": _encoder.encode(list(d["referrals"])).decode(),
+                 "reasons": _encoder.encode(d["reasons"]).decode(), "score": d["score"], "decided_at": decided_at,
+                 "assessment": d.get("assessment"), "event_id": event_ids[0]}
+            )  # fmt: skip
+            referrals += [
+                {"id": ids(), "consignment_id": cid, "kind": kind, "agency": agency, "state": "open",
+                 "opened_at": decided_at}
+                for kind, agency in settled.referrals
+            ]  # fmt: skip
+            updates.append({"cid": cid, "at": decided_at, "status": settled.status, "lane": settled.lane,
+                            "released": decided_at if settled.released else None})  # fmt: skip
         with self.writing() as conn:
             if updates:
                 r = t.referrals.c
@@ -441,15 +426,6 @@ def _refusal(status: str) -> Finding:
         f"the consignment is {status.replace('_', ' ')}; it can no longer be amended (after release neither"
         " the goods nor the fiscal scheme id may change): declare a correction or a return instead",
     )  # fmt: skip
-
-
-def _duty_facts(assessment: str, version: int) -> dict[str, Any]:
-    """What the ledger commits to of a duty assessment: amounts, currency, model and legal basis."""
-    a = _decode(assessment)
-    totals = a["totals"]
-    facts = {"version": version, "currency": a["currency"], "collection_model": a["collection_model"]}
-    facts["rules"] = a["rules"]
-    return facts | {name: totals[name] for name in ("duty", "vat", "other", "total")}
 
 
 def ledger_event(event_row: dict[str, Any], facts: dict[str, Any]) -> LedgerEvent:

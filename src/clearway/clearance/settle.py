@@ -1,0 +1,83 @@
+"""What follows a decision, worked out in one pure step: the parcel's status, how it is released, the
+referrals it opens and the events to record (each with what the ledger commits to and what the event log
+shows). The repository stores a settlement; it decides nothing.
+
+A lane that stops (red, yellow) or an open referral holds the parcel; otherwise the clearance policy's
+release mode says: `at_assessment` releases it now, `at_arrival` leaves it assessed until arrival, `manual`
+(high value) holds it for an officer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from clearway.clearance.lifecycle import Status, after_assessment
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An event to record: its kind, the facts the ledger commits to, and what the event log shows (the
+    same facts unless given)."""
+
+    kind: str
+    facts: dict[str, Any]
+    shown: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Settlement:
+    consignment_id: str
+    version: int
+    lane: str
+    referrals: tuple[tuple[str, str | None], ...]  # (kind, agency: for `oga` referrals only)
+    status: Status
+    release: str
+    released: bool
+    events: tuple[Recorded, ...]
+
+
+def duty_facts(assessment: str, version: int) -> dict[str, Any]:
+    """What the ledger commits to of a duty assessment (its JSON): amounts, currency, model, legal basis."""
+    a = msgspec.json.decode(assessment)
+    totals = a["totals"]
+    facts = {"version": version, "currency": a["currency"], "collection_model": a["collection_model"]}
+    facts["rules"] = a["rules"]
+    return facts | {name: totals[name] for name in ("duty", "vat", "other", "total")}
+
+
+def settle(
+    consignment_id: str,
+    version: int,
+    lane: str,
+    referral_kinds: Sequence[str],
+    *,
+    agencies: Sequence[str] | None = None,
+    release: str | None = None,
+    assessment: str | None = None,
+    screened_with: str | None = None,
+) -> Settlement:
+    """The settlement of one decision: `release` is the policy's mode for the parcel (default
+    `at_assessment`), `assessment` its duty assessment as JSON, `screened_with` the watch list's version."""
+    kinds = list(referral_kinds)
+    screened = {"screened_with": screened_with} if screened_with else {}
+    events = [Recorded("assessed", {"version": version, "lane": lane, "referrals": kinds, **screened},
+                       {"lane": lane, "referrals": kinds, **screened})]  # fmt: skip
+    if assessment:
+        events.append(Recorded("duty_assessed", duty_facts(assessment, version)))
+    referrals = tuple(
+        (kind, agency) for kind in kinds for agency in ((agencies or ["unspecified"]) if kind == "oga" else [None])
+    )
+    mode = release or "at_assessment"
+    status: Status = after_assessment(lane, kinds)
+    if status == "assessed" and mode == "manual":
+        status = "held"  # high value: an officer releases it
+    released = status == "assessed" and mode == "at_assessment"
+    if released:
+        status = "released"
+    events.append(Recorded("awaiting_arrival" if status == "assessed" else status,
+                           {"version": version, "lane": lane, "release": mode}))  # fmt: skip
+    return Settlement(consignment_id, version, lane, referrals, status, mode, released, tuple(events))

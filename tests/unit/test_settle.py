@@ -1,0 +1,45 @@
+"""The pure step that settles a decision: status, release, referrals and the events to record."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clearway.clearance.settle import settle
+
+ASSESSMENT = json.dumps({"currency": "EUR", "collection_model": "ioss", "rules": ["EU-IOSS-2021"],
+                         "totals": {"duty": "0.00", "vat": "3.99", "other": "0.00", "total": "3.99"}})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("lane", "kinds", "release", "status", "released", "last"),
+    [
+        ("green", [], "at_assessment", "released", True, "released"),
+        ("green", [], "at_arrival", "assessed", False, "awaiting_arrival"),
+        ("green", [], "manual", "held", False, "held"),  # high value: an officer releases it
+        ("blue", [], None, "released", True, "released"),  # no mode given: released at assessment
+        ("red", [], "at_assessment", "held", False, "held"),
+        ("yellow", [], "at_arrival", "held", False, "held"),
+        ("green", ["rfi"], "at_assessment", "held", False, "held"),  # an open referral holds it
+    ],
+)
+def test_a_decision_settles_to_the_status_its_lane_referrals_and_release_mode_say(
+    lane: str, kinds: list[str], release: str | None, status: str, released: bool, last: str
+) -> None:
+    s = settle("C1", 2, lane, kinds, release=release)
+    assert (s.status, s.released, s.events[-1].kind) == (status, released, last)
+    assert s.events[0].kind == "assessed" and s.events[0].facts["version"] == 2
+    assert "version" not in (s.events[0].shown or {})  # the event log shows the lane, the ledger also the version
+
+
+def test_duty_screening_and_agency_referrals_are_recorded() -> None:
+    s = settle("C1", 1, "yellow", ["oga", "screening"], agencies=["health", "food"], assessment=ASSESSMENT,
+               screened_with="abc123")  # fmt: skip
+    assert [e.kind for e in s.events] == ["assessed", "duty_assessed", "held"]
+    assert s.events[0].facts["screened_with"] == "abc123"
+    assert s.events[1].facts == {"version": 1, "currency": "EUR", "collection_model": "ioss",
+                                 "rules": ["EU-IOSS-2021"], "duty": "0.00", "vat": "3.99", "other": "0.00",
+                                 "total": "3.99"}  # fmt: skip
+    assert s.referrals == (("oga", "health"), ("oga", "food"), ("screening", None))
+    assert settle("C2", 1, "yellow", ["oga"]).referrals == (("oga", "unspecified"),)
