@@ -59,3 +59,17 @@ def test_every_module_says_what_it_is_for() -> None:
         if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None and p.stat().st_size > 0
     ]
     assert missing == []
+
+
+def test_events_leaves_and_audit_rows_are_written_in_one_place() -> None:
+    """An event without its ledger leaf, or an officer's action without its audit row, cannot be written by
+    accident: only `store/events.py` inserts events or audit rows or appends to the ledger."""
+    writes = re.compile(
+        r"t\.events\.insert|t\.audit_log\.insert|ledger_log\.append\(|insert_rows\(conn, t\.(events|audit_log)\b"
+    )
+    offenders = [
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if str(path.relative_to(SRC)) != "store/events.py" and writes.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

@@ -20,9 +20,9 @@ from clearway.clearance import Action, next_status
 from clearway.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from clearway.pipeline import LANES
 from clearway.services.clients import Principal
-from clearway.store import ledger_log
 from clearway.store import tables as t
-from clearway.store.repository import IdSequence, as_utc, ledger_event
+from clearway.store.events import Audit, EventBatch
+from clearway.store.repository import IdSequence, as_utc
 
 _encode = msgspec.json.Encoder(order="deterministic").encode
 _decode = msgspec.json.decode
@@ -383,19 +383,12 @@ class Clearance:
                 conn.execute(t.consignments.update().where(c.id == consignment_id).values(**updates, updated_at=at))
             if also is not None:
                 also(conn, at, event_id)
-            event = {"id": event_id, "consignment_id": consignment_id, "type": kind, "actor": actor.name, "at": at,
-                     "data": _encode(facts | {"status": after["status"]}).decode()}  # fmt: skip
-            conn.execute(t.events.insert().values(**event))
             public = {k: v for k, v in facts.items() if k not in PRIVATE_FACTS} | {"status": after["status"]}
-            ledger_log.append(conn, [(event["id"], ledger_event(event, public))])
-            if not actor.is_submitter:
-                conn.execute(
-                    t.audit_log.insert().values(
-                        actor=actor.name, role=actor.role, action=kind, consignment_id=consignment_id, at=at,
-                        before=_encode(before).decode(), after=_encode(after | {"facts": facts}).decode(),
-                        event_id=event_id,
-                    )
-                )  # fmt: skip
+            audit = None if actor.is_submitter else Audit(actor.name, actor.role, before, after | {"facts": facts})
+            recorded = EventBatch(ids)
+            recorded.add(consignment_id, kind, actor.name, at, public, shown=facts | {"status": after["status"]},
+                         audit=audit, event_id=event_id)  # fmt: skip
+            recorded.write(conn)
         for listener in self.listeners:
             listener(consignment_id, kind, {"status": after["status"]})
         return {"consignment_id": consignment_id, "event": kind, "at": at, "before": before, "after": after}

@@ -16,6 +16,7 @@ from clearway.risk import ProfileSet, parse_profiles
 from clearway.risk.selectivity import Settings as SelectivitySettings
 from clearway.services.clients import Principal
 from clearway.store import tables as t
+from clearway.store.events import record_audit
 
 Kind = Literal["profiles", "selectivity"]
 _encode = msgspec.json.Encoder(order="deterministic").encode
@@ -80,12 +81,7 @@ def activate(app: App, officer: Principal, kind: Kind, text: str, *, now: dt.dat
                 kind=kind, version=version, text=text, author=officer.name, created_at=now
             )
         )
-        conn.execute(
-            t.audit_log.insert().values(
-                actor=officer.name, role=officer.role, action=f"{kind}_activated", consignment_id=None, at=now,
-                before=_encode({"version": before.version, "source": before.source}).decode(),
-                after=_encode({"version": version}).decode(),
-            )
-        )  # fmt: skip
+        record_audit(conn, now, officer.name, officer.role, f"{kind}_activated",
+                     {"version": before.version, "source": before.source}, {"version": version})  # fmt: skip
     app.profiles, app.selectivity, app.pipeline = profiles, selectivity, pipeline
     return Document(kind, text, f"{kind} v{version}", version)

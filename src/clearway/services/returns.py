@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import msgspec
 import sqlalchemy as sa
 
 from clearway.bootstrap import App
 from clearway.errors import NotFound
-from clearway.ledger import LedgerEvent
 from clearway.model.consignment import Consignment
 from clearway.revenue.assessment import Assessment
 from clearway.revenue.refunds import Refund, RefundRefused, compute_refund
-from clearway.store import ledger_log
 from clearway.store import tables as t
-from clearway.store.repository import new_id
+from clearway.store.events import EventBatch
+from clearway.store.repository import IdSequence, new_id
 
 _encode = msgspec.json.Encoder().encode
 
@@ -75,17 +73,9 @@ def refund(
         facts: dict[str, object] = {"kind": result.kind, "currency": result.currency}
         facts |= {"duty": str(result.duty), "vat": str(result.vat), "total": str(result.total)}
         facts["lines"] = [[line.item, line.quantity] for line in result.lines]
-        conn.execute(
-            t.events.insert().values(
-                id=event_id,
-                consignment_id=consignment_id,
-                type="refunded",
-                actor="clearway",
-                at=at,
-                data=json.dumps(facts),
-            )
-        )
-        ledger_log.append(conn, [(event_id, LedgerEvent("refunded", consignment_id, at, facts))])
+        recorded = EventBatch(IdSequence())
+        recorded.add(consignment_id, "refunded", "clearway", at, facts, event_id=event_id)
+        recorded.write(conn)
     return result
 
 

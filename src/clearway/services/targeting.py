@@ -22,6 +22,7 @@ from clearway.errors import InvalidInput
 from clearway.model.consignment import Consignment
 from clearway.pipeline import BatchRow, to_batch
 from clearway.store import tables as t
+from clearway.store.events import record_audit
 from clearway.store.repository import as_utc
 from clearway.targeting import metrics
 from clearway.targeting.history import Mapping, duty_at_risk, parse_mapping, to_history
@@ -257,12 +258,10 @@ def promote(app: App, challenger: bytes, *, actor: str, days: int, now: dt.datet
         conn.execute(t.config_versions.insert().values(
             kind="model", version=version, text=base64.b64encode(challenger).decode(), author=actor, created_at=now
         ))  # fmt: skip
-        conn.execute(t.audit_log.insert().values(
-            actor=actor, role="operator", action="model_promoted", consignment_id=None, at=now,
-            before=msgspec.json.encode({"trained_on": app.model.meta.trained_on if app.model else None}).decode(),
-            after=msgspec.json.encode({"version": version, "trained_on": candidate.meta.trained_on,
-                                       "backtest": figures, "forced": force and not better}).decode(),
-        ))  # fmt: skip
+        record_audit(conn, now, actor, "operator", "model_promoted",
+                     {"trained_on": app.model.meta.trained_on if app.model else None},
+                     {"version": version, "trained_on": candidate.meta.trained_on, "backtest": figures,
+                      "forced": force and not better})  # fmt: skip
     app.model = candidate
     app.pipeline = app.rebuild()
     return Promotion(True, version, figures, "promoted" if better else "promoted (forced)")

@@ -24,12 +24,12 @@ from clearway.clearance import FINAL
 from clearway.clearance.settle import settle
 from clearway.errors import NotFound
 from clearway.intake.submitted import Submitted
-from clearway.ledger import LedgerEvent
 from clearway.model.consignment import Consignment
 from clearway.model.findings import Finding
 from clearway.store import ledger_log
 from clearway.store import tables as t
 from clearway.store.bulk import insert_rows
+from clearway.store.events import EventBatch
 
 RegistrationOutcome = Literal["registered", "unchanged", "amended", "rejected"]
 _encoder = msgspec.json.Encoder(order="deterministic")
@@ -119,8 +119,8 @@ class Store:
         ids = IdSequence()
         refs = [s.outcome.consignment.reference for s in batch if s.outcome.consignment is not None]
         known = self._existing(conn, submitter, refs)
-        subs, new, versions, events, registrations = [], [], [], [], []
-        event_facts: list[dict[str, Any]] = []
+        subs, new, versions, registrations = [], [], [], []
+        recorded = EventBatch(ids)
         amended: list[dict[str, Any]] = []
         for item in batch:
             sid = ids()
@@ -150,17 +150,10 @@ class Store:
                         {"consignment_id": cid, "version": version, "content_hash": digest, "submission_id": sid,
                          "recorded_at": received_at, "body": body.decode()}
                     )  # fmt: skip
-                    events.append(
-                        _event(ids(), cid, outcome, submitter, received_at, {"version": version, "submission": sid})
-                    )
-                    event_facts.append(
-                        {
-                            "version": version,
-                            "content_hash": digest,
-                            "submitter": submitter,
-                            "reference": consignment.reference,
-                        }
-                    )
+                    facts = {"version": version, "content_hash": digest, "submitter": submitter,
+                             "reference": consignment.reference}  # fmt: skip
+                    recorded.add(cid, outcome, submitter, received_at, facts,
+                                 shown={"version": version, "submission": sid})  # fmt: skip
             subs.append(
                 {
                     "id": sid, "submitter": submitter, "received_at": received_at, "format": item.format,
@@ -186,11 +179,8 @@ class Store:
                 amended,
             )
         insert_rows(conn, t.consignment_versions, versions)
-        insert_rows(conn, t.events, events)
         self._keep_party_keys(conn, batch, registrations)
-        made = ledger_log.new_salts(conn, [row["id"] for row in new])
-        leaves = [(e["id"], ledger_event(e, facts)) for e, facts in zip(events, event_facts, strict=True)]
-        ledger_log.append(conn, leaves, made)
+        recorded.write(conn, ledger_log.new_salts(conn, [row["id"] for row in new]))
         return registrations
 
     def _keep_party_keys(
@@ -254,20 +244,14 @@ class Store:
         consignment on: held for an inspection lane or a referral; else by its `release` mode (the
         clearance policy): released at once, left assessed until arrival, or held for an officer (high
         value). Every step is an event and a ledger leaf."""
-        rows, events, updates, referrals = [], [], [], []
-        leaves: list[tuple[str, LedgerEvent]] = []
+        rows, updates, referrals = [], [], []
         ids = IdSequence()
+        recorded = EventBatch(ids)
         has_assessment = "assessment" in decisions.columns
         columns = ["key", "lane", "referrals", "reasons", "score", "agencies"]
         columns += ["assessment"] if has_assessment else []
         columns += ["release"] if "release" in decisions.columns else []
         columns += ["screened_with"] if "screened_with" in decisions.columns else []
-
-        def log(cid: str, kind: str, facts: dict[str, Any], shown: dict[str, Any] | None = None) -> str:
-            event = _event(ids(), cid, kind, actor, decided_at, facts if shown is None else shown)
-            events.append(event)
-            leaves.append((event["id"], ledger_event(event, facts)))
-            return str(event["id"])
 
         for d in decisions.select(columns).iter_rows(named=True):
             cid = d["key"]
@@ -275,7 +259,7 @@ class Store:
                 cid, versions[cid], d["lane"], d["referrals"], agencies=d["agencies"], release=d.get("release"),
                 assessment=d.get("assessment"), screened_with=d.get("screened_with"),
             )  # fmt: skip
-            event_ids = [log(cid, e.kind, e.facts, e.shown) for e in settled.events]
+            event_ids = [recorded.add(cid, e.kind, actor, decided_at, e.facts, shown=e.shown) for e in settled.events]
             rows.append(
                 {"id": ids(), "consignment_id": cid, "version": settled.version, "lane": settled.lane,
                  "referrals": _encoder.encode(list(d["referrals"])).decode(),
@@ -304,9 +288,8 @@ class Store:
                     )
                 )
             insert_rows(conn, t.decisions, rows)
-            insert_rows(conn, t.events, events)
+            recorded.write(conn)
             insert_rows(conn, t.referrals, referrals)
-            ledger_log.append(conn, leaves)
             if updates:
                 conn.execute(
                     t.consignments.update()
@@ -332,7 +315,7 @@ class Store:
             known = dict(
                 conn.execute(sa.select(f.consignment_id, f.attempts).where(f.consignment_id.in_(list(failures)))).all()
             )
-            events, leaves, attempts = [], [], {}
+            recorded, attempts = EventBatch(ids), {}
             for cid, error in failures.items():
                 tries = int(known.get(cid, 0)) + 1
                 attempts[cid] = tries
@@ -344,18 +327,14 @@ class Store:
                     conn.execute(
                         t.assessment_failures.insert().values(consignment_id=cid, first_failed_at=at, **values)
                     )
-                facts = {"version": versions[cid], "attempt": tries}
-                event = _event(ids(), cid, "assessment_failed", "clearway", at, facts)
-                events.append(event)
-                leaves.append((event["id"], ledger_event(event, facts)))
+                recorded.add(cid, "assessment_failed", "clearway", at, {"version": versions[cid], "attempt": tries})
             c = t.consignments.c
             conn.execute(
                 t.consignments.update()
                 .where(c.id.in_(list(failures)), c.status.in_(["registered", "assessment_failed"]))
                 .values(status="assessment_failed", updated_at=at)
             )
-            insert_rows(conn, t.events, events)
-            ledger_log.append(conn, leaves)
+            recorded.write(conn)
         return attempts
 
     def assessment_failure(self, consignment_id: str) -> dict[str, Any] | None:
@@ -426,19 +405,3 @@ def _refusal(status: str) -> Finding:
         f"the consignment is {status.replace('_', ' ')}; it can no longer be amended (after release neither"
         " the goods nor the fiscal scheme id may change): declare a correction or a return instead",
     )  # fmt: skip
-
-
-def ledger_event(event_row: dict[str, Any], facts: dict[str, Any]) -> LedgerEvent:
-    """The ledger's view of an events row: kind, consignment, time and facts without personal data."""
-    return LedgerEvent(event_row["type"], event_row["consignment_id"], event_row["at"], facts)
-
-
-def _event(eid: str, cid: str, kind: str, actor: str, at: dt.datetime, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": eid,
-        "consignment_id": cid,
-        "type": kind,
-        "actor": actor,
-        "at": at,
-        "data": _encoder.encode(data).decode(),
-    }
