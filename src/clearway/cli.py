@@ -23,6 +23,7 @@ from rich.table import Table
 from clearway.commands.operations import register as register_operations
 from clearway.errors import ClearwayError
 from clearway.model.consignment import Consignment
+from clearway.model.vocabulary import LANES
 
 app = typer.Typer(
     help="clearway: clearance of cross-border e-commerce parcels.", no_args_is_help=True, add_completion=False
@@ -1021,14 +1022,14 @@ def _print_summary(result: object, report_path: Path) -> None:
     report = result.report
     decisions = report.decision_frame()
     channels = Table(title="Consignments by channel and lane")
-    for column in ("channel", "green", "blue", "yellow", "red", "total"):
+    for column in ("channel", *LANES, "total"):
         channels.add_column(column, justify="right" if column != "channel" else "left")
     if not decisions.is_empty():
         for channel in sorted(counts_by(decisions, "channel")):
             lanes = counts_by(decisions.filter(decisions["channel"] == channel), "lane")
             channels.add_row(
                 channel,
-                *(f"{lanes[k]:,}" for k in ("green", "blue", "yellow", "red")),
+                *(f"{lanes[k]:,}" for k in LANES),
                 f"{sum(lanes.values()):,}",
             )
     out.print(channels)

@@ -73,3 +73,14 @@ def test_events_leaves_and_audit_rows_are_written_in_one_place() -> None:
         if str(path.relative_to(SRC)) != "store/events.py" and writes.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_the_vocabulary_is_defined_once() -> None:
+    """Lanes, referral kinds and channels are spelled out in `model/vocabulary.py` only."""
+    spelled = re.compile(r'"green",\s*"blue",\s*"yellow",\s*"red"|"rfi",\s*"screening"|"post",\s*"express",\s*"cargo"')
+    offenders = [
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if str(path.relative_to(SRC)) != "model/vocabulary.py" and spelled.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

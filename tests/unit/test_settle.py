@@ -16,11 +16,11 @@ ASSESSMENT = json.dumps({"currency": "EUR", "collection_model": "ioss", "rules":
     ("lane", "kinds", "release", "status", "released", "last"),
     [
         ("green", [], "at_assessment", "released", True, "released"),
-        ("green", [], "at_arrival", "assessed", False, "awaiting_arrival"),
+        ("green", [], "on_arrival", "assessed", False, "awaiting_arrival"),
         ("green", [], "manual", "held", False, "held"),  # high value: an officer releases it
         ("blue", [], None, "released", True, "released"),  # no mode given: released at assessment
         ("red", [], "at_assessment", "held", False, "held"),
-        ("yellow", [], "at_arrival", "held", False, "held"),
+        ("yellow", [], "on_arrival", "held", False, "held"),
         ("green", ["rfi"], "at_assessment", "held", False, "held"),  # an open referral holds it
     ],
 )

@@ -4,7 +4,7 @@ referrals. A submitter sees its status, open referrals and amounts due, never sc
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
@@ -19,6 +19,7 @@ from clearway.intake.submitted import Submitted
 from clearway.interop import dms_notifications
 from clearway.interop.dms_declaration import submitted
 from clearway.interop.dms_schemas import DmsSchemas
+from clearway.model.vocabulary import Answerable
 from clearway.services.clients import Principal
 from clearway.services.runtime import Runtime
 from clearway.services.submissions import request_hash
@@ -226,7 +227,7 @@ class ConsignmentController(Controller):
         runtime: NamedDependency[Runtime],
         submitter: NamedDependency[Principal],
         consignment_id: FromPath[str],
-        kind: FromPath[Literal["rfi", "screening"]],
+        kind: FromPath[Answerable],
         data: JSONBody[ReferralAnswer],
     ) -> dict[str, Any]:
         runtime.clearance.answer_referral(submitter, consignment_id, kind, msgspec.structs.asdict(data))

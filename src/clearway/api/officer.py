@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from clearway.api.consignments import Arrival, Note
 from clearway.api.views import officer_events
+from clearway.model.vocabulary import Channel
 from clearway.pipeline.decision import Lane
 from clearway.services.clearance import Inspection
 from clearway.services.clients import Principal
@@ -34,7 +35,7 @@ class OfficerController(Controller):
         officer: NamedDependency[Principal],
         lane: Annotated[Lane | None, QueryParameter()] = None,
         status: Annotated[Literal["held", "inspected", "assessment_failed"] | None, QueryParameter()] = None,
-        channel: Annotated[Literal["post", "express", "cargo"] | None, QueryParameter()] = None,
+        channel: Annotated[Channel | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         offset: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,
     ) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from clearway.api.views import public_status
 from clearway.errors import ConfigurationError, InvalidInput, NotFound
 from clearway.model.consignment import DATE_MAX, DATE_MIN, Consignment
 from clearway.model.identifiers import is_currency
+from clearway.model.vocabulary import Channel
 from clearway.revenue import assess
 from clearway.services.runtime import Runtime
 from clearway.store import tables as t
@@ -43,7 +44,7 @@ class EstimateRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     items: Annotated[list[EstimateItem], msgspec.Meta(min_length=1, max_length=99)]
     shipping_cost: Money | None = None
     insurance: Money | None = None
-    channel: Literal["post", "express", "cargo"] = "post"
+    channel: Channel = "post"
     category: Literal["sale_of_goods", "gift", "commercial_sample", "other"] = "sale_of_goods"
     vat_collected_at_sale: (
         Literal["ioss", "uk_vat", "au_lvig", "sg_ovr", "ch_mail_order", "br_remessa_conforme"] | None

@@ -13,19 +13,8 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 from clearway.errors import IllegalTransition
+from clearway.model.vocabulary import HOLDING_LANES, Status
 
-Status = Literal[
-    "received",
-    "registered",
-    "assessed",
-    "held",
-    "inspected",
-    "released",
-    "seized",
-    "returned_to_sender",
-    "invalidated",
-    "assessment_failed",
-]
 Action = Literal[
     "register",
     "assess",
@@ -40,12 +29,10 @@ Action = Literal[
     "reroute",
     "arrive",
 ]
-STATUSES: tuple[Status, ...] = get_args(Status)
 ACTIONS: tuple[Action, ...] = get_args(Action)
 
 FINAL: frozenset[Status] = frozenset({"released", "seized", "returned_to_sender", "invalidated"})
 OPEN_CASE: frozenset[Status] = frozenset({"held", "inspected", "seized"})  # personal data is kept while open
-HOLDING_LANES = frozenset({"red", "yellow"})
 
 _MOVES: dict[Action, dict[Status, Status | None]] = {
     # None: the status stays what it was (the action is recorded, nothing moves)

@@ -9,15 +9,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, get_args
 
 from clearway.errors import RuleFileError
+from clearway.model.vocabulary import CHANNELS, LANES, REFERRALS
 from clearway.yaml_lines import LINE, load_with_lines
 
 ReleaseMode = Literal["at_assessment", "on_arrival", "manual"]
 IrgCategory = Literal["documents", "low_value_non_dutiable", "low_value_dutiable", "high_value"]
 MODES: tuple[ReleaseMode, ...] = get_args(ReleaseMode)
 CATEGORIES: tuple[IrgCategory, ...] = get_args(IrgCategory)
-CHANNELS = ("post", "express", "cargo")
-REFERRALS = ("rfi", "screening", "oga", "dnl")
-LANES = ("green", "blue", "yellow", "red")
 _KEYS = {"release", "secured", "high_value", "referral_hours", "service_hours"}
 
 

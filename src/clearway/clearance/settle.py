@@ -3,7 +3,7 @@ referrals it opens and the events to record (each with what the ledger commits t
 shows). The repository stores a settlement; it decides nothing.
 
 A lane that stops (red, yellow) or an open referral holds the parcel; otherwise the clearance policy's
-release mode says: `at_assessment` releases it now, `at_arrival` leaves it assessed until arrival, `manual`
+release mode says: `at_assessment` releases it now, `on_arrival` leaves it assessed until arrival, `manual`
 (high value) holds it for an officer.
 """
 
@@ -15,7 +15,8 @@ from typing import Any
 
 import msgspec
 
-from clearway.clearance.lifecycle import Status, after_assessment
+from clearway.clearance.lifecycle import after_assessment
+from clearway.model.vocabulary import Status
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Channel = Literal["post", "express", "cargo"]
+from clearway.model.vocabulary import Channel
+
 Category = Literal["sale_of_goods", "gift", "documents", "commercial_sample", "returned_goods", "other"]
 TransportDocumentType = Literal["s10", "hawb", "tracking", "bol"]
 FiscalScheme = Literal["ioss", "uk_vat", "au_lvig", "sg_ovr", "ch_mail_order", "br_remessa_conforme", "other"]

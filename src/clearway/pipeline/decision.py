@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 import polars as pl
 
-Lane = Literal["green", "blue", "yellow", "red"]
-LANES: tuple[Lane, ...] = ("green", "blue", "yellow", "red")
-"""In rising order of control: release; release then audit; documentary check; inspection."""
+from clearway.model.vocabulary import LANES, Lane
+
+__all__ = ["DECISION_SCHEMA", "LANES", "REASON", "Decision", "Lane", "Reason", "decide", "decisions_from_frame"]
 
 REASON = pl.Struct({"source": pl.String, "code": pl.String, "message": pl.String})
 DECISION_SCHEMA: dict[str, pl.DataType] = {

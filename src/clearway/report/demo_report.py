@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from clearway.pipeline.decision import LANES
+from clearway.model.vocabulary import LANES
 from clearway.report import charts
 from clearway.report.kpi_report import build_page as kpi_page
 from clearway.report.page import Chart, Page, Section, Table
@@ -57,7 +57,7 @@ def build_page(result: DemoResult) -> Page:
         )  # fmt: skip
     by_violation = result.lanes_by_violation()
     if not by_violation.is_empty():
-        columns = [c for c in ("green", "blue", "yellow", "red", "rejected") if c in by_violation.columns]
+        columns = [c for c in (*LANES, "rejected") if c in by_violation.columns]
         rows = []
         for row in by_violation.iter_rows(named=True):
             total = sum(row[c] for c in columns)

@@ -32,11 +32,11 @@ import polars as pl
 
 from clearway.errors import RuleFileError
 from clearway.model.codelists import normalise_text
+from clearway.model.vocabulary import LANES, REFERRALS
 from clearway.risk.fields import FIELDS, column, normalised
 from clearway.yaml_lines import LINE, line_of, load_with_lines
 
-LANE_VALUES = ("green", "blue", "yellow", "red")
-REFERRALS = ("rfi", "screening", "dnl", "oga")
+LANE_VALUES = LANES
 _ID = re.compile(r"^[A-Z0-9][A-Z0-9._-]{1,39}$")
 _PROFILE_KEYS = {
     "id",

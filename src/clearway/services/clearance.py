@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from clearway.bootstrap import App
 from clearway.clearance import Action, next_status
 from clearway.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
-from clearway.pipeline import LANES
+from clearway.model.vocabulary import ANSWERABLE, LANES
 from clearway.services.clients import Principal
 from clearway.store import tables as t
 from clearway.store.events import Audit, EventBatch
@@ -261,7 +261,7 @@ class Clearance:
         self, submitter: Principal, consignment_id: str, kind: str, answer: dict[str, Any]
     ) -> dict[str, Any]:
         """The submitter answers an open `rfi` (information requested) or `screening` (screening done)."""
-        if kind not in ("rfi", "screening"):
+        if kind not in ANSWERABLE:
             raise InvalidInput("a submitter answers `rfi` or `screening` referrals; `dnl` and `oga` are customs' own")
         self.owned(submitter, consignment_id)
         r = t.referrals.c

@@ -24,7 +24,7 @@ from litestar.template.config import TemplateConfig
 from clearway.errors import ClearwayError, RateLimited, RuleFileError, Unauthenticated
 from clearway.ledger import NoteVerifier
 from clearway.ledger.bundle import ProofFailed, check_bundle
-from clearway.pipeline import LANES
+from clearway.model.vocabulary import LANES
 from clearway.report import charts
 from clearway.services import config
 from clearway.services.clearance import Inspection, InspectionFinding

@@ -1,0 +1,39 @@
+"""clearway's vocabulary, in one place: lanes, referral kinds, channels, statuses and event kinds.
+
+Each is a `Literal` type (so mypy narrows on it, and msgspec and the OpenAPI document list its values) with
+the tuple of its values beside it; every other module imports them from here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Lane = Literal["green", "blue", "yellow", "red"]
+"""green: release; blue: release, then post-clearance audit; yellow: documents or a referral; red: inspect."""
+LANES: tuple[Lane, ...] = get_args(Lane)
+HOLDING_LANES: frozenset[Lane] = frozenset({"red", "yellow"})
+
+Referral = Literal["rfi", "screening", "dnl", "oga"]
+"""rfi: a request for information; screening: a possible watch-list match to confirm; dnl: do not load;
+oga: another government agency's control."""
+REFERRALS: tuple[Referral, ...] = get_args(Referral)
+Answerable = Literal["rfi", "screening"]
+"""The referrals the submitter answers itself."""
+ANSWERABLE: tuple[Answerable, ...] = get_args(Answerable)
+
+Channel = Literal["post", "express", "cargo"]
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
+
+Status = Literal[
+    "received", "registered", "assessed", "held", "inspected", "released", "seized", "returned_to_sender",
+    "invalidated", "assessment_failed",
+]  # fmt: skip
+STATUSES: tuple[Status, ...] = get_args(Status)
+
+EventKind = Literal[
+    "registered", "amended", "assessed", "duty_assessed", "awaiting_arrival", "held", "released", "assessment_failed",
+    "rerouted", "inspected", "seized", "returned_to_sender", "invalidated", "arrived", "refunded",
+    "referral_closed", "referral_answered", "referral_timed_out",
+]  # fmt: skip
+"""What the event log and the ledger record of a consignment."""
+EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
