@@ -40,10 +40,10 @@ from clearway.risk.screening import (
 from clearway.risk.selectivity import Settings as SelectivitySettings
 from clearway.risk.selectivity import apply as apply_selectivity
 from clearway.risk.selectivity import parse_settings as parse_selectivity
-from clearway.services.keyfile import load_secret
-from clearway.services.ledger import Ledger, Policy, load_or_create_key
 from clearway.settings import Settings
 from clearway.store import Store, make_engine, upgrade
+from clearway.store.keyfile import load_secret
+from clearway.store.ledger import Ledger, Policy, load_or_create_key
 from clearway.store.tables import config_versions
 from clearway.targeting.model import TargetingModel
 from clearway.targeting.stage import ModelStage

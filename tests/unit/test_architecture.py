@@ -84,3 +84,8 @@ def test_the_vocabulary_is_defined_once() -> None:
         if str(path.relative_to(SRC)) != "model/vocabulary.py" and spelled.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_the_composition_root_does_not_import_the_use_cases() -> None:
+    """`bootstrap.py` builds the App that the services use: it imports no service (no arrow back up)."""
+    assert not [name for name in imports(SRC / "bootstrap.py") if name.startswith("clearway.services")]

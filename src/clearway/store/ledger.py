@@ -1,4 +1,4 @@
-"""The ledger service: the in-memory Merkle tree over the stored leaves, checkpoints and proofs."""
+"""The ledger over the store: the in-memory Merkle tree over the stored leaves, checkpoints and proofs."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from clearway.errors import NotFound
 from clearway.ledger import Checkpoint, MerkleTree, NoteKey, checkpoint_due, crosscheck, leaf_bytes, leaf_hash
 from clearway.ledger.leaf import LedgerEvent, all_facts, reveals_customs_facts, seal_holds
-from clearway.services.keyfile import read_or_create
 from clearway.store import ledger_log
 from clearway.store import tables as t
+from clearway.store.keyfile import read_or_create
 from clearway.store.repository import as_utc
 
 
