@@ -1,0 +1,25 @@
+"""The command line's Typer apps: the root and one per command group (the modules beside register on them)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="clearway: clearance of cross-border e-commerce parcels.", no_args_is_help=True, add_completion=False
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+ledger_app = typer.Typer(
+    help="The trust ledger: key, checkpoints, offline proofs and the witness.", no_args_is_help=True
+)
+app.add_typer(ledger_app, name="ledger")
+clients_app = typer.Typer(help="API clients: submitters, officers, agencies.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+model_app = typer.Typer(help="The targeting model: train, score, evaluate.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+history_app = typer.Typer(help="History as Parquet partitions, for backtests.", no_args_is_help=True)
+app.add_typer(history_app, name="history")
+exports_app = typer.Typer(help="Export records from partner administrations.", no_args_is_help=True)
+app.add_typer(exports_app, name="exports")
+retention_app = typer.Typer(help="Retention of personal data.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")

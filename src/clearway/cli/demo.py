@@ -1,0 +1,126 @@
+"""The demo day and its report."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from clearway.cli.apps import app
+from clearway.cli.common import DEFAULT_DAY, out, parse_day, progress_bar, utcnow
+from clearway.model.vocabulary import LANES
+
+
+@app.command()
+def demo(
+    size: Annotated[int, typer.Option(min=1, help="consignments in the simulated day")] = 100_000,
+    seed: Annotated[int, typer.Option()] = 1,
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for the day, the database and the report")] = Path(
+        "demo"
+    ),
+    database_url: Annotated[str | None, typer.Option(help="default: a fresh SQLite file in --out")] = None,
+) -> None:
+    """Simulate a day, ingest, assess and store it, print a summary and write an HTML report."""
+    from clearway.bootstrap import bootstrap
+    from clearway.report.demo_report import write_report
+    from clearway.services.demo import run_demo
+    from clearway.services.measurement import export
+    from clearway.settings import Settings
+    from clearway.sim.writer import write_watchlist
+
+    if database_url is None:
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        out_dir.mkdir(parents=True)
+        database_url = f"sqlite:///{out_dir.resolve() / 'clearway.db'}"
+    settings = Settings.from_env()
+    key = settings.ledger_key if "CLEARWAY_LEDGER_KEY" in os.environ else out_dir / "ledger.key"
+    watchlist = settings.watchlist or write_watchlist(out_dir)  # by default, screen against the simulator's list
+    application = bootstrap(
+        dataclasses.replace(settings, database_url=database_url, ledger_key=key), watchlist=watchlist
+    )
+    with progress_bar() as progress:
+        task = progress.add_task("starting", total=None)
+
+        def on_stage(name: str, total: int) -> None:
+            progress.reset(task, description=name, total=total)
+
+        result = run_demo(
+            application, size=size, seed=seed, day=DEFAULT_DAY, out=out_dir, now=utcnow,
+            on_stage=on_stage, on_batch=lambda n: progress.advance(task, n),
+        )  # fmt: skip
+    report_path = write_report(result, out_dir / "report.html")
+    export(result.figures, out_dir / "kpi-tables", "csv")
+    print_summary(result, report_path)
+
+
+@app.command()
+def report(
+    start: Annotated[str, typer.Option("--from", help="the first day of the period, YYYY-MM-DD (UTC)")],
+    end: Annotated[str, typer.Option("--to", help="the last day of the period, included")],
+    out_file: Annotated[Path, typer.Option("--out", help="the HTML report to write")] = Path("kpi-report.html"),
+    exports: Annotated[Path | None, typer.Option(help="folder for the tables (default: beside the report)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+) -> None:
+    """Compute the period's KPIs over the store; write an HTML report with charts and one file per table."""
+    from clearway.bootstrap import bootstrap
+    from clearway.kpi import Period
+    from clearway.report.kpi_report import build_page
+    from clearway.services.measurement import export, measure
+    from clearway.settings import Settings
+
+    if fmt not in ("csv", "parquet"):
+        raise typer.BadParameter("csv or parquet", param_hint="--format")
+    try:
+        period = Period(parse_day(start, "--from"), parse_day(end, "--to"))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--to") from None
+    with progress_bar() as progress:
+        task = progress.add_task("reading the period and computing the KPIs", total=None)
+        figures = measure(bootstrap(Settings.from_env()), period)
+        progress.update(task, total=1, completed=1)
+    build_page(period, figures).write(out_file)
+    folder = exports or out_file.with_name(out_file.stem + "-tables")
+    written = export(figures, folder, fmt)  # type: ignore[arg-type]
+    received = int(figures["volumes"].filter(figures["volumes"]["dimension"] == "channel")["consignments"].sum())
+    out.print(f"{received:,} consignments received {period.start} to {period.end}")
+    out.print(f"Report: {out_file}\nTables ({fmt}): {folder} ({len(written)} files)")
+
+
+def print_summary(result: object, report_path: Path) -> None:
+    from clearway.services.demo import DemoResult, counts_by
+
+    assert isinstance(result, DemoResult)
+    report = result.report
+    decisions = report.decision_frame()
+    channels = Table(title="Consignments by channel and lane")
+    for column in ("channel", *LANES, "total"):
+        channels.add_column(column, justify="right" if column != "channel" else "left")
+    if not decisions.is_empty():
+        for channel in sorted(counts_by(decisions, "channel")):
+            lanes = counts_by(decisions.filter(decisions["channel"] == channel), "lane")
+            channels.add_row(
+                channel,
+                *(f"{lanes[k]:,}" for k in LANES),
+                f"{sum(lanes.values()):,}",
+            )
+    out.print(channels)
+    errors = Table(title="Rejections by error code")
+    errors.add_column("code")
+    errors.add_column("errors", justify="right")
+    for code, count in report.errors.most_common():
+        errors.add_row(code, f"{count:,}")
+    out.print(errors)
+    rate = report.submitted / report.seconds if report.seconds else 0.0
+    out.print(
+        f"[bold]{report.submitted:,}[/] submitted: {report.outcomes['registered']:,} registered, "
+        f"{report.outcomes['amended']:,} amended, {report.outcomes['unchanged']:,} unchanged, "
+        f"{report.outcomes['rejected']:,} rejected. Simulation {result.simulate_seconds:.1f} s; "
+        f"ingest, validation, storage and assessment {report.seconds:.1f} s ([bold]{rate:,.0f}[/] consignments/s)."
+    )
+    out.print(f"Report: {report_path}")

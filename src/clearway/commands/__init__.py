@@ -1,1 +1,0 @@
-"""The CLI's command groups, a module each; `clearway.cli` registers them."""
