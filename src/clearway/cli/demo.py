@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from clearway.cli.apps import app
-from clearway.cli.common import DEFAULT_DAY, out, parse_day, progress_bar, utcnow
+from clearway.cli.common import DEFAULT_DAY, out, parse_day, progress_bar, tune_gc, utcnow
 from clearway.model.vocabulary import LANES
 
 
@@ -44,6 +44,7 @@ def demo(
     application = bootstrap(
         dataclasses.replace(settings, database_url=database_url, ledger_key=key), watchlist=watchlist
     )
+    tune_gc()
     with progress_bar() as progress:
         task = progress.add_task("starting", total=None)
 

@@ -12,7 +12,7 @@ import msgspec
 import typer
 
 from clearway.cli.apps import app
-from clearway.cli.common import DEFAULT_DAY, err, out, parse_day, utcnow
+from clearway.cli.common import DEFAULT_DAY, err, out, parse_day, tune_gc, utcnow
 from clearway.model.consignment import Consignment
 
 
@@ -78,6 +78,7 @@ def ingest(
     from clearway.settings import Settings
 
     application = bootstrap(Settings.from_env())
+    tune_gc()
     report = run(application, submitter, read_path(file, fmt), now=utcnow)
     decisions = report.decision_frame()
     lanes = dict(decisions.group_by("lane").len().iter_rows()) if not decisions.is_empty() else {}

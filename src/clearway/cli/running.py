@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 import time
@@ -11,7 +10,7 @@ from typing import Annotated
 import typer
 
 from clearway.cli.apps import app
-from clearway.cli.common import out, utcnow
+from clearway.cli.common import out, tune_gc, utcnow
 
 
 @app.command()
@@ -40,6 +39,7 @@ def worker(
     log = open_bus(bus)
     application = bootstrap(settings)
     running = Worker(application, log, batch=batch, now=utcnow)
+    tune_gc()
     probes = None
     if health_port:
         stale = 60.0  # a micro-batch polls for a second: a minute without one is a stuck loop
@@ -76,10 +76,7 @@ def serve(
     traces.configure(settings.otlp_endpoint)
     proxies = list(settings.trusted_proxies)  # X-Forwarded-For counts only from these (CLEARWAY_TRUSTED_PROXIES)
     api = create_app(bootstrap(settings))
-    # what was loaded to start (rules, tariffs, models, code lists) is never garbage: keep the collector's
-    # full passes off it, and run them less often, so they do not stall every request for 100 ms and more
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
+    tune_gc()  # full collections stalled every request for 100 ms and more
     # SIGTERM: uvicorn stops accepting and answers the requests in flight (up to the grace period), then the
     # runtime stores and assesses what is queued (again up to the grace period) and the process exits
     uvicorn.run(
