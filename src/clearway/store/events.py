@@ -8,6 +8,7 @@ name it) and `write` stores them all: events and audit rows in bulk, leaves appe
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,7 @@ class Audit:
 
 @dataclass
 class EventBatch:
-    next_id: Any  # a callable giving fresh ids (`repository.IdSequence`)
+    next_id: Callable[[], str]  # fresh ids (`repository.IdSequence`)
     events: list[dict[str, Any]] = field(default_factory=list)
     leaves: list[tuple[str, LedgerEvent]] = field(default_factory=list)
     audits: list[dict[str, Any]] = field(default_factory=list)
@@ -53,7 +54,7 @@ class EventBatch:
     ) -> str:
         """One event: `facts` go to the ledger (sealed there as it decides), `shown` (default: the facts)
         to the event log; returns the event's id."""
-        eid = event_id or str(self.next_id())
+        eid = event_id or self.next_id()
         row = {"id": eid, "consignment_id": consignment_id, "type": kind, "actor": actor, "at": at,
                "data": _encode(facts if shown is None else shown).decode()}  # fmt: skip
         self.events.append(row)
