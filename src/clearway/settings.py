@@ -7,6 +7,7 @@ default and what it is for. `Settings.from_env` reads them; `docs/configuration.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -180,6 +181,8 @@ def read(setting: Setting, raw: str | None, home: Path) -> Any:
             raise ConfigurationError(
                 f"{name} must be a {'whole ' if kind == 'count' else ''}number, got {raw!r}"
             ) from exc
+        if not math.isfinite(value):
+            raise ConfigurationError(f"{name} must be a finite number, got {raw!r}")
         if kind == "share" and not 0 <= value <= 1:
             raise ConfigurationError(f"{name} must be between 0 and 1")
         if kind != "share" and not value > 0:

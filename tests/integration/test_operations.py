@@ -270,6 +270,11 @@ def test_config_check_names_what_is_wrong_and_hides_secrets(tmp_path: Path) -> N
     assert "s3cret" not in bad.stdout and "***" in bad.stdout
     limits = _cli(tmp_path, "config", "check", env={"CLEARWAY_TENANT_QUEUE": "-5"})
     assert limits.returncode == 2 and "CLEARWAY_TENANT_QUEUE must be greater than 0" in limits.stdout
+    broken = _cli(tmp_path, "config", "check", env={"CLEARWAY_DATABASE_URL": "postgresql://u:s3cret@h:notaport/d"})
+    assert broken.returncode == 2 and "not a database URL" in broken.stdout
+    assert "Traceback" not in broken.stdout + broken.stderr and "s3cret" not in broken.stdout
+    endless = _cli(tmp_path, "config", "check", env={"CLEARWAY_SHUTDOWN_GRACE": "inf"})
+    assert endless.returncode == 2 and "must be a finite number" in endless.stdout
     good = _cli(tmp_path, "config", "check")
     assert good.returncode == 0, good.stdout
 

@@ -43,7 +43,10 @@ def shown(setting: Setting, value: object) -> str:
     if value is None or value == ():
         return "(default)" if setting.default is None else "none"
     if setting.kind == "url":
-        return sa.engine.make_url(str(value)).render_as_string(hide_password=True)
+        try:
+            return sa.engine.make_url(str(value)).render_as_string(hide_password=True)
+        except (sa.exc.ArgumentError, ValueError):
+            return "(not a database URL; not shown, it may hold a password)"
     if isinstance(value, tuple):
         return ",".join(map(str, value))
     return str(value)
@@ -81,8 +84,8 @@ def _problem(setting: Setting, value: object) -> str | None:
     if setting.kind == "url":
         try:
             url = sa.engine.make_url(str(value))
-        except sa.exc.ArgumentError as exc:
-            return f"not a database URL: {exc}"
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            return f"not a database URL ({type(exc).__name__})"
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             return f"{url.get_backend_name()} is not supported: SQLite or PostgreSQL"
     return None

@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from clearway.bootstrap import App
-from clearway.store.migrate import alembic_config
+from clearway.store.migrate import MIGRATIONS
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Check:
 @cache
 def head_revision() -> str | None:
     """The revision this code migrates to (read once: the scripts ship with the package)."""
-    return ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://"))).get_current_head()
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def storage_checks(app: App) -> list[Check]:
@@ -48,7 +48,11 @@ def storage_checks(app: App) -> list[Check]:
         checks.append(
             Check("migrations", True)
             if current == head
-            else Check("migrations", False, f"schema at {current or 'none'}, this code expects {head}: run migrate")
+            else Check(
+                "migrations",
+                False,
+                f"schema at {current or 'none'}, this code expects {head}: run `clearway db upgrade`",
+            )
         )
     except sa.exc.SQLAlchemyError as exc:
         checks.append(Check("database", False, f"does not answer ({type(exc).__name__})"))
