@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     api.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     fairness = sub.add_parser("fairness", help="one tenant floods with bulk batches, another sends singles")
     fairness.add_argument("--size", type=int, default=20_000, help="consignments the flood cycles through")
-    fairness.add_argument("--singles", type=int, default=200, help="the quiet tenant's requests (half alone)")
+    fairness.add_argument("--singles", type=int, default=600, help="the quiet tenant's requests (half alone)")
     fairness.add_argument("--every", type=float, default=0.1, help="seconds between the quiet tenant's requests")
     fairness.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     fairness.add_argument(

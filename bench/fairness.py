@@ -5,8 +5,9 @@ first alone, then while the flooding tenant keeps four 1,000-consignment NDJSON 
 attack of issue 17), from a process of its own (as another client would be). Printed: the quiet tenant's
 latency (p50, p99, max) alone and under the flood, their ratio, and what the flood got through
 (acknowledged consignments a second, 429 answers). The server runs with its defaults (per-tenant
-consignment rate, per-tenant queue bound, round-robin writer and assessor), and again with each
-`--tenant-rate` (CLEARWAY_CONSIGNMENT_RATE) asked for.
+consignment rate, per-tenant queue bound, round-robin writer and assessor, short requests first: bulk work
+gives way to them, `services/priority.py`), and again with each `--tenant-rate` (CLEARWAY_CONSIGNMENT_RATE)
+asked for.
 """
 
 from __future__ import annotations

@@ -345,6 +345,18 @@ def test_a_tenants_consignments_count_against_its_limit(database_url: str, tmp_p
         assert other.status_code == 201  # another tenant's limit is its own
 
 
+def test_bulk_filing_gives_way_to_a_short_request_in_flight_and_still_completes(service: Service) -> None:
+    s = service
+    priority = s.runtime.submissions.priority
+    bulk = [example(reference=f"BULK-{i}") for i in range(60)]  # a body well past a short request's size
+    with priority.interactive():  # another tenant's single filing, being read
+        answer = s.submit(bulk, key="bulk")
+    assert answer.status_code == 201 and answer.json()["accepted"] == 60
+    assert priority.yielded >= 0.1  # its reading, its slices and its assessment stages waited their turn
+    statuses = {status_of(s, r["registration_id"]) for r in answer.json()["results"]}
+    assert "registered" not in statuses  # and it was stored and assessed in full all the same
+
+
 # --- finding 13: forwarded headers from anyone ---
 
 

@@ -41,6 +41,7 @@ def test_metrics_count_what_the_service_did(tmp_path: Path) -> None:
         requests = [k for k in grew if k[0] == "clearway_requests_total" and posted.items() <= dict(k[1]).items()]
         assert sum(grew[k] for k in requests) == 1
         assert found[("clearway_assessment_failed", ())] == 0
+        assert ("clearway_bulk_yield_seconds_total", ()) in found  # time bulk work gave way to short requests
 
 
 def test_metrics_answer_the_scraper_only(tmp_path: Path) -> None:

@@ -72,7 +72,8 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
         route_handlers=[*CONTROLLERS, *WEB_CONTROLLERS, web["static"],
                         metrics_controller(rt, public=settings.metrics_public)],
         middleware=[
-            RequestContext, DefineMiddleware(HostileInputGuard, max_body=settings.max_body_bytes), prometheus.middleware
+            DefineMiddleware(RequestContext, priority=rt.submissions.priority),
+            DefineMiddleware(HostileInputGuard, max_body=settings.max_body_bytes), prometheus.middleware
         ],
         template_config=web["template_config"],
         dependencies={

@@ -22,7 +22,7 @@ from clearway.interop.dms_schemas import DmsSchemas
 from clearway.model.vocabulary import Answerable
 from clearway.services.clients import Principal
 from clearway.services.runtime import Runtime
-from clearway.services.submissions import request_hash
+from clearway.services.submissions import SMALL, request_hash
 from clearway.store.repository import as_utc
 from clearway.telemetry.traces import tracer
 
@@ -117,7 +117,9 @@ class ConsignmentController(Controller):
             tracer.start_as_current_span("validate", attributes={"clearway.format": fmt}) as span,
             runtime.submissions.validating(submitter.tenant),  # one tenant's batches are read one at a time
         ):
-            batch = [dms_submission(runtime, body)] if fmt == "wco-dms" else list(read_bytes(body, fmt))
+            # a bulk body is read in steps, each giving way to short requests in flight (services/priority.py)
+            pace = runtime.submissions.priority.paced
+            batch = [dms_submission(runtime, body)] if fmt == "wco-dms" else pace(read_bytes(body, fmt))
             span.set_attribute("clearway.consignments", len(batch))
         if not batch:
             raise InvalidInput("the body holds no consignment")
@@ -129,6 +131,8 @@ class ConsignmentController(Controller):
             status, answer = runtime.submissions.submit(submitter.tenant, idempotency_key, digest, batch)
         ids = [r["registration_id"] for r in answer["results"] if r["registration_id"]]
         log.info("filed", extra={"count": len(batch), "registration_ids": ids})
+        if len(batch) > SMALL:
+            runtime.submissions.priority.yield_point()  # building a bulk answer waits for short requests
         return Response(msgspec.convert(answer, SubmissionAnswer), status_code=status)
 
     @get("/{consignment_id:str}", sync_to_thread=True, summary="One of your consignments: status, referrals, amounts")

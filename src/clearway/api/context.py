@@ -5,10 +5,14 @@ most 128) and made otherwise; it is returned in `X-Request-Id`, set for every lo
 (`telemetry/logs.py`) and recorded on the request's span. When the request ends, one `request` line says
 method, route (the template, never the path: a path can carry a tracking number), status and duration,
 with the client and tenant the token named.
+
+A short request (no body, or a small one) is interactive for its lifetime (`services/priority.py`): bulk
+work yields to it, so a tenant's flood does not stretch another tenant's single filing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -17,6 +21,7 @@ from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from clearway.services.priority import Priority, is_interactive
 from clearway.telemetry import logs, traces
 
 log = logging.getLogger("clearway.access")
@@ -34,14 +39,16 @@ def route_of(scope: Scope) -> str:
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, priority: Priority | None = None) -> None:
         self.app = app
+        self.priority = priority or Priority()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        sent = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        headers = dict(scope.get("headers") or [])
+        sent = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = sent if _SANE_ID.match(sent) else uuid.uuid4().hex
         tokens = (logs.request_id.set(request_id), logs.client.set(None), logs.tenant.set(None))
         status: dict[str, Any] = {"code": 500}
@@ -53,8 +60,12 @@ class RequestContext:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
-        method = scope.get("method", "")
-        with traces.server_span(method, {"http.request.method": method, "clearway.request_id": request_id}) as span:
+        method = str(scope.get("method", ""))
+        interactive = self.priority.interactive() if is_interactive(method, headers) else contextlib.nullcontext()
+        with (
+            interactive,
+            traces.server_span(method, {"http.request.method": method, "clearway.request_id": request_id}) as span,
+        ):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:

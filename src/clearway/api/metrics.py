@@ -1,7 +1,8 @@
 """Operational metrics in Prometheus format at `/metrics`: requests and their latency (Litestar's
 middleware: counts, duration histograms, in flight, by method, route and status), and clearway's own:
 consignments accepted and rejected by error code, the write and assessment queues, webhook deliveries
-waiting, consignments whose assessment failed, and server errors. `/metrics` answers the operator's scraper
+waiting, consignments whose assessment failed, the time bulk work gave way to short requests, and server
+errors. `/metrics` answers the operator's scraper
 only: a token with the `metrics` scope, or no token on a listener the operator keeps internal."""
 
 from __future__ import annotations
@@ -39,10 +40,15 @@ class ClearwayCollector(Collector):
         failed = GaugeMetricFamily(
             "clearway_assessment_failed", "consignments set aside because their assessment failed (retried)"
         )
+        yielded = CounterMetricFamily(
+            "clearway_bulk_yield_seconds", "seconds bulk work (bodies, slices, assessment) gave way to short requests"
+        )
         totals: dict[str, float] = {}
         depth = {"writes": 0.0, "assessments": 0.0, "webhook_deliveries": 0.0}
         set_aside = 0.0
+        gave_way = 0.0
         for runtime in runtimes:
+            gave_way += runtime.submissions.priority.yielded
             for key, value in runtime.submissions.counts.items():
                 totals[key] = totals.get(key, 0.0) + value
             for queue, value in runtime.submissions.queue_depth().items():
@@ -63,7 +69,8 @@ class ClearwayCollector(Collector):
         for queue, value in depth.items():
             queues.add_metric([queue], value)
         failed.add_metric([], set_aside)
-        yield from (consignments, rejections, queues, failed)
+        yielded.add_metric([], gave_way)
+        yield from (consignments, rejections, queues, failed, yielded)
 
 
 COLLECTOR = ClearwayCollector()

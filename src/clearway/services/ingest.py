@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -123,8 +124,19 @@ def assess_rows(
     as_of: dt.datetime,
     decided_at: dt.datetime,
     record_chunk: int | None = None,
+    pause: Callable[[], object] | None = None,
 ) -> Assessed:
-    """Refund what returns name, run the pipeline over the rows, store the decisions (and move each on)."""
+    """Refund what returns name, run the pipeline over the rows, store the decisions (and move each on).
+    `pause`, when given, is called between steps (before the history, each stage, each chunk of decisions
+    stored): the API's assessor gives way there to short requests (`services/priority.py`)."""
+    step = pause or (lambda: None)
+
+    @contextlib.contextmanager
+    def observe(stage: str) -> Iterator[None]:
+        step()
+        with traces.stage(stage):
+            yield
+
     done = Assessed(pl.DataFrame(), pl.DataFrame())
     for row in rows:
         if row.consignment.category == "returned_goods" and row.consignment.original_reference:
@@ -134,12 +146,14 @@ def assess_rows(
             except ClearwayError as exc:
                 done.return_problems.append(f"{row.consignment.reference}: {exc.message}")
     done.frame = to_batch(rows)
+    step()
     with tracer.start_as_current_span("history", attributes={"clearway.consignments": len(rows)}):
-        context = Context(as_of=as_of, history=gather(app, rows, as_of), observe=traces.stage)
+        context = Context(as_of=as_of, history=gather(app, rows, as_of), observe=observe)
     with tracer.start_as_current_span("pipeline", attributes={"clearway.consignments": len(rows)}):
         done.decisions = with_release_modes(app.policy, done.frame, app.pipeline(done.frame, context))
     with tracer.start_as_current_span("record decisions", attributes={"clearway.consignments": len(rows)}):
         for part in done.decisions.iter_slices(record_chunk or max(1, done.decisions.height)):
+            step()
             app.store.record_decisions(part, versions, decided_at)  # short transactions where others wait
     return done
 
@@ -168,6 +182,7 @@ def assess_isolated(
     as_of: dt.datetime,
     decided_at: dt.datetime,
     record_chunk: int | None = None,
+    pause: Callable[[], object] | None = None,
 ) -> Isolated:
     """Assess the rows; when the batch fails, halve it until the consignments that fail are alone, so that
     whatever one consignment holds, the others of its batch are assessed. Those that fail alone are set
@@ -184,6 +199,7 @@ def assess_isolated(
                     as_of=as_of,
                     decided_at=decided_at,
                     record_chunk=record_chunk,
+                    pause=pause,
                 )  # fmt: skip
             )
         except Exception as exc:  # noqa: BLE001 - any failure is narrowed down to the consignments that cause it

@@ -34,6 +34,7 @@ from clearway.intake.submitted import Submitted
 from clearway.interop import dms_notifications, ics2
 from clearway.pipeline import BatchRow
 from clearway.services.ingest import assess_isolated, pending_rows, to_assess
+from clearway.services.priority import Priority
 from clearway.store import Registration
 from clearway.store import tables as t
 from clearway.telemetry import traces
@@ -48,7 +49,10 @@ SLICE = 25
 """What one tenant gets into a group per turn of the round-robin."""
 SMALL = 5
 """Requests of at most this many consignments are stored ahead of bulk slices (every other transaction)."""
-RECORD_CHUNK = 50
+INTERACTIVE_SLICE = 5
+"""What one tenant gets into a group per turn while a short request is in flight elsewhere (the next one
+may be its turn: the writer's transaction is then short)."""
+RECORD_CHUNK = 20
 """Decisions stored per transaction by the assessor, so the writer waits for at most that many."""
 ASSESS_BATCH = 300
 """Consignments per assessment batch, shared between tenants the same way: its transaction (decisions,
@@ -191,6 +195,11 @@ class FairQueue(Generic[T]):
                     break
             return taken
 
+    def has_small(self, size: Callable[[T], int], limit: int) -> bool:
+        """Some tenant's head work is at most `limit` units."""
+        with self._cond:
+            return any(size(queue_[0]) <= limit for queue_ in self._tenants.values())
+
     def smalls(self, size: Callable[[T], int], limit: int) -> list[tuple[str, T, int]]:
         """The head work of each tenant whose size is at most `limit`, taken whole (tenant, work, units)."""
         taken: list[tuple[str, T, int]] = []
@@ -251,6 +260,7 @@ class Submissions:
         self._readers: dict[str, list[Any]] = {}  # tenant -> [its reading lock, requests using it]
         self._lock = threading.Lock()
         self._deadline: float | None = None  # when stopping with a grace period: when assessment stops
+        self.priority = Priority()  # short requests in flight: bulk work (validation, writer, assessor) yields
         self.counts: Counter[str] = Counter()  # accepted, rejected and each error code, since start (for metrics)
 
     def start(self) -> None:
@@ -350,15 +360,19 @@ class Submissions:
 
     def _write_loop(self) -> None:
         small_turn = True
+        left: Callable[[_Request], int] = lambda r: len(r.batch) - r.done  # noqa: E731
         while self._writes.wait():
-            left: Callable[[_Request], int] = lambda r: len(r.batch) - r.done  # noqa: E731
             # small requests (a few consignments) go first, in a transaction of their own, every other turn:
             # a single filing waits for one transaction at most, not behind another tenant's bulk slices
             taken = self._writes.smalls(left, SMALL) if small_turn and self._writes.tenants() > 1 else []
             small_turn = not taken
+            # a short request in flight (being read, or already queued): a bulk slice waits for it
+            if not taken and self.priority.yield_point(until=lambda: self._writes.has_small(left, SMALL)):
+                taken = self._writes.smalls(left, SMALL) if self._writes.tenants() > 1 else []
             if not taken:
-                budget = min(GROUP, SLICE * self._writes.tenants())
-                taken = self._writes.round(budget, left, SLICE)
+                share = INTERACTIVE_SLICE if self.priority.busy() else SLICE
+                budget = min(GROUP, share * self._writes.tenants())
+                taken = self._writes.round(budget, left, share)
             slices = []
             for _, request, units in taken:
                 slices.append(_Slice(request, request.done, request.done + units))
@@ -451,8 +465,9 @@ class Submissions:
         """Assess rows, each consignment that fails set aside alone; returns how many were set aside."""
         try:
             done = assess_isolated(
-                self.app, rows, versions, as_of=as_of, decided_at=self.now(), record_chunk=RECORD_CHUNK
-            )
+                self.app, rows, versions, as_of=as_of, decided_at=self.now(), record_chunk=RECORD_CHUNK,
+                pause=self.priority.yield_point,
+            )  # fmt: skip
             self.app.ledger.checkpoint_if_due(self.now())
         except Exception:  # the store itself failed: they stay as they were and are tried at the next start
             log.exception("assessment of %d consignments could not be stored; they stay registered", len(rows))
