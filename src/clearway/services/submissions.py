@@ -52,7 +52,7 @@ SMALL = 5
 INTERACTIVE_SLICE = 5
 """What one tenant gets into a group per turn while a short request is in flight elsewhere (the next one
 may be its turn: the writer's transaction is then short)."""
-RECORD_CHUNK = 20
+RECORD_CHUNK = 10
 """Decisions stored per transaction by the assessor, so the writer waits for at most that many."""
 ASSESS_BATCH = 300
 """Consignments per assessment batch, shared between tenants the same way: its transaction (decisions,
