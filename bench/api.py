@@ -23,7 +23,7 @@ from rich.table import Table
 from tests.integration.server import serving
 
 from bench.intake import NOW, _database
-from clearway.services.clients import add_client
+from clearway.auth.clients import add_client
 from clearway.sim import simulate
 from clearway.store import make_engine, sqlite_url, upgrade
 from clearway.store import tables as t

@@ -6,7 +6,7 @@ attack of issue 17), from a process of its own (as another client would be). Pri
 latency (p50, p99, max) alone and under the flood, their ratio, and what the flood got through
 (acknowledged consignments a second, 429 answers). The server runs with its defaults (per-tenant
 consignment rate, per-tenant queue bound, round-robin writer and assessor, short requests first: bulk work
-gives way to them, `services/priority.py`), and again with each `--tenant-rate` (CLEARWAY_CONSIGNMENT_RATE)
+gives way to them, `workers/priority.py`), and again with each `--tenant-rate` (CLEARWAY_CONSIGNMENT_RATE)
 asked for.
 """
 
@@ -26,7 +26,7 @@ from rich.table import Table
 from tests.integration.server import serving
 
 from bench.intake import NOW, _database
-from clearway.services.clients import add_client
+from clearway.auth.clients import add_client
 from clearway.sim import simulate
 from clearway.store import make_engine, sqlite_url, upgrade
 from clearway.store.throwaway import available, postgres_server

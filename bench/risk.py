@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from clearway.bootstrap import App, bootstrap
-from clearway.services.demo import run_demo
+from clearway.demo.run import run_demo
 from clearway.settings import Settings
 from clearway.sim.writer import write_watchlist
 

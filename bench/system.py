@@ -32,6 +32,7 @@ from clearway.bootstrap import (
     load_watchlist,
     profiles_text,
 )
+from clearway.demo.officers import inspect_held
 from clearway.intake.ndjson_reader import read_ndjson
 from clearway.pipeline import BatchRow, Context, to_batch
 from clearway.pipeline.history import History
@@ -39,7 +40,6 @@ from clearway.revenue.packaged import load_revenue
 from clearway.risk.selectivity import apply as apply_selectivity
 from clearway.scale.candidate import Candidate
 from clearway.scale.engines import backtest, stop_spark
-from clearway.services.demo_officers import inspect_held
 from clearway.services.history_export import export_history
 from clearway.services.ingest import ingest
 from clearway.settings import Settings

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from clearway.services.clients import add_client
+from clearway.auth.clients import add_client
 from clearway.store import make_engine, sqlite_url, upgrade
 from tests.conftest import example
 from tests.integration.server import serving

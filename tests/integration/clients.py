@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clearway.auth.clients import TokenIssuer, add_client
 from clearway.bootstrap import App
-from clearway.services.clients import TokenIssuer, add_client
 
 
 def bearer(app: App, name: str, role: str, **options: Any) -> dict[str, str]:

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from litestar.testing import TestClient
 
 from clearway.api import create_app
+from clearway.auth.clients import add_client
 from clearway.bootstrap import App, bootstrap
-from clearway.services.clients import add_client
-from clearway.services.runtime import Runtime
 from clearway.settings import Settings
 from clearway.store import tables as t
+from clearway.workers.runtime import Runtime
 from tests.conftest import example
 from tests.integration.clients import bearer
 

@@ -18,8 +18,8 @@ from schemathesis.checks import not_a_server_error
 from clearway.api import create_app
 from clearway.bootstrap import bootstrap
 from clearway.intake import read_bytes
-from clearway.services.runtime import Runtime
 from clearway.settings import Settings
+from clearway.workers.runtime import Runtime
 from tests.conftest import example
 from tests.integration.clients import bearer
 

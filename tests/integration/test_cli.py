@@ -130,9 +130,9 @@ def test_estimate_prints_the_assessment_as_json(tmp_path: Path) -> None:
 
 
 def release_as_an_officer(home: Path, cid: str) -> None:
+    from clearway.auth.clients import Principal
     from clearway.bootstrap import bootstrap
     from clearway.services.clearance import Clearance
-    from clearway.services.clients import Principal
     from clearway.settings import Settings
 
     app = bootstrap(Settings.from_env({"CLEARWAY_HOME": str(home)}))

@@ -18,9 +18,9 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
+from clearway.auth.clients import add_client, revoke_client
 from clearway.errors import Unauthenticated
 from clearway.pipeline import Context
-from clearway.services.clients import add_client, revoke_client
 from clearway.store import tables as t
 from tests.conftest import example
 from tests.integration.clients import bearer

@@ -247,8 +247,8 @@ def test_problems_are_rfc_9457(app: App) -> None:
 @pytest.mark.parametrize("rewrite", ["decision", "event", "consignment", "inspection", "audit"])
 def test_an_insiders_rewrite_of_the_operational_record_fails_the_audit(app: App, rewrite: str) -> None:
     """Issue 17, finding 14: a lane changed in the decision and its events left `ledger audit` clean."""
+    from clearway.auth.clients import Principal
     from clearway.services.clearance import Clearance, Inspection
-    from clearway.services.clients import Principal
 
     ids = load(app, "R", 3, sign=True)
     officer = Principal("o", "officer-1", "officer", None, frozenset({"officer"}))

@@ -13,13 +13,12 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
+from clearway.auth.clients import Principal
 from clearway.bootstrap import bootstrap
 from clearway.intake import read_bytes
 from clearway.pipeline import BatchRow, Context, to_batch
 from clearway.services.clearance import Inspection, InspectionFinding
-from clearway.services.clients import Principal
 from clearway.services.ingest import ingest
-from clearway.services.runtime import Runtime
 from clearway.services.targeting import promote, store_history, train_from_store
 from clearway.settings import Settings
 from clearway.sim import simulate
@@ -27,6 +26,7 @@ from clearway.store import tables as t
 from clearway.targeting import metrics
 from clearway.targeting.model import TargetingModel, train
 from clearway.targeting.stage import ModelStage, batch_history
+from clearway.workers.runtime import Runtime
 from tests.integration.test_cli import clearway
 
 KCS = Path(__file__).parents[3] / "shared" / "data" / "customs-declarations"

@@ -23,9 +23,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from clearway.services.configuration import reference_markdown
-from clearway.services.health import head_revision
 from clearway.settings import SETTINGS, check_declared
 from clearway.telemetry.logs import JsonFormatter
+from clearway.workers.health import head_revision
 from tests.conftest import example
 from tests.integration.server import serving
 from tests.integration.test_api import Service, service_for
@@ -389,7 +389,7 @@ def _help(command: list[str]) -> str:
 
 
 def test_a_worker_answers_its_probes_and_metrics_on_a_port_of_its_own() -> None:
-    from clearway.services.health import Check, heartbeat_check, serve_probes
+    from clearway.workers.health import Check, heartbeat_check, serve_probes
 
     beats = {"last": 0.0}
     server = serve_probes(0, lambda: [Check("database", True), heartbeat_check(beats["last"], 100.0, 60.0)],

@@ -10,11 +10,11 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
+from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.errors import RuleFileError
 from clearway.intake import read_bytes
 from clearway.services.clearance import Clearance
-from clearway.services.clients import Principal
 from clearway.services.ingest import ingest
 from clearway.services.reconciliation import parse_return, reconcile_return
 from clearway.services.returns import refund

@@ -9,11 +9,11 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
+from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.intake import read_bytes
 from clearway.revenue.refunds import RefundRefused
 from clearway.services.clearance import Clearance
-from clearway.services.clients import Principal
 from clearway.services.ingest import ingest
 from clearway.services.returns import refund
 from clearway.store import tables as t

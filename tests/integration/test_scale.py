@@ -12,11 +12,11 @@ import polars as pl
 import pytest
 
 from clearway.bootstrap import App, bootstrap, profiles_text
+from clearway.demo.officers import inspect_held
 from clearway.impact import summarise
 from clearway.intake import read_bytes
 from clearway.scale.candidate import Candidate
 from clearway.scale.engines import backtest, rescore, stop_spark
-from clearway.services.demo_officers import inspect_held
 from clearway.services.history_export import export_history
 from clearway.services.ingest import ingest
 from clearway.services.targeting import train_from_store

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from clearway.auth.clients import add_client
 from clearway.services import config
-from clearway.services.clients import add_client
 from tests.integration.test_api import Service, medicine, registration, service_for, vague
 
 

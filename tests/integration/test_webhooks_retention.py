@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from clearway.errors import InvalidInput
 from clearway.services.retention import erase_expired
-from clearway.services.webhooks import check_url
 from clearway.store import tables as t
+from clearway.workers.webhooks import check_url
 from tests.conftest import example
 from tests.integration.clients import bearer
 from tests.integration.test_api import Service, medicine, registration, service_for

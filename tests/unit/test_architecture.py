@@ -84,3 +84,19 @@ def test_the_vocabulary_is_defined_once() -> None:
 def test_the_composition_root_does_not_import_the_use_cases() -> None:
     """`bootstrap.py` builds the App that the services use: it imports no service (no arrow back up)."""
     assert not [name for name in imports(SRC / "bootstrap.py") if name.startswith("clearway.services")]
+
+
+def test_threads_are_started_by_the_workers_only() -> None:
+    """Long-running work lives in `workers/`: a use case in `services/` runs when called and returns."""
+    threads = re.compile(r"threading\.Thread\(")
+    assert [m for m in modules_matching(threads) if not m.startswith("workers/")] == []
+
+
+def test_use_cases_import_no_worker_and_no_edge_above_them() -> None:
+    """`services/` is called by the CLI, the API, the pages and the workers, and imports none of them."""
+    above = ("clearway.workers", "clearway.api", "clearway.web", "clearway.cli", "clearway.demo")
+    offenders = {
+        str(path.relative_to(SRC)): sorted(name for name in imports(path) if name.startswith(above))
+        for path in (SRC / "services").rglob("*.py")
+    }
+    assert {module: names for module, names in offenders.items() if names} == {}

@@ -12,8 +12,8 @@ from clearway.errors import RateLimited
 from clearway.ledger.crosscheck import Leaf, LedgerIndex, check_decisions, check_events
 from clearway.ledger.leaf import LEAF_PREFIX, LEAF_PREFIX_V2, LedgerEvent, leaf_bytes, seal_holds, sealed_event
 from clearway.services.limits import RateLimiter, SignInThrottle
-from clearway.services.submissions import FairQueue
-from clearway.services.webhooks import is_internal, pinned
+from clearway.workers.submissions import FairQueue
+from clearway.workers.webhooks import is_internal, pinned
 
 AT = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 SALT, SEAL = bytes(range(32)), bytes(range(32, 64))
@@ -142,7 +142,7 @@ def test_a_delivery_is_sent_to_the_address_checked_not_a_second_lookup() -> None
     import httpx
     import sqlalchemy as sa
 
-    from clearway.services.webhooks import Webhooks
+    from clearway.workers.webhooks import Webhooks
 
     answers = iter([["93.184.216.34"], ["127.0.0.1"]])  # a rebinding name: public first, then loopback
     seen: list[httpx.Request] = []

@@ -11,7 +11,7 @@ from litestar.params import RawBody
 from litestar.testing import TestClient
 
 from clearway.api.context import RequestContext
-from clearway.services.priority import Priority, is_interactive
+from clearway.workers.priority import Priority, is_interactive
 
 
 def test_bulk_work_waits_while_a_short_request_is_in_flight_and_goes_on_when_it_ends() -> None:

@@ -9,8 +9,8 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from clearway.services.clients import Principal
-from clearway.services.runtime import Runtime
+from clearway.auth.clients import Principal
+from clearway.workers.runtime import Runtime
 
 
 class AgencyDecision(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -35,11 +35,11 @@ from clearway.api.problems import clearway_error, http_error, unexpected
 from clearway.api.public import PublicController
 from clearway.api.security import RateLimiter, SignInThrottle, principal_of, require
 from clearway.api.subscriptions import QualityController, WebhookController
+from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.errors import ClearwayError
-from clearway.services.clients import Principal
-from clearway.services.runtime import Runtime
 from clearway.web import WEB_CONTROLLERS, web_config
+from clearway.workers.runtime import Runtime
 
 CONTROLLERS = [
     OAuthController, ConsignmentController, WebhookController, QualityController, OfficerController, AgencyController,

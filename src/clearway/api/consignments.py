@@ -13,6 +13,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, RawBody
 
 from clearway.api.security import RateLimiter
 from clearway.api.views import submitter_events, submitter_view
+from clearway.auth.clients import Principal
 from clearway.errors import InvalidInput, TooLarge
 from clearway.intake import read_bytes
 from clearway.intake.submitted import Submitted
@@ -20,11 +21,10 @@ from clearway.interop import dms_notifications
 from clearway.interop.dms_declaration import submitted
 from clearway.interop.dms_schemas import DmsSchemas
 from clearway.model.vocabulary import Answerable
-from clearway.services.clients import Principal
-from clearway.services.runtime import Runtime
-from clearway.services.submissions import SMALL, request_hash
 from clearway.store.repository import as_utc
 from clearway.telemetry.traces import tracer
+from clearway.workers.runtime import Runtime
+from clearway.workers.submissions import SMALL, request_hash
 
 MAX_BATCH = 1000
 JSON_TYPES = ("application/json",)
@@ -117,7 +117,7 @@ class ConsignmentController(Controller):
             tracer.start_as_current_span("validate", attributes={"clearway.format": fmt}) as span,
             runtime.submissions.validating(submitter.tenant),  # one tenant's batches are read one at a time
         ):
-            # a bulk body is read in steps, each giving way to short requests in flight (services/priority.py)
+            # a bulk body is read in steps, each giving way to short requests in flight (workers/priority.py)
             pace = runtime.submissions.priority.paced
             batch = [dms_submission(runtime, body)] if fmt == "wco-dms" else pace(read_bytes(body, fmt))
             span.set_attribute("clearway.consignments", len(batch))

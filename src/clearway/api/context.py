@@ -6,7 +6,7 @@ most 128) and made otherwise; it is returned in `X-Request-Id`, set for every lo
 method, route (the template, never the path: a path can carry a tracking number), status and duration,
 with the client and tenant the token named.
 
-A short request (no body, or a small one) is interactive for its lifetime (`services/priority.py`): bulk
+A short request (no body, or a small one) is interactive for its lifetime (`workers/priority.py`): bulk
 work yields to it, so a tenant's flood does not stretch another tenant's single filing.
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from clearway.services.priority import Priority, is_interactive
 from clearway.telemetry import logs, traces
+from clearway.workers.priority import Priority, is_interactive
 
 log = logging.getLogger("clearway.access")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -1,4 +1,4 @@
-"""`GET /healthz` (the process answers) and `GET /readyz` (it can take work now: `services/health.py`), for
+"""`GET /healthz` (the process answers) and `GET /readyz` (it can take work now: `workers/health.py`), for
 a load balancer or an orchestrator: no token, nothing sensitive, 200 or 503 naming the failing checks."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
-from clearway.services.health import report
-from clearway.services.runtime import Runtime
+from clearway.workers.health import report
+from clearway.workers.runtime import Runtime
 
 
 class HealthController(Controller):

@@ -14,10 +14,10 @@ from litestar import Controller, MediaType, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
+from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.errors import Forbidden, NotFound
-from clearway.services.clients import Principal
-from clearway.services.runtime import Runtime
+from clearway.workers.runtime import Runtime
 
 
 class LedgerController(Controller):

@@ -20,8 +20,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from clearway.errors import Forbidden, Unauthenticated
-from clearway.services.runtime import Runtime
 from clearway.store import tables as t
+from clearway.workers.runtime import Runtime
 
 
 class ClearwayCollector(Collector):

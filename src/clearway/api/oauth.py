@@ -15,7 +15,7 @@ from litestar.params import Body
 from clearway.api.security import address_of
 from clearway.errors import InvalidInput, Unauthenticated
 from clearway.services.limits import SignInThrottle, sign_in
-from clearway.services.runtime import Runtime
+from clearway.workers.runtime import Runtime
 
 
 class TokenRequest(msgspec.Struct, frozen=True):

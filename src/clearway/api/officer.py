@@ -12,11 +12,11 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from clearway.api.consignments import Arrival, Note
 from clearway.api.views import officer_events
+from clearway.auth.clients import Principal
 from clearway.model.vocabulary import Channel
 from clearway.pipeline.decision import Lane
 from clearway.services.clearance import Inspection
-from clearway.services.clients import Principal
-from clearway.services.runtime import Runtime
+from clearway.workers.runtime import Runtime
 
 
 class Reroute(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -19,9 +19,9 @@ from clearway.model.consignment import DATE_MAX, DATE_MIN, Consignment
 from clearway.model.identifiers import is_currency
 from clearway.model.vocabulary import Channel
 from clearway.revenue import assess
-from clearway.services.runtime import Runtime
 from clearway.store import tables as t
 from clearway.store.repository import as_utc
+from clearway.workers.runtime import Runtime
 
 Money = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,12}(\.[0-9]{1,4})?$")]
 Country = Annotated[str, msgspec.Meta(pattern="^[A-Z]{2}$")]

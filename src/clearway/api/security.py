@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from litestar import Request
 
+from clearway.auth.clients import Principal, TokenIssuer
 from clearway.errors import Forbidden, Unauthenticated
-from clearway.services.clients import Principal, TokenIssuer
 from clearway.services.limits import RateLimiter, SignInThrottle
 from clearway.telemetry import logs
 

@@ -10,10 +10,10 @@ from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from clearway.auth.clients import Principal
 from clearway.errors import Forbidden
-from clearway.services.clients import Principal
 from clearway.services.quality import quality
-from clearway.services.runtime import Runtime
+from clearway.workers.runtime import Runtime
 
 
 class Subscription(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -7,10 +7,10 @@ from typing import Any
 
 import msgspec
 
+from clearway.auth.clients import Principal
 from clearway.interop import ics2
 from clearway.model.consignment import Consignment
 from clearway.services.clearance import submitter_facts
-from clearway.services.clients import Principal
 
 
 def submitter_view(

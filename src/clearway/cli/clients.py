@@ -22,7 +22,7 @@ def clients_add(
     ] = None,
 ) -> None:
     """Create an API client and print its id and secret as JSON (the secret is shown only this once)."""
-    from clearway.services.clients import add_client
+    from clearway.auth.clients import add_client
     from clearway.settings import Settings
     from clearway.store import make_engine, upgrade
 
@@ -38,8 +38,8 @@ def clients_revoke(
 ) -> None:
     """Revoke a client: it gets no more tokens, and the services refuse the tokens and UI sessions it holds
     within seconds. Prints what was revoked as JSON."""
+    from clearway.auth.clients import revoke_client
     from clearway.errors import NotFound
-    from clearway.services.clients import revoke_client
     from clearway.settings import Settings
     from clearway.store import make_engine, upgrade
 

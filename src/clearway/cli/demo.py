@@ -27,8 +27,8 @@ def demo(
 ) -> None:
     """Simulate a day, ingest, assess and store it, print a summary and write an HTML report."""
     from clearway.bootstrap import bootstrap
+    from clearway.demo.run import run_demo
     from clearway.report.demo_report import write_report
-    from clearway.services.demo import run_demo
     from clearway.services.measurement import export
     from clearway.settings import Settings
     from clearway.sim.writer import write_watchlist
@@ -94,7 +94,7 @@ def report(
 
 
 def print_summary(result: object, report_path: Path) -> None:
-    from clearway.services.demo import DemoResult, counts_by
+    from clearway.demo.run import DemoResult, counts_by
 
     assert isinstance(result, DemoResult)
     report = result.report

@@ -26,9 +26,9 @@ def worker(
     from clearway.bootstrap import bootstrap
     from clearway.scale.bus import open_bus
     from clearway.scale.worker import Worker
-    from clearway.services.health import heartbeat_check, serve_probes, storage_checks
     from clearway.settings import Settings
     from clearway.telemetry import logs, traces
+    from clearway.workers.health import heartbeat_check, serve_probes, storage_checks
 
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import polars as pl
 
+from clearway.demo.run import DemoResult, counts_by
 from clearway.model.vocabulary import LANES
 from clearway.report import charts
 from clearway.report.kpi_report import build_page as kpi_page
 from clearway.report.page import Chart, Page, Section, Table
-from clearway.services.demo import DemoResult, counts_by
 
 
 def _top(counter: Counter[str], n: int = 15) -> tuple[list[str], list[int]]:

@@ -15,11 +15,11 @@ from typing import Any, Literal
 import msgspec
 import sqlalchemy as sa
 
+from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.clearance import Action, next_status
 from clearway.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from clearway.model.vocabulary import ANSWERABLE, LANES
-from clearway.services.clients import Principal
 from clearway.store import tables as t
 from clearway.store.events import Audit, EventBatch
 from clearway.store.repository import IdSequence, as_utc

@@ -11,10 +11,10 @@ from typing import Literal
 import msgspec
 import sqlalchemy as sa
 
+from clearway.auth.clients import Principal
 from clearway.bootstrap import SELECTIVITY, App, load_selectivity, packaged_text, profiles_text
 from clearway.risk import ProfileSet, parse_profiles
 from clearway.risk.selectivity import Settings as SelectivitySettings
-from clearway.services.clients import Principal
 from clearway.store import tables as t
 from clearway.store.events import record_audit
 

@@ -128,7 +128,7 @@ def assess_rows(
 ) -> Assessed:
     """Refund what returns name, run the pipeline over the rows, store the decisions (and move each on).
     `pause`, when given, is called between steps (before the history, each stage, each chunk of decisions
-    stored): the API's assessor gives way there to short requests (`services/priority.py`)."""
+    stored): the API's assessor gives way there to short requests (`workers/priority.py`)."""
     step = pause or (lambda: None)
 
     @contextlib.contextmanager

@@ -14,8 +14,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from clearway.auth.clients import TokenIssuer
 from clearway.errors import RateLimited, Unauthenticated
-from clearway.services.clients import TokenIssuer
 
 MAX_BUCKETS = 100_000
 """Callers a limiter remembers at once; beyond, the least recently seen are forgotten."""

@@ -30,10 +30,10 @@ from clearway.services import config
 from clearway.services.clearance import Inspection, InspectionFinding
 from clearway.services.dryrun import dry_run
 from clearway.services.limits import SignInThrottle, sign_in
-from clearway.services.runtime import Runtime, utcnow
 from clearway.store import tables as t
 from clearway.store.repository import as_utc
 from clearway.web.session import COOKIE, NotAnOfficer, SignInNeeded, officer_of
+from clearway.workers.runtime import Runtime, utcnow
 
 HERE = Path(__file__).parent
 FINDINGS = ("counterfeit", "undervaluation", "wrong_hs_code", "dangerous_goods", "prohibited", "restricted",

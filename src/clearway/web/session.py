@@ -7,9 +7,9 @@ from typing import Any
 
 from litestar import Request
 
+from clearway.auth.clients import Principal
 from clearway.errors import ClearwayError, Unauthenticated
-from clearway.services.clients import Principal
-from clearway.services.runtime import Runtime
+from clearway.workers.runtime import Runtime
 
 COOKIE = "clearway_session"
 

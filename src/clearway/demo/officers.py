@@ -14,9 +14,9 @@ from collections.abc import Callable
 import polars as pl
 import sqlalchemy as sa
 
+from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.services.clearance import Clearance, FindingKind, Inspection, InspectionFinding
-from clearway.services.clients import Principal
 from clearway.store import tables as t
 
 FOUND: dict[str, FindingKind] = {  # the simulator's violation -> what the officer records

@@ -12,9 +12,9 @@ from pathlib import Path
 import polars as pl
 
 from clearway.bootstrap import App
+from clearway.demo.officers import inspect_held
 from clearway.intake import read_path
 from clearway.kpi import Period
-from clearway.services.demo_officers import inspect_held
 from clearway.services.ingest import IngestReport, ingest
 from clearway.services.measurement import measure
 from clearway.sim import simulate, write_day

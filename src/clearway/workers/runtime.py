@@ -13,15 +13,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from clearway.auth.clients import TokenIssuer
 from clearway.bootstrap import App
 from clearway.services.clearance import Clearance
-from clearway.services.clients import TokenIssuer
 from clearway.services.config import apply_stored
-from clearway.services.health import Check, queue_checks, storage_checks, thread_checks
-from clearway.services.submissions import Submissions
 from clearway.services.watchlist import WatchListRefresh
-from clearway.services.webhooks import Webhooks
 from clearway.store import tables as t
+from clearway.workers.health import Check, queue_checks, storage_checks, thread_checks
+from clearway.workers.submissions import Submissions
+from clearway.workers.webhooks import Webhooks
 
 log = logging.getLogger("clearway.runtime")
 
@@ -72,7 +72,7 @@ class Runtime:
 
     def readiness(self) -> list[Check]:
         """Database, schema, ledger key; the writer, assessor, deliverer and clock running; the queues under
-        CLEARWAY_READY_QUEUE (`services/health.py`). Worked out at most once a second, however often the
+        CLEARWAY_READY_QUEUE (`workers/health.py`). Worked out at most once a second, however often the
         (unauthenticated) probe is called."""
         with self._ready_lock:
             at, checks = self._ready

@@ -34,10 +34,10 @@ from clearway.intake.submitted import Submitted
 from clearway.interop import dms_notifications, ics2
 from clearway.pipeline import BatchRow
 from clearway.services.ingest import assess_isolated, pending_rows, to_assess
-from clearway.services.priority import Priority
 from clearway.store import Registration
 from clearway.store import tables as t
 from clearway.telemetry import traces
+from clearway.workers.priority import Priority
 
 log = logging.getLogger("clearway.submissions")
 _encode = msgspec.json.Encoder(order="deterministic").encode

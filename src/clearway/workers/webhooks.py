@@ -29,8 +29,8 @@ import httpx
 import msgspec
 import sqlalchemy as sa
 
+from clearway.auth.clients import Principal
 from clearway.errors import InvalidInput, NotFound
-from clearway.services.clients import Principal
 from clearway.store import tables as t
 from clearway.store.repository import IdSequence, as_utc
 

@@ -1,0 +1,1 @@
+"""The demo beside the simulator: a simulated day filed, assessed and worked by simulated officers."""
