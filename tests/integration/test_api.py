@@ -391,3 +391,30 @@ def test_a_referral_left_unanswered_times_out_and_the_parcel_stays_held(service:
     assert late.status_code == 409
     status = service.client.get(f"/v1/consignments/{cid}", headers=service.alpha).json()["status"]
     assert status == "held" and clearance.expire_referrals() == 0
+
+
+TYPED_ANSWERS = {
+    ("/v1/consignments/{consignment_id}", "get"): "SubmitterCase",
+    ("/v1/consignments/{consignment_id}/invalidate", "post"): "StatusChange",
+    ("/v1/consignments/{consignment_id}/arrival", "post"): "StatusChange",
+    ("/v1/consignments/{consignment_id}/referrals/{kind}/answer", "post"): "ReferralAnswered",
+    ("/v1/public/status/{tracking}", "get"): "PublicStatus",
+}
+"""Issue 18, point 3: what a submitter's integrator and the public read, each a schema with its fields."""
+
+
+def test_what_submitters_and_the_public_read_is_a_documented_schema(service: Service) -> None:
+    document = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text(encoding="utf-8"))
+    schemas = document["components"]["schemas"]
+    for (path, method), name in TYPED_ANSWERS.items():
+        answer = document["paths"][path][method]["responses"]
+        success = next(r for code, r in answer.items() if code.startswith("2"))
+        assert success["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{name}"}, path
+        assert schemas[name]["properties"] and schemas[name]["required"], name
+    case = schemas["SubmitterCase"]["properties"]
+    assert not {"lane", "score", "reasons"} & set(case), "a submitter never reads lanes, scores or reasons"
+    cid = registration(service.submit([example(reference="TYPED-1")], who=service.beta, key="typed"))
+    read = service.client.get(f"/v1/consignments/{cid}", headers=service.beta).json()
+    assert set(read) == set(case)  # the answer holds exactly the documented fields
+    status = service.client.get("/v1/public/status/RR123456785CN").json()
+    assert set(status) == set(schemas["PublicStatus"]["properties"])

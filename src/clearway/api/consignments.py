@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, RawBody
 
 from clearway.api.security import RateLimiter
-from clearway.api.views import submitter_events, submitter_view
+from clearway.api.views import ReferralAnswered, StatusChange, SubmitterCase, submitter_events, submitter_view
 from clearway.auth.clients import Principal
 from clearway.errors import InvalidInput, TooLarge
 from clearway.intake import read_bytes
@@ -55,7 +55,7 @@ class Note(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
-class Arrival(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ArrivalReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     office: Annotated[str, msgspec.Meta(max_length=17)] | None = None  # the customs office of arrival
 
 
@@ -138,7 +138,7 @@ class ConsignmentController(Controller):
     @get("/{consignment_id:str}", sync_to_thread=True, summary="One of your consignments: status, referrals, amounts")
     def read(
         self, runtime: NamedDependency[Runtime], reader: NamedDependency[Principal], consignment_id: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> SubmitterCase:
         meta = runtime.clearance.owned(reader, consignment_id)
         _, consignment = runtime.app.store.consignment(consignment_id)
         clearance = runtime.clearance
@@ -203,9 +203,9 @@ class ConsignmentController(Controller):
         submitter: NamedDependency[Principal],
         consignment_id: FromPath[str],
         data: JSONBody[Note],
-    ) -> dict[str, Any]:
+    ) -> StatusChange:
         done = runtime.clearance.invalidate(submitter, consignment_id, data.note)
-        return {"consignment_id": consignment_id, "status": done["after"]["status"]}
+        return StatusChange(consignment_id, done["after"]["status"])
 
     @post("/{consignment_id:str}/arrival", status_code=200, sync_to_thread=True, summary="Report arrival")
     def arrival(
@@ -213,12 +213,12 @@ class ConsignmentController(Controller):
         runtime: NamedDependency[Runtime],
         submitter: NamedDependency[Principal],
         consignment_id: FromPath[str],
-        data: JSONBody[Arrival],
-    ) -> dict[str, Any]:
+        data: JSONBody[ArrivalReport],
+    ) -> StatusChange:
         """The carrier reports the parcel arrived; one waiting for arrival (duties collected on delivery) is
         then released."""
         done = runtime.clearance.arrive(submitter, consignment_id, data.office)
-        return {"consignment_id": consignment_id, "status": done["after"]["status"]}
+        return StatusChange(consignment_id, done["after"]["status"])
 
     @post(
         "/{consignment_id:str}/referrals/{kind:str}/answer",
@@ -233,7 +233,7 @@ class ConsignmentController(Controller):
         consignment_id: FromPath[str],
         kind: FromPath[Answerable],
         data: JSONBody[ReferralAnswer],
-    ) -> dict[str, Any]:
+    ) -> ReferralAnswered:
         runtime.clearance.answer_referral(submitter, consignment_id, kind, msgspec.structs.asdict(data))
         open_kinds = [r["kind"] for r in runtime.clearance.referrals(consignment_id) if r["state"] == "open"]
-        return {"consignment_id": consignment_id, "answered": kind, "open_referrals": open_kinds}
+        return ReferralAnswered(consignment_id, kind, open_kinds)

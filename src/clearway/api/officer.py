@@ -10,7 +10,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from clearway.api.consignments import Arrival, Note
+from clearway.api.consignments import ArrivalReport, Note
 from clearway.api.views import officer_events
 from clearway.auth.clients import Principal
 from clearway.model.vocabulary import Channel
@@ -90,7 +90,7 @@ class OfficerController(Controller):
         runtime: NamedDependency[Runtime],
         officer: NamedDependency[Principal],
         consignment_id: FromPath[str],
-        data: JSONBody[Arrival],
+        data: JSONBody[ArrivalReport],
     ) -> dict[str, Any]:
         return runtime.clearance.arrive(officer, consignment_id, data.office)
 

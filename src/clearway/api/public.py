@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from clearway.api.security import RateLimiter, address_of
-from clearway.api.views import public_status
+from clearway.api.views import PublicStatus, public_status
 from clearway.errors import ConfigurationError, InvalidInput, NotFound
 from clearway.model.consignment import DATE_MAX, DATE_MIN, Consignment
 from clearway.model.identifiers import is_currency
@@ -123,7 +123,7 @@ class PublicController(Controller):
         runtime: NamedDependency[Runtime],
         limiter: NamedDependency[RateLimiter],
         tracking: FromPath[str],
-    ) -> dict[str, Any]:
+    ) -> PublicStatus:
         limiter.take(f"ip:{address_of(request)}")
         if len(tracking) > 35:
             raise NotFound(f"no parcel with tracking number {tracking[:35]}...")
@@ -137,4 +137,4 @@ class PublicController(Controller):
             ).mappings().all()  # fmt: skip
         if not rows:
             raise NotFound(f"no parcel with tracking number {tracking}")
-        return {"tracking": tracking.strip().upper()} | public_status(_owner(rows))
+        return public_status(tracking.strip().upper(), _owner(rows))

@@ -1,8 +1,12 @@
 """What each audience sees of a consignment. Submitters: status, open referrals and amounts due, never
-lanes, scores, reasons or rules. Officers: everything. The public: status and nothing personal."""
+lanes, scores, reasons or rules. Officers: everything. The public: status and nothing personal.
+
+The submitter's and the public's answers are msgspec Structs, so the OpenAPI document shows their schema
+and nothing outside it can leak into them (a field a view does not declare is not sent)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import msgspec
@@ -13,26 +17,78 @@ from clearway.model.consignment import Consignment
 from clearway.services.clearance import submitter_facts
 
 
+class TransportDocumentRef(msgspec.Struct, frozen=True):
+    type: str
+    id: str
+
+
+class SubmitterReferral(msgspec.Struct, frozen=True):
+    """A referral as its submitter sees it: what is asked and whether it is answered, not why."""
+
+    kind: str
+    state: str
+    opened_at: dt.datetime
+    answered_at: dt.datetime | None
+
+
+class SubmitterCase(msgspec.Struct, frozen=True):
+    """One of a submitter's consignments: where it stands, what is asked of it, what it owes."""
+
+    registration_id: str
+    reference: str
+    status: str
+    version: int
+    received_at: dt.datetime
+    updated_at: dt.datetime
+    released_at: dt.datetime | None
+    transport_document: TransportDocumentRef
+    referrals: list[SubmitterReferral]
+    assessment: dict[str, Any] | None  # the duty and tax assessment, line by line, with the rules applied
+    ics2: list[dict[str, Any]]  # the same standing in ICS2 message terms
+    consignment: Consignment  # the consignment as filed (its current version)
+
+
+class StatusChange(msgspec.Struct, frozen=True):
+    """A consignment moved on by its submitter (withdrawn, arrived)."""
+
+    consignment_id: str
+    status: str
+
+
+class ReferralAnswered(msgspec.Struct, frozen=True):
+    consignment_id: str
+    answered: str
+    open_referrals: list[str]  # the kinds still open
+
+
+class PublicStatus(msgspec.Struct, frozen=True):
+    """Where a parcel stands, by tracking number: no party, no goods, no amounts."""
+
+    tracking: str
+    status: str
+    channel: str
+    destination_country: str
+    updated_at: dt.datetime
+
+
 def submitter_view(
     meta: dict[str, Any], consignment: Consignment, decision: dict[str, Any] | None, referrals: list[dict[str, Any]]
-) -> dict[str, Any]:
-    return {
-        "registration_id": meta["id"],
-        "reference": meta["reference"],
-        "status": meta["status"],
-        "version": meta["version"],
-        "received_at": meta["received_at"],
-        "updated_at": meta["updated_at"],
-        "released_at": meta.get("released_at"),
-        "transport_document": {"type": consignment.transport_document.type, "id": consignment.transport_document.id},
-        "referrals": [
-            {"kind": r["kind"], "state": r["state"], "opened_at": r["opened_at"], "answered_at": r["answered_at"]}
-            for r in referrals
-        ],
-        "assessment": decision["assessment"] if decision else None,
-        "ics2": ics2.for_consignment(meta["id"], meta["status"], referrals),  # the same, in ICS2 message terms
-        "consignment": msgspec.to_builtins(consignment),
-    }
+) -> SubmitterCase:
+    document = consignment.transport_document
+    return SubmitterCase(
+        registration_id=meta["id"],
+        reference=meta["reference"],
+        status=meta["status"],
+        version=meta["version"],
+        received_at=meta["received_at"],
+        updated_at=meta["updated_at"],
+        released_at=meta.get("released_at"),
+        transport_document=TransportDocumentRef(document.type, document.id),
+        referrals=[SubmitterReferral(r["kind"], r["state"], r["opened_at"], r["answered_at"]) for r in referrals],
+        assessment=decision["assessment"] if decision else None,
+        ics2=ics2.for_consignment(meta["id"], meta["status"], referrals),
+        consignment=consignment,
+    )
 
 
 def submitter_events(reader: Principal, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -56,10 +112,5 @@ def officer_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def public_status(meta: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "status": meta["status"],
-        "channel": meta["channel"],
-        "destination_country": meta["destination_country"],
-        "updated_at": meta["updated_at"],
-    }
+def public_status(tracking: str, meta: dict[str, Any]) -> PublicStatus:
+    return PublicStatus(tracking, meta["status"], meta["channel"], meta["destination_country"], meta["updated_at"])
