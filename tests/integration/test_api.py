@@ -399,11 +399,13 @@ TYPED_ANSWERS = {
     ("/v1/consignments/{consignment_id}/arrival", "post"): "StatusChange",
     ("/v1/consignments/{consignment_id}/referrals/{kind}/answer", "post"): "ReferralAnswered",
     ("/v1/public/status/{tracking}", "get"): "PublicStatus",
+    ("/v1/officer/consignments/{consignment_id}", "get"): "CaseFile",
 }
-"""Issue 18, point 3: what a submitter's integrator and the public read, each a schema with its fields."""
+"""Issue 18, point 3: what a submitter's integrator, the public and an officer read (the one case file the
+submitter's view is also built from), each a schema with its fields."""
 
 
-def test_what_submitters_and_the_public_read_is_a_documented_schema(service: Service) -> None:
+def test_what_submitters_officers_and_the_public_read_is_a_documented_schema(service: Service) -> None:
     document = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text(encoding="utf-8"))
     schemas = document["components"]["schemas"]
     for (path, method), name in TYPED_ANSWERS.items():
@@ -416,5 +418,10 @@ def test_what_submitters_and_the_public_read_is_a_documented_schema(service: Ser
     cid = registration(service.submit([example(reference="TYPED-1")], who=service.beta, key="typed"))
     read = service.client.get(f"/v1/consignments/{cid}", headers=service.beta).json()
     assert set(read) == set(case)  # the answer holds exactly the documented fields
+    whole = service.client.get(f"/v1/officer/consignments/{cid}", headers=service.officer).json()
+    assert set(whole) == set(schemas["CaseFile"]["properties"]) and whole["meta"]["id"] == read["registration_id"]
+    events = service.client.get(f"/v1/consignments/{cid}/events", headers=service.beta).json()
+    assert [e["type"] for e in whole["events"]] == [e["type"] for e in events]  # one lifecycle, two audiences
+    assert any("lane" in e["data"] for e in whole["events"]) and not any("lane" in e for e in events)
     status = service.client.get("/v1/public/status/RR123456785CN").json()
     assert set(status) == set(schemas["PublicStatus"]["properties"])

@@ -139,19 +139,14 @@ class ConsignmentController(Controller):
     def read(
         self, runtime: NamedDependency[Runtime], reader: NamedDependency[Principal], consignment_id: FromPath[str]
     ) -> SubmitterCase:
-        meta = runtime.clearance.owned(reader, consignment_id)
-        _, consignment = runtime.app.store.consignment(consignment_id)
-        clearance = runtime.clearance
-        return submitter_view(
-            meta, consignment, clearance.decision(consignment_id), clearance.referrals(consignment_id)
-        )
+        return submitter_view(runtime.clearance.case_file(reader, consignment_id))
 
     @get("/{consignment_id:str}/events", sync_to_thread=True, summary="The lifecycle of one of your consignments")
     def events(
         self, runtime: NamedDependency[Runtime], reader: NamedDependency[Principal], consignment_id: FromPath[str]
     ) -> list[dict[str, Any]]:
         runtime.clearance.owned(reader, consignment_id)
-        return submitter_events(reader, runtime.app.store.events(consignment_id))
+        return submitter_events(reader, runtime.clearance.events(consignment_id))
 
     @get(
         "/{consignment_id:str}/notifications",

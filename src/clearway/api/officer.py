@@ -11,11 +11,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from clearway.api.consignments import ArrivalReport, Note
-from clearway.api.views import officer_events
 from clearway.auth.clients import Principal
 from clearway.model.vocabulary import Channel
 from clearway.pipeline.decision import Lane
-from clearway.services.clearance import Inspection
+from clearway.services.clearance import CaseFile, Inspection
 from clearway.workers.runtime import Runtime
 
 
@@ -44,20 +43,8 @@ class OfficerController(Controller):
     @get("/consignments/{consignment_id:str}", sync_to_thread=True, summary="Declared data, decision, reasons, events")
     def detail(
         self, runtime: NamedDependency[Runtime], officer: NamedDependency[Principal], consignment_id: FromPath[str]
-    ) -> dict[str, Any]:
-        meta = runtime.clearance.owned(officer, consignment_id)
-        _, consignment = runtime.app.store.consignment(consignment_id)
-        c = runtime.clearance
-        return {
-            "consignment_id": consignment_id,
-            "meta": meta,
-            "consignment": msgspec.to_builtins(consignment),
-            "decision": c.decision(consignment_id),
-            "referrals": c.referrals(consignment_id),
-            "inspections": c.inspections(consignment_id),
-            "events": officer_events(runtime.app.store.events(consignment_id)),
-            "assessment_failure": runtime.app.store.assessment_failure(consignment_id),
-        }
+    ) -> CaseFile:
+        return runtime.clearance.case_file(officer, consignment_id)
 
     @post("/consignments/{consignment_id:str}/reroute", status_code=200, sync_to_thread=True, summary="Change lane")
     def reroute(

@@ -14,7 +14,7 @@ import msgspec
 from clearway.auth.clients import Principal
 from clearway.interop import ics2
 from clearway.model.consignment import Consignment
-from clearway.services.clearance import submitter_facts
+from clearway.services.clearance import CaseEvent, CaseFile, submitter_facts
 
 
 class TransportDocumentRef(msgspec.Struct, frozen=True):
@@ -71,9 +71,9 @@ class PublicStatus(msgspec.Struct, frozen=True):
     updated_at: dt.datetime
 
 
-def submitter_view(
-    meta: dict[str, Any], consignment: Consignment, decision: dict[str, Any] | None, referrals: list[dict[str, Any]]
-) -> SubmitterCase:
+def submitter_view(case: CaseFile) -> SubmitterCase:
+    """The submitter's part of a case file."""
+    meta, consignment, decision, referrals = case.meta, case.consignment, case.decision, case.referrals
     document = consignment.transport_document
     return SubmitterCase(
         registration_id=meta["id"],
@@ -91,24 +91,16 @@ def submitter_view(
     )
 
 
-def submitter_events(reader: Principal, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for e in events:
-        data = msgspec.json.decode(e["data"])
-        out.append(
-            {
-                "type": e["type"],
-                "at": e["at"],
-                "actor": "you" if e["actor"] == reader.tenant else "customs",
-                **submitter_facts(data),
-            }
-        )
-    return out
-
-
-def officer_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def submitter_events(reader: Principal, events: list[CaseEvent]) -> list[dict[str, Any]]:
+    """Each event with the facts a submitter may read, and `you` or `customs` for who acted."""
     return [
-        {"type": e["type"], "at": e["at"], "actor": e["actor"], "data": msgspec.json.decode(e["data"])} for e in events
+        {
+            "type": e.type,
+            "at": e.at,
+            "actor": "you" if e.actor == reader.tenant else "customs",
+            **submitter_facts(e.data),
+        }
+        for e in events
     ]
 
 

@@ -19,6 +19,7 @@ from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.clearance import Action, next_status
 from clearway.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
+from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import ANSWERABLE, LANES
 from clearway.store import tables as t
 from clearway.store.events import Audit, EventBatch
@@ -73,6 +74,29 @@ CARRIER_ROLES = frozenset({"carrier", "postal"})
 OFFICER_MOVES: dict[str, Action] = {"release": "release", "seize": "seize", "return": "return_to_sender"}
 
 
+class CaseEvent(msgspec.Struct, frozen=True):
+    """One step of a consignment's lifecycle: what happened, when, by whom, with its facts."""
+
+    type: str
+    at: dt.datetime
+    actor: str
+    data: dict[str, Any]
+
+
+class CaseFile(msgspec.Struct, frozen=True):
+    """Everything clearway holds on one consignment, read in one place. Officers see it whole (the API's
+    case file and the officers' page); what a submitter sees is built from it (`api/views.py`)."""
+
+    consignment_id: str
+    meta: dict[str, Any]  # the consignment's row: submitter, status, lane, version, times
+    consignment: Consignment  # as filed, its current version
+    decision: dict[str, Any] | None  # lane, score, referrals, reasons, assessment
+    referrals: list[dict[str, Any]]
+    inspections: list[dict[str, Any]]
+    events: list[CaseEvent]
+    assessment_failure: dict[str, Any] | None
+
+
 class Clearance:
     def __init__(self, app: App, *, now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.app = app
@@ -101,6 +125,23 @@ class Clearance:
                 sa.select(r.id).where(r.consignment_id == consignment_id, r.kind == "oga", r.agency == principal.agency)
             ).first()
         return found is not None
+
+    def case_file(self, principal: Principal, consignment_id: str) -> CaseFile:
+        """The whole case file, when `principal` may see the consignment; NotFound otherwise."""
+        meta = self.owned(principal, consignment_id)
+        _, consignment = self.app.store.consignment(consignment_id)
+        return CaseFile(
+            consignment_id, meta, consignment, self.decision(consignment_id), self.referrals(consignment_id),
+            self.inspections(consignment_id), self.events(consignment_id),
+            self.app.store.assessment_failure(consignment_id),
+        )  # fmt: skip
+
+    def events(self, consignment_id: str) -> list[CaseEvent]:
+        """The consignment's events in order, their facts decoded and their times in UTC."""
+        return [
+            CaseEvent(e["type"], as_utc(e["at"]), e["actor"], msgspec.json.decode(e["data"]))
+            for e in self.app.store.events(consignment_id)
+        ]
 
     def referrals(self, consignment_id: str) -> list[dict[str, Any]]:
         r = t.referrals.c

@@ -184,10 +184,8 @@ class OfficerPages(Controller):
         notice: FromQuery[str | None] = None,
     ) -> Template:
         officer = officer_of(request, runtime)
-        c = runtime.clearance
-        meta = c.owned(officer, consignment_id)
-        _, consignment = runtime.app.store.consignment(consignment_id)
-        decision = c.decision(consignment_id)
+        case = runtime.clearance.case_file(officer, consignment_id)
+        decision = case.decision
         profiles = runtime.app.profiles.by_id()
         hits = []
         for reason in (decision or {}).get("reasons", []):
@@ -195,15 +193,10 @@ class OfficerPages(Controller):
             hits.append(reason | {"documentation": profile.documentation if profile else None,
                                   "basis": profile.basis if profile else None,
                                   "title": profile.title if profile else None})  # fmt: skip
-        events = runtime.app.store.events(consignment_id)
-        for e in events:
-            e["data"] = msgspec.json.decode(e["data"])
-            e["at"] = as_utc(e["at"])
         return _page(
-            "consignment.html", officer, meta=meta, c=msgspec.to_builtins(consignment), decision=decision, hits=hits,
-            referrals=c.referrals(consignment_id), inspections=c.inspections(consignment_id), events=events,
-            proof=_proof(runtime, consignment_id), findings=FINDINGS, notice=notice,
-            failure=runtime.app.store.assessment_failure(consignment_id),
+            "consignment.html", officer, meta=case.meta, c=msgspec.to_builtins(case.consignment), decision=decision,
+            hits=hits, referrals=case.referrals, inspections=case.inspections, events=case.events,
+            proof=_proof(runtime, consignment_id), findings=FINDINGS, notice=notice, failure=case.assessment_failure,
         )  # fmt: skip
 
     @post("/consignments/{consignment_id:str}/inspection")
