@@ -13,13 +13,8 @@ import msgspec
 
 from clearway.auth.clients import Principal
 from clearway.interop import ics2
-from clearway.model.consignment import Consignment
+from clearway.model.consignment import Consignment, TransportDocument
 from clearway.services.clearance import CaseEvent, CaseFile, submitter_facts
-
-
-class TransportDocumentRef(msgspec.Struct, frozen=True):
-    type: str
-    id: str
 
 
 class SubmitterReferral(msgspec.Struct, frozen=True):
@@ -41,7 +36,7 @@ class SubmitterCase(msgspec.Struct, frozen=True):
     received_at: dt.datetime
     updated_at: dt.datetime
     released_at: dt.datetime | None
-    transport_document: TransportDocumentRef
+    transport_document: TransportDocument
     referrals: list[SubmitterReferral]
     assessment: dict[str, Any] | None  # the duty and tax assessment, line by line, with the rules applied
     ics2: list[dict[str, Any]]  # the same standing in ICS2 message terms
@@ -74,7 +69,6 @@ class PublicStatus(msgspec.Struct, frozen=True):
 def submitter_view(case: CaseFile) -> SubmitterCase:
     """The submitter's part of a case file."""
     meta, consignment, decision, referrals = case.meta, case.consignment, case.decision, case.referrals
-    document = consignment.transport_document
     return SubmitterCase(
         registration_id=meta["id"],
         reference=meta["reference"],
@@ -83,7 +77,7 @@ def submitter_view(case: CaseFile) -> SubmitterCase:
         received_at=meta["received_at"],
         updated_at=meta["updated_at"],
         released_at=meta.get("released_at"),
-        transport_document=TransportDocumentRef(document.type, document.id),
+        transport_document=consignment.transport_document,
         referrals=[SubmitterReferral(r["kind"], r["state"], r["opened_at"], r["answered_at"]) for r in referrals],
         assessment=decision["assessment"] if decision else None,
         ics2=ics2.for_consignment(meta["id"], meta["status"], referrals),
