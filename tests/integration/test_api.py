@@ -400,6 +400,10 @@ TYPED_ANSWERS = {
     ("/v1/consignments/{consignment_id}/referrals/{kind}/answer", "post"): "ReferralAnswered",
     ("/v1/public/status/{tracking}", "get"): "PublicStatus",
     ("/v1/officer/consignments/{consignment_id}", "get"): "CaseFile",
+    ("/v1/officer/consignments/{consignment_id}/reroute", "post"): "ActionDone",
+    ("/v1/officer/consignments/{consignment_id}/inspections", "post"): "ActionDone",
+    ("/v1/officer/consignments/{consignment_id}/arrival", "post"): "ActionDone",
+    ("/v1/officer/consignments/{consignment_id}/{action}", "post"): "ActionDone",
 }
 """Issue 18, point 3: what a submitter's integrator, the public and an officer read (the one case file the
 submitter's view is also built from), each a schema with its fields."""
@@ -413,6 +417,9 @@ def test_what_submitters_officers_and_the_public_read_is_a_documented_schema(ser
         success = next(r for code, r in answer.items() if code.startswith("2"))
         assert success["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{name}"}, path
         assert schemas[name]["properties"] and schemas[name]["required"], name
+    for path, name in (("/v1/officer/worklist", "WorklistItem"), ("/v1/officer/audit", "AuditEntry")):
+        listed = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert listed == {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}}, path
     case = schemas["SubmitterCase"]["properties"]
     assert not {"lane", "score", "reasons"} & set(case), "a submitter never reads lanes, scores or reasons"
     cid = registration(service.submit([example(reference="TYPED-1")], who=service.beta, key="typed"))

@@ -3,7 +3,7 @@ seizure, return to sender, and the audit log. Every action is audited (who, what
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get, post
@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from clearway.api.consignments import ArrivalReport, Note
+from clearway.api.views import ActionDone, AuditEntry, WorklistItem
 from clearway.auth.clients import Principal
 from clearway.model.vocabulary import Channel
 from clearway.pipeline.decision import Lane
@@ -37,8 +38,9 @@ class OfficerController(Controller):
         channel: Annotated[Channel | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         offset: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,
-    ) -> list[dict[str, Any]]:
-        return runtime.clearance.worklist(lane=lane, status=status, channel=channel, limit=limit, offset=offset)
+    ) -> list[WorklistItem]:
+        found = runtime.clearance.worklist(lane=lane, status=status, channel=channel, limit=limit, offset=offset)
+        return msgspec.convert(found, list[WorklistItem])
 
     @get("/consignments/{consignment_id:str}", sync_to_thread=True, summary="Declared data, decision, reasons, events")
     def detail(
@@ -53,8 +55,8 @@ class OfficerController(Controller):
         officer: NamedDependency[Principal],
         consignment_id: FromPath[str],
         data: JSONBody[Reroute],
-    ) -> dict[str, Any]:
-        return runtime.clearance.reroute(officer, consignment_id, data.lane, data.note)
+    ) -> ActionDone:
+        return msgspec.convert(runtime.clearance.reroute(officer, consignment_id, data.lane, data.note), ActionDone)
 
     @post(
         "/consignments/{consignment_id:str}/inspections",
@@ -68,8 +70,8 @@ class OfficerController(Controller):
         officer: NamedDependency[Principal],
         consignment_id: FromPath[str],
         data: JSONBody[Inspection],
-    ) -> dict[str, Any]:
-        return runtime.clearance.inspect(officer, consignment_id, data)
+    ) -> ActionDone:
+        return msgspec.convert(runtime.clearance.inspect(officer, consignment_id, data), ActionDone)
 
     @post("/consignments/{consignment_id:str}/arrival", status_code=200, sync_to_thread=True, summary="Record arrival")
     def arrival(
@@ -78,8 +80,8 @@ class OfficerController(Controller):
         officer: NamedDependency[Principal],
         consignment_id: FromPath[str],
         data: JSONBody[ArrivalReport],
-    ) -> dict[str, Any]:
-        return runtime.clearance.arrive(officer, consignment_id, data.office)
+    ) -> ActionDone:
+        return msgspec.convert(runtime.clearance.arrive(officer, consignment_id, data.office), ActionDone)
 
     @post(
         "/consignments/{consignment_id:str}/{action:str}",
@@ -94,8 +96,8 @@ class OfficerController(Controller):
         consignment_id: FromPath[str],
         action: FromPath[Literal["release", "seize", "return"]],
         data: JSONBody[Note],
-    ) -> dict[str, Any]:
-        return runtime.clearance.move(officer, consignment_id, action, data.note)
+    ) -> ActionDone:
+        return msgspec.convert(runtime.clearance.move(officer, consignment_id, action, data.note), ActionDone)
 
     @get("/audit", sync_to_thread=True, summary="The audit log of officer and agency actions, newest first")
     def audit(
@@ -104,5 +106,5 @@ class OfficerController(Controller):
         officer: NamedDependency[Principal],
         consignment_id: Annotated[str | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
-    ) -> list[dict[str, Any]]:
-        return runtime.clearance.audit(consignment_id, limit)
+    ) -> list[AuditEntry]:
+        return msgspec.convert(runtime.clearance.audit(consignment_id, limit), list[AuditEntry])

@@ -66,6 +66,52 @@ class PublicStatus(msgspec.Struct, frozen=True):
     updated_at: dt.datetime
 
 
+class CaseState(msgspec.Struct, frozen=True):
+    status: str
+    lane: str | None
+
+
+class ActionDone(msgspec.Struct, frozen=True):
+    """An officer's action, recorded: the event it made, when, and the consignment before and after."""
+
+    consignment_id: str
+    event: str
+    at: dt.datetime
+    before: CaseState
+    after: CaseState
+
+
+class WorklistItem(msgspec.Struct, frozen=True):
+    """A consignment waiting for an officer, with its risk score and open referrals."""
+
+    id: str
+    reference: str
+    submitter: str
+    status: str
+    lane: str | None
+    channel: str
+    dispatch_country: str
+    destination_country: str
+    received_at: dt.datetime
+    updated_at: dt.datetime
+    score: float | None
+    referrals: list[Any]
+    age_seconds: int
+
+
+class AuditEntry(msgspec.Struct, frozen=True):
+    """Who did what to which consignment, when, and what it was before and after."""
+
+    seq: int
+    actor: str
+    role: str
+    action: str
+    consignment_id: str | None
+    at: dt.datetime
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
 def submitter_view(case: CaseFile) -> SubmitterCase:
     """The submitter's part of a case file."""
     meta, consignment, decision, referrals = case.meta, case.consignment, case.decision, case.referrals

@@ -214,7 +214,7 @@ class Clearance:
             if row["id"] in seen:  # two decisions in the same instant: one line
                 continue
             seen.add(row["id"])
-            item = {k: (as_utc(v) if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+            item = {str(k): (as_utc(v) if isinstance(v, dt.datetime) else v) for k, v in row.items()}  # plain keys
             item["referrals"] = _decode(item["referrals"]) if item["referrals"] else []
             item["age_seconds"] = int((now - item["received_at"]).total_seconds())
             out.append(item)
