@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from clearway.services.configuration import reference_markdown
 from clearway.settings import SETTINGS, check_declared
+from clearway.telemetry import traces
 from clearway.telemetry.logs import JsonFormatter
 from clearway.workers.health import head_revision
 from tests.conftest import example
@@ -151,7 +152,7 @@ def test_every_route_logs_json_with_its_request_id_and_no_personal_data(
 @pytest.fixture(scope="module")
 def spans() -> Iterator[InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
+    provider = TracerProvider(id_generator=traces.PrivateIds())  # as `configure` makes it
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)  # once per process: the API's proxy tracer follows it
     yield exporter
@@ -408,3 +409,15 @@ def test_a_worker_answers_its_probes_and_metrics_on_a_port_of_its_own() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_traced_spans_leave_the_random_modules_state_alone() -> None:
+    """With tracing on, every span on every thread drew its ids from `random`'s shared state, and a seeded
+    generator elsewhere (a property test running beside the assessor) saw its draws moved."""
+    import random
+
+    provider = TracerProvider(id_generator=traces.PrivateIds())
+    before = random.getstate()
+    with provider.get_tracer("test").start_as_current_span("outer"), provider.get_tracer("test").start_span("inner"):
+        pass
+    assert random.getstate() == before

@@ -9,15 +9,29 @@ trace shows a filing from the socket to its decision.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind
 
 tracer = trace.get_tracer("clearway")
+
+
+class PrivateIds(IdGenerator):
+    """Trace and span ids from the system's randomness. The SDK's default draws them from the `random`
+    module's shared state, which every span on every thread would then move under the feet of any code
+    that seeds it (a simulation, a property test)."""
+
+    def generate_span_id(self) -> int:
+        return secrets.randbits(64) or 1  # 0 is the invalid id
+
+    def generate_trace_id(self) -> int:
+        return secrets.randbits(128) or 1
 
 
 def configure(endpoint: str | None, service: str = "clearway") -> None:
@@ -29,7 +43,7 @@ def configure(endpoint: str | None, service: str = "clearway") -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), id_generator=PrivateIds())
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     trace.set_tracer_provider(provider)
 
