@@ -404,6 +404,8 @@ TYPED_ANSWERS = {
     ("/v1/officer/consignments/{consignment_id}/inspections", "post"): "ActionDone",
     ("/v1/officer/consignments/{consignment_id}/arrival", "post"): "ActionDone",
     ("/v1/officer/consignments/{consignment_id}/{action}", "post"): "ActionDone",
+    ("/v1/webhooks", "post"): "WebhookCreated",
+    ("/healthz", "get"): "Alive",
 }
 """Issue 18, point 3: what a submitter's integrator, the public and an officer read (the one case file the
 submitter's view is also built from), each a schema with its fields."""
@@ -417,7 +419,8 @@ def test_what_submitters_officers_and_the_public_read_is_a_documented_schema(ser
         success = next(r for code, r in answer.items() if code.startswith("2"))
         assert success["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{name}"}, path
         assert schemas[name]["properties"] and schemas[name]["required"], name
-    for path, name in (("/v1/officer/worklist", "WorklistItem"), ("/v1/officer/audit", "AuditEntry")):
+    lists = (("/v1/officer/worklist", "WorklistItem"), ("/v1/officer/audit", "AuditEntry"), ("/v1/webhooks", "Webhook"))
+    for path, name in lists:
         listed = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert listed == {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}}, path
     case = schemas["SubmitterCase"]["properties"]

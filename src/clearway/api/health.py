@@ -3,8 +3,9 @@ a load balancer or an orchestrator: no token, nothing sensitive, 200 or 503 nami
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
@@ -12,13 +13,17 @@ from clearway.workers.health import report
 from clearway.workers.runtime import Runtime
 
 
+class Alive(msgspec.Struct, frozen=True):
+    status: Literal["alive"]
+
+
 class HealthController(Controller):
     tags = ["operations"]
     security = []  # type: ignore[assignment]  # no token: the orchestrator asks
 
     @get("/healthz", sync_to_thread=False, summary="Alive: the process answers")
-    def alive(self) -> dict[str, Any]:
-        return {"status": "alive"}
+    def alive(self) -> Alive:
+        return Alive("alive")
 
     @get("/readyz", sync_to_thread=True, summary="Ready: database, schema, threads, queues and ledger key")
     def ready(self, runtime: NamedDependency[Runtime]) -> Response[dict[str, Any]]:

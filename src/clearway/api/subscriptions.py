@@ -21,6 +21,24 @@ class Subscription(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     events: list[str] = []  # empty: every event
 
 
+class Webhook(msgspec.Struct, frozen=True):
+    """A subscription: where deliveries go, and for which events (none listed: every event)."""
+
+    id: str
+    url: str
+    events: list[str]
+    created_at: dt.datetime
+
+
+class WebhookCreated(msgspec.Struct, frozen=True):
+    """A new subscription, with the secret that signs its deliveries: shown this once, never again."""
+
+    id: str
+    url: str
+    events: list[str]
+    secret: str
+
+
 class WebhookController(Controller):
     path = "/v1/webhooks"
     tags = ["submitters"]
@@ -28,14 +46,12 @@ class WebhookController(Controller):
     @post("", status_code=201, sync_to_thread=True, summary="Subscribe a webhook (the secret is shown once)")
     def subscribe(
         self, runtime: NamedDependency[Runtime], submitter: NamedDependency[Principal], data: JSONBody[Subscription]
-    ) -> dict[str, Any]:
-        return runtime.webhooks.subscribe(submitter, data.url, data.events)
+    ) -> WebhookCreated:
+        return msgspec.convert(runtime.webhooks.subscribe(submitter, data.url, data.events), WebhookCreated)
 
     @get("", sync_to_thread=True, summary="Your webhooks")
-    def list_hooks(
-        self, runtime: NamedDependency[Runtime], submitter: NamedDependency[Principal]
-    ) -> list[dict[str, Any]]:
-        return runtime.webhooks.subscriptions(submitter)
+    def list_hooks(self, runtime: NamedDependency[Runtime], submitter: NamedDependency[Principal]) -> list[Webhook]:
+        return msgspec.convert(runtime.webhooks.subscriptions(submitter), list[Webhook])
 
     @delete("/{hook_id:str}", status_code=204, sync_to_thread=True, summary="Remove a webhook")
     def remove(
