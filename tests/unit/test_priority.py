@@ -10,8 +10,8 @@ from litestar.middleware import DefineMiddleware
 from litestar.params import RawBody
 from litestar.testing import TestClient
 
-from clearway.api.context import RequestContext
-from clearway.workers.priority import Priority, is_interactive
+from clearway.api.context import RequestContext, is_interactive
+from clearway.workers.priority import Priority
 
 
 def test_bulk_work_waits_while_a_short_request_is_in_flight_and_goes_on_when_it_ends() -> None:

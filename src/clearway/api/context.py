@@ -22,10 +22,22 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearway.telemetry import logs, traces
-from clearway.workers.priority import Priority, is_interactive
+from clearway.workers.priority import Priority
 
 log = logging.getLogger("clearway.access")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+INTERACTIVE_BYTES = 16_384
+"""A request whose body is at most this is short (a filing of a few consignments, an amendment, a form)."""
+
+
+def is_interactive(method: str, headers: dict[bytes, bytes]) -> bool:
+    """A request without a body, or with a declared body of at most INTERACTIVE_BYTES (a body of unknown
+    length, sent in chunks, is taken as bulk)."""
+    length = headers.get(b"content-length")
+    if length is None:
+        return method in ("GET", "HEAD", "OPTIONS", "DELETE")
+    return length.isdigit() and int(length) <= INTERACTIVE_BYTES
 
 
 def route_of(scope: Scope) -> str:

@@ -4,7 +4,8 @@ One interpreter runs the API's request handling, the writer and the assessor, an
 lock. Left alone, a tenant's bulk filings (1,000 consignments decoded, validated, stored and assessed
 each) keep every turn busy, and another tenant's single filing, which needs a few milliseconds, waits for
 its turn at each step: its tail latency grows with the flood (issue 17). So a short request (a few
-consignments, a read, an officer's page) is marked interactive for its lifetime, and bulk work calls
+consignments, a read, an officer's page) is marked interactive for its lifetime (by the API's request
+context, which knows what a short request is), and bulk work calls
 `Priority.yield_point` between steps (every few lines of a bulk body, before a bulk slice of the writer,
 before each assessment stage and each batch of decisions stored): it waits while an interactive request
 is in flight, at most `most` seconds at each point and at most `share` of each second of each thread, so
@@ -20,9 +21,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
-
-INTERACTIVE_BYTES = 16_384
-"""A request whose body is at most this is short (a filing of a few consignments, an amendment, a form)."""
 
 
 class Priority:
@@ -88,12 +86,3 @@ class Priority:
             if n % every == 0:
                 self.yield_point()
         return out
-
-
-def is_interactive(method: str, headers: dict[bytes, bytes]) -> bool:
-    """A request without a body, or with a declared body of at most INTERACTIVE_BYTES (a body of unknown
-    length, sent in chunks, is taken as bulk)."""
-    length = headers.get(b"content-length")
-    if length is None:
-        return method in ("GET", "HEAD", "OPTIONS", "DELETE")
-    return length.isdigit() and int(length) <= INTERACTIVE_BYTES
