@@ -57,7 +57,7 @@ def run(size: int, seeds: list[int], stop_rate: float = 0.05) -> None:
     console = Console()
     frames: list[tuple[pl.DataFrame, pl.DataFrame]] = []
     caught: dict[str, Counter[str]] = defaultdict(Counter)
-    stopped = flagged_right = assessed = 0
+    stopped = flagged_right = assessed = referrals = 0
     seconds = 0.0
     submitted = 0
     decode_seconds = 0.0
@@ -80,12 +80,15 @@ def run(size: int, seeds: list[int], stop_rate: float = 0.05) -> None:
         tag = pl.lit(str(seed)).alias("seed")  # references repeat from one simulated day to another
         frames.append((decisions.select("submitter", "reference", "lane", "score").with_columns(tag),
                        result.labels.with_columns(tag)))  # fmt: skip
-        decisions = decisions.select("submitter", "reference", "lane", "flagged")
+        referred = pl.col("referrals").list.set_intersection(["carrier", "oga"]).list.len() > 0
+        decisions = decisions.select("submitter", "reference", "lane", "flagged", referred.alias("referred"))
         labels = result.labels.join(decisions, on=["submitter", "reference"], how="left")
-        for violation, lane, flagged in labels.select("violation", "lane", "flagged").iter_rows():
+        for violation, lane, flagged, sent in labels.select("violation", "lane", "flagged", "referred").iter_rows():
             outcome = "rejected" if lane is None else ("stopped" if lane in ("yellow", "red") else "missed")
             caught[violation][outcome] += 1
             caught[violation]["flagged"] += bool(flagged)
+            caught[violation]["referred"] += bool(sent) and outcome == "missed"
+        referrals += decisions.filter(pl.col("referred") & ~pl.col("lane").is_in(["yellow", "red"])).height
         stops = decisions.filter(pl.col("lane").is_in(["yellow", "red"]))
         stopped += stops.height
         flagged_right += stops.join(
@@ -97,14 +100,21 @@ def run(size: int, seeds: list[int], stop_rate: float = 0.05) -> None:
     table = Table(
         title=f"Injected violations at a {stopped / assessed:.1%} stop rate (seeds {', '.join(map(str, seeds))})"
     )
-    for column in ("violation", "parcels", "flagged by a stage", "stopped", "rejected at intake", "recall"):
+    columns = ("violation", "parcels", "flagged by a stage", "stopped", "sent to carrier or agency",
+               "rejected at intake", "recall", "recall with referrals")  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="left" if column == "violation" else "right")
     for violation, counts in sorted(caught.items()):
         total = counts["stopped"] + counts["rejected"] + counts["missed"]
         found = counts["stopped"] + counts["rejected"]
-        cells = [f"{total:,}", f"{counts['flagged']:,}", f"{counts['stopped']:,}", f"{counts['rejected']:,}"]
-        table.add_row(violation, *cells, f"{found / total:.0%}")
+        cells = [f"{total:,}", f"{counts['flagged']:,}", f"{counts['stopped']:,}", f"{counts['referred']:,}",
+                 f"{counts['rejected']:,}"]  # fmt: skip
+        table.add_row(violation, *cells, f"{found / total:.0%}", f"{(found + counts['referred']) / total:.0%}")
     console.print(table)
+    console.print(
+        f"not stopped but held for the carrier (dangerous goods it may not carry) or an agency: {referrals:,} "
+        f"({referrals / max(assessed, 1):.1%}); they take no inspection capacity"
+    )
     console.print(
         f"precision of stops (stopped parcels that carry an injected violation): {flagged_right / max(stopped, 1):.1%}"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from clearway.risk.detectors import (
     UndervaluationDetector,
     parse_brand_floors,
 )
+from clearway.risk.domains import Domains, parse_domains
 from clearway.risk.exports import ExportMismatchDetector
 from clearway.risk.offenders import RepeatOffenderDetector
 from clearway.risk.party_keys import consignment_party_keys
@@ -85,7 +86,16 @@ def profiles_text(path: Path | None) -> tuple[str, str]:
 
 def load_profiles(path: Path | None) -> ProfileSet:
     """Read a profile file (or the packaged starter profiles) and compile it."""
-    return parse_profiles(*profiles_text(path))
+    return parse_profiles(*profiles_text(path), load_domains())
+
+
+DOMAINS = "clearway/data/risk/domains.yaml"
+
+
+@cache
+def load_domains() -> Domains:
+    """What each risk domain may cause, its harm weight and legal basis (packaged data)."""
+    return parse_domains(packaged_text(DOMAINS), DOMAINS)
 
 
 def load_brand_floors() -> tuple[BrandFloor, ...]:
@@ -106,7 +116,7 @@ def packaged_text(path: str) -> str:
 def load_selectivity(text: str | None = None, source: str = SELECTIVITY) -> SelectivitySettings:
     """Selectivity settings (the packaged ones, or `text`), with the packaged AEO registry."""
     registry = packaged_text("clearway/data/risk/aeo.csv")
-    return parse_selectivity(text if text is not None else packaged_text(SELECTIVITY), registry, source)
+    return parse_selectivity(text if text is not None else packaged_text(SELECTIVITY), registry, source, load_domains())
 
 
 def load_policy() -> ClearancePolicy:

@@ -72,14 +72,15 @@ def test_history_replays_the_same_on_both_engines_and_shows_a_change(store: tupl
     assert spark.equals(local)  # the very same rows: one replay, two engines
     before = summarise(local)
     assert before["actual"]["stopped"] > 0 and before["actual"]["hit_rate"] is not None
-    dropped = backtest(history, starter(without="DG-FLAMMABLE"), "local")
-    assert not dropped["candidate_codes"].list.contains("DG-FLAMMABLE").any()
+    assert local["candidate_codes"].list.contains("DQ-VAGUE").any()
+    dropped = backtest(history, starter(without="DQ-VAGUE"), "local")
+    assert not dropped["candidate_codes"].list.contains("DQ-VAGUE").any()
     after = summarise(dropped)
-    assert after["candidate"]["stopped"] < before["candidate"]["stopped"]  # fewer stops without that profile
+    assert after["candidate"]["stopped"] <= before["candidate"]["stopped"]  # the capacity others may take up
     moved = dropped.join(local, on="key").filter(pl.col("candidate_lane") != pl.col("candidate_lane_right"))
     why = moved.select(pl.concat_list("candidate_codes", "candidate_codes_right").alias("codes"))["codes"]
     assert moved.height > 0  # each moved for the profile, or for the inspection capacity it freed or took
-    assert all("DG-FLAMMABLE" in codes or "CAPACITY" in codes for codes in why.to_list())
+    assert all("DQ-VAGUE" in codes or "CAPACITY" in codes for codes in why.to_list())
 
 
 def test_rescore_writes_the_same_scores_on_both_engines(store: tuple[App, Path], tmp_path: Path) -> None:

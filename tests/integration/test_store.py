@@ -83,7 +83,7 @@ def test_duplicates_within_one_batch(store: Store) -> None:
 
 def test_decisions_are_stored_red_held_and_green_released_at_once(store: Store) -> None:
     doc = example()
-    doc["items"][0]["description"] = "Power bank 20000mAh"
+    doc["items"][0]["description"] = "Replica watch AAA quality"  # counterfeit markers: the red lane
     batch = list(read_bytes(ndjson(doc, example(reference="B")), "ndjson"))
     registrations = store.record_batch("p", NOON, batch)
     rows = [
@@ -105,7 +105,7 @@ def test_decisions_are_stored_red_held_and_green_released_at_once(store: Store) 
         reasons = conn.execute(
             sa.select(t.decisions.c.reasons).where(t.decisions.c.consignment_id == first)
         ).scalar_one()
-    assert json.loads(reasons)[0]["code"] == "DG-LIB-ALONE"
+    assert json.loads(reasons)[0]["code"] == "CF-MARKERS"
 
 
 def test_bulk_batches(store: Store) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from clearway.bootstrap import load_domains
 from clearway.errors import RuleFileError
 from clearway.model import validate_raw
 from clearway.pipeline import BatchRow, Context, to_batch
@@ -16,9 +17,10 @@ from clearway.risk import RuleStage, parse_profiles
 from tests.conftest import NOON, example
 
 
-def profile_file(when: str, *, extra: str = "", action: str = "{lane: red}") -> str:
-    return textwrap.dedent(
-        """\
+def profile_file(when: str, *, extra: str = "", action: str = "{lane: red}", domain: str = "fiscal") -> str:
+    return (
+        textwrap.dedent(
+            """\
         profiles:
           - id: P-1
             title: test profile
@@ -29,12 +31,19 @@ def profile_file(when: str, *, extra: str = "", action: str = "{lane: red}") -> 
             when:
         %s
         """
-    ) % (action, textwrap.indent(extra, "    "), textwrap.indent(textwrap.dedent(when), "      "))
+        )
+        % (action, textwrap.indent(extra, "    "), textwrap.indent(textwrap.dedent(when), "      "))
+        + f"    domain: {domain}\n"
+    )
+
+
+def post_file() -> str:
+    return profile_file("{field: channel, eq: post}")
 
 
 def hits(text: str, *docs: dict[str, Any], on: dt.datetime = NOON) -> list[str]:
     """Keys of the consignments the file's profiles hit."""
-    stage = RuleStage(parse_profiles(text, "test.yaml"))
+    stage = RuleStage(parse_profiles(text, "test.yaml", load_domains()))
     rows = []
     for i, d in enumerate(docs):
         consignment = validate_raw(d).consignment
@@ -53,7 +62,7 @@ def with_item(**fields: Any) -> dict[str, Any]:
 class TestLoadErrors:
     def check(self, text: str, line: int, words: str) -> None:
         with pytest.raises(RuleFileError) as caught:
-            parse_profiles(text, "profiles.yaml")
+            parse_profiles(text, "profiles.yaml", load_domains())
         assert caught.value.file == "profiles.yaml"
         assert caught.value.line == line, str(caught.value)
         assert words in str(caught.value)
@@ -68,7 +77,7 @@ class TestLoadErrors:
     def test_duplicate_id(self) -> None:
         one = profile_file("{field: channel, eq: post}")
         two = one + "\n".join(one.splitlines()[1:]) + "\n"
-        self.check(two, 10, "used twice (first on line 2)")
+        self.check(two, 11, "used twice (first on line 2)")
 
     def test_operator_that_does_not_fit_the_field(self) -> None:
         self.check(profile_file("{field: channel, gt: 3}"), 9, "operator 'gt' does not apply to channel")
@@ -82,6 +91,25 @@ class TestLoadErrors:
     def test_bad_lane_and_missing_agency(self) -> None:
         self.check(profile_file("{field: channel, eq: post}", action="{lane: purple}"), 6, "lane 'purple'")
         self.check(profile_file("{field: channel, eq: post}", action="{referral: oga}"), 6, "names its agency")
+
+    def test_each_profile_declares_a_domain_whose_consequences_it_keeps_to(self) -> None:
+        """Issue 20: only security may stop a parcel before loading; dangerous goods go back to the carrier."""
+        post = "{field: channel, eq: post}"
+        self.check(profile_file(post, domain="tax"), 2, "domain 'tax' is not one of security, safety")
+        self.check(profile_file(post, action="{lane: red, referral: dnl}"), 2,
+                   "a dnl referral is not the fiscal domain's (it may open: rfi)")  # fmt: skip
+        self.check(profile_file(post, action="{referral: screening}", domain="safety"), 2, "not the safety domain's")
+        self.check(profile_file(post, action="{lane: yellow}", domain="safety"), 2, "asks for no yellow lane")
+        self.check(profile_file(post, extra="mandatory: Customs Code art. 1"), 2, "makes no stop mandatory")
+        self.check(profile_file(post, extra="mandatory: ''", domain="prohibitions"), 2, "cites the law")
+        text = profile_file(post, action="{referral: carrier}", domain="safety")
+        (profile,) = parse_profiles(text, "p.yaml", load_domains()).profiles
+        assert (profile.domain, profile.action.referral, profile.mandatory) == ("safety", "carrier", None)
+        armed = profile_file(post, action="{lane: red, referral: oga, agency: police}", domain="prohibitions",
+                             extra="mandatory: Firearms Act s. 1")  # fmt: skip
+        assert parse_profiles(armed, "p.yaml", load_domains()).profiles[0].mandatory == "Firearms Act s. 1"
+        without = "\n".join(line for line in post_file().splitlines() if "domain:" not in line) + "\n"
+        self.check(without, 2, "profile needs `domain`")
 
     def test_unknown_profile_key(self) -> None:
         self.check(profile_file("{field: channel, eq: post}", extra="severity: 3"), 2, "unknown profile key 'severity'")
@@ -185,17 +213,20 @@ class TestSemantics:
         assert hits(text, example(), on=dt.datetime(2027, 1, 1, tzinfo=dt.UTC)) == ["k0"]
 
     def test_hits_carry_the_action_and_the_explanation(self) -> None:
-        text = profile_file("{field: channel, eq: post}", action="{lane: yellow, referral: oga, agency: health}")
-        stage = RuleStage(parse_profiles(text, "t.yaml"))
+        text = profile_file(
+            "{field: channel, eq: post}", action="{lane: yellow, referral: oga, agency: health}", domain="oga"
+        )
+        stage = RuleStage(parse_profiles(text, "t.yaml", load_domains()))
         consignment = validate_raw(example()).consignment
         assert consignment is not None
         out = stage.run(to_batch([BatchRow("k", "s", NOON, consignment)]), Context(as_of=NOON)).hits
-        assert out.select("source", "code", "message", "lane", "referral", "agency", "weight").rows() == [
-            ("rule", "P-1", "test profile", "yellow", "oga", "health", 50.0)
-        ]
+        assert out.select("source", "code", "message", "lane", "referral", "agency", "weight", "domain",
+                          "mandatory").rows() == [
+            ("rule", "P-1", "test profile", "yellow", "oga", "health", 50.0, "oga", False)
+        ]  # fmt: skip
 
     def test_empty_batch(self) -> None:
-        stage = RuleStage(parse_profiles(profile_file("{field: channel, eq: post}"), "t.yaml"))
+        stage = RuleStage(parse_profiles(profile_file("{field: channel, eq: post}"), "t.yaml", load_domains()))
         assert stage.run(to_batch([]), Context(as_of=NOON)).hits.is_empty()
 
 
@@ -213,6 +244,12 @@ def test_starter_profiles_load_and_each_cites_its_basis() -> None:
     }
     assert all(len(p.basis) > 20 and p.documentation for p in profiles)
     assert isinstance(profiles[0].expression, pl.Expr)
+    dangerous = [p for p in profiles if p.id.startswith("DG-")]
+    assert dangerous and all(
+        (p.domain, p.action.lane, p.action.referral) == ("safety", None, "carrier") for p in dangerous
+    )  # what the carrier or post may not accept goes back to it and takes no inspection capacity
+    assert all(p.domain == "security" for p in profiles if p.action.referral in ("dnl", "screening"))
+    assert all(p.domain in ("security", "prohibitions", "oga") for p in profiles if p.mandatory)
 
 
 def starter_hits(*docs: dict[str, Any]) -> dict[str, list[str]]:

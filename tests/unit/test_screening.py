@@ -117,7 +117,7 @@ def test_the_stage_holds_the_parcel_and_says_who_matched() -> None:
     assert hits["key"].to_list() == ["a"]
     assert hits.row(0, named=True) | {"message": ""} == {
         "key": "a", "source": "screening", "code": "E1", "message": "", "lane": "red", "referral": None, "agency": None,
-        "weight": 100.0,
+        "weight": 100.0, "domain": "security", "mandatory": True,
     }  # fmt: skip
     assert hits["message"][0].startswith("seller matches watch-list entry E1 (Redline Electronics), score 100.0")
     assert isinstance(hits, pl.DataFrame) and isinstance(listed, BatchRow)

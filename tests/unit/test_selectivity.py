@@ -1,64 +1,133 @@
-"""Selectivity: capacity, random selection and trusted operators, every stop explained."""
+"""Selectivity: capacity by expected value, mandatory stops, random selection and trusted operators, every
+stop explained."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import polars as pl
+import pytest
 
-from clearway.bootstrap import load_selectivity
-from clearway.pipeline import HIT_SCHEMA, BatchRow, Context, StageOutput, assess, to_batch
+from clearway.bootstrap import load_domains, load_selectivity
+from clearway.pipeline import HIT_SCHEMA, BatchRow, Context, History, StageOutput, assess, to_batch
 from clearway.risk.selectivity import Operator, Settings, apply
 from tests.unit.test_detectors import row
 
 DAY = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
 
 
+Ask = tuple[str | None, str | None, float] | tuple[str | None, str | None, float, str, bool]
+
+
 class Asks:
-    """A stage that asks for a lane with a weight for given keys."""
+    """A stage that asks, for given keys, for a lane and a referral with a weight (and a domain, and whether
+    the stop is mandatory: fiscal and discretionary unless said)."""
 
     name = "asks"
 
-    def __init__(self, wanted: dict[str, tuple[str, str | None, float]]) -> None:
+    def __init__(self, wanted: dict[str, Ask | list[Ask]]) -> None:
         self.wanted = wanted
 
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
-        rows = [{"key": k, "source": "detector", "code": f"D{w}", "message": "seen", "lane": lane, "referral": ref,
-                 "agency": None, "weight": w} for k, (lane, ref, w) in self.wanted.items()]  # fmt: skip
-        return StageOutput(pl.DataFrame(rows, schema=HIT_SCHEMA))
+        rows = []
+        for key, asks in self.wanted.items():
+            for lane, ref, weight, *rest in asks if isinstance(asks, list) else [asks]:
+                domain, mandatory = rest if rest else ("fiscal", False)
+                rows.append({"key": key, "source": "detector", "code": f"D{weight:g}", "message": "seen", "lane": lane,
+                             "referral": ref, "agency": None, "weight": weight, "domain": domain,
+                             "mandatory": mandatory})  # fmt: skip
+        values = batch.select("key", pl.col("intrinsic_value").cast(pl.String).alias("value_eur"))  # as revenue does
+        return StageOutput(pl.DataFrame(rows, schema=HIT_SCHEMA), values)
 
 
 def settings(**changes: object) -> Settings:
     base = {"capacity_yellow": 0.02, "capacity_red": 0.0, "random_rate": 0.0, "aeo_random_rate": 0.0,
-            "aeo_score_factor": 0.5, "seed": 1, "mutual_recognition": {"EU": frozenset({"CN"})}}  # fmt: skip
+            "aeo_score_factor": 0.5, "seed": 1, "mutual_recognition": {"EU": frozenset({"CN"})},
+            "domains": load_domains()}  # fmt: skip
     return Settings(**(base | changes))  # type: ignore[arg-type]
 
 
-def decide(rows: list[BatchRow], wanted: dict[str, tuple[str, str | None, float]], s: Settings) -> pl.DataFrame:
+def decide(
+    rows: list[BatchRow], wanted: dict[str, Ask | list[Ask]], s: Settings, history: History | None = None
+) -> pl.DataFrame:
     batch = to_batch(rows)
-    return apply(assess(batch, Context(as_of=DAY), [Asks(wanted)]), batch, Context(as_of=DAY), s)
+    context = Context(as_of=DAY, history=history or History())
+    return apply(assess(batch, context, [Asks(wanted)]), batch, context, s)
 
 
-def test_capacity_keeps_the_highest_scores_and_releases_the_rest_to_audit() -> None:
+def test_capacity_keeps_the_highest_expected_values_and_releases_the_rest_to_audit() -> None:
     rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
-    wanted = {
-        "k000": ("yellow", None, 90.0),
+    wanted: dict[str, Ask | list[Ask]] = {
+        "k000": ("yellow", "rfi", 90.0),
         "k001": ("yellow", None, 80.0),
-        "k002": ("yellow", None, 10.0),
+        "k002": ("yellow", "rfi", 10.0),
         "k003": ("red", None, 5.0),
     }
-    out = decide(rows, wanted, settings(capacity_yellow=0.03))  # 3 stops, the red one included
+    out = decide(rows, wanted, settings(capacity_yellow=0.03))  # 3 stops
     lanes = dict(zip(out["key"], out["lane"], strict=True))
-    assert (lanes["k000"], lanes["k001"], lanes["k002"], lanes["k003"]) == ("yellow", "yellow", "blue", "red")
-    released = out.filter(pl.col("key") == "k002")["reasons"][0]
-    assert released[-1]["code"] == "CAPACITY" and "post-clearance audit" in released[-1]["message"]
+    assert (lanes["k000"], lanes["k001"], lanes["k002"], lanes["k003"]) == ("yellow", "yellow", "yellow", "blue")
+    released = out.filter(pl.col("key") == "k003").row(0, named=True)
+    assert (
+        released["reasons"][-1]["code"] == "CAPACITY" and "post-clearance audit" in released["reasons"][-1]["message"]
+    )
+    assert "expected value 0.6 (below the day's cut of 1.2)" in released["reasons"][-1]["message"]  # 5% x 12, 10% x 12
+    kept = out.filter(pl.col("key") == "k000").row(0, named=True)
+    assert kept["reasons"][-1]["code"] == "EXPECTED-VALUE"
+    assert kept["reasons"][-1]["message"] == (
+        "selected within capacity: expected value 10.8 = 90.0% likely (D90 90.0% (prior)) x EUR 12.0 at stake "
+        "(duty and tax at risk EUR 2.0 + fiscal harm EUR 10.0)"
+    )  # a 10.00 parcel: 20% of its value at risk, and the fiscal domain's harm weight
 
 
-def test_mandatory_referrals_are_never_released() -> None:
+def test_what_is_at_stake_outranks_a_likelier_small_finding() -> None:
+    rows = [row(f"k{i:03d}", "10.00") for i in range(99)] + [row("big", "900.00")]
+    wanted: dict[str, Ask | list[Ask]] = {"k000": ("yellow", None, 80.0), "big": ("yellow", None, 30.0),
+                                          "k001": ("red", None, 30.0, "prohibitions", False)}  # fmt: skip
+    out = decide(rows, wanted, settings(capacity_yellow=0.02))
+    stopped = sorted(out.filter(pl.col("lane").is_in(["yellow", "red"]))["key"].to_list())
+    assert stopped == ["big", "k001"]  # 30% of EUR 190 and 30% of EUR 152 beat 80% of EUR 12
+
+
+def test_measured_hit_rates_take_over_from_the_prior() -> None:
+    """A hit whose inspections keep finding nothing loses its place to one that keeps finding."""
     rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
-    wanted = {f"k{i:03d}": ("yellow", "oga", 10.0) for i in range(5)}
-    out = decide(rows, wanted, settings())
-    assert out.filter(pl.col("lane") == "yellow").height == 5
+    wanted: dict[str, Ask | list[Ask]] = {"k000": ("yellow", None, 90.0), "k001": ("yellow", None, 40.0)}
+    assert decide(rows, wanted, settings(capacity_yellow=0.01)).filter(pl.col("lane") == "yellow")["key"].to_list() == [
+        "k000"
+    ]
+    record = pl.DataFrame({"code": ["D90", "D40"], "inspected": [90, 30], "found": [2, 27]})
+    out = decide(rows, wanted, settings(capacity_yellow=0.01), History(hit_rates=record))
+    assert out.filter(pl.col("lane") == "yellow")["key"].to_list() == ["k001"]
+    why = out.filter(pl.col("key") == "k001")["reasons"][0][-1]["message"]
+    assert "D40 78.0% (27 found in 30 inspected)" in why  # (27 + 10 x 0.4) / (30 + 10)
+
+
+def test_mandatory_stops_stay_and_say_so_when_they_exceed_capacity() -> None:
+    rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
+    wanted: dict[str, Ask | list[Ask]] = {f"k{i:03d}": ("red", None, 10.0, "security", True) for i in range(5)}
+    wanted["k050"] = ("yellow", "rfi", 99.0)
+    out = decide(rows, wanted, settings(capacity_yellow=0.02))
+    assert sorted(out.filter(pl.col("lane") == "red")["key"].to_list()) == [f"k{i:03d}" for i in range(5)]
+    assert out.filter(pl.col("key") == "k050")["lane"][0] == "blue"  # no room left for a discretionary stop
+    assert out["mandatory_over_capacity"].sum() == 5
+    message = out.filter(pl.col("key") == "k000")["reasons"][0][-1]["message"]
+    assert "this batch's 5 mandatory stops alone exceed the 2 stops the day's capacity has left" in message
+    within = decide(rows, {"k000": ("red", None, 10.0, "security", True)}, settings(capacity_yellow=0.02))
+    assert within["mandatory_over_capacity"].sum() == 0
+    assert within.filter(pl.col("key") == "k000")["reasons"][0][-1]["code"] == "MANDATORY"
+
+
+def test_a_parcel_released_over_capacity_keeps_only_what_holds_it_for_someone_else() -> None:
+    """Released for audit means no open request for information, but the carrier still gets back what it
+    may not carry, and the agency keeps its referral."""
+    rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
+    both: list[Ask] = [("yellow", "rfi", 20.0), (None, "carrier", 50.0, "safety", False)]
+    wanted: dict[str, Ask | list[Ask]] = {"k000": ("yellow", "rfi", 95.0), "k001": both,
+                                          "k002": (None, "carrier", 50.0, "safety", False)}  # fmt: skip
+    out = decide(rows, wanted, settings(capacity_yellow=0.01)).filter(pl.col("key").is_in(["k000", "k001", "k002"]))
+    assert out.select("key", "lane", "referrals").rows() == [
+        ("k000", "yellow", ["rfi"]), ("k001", "blue", ["carrier"]), ("k002", "green", ["carrier"]),
+    ]  # fmt: skip
 
 
 def test_random_selection_is_reproducible_and_explained() -> None:
@@ -89,4 +158,5 @@ def test_trusted_operators_rank_lower_and_are_drawn_less() -> None:
 
 def test_the_shipped_settings_load() -> None:
     loaded = load_selectivity()
-    assert loaded.capacity_yellow + loaded.capacity_red == 0.05 and loaded.registry
+    assert loaded.capacity_yellow + loaded.capacity_red + loaded.random_rate == pytest.approx(0.05) and loaded.registry
+    assert loaded.domains["security"].harm > loaded.domains["fiscal"].harm and loaded.prior_strength > 0

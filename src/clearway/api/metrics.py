@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from clearway.errors import Forbidden, Unauthenticated
+from clearway.services.ingest import over_capacity
 from clearway.store import tables as t
 from clearway.workers.runtime import Runtime
 
@@ -43,12 +44,18 @@ class ClearwayCollector(Collector):
         yielded = CounterMetricFamily(
             "clearway_bulk_yield_seconds", "seconds bulk work (bodies, slices, assessment) gave way to short requests"
         )
+        overrun = CounterMetricFamily(
+            "clearway_mandatory_over_capacity",
+            "mandatory stops decided in batches whose mandatory stops alone exceeded the inspection capacity",
+        )
         totals: dict[str, float] = {}
         depth = {"writes": 0.0, "assessments": 0.0, "webhook_deliveries": 0.0}
         set_aside = 0.0
         gave_way = 0.0
+        over = 0.0
         for runtime in runtimes:
             gave_way += runtime.submissions.priority.yielded
+            over += over_capacity(runtime.app).stops
             for key, value in runtime.submissions.counts.items():
                 totals[key] = totals.get(key, 0.0) + value
             for queue, value in runtime.submissions.queue_depth().items():
@@ -70,7 +77,8 @@ class ClearwayCollector(Collector):
             queues.add_metric([queue], value)
         failed.add_metric([], set_aside)
         yielded.add_metric([], gave_way)
-        yield from (consignments, rejections, queues, failed, yielded)
+        overrun.add_metric([], over)
+        yield from (consignments, rejections, queues, failed, yielded, overrun)
 
 
 COLLECTOR = ClearwayCollector()

@@ -13,13 +13,21 @@ Lane = Literal["green", "blue", "yellow", "red"]
 LANES: tuple[Lane, ...] = get_args(Lane)
 HOLDING_LANES: frozenset[Lane] = frozenset({"red", "yellow"})
 
-Referral = Literal["rfi", "screening", "dnl", "oga"]
+Referral = Literal["rfi", "screening", "dnl", "oga", "carrier"]
 """rfi: a request for information; screening: a possible watch-list match to confirm; dnl: do not load;
-oga: another government agency's control."""
+oga: another government agency's control; carrier: goods the carrier or post may not accept (dangerous goods),
+returned to it with the rule cited."""
 REFERRALS: tuple[Referral, ...] = get_args(Referral)
-Answerable = Literal["rfi", "screening"]
-"""The referrals the submitter answers itself."""
+Answerable = Literal["rfi", "screening", "carrier"]
+"""The referrals the submitter answers itself (for `carrier`: what the carrier or post did with the goods)."""
 ANSWERABLE: tuple[Answerable, ...] = get_args(Answerable)
+
+Domain = Literal["security", "safety", "fiscal", "ipr", "prohibitions", "oga"]
+"""What a risk profile or detector protects: security (a threat to the aircraft or the public, ICS2's first
+question), safety (dangerous goods a carrier or post may not accept), fiscal (duty and tax), ipr (intellectual
+property), prohibitions (prohibited and restricted goods), oga (other agencies' rules). What each may cause
+is data (`data/risk/domains.yaml`)."""
+DOMAINS: tuple[Domain, ...] = get_args(Domain)
 
 Channel = Literal["post", "express", "cargo"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)

@@ -10,6 +10,11 @@ from clearway.model.vocabulary import LANES, Lane
 __all__ = ["DECISION_SCHEMA", "LANES", "REASON", "Decision", "Lane", "Reason", "decide", "decisions_from_frame"]
 
 REASON = pl.Struct({"source": pl.String, "code": pl.String, "message": pl.String})
+SIGNAL = pl.Struct({
+    "source": pl.String, "code": pl.String, "domain": pl.String, "weight": pl.Float64, "lane": pl.String,
+    "referral": pl.String, "agency": pl.String, "mandatory": pl.Boolean,
+})  # fmt: skip
+"""A hit without its message: what selectivity weighs (its prior, domain, what it asked for)."""
 DECISION_SCHEMA: dict[str, pl.DataType] = {
     "key": pl.String(),
     "lane": pl.String(),
@@ -17,6 +22,8 @@ DECISION_SCHEMA: dict[str, pl.DataType] = {
     "reasons": pl.List(REASON),
     "score": pl.Float64(),
     "agencies": pl.List(pl.String),  # the agencies that `oga` referrals go to
+    "mandatory": pl.Boolean(),  # a hit asked for a stop the law makes mandatory
+    "signals": pl.List(SIGNAL),  # the hits, for selectivity (which drops them)
 }
 
 
@@ -48,6 +55,8 @@ def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
         pl.struct("source", "code", "message").alias("reasons"),
         pl.col("weight").sum().clip(0, 100).alias("score"),
         pl.col("agency").drop_nulls().unique(maintain_order=True).alias("agencies"),
+        (pl.col("mandatory").fill_null(False) & pl.col("lane").is_in(["yellow", "red"])).any().alias("mandatory"),
+        pl.struct(*SIGNAL.to_schema()).alias("signals"),
     )
     names = dict(enumerate(LANES))
     return (
@@ -59,6 +68,8 @@ def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
             pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(REASON))),
             pl.col("score").fill_null(0.0),
             pl.col("agencies").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            pl.col("mandatory").fill_null(False),
+            pl.col("signals").fill_null(pl.lit([], dtype=pl.List(SIGNAL))),
         )
         .select(list(DECISION_SCHEMA))
         .cast(DECISION_SCHEMA)  # type: ignore[arg-type]

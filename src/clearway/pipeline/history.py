@@ -65,6 +65,14 @@ EXPORTS: dict[str, pl.DataType] = {
 """Export records from partner administrations for the batch's transport documents."""
 
 
+HIT_RATES: dict[str, pl.DataType] = {
+    "code": pl.String(),  # a profile id, detector code, watch-list entry or model band
+    "inspected": pl.Int64(),  # consignments that carried the hit and were inspected
+    "found": pl.Int64(),  # of which an inspection found an infringement
+}
+"""Each hit's measured record: what selectivity blends with the hit's prior to estimate its likelihood."""
+
+
 def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
@@ -76,3 +84,6 @@ class History:
     unit_values: pl.DataFrame = field(default_factory=lambda: _empty(UNIT_VALUES))
     assessed: pl.DataFrame = field(default_factory=lambda: _empty(ASSESSED))
     exports: pl.DataFrame = field(default_factory=lambda: _empty(EXPORTS))
+    hit_rates: pl.DataFrame = field(default_factory=lambda: _empty(HIT_RATES))
+    day_decided: int = 0  # consignments of the as-of day decided before the batch
+    day_stopped: int = 0  # of which stopped (yellow or red): what the day's capacity has left

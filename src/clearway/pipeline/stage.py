@@ -23,7 +23,9 @@ HIT_SCHEMA: dict[str, pl.DataType] = {
     "lane": pl.String(),  # the lane this hit asks for, or null when it only informs
     "referral": pl.String(),  # rfi, screening, dnl, oga or null
     "agency": pl.String(),  # for oga referrals: which agency
-    "weight": pl.Float64(),  # 0..100, how much the hit counts in selectivity
+    "weight": pl.Float64(),  # 0..100, how much the hit counts in selectivity (its prior hit rate, in %)
+    "domain": pl.String(),  # security, safety, fiscal, ipr, prohibitions, oga; null for random and information
+    "mandatory": pl.Boolean(),  # a stop the law makes mandatory, kept whatever the capacity
 }
 
 
@@ -49,6 +51,27 @@ class StageOutput:
 
 def no_hits() -> pl.DataFrame:
     return pl.DataFrame(schema=HIT_SCHEMA)
+
+
+def hits_of(
+    frame: pl.DataFrame, *, source: str, code: str, lane: str | None, referral: str | None, weight: float,
+    domain: str, agency: str | None = None, mandatory: bool = False,
+) -> pl.DataFrame:  # fmt: skip
+    """Hits for each row of `frame` (columns `key` and `message`), every other field the same."""
+    if frame.is_empty():
+        return no_hits()
+    return frame.select(
+        "key",
+        pl.lit(source).alias("source"),
+        pl.lit(code).alias("code"),
+        "message",
+        pl.lit(lane, dtype=pl.String).alias("lane"),
+        pl.lit(referral, dtype=pl.String).alias("referral"),
+        pl.lit(agency, dtype=pl.String).alias("agency"),
+        pl.lit(weight, dtype=pl.Float64).alias("weight"),
+        pl.lit(domain, dtype=pl.String).alias("domain"),
+        pl.lit(mandatory).alias("mandatory"),
+    ).cast(HIT_SCHEMA)  # type: ignore[arg-type]
 
 
 class Stage(Protocol):

@@ -25,6 +25,7 @@ from clearway.pipeline.rows import consignment_from_row
 from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput
 from clearway.revenue.assessment import Assessment
 from clearway.revenue.engine import RevenueContext, assess
+from clearway.revenue.fx import MissingRate
 
 REVENUE_COLUMNS: dict[str, pl.DataType] = {
     "key": pl.String(),
@@ -35,6 +36,8 @@ REVENUE_COLUMNS: dict[str, pl.DataType] = {
     "other_charges": pl.String(),
     "total_due": pl.String(),
     "assessment": pl.String(),  # the whole assessment as JSON
+    "due_eur": pl.String(),  # total due and intrinsic value in EUR at the day's rate: for ranking stops across
+    "value_eur": pl.String(),  # currencies (selectivity's stake), never for collection; null without a rate
 }
 _encode = msgspec.json.Encoder().encode
 
@@ -70,12 +73,22 @@ class RevenueStage:
                     "other_charges": str(a.totals.other),
                     "total_due": str(a.totals.total),
                     "assessment": _encode(a).decode(),
+                    "due_eur": self._eur(a.totals.total, a.currency, a.on),
+                    "value_eur": self._eur(consignments[key].intrinsic_value, consignments[key].currency, a.on),
                 }
                 for key, a in results.items()
             ],
             schema=REVENUE_COLUMNS,
         )
         return StageOutput(pl.DataFrame(failures, schema=HIT_SCHEMA), columns)
+
+    def _eur(self, amount: Decimal, currency: str, day: dt.date) -> str | None:
+        if currency == "EUR":
+            return str(amount)
+        try:
+            return str((amount * self.context.rates.quote(currency, "EUR", day).rate).quantize(Decimal("0.01")))
+        except MissingRate:
+            return None
 
     def _combine_same_day(
         self, rows: list[dict[str, Any]], results: dict[str, Assessment], consignments: dict[str, Consignment],
@@ -129,4 +142,5 @@ def _who(row: dict[str, Any]) -> str:
 
 def _unassessed(key: str, why: str) -> dict[str, object]:
     return {"key": key, "source": "rule", "code": "REVENUE-UNASSESSED", "message": f"duty and tax not assessed: {why}",
-            "lane": "yellow", "referral": None, "agency": None, "weight": 20.0}  # fmt: skip
+            "lane": "yellow", "referral": None, "agency": None, "weight": 20.0, "domain": "fiscal",
+            "mandatory": False}  # fmt: skip

@@ -19,7 +19,8 @@ from sklearn.naive_bayes import MultinomialNB
 
 from clearway.model.codelists import normalise_text
 from clearway.model.identifiers import hs_descriptions
-from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput, no_hits
+from clearway.pipeline.stage import Context, StageOutput, no_hits
+from clearway.risk.detectors import detector_hits
 from clearway.risk.fields import explode_items
 
 
@@ -173,14 +174,4 @@ class MisclassificationDetector:
                 ).alias("message")
             )  # fmt: skip
         )
-        hits = flagged.select(
-            "key",
-            pl.lit("detector").alias("source"),
-            pl.lit("DET-MISCLASS").alias("code"),
-            "message",
-            pl.lit("yellow").alias("lane"),
-            pl.lit("rfi").alias("referral"),
-            pl.lit(None, dtype=pl.String).alias("agency"),
-            pl.lit(45.0).alias("weight"),
-        )
-        return StageOutput(hits.cast(HIT_SCHEMA) if not hits.is_empty() else no_hits())  # type: ignore[arg-type]
+        return StageOutput(detector_hits(flagged, "DET-MISCLASS", "yellow", "rfi", 45.0, "fiscal"))

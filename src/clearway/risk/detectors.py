@@ -16,7 +16,8 @@ import polars as pl
 
 from clearway.errors import RuleFileError
 from clearway.model.codelists import normalise_text
-from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput, no_hits
+from clearway.model.vocabulary import Domain
+from clearway.pipeline.stage import Context, StageOutput, hits_of, no_hits
 from clearway.revenue.fx import ExchangeRates, MissingRate
 from clearway.revenue.rules import RuleBook
 from clearway.risk.fields import explode_items, normalise_expr
@@ -33,19 +34,11 @@ def usd_rates(rates: ExchangeRates, currencies: list[str], day: dt.date) -> dict
     return found
 
 
-def detector_hits(frame: pl.DataFrame, code: str, lane: str, referral: str | None, weight: float) -> pl.DataFrame:
-    if frame.is_empty():
-        return no_hits()
-    return frame.select(
-        "key",
-        pl.lit("detector").alias("source"),
-        pl.lit(code).alias("code"),
-        "message",
-        pl.lit(lane).alias("lane"),
-        pl.lit(referral, dtype=pl.String).alias("referral"),
-        pl.lit(None, dtype=pl.String).alias("agency"),
-        pl.lit(weight).alias("weight"),
-    ).cast(HIT_SCHEMA)  # type: ignore[arg-type]
+def detector_hits(
+    frame: pl.DataFrame, code: str, lane: str, referral: str | None, weight: float, domain: Domain
+) -> pl.DataFrame:
+    """A detector's hits: one per row of `frame` (key, message)."""
+    return hits_of(frame, source="detector", code=code, lane=lane, referral=referral, weight=weight, domain=domain)
 
 
 @dataclass(frozen=True)
@@ -132,7 +125,7 @@ class SplitShipmentDetector:
                 .otherwise(pl.lit("")),
             ).alias("message")
         )  # fmt: skip
-        return StageOutput(detector_hits(flagged, "DET-SPLIT", "yellow", "rfi", 60.0))
+        return StageOutput(detector_hits(flagged, "DET-SPLIT", "yellow", "rfi", 60.0, "fiscal"))
 
 
 @dataclass(frozen=True)
@@ -236,7 +229,7 @@ class CounterfeitDetector:
             )
             found.append(hit)
         flagged = pl.concat(found).unique("key", keep="first", maintain_order=True) if found else pl.DataFrame()
-        return StageOutput(detector_hits(flagged, "DET-COUNTERFEIT", "red", None, 70.0))
+        return StageOutput(detector_hits(flagged, "DET-COUNTERFEIT", "red", None, 70.0, "ipr"))
 
 
 @dataclass(frozen=True)
@@ -309,4 +302,4 @@ class UndervaluationDetector:
                 ).alias("message")
             )  # fmt: skip
         )
-        return StageOutput(detector_hits(flagged, "DET-UNDERVALUE", "yellow", "rfi", 50.0))
+        return StageOutput(detector_hits(flagged, "DET-UNDERVALUE", "yellow", "rfi", 50.0, "fiscal"))

@@ -61,7 +61,7 @@ class ExportMismatchDetector:
         )  # fmt: skip
         return StageOutput(
             pl.concat([
-                detector_hits(lower, "DET-EXPORT-VALUE", "yellow", "rfi", 55.0),
-                detector_hits(other, "DET-EXPORT-GOODS", "yellow", "rfi", 50.0),
+                detector_hits(lower, "DET-EXPORT-VALUE", "yellow", "rfi", 55.0, "fiscal"),
+                detector_hits(other, "DET-EXPORT-GOODS", "yellow", "rfi", 50.0, "fiscal"),
             ])
         )  # fmt: skip

@@ -51,7 +51,7 @@ class RepeatOffenderDetector:
         )  # fmt: skip
         return StageOutput(
             pl.concat([
-                detector_hits(found.filter("seized"), "DET-REPEAT", "red", None, 75.0),
-                detector_hits(found.filter(~pl.col("seized")), "DET-REPEAT", "yellow", None, 55.0),
+                detector_hits(found.filter("seized"), "DET-REPEAT", "red", None, 75.0, "fiscal"),
+                detector_hits(found.filter(~pl.col("seized")), "DET-REPEAT", "yellow", None, 55.0, "fiscal"),
             ])
         )  # fmt: skip

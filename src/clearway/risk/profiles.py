@@ -7,9 +7,11 @@ A profile file is YAML with a `profiles:` list. Each profile:
     basis: IATA DGR 2.4 ...        # why this profile exists (legal or operational source)
     valid_from: 2024-01-01         # optional window, valid_to exclusive
     valid_to: null
-    weight: 80                     # 0..100, how much a hit counts in selectivity
+    weight: 80                     # 0..100: the analyst's prior hit rate, in %, until inspections measure it
+    domain: safety                 # security, safety, fiscal, ipr, prohibitions or oga (data/risk/domains.yaml)
+    mandatory: null                # or the law that makes the stop mandatory (only where the domain allows it)
     when: <condition>
-    action: {lane: red, referral: dnl, agency: null}
+    action: {referral: carrier}    # lane, referral and agency, as the domain allows
     documentation: what the officer checks
 
 A condition is `{all: [...]}`, `{any: [...]}`, `{not: <condition>}` or a test on one field:
@@ -32,7 +34,8 @@ import polars as pl
 
 from clearway.errors import RuleFileError
 from clearway.model.codelists import normalise_text
-from clearway.model.vocabulary import LANES, REFERRALS
+from clearway.model.vocabulary import DOMAINS, LANES, REFERRALS, Domain
+from clearway.risk.domains import Domains
 from clearway.risk.fields import FIELDS, column, normalised
 from clearway.yaml_lines import LINE, line_of, load_with_lines
 
@@ -45,6 +48,8 @@ _PROFILE_KEYS = {
     "valid_from",
     "valid_to",
     "weight",
+    "domain",
+    "mandatory",
     "when",
     "action",
     "documentation",
@@ -82,6 +87,8 @@ class RiskProfile:
     valid_from: dt.date | None
     valid_to: dt.date | None
     weight: float
+    domain: Domain
+    mandatory: str | None  # the law that makes the stop mandatory; None for a discretionary stop
     expression: pl.Expr
     action: Action
     documentation: str
@@ -101,15 +108,16 @@ class ProfileSet:
         return {p.id: p for p in self.profiles}
 
 
-def parse_profiles(text: str, source: str) -> ProfileSet:
-    """Parse and compile a profile file's text; `source` names it in errors."""
+def parse_profiles(text: str, source: str, domains: Domains) -> ProfileSet:
+    """Parse and compile a profile file's text; `source` names it in errors. Each profile's action must be
+    one its domain may take (`domains`)."""
     doc = load_with_lines(text, source)
     if not isinstance(doc, dict) or not isinstance(doc.get("profiles"), list):
         raise RuleFileError("a profile file is a mapping with a `profiles:` list", file=source, line=1)
     unknown = set(doc) - {"profiles", LINE}
     if unknown:
         raise RuleFileError(f"unknown top-level key {sorted(unknown)[0]!r}", file=source, line=line_of(doc))
-    compiler = _Compiler(source)
+    compiler = _Compiler(source, domains)
     profiles: list[RiskProfile] = []
     seen: dict[str, int | None] = {}
     for node in doc["profiles"]:
@@ -126,8 +134,9 @@ def parse_profiles(text: str, source: str) -> ProfileSet:
 
 
 class _Compiler:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, domains: Domains) -> None:
         self.source = source
+        self.domains = domains
         self.text_fields: set[str] = set()
 
     def fail(self, message: str, node: Any, line: int | None = None) -> RuleFileError:
@@ -140,7 +149,7 @@ class _Compiler:
         unknown = set(node) - _PROFILE_KEYS - {LINE}
         if unknown:
             raise self.fail(f"unknown profile key {sorted(unknown)[0]!r}", node)
-        for key in ("id", "title", "basis", "when", "action", "documentation"):
+        for key in ("id", "title", "basis", "domain", "when", "action", "documentation"):
             if key not in node:
                 raise self.fail(f"profile needs `{key}`", node)
         pid = node["id"]
@@ -155,6 +164,18 @@ class _Compiler:
         for key in ("title", "basis", "documentation"):
             if not isinstance(node[key], str) or not node[key].strip():
                 raise self.fail(f"{pid}: `{key}` must be a non-empty text", node)
+        domain = node["domain"]
+        if domain not in DOMAINS:
+            raise self.fail(f"{pid}: domain {domain!r} is not one of {', '.join(DOMAINS)}", node)
+        mandatory = node.get("mandatory")
+        if mandatory is not None and (not isinstance(mandatory, str) or not mandatory.strip()):
+            raise self.fail(f"{pid}: `mandatory` cites the law that makes the stop mandatory", node)
+        action = self.action(node["action"], pid, line)
+        refused = self.domains[domain].refuses(action.lane, action.referral, mandatory is not None)
+        if refused:
+            raise self.fail(f"{pid}: {refused} (see {self.domains.source})", node)
+        if mandatory is not None and action.lane not in ("yellow", "red"):
+            raise self.fail(f"{pid}: a mandatory stop asks for the yellow or red lane", node)
         return RiskProfile(
             id=pid,
             title=node["title"].strip(),
@@ -162,8 +183,10 @@ class _Compiler:
             valid_from=valid_from,
             valid_to=valid_to,
             weight=float(weight),
+            domain=domain,
+            mandatory=" ".join(mandatory.split()) if mandatory else None,
             expression=self.condition(node["when"], line),
-            action=self.action(node["action"], pid, line),
+            action=action,
             documentation=node["documentation"].strip(),
             line=line,
         )

@@ -31,8 +31,10 @@ class RuleStage:
                 "referral": [p.action.referral for p in active],
                 "agency": [p.action.agency for p in active],
                 "weight": [p.weight for p in active],
+                "domain": [p.domain for p in active],
+                "mandatory": [p.mandatory is not None for p in active],
             },
-            schema={k: HIT_SCHEMA[k] for k in ("code", "message", "lane", "referral", "agency", "weight")},
+            schema={k: v for k, v in HIT_SCHEMA.items() if k not in ("key", "source")},
         )
         hits = matched.join(table, on="code").with_columns(pl.lit("rule").alias("source"))
         return StageOutput(hits.select(list(HIT_SCHEMA)))

@@ -521,4 +521,5 @@ class ScreeningStage:
             f"list {self.watchlist.version}: {match.explanation}"
         )
         return {"key": key, "source": "screening", "code": match.entity_id, "lane": lane, "message": message,
-                "referral": None, "agency": None, "weight": match.score}  # fmt: skip
+                "referral": None, "agency": None, "weight": match.score, "domain": "security",
+                "mandatory": lane is not None}  # fmt: skip  # a stop on a listed party is the law's, not capacity's

@@ -1,8 +1,14 @@
-"""Selectivity: capacity per lane, random selection and trusted operators, applied to the decisions.
+"""Selectivity: capacity by expected value, random selection and trusted operators, applied to the decisions.
 
-- Mandatory stops stay whatever the capacity: any red lane, and referrals dnl, oga and screening.
-- Discretionary stops (the other yellow lanes) are kept by score up to the day's capacity; the rest go
-  to blue (release, then post-clearance audit), with a reason saying so.
+- Mandatory stops stay whatever the capacity: those whose hit cites the law that makes them mandatory (a
+  listed party, arms declared as such). When they alone exceed the capacity, each says so.
+- Every other stop (yellow or red) is discretionary: ranked by its expected value, the likelihood of an
+  infringement (measured hit rates blended with each hit's prior) times what is at stake (duty and tax at
+  risk plus the harm weight of its domain, `data/risk/domains.yaml`), and kept up to the day's capacity;
+  the rest go to blue (release, then post-clearance audit), keeping only the referrals that hold a parcel
+  for someone else (the carrier, an agency). Each stop and each release says its expected value and why.
+- The capacity is the day's: a share of the consignments decided that day (`History.day_decided`), less
+  the stops already made (`History.day_stopped`), so a batch of one is treated as a slice of the day.
 - Among what is left green or blue, a keyed hash draws the random sample (the unbiased estimate of
   non-compliance); AEO operators, at home or mutually recognised, get a lower random rate and rank lower.
 """
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -18,9 +25,11 @@ import polars as pl
 from clearway.errors import RuleFileError
 from clearway.pipeline.decision import REASON
 from clearway.pipeline.stage import Context
+from clearway.risk.domains import Domains
 from clearway.yaml_lines import LINE, line_of, load_with_lines
 
-MANDATORY_REFERRALS = ["dnl", "oga", "screening"]
+HOLDING_FOR_OTHERS = ("carrier", "oga", "dnl")
+"""Referrals that hold a parcel for someone other than customs' inspectors: kept when a stop is released."""
 EU = frozenset({"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
                 "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"})  # fmt: skip
 
@@ -44,7 +53,17 @@ class Settings:
     aeo_score_factor: float
     seed: int
     mutual_recognition: dict[str, frozenset[str]]
+    domains: Domains
     registry: tuple[Operator, ...] = field(default=())
+    minimum_stops: int = 0  # stops a day may hold whatever its volume (the office's officers are there anyway)
+    prior_strength: float = 10.0  # inspections a hit's prior counts for, before measured ones outweigh it
+    tax_at_risk: float = 0.2  # share of the declared value taken as duty and tax at risk, when more than assessed
+
+    def day_capacity(self, consignments: int) -> int:
+        """Stops the day may hold after `consignments` decided: its share of them (targeted and random),
+        rounded up, and never fewer than `minimum_stops`, so that a quiet day's parcels can be stopped too."""
+        share = self.capacity_yellow + self.capacity_red + self.random_rate
+        return max(self.minimum_stops, math.ceil(share * consignments - 1e-9))
 
     def recognised(self, operator: Operator, destination: str, day: dt.date) -> bool:
         if not operator.valid_from <= day <= operator.valid_to:
@@ -64,15 +83,22 @@ def _reason(source: str, code: str, message: str | pl.Expr) -> pl.Expr:
     return pl.struct(source=pl.lit(source), code=pl.lit(code), message=text)
 
 
-def parse_settings(config: str, registry: str, source: str) -> Settings:
+def parse_settings(config: str, registry: str, source: str, domains: Domains) -> Settings:
     """The selectivity YAML and the AEO registry CSV; errors name the file and the line."""
     doc = load_with_lines(config, source)
     if not isinstance(doc, dict):
         raise RuleFileError("selectivity settings are a mapping", file=source, line=1)
-    known = {"capacity", "random_rate", "aeo_random_rate", "aeo_score_factor", "seed", "mutual_recognition", LINE}
+    known = {"capacity", "random_rate", "aeo_random_rate", "aeo_score_factor", "seed", "mutual_recognition",
+             "expected_value", LINE}  # fmt: skip
     if set(doc) - known:
         raise RuleFileError(f"unknown setting {sorted(set(doc) - known)[0]!r}", file=source, line=line_of(doc))
     capacity = doc.get("capacity") or {}
+    if set(capacity) - {"yellow", "red", "minimum", LINE}:
+        raise RuleFileError("capacity takes yellow, red (shares) and minimum (stops a day)", file=source,
+                            line=line_of(doc))  # fmt: skip
+    minimum = capacity.get("minimum", 0)
+    if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 0:
+        raise RuleFileError("capacity minimum is a whole number of stops a day", file=source, line=line_of(doc))
     rates = [
         capacity.get("yellow", 0),
         capacity.get("red", 0),
@@ -93,6 +119,12 @@ def parse_settings(config: str, registry: str, source: str) -> Settings:
             raise RuleFileError(f"bad registry row: {exc}", file=f"{source} (registry)", line=number) from exc
         operators.append(Operator(operator, name, programme, country, *valid))
     mutual = {str(k): frozenset(v) for k, v in (doc.get("mutual_recognition") or {}).items() if k != LINE}
+    ev = doc.get("expected_value") or {}
+    if not isinstance(ev, dict) or set(ev) - {"prior_strength", "tax_at_risk", LINE}:
+        raise RuleFileError("expected_value takes prior_strength and tax_at_risk", file=source, line=line_of(doc))
+    strength, share = ev.get("prior_strength", 10), ev.get("tax_at_risk", 0.2)
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) and x >= 0 for x in (strength, share)):
+        raise RuleFileError("prior_strength and tax_at_risk are numbers, zero or more", file=source, line=line_of(doc))
     return Settings(
         capacity_yellow=float(rates[0]),
         capacity_red=float(rates[1]),
@@ -101,14 +133,18 @@ def parse_settings(config: str, registry: str, source: str) -> Settings:
         aeo_score_factor=float(doc.get("aeo_score_factor", 1.0)),
         seed=int(doc.get("seed", 0)),
         mutual_recognition=mutual,
+        domains=domains,
         registry=tuple(operators),
+        minimum_stops=minimum,
+        prior_strength=float(strength),
+        tax_at_risk=float(share),
     )
 
 
 def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settings: Settings) -> pl.DataFrame:
     """Decisions after capacity, random selection and AEO treatment (same rows, same order)."""
     if decisions.is_empty():
-        return decisions
+        return decisions.drop("signals", strict=False)
     day = context.as_of.date()
     ids = batch.select("key", "submitter", "seller_identifier", "destination_country")
     trusted: dict[str, str] = {}
@@ -118,61 +154,118 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             op = by_id.get(candidate or "")
             if op is not None and settings.recognised(op, destination, day):
                 trusted[key] = f"{op.name} ({op.programme}, {op.issuing_country})"
-    frame = decisions.with_columns(
+    frame = _with_expected_value(decisions, context, settings).with_columns(
         pl.col("key").replace_strict(trusted, default=None, return_dtype=pl.String).alias("_aeo"),
         pl.col("key").map_elements(lambda k: _draw(k, settings.seed), return_dtype=pl.Float64).alias("_draw"),
     )
-    mandatory = (pl.col("lane") == "red") | pl.col("referrals").list.eval(
-        pl.element().is_in(MANDATORY_REFERRALS)
-    ).list.any()
+    stop = pl.col("lane").is_in(["yellow", "red"])
     frame = frame.with_columns(
-        mandatory.alias("_mandatory"),
-        (pl.col("score") * pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_score_factor).otherwise(1.0)).alias(
-            "_rank"
-        ),
-    )
-    capacity = int(settings.capacity_yellow * frame.height + settings.capacity_red * frame.height)
-    free = max(0, capacity - int(frame.filter(pl.col("_mandatory"))["_mandatory"].sum()))
-    discretionary = frame.filter((pl.col("lane") == "yellow") & ~pl.col("_mandatory")).sort("_rank", descending=True)
-    keep = set(discretionary["key"].head(free).to_list())
-    released = pl.col("key").is_in(discretionary["key"].to_list()) & ~pl.col("key").is_in(sorted(keep))
+        (stop & pl.col("mandatory")).alias("_mandatory"),
+        (pl.col("expected_value") * pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_score_factor)
+         .otherwise(1.0)).alias("_rank"),
+    )  # fmt: skip
     random_rate = pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_random_rate).otherwise(settings.random_rate)
-    drawn = pl.col("lane").is_in(["green", "blue"]) & ~released & (pl.col("_draw") < random_rate)
+    drawn = pl.col("lane").is_in(["green", "blue"]) & (pl.col("_draw") < random_rate)
+    frame = frame.with_columns(drawn.alias("_drawn"))
+    mandatory, sampled = int(frame["_mandatory"].sum()), int(frame["_drawn"].sum())
+    capacity = settings.day_capacity(context.history.day_decided + frame.height) - context.history.day_stopped
+    free = max(0, capacity - mandatory - sampled)
+    discretionary = frame.filter(stop & ~pl.col("_mandatory")).sort(["_rank", "key"], descending=[True, False])
+    kept = discretionary.head(free)
+    cut = float(kept["_rank"].min()) if kept.height and free < discretionary.height else None  # type: ignore[arg-type]
+    keep = kept["key"].implode()
+    released = pl.col("key").is_in(discretionary["key"].implode()) & ~pl.col("key").is_in(keep)
+    over = pl.col("_mandatory") & (pl.lit(mandatory) > capacity)
+    drawn = pl.col("_drawn")
+    below = "" if cut is None else f" (below the day's cut of {round(cut, 2)})"
     frame = frame.with_columns(
-        pl.when(released)
-        .then(pl.lit("blue"))
-        .when(drawn)
-        .then(pl.lit("yellow"))
-        .otherwise(pl.col("lane"))
-        .alias("lane"),
-        pl.when(released)
-        .then(
-            pl.col("reasons").list.concat(
-                pl.concat_list(
-                    _reason(
-                        "selectivity", "CAPACITY", "over today's inspection capacity: released for post-clearance audit"
-                    )
-                )
-            )
+        pl.when(released).then(pl.lit("blue")).when(drawn).then(pl.lit("yellow")).otherwise(pl.col("lane")).alias(
+            "lane"
+        ),
+        pl.when(released).then(pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)))
+        .otherwise(pl.col("referrals")).alias("referrals"),
+        over.alias("mandatory_over_capacity"),
+        _add_reason(
+            pl.when(released).then(_reason("selectivity", "CAPACITY", pl.format(
+                "over today's inspection capacity: expected value {}{}; released for post-clearance audit",
+                pl.col("expected_value").round(2), pl.lit(below))))
+            .when(pl.col("key").is_in(keep)).then(_reason("selectivity", "EXPECTED-VALUE", pl.format(
+                "selected within capacity: expected value {} = {}", pl.col("expected_value").round(2),
+                pl.col("_why"))))
+            .when(over).then(_reason("selectivity", "MANDATORY-OVER-CAPACITY", pl.lit(
+                f"mandatory stop kept: this batch's {mandatory} mandatory stops alone exceed the {max(capacity, 0)} "
+                "stops the day's capacity has left")))
+            .when(pl.col("_mandatory")).then(_reason("selectivity", "MANDATORY", pl.lit(
+                "mandatory stop, kept whatever the capacity (the law it follows is in the hit's profile)")))
+            .when(drawn).then(_reason("random", "RANDOM", pl.lit("random selection: the unbiased control sample")))
+        ),
+    )  # fmt: skip
+    frame = frame.with_columns(
+        _add_reason(
+            pl.when(pl.col("_aeo").is_not_null()).then(_reason("aeo", "AEO", pl.format("trusted operator: {}", "_aeo")))
         )
-        .when(drawn)
-        .then(
-            pl.col("reasons").list.concat(
-                pl.concat_list(_reason("random", "RANDOM", "random selection: the unbiased control sample"))
-            )
-        )
-        .otherwise(pl.col("reasons"))
-        .alias("reasons"),
     )
-    frame = frame.with_columns(
-        pl.when(pl.col("_aeo").is_not_null())
-        .then(
-            pl.col("reasons").list.concat(
-                pl.concat_list(_reason("aeo", "AEO", pl.format("trusted operator: {}", "_aeo")))
-            )
-        )
+    return frame.drop("_aeo", "_draw", "_drawn", "_mandatory", "_rank", "_why", "signals")
+
+
+def _add_reason(reason: pl.Expr) -> pl.Expr:
+    """`reasons` with `reason` appended where it is not null."""
+    return (
+        pl.when(reason.is_not_null())
+        .then(pl.col("reasons").list.concat(pl.concat_list(reason)))
         .otherwise(pl.col("reasons"))
         .cast(pl.List(REASON))
         .alias("reasons")
     )
-    return frame.drop("_aeo", "_draw", "_mandatory", "_rank")
+
+
+def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Settings) -> pl.DataFrame:
+    """Adds `likelihood` (that an inspection finds an infringement), `stake` (EUR: duty and tax at risk plus
+    the harm of the most harmful domain asked for) and `expected_value` (their product), `_why` (how they
+    were reached, for the officer).
+
+    A hit's likelihood is its measured hit rate blended with its prior (the profile's weight, in %), the
+    prior counting as `prior_strength` inspections; the model's hit is its own calibrated probability. Hits
+    combine as independent signals: 1 - the product of (1 - each)."""
+    m = settings.prior_strength
+    signals = decisions.select("key", "signals").explode("signals").drop_nulls("signals").unnest("signals")
+    rates = context.history.hit_rates.select("code", "inspected", "found")
+    prior = pl.col("weight").clip(0, 100) / 100
+    inspected, found = pl.col("inspected").fill_null(0), pl.col("found").fill_null(0)
+    harm = {d: float(rule.harm) for d, rule in settings.domains.rules.items()}
+    asking = (
+        signals.filter(pl.col("lane").is_in(["yellow", "red"]) & (pl.col("source") != "random"))
+        .join(rates, on="code", how="left")
+        .with_columns(
+            pl.when(pl.col("source") == "model").then(prior)
+            .otherwise((found + m * prior) / (inspected + m)).alias("p"),
+            pl.col("domain").replace_strict(harm, default=0.0, return_dtype=pl.Float64).alias("harm"),
+        )
+        .with_columns(
+            pl.format("{} {}%{}", "code", (pl.col("p") * 100).round(0),
+                      pl.when(inspected > 0).then(pl.format(" ({} found in {} inspected)", found, inspected))
+                      .otherwise(pl.lit(" (prior)"))).alias("said")
+        )
+    )  # fmt: skip
+    per = asking.group_by("key").agg(
+        (1 - (1 - pl.col("p")).product()).alias("likelihood"),
+        pl.col("harm").max().alias("harm"),
+        pl.col("domain").sort_by("harm", descending=True).first().alias("harm_domain"),
+        pl.col("said").str.join("; ").alias("said"),
+    )
+    money = [c for c in ("due_eur", "value_eur") if c in decisions.columns]
+    due = pl.col("due_eur").cast(pl.Float64).fill_null(0.0) if "due_eur" in money else pl.lit(0.0)
+    value = pl.col("value_eur").cast(pl.Float64).fill_null(0.0) if "value_eur" in money else pl.lit(0.0)
+    at_risk = pl.max_horizontal(due, value * settings.tax_at_risk)
+    return (
+        decisions.join(per, on="key", how="left", maintain_order="left")
+        .with_columns(pl.col("likelihood").fill_null(0.0), pl.col("harm").fill_null(0.0), at_risk.alias("_at_risk"))
+        .with_columns((pl.col("_at_risk") + pl.col("harm")).alias("stake"))
+        .with_columns(
+            (pl.col("likelihood") * pl.col("stake")).alias("expected_value"),
+            pl.format("{}% likely ({}) x EUR {} at stake (duty and tax at risk EUR {} + {} harm EUR {})",
+                      (pl.col("likelihood") * 100).round(0), "said", pl.col("stake").round(2),
+                      pl.col("_at_risk").round(2), "harm_domain", pl.col("harm").round(0)).alias("_why"),
+        )
+        .drop("harm", "harm_domain", "said", "_at_risk")
+    )  # fmt: skip

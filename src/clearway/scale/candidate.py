@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from clearway.bootstrap import build_pipeline, load_selectivity, parse_watchlist
+from clearway.bootstrap import build_pipeline, load_domains, load_selectivity, parse_watchlist
 from clearway.pipeline import Pipeline
 from clearway.revenue.packaged import load_revenue
 from clearway.risk import parse_profiles
@@ -30,6 +30,6 @@ class Candidate:
 def _pipeline(candidate: Candidate) -> Pipeline:
     """Built once per process: a Spark worker builds it on its first partition, then reuses it."""
     model = TargetingModel.from_bytes(candidate.model) if candidate.model else None
-    profiles = parse_profiles(candidate.profiles, candidate.source)
+    profiles = parse_profiles(candidate.profiles, candidate.source, load_domains())
     watchlist = parse_watchlist(*candidate.watchlist) if candidate.watchlist else None
     return build_pipeline(profiles, load_revenue(), load_selectivity(), watchlist, model)

@@ -12,7 +12,7 @@ import msgspec
 import sqlalchemy as sa
 
 from clearway.auth.clients import Principal
-from clearway.bootstrap import SELECTIVITY, App, load_selectivity, packaged_text, profiles_text
+from clearway.bootstrap import SELECTIVITY, App, load_domains, load_selectivity, packaged_text, profiles_text
 from clearway.risk import ProfileSet, parse_profiles
 from clearway.risk.selectivity import Settings as SelectivitySettings
 from clearway.store import tables as t
@@ -46,7 +46,7 @@ def current(app: App, kind: Kind) -> Document:
 
 def compile_profiles(text: str, source: str = "edited profiles") -> ProfileSet:
     """Parse and compile; a bad document raises RuleFileError with the line."""
-    return parse_profiles(text, source)
+    return parse_profiles(text, source, load_domains())
 
 
 def compile_selectivity(text: str, source: str = "edited selectivity") -> SelectivitySettings:

@@ -5,7 +5,12 @@
 - earlier assessments of the batch's consignees, the same day and, where a rule has an annual limit, the
   same year (revenue: same-day aggregation and China's annual allowance, across batches);
 - the usual unit value per HS subheading from accepted history (undervaluation), recomputed at most
-  every `UNIT_VALUES_TTL` over the last `UNIT_VALUES_DAYS` days, since it moves slowly and costs a scan.
+  every `UNIT_VALUES_TTL` over the last `UNIT_VALUES_DAYS` days, since it moves slowly and costs a scan;
+- each hit's measured record (selectivity's likelihood): of the consignments that carried a profile,
+  detector, watch-list entry or model band and were inspected in the last `HIT_RATES_DAYS` days, how many
+  were found infringing; recomputed at most every `UNIT_VALUES_TTL`;
+- how far the day's capacity is used: consignments of the as-of day decided, and stopped, before the batch
+  (counted in the store at most every `UNIT_VALUES_TTL`, and kept current in between by `count_decided`).
 
 Parties are matched on keyed hashes only; a consignment in the batch never counts as its own history.
 """
@@ -24,7 +29,7 @@ import sqlalchemy as sa
 
 from clearway.bootstrap import App
 from clearway.pipeline import BatchRow, History
-from clearway.pipeline.history import ASSESSED, OFFENDERS, PARCELS, UNIT_VALUES
+from clearway.pipeline.history import ASSESSED, HIT_RATES, OFFENDERS, PARCELS, UNIT_VALUES
 from clearway.risk.detectors import UndervaluationDetector, usd_rates
 from clearway.services.exports import exports_for
 from clearway.store import tables as t
@@ -36,6 +41,7 @@ UNIT_VALUES_TTL = dt.timedelta(minutes=15)
 UNIT_VALUES_DAYS = 90
 UNIT_VALUES_LINES = 200_000  # the most recent accepted consignments a reference is computed from
 UNIT_VALUES_KEEP = 5_000  # lines from which a reference is worth keeping between batches
+HIT_RATES_DAYS = 365
 ITEMS = pl.Struct({"currency": pl.String, "items": pl.List(pl.Struct({"hs_code": pl.String, "unit_price": AMOUNT}))})
 VALUE = pl.Struct({"currency": pl.String, "items": pl.List(pl.Struct({"quantity": pl.Int64, "unit_price": AMOUNT}))})
 
@@ -47,6 +53,13 @@ class _Finding(msgspec.Struct):
 _FINDINGS = msgspec.json.Decoder(list[_Finding])
 
 
+class _Code(msgspec.Struct):
+    code: str
+
+
+_CODES = msgspec.json.Decoder(list[_Code])
+
+
 class _Assessed(msgspec.Struct):
     rules: list[str]
     threshold_value: Decimal
@@ -55,12 +68,18 @@ class _Assessed(msgspec.Struct):
 _ASSESSED = msgspec.json.Decoder(_Assessed)
 
 
+def gatherer(app: App) -> HistoryGatherer:
+    """The application's gatherer (made on first use, then kept)."""
+    found = app.caches.get("risk_history")
+    if not isinstance(found, HistoryGatherer):
+        found = app.caches.setdefault("risk_history", HistoryGatherer(app))
+    assert isinstance(found, HistoryGatherer)
+    return found
+
+
 def gather(app: App, rows: Sequence[BatchRow], as_of: dt.datetime) -> History:
-    """The batch's history, through the application's gatherer (made on first use, then kept)."""
-    gatherer = app.caches.get("risk_history")
-    if not isinstance(gatherer, HistoryGatherer):
-        gatherer = app.caches.setdefault("risk_history", HistoryGatherer(app))
-    return gatherer(rows, as_of)
+    """The batch's history, through the application's gatherer."""
+    return gatherer(app)(rows, as_of)
 
 
 def infringing() -> Any:
@@ -76,6 +95,8 @@ class HistoryGatherer:
         self.app = app
         self._lock = threading.Lock()
         self._unit_values: tuple[dt.datetime, pl.DataFrame] | None = None
+        self._hit_rates: tuple[dt.datetime, pl.DataFrame] | None = None
+        self._day: tuple[dt.date, dt.datetime, int, int] | None = None  # day, counted at, decided, stopped
 
     def __call__(self, rows: Sequence[BatchRow], as_of: dt.datetime) -> History:
         if not rows:
@@ -86,8 +107,40 @@ class HistoryGatherer:
             offenders = self._offenders(conn, rows, batch)
             assessed = self._assessed(conn, rows, batch)
             exports = exports_for(conn, sorted({r.consignment.transport_document.id for r in rows}))
+        decided, stopped = self.day_so_far(as_of, batch)
         return History(parcels=parcels, offenders=offenders, unit_values=self.unit_values(as_of), assessed=assessed,
-                       exports=exports)  # fmt: skip
+                       exports=exports, hit_rates=self.hit_rates(as_of), day_decided=decided,
+                       day_stopped=stopped)  # fmt: skip
+
+    def day_so_far(self, as_of: dt.datetime, batch: set[str]) -> tuple[int, int]:
+        """Consignments of the as-of day decided, and stopped, before the batch."""
+        day = as_of.date()
+        with self._lock:
+            known = self._day
+            if known is not None and known[0] == day and known[1] <= as_of <= known[1] + UNIT_VALUES_TTL:
+                return known[2], known[3]
+        start = dt.datetime.combine(day, dt.time(), dt.UTC)
+        c = t.consignments.c
+        stop = sa.case((c.lane.in_(["yellow", "red"]), 1), else_=0)
+        with self.app.store.engine.connect() as conn:
+            decided, stopped = conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(stop), 0)).where(
+                    c.received_at >= start, c.received_at <= as_of, c.lane.is_not(None)
+                )
+            ).one()
+        in_batch = len(batch)  # a batch assessed again (amended, retried) may be among them: count it once
+        decided = max(0, int(decided) - in_batch) if in_batch and decided >= in_batch else int(decided)
+        with self._lock:
+            self._day = (day, as_of, decided, int(stopped))
+        return decided, int(stopped)
+
+    def count_decided(self, as_of: dt.datetime, decisions: pl.DataFrame) -> None:
+        """Keep the day's tally current between counts in the store."""
+        stopped = int(decisions["lane"].is_in(["yellow", "red"]).sum()) if "lane" in decisions.columns else 0
+        with self._lock:
+            if self._day is not None and self._day[0] == as_of.date():
+                day, counted_at, decided, before = self._day
+                self._day = (day, counted_at, decided + decisions.height, before + stopped)
 
     def _assessed(self, conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
         """Earlier assessments of the batch's consignees: the same day, and the same year where the
@@ -204,6 +257,42 @@ class HistoryGatherer:
             keep = int(reference["n"].sum()) >= UNIT_VALUES_KEEP
             self._unit_values = (as_of, reference) if keep else None
             return reference
+
+    def hit_rates(self, as_of: dt.datetime) -> pl.DataFrame:
+        """Each hit's record, kept for `UNIT_VALUES_TTL` (a day's inspections move it slowly)."""
+        with self._lock:
+            cached = self._hit_rates
+            if cached is not None and cached[0] <= as_of <= cached[0] + UNIT_VALUES_TTL:
+                return cached[1]
+            rates = self._compute_hit_rates(as_of)
+            self._hit_rates = (as_of, rates)
+            return rates
+
+    def _compute_hit_rates(self, as_of: dt.datetime) -> pl.DataFrame:
+        """Per code among the reasons of the decisions that put inspected consignments where they were: the
+        consignments inspected, and those an inspection found infringing."""
+        c, d, i = t.consignments.c, t.decisions.c, t.inspections.c
+        query = (
+            sa.select(i.consignment_id, i.outcome, d.reasons)
+            .join(t.consignments, c.id == i.consignment_id)
+            .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version))
+            .where(i.at >= as_of - dt.timedelta(days=HIT_RATES_DAYS), i.at <= as_of)
+        )
+        found: dict[tuple[str, str], bool] = {}
+        with self.app.store.engine.connect() as conn:
+            for cid, outcome, reasons in conn.execute(query):
+                for reason in _CODES.decode(reasons):
+                    pair = (reason.code, cid)
+                    found[pair] = found.get(pair, False) or outcome == "infringement"
+        if not found:
+            return pl.DataFrame(schema=HIT_RATES)
+        frame = pl.DataFrame([(code, hit) for (code, _), hit in found.items()], schema=["code", "hit"], orient="row")
+        return (
+            frame.group_by("code")
+            .agg(pl.len().alias("inspected"), pl.col("hit").sum().alias("found"))
+            .select(list(HIT_RATES))
+            .cast(HIT_RATES)  # type: ignore[arg-type]
+        )
 
     def _compute_unit_values(self, as_of: dt.datetime) -> pl.DataFrame:
         """Log USD unit values per HS6 over recent accepted lines: not invalidated, not found infringing."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,7 +22,7 @@ from clearway.errors import ClearwayError
 from clearway.intake.submitted import Submitted
 from clearway.model.consignment import Consignment
 from clearway.pipeline import BatchRow, Context, to_batch
-from clearway.services.history import gather
+from clearway.services.history import gather, gatherer
 from clearway.services.returns import refund_return
 from clearway.store import Registration, Store
 from clearway.store import tables as t
@@ -151,11 +152,46 @@ def assess_rows(
         context = Context(as_of=as_of, history=gather(app, rows, as_of), observe=observe)
     with tracer.start_as_current_span("pipeline", attributes={"clearway.consignments": len(rows)}):
         done.decisions = with_release_modes(app.policy, done.frame, app.pipeline(done.frame, context))
+    over_capacity(app).note(done.decisions)
+    gatherer(app).count_decided(as_of, done.decisions)
     with tracer.start_as_current_span("record decisions", attributes={"clearway.consignments": len(rows)}):
         for part in done.decisions.iter_slices(record_chunk or max(1, done.decisions.height)):
             step()
             app.store.record_decisions(part, versions, decided_at)  # short transactions where others wait
     return done
+
+
+@dataclass
+class OverCapacity:
+    """Mandatory stops decided in batches whose mandatory stops alone exceeded the inspection capacity: said
+    loudly (a warning, `/metrics`, the officers' dashboard) rather than overrun in silence."""
+
+    stops: int = 0
+    batches: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note(self, decisions: pl.DataFrame) -> None:
+        if "mandatory_over_capacity" not in decisions.columns:
+            return
+        over = int(decisions["mandatory_over_capacity"].sum())
+        if not over:
+            return
+        with self.lock:
+            self.stops += over
+            self.batches += 1
+        log.warning(
+            "mandatory stops alone exceed the inspection capacity: %d of %d consignments in this batch are "
+            "mandatory stops; no discretionary stop was kept", over, decisions.height,
+        )  # fmt: skip
+
+
+def over_capacity(app: App) -> OverCapacity:
+    """The application's tally (made on first use, then kept)."""
+    tally = app.caches.get("over_capacity")
+    if not isinstance(tally, OverCapacity):
+        tally = app.caches.setdefault("over_capacity", OverCapacity())
+    assert isinstance(tally, OverCapacity)
+    return tally
 
 
 @dataclass

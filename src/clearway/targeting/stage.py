@@ -89,7 +89,8 @@ class ModelStage:
         bands = np.where(high, "MODEL-HIGH", "MODEL-MEDIUM")  # the band: what hit rates are measured per
         hits = pl.DataFrame({
             "key": best["consignment"], "source": "model", "code": bands, "message": messages, "lane": lanes,
-            "referral": None, "agency": None, "weight": (best["score"] * 100).clip(0, 100),
+            "referral": None, "agency": None, "weight": (best["score"] * 100).clip(0, 100), "domain": "fiscal",
+            "mandatory": False,
         }).cast(HIT_SCHEMA)  # type: ignore[arg-type]  # fmt: skip
         return StageOutput(pl.concat([hits, exploring]))
 
@@ -108,4 +109,5 @@ class ModelStage:
                       pl.col("score").round(2)).alias("message"),
             pl.lit("yellow").alias("lane"), pl.lit(None, dtype=pl.String).alias("referral"),
             pl.lit(None, dtype=pl.String).alias("agency"), pl.lit(0.0).alias("weight"),
+            pl.lit(None, dtype=pl.String).alias("domain"), pl.lit(False).alias("mandatory"),
         ).cast(HIT_SCHEMA)  # type: ignore[arg-type]  # fmt: skip

@@ -385,6 +385,7 @@ def _dashboard(runtime: Runtime) -> dict[str, Any]:
     figures = {
         "consignments": sum(channels.values()), "held": statuses.get("held", 0) + statuses.get("inspected", 0),
         "released": statuses.get("released", 0), "seized": statuses.get("seized", 0),
+        "over_capacity": hits.get("MANDATORY-OVER-CAPACITY", 0),
         "release_p50": statistics.median(minutes) if minutes else None,
         "release_p90": sorted(minutes)[int(0.9 * (len(minutes) - 1))] if minutes else None,
     }  # fmt: skip
