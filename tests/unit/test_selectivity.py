@@ -160,3 +160,4 @@ def test_the_shipped_settings_load() -> None:
     loaded = load_selectivity()
     assert loaded.capacity_yellow + loaded.capacity_red + loaded.random_rate == pytest.approx(0.05) and loaded.registry
     assert loaded.domains["security"].harm > loaded.domains["fiscal"].harm and loaded.prior_strength > 0
+    assert loaded.minimum_stops == 50 and 0 < loaded.review_floor < 1 and loaded.review_minimum >= 1

@@ -174,6 +174,16 @@ def hit_rates(data: KpiInput) -> pl.DataFrame:
     )
 
 
+def under_review(hit_rates: pl.DataFrame, floor: float, minimum: int) -> pl.DataFrame:
+    """Profiles, detectors and model bands inspected at least `minimum` times whose hit rate is below `floor`:
+    the criteria to retire or re-weight (ASYCUDA's selectivity review)."""
+    return hit_rates.filter(
+        pl.col("group").is_in(["profile", "detector", "model band"])
+        & (pl.col("inspected") >= minimum)
+        & (pl.col("hit_rate") < floor)
+    ).sort("hit_rate", "key")
+
+
 def random_selection(data: KpiInput) -> pl.DataFrame:
     """The hit rate of random selections, with its 95% interval: the unbiased estimate of non-compliance."""
     rows = hit_rates(data).filter(pl.col("group") == "random selection")

@@ -136,6 +136,10 @@ def _targeting(figures: dict[str, pl.DataFrame]) -> Section:
         "reason that selected them. " + estimate,
         tables=[_table("Hit rates", h, shares=("hit_rate",))],
     )
+    review = figures.get("under_review")
+    if review is not None and review.height:
+        section.tables.append(_table("Under review: hit rate below the floor (retire or re-weight; dry-run it in "
+                                     "the profile editor)", review, shares=("hit_rate",)))  # fmt: skip
     inspected_rows = h.filter(pl.col("inspected") > 0).head(TOP * 2)
     if inspected_rows.height:
         labels = [f"{g}: {k}" for g, k in inspected_rows.select("group", "key").iter_rows()]

@@ -281,7 +281,7 @@ class _Compiler:
             return col.eq(lit) if op == "eq" else col.ne(lit)
         if op in ("in", "not_in"):
             values = [self.value(kind, v, node) for v in (value if isinstance(value, list) else [value])]
-            test = col.is_in(pl.Series(values))
+            test = col.is_in(pl.Series(values).implode())
             return test if op == "in" else ~test
         if op in ("gt", "gte", "lt", "lte"):
             lit = self.literal(kind, value, node)

@@ -56,6 +56,8 @@ class Settings:
     domains: Domains
     registry: tuple[Operator, ...] = field(default=())
     minimum_stops: int = 0  # stops a day may hold whatever its volume (the office's officers are there anyway)
+    review_floor: float = 0.0  # a profile or detector whose measured hit rate falls below this is up for review
+    review_minimum: int = 20  # inspections it needs before its hit rate is judged
     prior_strength: float = 10.0  # inspections a hit's prior counts for, before measured ones outweigh it
     tax_at_risk: float = 0.2  # share of the declared value taken as duty and tax at risk, when more than assessed
 
@@ -89,7 +91,7 @@ def parse_settings(config: str, registry: str, source: str, domains: Domains) ->
     if not isinstance(doc, dict):
         raise RuleFileError("selectivity settings are a mapping", file=source, line=1)
     known = {"capacity", "random_rate", "aeo_random_rate", "aeo_score_factor", "seed", "mutual_recognition",
-             "expected_value", LINE}  # fmt: skip
+             "expected_value", "review", LINE}  # fmt: skip
     if set(doc) - known:
         raise RuleFileError(f"unknown setting {sorted(set(doc) - known)[0]!r}", file=source, line=line_of(doc))
     capacity = doc.get("capacity") or {}
@@ -125,6 +127,18 @@ def parse_settings(config: str, registry: str, source: str, domains: Domains) ->
     strength, share = ev.get("prior_strength", 10), ev.get("tax_at_risk", 0.2)
     if not all(isinstance(x, int | float) and not isinstance(x, bool) and x >= 0 for x in (strength, share)):
         raise RuleFileError("prior_strength and tax_at_risk are numbers, zero or more", file=source, line=line_of(doc))
+    review = doc.get("review") or {}
+    floor, least = review.get("hit_rate_floor", 0.0), review.get("minimum_inspected", 20)
+    if (
+        set(review) - {"hit_rate_floor", "minimum_inspected", LINE}
+        or not isinstance(floor, int | float)
+        or not 0 <= floor <= 1
+        or isinstance(least, bool)
+        or not isinstance(least, int)
+        or least < 1
+    ):
+        raise RuleFileError("review takes hit_rate_floor (a share) and minimum_inspected (a count)", file=source,
+                            line=line_of(doc))  # fmt: skip
     return Settings(
         capacity_yellow=float(rates[0]),
         capacity_red=float(rates[1]),
@@ -136,6 +150,8 @@ def parse_settings(config: str, registry: str, source: str, domains: Domains) ->
         domains=domains,
         registry=tuple(operators),
         minimum_stops=minimum,
+        review_floor=float(floor),
+        review_minimum=least,
         prior_strength=float(strength),
         tax_at_risk=float(share),
     )

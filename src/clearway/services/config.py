@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 import sqlalchemy as sa
+import yaml
 
 from clearway.auth.clients import Principal
 from clearway.bootstrap import SELECTIVITY, App, load_domains, load_selectivity, packaged_text, profiles_text
+from clearway.errors import RuleFileError
 from clearway.risk import ProfileSet, parse_profiles
 from clearway.risk.selectivity import Settings as SelectivitySettings
 from clearway.store import tables as t
 from clearway.store.events import record_audit
+from clearway.yaml_lines import LINE, load_with_lines
 
 Kind = Literal["profiles", "selectivity"]
 _encode = msgspec.json.Encoder(order="deterministic").encode
@@ -47,6 +50,26 @@ def current(app: App, kind: Kind) -> Document:
 def compile_profiles(text: str, source: str = "edited profiles") -> ProfileSet:
     """Parse and compile; a bad document raises RuleFileError with the line."""
     return parse_profiles(text, source, load_domains())
+
+
+def without_profile(text: str, profile_id: str, source: str = "edited profiles") -> str:
+    """The profile file's text with one profile left out (comments are not kept): what retiring it would be."""
+    doc = load_with_lines(text, source)
+    if not isinstance(doc, dict) or not isinstance(doc.get("profiles"), list):
+        raise RuleFileError("a profile file is a mapping with a `profiles:` list", file=source, line=1)
+    kept = [_plain(p) for p in doc["profiles"] if not (isinstance(p, dict) and p.get("id") == profile_id)]
+    if len(kept) == len(doc["profiles"]):
+        raise RuleFileError(f"no profile {profile_id!r} to leave out", file=source, line=1)
+    return yaml.safe_dump({"profiles": kept}, sort_keys=False, allow_unicode=True)
+
+
+def _plain(node: Any) -> Any:
+    """A YAML node without the line numbers the loader adds."""
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items() if k != LINE}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
 
 
 def compile_selectivity(text: str, source: str = "edited selectivity") -> SelectivitySettings:

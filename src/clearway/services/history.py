@@ -264,11 +264,11 @@ class HistoryGatherer:
             cached = self._hit_rates
             if cached is not None and cached[0] <= as_of <= cached[0] + UNIT_VALUES_TTL:
                 return cached[1]
-            rates = self._compute_hit_rates(as_of)
+            rates = self.compute_hit_rates(as_of)
             self._hit_rates = (as_of, rates)
             return rates
 
-    def _compute_hit_rates(self, as_of: dt.datetime) -> pl.DataFrame:
+    def compute_hit_rates(self, as_of: dt.datetime) -> pl.DataFrame:
         """Per code among the reasons of the decisions that put inspected consignments where they were: the
         consignments inspected, and those an inspection found infringing."""
         c, d, i = t.consignments.c, t.decisions.c, t.inspections.c

@@ -9,6 +9,7 @@ import polars as pl
 
 from clearway.bootstrap import App
 from clearway.kpi import KpiInput, Period, compute
+from clearway.kpi.figures import under_review
 from clearway.kpi.inputs import threshold_rows
 from clearway.store.period import read_period
 
@@ -18,7 +19,11 @@ ExportFormat = Literal["csv", "parquet"]
 def measure(app: App, period: Period) -> dict[str, pl.DataFrame]:
     """Every KPI table of the period, computed from what the store holds."""
     records = read_period(app.store.engine, period)
-    return compute(KpiInput.of(period, thresholds=threshold_rows(app.revenue.rules.rules), **records))
+    figures = compute(KpiInput.of(period, thresholds=threshold_rows(app.revenue.rules.rules), **records))
+    if app.selectivity is not None:
+        review = app.selectivity
+        figures["under_review"] = under_review(figures["hit_rates"], review.review_floor, review.review_minimum)
+    return figures
 
 
 def export(figures: dict[str, pl.DataFrame], folder: Path, fmt: ExportFormat) -> list[Path]:

@@ -29,6 +29,7 @@ from clearway.report import charts
 from clearway.services import config
 from clearway.services.clearance import Inspection, InspectionFinding
 from clearway.services.dryrun import dry_run
+from clearway.services.history import gatherer
 from clearway.services.limits import SignInThrottle, sign_in
 from clearway.store import tables as t
 from clearway.store.repository import as_utc
@@ -270,7 +271,8 @@ class OfficerPages(Controller):
     ) -> Template:
         officer = officer_of(request, runtime)
         document = config.current(runtime.app, "profiles")
-        return _page("profiles.html", officer, document=document, notice=notice, profiles=runtime.app.profiles.profiles)
+        return _page("profiles.html", officer, document=document, notice=notice, profiles=runtime.app.profiles.profiles,
+                     measured=_measured(runtime))  # fmt: skip
 
     @post("/profiles/check")
     async def check_profiles(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Template:
@@ -278,13 +280,14 @@ class OfficerPages(Controller):
         officer_of(request, runtime)  # officers only
         form = await _form(request)
         text, days_text = str(form.get("text", "")), str(form.get("days") or "0").strip()
+        without = str(form.get("without") or "").strip()
         if not days_text.isdecimal() or len(days_text) > 4:
             error = f"days {days_text[:20]!r} is not a whole number of days (0 to 365)"
             return Template("fragments/check.html", context={"ok": False, "error": error, "run": None},
                             status_code=400)  # fmt: skip
         days = int(days_text)
         try:
-            profiles = config.compile_profiles(text)
+            profiles = config.compile_profiles(config.without_profile(text, without) if without else text)
         except RuleFileError as exc:
             return Template("fragments/check.html", context={"ok": False, "error": exc.message, "run": None})
         run = None
@@ -293,7 +296,7 @@ class OfficerPages(Controller):
                 lambda: dry_run(runtime.app, profiles, days=min(days, 365), now=utcnow())
             )
         return Template("fragments/check.html", context={"ok": True, "count": len(profiles.profiles), "run": run,
-                                                         "lanes": LANES})  # fmt: skip
+                                                         "lanes": LANES, "without": without})  # fmt: skip
 
     @post("/profiles/activate")
     async def activate_profiles(
@@ -359,6 +362,23 @@ def _proof(runtime: Runtime, consignment_id: str) -> dict[str, Any]:
     return {"state": "verified", "entries": bundle["entries"], "size": bundle["tree_size"],
             "message": f"{len(verified)} of {len(bundle['entries'])} events proven in the checkpoint of size "
                        f"{bundle['tree_size']} ({covered} covered)"}  # fmt: skip
+
+
+def _measured(runtime: Runtime) -> list[dict[str, Any]]:
+    """Each profile in force with its measured record (the hit rates selectivity weighs), and whether it is
+    under review: inspected enough, and finding less than the floor."""
+    rates = gatherer(runtime.app).compute_hit_rates(utcnow())  # fresh: the page is read rarely
+    record = {code: (inspected, found) for code, inspected, found in rates.select("code", "inspected", "found").rows()}
+    review = runtime.app.selectivity
+    floor, least = (review.review_floor, review.review_minimum) if review else (0.0, 1)
+    rows = []
+    for profile in runtime.app.profiles.profiles:
+        inspected, found = record.get(profile.id, (0, 0))
+        rate = found / inspected if inspected else None
+        rows.append({"id": profile.id, "domain": profile.domain, "prior": profile.weight / 100, "inspected": inspected,
+                     "found": found, "rate": rate,
+                     "review": rate is not None and inspected >= least and rate < floor})  # fmt: skip
+    return rows
 
 
 def _dashboard(runtime: Runtime) -> dict[str, Any]:

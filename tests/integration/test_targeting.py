@@ -1,0 +1,61 @@
+"""Issue 20: what inspections find flows back. Each profile's measured hit rate reaches selectivity's
+history, the KPI report and the profile editor, where a profile that stops in vain is up for review with
+the dry-run of retiring it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clearway.auth.clients import Principal, add_client
+from clearway.kpi import Period
+from clearway.services.clearance import Inspection
+from clearway.services.history import gatherer
+from clearway.services.measurement import measure
+from tests.integration.test_api import Service, registration, service_for, vague
+
+OFFICER = Principal("officer-review", "officer-review", "officer", None, frozenset({"officer"}))
+
+
+@pytest.fixture
+def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
+    yield from service_for(database_url, tmp_path, cookie_secure=False)
+
+
+def test_a_profile_whose_stops_find_nothing_is_measured_and_put_up_for_review(service: Service) -> None:
+    s = service
+    ids = [registration(s.submit([vague(f"V{i}")], key=f"v{i}")) for i in range(22)]
+    assert all(s.app.store.consignment(cid)[0]["lane"] == "yellow" for cid in ids)  # within the day's minimum
+    clearance = s.runtime.clearance
+    for cid in ids[:21]:
+        clearance.inspect(OFFICER, cid, Inspection(method="physical", outcome="compliant", findings=[]))
+    now = dt.datetime.now(dt.UTC)
+    rates = gatherer(s.app).compute_hit_rates(now)
+    record = {code: (inspected, found) for code, inspected, found in rates.rows()}
+    assert record["DQ-VAGUE"] == (21, 0)  # what selectivity now blends with the profile's prior of 30%
+
+    figures = measure(s.app, Period(now.date(), now.date()))
+    review = figures["under_review"]
+    assert review.filter(review["key"] == "DQ-VAGUE").height == 1  # inspected 21 times (>= 20), 0% < 10%
+
+    s.client.get("/ui/login")
+    s.client.headers["x-csrftoken"] = s.client.cookies["csrftoken"]
+    officer = add_client(s.app.store.engine, "officer-review", "officer")
+    s.client.post("/ui/login", data={"client_id": officer["client_id"], "client_secret": officer["client_secret"]})
+    page = s.client.get("/ui/profiles")
+    assert page.status_code == 200
+    row = next(line for line in page.text.splitlines() if "<td>DQ-VAGUE</td>" in line)
+    assert 'class="review"' in row and "<td>21</td><td>0</td><td>0%</td>" in row
+    assert "Dry-run without it" in page.text.split("<td>DQ-VAGUE</td>", 1)[1].split("</tr>", 1)[0]
+    text = page.text.split('id="profile-text" rows="24">', 1)[1].split("</textarea>", 1)[0]
+    checked = s.client.post("/ui/profiles/check", data={"text": html.unescape(text), "days": "1",
+                                                         "without": "DQ-VAGUE"})  # fmt: skip
+    assert checked.status_code == 200, checked.text
+    assert "leaving out DQ-VAGUE" in checked.text and "Dry-run: 22 consignments" in checked.text
+    assert "<h2>Profile hits</h2><p>none</p>" in checked.text  # no profile but the retired one hit them
+    missing = s.client.post("/ui/profiles/check", data={"text": html.unescape(text), "without": "NO-SUCH"})
+    assert "no profile &#39;NO-SUCH&#39; to leave out" in missing.text
