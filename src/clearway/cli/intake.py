@@ -56,13 +56,27 @@ def simulate(
     size: Annotated[int, typer.Option(min=1, help="consignments")] = 10_000,
     seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same day")] = 1,
     day: Annotated[str, typer.Option(help="the simulated day, YYYY-MM-DD")] = DEFAULT_DAY.isoformat(),
+    days: Annotated[int, typer.Option(min=1, max=366, help="consecutive days of one world (day-NN folders)")] = 1,
 ) -> None:
-    """Write a realistic day of AED (aed/*.ndjson), its labels and a watch list to --out."""
+    """Write a realistic day of AED (aed/*.ndjson), its labels and a watch list to --out; with --days, that
+    many consecutive days of one world (recurring sellers and buyers, fraud that adapts when caught)."""
+    import datetime as dt
+
     from clearway.sim import simulate as run
     from clearway.sim import write_day
+    from clearway.sim.days import World
 
-    counts = write_day(run(size, seed, parse_day(day, "--day")), out_dir)
-    out.print(json.dumps({"out": str(out_dir), **counts}))
+    first = parse_day(day, "--day")
+    if days == 1:
+        counts = write_day(run(size, seed, first), out_dir)
+        out.print(json.dumps({"out": str(out_dir), **counts}))
+        return
+    world = World.make(seed, size)
+    for index in range(days):
+        simulated = world.day(index, first + dt.timedelta(days=index))
+        counts = write_day(simulated, out_dir / f"day-{index + 1:02d}")
+        world.caught(index, world.offline_catches(index, simulated))
+        out.print(json.dumps({"out": str(out_dir / f"day-{index + 1:02d}"), **counts}))
 
 
 @app.command()

@@ -87,3 +87,4 @@ class History:
     hit_rates: pl.DataFrame = field(default_factory=lambda: _empty(HIT_RATES))
     day_decided: int = 0  # consignments of the as-of day decided before the batch
     day_stopped: int = 0  # of which stopped (yellow or red): what the day's capacity has left
+    day_candidates: tuple[float, ...] = ()  # the ranks (expected values) of the day's earlier discretionary stops

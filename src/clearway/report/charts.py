@@ -83,3 +83,15 @@ def grouped(title: str, groups: Sequence[str], series: dict[str, Sequence[float]
     ax.legend(frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
+
+
+def lines(title: str, labels: Sequence[str], series: dict[str, Sequence[float]], *, ylabel: str = "") -> str:
+    """One line per series over the labels (days, for instance)."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    for name, values in series.items():
+        ax.plot(list(labels), list(values), marker="o", label=name)
+    ax.set_title(title, color=INK, loc="left", fontsize=11)
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False, fontsize=7, ncol=2)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)

@@ -267,7 +267,7 @@ class UndervaluationDetector:
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
         if batch.is_empty():
             return StageOutput(no_hits())
-        usd = usd_rates(self.rates, batch["currency"].unique().to_list(), context.as_of.date())
+        usd = usd_rates(self.rates, [*batch["currency"].unique().to_list(), "EUR"], context.as_of.date())
         items = (
             explode_items(batch, set())
             .with_columns(
@@ -302,4 +302,10 @@ class UndervaluationDetector:
                 ).alias("message")
             )  # fmt: skip
         )
-        return StageOutput(detector_hits(flagged, "DET-UNDERVALUE", "yellow", "rfi", 50.0, "fiscal"))
+        eur = usd.get("EUR")
+        missing = (
+            flagged.select("key", ((pl.col("typical") - pl.col("unit_usd")) * pl.col("item.quantity").cast(pl.Float64)
+                                   / eur).alias("undervalued_eur"))
+            if eur and not flagged.is_empty() else None
+        )  # fmt: skip
+        return StageOutput(detector_hits(flagged, "DET-UNDERVALUE", "yellow", "rfi", 50.0, "fiscal"), missing)

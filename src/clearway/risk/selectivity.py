@@ -24,6 +24,7 @@ import polars as pl
 
 from clearway.errors import RuleFileError
 from clearway.pipeline.decision import REASON
+from clearway.pipeline.history import History
 from clearway.pipeline.stage import Context
 from clearway.risk.domains import Domains
 from clearway.yaml_lines import LINE, line_of, load_with_lines
@@ -66,6 +67,14 @@ class Settings:
         rounded up, and never fewer than `minimum_stops`, so that a quiet day's parcels can be stopped too."""
         share = self.capacity_yellow + self.capacity_red + self.random_rate
         return max(self.minimum_stops, math.ceil(share * consignments - 1e-9))
+
+    def day_cut(self, history: History, ranks: list[float], consignments: int) -> float:
+        """The expected value a discretionary stop needs today: the one that would fill the day's targeted
+        share among every discretionary stop asked for so far (earlier batches' and these `ranks`). A
+        batch of poor candidates leaves its share to a later batch of better ones instead of spending it."""
+        pool = sorted([*history.day_candidates, *ranks], reverse=True)
+        slots = math.ceil((self.capacity_yellow + self.capacity_red) * (history.day_decided + consignments) - 1e-9)
+        return pool[slots - 1] if 0 < slots <= len(pool) else (math.inf if slots <= 0 else -math.inf)
 
     def recognised(self, operator: Operator, destination: str, day: dt.date) -> bool:
         if not operator.valid_from <= day <= operator.valid_to:
@@ -187,7 +196,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     capacity = settings.day_capacity(context.history.day_decided + frame.height) - context.history.day_stopped
     free = max(0, capacity - mandatory - sampled)
     discretionary = frame.filter(stop & ~pl.col("_mandatory")).sort(["_rank", "key"], descending=[True, False])
-    kept = discretionary.head(free)
+    day_cut = settings.day_cut(context.history, discretionary["_rank"].to_list(), frame.height)
+    kept = discretionary.filter(pl.col("_rank") >= day_cut).head(free)
     cut = float(kept["_rank"].min()) if kept.height and free < discretionary.height else None  # type: ignore[arg-type]
     keep = kept["key"].implode()
     released = pl.col("key").is_in(discretionary["key"].implode()) & ~pl.col("key").is_in(keep)
@@ -201,6 +211,7 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         pl.when(released).then(pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)))
         .otherwise(pl.col("referrals")).alias("referrals"),
         over.alias("mandatory_over_capacity"),
+        (stop & ~pl.col("_mandatory")).alias("discretionary"),
         _add_reason(
             pl.when(released).then(_reason("selectivity", "CAPACITY", pl.format(
                 "over today's inspection capacity: expected value {}{}; released for post-clearance audit",
@@ -241,8 +252,12 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
     were reached, for the officer).
 
     A hit's likelihood is its measured hit rate blended with its prior (the profile's weight, in %), the
-    prior counting as `prior_strength` inspections; the model's hit is its own calibrated probability. Hits
-    combine as independent signals: 1 - the product of (1 - each)."""
+    prior counting as `prior_strength` inspections; the model's hits are measured per band the same way,
+    its score as their prior (a model trained on inspected parcels overrates the rest until its band's
+    record says otherwise). Hits combine as independent signals: 1 - the product of (1 - each).
+
+    The duty and tax at risk is the assessed duty and tax, or `tax_at_risk` of the declared value, or of the
+    value a detector found missing (`undervalued_eur`), whichever is more."""
     m = settings.prior_strength
     signals = decisions.select("key", "signals").explode("signals").drop_nulls("signals").unnest("signals")
     rates = context.history.hit_rates.select("code", "inspected", "found")
@@ -253,8 +268,7 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
         signals.filter(pl.col("lane").is_in(["yellow", "red"]) & (pl.col("source") != "random"))
         .join(rates, on="code", how="left")
         .with_columns(
-            pl.when(pl.col("source") == "model").then(prior)
-            .otherwise((found + m * prior) / (inspected + m)).alias("p"),
+            ((found + m * prior) / (inspected + m)).alias("p"),
             pl.col("domain").replace_strict(harm, default=0.0, return_dtype=pl.Float64).alias("harm"),
         )
         .with_columns(
@@ -272,7 +286,8 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
     money = [c for c in ("due_eur", "value_eur") if c in decisions.columns]
     due = pl.col("due_eur").cast(pl.Float64).fill_null(0.0) if "due_eur" in money else pl.lit(0.0)
     value = pl.col("value_eur").cast(pl.Float64).fill_null(0.0) if "value_eur" in money else pl.lit(0.0)
-    at_risk = pl.max_horizontal(due, value * settings.tax_at_risk)
+    gap = pl.col("undervalued_eur").fill_null(0.0) if "undervalued_eur" in decisions.columns else pl.lit(0.0)
+    at_risk = pl.max_horizontal(due, pl.max_horizontal(value, gap) * settings.tax_at_risk)
     return (
         decisions.join(per, on="key", how="left", maintain_order="left")
         .with_columns(pl.col("likelihood").fill_null(0.0), pl.col("harm").fill_null(0.0), at_risk.alias("_at_risk"))

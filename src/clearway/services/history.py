@@ -10,7 +10,8 @@
   detector, watch-list entry or model band and were inspected in the last `HIT_RATES_DAYS` days, how many
   were found infringing; recomputed at most every `UNIT_VALUES_TTL`;
 - how far the day's capacity is used: consignments of the as-of day decided, and stopped, before the batch
-  (counted in the store at most every `UNIT_VALUES_TTL`, and kept current in between by `count_decided`).
+  (counted in the store at most every `UNIT_VALUES_TTL`, and kept current in between by `count_decided`),
+  and the expected values of the day's discretionary stops so far (this process's, kept in memory).
 
 Parties are matched on keyed hashes only; a consignment in the batch never counts as its own history.
 """
@@ -97,6 +98,7 @@ class HistoryGatherer:
         self._unit_values: tuple[dt.datetime, pl.DataFrame] | None = None
         self._hit_rates: tuple[dt.datetime, pl.DataFrame] | None = None
         self._day: tuple[dt.date, dt.datetime, int, int] | None = None  # day, counted at, decided, stopped
+        self._candidates: tuple[dt.date, list[float]] | None = None  # the day's discretionary stops' ranks
 
     def __call__(self, rows: Sequence[BatchRow], as_of: dt.datetime) -> History:
         if not rows:
@@ -108,9 +110,11 @@ class HistoryGatherer:
             assessed = self._assessed(conn, rows, batch)
             exports = exports_for(conn, sorted({r.consignment.transport_document.id for r in rows}))
         decided, stopped = self.day_so_far(as_of, batch)
+        with self._lock:
+            pool = tuple(self._candidates[1]) if self._candidates and self._candidates[0] == as_of.date() else ()
         return History(parcels=parcels, offenders=offenders, unit_values=self.unit_values(as_of), assessed=assessed,
                        exports=exports, hit_rates=self.hit_rates(as_of), day_decided=decided,
-                       day_stopped=stopped)  # fmt: skip
+                       day_stopped=stopped, day_candidates=pool)  # fmt: skip
 
     def day_so_far(self, as_of: dt.datetime, batch: set[str]) -> tuple[int, int]:
         """Consignments of the as-of day decided, and stopped, before the batch."""
@@ -137,10 +141,17 @@ class HistoryGatherer:
     def count_decided(self, as_of: dt.datetime, decisions: pl.DataFrame) -> None:
         """Keep the day's tally current between counts in the store."""
         stopped = int(decisions["lane"].is_in(["yellow", "red"]).sum()) if "lane" in decisions.columns else 0
+        ranks = (
+            decisions.filter("discretionary")["expected_value"].to_list()
+            if {"discretionary", "expected_value"} <= set(decisions.columns) else []
+        )  # fmt: skip
         with self._lock:
             if self._day is not None and self._day[0] == as_of.date():
                 day, counted_at, decided, before = self._day
                 self._day = (day, counted_at, decided + decisions.height, before + stopped)
+            if self._candidates is None or self._candidates[0] != as_of.date():
+                self._candidates = (as_of.date(), [])
+            self._candidates[1].extend(ranks)
 
     def _assessed(self, conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
         """Earlier assessments of the batch's consignees: the same day, and the same year where the

@@ -75,7 +75,7 @@ class Assessed:
         """Decisions beside the batch columns that summaries and reports group by."""
         revenue = [
             c
-            for c in ("collection_model", "revenue_currency", "duty", "vat", "total_due")
+            for c in ("collection_model", "revenue_currency", "duty", "vat", "total_due", "due_eur", "value_eur")
             if c in self.decisions.columns
         ]
         return self.decisions.select("key", "lane", "referrals", "reasons", "score", *revenue).join(

@@ -1,0 +1,184 @@
+"""The pilot: run consecutive days of one simulated world as an administration would, and measure each day.
+
+Each day: the world's parcels are ingested (as received at noon of that day); the demo's officers
+inspect what is held, the random control sample first, within the day's capacity, recording through
+the same audited inspection path an officer's click takes what the simulator's labels say they would
+find; the world learns which of its sellers were found (and some change their scheme); overnight a
+challenger model is trained on every inspection so far and replaces the champion when it finds at least
+as much on the store's inspected consignments (`services.targeting.promote`). The hit rates selectivity
+weighs are measured afresh each day from the inspections (`services.history`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+
+from clearway.bootstrap import App
+from clearway.demo.officers import inspect_held
+from clearway.demo.run import read_labels
+from clearway.errors import ClearwayError
+from clearway.intake import read_path
+from clearway.kpi.stats import wilson
+from clearway.services.ingest import IngestReport, ingest
+from clearway.services.targeting import promote, train_from_store
+from clearway.sim.days import VALUE_FRAUD, World
+from clearway.sim.writer import write_day
+from clearway.store import tables as t
+
+STOPS = ("yellow", "red")
+MODEL_DAYS = 30  # the window a challenger is back-tested on
+MIN_TRAINING = 1000  # inspected consignments before a first model is trained: fewer over-learn one day's stops
+OFFICERS_OPEN = 0.05  # parcels the pilot's officers open a day, as a share of its traffic: every stop
+
+
+@dataclass
+class PilotDay:
+    index: int
+    day: dt.date
+    consignments: int
+    stop_rate: float
+    precision: float | None  # stopped parcels that carry a violation
+    recall: dict[str, float]  # per violation: stopped (or rejected at intake) / carried
+    referred: int  # held for the carrier or an agency only
+    inspected: int
+    found: int  # inspections that found an infringement
+    at_risk_found: float  # EUR: duty and tax at risk on the parcels found infringing (selectivity's estimate)
+    random_inspected: int
+    random_found: int
+    model: str  # what happened overnight
+    shifts: int  # sellers that changed scheme after being caught
+
+    @property
+    def non_compliance(self) -> tuple[float | None, tuple[float, float] | None]:
+        """The random sample's estimate of non-compliance, with its 95% interval."""
+        if not self.random_inspected:
+            return None, None
+        return self.random_found / self.random_inspected, wilson(self.random_found, self.random_inspected)
+
+
+@dataclass
+class PilotResult:
+    seed: int
+    size: int
+    days: list[PilotDay] = field(default_factory=list)
+
+    def value_fraud_recall(self) -> list[dict[str, float]]:
+        return [{v: d.recall.get(v, 0.0) for v in VALUE_FRAUD} for d in self.days]
+
+
+def run_pilot(
+    app: App,
+    *,
+    world: World,
+    days: int,
+    start: dt.date,
+    out: Path,
+    on_day: Callable[[PilotDay], None] | None = None,
+) -> PilotResult:
+    result = PilotResult(world.seed, world.size)
+    for index in range(days):
+        day = start + dt.timedelta(days=index)
+        noon = dt.datetime.combine(day, dt.time(12), dt.UTC)
+        traffic = world.day(index, day)
+        folder = out / f"day-{index + 1:02d}"
+        write_day(traffic, folder)
+        report = IngestReport()
+        for path in sorted((folder / "aed").glob("*.ndjson")):
+            report.merge(ingest(app, path.stem, read_path(path), now=lambda noon=noon: noon))
+        labels = read_labels(folder / "labels.csv")
+        capacity = max(1, round(world.size * OFFICERS_OPEN))
+        afternoon = noon + dt.timedelta(hours=4)
+        inspect_held(app, labels, capacity=capacity, seed=world.seed + index, now=lambda t=afternoon: t)
+        found = _found(app, day)
+        shifts_before = len(world.shifts)
+        world.caught(index, found)
+        model = _overnight(app, noon + dt.timedelta(hours=11), index)
+        measured = _measure(index, day, report, labels, app, found, model, len(world.shifts) - shifts_before)
+        result.days.append(measured)
+        if on_day:
+            on_day(measured)
+    return result
+
+
+def _found(app: App, day: dt.date) -> list[tuple[str, str]]:
+    """(submitter, reference) of the day's parcels an inspection found infringing."""
+    c, i = t.consignments.c, t.inspections.c
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    query = (
+        sa.select(c.submitter, c.reference)
+        .join(t.inspections, i.consignment_id == c.id)
+        .where(i.outcome == "infringement", c.received_at >= start, c.received_at < start + dt.timedelta(days=1))
+        .distinct()
+    )
+    with app.store.engine.connect() as conn:
+        return [(row.submitter, row.reference) for row in conn.execute(query)]
+
+
+def _overnight(app: App, at: dt.datetime, index: int) -> str:
+    """Train a challenger on every inspection so far; it replaces the champion if it finds at least as much."""
+    with app.store.engine.connect() as conn:
+        inspected = conn.execute(sa.select(sa.func.count(sa.distinct(t.inspections.c.consignment_id)))).scalar_one()
+    if app.model is None and inspected < MIN_TRAINING:
+        return f"not trained: {inspected:,} inspected consignments so far, the first model waits for {MIN_TRAINING:,}"
+    try:
+        challenger = train_from_store(app, seed=index)
+    except (ClearwayError, ValueError) as exc:  # too few inspections or one class only: nothing to learn yet
+        return f"not trained ({exc})"
+    promotion = promote(app, challenger.to_bytes(), actor="pilot", days=MODEL_DAYS, now=at)
+    return promotion.reason
+
+
+def _measure(
+    index: int, day: dt.date, report: IngestReport, labels: pl.DataFrame, app: App, found: list[tuple[str, str]],
+    model: str, shifts: int,
+) -> PilotDay:  # fmt: skip
+    decisions = report.decision_frame()
+    share = app.selectivity.tax_at_risk if app.selectivity else 0.0
+    on = ["submitter", "reference"]
+    held_only = pl.col("referrals").list.set_intersection(["carrier", "oga"]).list.len() > 0
+    frame = decisions.select(
+        *on, pl.col("lane").is_in(STOPS).alias("stopped"), (held_only & ~pl.col("lane").is_in(STOPS)).alias("referred"),
+        pl.col("due_eur").cast(pl.Float64).fill_null(0.0).alias("due"),
+        pl.col("value_eur").cast(pl.Float64).fill_null(0.0).alias("value"),
+        pl.col("reasons").list.eval(pl.element().struct.field("code") == "RANDOM").list.any().alias("random"),
+    )  # fmt: skip
+    bad = labels.group_by(on).agg(pl.col("violation").first())
+    joined = frame.join(bad, on=on, how="left")
+    stops = joined.filter("stopped")
+    per = labels.group_by(on).agg(pl.col("violation").first()).join(frame, on=on, how="left")
+    recall = {
+        v: float(g["stopped"].fill_null(True).mean() or 0.0)  # rejected at intake counts as found
+        for (v,), g in per.group_by("violation")
+    }
+    hits = joined.join(pl.DataFrame(found, schema=on, orient="row"), on=on, how="semi")
+    c, i = t.consignments.c, t.inspections.c
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    with app.store.engine.connect() as conn:
+        inspected = conn.execute(
+            sa.select(sa.func.count(sa.distinct(i.consignment_id))).join(t.consignments, c.id == i.consignment_id)
+            .where(c.received_at >= start, c.received_at < start + dt.timedelta(days=1))
+        ).scalar_one()  # fmt: skip
+    sample = joined.filter("random")
+    sampled_found = sample.join(pl.DataFrame(found, schema=on, orient="row"), on=on, how="semi").height
+    return PilotDay(
+        index=index + 1,
+        day=day,
+        consignments=decisions.height,
+        stop_rate=stops.height / max(decisions.height, 1),
+        precision=(stops["violation"].is_not_null().mean() if stops.height else None),  # type: ignore[arg-type]
+        recall=dict(sorted(recall.items())),
+        referred=int(frame["referred"].sum()),
+        inspected=int(inspected),
+        found=len(found),
+        at_risk_found=float(hits.select(pl.max_horizontal("due", pl.col("value") * share)).sum().item() or 0.0),
+        random_inspected=sample.height,
+        random_found=sampled_found,
+        model=model,
+        shifts=shifts,
+    )
