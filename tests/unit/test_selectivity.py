@@ -95,11 +95,19 @@ def test_measured_hit_rates_take_over_from_the_prior() -> None:
     assert decide(rows, wanted, settings(capacity_yellow=0.01)).filter(pl.col("lane") == "yellow")["key"].to_list() == [
         "k000"
     ]
-    record = pl.DataFrame({"code": ["D90", "D40"], "inspected": [90, 30], "found": [2, 27]})
+    record = pl.DataFrame(
+        {
+            "code": ["D90", "D40"],
+            "inspected": [95, 40],
+            "found": [6, 30],
+            "alone_inspected": [90, 30],
+            "alone_found": [2, 27],
+        }
+    )  # what each found where it alone asked for the stop
     out = decide(rows, wanted, settings(capacity_yellow=0.01), History(hit_rates=record))
     assert out.filter(pl.col("lane") == "yellow")["key"].to_list() == ["k001"]
     why = out.filter(pl.col("key") == "k001")["reasons"][0][-1]["message"]
-    assert "D40 78.0% (27 found in 30 inspected)" in why  # (27 + 10 x 0.4) / (30 + 10)
+    assert "D40 78.0% (27 found in 30 inspected on its own)" in why  # (27 + 10 x 0.4) / (30 + 10)
 
 
 def test_mandatory_stops_stay_and_say_so_when_they_exceed_capacity() -> None:
@@ -161,3 +169,21 @@ def test_the_shipped_settings_load() -> None:
     assert loaded.capacity_yellow + loaded.capacity_red + loaded.random_rate == pytest.approx(0.05) and loaded.registry
     assert loaded.domains["security"].harm > loaded.domains["fiscal"].harm and loaded.prior_strength > 0
     assert loaded.minimum_stops == 50 and 0 < loaded.review_floor < 1 and loaded.review_minimum >= 1
+
+
+def test_the_days_capacity_goes_to_what_is_worth_most_across_batches() -> None:
+    """A batch of poor candidates does not spend the day's capacity that a later, better one needs: the cut
+    is the day's (earlier batches' candidates, weighed early on toward the cut yesterday ended with)."""
+    rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
+    poor: dict[str, Ask | list[Ask]] = {"k000": ("yellow", None, 20.0), "k001": ("yellow", None, 20.0)}
+    alone = decide(rows, poor, settings(capacity_yellow=0.02))
+    assert alone.filter(pl.col("lane") == "yellow").height == 2  # nothing better seen today: kept
+    better = History(day_decided=900, day_candidates=(9.0,) * 40)  # earlier today: 40 stops worth 9 each
+    later = decide(rows, poor, settings(capacity_yellow=0.02), better)
+    assert later.filter(pl.col("lane") == "yellow").height == 0  # 20% x EUR 12 = 2.4, below the day's cut of 9
+    assert "below the day's cut of 9.0" in later.filter(pl.col("key") == "k000")["reasons"][0][-1]["message"]
+    morning = History(day_decided=0, yesterday=(1000, 2.0))  # yesterday ended at a cut of 2: both worth it
+    early = decide(rows, poor, settings(capacity_yellow=0.02), morning)
+    assert early.filter(pl.col("lane") == "yellow").height == 2
+    quiet = settings(capacity_yellow=0.02, minimum_stops=50)  # a quiet office keeps its minimum of stops
+    assert decide(rows, poor, quiet, better).filter(pl.col("lane") == "yellow").height == 2

@@ -69,8 +69,11 @@ HIT_RATES: dict[str, pl.DataType] = {
     "code": pl.String(),  # a profile id, detector code, watch-list entry or model band
     "inspected": pl.Int64(),  # consignments that carried the hit and were inspected
     "found": pl.Int64(),  # of which an inspection found an infringement
+    "alone_inspected": pl.Int64(),  # of those inspected, the ones where no other profile or detector hit
+    "alone_found": pl.Int64(),  # and of those, found infringing
 }
-"""Each hit's measured record: what selectivity blends with the hit's prior to estimate its likelihood."""
+"""Each hit's measured record. Selectivity blends the record of the hit on its own with the hit's prior: a hit
+that mostly rides along with a stronger one would otherwise borrow that one's findings."""
 
 
 def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -88,3 +91,4 @@ class History:
     day_decided: int = 0  # consignments of the as-of day decided before the batch
     day_stopped: int = 0  # of which stopped (yellow or red): what the day's capacity has left
     day_candidates: tuple[float, ...] = ()  # the ranks (expected values) of the day's earlier discretionary stops
+    yesterday: tuple[int, float] | None = None  # the day before: consignments decided, and the cut it ended with

@@ -70,11 +70,20 @@ class Settings:
 
     def day_cut(self, history: History, ranks: list[float], consignments: int) -> float:
         """The expected value a discretionary stop needs today: the one that would fill the day's targeted
-        share among every discretionary stop asked for so far (earlier batches' and these `ranks`). A
-        batch of poor candidates leaves its share to a later batch of better ones instead of spending it."""
-        pool = sorted([*history.day_candidates, *ranks], reverse=True)
-        slots = math.ceil((self.capacity_yellow + self.capacity_red) * (history.day_decided + consignments) - 1e-9)
-        return pool[slots - 1] if 0 < slots <= len(pool) else (math.inf if slots <= 0 else -math.inf)
+        share among every discretionary stop asked for so far (earlier batches' and these `ranks`), weighed
+        early in the day toward the cut yesterday ended with, as much as the day has yet to come. A batch of
+        poor candidates leaves its share to a later batch of better ones instead of spending it."""
+        today = self.cut(sorted([*history.day_candidates, *ranks], reverse=True), history.day_decided + consignments)
+        if history.yesterday is None or not math.isfinite(history.yesterday[1]) or not math.isfinite(today):
+            return today
+        progress = min(1.0, history.day_decided / max(1, history.yesterday[0]))  # early on, yesterday says more
+        return (1 - progress) * history.yesterday[1] + progress * today
+
+    def cut(self, ranks: list[float], consignments: int) -> float:
+        """The rank that fills the targeted share of `consignments` (at least the day's minimum of stops)
+        among `ranks` (sorted, highest first)."""
+        slots = max(self.minimum_stops, math.ceil((self.capacity_yellow + self.capacity_red) * consignments - 1e-9))
+        return ranks[slots - 1] if 0 < slots <= len(ranks) else (math.inf if slots <= 0 else -math.inf)
 
     def recognised(self, operator: Operator, destination: str, day: dt.date) -> bool:
         if not operator.valid_from <= day <= operator.valid_to:
@@ -193,12 +202,16 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     drawn = pl.col("lane").is_in(["green", "blue"]) & (pl.col("_draw") < random_rate)
     frame = frame.with_columns(drawn.alias("_drawn"))
     mandatory, sampled = int(frame["_mandatory"].sum()), int(frame["_drawn"].sum())
-    capacity = settings.day_capacity(context.history.day_decided + frame.height) - context.history.day_stopped
+    expected = context.history.day_decided + frame.height  # the day so far, or yesterday's whole day: a batch
+    if context.history.yesterday is not None:  # with more worth stopping than its share may borrow the rest,
+        expected = max(expected, context.history.yesterday[0])  # the cut keeps the poor ones out
+    capacity = settings.day_capacity(expected) - context.history.day_stopped
     free = max(0, capacity - mandatory - sampled)
     discretionary = frame.filter(stop & ~pl.col("_mandatory")).sort(["_rank", "key"], descending=[True, False])
     day_cut = settings.day_cut(context.history, discretionary["_rank"].to_list(), frame.height)
     kept = discretionary.filter(pl.col("_rank") >= day_cut).head(free)
-    cut = float(kept["_rank"].min()) if kept.height and free < discretionary.height else None  # type: ignore[arg-type]
+    needed = float(kept["_rank"].min()) if kept.height else day_cut  # type: ignore[arg-type]  # what a stop took
+    cut = needed if math.isfinite(needed) and kept.height < discretionary.height else None
     keep = kept["key"].implode()
     released = pl.col("key").is_in(discretionary["key"].implode()) & ~pl.col("key").is_in(keep)
     over = pl.col("_mandatory") & (pl.lit(mandatory) > capacity)
@@ -251,7 +264,8 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
     the harm of the most harmful domain asked for) and `expected_value` (their product), `_why` (how they
     were reached, for the officer).
 
-    A hit's likelihood is its measured hit rate blended with its prior (the profile's weight, in %), the
+    A hit's likelihood is its measured hit rate where it was the only hit (so that it does not borrow the
+    findings of a stronger hit it rides along with) blended with its prior (the profile's weight, in %), the
     prior counting as `prior_strength` inspections; the model's hits are measured per band the same way,
     its score as their prior (a model trained on inspected parcels overrates the rest until its band's
     record says otherwise). Hits combine as independent signals: 1 - the product of (1 - each).
@@ -260,9 +274,9 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
     value a detector found missing (`undervalued_eur`), whichever is more."""
     m = settings.prior_strength
     signals = decisions.select("key", "signals").explode("signals").drop_nulls("signals").unnest("signals")
-    rates = context.history.hit_rates.select("code", "inspected", "found")
+    rates = context.history.hit_rates.select("code", "alone_inspected", "alone_found")
     prior = pl.col("weight").clip(0, 100) / 100
-    inspected, found = pl.col("inspected").fill_null(0), pl.col("found").fill_null(0)
+    inspected, found = pl.col("alone_inspected").fill_null(0), pl.col("alone_found").fill_null(0)
     harm = {d: float(rule.harm) for d, rule in settings.domains.rules.items()}
     asking = (
         signals.filter(pl.col("lane").is_in(["yellow", "red"]) & (pl.col("source") != "random"))
@@ -273,7 +287,7 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
         )
         .with_columns(
             pl.format("{} {}%{}", "code", (pl.col("p") * 100).round(0),
-                      pl.when(inspected > 0).then(pl.format(" ({} found in {} inspected)", found, inspected))
+                      pl.when(inspected > 0).then(pl.format(" ({} found in {} inspected on its own)", found, inspected))
                       .otherwise(pl.lit(" (prior)"))).alias("said")
         )
     )  # fmt: skip

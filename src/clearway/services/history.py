@@ -56,6 +56,11 @@ _FINDINGS = msgspec.json.Decoder(list[_Finding])
 
 class _Code(msgspec.Struct):
     code: str
+    source: str
+
+
+SIGNALS = frozenset({"rule", "detector", "screening", "model"})
+"""Reason sources that are a hit of their own (not selectivity's, the random draw's or the AEO note)."""
 
 
 _CODES = msgspec.json.Decoder(list[_Code])
@@ -98,7 +103,8 @@ class HistoryGatherer:
         self._unit_values: tuple[dt.datetime, pl.DataFrame] | None = None
         self._hit_rates: tuple[dt.datetime, pl.DataFrame] | None = None
         self._day: tuple[dt.date, dt.datetime, int, int] | None = None  # day, counted at, decided, stopped
-        self._candidates: tuple[dt.date, list[float]] | None = None  # the day's discretionary stops' ranks
+        self._candidates: tuple[dt.date, list[float], list[int]] | None = None  # day, stops' ranks, [decided]
+        self._yesterday: tuple[dt.date, int, float] | None = None  # the day, decided, its final cut
 
     def __call__(self, rows: Sequence[BatchRow], as_of: dt.datetime) -> History:
         if not rows:
@@ -111,10 +117,14 @@ class HistoryGatherer:
             exports = exports_for(conn, sorted({r.consignment.transport_document.id for r in rows}))
         decided, stopped = self.day_so_far(as_of, batch)
         with self._lock:
-            pool = tuple(self._candidates[1]) if self._candidates and self._candidates[0] == as_of.date() else ()
+            if self._candidates is None or self._candidates[0] != as_of.date():
+                self._close_day(as_of.date())
+            assert self._candidates is not None
+            pool, before = tuple(self._candidates[1]), self._yesterday
+        yesterday = before[1:] if before and before[0] == as_of.date() - dt.timedelta(days=1) else None
         return History(parcels=parcels, offenders=offenders, unit_values=self.unit_values(as_of), assessed=assessed,
                        exports=exports, hit_rates=self.hit_rates(as_of), day_decided=decided,
-                       day_stopped=stopped, day_candidates=pool)  # fmt: skip
+                       day_stopped=stopped, day_candidates=pool, yesterday=yesterday)  # fmt: skip
 
     def day_so_far(self, as_of: dt.datetime, batch: set[str]) -> tuple[int, int]:
         """Consignments of the as-of day decided, and stopped, before the batch."""
@@ -150,8 +160,17 @@ class HistoryGatherer:
                 day, counted_at, decided, before = self._day
                 self._day = (day, counted_at, decided + decisions.height, before + stopped)
             if self._candidates is None or self._candidates[0] != as_of.date():
-                self._candidates = (as_of.date(), [])
+                self._close_day(as_of.date())
+            assert self._candidates is not None
             self._candidates[1].extend(ranks)
+            self._candidates[2][0] += decisions.height
+
+    def _close_day(self, day: dt.date) -> None:
+        """Start `day`'s pool; the day before ends with the cut its pool and volume set (the lock is held)."""
+        settings, done = self.app.selectivity, self._candidates
+        if done is not None and settings is not None and done[0] == day - dt.timedelta(days=1) and done[2][0]:
+            self._yesterday = (done[0], done[2][0], settings.cut(sorted(done[1], reverse=True), done[2][0]))
+        self._candidates = (day, [], [0])
 
     def _assessed(self, conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
         """Earlier assessments of the batch's consignees: the same day, and the same year where the
@@ -281,7 +300,8 @@ class HistoryGatherer:
 
     def compute_hit_rates(self, as_of: dt.datetime) -> pl.DataFrame:
         """Per code among the reasons of the decisions that put inspected consignments where they were: the
-        consignments inspected, and those an inspection found infringing."""
+        consignments inspected, and those an inspection found infringing; and the same where the code was
+        the consignment's only profile, detector, watch-list or model hit."""
         c, d, i = t.consignments.c, t.decisions.c, t.inspections.c
         query = (
             sa.select(i.consignment_id, i.outcome, d.reasons)
@@ -289,21 +309,24 @@ class HistoryGatherer:
             .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version))
             .where(i.at >= as_of - dt.timedelta(days=HIT_RATES_DAYS), i.at <= as_of)
         )
-        found: dict[tuple[str, str], bool] = {}
+        found: dict[str, bool] = {}
+        codes: dict[str, set[str]] = {}
         with self.app.store.engine.connect() as conn:
             for cid, outcome, reasons in conn.execute(query):
-                for reason in _CODES.decode(reasons):
-                    pair = (reason.code, cid)
-                    found[pair] = found.get(pair, False) or outcome == "infringement"
-        if not found:
+                found[cid] = found.get(cid, False) or outcome == "infringement"
+                codes.setdefault(cid, set()).update(r.code for r in _CODES.decode(reasons) if r.source in SIGNALS)
+        rows = [(code, hit, len(codes[cid]) == 1) for cid, hit in found.items() for code in codes[cid]]
+        if not rows:
             return pl.DataFrame(schema=HIT_RATES)
-        frame = pl.DataFrame([(code, hit) for (code, _), hit in found.items()], schema=["code", "hit"], orient="row")
+        frame = pl.DataFrame(rows, schema=["code", "hit", "alone"], orient="row")
         return (
             frame.group_by("code")
-            .agg(pl.len().alias("inspected"), pl.col("hit").sum().alias("found"))
+            .agg(pl.len().alias("inspected"), pl.col("hit").sum().alias("found"),
+                 pl.col("alone").sum().alias("alone_inspected"),
+                 (pl.col("hit") & pl.col("alone")).sum().alias("alone_found"))
             .select(list(HIT_RATES))
             .cast(HIT_RATES)  # type: ignore[arg-type]
-        )
+        )  # fmt: skip
 
     def _compute_unit_values(self, as_of: dt.datetime) -> pl.DataFrame:
         """Log USD unit values per HS6 over recent accepted lines: not invalidated, not found infringing."""
