@@ -84,7 +84,7 @@ def model_evaluate(
                           on_run=lambda name, seed: progress.advance(task))  # fmt: skip
     summary = result.summary()
     keys = ["precision@1%", "precision@2%", "precision@5%", "precision@10%", "recall@5%", "recall@10%",
-            "revenue@5%", "revenue@10%", "auc"]  # fmt: skip
+            "revenue@1%", "revenue@2%", "revenue@5%", "revenue@10%", "auc"]  # fmt: skip
     table = Table(title=f"{valid_data.name}: {seeds} seeds, mean ± standard deviation")
     table.add_column("")
     for name in summary:
@@ -94,7 +94,8 @@ def model_evaluate(
     out.print(table)
     if result.tuned:
         out.print(f"tuned boosting: {result.tuned} (best precision@10% of the later file in a grid of 4)")
-    out.print("`clearway, by duty` ranks the same model's scores by probability x duty at risk.")
+    out.print("`clearway, by duty` ranks the same model's scores by expected value (probability x duty at risk):"
+              " its revenue@n% is the duty found by spending the top n% of inspections where they are worth most.")
     if "brier" in summary["clearway"]:
         out.print(f"clearway calibration: Brier score {summary['clearway']['brier'][0]:.4f}", highlight=False)
     if chart is not None:
