@@ -187,3 +187,18 @@ def test_the_days_capacity_goes_to_what_is_worth_most_across_batches() -> None:
     assert early.filter(pl.col("lane") == "yellow").height == 2
     quiet = settings(capacity_yellow=0.02, minimum_stops=50)  # a quiet office keeps its minimum of stops
     assert decide(rows, poor, quiet, better).filter(pl.col("lane") == "yellow").height == 2
+
+
+def test_a_combination_that_inspections_keep_clearing_loses_its_place() -> None:
+    """Two hits that look strong together but whose pairing keeps finding nothing: the pairing's own record
+    outweighs the estimate from its parts."""
+    rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
+    wanted: dict[str, Ask | list[Ask]] = {"k000": [("yellow", None, 90.0), ("yellow", None, 80.0)],
+                                          "k001": ("yellow", None, 50.0)}  # fmt: skip
+    first = decide(rows, wanted, settings(capacity_yellow=0.01))
+    assert first.filter(pl.col("lane") == "yellow")["key"].to_list() == ["k000"]  # 98% before any record
+    pairing = pl.DataFrame({"signals": ["D80+D90"], "inspected": [40], "found": [0]})
+    out = decide(rows, wanted, settings(capacity_yellow=0.01), History(combinations=pairing))
+    assert out.filter(pl.col("lane") == "yellow")["key"].to_list() == ["k001"]
+    why = out.filter(pl.col("key") == "k000")["reasons"][0][-1]["message"]
+    assert "together 0 found in 40 inspected" in why and "expected value 2.35" in why  # (0 + 10 x 0.98) / 50 x 12

@@ -94,8 +94,10 @@ def model_evaluate(
     out.print(table)
     if result.tuned:
         out.print(f"tuned boosting: {result.tuned} (best precision@10% of the later file in a grid of 4)")
-    out.print("`clearway, by duty` ranks the same model's scores by expected value (probability x duty at risk):"
-              " its revenue@n% is the duty found by spending the top n% of inspections where they are worth most.")
+    out.print(
+        "`clearway, by duty` ranks the same model's scores by expected value (probability x duty at risk):"
+        " its revenue@n% is the duty found by spending the top n% of inspections where they are worth most."
+    )
     if "brier" in summary["clearway"]:
         out.print(f"clearway calibration: Brier score {summary['clearway']['brier'][0]:.4f}", highlight=False)
     if chart is not None:

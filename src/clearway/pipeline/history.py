@@ -76,6 +76,15 @@ HIT_RATES: dict[str, pl.DataType] = {
 that mostly rides along with a stronger one would otherwise borrow that one's findings."""
 
 
+COMBINATIONS: dict[str, pl.DataType] = {
+    "signals": pl.String(),  # the profile, detector, watch-list and model codes a consignment had, sorted, `+`
+    "inspected": pl.Int64(),
+    "found": pl.Int64(),
+}
+"""The record of each combination of hits: what selectivity trusts over its estimate from single hits once
+inspections have tried it (a seller's record beside a split shipment is not two independent signals)."""
+
+
 def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
@@ -88,6 +97,7 @@ class History:
     assessed: pl.DataFrame = field(default_factory=lambda: _empty(ASSESSED))
     exports: pl.DataFrame = field(default_factory=lambda: _empty(EXPORTS))
     hit_rates: pl.DataFrame = field(default_factory=lambda: _empty(HIT_RATES))
+    combinations: pl.DataFrame = field(default_factory=lambda: _empty(COMBINATIONS))
     day_decided: int = 0  # consignments of the as-of day decided before the batch
     day_stopped: int = 0  # of which stopped (yellow or red): what the day's capacity has left
     day_candidates: tuple[float, ...] = ()  # the ranks (expected values) of the day's earlier discretionary stops

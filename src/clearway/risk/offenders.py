@@ -22,9 +22,12 @@ ROLES = {  # batch column -> the role its key is kept under, and how the officer
 }
 SIDES = {"seller": "SELLER", "consignee": "BUYER", "delivery_address": "BUYER"}
 WEIGHTS = {  # (side, seized before) -> lane and prior weight
-    ("SELLER", True): ("red", 75.0), ("SELLER", False): ("yellow", 55.0),
-    ("BUYER", True): ("yellow", 50.0), ("BUYER", False): ("yellow", 20.0),
+    ("SELLER", True): ("red", 60.0), ("SELLER", False): ("yellow", 25.0),
+    ("BUYER", True): ("yellow", 30.0), ("BUYER", False): ("yellow", 15.0),
 }  # fmt: skip
+"""The priors are modest: in the KCS declarations (`../shared/data/customs-declarations`, train file), a
+seller's declaration after one found fraudulent is fraudulent 22% of the time, no more than any other (22%);
+a party's record matters most as a seizure, and otherwise until inspections measure it here."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@
   risk plus the harm weight of its domain, `data/risk/domains.yaml`), and kept up to the day's capacity;
   the rest go to blue (release, then post-clearance audit), keeping only the referrals that hold a parcel
   for someone else (the carrier, an agency). Each stop and each release says its expected value and why.
+- A stop whose likelihood rests on priors alone (no hit of it, nor its combination, inspected
+  `proven_after` times) takes at most `explore_share` of the discretionary stops while stops with a
+  record could fill the rest: a new detector or a newly promoted model explores before it spends the day.
 - The capacity is the day's: a share of the consignments decided that day (`History.day_decided`), less
   the stops already made (`History.day_stopped`), so a batch of one is treated as a slice of the day.
 - Among what is left green or blue, a keyed hash draws the random sample (the unbiased estimate of
@@ -29,6 +32,8 @@ from clearway.pipeline.stage import Context
 from clearway.risk.domains import Domains
 from clearway.yaml_lines import LINE, line_of, load_with_lines
 
+SIGNALS = ("rule", "detector", "screening", "model")
+"""Hit sources whose combinations are measured (as `services.history` counts them)."""
 HOLDING_FOR_OTHERS = ("carrier", "oga", "dnl")
 """Referrals that hold a parcel for someone other than customs' inspectors: kept when a stop is released."""
 EU = frozenset({"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
@@ -61,6 +66,9 @@ class Settings:
     review_minimum: int = 20  # inspections it needs before its hit rate is judged
     prior_strength: float = 10.0  # inspections a hit's prior counts for, before measured ones outweigh it
     tax_at_risk: float = 0.2  # share of the declared value taken as duty and tax at risk, when more than assessed
+    proven_after: int = 10  # inspections of a hit on its own (or of a combination) before its record is trusted
+    explore_share: float = 0.2  # the share of discretionary stops a stop resting on priors alone may take
+    # when stops with a record could fill the rest
 
     def day_capacity(self, consignments: int) -> int:
         """Stops the day may hold after `consignments` decided: its share of them (targeted and random),
@@ -140,11 +148,20 @@ def parse_settings(config: str, registry: str, source: str, domains: Domains) ->
         operators.append(Operator(operator, name, programme, country, *valid))
     mutual = {str(k): frozenset(v) for k, v in (doc.get("mutual_recognition") or {}).items() if k != LINE}
     ev = doc.get("expected_value") or {}
-    if not isinstance(ev, dict) or set(ev) - {"prior_strength", "tax_at_risk", LINE}:
-        raise RuleFileError("expected_value takes prior_strength and tax_at_risk", file=source, line=line_of(doc))
+    keys = {"prior_strength", "tax_at_risk", "proven_after", "explore_share"}
+    if not isinstance(ev, dict) or set(ev) - keys - {LINE}:
+        raise RuleFileError(f"expected_value takes {', '.join(sorted(keys))}", file=source, line=line_of(doc))
     strength, share = ev.get("prior_strength", 10), ev.get("tax_at_risk", 0.2)
-    if not all(isinstance(x, int | float) and not isinstance(x, bool) and x >= 0 for x in (strength, share)):
-        raise RuleFileError("prior_strength and tax_at_risk are numbers, zero or more", file=source, line=line_of(doc))
+    proven, explore = ev.get("proven_after", 10), ev.get("explore_share", 0.2)
+    if (
+        not all(
+            isinstance(x, int | float) and not isinstance(x, bool) and x >= 0
+            for x in (strength, share, proven, explore)
+        )
+        or explore > 1
+    ):
+        raise RuleFileError("expected_value settings are numbers, zero or more (explore_share at most 1)",
+                            file=source, line=line_of(doc))  # fmt: skip
     review = doc.get("review") or {}
     floor, least = review.get("hit_rate_floor", 0.0), review.get("minimum_inspected", 20)
     if (
@@ -172,6 +189,8 @@ def parse_settings(config: str, registry: str, source: str, domains: Domains) ->
         review_minimum=least,
         prior_strength=float(strength),
         tax_at_risk=float(share),
+        proven_after=int(proven),
+        explore_share=float(explore),
     )
 
 
@@ -209,7 +228,11 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     free = max(0, capacity - mandatory - sampled)
     discretionary = frame.filter(stop & ~pl.col("_mandatory")).sort(["_rank", "key"], descending=[True, False])
     day_cut = settings.day_cut(context.history, discretionary["_rank"].to_list(), frame.height)
-    kept = discretionary.filter(pl.col("_rank") >= day_cut).head(free)
+    eligible = discretionary.filter(pl.col("_rank") >= day_cut)
+    proven = eligible.filter(pl.col("_proven"))
+    unproven_room = max(math.ceil(settings.explore_share * free), free - proven.height)
+    kept = pl.concat([proven, eligible.filter(~pl.col("_proven")).head(unproven_room)]).sort(
+        ["_rank", "key"], descending=[True, False]).head(free)  # fmt: skip
     needed = float(kept["_rank"].min()) if kept.height else day_cut  # type: ignore[arg-type]  # what a stop took
     cut = needed if math.isfinite(needed) and kept.height < discretionary.height else None
     keep = kept["key"].implode()
@@ -227,8 +250,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         (stop & ~pl.col("_mandatory")).alias("discretionary"),
         _add_reason(
             pl.when(released).then(_reason("selectivity", "CAPACITY", pl.format(
-                "over today's inspection capacity: expected value {}{}; released for post-clearance audit",
-                pl.col("expected_value").round(2), pl.lit(below))))
+                "over today's inspection capacity: expected value {}{} = {}; released for post-clearance audit",
+                pl.col("expected_value").round(2), pl.lit(below), pl.col("_why"))))
             .when(pl.col("key").is_in(keep)).then(_reason("selectivity", "EXPECTED-VALUE", pl.format(
                 "selected within capacity: expected value {} = {}", pl.col("expected_value").round(2),
                 pl.col("_why"))))
@@ -245,7 +268,7 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             pl.when(pl.col("_aeo").is_not_null()).then(_reason("aeo", "AEO", pl.format("trusted operator: {}", "_aeo")))
         )
     )
-    return frame.drop("_aeo", "_draw", "_drawn", "_mandatory", "_rank", "_why", "signals")
+    return frame.drop("_aeo", "_draw", "_drawn", "_mandatory", "_rank", "_why", "_proven", "signals")
 
 
 def _add_reason(reason: pl.Expr) -> pl.Expr:
@@ -268,7 +291,8 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
     findings of a stronger hit it rides along with) blended with its prior (the profile's weight, in %), the
     prior counting as `prior_strength` inspections; the model's hits are measured per band the same way,
     its score as their prior (a model trained on inspected parcels overrates the rest until its band's
-    record says otherwise). Hits combine as independent signals: 1 - the product of (1 - each).
+    record says otherwise). Hits combine as independent signals, 1 - the product of (1 - each), and that
+    estimate is in turn the prior of the combination's own record, once inspections have tried it.
 
     The duty and tax at risk is the assessed duty and tax, or `tax_at_risk` of the declared value, or of the
     value a detector found missing (`undervalued_eur`), whichever is more."""
@@ -292,11 +316,25 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
         )
     )  # fmt: skip
     per = asking.group_by("key").agg(
-        (1 - (1 - pl.col("p")).product()).alias("likelihood"),
+        (inspected >= settings.proven_after).any().alias("_proven"),
+        (1 - (1 - pl.col("p")).product()).alias("estimate"),
         pl.col("harm").max().alias("harm"),
         pl.col("domain").sort_by("harm", descending=True).first().alias("harm_domain"),
         pl.col("said").str.join("; ").alias("said"),
     )
+    together = (
+        signals.filter(pl.col("source").is_in(list(SIGNALS)))
+        .group_by("key")
+        .agg(pl.col("code").unique().sort().str.join("+").alias("_combination"))
+        .join(context.history.combinations.rename({"signals": "_combination"}), on="_combination", how="left")
+    )
+    tried, hit = pl.col("inspected").fill_null(0), pl.col("found").fill_null(0)
+    per = per.join(together, on="key", how="left").with_columns(
+        ((hit + m * pl.col("estimate")) / (tried + m)).alias("likelihood"),
+        (pl.col("_proven") | (tried >= settings.proven_after)).alias("_proven"),
+        pl.when(tried > 0).then(pl.format("{}; together {} found in {} inspected", "said", hit, tried))
+        .otherwise(pl.col("said")).alias("said"),
+    )  # fmt: skip
     money = [c for c in ("due_eur", "value_eur") if c in decisions.columns]
     due = pl.col("due_eur").cast(pl.Float64).fill_null(0.0) if "due_eur" in money else pl.lit(0.0)
     value = pl.col("value_eur").cast(pl.Float64).fill_null(0.0) if "value_eur" in money else pl.lit(0.0)
@@ -304,7 +342,8 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
     at_risk = pl.max_horizontal(due, pl.max_horizontal(value, gap) * settings.tax_at_risk)
     return (
         decisions.join(per, on="key", how="left", maintain_order="left")
-        .with_columns(pl.col("likelihood").fill_null(0.0), pl.col("harm").fill_null(0.0), at_risk.alias("_at_risk"))
+        .with_columns(pl.col("likelihood").fill_null(0.0), pl.col("harm").fill_null(0.0), at_risk.alias("_at_risk"),
+                      pl.col("_proven").fill_null(False))
         .with_columns((pl.col("_at_risk") + pl.col("harm")).alias("stake"))
         .with_columns(
             (pl.col("likelihood") * pl.col("stake")).alias("expected_value"),
@@ -312,5 +351,5 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
                       (pl.col("likelihood") * 100).round(0), "said", pl.col("stake").round(2),
                       pl.col("_at_risk").round(2), "harm_domain", pl.col("harm").round(0)).alias("_why"),
         )
-        .drop("harm", "harm_domain", "said", "_at_risk")
+        .drop("harm", "harm_domain", "said", "_at_risk", "estimate", "_combination", "inspected", "found")
     )  # fmt: skip

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from clearway.bootstrap import App
 from clearway.pipeline import BatchRow, History
-from clearway.pipeline.history import ASSESSED, HIT_RATES, OFFENDERS, PARCELS, UNIT_VALUES
+from clearway.pipeline.history import ASSESSED, COMBINATIONS, HIT_RATES, OFFENDERS, PARCELS, UNIT_VALUES
 from clearway.risk.detectors import UndervaluationDetector, usd_rates
 from clearway.services.exports import exports_for
 from clearway.store import tables as t
@@ -101,7 +101,7 @@ class HistoryGatherer:
         self.app = app
         self._lock = threading.Lock()
         self._unit_values: tuple[dt.datetime, pl.DataFrame] | None = None
-        self._hit_rates: tuple[dt.datetime, pl.DataFrame] | None = None
+        self._hit_rates: tuple[dt.datetime, tuple[pl.DataFrame, pl.DataFrame]] | None = None
         self._day: tuple[dt.date, dt.datetime, int, int] | None = None  # day, counted at, decided, stopped
         self._candidates: tuple[dt.date, list[float], list[int]] | None = None  # day, stops' ranks, [decided]
         self._yesterday: tuple[dt.date, int, float] | None = None  # the day, decided, its final cut
@@ -116,6 +116,7 @@ class HistoryGatherer:
             assessed = self._assessed(conn, rows, batch)
             exports = exports_for(conn, sorted({r.consignment.transport_document.id for r in rows}))
         decided, stopped = self.day_so_far(as_of, batch)
+        hit_rates, combinations = self.records(as_of)
         with self._lock:
             if self._candidates is None or self._candidates[0] != as_of.date():
                 self._close_day(as_of.date())
@@ -123,7 +124,7 @@ class HistoryGatherer:
             pool, before = tuple(self._candidates[1]), self._yesterday
         yesterday = before[1:] if before and before[0] == as_of.date() - dt.timedelta(days=1) else None
         return History(parcels=parcels, offenders=offenders, unit_values=self.unit_values(as_of), assessed=assessed,
-                       exports=exports, hit_rates=self.hit_rates(as_of), day_decided=decided,
+                       exports=exports, hit_rates=hit_rates, combinations=combinations, day_decided=decided,
                        day_stopped=stopped, day_candidates=pool, yesterday=yesterday)  # fmt: skip
 
     def day_so_far(self, as_of: dt.datetime, batch: set[str]) -> tuple[int, int]:
@@ -288,20 +289,25 @@ class HistoryGatherer:
             self._unit_values = (as_of, reference) if keep else None
             return reference
 
-    def hit_rates(self, as_of: dt.datetime) -> pl.DataFrame:
-        """Each hit's record, kept for `UNIT_VALUES_TTL` (a day's inspections move it slowly)."""
+    def records(self, as_of: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Each hit's record and each combination's, kept for `UNIT_VALUES_TTL` (a day's inspections move
+        them slowly)."""
         with self._lock:
             cached = self._hit_rates
             if cached is not None and cached[0] <= as_of <= cached[0] + UNIT_VALUES_TTL:
                 return cached[1]
-            rates = self.compute_hit_rates(as_of)
-            self._hit_rates = (as_of, rates)
-            return rates
+            records = self.compute_records(as_of)
+            self._hit_rates = (as_of, records)
+            return records
 
     def compute_hit_rates(self, as_of: dt.datetime) -> pl.DataFrame:
+        """Each hit's record, counted afresh."""
+        return self.compute_records(as_of)[0]
+
+    def compute_records(self, as_of: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Per code among the reasons of the decisions that put inspected consignments where they were: the
-        consignments inspected, and those an inspection found infringing; and the same where the code was
-        the consignment's only profile, detector, watch-list or model hit."""
+        consignments inspected, and those an inspection found infringing; the same where the code was the
+        consignment's only profile, detector, watch-list or model hit; and per combination of such hits."""
         c, d, i = t.consignments.c, t.decisions.c, t.inspections.c
         query = (
             sa.select(i.consignment_id, i.outcome, d.reasons)
@@ -317,9 +323,9 @@ class HistoryGatherer:
                 codes.setdefault(cid, set()).update(r.code for r in _CODES.decode(reasons) if r.source in SIGNALS)
         rows = [(code, hit, len(codes[cid]) == 1) for cid, hit in found.items() for code in codes[cid]]
         if not rows:
-            return pl.DataFrame(schema=HIT_RATES)
+            return pl.DataFrame(schema=HIT_RATES), pl.DataFrame(schema=COMBINATIONS)
         frame = pl.DataFrame(rows, schema=["code", "hit", "alone"], orient="row")
-        return (
+        per_code = (
             frame.group_by("code")
             .agg(pl.len().alias("inspected"), pl.col("hit").sum().alias("found"),
                  pl.col("alone").sum().alias("alone_inspected"),
@@ -327,6 +333,17 @@ class HistoryGatherer:
             .select(list(HIT_RATES))
             .cast(HIT_RATES)  # type: ignore[arg-type]
         )  # fmt: skip
+        together = pl.DataFrame(
+            [("+".join(sorted(codes[cid])), hit) for cid, hit in found.items() if codes[cid]],
+            schema=["signals", "hit"], orient="row",
+        )  # fmt: skip
+        per_combination = (
+            together.group_by("signals")
+            .agg(pl.len().alias("inspected"), pl.col("hit").sum().alias("found"))
+            .select(list(COMBINATIONS))
+            .cast(COMBINATIONS)  # type: ignore[arg-type]
+        )
+        return per_code, per_combination
 
     def _compute_unit_values(self, as_of: dt.datetime) -> pl.DataFrame:
         """Log USD unit values per HS6 over recent accepted lines: not invalidated, not found infringing."""

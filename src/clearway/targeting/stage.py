@@ -19,6 +19,10 @@ from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput, no_hits
 from clearway.targeting.model import TargetingModel
 
 CLEARWAY_MAPPING = "clearway"
+PRIOR = {"MODEL-HIGH": 40.0, "MODEL-MEDIUM": 20.0}
+"""The weight (prior hit rate, %) of each band's hits until inspections measure it. Not the score itself:
+a model learns from inspected parcels, most of them stopped for cause, and overrates the rest of the
+traffic; selectivity trusts a band as far as its record shows (the score stays in the message)."""
 READABLE = {
     "unit_vs_hs": "unit value against the usual for its HS code", "unit_minus_hs_median": "unit value gap",
     "log_unit": "unit value", "log_value": "declared value", "log_mass": "mass", "log_duty": "duty at risk",
@@ -89,7 +93,8 @@ class ModelStage:
         bands = np.where(high, "MODEL-HIGH", "MODEL-MEDIUM")  # the band: what hit rates are measured per
         hits = pl.DataFrame({
             "key": best["consignment"], "source": "model", "code": bands, "message": messages, "lane": lanes,
-            "referral": None, "agency": None, "weight": (best["score"] * 100).clip(0, 100), "domain": "fiscal",
+            "referral": None, "agency": None, "weight": np.where(high, PRIOR["MODEL-HIGH"], PRIOR["MODEL-MEDIUM"]),
+            "domain": "fiscal",
             "mandatory": False,
         }).cast(HIT_SCHEMA)  # type: ignore[arg-type]  # fmt: skip
         return StageOutput(pl.concat([hits, exploring]))
