@@ -70,11 +70,14 @@ class Settings:
     explore_share: float = 0.2  # the share of discretionary stops a stop resting on priors alone may take
     # when stops with a record could fill the rest
 
-    def day_capacity(self, consignments: int) -> int:
+    def day_capacity(self, consignments: int, sampled: int | None = None) -> int:
         """Stops the day may hold after `consignments` decided: its share of them (targeted and random),
-        rounded up, and never fewer than `minimum_stops`, so that a quiet day's parcels can be stopped too."""
-        share = self.capacity_yellow + self.capacity_red + self.random_rate
-        return max(self.minimum_stops, math.ceil(share * consignments - 1e-9))
+        rounded up, and never fewer than `minimum_stops`, so that a quiet day's parcels can be stopped too.
+        With `sampled` (the consignments actually seen, when `consignments` is an expected day), the random
+        share counts only those: the random sample of the parcels still to come is not spent ahead."""
+        targeted = (self.capacity_yellow + self.capacity_red) * consignments
+        random = self.random_rate * (consignments if sampled is None else sampled)
+        return max(self.minimum_stops, math.ceil(targeted + random - 1e-9))
 
     def day_cut(self, history: History, ranks: list[float], consignments: int) -> float:
         """The expected value a discretionary stop needs today: the one that would fill the day's targeted
@@ -224,7 +227,7 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     expected = context.history.day_decided + frame.height  # the day so far, or yesterday's whole day: a batch
     if context.history.yesterday is not None:  # with more worth stopping than its share may borrow the rest,
         expected = max(expected, context.history.yesterday[0])  # the cut keeps the poor ones out
-    capacity = settings.day_capacity(expected) - context.history.day_stopped
+    capacity = settings.day_capacity(expected, context.history.day_decided + frame.height) - context.history.day_stopped
     free = max(0, capacity - mandatory - sampled)
     discretionary = frame.filter(stop & ~pl.col("_mandatory")).sort(["_rank", "key"], descending=[True, False])
     day_cut = settings.day_cut(context.history, discretionary["_rank"].to_list(), frame.height)
