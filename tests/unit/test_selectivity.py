@@ -202,3 +202,16 @@ def test_a_combination_that_inspections_keep_clearing_loses_its_place() -> None:
     assert out.filter(pl.col("lane") == "yellow")["key"].to_list() == ["k001"]
     why = out.filter(pl.col("key") == "k000")["reasons"][0][-1]["message"]
     assert "together 0 found in 40 inspected" in why and "expected value 2.35" in why  # (0 + 10 x 0.98) / 50 x 12
+
+
+def test_the_random_sample_is_drawn_whatever_the_parcels_risk() -> None:
+    """Drawn among all parcels, the sample estimates all traffic: a parcel a rule flagged can be drawn too,
+    and is stopped and inspected even where capacity would have released it."""
+    rows = [row(f"k{i:04d}", "10.00") for i in range(2000)]
+    flagged: dict[str, Ask | list[Ask]] = {f"k{i:04d}": ("yellow", "rfi", 10.0) for i in range(0, 2000, 2)}
+    out = decide(rows, flagged, settings(capacity_yellow=0.0, random_rate=0.02))
+    sample = out.filter(pl.col("reasons").list.eval(pl.element().struct.field("code") == "RANDOM").list.any())
+    keys = set(sample["key"].to_list())
+    from_flagged = {k for k in keys if int(k[1:]) % 2 == 0}
+    assert 20 <= len(keys) <= 70 and 0 < len(from_flagged) < len(keys)  # both halves drawn alike
+    assert set(sample["lane"].to_list()) == {"yellow"}  # stopped, though no capacity was left for the flagged

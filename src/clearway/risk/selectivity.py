@@ -12,8 +12,10 @@
   record could fill the rest: a new detector or a newly promoted model explores before it spends the day.
 - The capacity is the day's: a share of the consignments decided that day (`History.day_decided`), less
   the stops already made (`History.day_stopped`), so a batch of one is treated as a slice of the day.
-- Among what is left green or blue, a keyed hash draws the random sample (the unbiased estimate of
-  non-compliance); AEO operators, at home or mutually recognised, get a lower random rate and rank lower.
+- A keyed hash draws the random sample among all parcels, whatever their risk (so that it estimates the
+  non-compliance of all traffic, not of what the rules let through); a parcel drawn is stopped and
+  inspected even if it would have been released. AEO operators, at home or mutually recognised, get a
+  lower random rate and rank lower.
 """
 
 from __future__ import annotations
@@ -221,15 +223,16 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
          .otherwise(1.0)).alias("_rank"),
     )  # fmt: skip
     random_rate = pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_random_rate).otherwise(settings.random_rate)
-    drawn = pl.col("lane").is_in(["green", "blue"]) & (pl.col("_draw") < random_rate)
+    drawn = pl.col("_draw") < random_rate  # whatever the parcel's risk: the sample estimates all traffic
     frame = frame.with_columns(drawn.alias("_drawn"))
-    mandatory, sampled = int(frame["_mandatory"].sum()), int(frame["_drawn"].sum())
+    mandatory, sampled = int(frame["_mandatory"].sum()), int((frame["_drawn"] & ~frame["_mandatory"]).sum())
     expected = context.history.day_decided + frame.height  # the day so far, or yesterday's whole day: a batch
     if context.history.yesterday is not None:  # with more worth stopping than its share may borrow the rest,
         expected = max(expected, context.history.yesterday[0])  # the cut keeps the poor ones out
     capacity = settings.day_capacity(expected, context.history.day_decided + frame.height) - context.history.day_stopped
     free = max(0, capacity - mandatory - sampled)
-    discretionary = frame.filter(stop & ~pl.col("_mandatory")).sort(["_rank", "key"], descending=[True, False])
+    discretionary = frame.filter(stop & ~pl.col("_mandatory") & ~pl.col("_drawn")).sort(
+        ["_rank", "key"], descending=[True, False])  # fmt: skip
     day_cut = settings.day_cut(context.history, discretionary["_rank"].to_list(), frame.height)
     eligible = discretionary.filter(pl.col("_rank") >= day_cut)
     proven = eligible.filter(pl.col("_proven"))
@@ -244,13 +247,12 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     drawn = pl.col("_drawn")
     below = "" if cut is None else f" (below the day's cut of {round(cut, 2)})"
     frame = frame.with_columns(
-        pl.when(released).then(pl.lit("blue")).when(drawn).then(pl.lit("yellow")).otherwise(pl.col("lane")).alias(
-            "lane"
-        ),
+        pl.when(released).then(pl.lit("blue")).when(drawn & ~stop).then(pl.lit("yellow")).otherwise(pl.col("lane"))
+        .alias("lane"),
         pl.when(released).then(pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)))
         .otherwise(pl.col("referrals")).alias("referrals"),
         over.alias("mandatory_over_capacity"),
-        (stop & ~pl.col("_mandatory")).alias("discretionary"),
+        (stop & ~pl.col("_mandatory") & ~drawn).alias("discretionary"),
         _add_reason(
             pl.when(released).then(_reason("selectivity", "CAPACITY", pl.format(
                 "over today's inspection capacity: expected value {}{} = {}; released for post-clearance audit",
@@ -263,8 +265,11 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
                 "stops the day's capacity has left")))
             .when(pl.col("_mandatory")).then(_reason("selectivity", "MANDATORY", pl.lit(
                 "mandatory stop, kept whatever the capacity (the law it follows is in the hit's profile)")))
-            .when(drawn).then(_reason("random", "RANDOM", pl.lit("random selection: the unbiased control sample")))
         ),
+    )  # fmt: skip
+    frame = frame.with_columns(
+        _add_reason(pl.when(drawn).then(_reason("random", "RANDOM", pl.lit(
+            "random selection: the unbiased control sample, drawn whatever the parcel's risk"))))
     )  # fmt: skip
     frame = frame.with_columns(
         _add_reason(
