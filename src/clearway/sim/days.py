@@ -28,11 +28,12 @@ import itertools
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from clearway.sim import violations
 from clearway.sim.catalogue import catalogue
-from clearway.sim.generator import Label, Rates, Record, SimulatedDay, _draw, _emit, _pick, build
+from clearway.sim.generator import Rates, SimulatedDay, _draw, _emit, _pick, build, inject
 from clearway.sim.parties import Seller, consignee, make_sellers
 from clearway.sim.world import DESTINATIONS
 
@@ -115,13 +116,8 @@ class World:
                 continue
             doc = build(draw)
             doc["consignee"] = buyer
-            if violation == "malformed":
-                line, detail = violations.malformed(draw, doc)
-                out.records.append(Record(draw.submitter, doc["reference"], line))
-                out.labels.append(Label(draw.submitter, doc["reference"], "malformed", detail))
-            else:
-                detail = getattr(violations, violation)(draw, doc) if violation else None
-                self._sent(out, draw.submitter, doc, seller, violation if detail is not None else None, detail or "")
+            sent = partial(self._sent, out, draw.submitter, doc, seller)
+            inject(out, draw, doc, violation, sent)
             number += 1
         return out
 

@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -108,15 +109,23 @@ def simulate(size: int, seed: int, day: dt.date, rates: Rates | None = None) -> 
             number += len(parts)
             continue
         doc = build(draw)
-        if violation == "malformed":
-            line, detail = violations.malformed(draw, doc)
-            out.records.append(Record(draw.submitter, doc["reference"], line))
-            out.labels.append(Label(draw.submitter, doc["reference"], "malformed", detail))
-        else:
-            detail = getattr(violations, violation)(draw, doc) if violation else None
-            _emit(out, draw.submitter, doc, violation if detail is not None else None, detail or "")
+        inject(out, draw, doc, violation, lambda v, d, doc=doc, who=draw.submitter: _emit(out, who, doc, v, d))
         number += 1
     return out
+
+
+def inject(
+    out: SimulatedDay, draw: _Draw, doc: dict[str, Any], violation: str | None, emit: Callable[[str | None, str], None]
+) -> None:
+    """Bend `doc` with `violation` and `emit(violation or None, detail)` it; a malformed record is kept as the
+    broken line its submitter's system sent."""
+    if violation == "malformed":
+        line, detail = violations.malformed(draw, doc)
+        out.records.append(Record(draw.submitter, doc["reference"], line))
+        out.labels.append(Label(draw.submitter, doc["reference"], "malformed", detail))
+        return
+    detail = getattr(violations, violation)(draw, doc) if violation else None
+    emit(violation if detail is not None else None, detail or "")
 
 
 def _emit(out: SimulatedDay, submitter: str, doc: dict[str, Any], violation: str | None, detail: str) -> None:
