@@ -24,7 +24,9 @@ def test_two_days_are_ingested_inspected_measured_and_reported(tmp_path: Path) -
     result = run_pilot(app, world=World.make(21, 600), days=2, start=dt.date(2026, 11, 16), out=tmp_path)
     assert [d.index for d in result.days] == [1, 2] and all(d.consignments > 550 for d in result.days)
     for day in result.days:
-        assert 0 < day.stop_rate <= 50 / day.consignments + 0.01  # the day's minimum of 50 stops, not more
+        # the day's minimum of 50 stops; the random draw (by consignment id, so it varies from run to run) and
+        # mandatory stops may come a few above it, never the share of the traffic a cap-less day would take
+        assert 0 < day.stop_rate <= 62 / day.consignments
         assert day.inspected > 0 and 0 <= day.found <= day.inspected
         assert day.precision is not None and day.recall.get("watchlisted_party", 1.0) == 1.0
         assert day.model.startswith("not trained")  # fewer than 1,000 inspections: no model yet

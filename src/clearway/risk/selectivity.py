@@ -126,7 +126,7 @@ def parse_settings(config: str, registry: str, source: str, domains: Domains) ->
     if set(doc) - known:
         raise RuleFileError(f"unknown setting {sorted(set(doc) - known)[0]!r}", file=source, line=line_of(doc))
     capacity = doc.get("capacity") or {}
-    if set(capacity) - {"yellow", "red", "minimum", LINE}:
+    if not isinstance(capacity, dict) or set(capacity) - {"yellow", "red", "minimum", LINE}:
         raise RuleFileError("capacity takes yellow, red (shares) and minimum (stops a day)", file=source,
                             line=line_of(doc))  # fmt: skip
     minimum = capacity.get("minimum", 0)
@@ -168,6 +168,9 @@ def parse_settings(config: str, registry: str, source: str, domains: Domains) ->
         raise RuleFileError("expected_value settings are numbers, zero or more (explore_share at most 1)",
                             file=source, line=line_of(doc))  # fmt: skip
     review = doc.get("review") or {}
+    if not isinstance(review, dict):
+        raise RuleFileError("review takes hit_rate_floor (a share) and minimum_inspected (a count)", file=source,
+                            line=line_of(doc))  # fmt: skip
     floor, least = review.get("hit_rate_floor", 0.0), review.get("minimum_inspected", 20)
     if (
         set(review) - {"hit_rate_floor", "minimum_inspected", LINE}

@@ -301,9 +301,12 @@ class Clearance:
     def answer_referral(
         self, submitter: Principal, consignment_id: str, kind: str, answer: dict[str, Any]
     ) -> dict[str, Any]:
-        """The submitter answers an open `rfi` (information requested) or `screening` (screening done)."""
+        """The submitter answers an open `rfi` (information requested), `screening` (screening done) or
+        `carrier` (what the carrier or post did with goods it may not carry)."""
         if kind not in ANSWERABLE:
-            raise InvalidInput("a submitter answers `rfi` or `screening` referrals; `dnl` and `oga` are customs' own")
+            raise InvalidInput(
+                "a submitter answers `rfi`, `screening` or `carrier` referrals; `dnl` and `oga` are customs' own"
+            )
         self.owned(submitter, consignment_id)
         r = t.referrals.c
         with self.engine.connect() as conn:
