@@ -215,3 +215,20 @@ def test_the_random_sample_is_drawn_whatever_the_parcels_risk() -> None:
     from_flagged = {k for k in keys if int(k[1:]) % 2 == 0}
     assert 20 <= len(keys) <= 70 and 0 < len(from_flagged) < len(keys)  # both halves drawn alike
     assert set(sample["lane"].to_list()) == {"yellow"}  # stopped, though no capacity was left for the flagged
+
+
+def test_stops_on_priors_alone_take_only_their_share_of_the_day_when_others_have_a_record() -> None:
+    """A new signal (a seller's first record, a newly promoted model) explores before it spends the day."""
+    rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
+    wanted: dict[str, Ask | list[Ask]] = {f"k{i:03d}": ("yellow", None, 95.0) for i in range(10)}  # new: D95
+    wanted |= {f"k{i:03d}": ("yellow", None, 60.0) for i in range(10, 20)}  # measured: D60
+    record = pl.DataFrame({"code": ["D60"], "inspected": [30], "found": [24], "alone_inspected": [30],
+                           "alone_found": [24]})  # fmt: skip
+    s = settings(capacity_yellow=0.1, explore_share=0.2)
+    out = decide(rows, wanted, s, History(hit_rates=record))
+    stopped = set(out.filter(pl.col("lane") == "yellow")["key"].to_list())
+    assert len(stopped) == 10 and len(stopped & {f"k{i:03d}" for i in range(10)}) == 2  # 20% of 10 stops
+    spent = decide(rows, wanted, s, History(hit_rates=record, day_explored=2, day_decided=0))
+    assert not set(spent.filter(pl.col("lane") == "yellow")["key"].to_list()) & {f"k{i:03d}" for i in range(10)}
+    alone = decide(rows, {k: v for k, v in wanted.items() if int(k[1:]) < 10}, s, History(hit_rates=record))
+    assert alone.filter(pl.col("lane") == "yellow").height == 10  # nothing with a record: priors fill the day

@@ -101,4 +101,5 @@ class History:
     day_decided: int = 0  # consignments of the as-of day decided before the batch
     day_stopped: int = 0  # of which stopped (yellow or red): what the day's capacity has left
     day_candidates: tuple[float, ...] = ()  # the ranks (expected values) of the day's earlier discretionary stops
+    day_explored: int = 0  # the day's stops so far that rested on priors alone
     yesterday: tuple[int, float] | None = None  # the day before: consignments decided, and the cut it ended with

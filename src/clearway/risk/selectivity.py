@@ -8,8 +8,8 @@
   the rest go to blue (release, then post-clearance audit), keeping only the referrals that hold a parcel
   for someone else (the carrier, an agency). Each stop and each release says its expected value and why.
 - A stop whose likelihood rests on priors alone (no hit of it, nor its combination, inspected
-  `proven_after` times) takes at most `explore_share` of the discretionary stops while stops with a
-  record could fill the rest: a new detector or a newly promoted model explores before it spends the day.
+  `proven_after` times) takes at most `explore_share` of the day's stops while stops with a record could
+  fill the rest: a new detector or a newly promoted model explores before it spends the day.
 - The capacity is the day's: a share of the consignments decided that day (`History.day_decided`), less
   the stops already made (`History.day_stopped`), so a batch of one is treated as a slice of the day.
 - A keyed hash draws the random sample among all parcels, whatever their risk (so that it estimates the
@@ -236,12 +236,13 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     free = max(0, capacity - mandatory - sampled)
     discretionary = frame.filter(stop & ~pl.col("_mandatory") & ~pl.col("_drawn")).sort(
         ["_rank", "key"], descending=[True, False])  # fmt: skip
-    day_cut = settings.day_cut(context.history, discretionary["_rank"].to_list(), frame.height)
-    eligible = discretionary.filter(pl.col("_rank") >= day_cut)
-    proven = eligible.filter(pl.col("_proven"))
-    unproven_room = max(math.ceil(settings.explore_share * free), free - proven.height)
-    kept = pl.concat([proven, eligible.filter(~pl.col("_proven")).head(unproven_room)]).sort(
-        ["_rank", "key"], descending=[True, False]).head(free)  # fmt: skip
+    proven = discretionary.filter(pl.col("_proven"))
+    day_room = math.ceil(settings.explore_share * settings.day_capacity(expected)) - context.history.day_explored
+    unproven_room = max(0, day_room, free - proven.height)  # the day's share, or whatever proven ones leave
+    considered = pl.concat([proven, discretionary.filter(~pl.col("_proven")).head(unproven_room)]).sort(
+        ["_rank", "key"], descending=[True, False])  # fmt: skip
+    day_cut = settings.day_cut(context.history, considered["_rank"].to_list(), frame.height)
+    kept = considered.filter(pl.col("_rank") >= day_cut).head(free)
     needed = float(kept["_rank"].min()) if kept.height else day_cut  # type: ignore[arg-type]  # what a stop took
     cut = needed if math.isfinite(needed) and kept.height < discretionary.height else None
     keep = kept["key"].implode()
@@ -256,6 +257,7 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         .otherwise(pl.col("referrals")).alias("referrals"),
         over.alias("mandatory_over_capacity"),
         (stop & ~pl.col("_mandatory") & ~drawn).alias("discretionary"),
+        (pl.col("key").is_in(keep) & ~pl.col("_proven")).alias("explored"),
         _add_reason(
             pl.when(released).then(_reason("selectivity", "CAPACITY", pl.format(
                 "over today's inspection capacity: expected value {}{} = {}; released for post-clearance audit",

@@ -103,7 +103,7 @@ class HistoryGatherer:
         self._unit_values: tuple[dt.datetime, pl.DataFrame] | None = None
         self._hit_rates: tuple[dt.datetime, tuple[pl.DataFrame, pl.DataFrame]] | None = None
         self._day: tuple[dt.date, dt.datetime, int, int] | None = None  # day, counted at, decided, stopped
-        self._candidates: tuple[dt.date, list[float], list[int]] | None = None  # day, stops' ranks, [decided]
+        self._candidates: tuple[dt.date, list[float], list[int]] | None = None  # day, ranks, [decided, explored]
         self._yesterday: tuple[dt.date, int, float] | None = None  # the day, decided, its final cut
 
     def __call__(self, rows: Sequence[BatchRow], as_of: dt.datetime) -> History:
@@ -121,11 +121,12 @@ class HistoryGatherer:
             if self._candidates is None or self._candidates[0] != as_of.date():
                 self._close_day(as_of.date())
             assert self._candidates is not None
-            pool, before = tuple(self._candidates[1]), self._yesterday
+            pool, before, explored = tuple(self._candidates[1]), self._yesterday, self._candidates[2][1]
         yesterday = before[1:] if before and before[0] == as_of.date() - dt.timedelta(days=1) else None
         return History(parcels=parcels, offenders=offenders, unit_values=self.unit_values(as_of), assessed=assessed,
                        exports=exports, hit_rates=hit_rates, combinations=combinations, day_decided=decided,
-                       day_stopped=stopped, day_candidates=pool, yesterday=yesterday)  # fmt: skip
+                       day_stopped=stopped, day_candidates=pool, day_explored=explored,
+                       yesterday=yesterday)  # fmt: skip
 
     def day_so_far(self, as_of: dt.datetime, batch: set[str]) -> tuple[int, int]:
         """Consignments of the as-of day decided, and stopped, before the batch."""
@@ -165,13 +166,14 @@ class HistoryGatherer:
             assert self._candidates is not None
             self._candidates[1].extend(ranks)
             self._candidates[2][0] += decisions.height
+            self._candidates[2][1] += int(decisions["explored"].sum()) if "explored" in decisions.columns else 0
 
     def _close_day(self, day: dt.date) -> None:
         """Start `day`'s pool; the day before ends with the cut its pool and volume set (the lock is held)."""
         settings, done = self.app.selectivity, self._candidates
         if done is not None and settings is not None and done[0] == day - dt.timedelta(days=1) and done[2][0]:
             self._yesterday = (done[0], done[2][0], settings.cut(sorted(done[1], reverse=True), done[2][0]))
-        self._candidates = (day, [], [0])
+        self._candidates = (day, [], [0, 0])
 
     def _assessed(self, conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
         """Earlier assessments of the batch's consignees: the same day, and the same year where the
