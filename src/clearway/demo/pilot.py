@@ -25,6 +25,7 @@ from clearway.demo.run import read_labels
 from clearway.errors import ClearwayError
 from clearway.intake import read_path
 from clearway.kpi.stats import wilson
+from clearway.risk.selectivity import HOLDING_FOR_OTHERS
 from clearway.services.ingest import IngestReport, ingest
 from clearway.services.targeting import promote, train_from_store
 from clearway.sim.days import VALUE_FRAUD, World
@@ -141,7 +142,7 @@ def _measure(
     decisions = report.decision_frame()
     share = app.selectivity.tax_at_risk if app.selectivity else 0.0
     on = ["submitter", "reference"]
-    held_only = pl.col("referrals").list.set_intersection(["carrier", "oga"]).list.len() > 0
+    held_only = pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)).list.len() > 0
     frame = decisions.select(
         *on, pl.col("lane").is_in(STOPS).alias("stopped"), (held_only & ~pl.col("lane").is_in(STOPS)).alias("referred"),
         pl.col("due_eur").cast(pl.Float64).fill_null(0.0).alias("due"),

@@ -6,12 +6,9 @@ from pathlib import Path
 
 from clearway.demo.pilot import PilotResult
 from clearway.report import charts
+from clearway.report.kpi_report import share
 from clearway.report.page import Chart, Page, Section, Table
 from clearway.sim.days import VALUE_FRAUD
-
-
-def _share(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0%}"
 
 
 def build_page(result: PilotResult) -> Page:
@@ -24,11 +21,11 @@ def build_page(result: PilotResult) -> Page:
     for d in result.days:
         rate, interval = d.non_compliance
         estimate = "–" if rate is None or interval is None else f"{rate:.1%} ({interval[0]:.1%} to {interval[1]:.1%})"
-        rows.append([str(d.index), d.day.isoformat(), f"{d.consignments:,}", f"{d.stop_rate:.1%}", _share(d.precision),
+        rows.append([str(d.index), d.day.isoformat(), f"{d.consignments:,}", f"{d.stop_rate:.1%}", share(d.precision),
                      f"{d.referred:,}", f"{d.inspected:,}", f"{d.found:,}", f"{d.at_risk_found:,.2f}", estimate,
                      d.model, str(d.shifts)])  # fmt: skip
     recall = Table("Recall by violation (stopped, or rejected at intake)", ["violation", *days],
-                   [[v, *(_share(d.recall.get(v)) for d in result.days)] for v in violations])  # fmt: skip
+                   [[v, *(share(d.recall.get(v)) for d in result.days)] for v in violations])  # fmt: skip
     section = Section(
         "Day by day",
         text="Each day is ingested, the officers inspect every stop (the random sample first) and record what "
