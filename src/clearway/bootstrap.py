@@ -17,6 +17,7 @@ from clearway.revenue import RevenueContext
 from clearway.revenue.packaged import load_revenue
 from clearway.revenue.stage import RevenueStage
 from clearway.risk import ProfileSet, RuleStage, parse_profiles
+from clearway.risk.alerts import AlertDetector
 from clearway.risk.classification import MisclassificationDetector
 from clearway.risk.detectors import (
     BrandFloor,
@@ -174,6 +175,7 @@ def build_pipeline(
             MisclassificationDetector(),
             RepeatOffenderDetector(),
             ExportMismatchDetector(revenue.rates),
+            AlertDetector(revenue.rates),
             RevenueStage(revenue),
         ]
     if model is not None:

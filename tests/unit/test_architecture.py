@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 SRC = Path(__file__).parents[2] / "src" / "clearway"
-CORE = ("model", "risk", "pipeline", "ledger", "revenue", "clearance", "targeting", "kpi", "impact")
+CORE = ("model", "cooperation", "risk", "pipeline", "ledger", "revenue", "clearance", "targeting", "kpi", "impact")
 FORBIDDEN = (
     "sqlalchemy", "alembic", "psycopg", "litestar", "httpx", "typer", "rich", "jinja2", "matplotlib",
     "clearway.store", "clearway.intake", "clearway.api", "clearway.web", "clearway.cli", "clearway.sim",

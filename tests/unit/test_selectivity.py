@@ -10,7 +10,8 @@ import pytest
 
 from clearway.bootstrap import load_domains, load_selectivity
 from clearway.pipeline import HIT_SCHEMA, BatchRow, Context, History, StageOutput, assess, to_batch
-from clearway.risk.selectivity import Operator, Settings, apply
+from clearway.cooperation.aeo import Operator
+from clearway.risk.selectivity import Settings, apply
 from tests.unit.test_detectors import row
 
 DAY = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
@@ -159,9 +160,9 @@ def test_trusted_operators_rank_lower_and_are_drawn_less() -> None:
         decide(rows, {}, settings(random_rate=0.01, registry=(expired,))).filter(pl.col("lane") == "yellow").height > 0
     )
     foreign = Operator("s", "Far Away Post", "AEOF", "BR", dt.date(2025, 1, 1), dt.date(2027, 1, 1))
-    assert not settings().recognised(foreign, "DE", DAY.date())  # no mutual recognition with BR
+    assert not settings().recognised(foreign, "DE")  # no mutual recognition with BR
     chinese = Operator("s", "CN exporter", "AEO", "CN", dt.date(2025, 1, 1), dt.date(2027, 1, 1))
-    assert settings().recognised(chinese, "FR", DAY.date())  # EU-China mutual recognition
+    assert settings().recognised(chinese, "FR")  # EU-China mutual recognition
 
 
 def test_the_shipped_settings_load() -> None:

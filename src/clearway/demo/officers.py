@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from clearway.auth.clients import Principal
 from clearway.bootstrap import App
-from clearway.services.clearance import Clearance, FindingKind, Inspection, InspectionFinding
+from clearway.model.vocabulary import FindingKind
+from clearway.services.clearance import Clearance, Inspection, InspectionFinding
 from clearway.store import tables as t
 
 FOUND: dict[str, FindingKind] = {  # the simulator's violation -> what the officer records

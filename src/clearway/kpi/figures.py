@@ -259,6 +259,62 @@ def rejections(data: KpiInput) -> pl.DataFrame:
     )  # fmt: skip
 
 
+ALERT_PREFIX = "ALERT:"
+EXPORT_PREFIX = "DET-EXPORT-"
+
+
+def cooperation(data: KpiInput) -> pl.DataFrame:
+    """Risk alerts per direction and partner: issued or received in the period, hit (for received ones, an
+    infringement found here on a consignment it selected; for issued ones, as the partner reported), and
+    expired in the period."""
+    period = data.period
+    codes = (
+        data.reasons.filter(pl.col("code").str.starts_with(ALERT_PREFIX))
+        .join(_outcomes(data).filter("infringement"), on="consignment_id")
+        .select(pl.col("code").str.split(":").list.get(1).alias("partner"),
+                pl.col("code").str.split(":").list.slice(2).list.join(":").alias("alert_id"))
+        .unique()
+        .with_columns(pl.lit(True).alias("found_here"))
+    )  # fmt: skip
+    alerts = data.alerts.join(codes, on=["partner", "alert_id"], how="left")
+    recorded = pl.col("recorded_at").is_between(period.since, period.until, closed="left")
+    hit = pl.when(pl.col("direction") == "out").then(pl.col("reported_found").fill_null(0) > 0).otherwise(
+        pl.col("found_here").fill_null(False))  # fmt: skip
+    return (
+        alerts.group_by("direction", "partner")
+        .agg(
+            recorded.sum().alias("alerts"),
+            (recorded & hit).sum().alias("hit"),
+            pl.col("expires_at").is_between(period.since, period.until, closed="left").sum().alias("expired"),
+        )
+        .with_columns(pl.col("direction").replace_strict({"out": "issued", "in": "received"}, default=None))
+        .sort("direction", "partner")
+    )
+
+
+def partner_findings(data: KpiInput) -> pl.DataFrame:
+    """Infringements found on consignments a partner's alert or export record selected, per source and
+    currency: consignments, their declared value (in `currency`), and the duty and tax assessed on them (in
+    `tax_currency`, the destination's)."""
+    selected = data.reasons.select(
+        "consignment_id",
+        pl.when(pl.col("code").str.starts_with(ALERT_PREFIX)).then(pl.lit("partner alert"))
+        .when(pl.col("code").str.starts_with(EXPORT_PREFIX)).then(pl.lit("partner export record"))
+        .alias("source"),
+    ).drop_nulls("source").unique()  # fmt: skip
+    taxes = data.assessments.select("consignment_id", (pl.col("duty") + pl.col("vat") + pl.col("other")).alias("tax"),
+                                    pl.col("currency").alias("tax_currency"))  # fmt: skip
+    return (
+        selected.join(_outcomes(data).filter("infringement"), on="consignment_id")
+        .join(data.consignments.select(pl.col("id").alias("consignment_id"), "currency", "value"), on="consignment_id")
+        .join(taxes, on="consignment_id", how="left")
+        .group_by("source", "currency", "tax_currency")
+        .agg(pl.len().alias("consignments"), pl.col("value").sum().alias("declared_value"),
+             pl.col("tax").sum().alias("duty_and_tax"))
+        .sort("source", "currency", "tax_currency", nulls_last=True)
+    )  # fmt: skip
+
+
 def compute(data: KpiInput) -> dict[str, pl.DataFrame]:
     """Every KPI table of the period, by name (the names of the exported files)."""
     return {
@@ -272,4 +328,6 @@ def compute(data: KpiInput) -> dict[str, pl.DataFrame]:
         "random_selection": random_selection(data),
         "data_quality": data_quality(data),
         "rejections": rejections(data),
+        "cooperation": cooperation(data),
+        "partner_findings": partner_findings(data),
     }

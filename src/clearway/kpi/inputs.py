@@ -76,6 +76,15 @@ INSPECTIONS: dict[str, pl.DataType] = {
     "outcome": pl.String(),  # compliant, infringement
 }
 
+ALERTS: dict[str, pl.DataType] = {
+    "direction": pl.String(),  # out: issued by this office; in: received from a partner
+    "partner": pl.String(),
+    "alert_id": pl.String(),
+    "recorded_at": TIME,  # issued, or loaded, here
+    "expires_at": TIME,
+    "reported_found": pl.Int64(),  # out: infringements the partner reported finding with it
+}
+
 SUBMISSIONS: dict[str, pl.DataType] = {
     "submitter": pl.String(),
     "outcome": pl.String(),  # registered, amended, unchanged, rejected
@@ -117,13 +126,14 @@ class KpiInput:
     refunds: pl.DataFrame
     inspections: pl.DataFrame
     submissions: pl.DataFrame
+    alerts: pl.DataFrame
 
     @classmethod
     def of(cls, period: Period, **frames: pl.DataFrame | list[dict[str, object]]) -> KpiInput:
         """Frames in the fixed schemas, from frames or lists of rows; a kind left out is empty."""
         schemas = {
             "consignments": CONSIGNMENTS, "reasons": REASONS, "assessments": ASSESSMENTS, "thresholds": THRESHOLDS,
-            "refunds": REFUNDS, "inspections": INSPECTIONS, "submissions": SUBMISSIONS,
+            "refunds": REFUNDS, "inspections": INSPECTIONS, "submissions": SUBMISSIONS, "alerts": ALERTS,
         }  # fmt: skip
         unknown = set(frames) - set(schemas)
         if unknown:

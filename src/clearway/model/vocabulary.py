@@ -29,6 +29,13 @@ property), prohibitions (prohibited and restricted goods), oga (other agencies' 
 is data (`data/risk/domains.yaml`)."""
 DOMAINS: tuple[Domain, ...] = get_args(Domain)
 
+FindingKind = Literal[
+    "counterfeit", "undervaluation", "wrong_hs_code", "dangerous_goods", "prohibited", "restricted",
+    "misdeclared_origin", "other",
+]  # fmt: skip
+"""What an inspection found (the targeting model's labels), and what a risk alert warns of."""
+FINDING_KINDS: tuple[FindingKind, ...] = get_args(FindingKind)
+
 Channel = Literal["post", "express", "cargo"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from clearway.cooperation.aeo import Operator
+
 PARCELS: dict[str, pl.DataType] = {
     "key": pl.String(),  # the earlier consignment's id
     "destination_country": pl.String(),
@@ -85,6 +87,32 @@ COMBINATIONS: dict[str, pl.DataType] = {
 inspections have tried it (a seller's record beside a split shipment is not two independent signals)."""
 
 
+ALERTS: dict[str, pl.DataType] = {
+    "code": pl.String(),  # ALERT:<partner>:<alert id>, as the hit's code
+    "partner": pl.String(),
+    "alert": pl.String(),  # the alert's id at its issuer
+    "kind": pl.String(),  # what the partner found (a finding kind)
+    "issued_at": pl.Datetime("us", "UTC"),
+    "expires_at": pl.Datetime("us", "UTC"),
+    "hs_prefixes": pl.List(pl.String),
+    "keywords": pl.List(pl.String),  # normalised as `risk/fields.normalise_expr` does
+    "brands": pl.List(pl.String),  # normalised alike
+    "dispatch_country": pl.String(),
+    "destination_country": pl.String(),
+    "origin_country": pl.String(),
+    "value_currency": pl.String(),
+    "value_at_most": pl.Float64(),
+}
+"""Partners' risk alerts in force: each a temporary profile over the goods, route and value it names."""
+
+ALERT_PARTIES: dict[str, pl.DataType] = {
+    "key": pl.String(),  # a consignment of the batch
+    "code": pl.String(),  # the alert one of its parties matched
+    "role": pl.String(),  # seller, consignor, consignee, delivery_address
+}
+"""The batch's parties whose keyed hash, under the key shared with the alert's partner, an alert names."""
+
+
 def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
@@ -103,3 +131,6 @@ class History:
     day_candidates: tuple[float, ...] = ()  # the ranks (expected values) of the day's earlier discretionary stops
     day_explored: int = 0  # the day's stops so far that rested on priors alone
     yesterday: tuple[int, float] | None = None  # the day before: consignments decided, and the cut it ended with
+    operators: tuple[Operator, ...] = ()  # authorised operators the store holds (ours, partners'), by status date
+    alerts: pl.DataFrame = field(default_factory=lambda: _empty(ALERTS))
+    alert_parties: pl.DataFrame = field(default_factory=lambda: _empty(ALERT_PARTIES))

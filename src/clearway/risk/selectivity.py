@@ -20,13 +20,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import math
 from dataclasses import dataclass, field
 
 import polars as pl
 
+from clearway.cooperation.aeo import Operator, parse_operators, standing
 from clearway.errors import RuleFileError
 from clearway.pipeline.decision import REASON
 from clearway.pipeline.history import History
@@ -40,16 +40,6 @@ HOLDING_FOR_OTHERS = ("carrier", "oga", "dnl")
 """Referrals that hold a parcel for someone other than customs' inspectors: kept when a stop is released."""
 EU = frozenset({"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
                 "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"})  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Operator:
-    operator: str
-    name: str
-    programme: str
-    issuing_country: str
-    valid_from: dt.date
-    valid_to: dt.date
 
 
 @dataclass(frozen=True)
@@ -98,9 +88,9 @@ class Settings:
         slots = max(self.minimum_stops, math.ceil((self.capacity_yellow + self.capacity_red) * consignments - 1e-9))
         return ranks[slots - 1] if 0 < slots <= len(ranks) else (math.inf if slots <= 0 else -math.inf)
 
-    def recognised(self, operator: Operator, destination: str, day: dt.date) -> bool:
-        if not operator.valid_from <= day <= operator.valid_to:
-            return False
+    def recognised(self, operator: Operator, destination: str) -> bool:
+        """Whether `destination`'s administration recognises the authorisation (its own, or a mutually
+        recognised partner's); `operator` is a row in force (`cooperation.aeo.standing`)."""
         home = "EU" if destination in EU else destination
         issuer = "EU" if operator.issuing_country in EU else operator.issuing_country
         return issuer == home or issuer in self.mutual_recognition.get(home, frozenset())
@@ -140,17 +130,7 @@ def parse_settings(config: str, registry: str, source: str, domains: Domains) ->
     ]
     if not all(isinstance(r, int | float) and 0 <= r <= 1 for r in rates):
         raise RuleFileError("capacity and random rates are shares between 0 and 1", file=source, line=line_of(doc))
-    operators = []
-    for number, line in enumerate(registry.splitlines(), start=1):
-        if not line.strip() or line.startswith(("#", "operator,")):
-            continue
-        cells = [c.strip() for c in line.split(",")]
-        try:
-            operator, name, programme, country, start, end = cells
-            valid = (dt.date.fromisoformat(start), dt.date.fromisoformat(end))
-        except ValueError as exc:
-            raise RuleFileError(f"bad registry row: {exc}", file=f"{source} (registry)", line=number) from exc
-        operators.append(Operator(operator, name, programme, country, *valid))
+    operators = parse_operators(registry, f"{source} (registry)")
     mutual = {str(k): frozenset(v) for k, v in (doc.get("mutual_recognition") or {}).items() if k != LINE}
     ev = doc.get("expected_value") or {}
     keys = {"prior_strength", "tax_at_risk", "proven_after", "explore_share"}
@@ -206,14 +186,15 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     """Decisions after capacity, random selection and AEO treatment (same rows, same order)."""
     if decisions.is_empty():
         return decisions.drop("signals", strict=False)
-    day = context.as_of.date()
     ids = batch.select("key", "submitter", "seller_identifier", "destination_country")
     trusted: dict[str, str] = {}
-    by_id = {op.operator: op for op in settings.registry}
+    # the packaged registry, then what the store holds (ours, and partners' lists): a later row of an
+    # operator (a suspension, a revocation) takes effect on its date
+    in_force = standing((*settings.registry, *context.history.operators), context.as_of.date())
     for key, submitter, seller, destination in ids.iter_rows():
         for candidate in (submitter, seller):
-            op = by_id.get(candidate or "")
-            if op is not None and settings.recognised(op, destination, day):
+            op = in_force.get(candidate or "")
+            if op is not None and settings.recognised(op, destination):
                 trusted[key] = f"{op.name} ({op.programme}, {op.issuing_country})"
     frame = _with_expected_value(decisions, context, settings).with_columns(
         pl.col("key").replace_strict(trusted, default=None, return_dtype=pl.String).alias("_aeo"),

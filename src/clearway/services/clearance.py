@@ -20,7 +20,7 @@ from clearway.bootstrap import App
 from clearway.clearance import Action, next_status
 from clearway.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from clearway.model.consignment import Consignment
-from clearway.model.vocabulary import ANSWERABLE, LANES
+from clearway.model.vocabulary import ANSWERABLE, LANES, FindingKind
 from clearway.store import tables as t
 from clearway.store.events import Audit, EventBatch
 from clearway.store.repository import IdSequence, as_utc
@@ -30,16 +30,6 @@ _decode = msgspec.json.decode
 
 Method = Literal["physical", "non_intrusive"]
 InspectionOutcome = Literal["compliant", "infringement"]
-FindingKind = Literal[
-    "counterfeit",
-    "undervaluation",
-    "wrong_hs_code",
-    "dangerous_goods",
-    "prohibited",
-    "restricted",
-    "misdeclared_origin",
-    "other",
-]
 
 
 class InspectionFinding(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -11,7 +11,9 @@
   were found infringing; recomputed at most every `UNIT_VALUES_TTL`;
 - how far the day's capacity is used: consignments of the as-of day decided, and stopped, before the batch
   (counted in the store at most every `UNIT_VALUES_TTL`, and kept current in between by `count_decided`),
-  and the expected values of the day's discretionary stops so far (this process's, kept in memory).
+  and the expected values of the day's discretionary stops so far (this process's, kept in memory);
+- partners' risk alerts, the batch's parties they name, and authorised-operator lists by status date
+  (`services/cooperation.py`, read at most every minute).
 
 Parties are matched on keyed hashes only; a consignment in the batch never counts as its own history.
 """
@@ -32,6 +34,7 @@ from clearway.bootstrap import App
 from clearway.pipeline import BatchRow, History
 from clearway.pipeline.history import ASSESSED, COMBINATIONS, HIT_RATES, OFFENDERS, PARCELS, UNIT_VALUES
 from clearway.risk.detectors import UndervaluationDetector, usd_rates
+from clearway.services.cooperation import partner_history
 from clearway.services.exports import exports_for
 from clearway.store import tables as t
 from clearway.store.bulk import chunked
@@ -115,6 +118,7 @@ class HistoryGatherer:
             offenders = self._offenders(conn, rows, batch)
             assessed = self._assessed(conn, rows, batch)
             exports = exports_for(conn, sorted({r.consignment.transport_document.id for r in rows}))
+        operators, alerts, alert_parties = partner_history(self.app, rows)
         decided, stopped = self.day_so_far(as_of, batch)
         hit_rates, combinations = self.records(as_of)
         with self._lock:
@@ -126,7 +130,8 @@ class HistoryGatherer:
         return History(parcels=parcels, offenders=offenders, unit_values=self.unit_values(as_of), assessed=assessed,
                        exports=exports, hit_rates=hit_rates, combinations=combinations, day_decided=decided,
                        day_stopped=stopped, day_candidates=pool, day_explored=explored,
-                       yesterday=yesterday)  # fmt: skip
+                       yesterday=yesterday, operators=operators, alerts=alerts,
+                       alert_parties=alert_parties)  # fmt: skip
 
     def day_so_far(self, as_of: dt.datetime, batch: set[str]) -> tuple[int, int]:
         """Consignments of the as-of day decided, and stopped, before the batch."""

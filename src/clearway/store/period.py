@@ -77,6 +77,13 @@ def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:
                 r.refunded_on >= period.start, r.refunded_on <= period.end
             )
         ).all()
+        a = t.risk_alerts.c
+        exchanged = conn.execute(
+            sa.select(a.direction, a.partner, a.alert_id, a.recorded_at, a.expires_at, a.found).where(
+                sa.or_(a.recorded_at.between(period.since, period.until),
+                       a.expires_at.between(period.since, period.until))
+            )
+        ).all()  # fmt: skip
         submitted = conn.execute(
             sa.select(s.submitter, s.outcome, s.errors, s.warnings).where(
                 s.received_at >= period.since, s.received_at < period.until
@@ -96,6 +103,8 @@ def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:
         "refunds": _frame(refunded, {"consignment_id": text, "kind": text, "currency": text, "duty": MONEY,
                                      "vat": MONEY, "total": MONEY}),
         "inspections": _frame(inspected, {"consignment_id": text, "outcome": text}),
+        "alerts": _frame(exchanged, {"direction": text, "partner": text, "alert_id": text, "recorded_at": TIME,
+                                     "expires_at": TIME, "reported_found": pl.Int64()}),
         "submissions": _frame(submitted, {"submitter": text, "outcome": text, "errors": text, "warnings": text})
         .with_columns(
             pl.col("errors").str.json_decode(FINDINGS).list.eval(pl.element().struct.field("code")),

@@ -303,3 +303,54 @@ revoked_tokens = sa.Table(
     sa.Column("jti", sa.String(64), primary_key=True),  # the token's id: a signed-out session
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),  # forgotten after the token expires
 )
+
+partners = sa.Table(
+    "partners",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),  # how this office names the partner administration
+    sa.Column("verifier", sa.Text, nullable=False),  # its signed-note verifier key: bundles it signs
+    sa.Column("shared_key", sa.Text, nullable=False),  # base64: the key parties are hashed under, shared with it
+    sa.Column("agreement", sa.Text, nullable=False),  # the legal basis of the exchange (cited in every bundle)
+    sa.Column("url", sa.Text),  # its clearway API, to pull its alerts from
+    sa.Column("client_id", sa.String(64)),  # the credentials it gave this office there
+    sa.Column("client_secret", sa.Text),
+    sa.Column("feedback", sa.Boolean, nullable=False),  # tell it when its alerts lead to findings here
+    sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+risk_alerts = sa.Table(
+    "risk_alerts",
+    metadata,
+    sa.Column("direction", sa.String(3), primary_key=True),  # out: issued here; in: received from the partner
+    sa.Column("partner", sa.String(64), primary_key=True),  # sent to, or received from
+    sa.Column("alert_id", sa.String(64), primary_key=True),  # the issuer's id
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the RiskAlert as JSON, as signed
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),  # issued, or loaded, here
+    sa.Column("actor", sa.String(64), nullable=False),  # who issued or loaded it
+    sa.Column("consignment_id", sa.String(32)),  # out: the consignment it came from (never sent)
+    sa.Column("selected", sa.Integer),  # out: what the partner's feedback reports
+    sa.Column("inspected", sa.Integer),
+    sa.Column("found", sa.Integer),
+    sa.Column("feedback_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_risk_alerts_expiry", "direction", "expires_at"),
+)
+
+aeo_operators = sa.Table(
+    "aeo_operators",
+    metadata,
+    sa.Column("seq", AUDIT_SEQ, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(64), nullable=False),  # own, or the partner whose list it came from
+    sa.Column("operator", sa.String(120), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("address", sa.String(300), nullable=False),
+    sa.Column("programme", sa.String(20), nullable=False),
+    sa.Column("issuing_country", sa.String(2), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # authorised, suspended, revoked
+    sa.Column("effective", sa.Date, nullable=False),
+    sa.Column("valid_to", sa.Date, nullable=False),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("source", "operator", "status", "effective", name="uq_aeo_operator_status"),
+)

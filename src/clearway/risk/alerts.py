@@ -1,0 +1,112 @@
+"""Partners' risk alerts as temporary profiles: a consignment is selected when one of its parties is one an
+alert names (matched by keyed hash at the edge, `context.history.alert_parties`), or when its goods, route and
+value fit what the alert describes. The hit's reason names the alert, its partner, its kind and its expiry,
+so the officer knows where the suspicion came from; its domain follows the alert's kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from clearway.cooperation.alerts import DOMAIN_OF_KIND
+from clearway.pipeline.stage import Context, StageOutput, hits_of, no_hits
+from clearway.revenue.fx import ExchangeRates
+from clearway.risk.detectors import usd_rates
+from clearway.risk.fields import explode_items, normalise_expr
+
+PRIOR = 50.0
+"""An alert's prior (its weight): a partner found this pattern infringing; the measured record of the alert
+(its code's hit rate here) takes over once inspections have tried it."""
+
+MATCHED = {"key": pl.String, "code": pl.String, "how": pl.String}
+
+
+@dataclass(frozen=True)
+class AlertDetector:
+    rates: ExchangeRates
+    name: str = "partner_alerts"
+
+    def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
+        at = context.as_of
+        alerts = context.history.alerts.filter((pl.col("issued_at") <= at) & (pl.col("expires_at") > at))
+        if batch.is_empty() or alerts.is_empty():
+            return StageOutput(no_hits())
+        matched = pl.concat([self._by_party(alerts, context), self._by_goods(batch, alerts, context)])
+        if matched.is_empty():
+            return StageOutput(no_hits())
+        matched = matched.group_by("key", "code", maintain_order=True).agg(pl.col("how").unique().sort())
+        frames = []
+        for alert in alerts.iter_rows(named=True):
+            hits = matched.filter(pl.col("code") == alert["code"])
+            if hits.is_empty():
+                continue
+            domain, referral = DOMAIN_OF_KIND.get(alert["kind"], DOMAIN_OF_KIND["other"])
+            message = (
+                f"risk alert {alert['alert']} from {alert['partner']} (issued {alert['issued_at']:%Y-%m-%d}, "
+                f"expires {alert['expires_at']:%Y-%m-%d}): {alert['kind'].replace('_', ' ')}; matched "
+            )
+            frame = hits.select("key", (pl.lit(message) + pl.col("how").list.join(", ")).alias("message"))
+            lane = None if domain == "safety" else "yellow"  # dangerous goods go back to the carrier
+            frames.append(hits_of(frame, source="detector", code=alert["code"], lane=lane, referral=referral,
+                                  weight=PRIOR, domain=domain))  # fmt: skip
+        return StageOutput(pl.concat(frames) if frames else no_hits())
+
+    @staticmethod
+    def _by_party(alerts: pl.DataFrame, context: Context) -> pl.DataFrame:
+        parties = context.history.alert_parties.join(alerts.select("code"), on="code")
+        how = pl.format("the {} it names", pl.col("role").str.replace("_", " ")).alias("how")
+        return parties.select("key", "code", how)
+
+    def _by_goods(self, batch: pl.DataFrame, alerts: pl.DataFrame, context: Context) -> pl.DataFrame:
+        described = alerts.filter(
+            (pl.col("hs_prefixes").list.len() + pl.col("keywords").list.len() + pl.col("brands").list.len()) > 0
+        )
+        if described.is_empty():
+            return pl.DataFrame(schema=MATCHED)
+        items = explode_items(batch, set()).with_columns(
+            normalise_expr(pl.col("item.description")).alias("_text"),
+            normalise_expr(pl.col("item.brand")).alias("_brand"),
+        )
+        currencies = sorted({*batch["currency"].drop_nulls().to_list(), *described["value_currency"].drop_nulls()})
+        usd = usd_rates(self.rates, currencies, context.as_of.date())
+        items = items.with_columns(
+            (pl.col("intrinsic_value").cast(pl.Float64) * pl.col("currency").replace_strict(usd, default=None)).alias(
+                "_usd"
+            )
+        )
+        found = []
+        for alert in described.iter_rows(named=True):
+            condition = pl.lit(True)
+            how = []
+            if alert["hs_prefixes"]:
+                condition &= pl.any_horizontal(pl.col("item.hs_code").str.starts_with(p) for p in alert["hs_prefixes"])
+                how.append("HS " + "/".join(alert["hs_prefixes"]))
+            words = [w for w in alert["keywords"] if w]
+            brands = [b for b in alert["brands"] if b]
+            if words or brands:
+                condition &= pl.any_horizontal(
+                    [pl.col("_text").str.contains(rf"\b{_escape(w)}\b") for w in words]
+                    + [pl.col("_brand") == b for b in brands]
+                ).fill_null(False)
+                how.append("goods " + ", ".join([*words, *brands]))
+            for field in ("dispatch_country", "destination_country"):
+                if alert[field]:
+                    condition &= pl.col(field) == alert[field]
+                    how.append(f"{field.replace('_', ' ')} {alert[field]}")
+            if alert["origin_country"]:
+                condition &= pl.col("item.origin_country") == alert["origin_country"]
+                how.append(f"origin {alert['origin_country']}")
+            if alert["value_at_most"] is not None:
+                rate = usd.get(alert["value_currency"])
+                if rate is None:
+                    continue  # a value pattern in a currency without a rate cannot be judged: no hit on it
+                condition &= pl.col("_usd") <= alert["value_at_most"] * rate
+                how.append(f"declared at most {alert['value_at_most']} {alert['value_currency']}")
+            keys = items.filter(condition.fill_null(False))["key"].unique(maintain_order=True)
+            found.append(pl.DataFrame({"key": keys, "code": alert["code"], "how": "; ".join(how)}, schema=MATCHED))
+        return pl.concat(found) if found else pl.DataFrame(schema=MATCHED)
+
+
+def _escape(word: str) -> str:
+    return "".join(f"\\{c}" if not c.isalnum() and c != " " else c for c in word)
