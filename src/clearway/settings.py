@@ -109,6 +109,9 @@ SETTINGS: tuple[Setting, ...] = (
             "OTLP/HTTP endpoint traces are exported to (e.g. http://collector:4318/v1/traces); off when unset"),
     Setting("CLEARWAY_SHUTDOWN_GRACE", "shutdown_grace", "number", 30.0,
             "seconds `serve` takes on SIGTERM to answer requests in flight and drain its queues"),
+    Setting("CLEARWAY_TERRITORY", "territory", "list", (),
+            "the countries whose border this office keeps (`EU` for the Union): what is dispatched from them is "
+            "its export side, shared with partners"),
 )  # fmt: skip
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -146,6 +149,7 @@ class Settings:
     log_format: str = "json"
     otlp_endpoint: str | None = None
     shutdown_grace: float = 30.0
+    territory: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

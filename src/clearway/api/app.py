@@ -31,6 +31,7 @@ from clearway.api.metrics import forget, metrics_config, metrics_controller
 from clearway.api.oauth import OAuthController
 from clearway.api.officer import OfficerController
 from clearway.api.openapi_body import document_consignment_bodies
+from clearway.api.partner import PartnerController
 from clearway.api.problems import clearway_error, http_error, unexpected
 from clearway.api.public import PublicController
 from clearway.api.security import RateLimiter, SignInThrottle, principal_of, require
@@ -43,7 +44,7 @@ from clearway.workers.runtime import Runtime
 
 CONTROLLERS = [
     OAuthController, ConsignmentController, WebhookController, QualityController, OfficerController, AgencyController,
-    PublicController, LedgerController, HealthController,
+    PublicController, LedgerController, HealthController, PartnerController,
 ]  # fmt: skip
 
 
@@ -87,6 +88,7 @@ def create_app(application: App, *, runtime: Runtime | None = None) -> Litestar:
             "reader": _role("consignments:read"),
             "officer": _role("officer"),
             "agency": _role("agency"),
+            "partner": _role("exchange"),
         },
         on_startup=[rt.start],
         on_shutdown=[rt.stop, lambda: forget(rt)],

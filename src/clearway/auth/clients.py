@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from clearway.errors import InvalidInput, NotFound, Unauthenticated
 from clearway.store import tables as t
 
-Role = Literal["platform", "carrier", "postal", "officer", "agency", "monitor"]
+Role = Literal["platform", "carrier", "postal", "officer", "agency", "monitor", "partner"]
 ROLES: tuple[Role, ...] = get_args(Role)
 SUBMITTER_ROLES = frozenset({"platform", "carrier", "postal"})
 SCOPES: dict[str, tuple[str, ...]] = {
@@ -36,6 +36,7 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "officer": ("officer", "quality:all", "metrics"),
     "agency": ("agency",),
     "monitor": ("metrics",),  # the operator's scraper: /metrics and nothing else
+    "partner": ("exchange",),  # a partner administration: what this office shares with it (`api/partner.py`)
 }
 ISSUER = "clearway"
 

@@ -3,7 +3,19 @@ command group (`apps.py` holds the Typer apps they register on)."""
 
 from __future__ import annotations
 
-from clearway.cli import clients, database, demo, history, intake, ledger, model, retention, revenue, running  # noqa: F401 - each registers its commands
+from clearway.cli import (  # noqa: F401 - each registers its commands
+    clients,
+    cooperation,
+    database,
+    demo,
+    history,
+    intake,
+    ledger,
+    model,
+    retention,
+    revenue,
+    running,
+)
 from clearway.cli.apps import app
 from clearway.cli.common import err
 from clearway.cli.intake import schema_json

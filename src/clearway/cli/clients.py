@@ -15,7 +15,7 @@ from clearway.cli.common import err
 @clients_app.command("add")
 def clients_add(
     name: Annotated[str, typer.Argument(help="the client's name; for submitters, the tenant its data is filed under")],
-    role: Annotated[str, typer.Option(help="platform, carrier, postal, officer or agency")],
+    role: Annotated[str, typer.Option(help="platform, carrier, postal, officer, agency, monitor or partner")],
     agency: Annotated[str | None, typer.Option(help="for --role agency: the agency whose referrals it sees")] = None,
     webhook_host: Annotated[
         list[str] | None, typer.Option(help="a host the client's webhooks may call (repeat)")

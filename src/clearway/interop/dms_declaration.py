@@ -316,9 +316,10 @@ def _write_party(parent: etree._Element, name: str, party: Doc) -> None:
             _el(address, "PostcodeID", a["postcode"][:9])
 
 
-def write_declaration(consignment: Doc) -> bytes:
-    """A Consignment v1 document as a DMS import declaration; a field the document lacks is left out (the DMS
-    schema makes none of them mandatory), so a declaration read from DMS comes back with what it mapped."""
+def write_declaration(consignment: Doc, type_code: str = DECLARATION_TYPE) -> bytes:
+    """A Consignment v1 document as a DMS import declaration (or, with `type_code` EXA, an export declaration
+    for a partner); a field the document lacks is left out (the DMS schema makes none of them mandatory), so
+    a declaration read from DMS comes back with what it mapped."""
     c = consignment
     items: list[Doc] = c.get("items", [])
     currency = c.get("currency")
@@ -330,7 +331,7 @@ def write_declaration(consignment: Doc) -> bytes:
     _el(d, "FunctionCode", "9")
     if c.get("reference"):
         _el(d, "FunctionalReferenceID", c["reference"][:35])
-    _el(d, "TypeCode", DECLARATION_TYPE)
+    _el(d, "TypeCode", type_code)
     _el(d, "GoodsItemQuantity", len(items))
     if currency and items and all(i.get("unit_price") for i in items):
         total = sum((Decimal(i["unit_price"]) * i.get("quantity", 1) for i in items), Decimal(0))

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 import polars as pl
@@ -16,12 +18,20 @@ import sqlalchemy as sa
 
 from clearway.bootstrap import App
 from clearway.errors import InvalidInput
-from clearway.interop.dms_declaration import read_declaration
+from clearway.interop.dms_declaration import read_declaration, write_declaration
 from clearway.interop.dms_schemas import DmsSchemas
+from clearway.model.consignment import Consignment
 from clearway.pipeline.history import EXPORTS
+from clearway.risk.selectivity import EU
 from clearway.store import tables as t
 from clearway.store.bulk import chunked, insert_rows
+from clearway.store.cooperation import departed
+from clearway.store.cooperation import partner as partner_of
+from clearway.store.events import record_audit
 from clearway.store.repository import IdSequence
+
+if TYPE_CHECKING:
+    from clearway.services.cooperation import Actor
 
 COLUMNS = ("transport_document_id", "exporting_country", "currency", "hs_code", "description", "quantity", "value")
 
@@ -84,6 +94,59 @@ def parse_dms(data: bytes, schemas: DmsSchemas, source: str) -> ExportRecord:
     ]  # fmt: skip
     country = c.get("dispatch_country") or c.get("seller", {}).get("address", {}).get("country", "")
     return ExportRecord(c["transport_document"]["id"], country, c["currency"], goods, data)
+
+
+def export_view(app: App, since: dt.datetime, until: dt.datetime, territory: Sequence[str]) -> list[Consignment]:
+    """What left this office's territory (consignments dispatched from it, received in the period, that
+    were not held back): the export side a partner compares its imports with."""
+    countries = sorted({c for code in territory for c in (EU if code.upper() == "EU" else {code.upper()})})
+    if not countries:
+        raise InvalidInput("name the territory this office exports from (CLEARWAY_TERRITORY or --territory)")
+    with app.store.engine.connect() as conn:
+        bodies = departed(conn, since, until, countries)
+    return [msgspec.json.decode(body, type=Consignment) for body in bodies]
+
+
+def write_csv(consignments: Sequence[Consignment]) -> str:
+    """Export records as `parse_csv` reads them: one row per goods line, its value the line's (unit price
+    times quantity)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for c in consignments:
+        for item in c.items:
+            writer.writerow([c.transport_document.id, c.dispatch_country, c.currency, item.hs_code or "",
+                             item.description, item.quantity, f"{item.unit_price * item.quantity:f}"])  # fmt: skip
+    return buffer.getvalue()
+
+
+def write_dms(consignments: Sequence[Consignment]) -> dict[str, bytes]:
+    """One DMS export declaration (DE 1/1 EX, additional type A) per consignment, by transport document."""
+    return {c.transport_document.id: write_declaration(msgspec.to_builtins(c), type_code="EXA") for c in consignments}
+
+
+def issue_exports(
+    app: App, partner: str, period: tuple[dt.datetime, dt.datetime], territory: Sequence[str],
+    fmt: Literal["csv", "dms"], actor: Actor, now: dt.datetime,
+) -> dict[str, bytes]:  # fmt: skip
+    """The export view of the period for a partner, as files by name (`exports.csv`, or one `<transport
+    document>.xml` per parcel); audited as sent, under the partner's agreement."""
+    view = export_view(app, *period, territory)
+    if fmt == "csv":
+        files = {"exports.csv": write_csv(view).encode()}
+    else:
+        files = {f"{_file_name(k)}.xml": v for k, v in write_dms(view).items()}
+    with app.store.engine.begin() as conn:
+        agreement = partner_of(conn, partner).agreement
+        record_audit(conn, now, actor.name, actor.role, "exports_sent", {},
+                     {"partner": partner, "agreement": agreement, "format": fmt, "consignments": len(view),
+                      "since": period[0].isoformat(), "until": period[1].isoformat(),
+                      "sha256": hashlib.sha256(b"".join(files[k] for k in sorted(files))).hexdigest()})  # fmt: skip
+    return files
+
+
+def _file_name(document: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in document)[:80]
 
 
 def store_exports(app: App, records: Sequence[ExportRecord], *, partner: str, source: str, at: dt.datetime) -> int:

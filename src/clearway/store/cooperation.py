@@ -209,3 +209,21 @@ def operators(conn: sa.Connection, source: str | None = None) -> list[Operator]:
         )  # fmt: skip
         for r in conn.execute(query).mappings()
     ]
+
+
+DEPARTED = ("assessed", "released")
+"""Statuses of a consignment that left: decided and not held, seized, returned or refused."""
+
+
+def departed(conn: sa.Connection, since: dt.datetime, until: dt.datetime, countries: Sequence[str]) -> list[str]:
+    """The current Consignment v1 JSON of consignments dispatched from `countries`, received in the period,
+    that left (`DEPARTED`), in order of receipt."""
+    c, v = t.consignments.c, t.consignment_versions.c
+    query = (
+        sa.select(v.body)
+        .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
+        .where(c.dispatch_country.in_(list(countries)), c.status.in_(DEPARTED))
+        .where(c.received_at >= since, c.received_at < until)
+        .order_by(c.received_at, c.id)
+    )
+    return [body for (body,) in conn.execute(query)]
