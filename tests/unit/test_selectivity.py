@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from clearway.bootstrap import load_domains, load_selectivity
-from clearway.pipeline import HIT_SCHEMA, BatchRow, Context, History, StageOutput, assess, to_batch
 from clearway.cooperation.aeo import Operator
+from clearway.pipeline import HIT_SCHEMA, BatchRow, Context, History, StageOutput, assess, to_batch
 from clearway.risk.selectivity import Settings, apply
 from tests.unit.test_detectors import row
 
