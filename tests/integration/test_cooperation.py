@@ -30,6 +30,7 @@ from clearway.services.cooperation import (
     register_partner,
 )
 from clearway.services.exports import issue_exports, parse_csv, store_exports
+from clearway.report.kpi_report import build_page
 from clearway.services.measurement import measure
 from clearway.store import tables as t
 from clearway.store.cooperation import alerts as held_alerts
@@ -150,10 +151,13 @@ def test_an_alert_from_a_seizure_selects_the_partners_parcels_and_its_finding_co
     period = Period(NOW.date(), NOW.date())
     assert measure(a.app, period)["cooperation"].rows() == [("issued", "office-b", 1, 1, 0)]
     assert measure(b.app, period)["cooperation"].rows() == [("received", "office-a", 1, 1, 0)]
-    findings = measure(b.app, period)["partner_findings"].to_dicts()
+    figures = measure(b.app, period)
+    findings = figures["partner_findings"].to_dicts()
     assert [(f["source"], f["consignments"], str(f["declared_value"])) for f in findings] == [
         ("partner alert", 1, "30.0000")
     ]
+    html = build_page(period, figures).render()
+    assert "Cooperation between administrations" in html and "Received alerts: 1, of which 1 led to a finding" in html
 
     actions_a = [action for action, _ in audit(a)]
     assert {"partner_registered", "alert_issued", "alerts_sent", "feedback_received"} <= set(actions_a)

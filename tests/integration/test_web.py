@@ -9,6 +9,7 @@ import pytest
 
 from clearway.auth.clients import add_client
 from clearway.services import config
+from clearway.workers.runtime import utcnow
 from tests.integration.test_api import Service, medicine, registration, service_for, vague
 
 
@@ -67,3 +68,30 @@ def test_activated_profiles_are_versioned_audited_and_used(signed_in: Service) -
     reasons = s.runtime.clearance.decision(cid)["reasons"]  # type: ignore[index]
     assert "DQ-VAGUE" in [r["code"] for r in reasons]  # the new keyword is in force at once
     assert s.runtime.clearance.audit()[0]["action"] == "profiles_activated"
+
+
+def test_an_officer_shares_a_finding_with_a_partner_from_the_case_page(signed_in: Service) -> None:
+    from clearway.ledger.note import NoteKey
+    from clearway.services.cooperation import Actor, register_partner
+    from clearway.store.cooperation import alerts
+
+    s = signed_in
+    cid = registration(s.submit([medicine("AL1")]))
+    assert "Share with partner administrations" not in s.client.get(f"/ui/consignments/{cid}").text  # none yet
+    partner_key = NoteKey("customs-b.test/ledger", bytes(32)).verifier.encode()
+    register_partner(s.app, "office-b", partner_key, "MAA art. 12", Actor("operator", "operator"), utcnow())
+    page = s.client.get(f"/ui/consignments/{cid}").text
+    assert 'id="partner-office-b"' in page
+    refused = s.client.post(f"/ui/consignments/{cid}/alert", data={"partner": "office-b"}, follow_redirects=True)
+    assert "not issued: the alert&#39;s kind is one of" in refused.text  # nothing found yet, no kind chosen
+    done = s.client.post(f"/ui/consignments/{cid}/alert", follow_redirects=True,
+                         data={"partner": "office-b", "kind": "prohibited", "party": "seller", "days": "30",
+                               "keywords": "sildenafil"})  # fmt: skip
+    assert "risk alert" in done.text and "issued to office-b" in done.text
+    assert "(prohibited) to office-b, expires" in done.text  # listed on the case page
+    with s.app.store.engine.connect() as conn:
+        [(partner, alert, book)] = alerts(conn, "out")
+    assert (partner, alert.kind, alert.goods.keywords, book["actor"]) == ("office-b", "prohibited", ["sildenafil"],
+                                                                          "officer-web")  # fmt: skip
+    assert [p.role for p in alert.parties] == ["seller"] and not alert.names  # a hash, no name
+    assert s.runtime.clearance.audit()[0]["action"] == "alert_issued"

@@ -169,6 +169,24 @@ def _quality(figures: dict[str, pl.DataFrame]) -> Section:
     return section
 
 
+def _cooperation(figures: dict[str, pl.DataFrame]) -> Section:
+    alerts, found = figures["cooperation"], figures["partner_findings"]
+    received = alerts.filter(pl.col("direction") == "received")
+    text = (
+        "Risk alerts exchanged with partner administrations (WCO Framework standard 12): issued here or received, "
+        "those that led to a finding (here for received alerts; at the partner, by its feedback, for issued "
+        "ones), and those that expired in the period. Below, the infringements found on consignments that a "
+        "partner's alert or export record selected."
+    )
+    if not alerts.height and not found.height:
+        text += " Nothing was exchanged in this period."
+    elif received.height:
+        text += (f" Received alerts: {int(received['alerts'].sum()):,}, of which {int(received['hit'].sum()):,} "
+                 "led to a finding here.")  # fmt: skip
+    return Section("Cooperation between administrations", text=text,
+                   tables=[_table("Risk alerts", alerts), _table("Findings from partners' data", found)])  # fmt: skip
+
+
 def tiles(figures: dict[str, pl.DataFrame]) -> list[tuple[str, str]]:
     v = figures["volumes"].filter(pl.col("dimension") == "channel")
     received = int(v["consignments"].sum())
@@ -192,5 +210,5 @@ def build_page(period: Period, figures: dict[str, pl.DataFrame], *, title: str |
         tiles=tiles(figures),
     )
     page.sections += [_volumes(figures), _values(figures), _revenue(figures), _release(figures),
-                      _targeting(figures), _quality(figures)]  # fmt: skip
+                      _targeting(figures), _cooperation(figures), _quality(figures)]  # fmt: skip
     return page

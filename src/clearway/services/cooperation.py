@@ -88,6 +88,18 @@ def register_partner(
     return {"partner": name, "new": new, "shared_key": key if made else None}
 
 
+def partner_names(app: App) -> list[str]:
+    with app.store.engine.connect() as conn:
+        return [p.name for p in repo.partners(conn)]
+
+
+def alerts_from(app: App, consignment_id: str) -> list[dict[str, Any]]:
+    """The alerts issued from a consignment, per partner, with what each partner reported of them."""
+    with app.store.engine.connect() as conn:
+        issued = repo.alerts(conn, "out", consignment_id=consignment_id)
+    return [{"partner": p, "alert": a.id, "kind": a.kind, "expires_at": a.expires_at, **book} for p, a, book in issued]
+
+
 def our_verifier(app: App) -> str:
     """The key partners check this office's bundles with: the ledger's signing key's verifier."""
     return app.ledger.key.verifier.encode()

@@ -88,7 +88,8 @@ def save_alerts(
 
 
 def alerts(conn: sa.Connection, direction: str, *, partner_name: str | None = None,
-           active_at: dt.datetime | None = None) -> list[tuple[str, RiskAlert, dict[str, Any]]]:  # fmt: skip
+           active_at: dt.datetime | None = None,
+           consignment_id: str | None = None) -> list[tuple[str, RiskAlert, dict[str, Any]]]:  # fmt: skip
     """(partner, alert, bookkeeping) of one direction; only those in force at `active_at` when given."""
     a = t.risk_alerts.c
     query = sa.select(t.risk_alerts).where(a.direction == direction).order_by(a.partner, a.issued_at, a.alert_id)
@@ -96,6 +97,8 @@ def alerts(conn: sa.Connection, direction: str, *, partner_name: str | None = No
         query = query.where(a.partner == partner_name)
     if active_at is not None:
         query = query.where(a.issued_at <= active_at, a.expires_at > active_at)
+    if consignment_id is not None:
+        query = query.where(a.consignment_id == consignment_id)
     return [
         (r["partner"], msgspec.json.decode(r["body"], type=RiskAlert),
          {k: r[k] for k in ("recorded_at", "actor", "consignment_id", "selected", "inspected", "found", "feedback_at")})

@@ -24,9 +24,9 @@ from litestar.template.config import TemplateConfig
 from clearway.errors import ClearwayError, RateLimited, RuleFileError, Unauthenticated
 from clearway.ledger import NoteVerifier
 from clearway.ledger.bundle import ProofFailed, check_bundle
-from clearway.model.vocabulary import LANES
+from clearway.model.vocabulary import FINDING_KINDS, LANES
 from clearway.report import charts
-from clearway.services import config
+from clearway.services import config, cooperation
 from clearway.services.clearance import Inspection, InspectionFinding
 from clearway.services.dryrun import dry_run
 from clearway.services.history import gatherer
@@ -37,8 +37,8 @@ from clearway.web.session import COOKIE, NotAnOfficer, SignInNeeded, officer_of
 from clearway.workers.runtime import Runtime, utcnow
 
 HERE = Path(__file__).parent
-FINDINGS = ("counterfeit", "undervaluation", "wrong_hs_code", "dangerous_goods", "prohibited", "restricted",
-            "misdeclared_origin", "other")  # fmt: skip
+FINDINGS = FINDING_KINDS
+PARTY_ROLES = ("seller", "consignor", "consignee", "delivery_address")
 
 
 def web_config() -> dict[str, Any]:
@@ -198,7 +198,35 @@ class OfficerPages(Controller):
             "consignment.html", officer, meta=case.meta, c=msgspec.to_builtins(case.consignment), decision=decision,
             hits=hits, referrals=case.referrals, inspections=case.inspections, events=case.events,
             proof=_proof(runtime, consignment_id), findings=FINDINGS, notice=notice, failure=case.assessment_failure,
+            partners=cooperation.partner_names(runtime.app), parties=PARTY_ROLES,
+            shared=cooperation.alerts_from(runtime.app, consignment_id),
         )  # fmt: skip
+
+    @post("/consignments/{consignment_id:str}/alert")
+    async def alert(
+        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime], consignment_id: FromPath[str]
+    ) -> Response[Any]:
+        """Share what was found with partner administrations: a risk alert, audited under the officer."""
+        officer = officer_of(request, runtime)
+        form = await _form(request)
+        days = str(form.get("days") or "90")
+        request_ = cooperation.AlertRequest(
+            partners=[str(p) for p in form.getall("partner", [])], consignment_id=consignment_id,
+            kind=str(form.get("kind") or "") or None,  # type: ignore[arg-type]
+            days=int(days) if days.isdecimal() and len(days) < 4 else 0,
+            keywords=[w for w in str(form.get("keywords") or "").replace(",", " ").split() if w],
+            parties=[p for p in form.getall("party", []) if p in PARTY_ROLES],
+            names_basis=str(form.get("names_basis") or "").strip() or None,
+            note=str(form.get("note") or "").strip() or None,
+        )  # fmt: skip
+        try:
+            issued = await anyio.to_thread.run_sync(
+                cooperation.issue_alert, runtime.app, request_, cooperation.Actor(officer.name, officer.role), utcnow()
+            )
+            notice = f"risk alert {issued[0]['alert']} issued to {', '.join(i['partner'] for i in issued)}"
+        except ClearwayError as exc:
+            notice = f"not issued: {exc.message}"
+        return Redirect(f"/ui/consignments/{consignment_id}?notice={notice}")
 
     @post("/consignments/{consignment_id:str}/inspection")
     async def inspection(
