@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from clearway.auth.clients import add_client
 from clearway.cooperation.bundle import BundleRefused
 from clearway.errors import InvalidInput, NotFound
 from clearway.kpi import Period
+from clearway.report.kpi_report import build_page
 from clearway.services.cooperation import (
     Actor,
     AlertRequest,
@@ -30,7 +32,6 @@ from clearway.services.cooperation import (
     register_partner,
 )
 from clearway.services.exports import issue_exports, parse_csv, store_exports
-from clearway.report.kpi_report import build_page
 from clearway.services.measurement import measure
 from clearway.store import tables as t
 from clearway.store.cooperation import alerts as held_alerts
@@ -289,3 +290,26 @@ def test_export_records_travel_between_the_two_installations(office_a: Service, 
     assert sent and sent[0]["partner"] == "office-b" and sent[0]["consignments"] == 1
     with pytest.raises(InvalidInput, match="territory"):
         issue_exports(b.app, "office-a", (NOW - dt.timedelta(days=1), NOW), (), "csv", OPERATOR, NOW)
+
+
+def test_export_declarations_in_dms_load_at_the_partner(office_a: Service, office_b: Service) -> None:
+    from clearway.interop.dms_schemas import DmsSchemas
+    from clearway.services.exports import parse_dms
+
+    folder = Path(__file__).parents[3] / "shared" / "data" / "wco-dms" / "schemas"
+    if not folder.is_dir():
+        pytest.skip(f"the WCO DMS schemas are not at {folder} (see ../shared/data/wco-dms/SOURCE.md)")
+    a, b = office_a, office_b
+    partners(a, b)
+    two = parcel("X2", "Seller X", "Bluetooth headphones", "851830", "45.00",
+                 transport_document={"type": "s10", "id": "RR900000019CN"})  # fmt: skip
+    two["items"].append({"description": "USB cable", "hs_code": "854442", "quantity": 3, "unit_price": "2.50",
+                         "origin_country": "CN"})  # fmt: skip
+    registration(a.submit([two], key="x"))
+    files = issue_exports(a.app, "office-b", (NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=1)),
+                          a.app.settings.territory, "dms", OPERATOR, NOW)  # fmt: skip
+    assert list(files) == ["RR900000019CN.xml"] and b"<TypeCode>EXA</TypeCode>" in files["RR900000019CN.xml"]
+    record = parse_dms(files["RR900000019CN.xml"], DmsSchemas.load(folder), "office-a")
+    assert (record.transport_document_id, record.exporting_country, record.currency) == ("RR900000019CN", "CN", "EUR")
+    assert record.value == Decimal("52.50")  # 45 + 3 x 2.50: the same total as the CSV carries
+    assert store_exports(b.app, [record], partner="office-a", source="wco-dms", at=NOW) == 1

@@ -319,8 +319,8 @@ def _write_party(parent: etree._Element, name: str, party: Doc) -> None:
 def write_declaration(consignment: Doc, type_code: str = DECLARATION_TYPE) -> bytes:
     """A Consignment v1 document as a DMS import declaration (or, with `type_code` EXA, an export declaration
     for a partner); a field the document lacks is left out (the DMS schema makes none of them mandatory), so
-    a declaration read from DMS comes back with what it mapped."""
-    c = consignment
+    a declaration read from DMS comes back with what it mapped. Fields given as None count as absent."""
+    c = _clean(consignment)
     items: list[Doc] = c.get("items", [])
     currency = c.get("currency")
     money = {"currencyID": currency} if currency else {}
