@@ -33,6 +33,7 @@ from clearway.services.cooperation import (
 )
 from clearway.services.exports import issue_exports, parse_csv, store_exports
 from clearway.services.measurement import measure
+from clearway.services.retention import erase_expired
 from clearway.store import tables as t
 from clearway.store.cooperation import alerts as held_alerts
 from tests.conftest import example
@@ -88,7 +89,8 @@ def inspect(service: Service, cid: str, kind: str) -> None:
 def partners(a: Service, b: Service) -> str:
     """Each registers the other; A makes the shared key for party hashes and hands it over."""
     made = register_partner(a.app, "office-b", our_verifier(b.app), AGREEMENT, OPERATOR, NOW)
-    register_partner(b.app, "office-a", our_verifier(a.app), AGREEMENT, OPERATOR, NOW, shared_key=made["shared_key"])
+    register_partner(b.app, "office-a", our_verifier(a.app), AGREEMENT, OPERATOR, NOW, shared_key=made["shared_key"],
+                     country="CN")  # fmt: skip
     return str(made["shared_key"])
 
 
@@ -209,10 +211,19 @@ def test_names_travel_in_clear_only_with_a_legal_basis(office_a: Service, office
     issue_alert(a.app, dataclasses.replace(request, names_basis=basis), OPERATOR, NOW)
     text = bundle_for(a.app, "office-b", "alerts", OPERATOR, NOW)
     assert "Lucky Star Trading" in text and basis in text
+    report = erase_expired(a.app.store.engine, a.app.secret, days=90, now=NOW + dt.timedelta(days=91))
+    assert report.alert_names == 1  # once expired, the names go; the hashes stay
+    kept = [alert for _, alert, _ in held_alerts_all(a)]
+    assert [(len(x.parties), x.names, x.legal_basis) for x in kept] == [(1, [], None), (1, [], None)]
     with pytest.raises(InvalidInput, match="one of counterfeit"):
         issue_alert(a.app, AlertRequest(partners=["office-b"], hs_prefixes=["64"]), OPERATOR, NOW)
     with pytest.raises(InvalidInput, match="goods .* or parties"):
         issue_alert(a.app, AlertRequest(partners=["office-b"], kind="other"), OPERATOR, NOW)
+
+
+def held_alerts_all(service: Service) -> list[Any]:
+    with service.app.store.engine.connect() as conn:
+        return held_alerts(conn, "out")
 
 
 def test_a_partners_operator_list_grants_mutual_recognition_until_a_suspension_takes_effect(
@@ -232,6 +243,10 @@ def test_a_partners_operator_list_grants_mutual_recognition_until_a_suspension_t
     result = load_operators(b.app, listed.encode(), "office-a", OPERATOR, NOW)
     assert result["added"] >= 2 and result["suspended_or_revoked"] == 1
     assert load_operators(b.app, listed.encode(), "office-a", OPERATOR, NOW)["added"] == 0
+    claims_ours = "operator,name,address,programme,issuing_country,status,effective,valid_to\n" \
+        "bazaario,Bazaario,,AEOC,NL,revoked,2026-01-01,2030-01-01\n"  # fmt: skip
+    with pytest.raises(InvalidInput, match="issued by NL: a partner's list carries only its own"):
+        load_operators(b.app, claims_ours.encode(), "office-a", OPERATOR, NOW)  # it cannot revoke the EU's
 
     now_trusted = registration(b.submit([parcel("M1", "Seller One", "Cotton shirt", "620520", "20.00")], key="m1"))
     assert reasons(b, now_trusted)["AEO"] == "trusted operator: Alpha Market (AEOS, CN)"  # EU-China recognition

@@ -172,6 +172,8 @@ def test_operator_status_takes_effect_by_date() -> None:
     assert set(standing(rows, dt.date(2026, 3, 10))) == set()  # op-1 suspended
     assert set(standing(rows, dt.date(2026, 4, 1))) == {"op-1"}  # and reinstated
     assert parse_operators(write_operators(rows), "again", origin="office-a") == rows
+    ours = Operator("op-1", "One Ltd", "AEOC", "NL", dt.date(2025, 1, 1), dt.date(2029, 1, 1))
+    assert standing([*rows, ours], dt.date(2026, 3, 10))["op-1"] == ours  # CN's suspension is not NL's
 
 
 def test_a_bad_operator_list_names_each_bad_line() -> None:

@@ -61,6 +61,9 @@ def partners_add(
     client_id: Annotated[str | None, typer.Option(help="the client id the partner gave this office")] = None,
     client_secret: Annotated[str | None, typer.Option(help="and its secret")] = None,
     feedback: Annotated[bool, typer.Option(help="tell the partner when its alerts lead to findings")] = True,
+    country: Annotated[
+        str | None, typer.Option(help="its country (EU for the Union): the issuer of the operator lists it sends")
+    ] = None,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """Register a partner (or update it). Prints JSON; a shared key made here is printed this once, to hand
@@ -68,7 +71,8 @@ def partners_add(
     from clearway.services.cooperation import register_partner
 
     _json(register_partner(_app(), name, verifier, agreement, _actor(actor), utcnow(), shared_key=shared_key,
-                           url=url, client_id=client_id, client_secret=client_secret, feedback=feedback))  # fmt: skip
+                           url=url, client_id=client_id, client_secret=client_secret, feedback=feedback,
+                           country=country))  # fmt: skip
 
 
 @partners_app.command("list")

@@ -31,6 +31,7 @@ def retention_run(
         )  # fmt: skip
     out.print(
         f"retention {keep} days: {report.erased} consignments erased, {report.kept_open} kept (case open), "
-        f"{report.scrubbed_rejections} rejected submissions scrubbed",
+        f"{report.scrubbed_rejections} rejected submissions scrubbed, names dropped from {report.alert_names} "
+        "expired risk alerts",
         highlight=False,
     )

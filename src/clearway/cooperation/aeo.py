@@ -44,15 +44,17 @@ class Operator:
 
 def standing(registry: Iterable[Operator], day: dt.date) -> dict[str, Operator]:
     """Per operator, the row in force on `day` (the latest effective on or before it), when it is an
-    authorisation still valid that day: a suspension or revocation takes the benefits away from its date."""
-    latest: dict[str, Operator] = {}
+    authorisation still valid that day: a suspension or revocation takes the benefits away from its date.
+    Each issuing administration speaks for its own authorisations only: rows are followed per operator and
+    issuing country, so one administration's list never suspends (or grants) another's."""
+    latest: dict[tuple[str, str], Operator] = {}
     for row in registry:
         if row.effective <= day:
-            seen = latest.get(row.operator)
+            seen = latest.get((row.operator, row.issuing_country))
             rank = (row.effective, row.status != "authorised")  # on one day, a suspension outranks
             if seen is None or rank >= (seen.effective, seen.status != "authorised"):
-                latest[row.operator] = row
-    return {k: v for k, v in latest.items() if v.status == "authorised" and day <= v.valid_to}
+                latest[(row.operator, row.issuing_country)] = row
+    return {op: row for (op, _), row in sorted(latest.items()) if row.status == "authorised" and day <= row.valid_to}
 
 
 def parse_operators(text: str, source: str, *, origin: str = "registry") -> list[Operator]:

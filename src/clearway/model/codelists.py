@@ -1,9 +1,10 @@
-"""Text normalisation and the vague-description check built on the code list of vague terms."""
+"""Text normalisation, the vague-description check built on the code list of vague terms, and territories."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 from clearway.model.vague_terms import VAGUE_TERMS
@@ -38,3 +39,13 @@ def is_vague(description: str) -> bool:
         return True
     words = [w for w in norm.split() if w not in _FILLER]
     return not words or all(w in terms for w in words)
+
+
+EU = frozenset({"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
+                "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"})  # fmt: skip
+"""The member states of the European Union: one customs territory for AEO status and mutual recognition."""
+
+
+def territory_countries(codes: Iterable[str]) -> frozenset[str]:
+    """The countries a territory names: country codes, with `EU` for every member state."""
+    return frozenset(c for code in codes for c in (EU if code.strip().upper() == "EU" else {code.strip().upper()}))

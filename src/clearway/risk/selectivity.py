@@ -28,6 +28,7 @@ import polars as pl
 
 from clearway.cooperation.aeo import Operator, parse_operators, standing
 from clearway.errors import RuleFileError
+from clearway.model.codelists import EU
 from clearway.pipeline.decision import REASON
 from clearway.pipeline.history import History
 from clearway.pipeline.stage import Context
@@ -38,8 +39,6 @@ SIGNALS = ("rule", "detector", "screening", "model")
 """Hit sources whose combinations are measured (as `services.history` counts them)."""
 HOLDING_FOR_OTHERS = ("carrier", "oga", "dnl")
 """Referrals that hold a parcel for someone other than customs' inspectors: kept when a stop is released."""
-EU = frozenset({"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
-                "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"})  # fmt: skip
 
 
 @dataclass(frozen=True)

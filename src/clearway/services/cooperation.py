@@ -34,7 +34,7 @@ from clearway.cooperation.alerts import (
 from clearway.cooperation.bundle import Bundle, BundleKind, BundleRefused, make_bundle, read_bundle
 from clearway.errors import InvalidInput
 from clearway.ledger.note import NoteError, NoteVerifier
-from clearway.model.codelists import normalise_text
+from clearway.model.codelists import normalise_text, territory_countries
 from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import FINDING_KINDS, FindingKind
 from clearway.pipeline import BatchRow
@@ -57,7 +57,7 @@ class Actor:
 def register_partner(
     app: App, name: str, verifier: str, agreement: str, actor: Actor, now: dt.datetime, *,
     shared_key: str | None = None, url: str | None = None, client_id: str | None = None,
-    client_secret: str | None = None, feedback: bool = True,
+    client_secret: str | None = None, feedback: bool = True, country: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Register (or update) a partner: its signing key, the agreement, the key parties are hashed under
     (given by the partner, or made here to hand over once), and how to reach its clearway."""
@@ -78,13 +78,16 @@ def register_partner(
         raise InvalidInput(f"the shared key is base64 of at least 16 bytes ({exc})") from exc
     if url is not None and not url.startswith(("https://", "http://")):
         raise InvalidInput("the partner's url is its clearway's base URL (https://...)")
+    if country is not None and not (len(country) == 2 and country.isalpha()):
+        raise InvalidInput("the partner's country is a 2-letter code (EU for the Union)")
     partner = repo.Partner(name, verifier.strip(), key, agreement.strip(), url, client_id, client_secret, feedback,
-                           now)  # fmt: skip
+                           now, country.upper() if country else None)  # fmt: skip
     with app.store.engine.begin() as conn:
         new = repo.save_partner(conn, partner)
         record_audit(conn, now, actor.name, actor.role, "partner_registered" if new else "partner_updated", {},
                      {"partner": name, "agreement": agreement, "verifier": verifier.strip(), "url": url,
-                      "feedback": feedback, "shared_key": "made here" if made else "given"})  # fmt: skip
+                      "feedback": feedback, "country": partner.country,
+                      "shared_key": "made here" if made else "given"})  # fmt: skip
     return {"partner": name, "new": new, "shared_key": key if made else None}
 
 
@@ -289,9 +292,14 @@ def pull(app: App, partner_name: str, actor: Actor, now: dt.datetime, *, timeout
 def load_operators(app: App, data: bytes, source: str, actor: Actor, now: dt.datetime) -> dict[str, Any]:
     """A partner's list of its authorised operators (or, with source `own`, this office's), as status rows
     taking effect by date: additions, suspensions and revocations. Loading the same list twice adds nothing."""
+    issuer: frozenset[str] | None = None
     if source != "own":
         with app.store.engine.connect() as conn:
-            agreement = repo.partner(conn, source).agreement
+            partner = repo.partner(conn, source)
+        if partner.country is None:
+            raise InvalidInput(f"register {source}'s country first (`clearway partners add --country`): a partner's "
+                               "list speaks for its own authorisations only")  # fmt: skip
+        agreement, issuer = partner.agreement, territory_countries([partner.country])
     else:
         agreement = "own authorisations"
     try:
@@ -301,6 +309,10 @@ def load_operators(app: App, data: bytes, source: str, actor: Actor, now: dt.dat
     if "\x00" in text:
         raise InvalidInput("an operator list holds no NUL characters")
     rows = parse_operators(text, f"operator list from {source}", origin=source)
+    foreign = sorted({r.issuing_country for r in rows} - issuer) if issuer is not None else []
+    if foreign:
+        raise InvalidInput(f"{source}'s list names operators issued by {', '.join(foreign)}: a partner's list "
+                           f"carries only its own ({partner.country}) authorisations; nothing was loaded")  # fmt: skip
     with app.store.engine.begin() as conn:
         added = repo.save_operators(conn, rows, now)
         record_audit(conn, now, actor.name, actor.role, "aeo_list_received", {},
@@ -312,10 +324,15 @@ def load_operators(app: App, data: bytes, source: str, actor: Actor, now: dt.dat
 
 
 def own_operators(app: App) -> list[Operator]:
-    """This office's authorisations: the packaged registry's and those loaded as `own`, every status row."""
+    """This office's authorisations, every status row: those of the packaged registry and those loaded as
+    `own` that its territory's administration issued (`CLEARWAY_TERRITORY`)."""
+    territory = territory_countries(app.settings.territory)
+    if not territory:
+        raise InvalidInput("set CLEARWAY_TERRITORY: an operator list sent to a partner carries only the "
+                           "authorisations this office's administration issued")  # fmt: skip
     packaged = parse_operators(packaged_text("clearway/data/risk/aeo.csv"), "clearway/data/risk/aeo.csv")
     with app.store.engine.connect() as conn:
-        return packaged + repo.operators(conn, "own")
+        return [r for r in packaged + repo.operators(conn, "own") if r.issuing_country in territory]
 
 
 def export_operators(app: App, partner_name: str, actor: Actor, now: dt.datetime) -> str:

@@ -20,9 +20,9 @@ from clearway.bootstrap import App
 from clearway.errors import InvalidInput
 from clearway.interop.dms_declaration import read_declaration, write_declaration
 from clearway.interop.dms_schemas import DmsSchemas
+from clearway.model.codelists import territory_countries
 from clearway.model.consignment import Consignment
 from clearway.pipeline.history import EXPORTS
-from clearway.risk.selectivity import EU
 from clearway.store import tables as t
 from clearway.store.bulk import chunked, insert_rows
 from clearway.store.cooperation import departed
@@ -99,7 +99,7 @@ def parse_dms(data: bytes, schemas: DmsSchemas, source: str) -> ExportRecord:
 def export_view(app: App, since: dt.datetime, until: dt.datetime, territory: Sequence[str]) -> list[Consignment]:
     """What left this office's territory (consignments dispatched from it, received in the period, that
     were not held back): the export side a partner compares its imports with."""
-    countries = sorted({c for code in territory for c in (EU if code.upper() == "EU" else {code.upper()})})
+    countries = sorted(territory_countries(territory))
     if not countries:
         raise InvalidInput("name the territory this office exports from (CLEARWAY_TERRITORY or --territory)")
     with app.store.engine.connect() as conn:

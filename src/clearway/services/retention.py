@@ -6,6 +6,7 @@ pseudonym made from its keyed hash (the same party keeps the same pseudonym, and
 risk history working), street, postcode, e-mail and phone go, city becomes `erased`; countries,
 business identifiers, goods and amounts stay. Rejected submissions are scrubbed the same way once they
 are older than the period. Decisions, events and the ledger hold no personal data and are not touched.
+Risk alerts that carried names in clear (under a recorded legal basis) lose them once they expire.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from clearway.clearance import OPEN_CASE
 from clearway.model.consignment import Address, Party
 from clearway.risk.party_keys import party_key
 from clearway.store import tables as t
+from clearway.store.cooperation import forget_alert_names
 
 PARTIES = ("seller", "consignor", "consignee")
 PERSONAL_ADDRESS = ("street", "postcode", "region")
@@ -34,6 +36,7 @@ class RetentionReport:
     erased: int  # consignments whose personal data went
     kept_open: int  # past the period but kept: a case is open on them
     scrubbed_rejections: int  # rejected submissions scrubbed
+    alert_names: int = 0  # expired risk alerts whose names in clear were dropped
 
 
 def pseudonymise(doc: Any, secret: bytes) -> Any:
@@ -111,4 +114,6 @@ def erase_expired(
             if clean != bytes(raw):
                 conn.execute(t.submissions.update().where(s.id == sid).values(raw=clean))
                 scrubbed += 1
-    return RetentionReport(len(ids), kept_open, scrubbed)
+    with engine.begin() as conn:
+        names = forget_alert_names(conn, now)
+    return RetentionReport(len(ids), kept_open, scrubbed, names)

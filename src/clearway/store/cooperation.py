@@ -31,6 +31,7 @@ class Partner:
     client_secret: str | None
     feedback: bool
     registered_at: dt.datetime
+    country: str | None = None  # the administration's country (EU for the Union): its operator lists' issuer
 
 
 def save_partner(conn: sa.Connection, partner: Partner) -> bool:
@@ -104,6 +105,23 @@ def alerts(conn: sa.Connection, direction: str, *, partner_name: str | None = No
          {k: r[k] for k in ("recorded_at", "actor", "consignment_id", "selected", "inspected", "found", "feedback_at")})
         for r in conn.execute(query).mappings()
     ]  # fmt: skip
+
+
+def forget_alert_names(conn: sa.Connection, now: dt.datetime) -> int:
+    """Drop the names in clear (and their legal basis) from alerts, issued or received, that have expired:
+    the hashes stay for the record. The number of alerts changed."""
+    a = t.risk_alerts.c
+    changed = 0
+    for direction, partner_name, alert_id, body in conn.execute(
+        sa.select(a.direction, a.partner, a.alert_id, a.body).where(a.expires_at <= now, a.body.like('%"names":%'))
+    ):
+        alert = msgspec.json.decode(body, type=RiskAlert)
+        if alert.names:
+            bare = msgspec.structs.replace(alert, names=[], legal_basis=None)
+            which = sa.and_(a.direction == direction, a.partner == partner_name, a.alert_id == alert_id)
+            conn.execute(t.risk_alerts.update().where(which).values(body=_encode(bare).decode()))
+            changed += 1
+    return changed
 
 
 def record_feedback(conn: sa.Connection, partner_name: str, feedback: Sequence[AlertFeedback], at: dt.datetime) -> int:

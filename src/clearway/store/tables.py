@@ -315,6 +315,7 @@ partners = sa.Table(
     sa.Column("client_id", sa.String(64)),  # the credentials it gave this office there
     sa.Column("client_secret", sa.Text),
     sa.Column("feedback", sa.Boolean, nullable=False),  # tell it when its alerts lead to findings here
+    sa.Column("country", sa.String(2)),  # whose authorised operators its lists may carry (EU: the Union's)
     sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
 )
 

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("client_id", sa.String(64)),
         sa.Column("client_secret", sa.Text),
         sa.Column("feedback", sa.Boolean, nullable=False),
+        sa.Column("country", sa.String(2)),
         sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
