@@ -328,3 +328,53 @@ def test_export_declarations_in_dms_load_at_the_partner(office_a: Service, offic
     assert (record.transport_document_id, record.exporting_country, record.currency) == ("RR900000019CN", "CN", "EUR")
     assert record.value == Decimal("52.50")  # 45 + 3 x 2.50: the same total as the CSV carries
     assert store_exports(b.app, [record], partner="office-a", source="wco-dms", at=NOW) == 1
+
+
+def test_two_offices_exchange_from_the_command_line(tmp_path: Path) -> None:
+    """What operators type: keys swapped, partners registered, an alert, an operator list and export
+    records written by one office and loaded by the other, each a file."""
+    import json
+
+    from tests.integration.test_cli import clearway
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    env_a = {"CLEARWAY_LEDGER_ORIGIN": "customs-a.test/ledger", "CLEARWAY_TERRITORY": "CN"}
+    env_b = {"CLEARWAY_LEDGER_ORIGIN": "customs-b.test/ledger"}
+    key_a = clearway("partners", "key", home=a, env=env_a).stdout.strip()
+    key_b = clearway("partners", "key", home=b, env=env_b).stdout.strip()
+    made = json.loads(clearway("partners", "add", "office-b", "--verifier", key_b, "--agreement", AGREEMENT,
+                               home=a, env=env_a).stdout)  # fmt: skip
+    clearway("partners", "add", "office-a", "--verifier", key_a, "--agreement", AGREEMENT, "--shared-key",
+             made["shared_key"], "--country", "CN", home=b, env=env_b)  # fmt: skip
+    docs = tmp_path / "day.json"
+    docs.write_text(json.dumps([parcel("C1", "Seller C", "Sport shoes", "640411", "12.00")]))
+    clearway("ingest", str(docs), "--submitter", "alpha-market", home=a, env=env_a)
+    issued = json.loads(clearway("alerts", "issue", "--partner", "office-b", "--kind", "counterfeit", "--hs", "6404",
+                                 "--keyword", "shoes", "--days", "10", home=a, env=env_a).stdout)  # fmt: skip
+    bundle = tmp_path / "alerts.note"
+    clearway("alerts", "export", "--partner", "office-b", "--out", str(bundle), home=a, env=env_a)
+    loaded = json.loads(clearway("alerts", "load", str(bundle), "--partner", "office-a", home=b, env=env_b).stdout)
+    assert (loaded["kind"], loaded["added"]) == ("alerts", 1)
+    listed = clearway("alerts", "list", "--active", home=b, env=env_b).stdout
+    assert issued[0]["alert"] in listed and "counterfeit" in listed
+    refused = clearway("alerts", "load", str(bundle), "--partner", "office-b", home=a, env=env_a, check=False)
+    assert refused.returncode == 2 and "not signed by" in refused.stderr  # its own bundle is no partner's
+
+    operators = tmp_path / "aeo.csv"
+    operators.write_text("operator,name,address,programme,issuing_country,status,effective,valid_to\n"
+                         "alpha-market,Alpha Market,,AEOS,CN,authorised,2025-01-01,2030-12-31\n")  # fmt: skip
+    clearway("aeo", "load", str(operators), home=a, env=env_a)
+    sent = tmp_path / "aeo-out.csv"
+    clearway("aeo", "export", "--partner", "office-b", "--out", str(sent), home=a, env=env_a)
+    received = clearway("aeo", "load", str(sent), "--partner", "office-a", home=b, env=env_b).stdout
+    assert json.loads(received)["added"] == 1
+
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    records = tmp_path / "exports.csv"
+    written = clearway("exports", "issue", "--partner", "office-b", "--since", today, "--until", today, "--out",
+                       str(records), home=a, env=env_a).stdout  # fmt: skip
+    assert "1 goods lines for office-b" in written and "RR123456785CN,CN,EUR,640411,Sport shoes" in records.read_text()
+    assert "1 export records of office-a kept" in clearway("exports", "load", str(records), "--partner", "office-a",
+                                                           home=b, env=env_b).stdout  # fmt: skip
+    listed = clearway("partners", "list", home=a, env=env_a | {"COLUMNS": "250"}).stdout
+    assert "office-b" in listed and AGREEMENT in listed
