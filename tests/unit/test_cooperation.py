@@ -81,6 +81,9 @@ def test_a_signed_bundle_with_a_bad_alert_is_refused_whole() -> None:
         good + '"goods":{"hs_prefixes":["64"]},"extra":1}': "item 1",
         '{"id":"a"': "item 1 is not JSON",
         good + '"goods":{"hs_prefixes":["' + "1" * 11 + '"]}}': "item 1",
+        good + '"goods":{"hs_prefixes":["64"]},"note":"a\\u0000b"}': "NUL character",
+        good + '"goods":{"hs_prefixes":["64"]},"note":"\\ud800"}': "item 1",  # a lone surrogate: no JSON
+        "[" * 40 + "]" * 40: "nests deeper",
     }
     for line, message in cases.items():
         with pytest.raises(BundleRefused, match=message):

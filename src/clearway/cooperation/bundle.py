@@ -28,6 +28,7 @@ import msgspec
 from clearway.cooperation.alerts import AlertFeedback, RiskAlert
 from clearway.errors import InvalidInput
 from clearway.ledger.note import NoteError, NoteKey, NoteVerifier, sign_note, verify_note
+from clearway.model.bounds import decoded_text, text_errors
 
 MAGIC = "clearway-exchange/1"
 BundleKind = Literal["alerts", "feedback"]
@@ -92,11 +93,9 @@ def read_bundle(signed: bytes, sender: NoteVerifier, now: dt.datetime) -> Bundle
     if len(signed) > MAX_BYTES:
         raise BundleRefused(f"a bundle is at most {MAX_BYTES} bytes")
     try:
-        text = signed.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BundleRefused(f"a bundle is UTF-8 text: {exc}") from exc
-    if "\x00" in text:
-        raise BundleRefused("a bundle holds no NUL characters")
+        text = decoded_text(signed, "a bundle")
+    except ValueError as exc:
+        raise BundleRefused(str(exc)) from exc
     try:
         body, _ = verify_note(text, [sender])
     except NoteError as exc:
@@ -143,6 +142,9 @@ def read_bundle(signed: bytes, sender: NoteVerifier, now: dt.datetime) -> Bundle
 
 def _decode(line: str, kind: type[_T], number: int) -> _T:
     try:
+        problems = text_errors(msgspec.json.decode(line))
+        if problems:
+            raise BundleRefused(f"item {number}: {problems[0].message} (at {problems[0].path})")
         return msgspec.json.decode(line, type=kind)
     except msgspec.ValidationError as exc:
         raise BundleRefused(f"item {number}: {exc}") from exc

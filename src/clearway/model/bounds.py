@@ -32,6 +32,22 @@ def bound_errors(doc: dict[str, Any]) -> list[Finding]:
     return out
 
 
+def text_errors(value: Any) -> list[Finding]:
+    """Where a decoded JSON value nests too deep or holds text no store can hold (NUL, lone surrogates)."""
+    return list(_text(value, (), 1))
+
+
+def decoded_text(data: bytes, what: str) -> str:
+    """`data` as UTF-8 text every store can hold; otherwise a ValueError that says why, naming `what`."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what} is UTF-8 text: {exc}") from exc
+    if "\x00" in text:
+        raise ValueError(f"{what} holds no NUL characters")
+    return text
+
+
 def _text(value: Any, path: tuple[str | int, ...], depth: int) -> Iterator[Finding]:
     if depth > MAX_DEPTH:
         yield Finding(pointer(*path), "json.depth", f"the document nests deeper than {MAX_DEPTH} levels")

@@ -34,6 +34,7 @@ from clearway.cooperation.alerts import (
 from clearway.cooperation.bundle import Bundle, BundleKind, BundleRefused, make_bundle, read_bundle
 from clearway.errors import InvalidInput
 from clearway.ledger.note import NoteError, NoteVerifier
+from clearway.model.bounds import decoded_text
 from clearway.model.codelists import normalise_text, territory_countries
 from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import FINDING_KINDS, FindingKind
@@ -303,11 +304,9 @@ def load_operators(app: App, data: bytes, source: str, actor: Actor, now: dt.dat
     else:
         agreement = "own authorisations"
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"an operator list is UTF-8 CSV: {exc}") from exc
-    if "\x00" in text:
-        raise InvalidInput("an operator list holds no NUL characters")
+        text = decoded_text(data, "an operator list")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
     rows = parse_operators(text, f"operator list from {source}", origin=source)
     foreign = sorted({r.issuing_country for r in rows} - issuer) if issuer is not None else []
     if foreign:
