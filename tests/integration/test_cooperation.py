@@ -303,6 +303,8 @@ def test_export_records_travel_between_the_two_installations(office_a: Service, 
     assert "45.0 EUR at export from CN (office-a)" in reasons(b, cid)["DET-EXPORT-VALUE"]
     sent = [after for action, after in audit(a) if action == "exports_sent"]
     assert sent and sent[0]["partner"] == "office-b" and sent[0]["consignments"] == 1
+    received = [after for action, after in audit(b) if action == "exports_received"]
+    assert received[0]["agreement"] == AGREEMENT and received[0]["records"] == 1
     with pytest.raises(InvalidInput, match="territory"):
         issue_exports(b.app, "office-a", (NOW - dt.timedelta(days=1), NOW), (), "csv", OPERATOR, NOW)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -123,5 +124,6 @@ def exports_load(
         records, source = [parse_dms(file.read_bytes(), DmsSchemas.load(folder), str(file))], "wco-dms"
     else:
         records, source = parse_csv(file.read_bytes(), str(file)), "csv"
-    count = store_exports(bootstrap(settings), records, partner=partner, source=source, at=utcnow())
+    count = store_exports(bootstrap(settings), records, partner=partner, source=source, at=utcnow(),
+                          actor=os.environ.get("USER", "operator"))  # fmt: skip
     out.print(f"{count} export records of {partner} kept")

@@ -17,7 +17,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from clearway.bootstrap import App
-from clearway.errors import InvalidInput
+from clearway.errors import InvalidInput, NotFound
 from clearway.interop.dms_declaration import read_declaration, write_declaration
 from clearway.interop.dms_schemas import DmsSchemas
 from clearway.model.codelists import territory_countries
@@ -149,7 +149,11 @@ def _file_name(document: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in document)[:80]
 
 
-def store_exports(app: App, records: Sequence[ExportRecord], *, partner: str, source: str, at: dt.datetime) -> int:
+def store_exports(
+    app: App, records: Sequence[ExportRecord], *, partner: str, source: str, at: dt.datetime, actor: str = "operator"
+) -> int:
+    """Keep a partner's export records, audited as received (with the partner's agreement, when it is a
+    registered partner)."""
     ids = IdSequence()
     rows = [
         {"id": ids(), "transport_document_id": r.transport_document_id, "exporting_country": r.exporting_country,
@@ -159,6 +163,13 @@ def store_exports(app: App, records: Sequence[ExportRecord], *, partner: str, so
     ]  # fmt: skip
     with app.store.engine.begin() as conn:
         insert_rows(conn, t.export_records, rows)
+        try:
+            agreement: str | None = partner_of(conn, partner).agreement
+        except NotFound:
+            agreement = None
+        record_audit(conn, at, actor, "operator", "exports_received", {},
+                     {"partner": partner, "agreement": agreement, "source": source, "records": len(rows),
+                      "sha256": hashlib.sha256(b"".join(r.raw for r in records)).hexdigest()})  # fmt: skip
     return len(rows)
 
 
