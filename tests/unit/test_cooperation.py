@@ -17,10 +17,9 @@ from clearway.errors import RuleFileError
 from clearway.kpi import KpiInput, Period
 from clearway.kpi.figures import cooperation, partner_findings
 from clearway.ledger.note import NoteKey
-from clearway.model.codelists import normalise_text
 from clearway.pipeline import Context, History, to_batch
-from clearway.pipeline.history import ALERT_PARTIES, ALERTS
-from clearway.risk.alerts import AlertDetector
+from clearway.pipeline.history import ALERT_PARTIES
+from clearway.risk.alerts import AlertDetector, alerts_frame
 from tests.unit.test_detectors import RATES, row
 
 DAY = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
@@ -97,16 +96,8 @@ def test_a_signed_bundle_with_a_bad_alert_is_refused_whole() -> None:
 # --- alerts as temporary profiles ---
 
 
-def alerts_frame(*alerts: RiskAlert, partner: str = "office-a") -> pl.DataFrame:
-    return pl.DataFrame([{
-        "code": alert_code(partner, a.id), "partner": partner, "alert": a.id, "kind": a.kind,
-        "issued_at": a.issued_at, "expires_at": a.expires_at, "hs_prefixes": a.goods.hs_prefixes,
-        "keywords": [normalise_text(w) for w in a.goods.keywords],
-        "brands": [normalise_text(b) for b in a.goods.brands],
-        "dispatch_country": a.route.dispatch_country, "destination_country": a.route.destination_country,
-        "origin_country": a.route.origin_country, "value_currency": a.value.currency if a.value else None,
-        "value_at_most": float(a.value.limit) if a.value else None,
-    } for a in alerts], schema=ALERTS)  # fmt: skip
+def frame(*alerts: RiskAlert, partner: str = "office-a") -> pl.DataFrame:
+    return alerts_frame([(partner, a) for a in alerts])
 
 
 def found(history: History, *rows: object, at: dt.datetime = DAY) -> dict[str, list[str]]:
@@ -116,7 +107,7 @@ def found(history: History, *rows: object, at: dt.datetime = DAY) -> dict[str, l
 
 def test_an_alert_selects_the_goods_route_and_value_it_describes() -> None:
     described = alert(route=Route(dispatch_country="CN"), value=ValuePattern(currency="EUR", declared_at_most="20"))
-    history = History(alerts=alerts_frame(described))
+    history = History(alerts=frame(described))
     hits = found(history, row("silk", "15.00", description="Silk blouse, women"), row("dear", "80.00"),
                  row("wool", "15.00", hs="611011", description="Wool jumper"),
                  row("silky", "15.00", description="Silky-look blouse"))  # fmt: skip
@@ -127,13 +118,13 @@ def test_an_alert_selects_the_goods_route_and_value_it_describes() -> None:
     ]
     usd = found(history, row("usd", "20.00", currency="USD"))  # 20 USD is under 20 EUR
     assert list(usd) == ["usd"]
-    assert found(History(alerts=alerts_frame(alert(route=Route(dispatch_country="TR")))), row("silk", "15.00")) == {}
+    assert found(History(alerts=frame(alert(route=Route(dispatch_country="TR")))), row("silk", "15.00")) == {}
 
 
 def test_an_alert_in_force_only_and_by_party_hash() -> None:
     by_party = alert(goods=Goods(hs_prefixes=[]), parties=[PartyHash("seller", "a" * 64)])
     matched = pl.DataFrame([("p", alert_code("office-a", by_party.id), "seller")], schema=ALERT_PARTIES, orient="row")
-    history = History(alerts=alerts_frame(by_party), alert_parties=matched)
+    history = History(alerts=frame(by_party), alert_parties=matched)
     assert found(history, row("p", "10.00"), row("q", "10.00")) == {
         "p": ["risk alert 20260301-a1 from office-a (issued 2026-03-01, expires 2026-04-01): counterfeit; "
               "matched the seller it names"]}  # fmt: skip
@@ -143,7 +134,7 @@ def test_an_alert_in_force_only_and_by_party_hash() -> None:
 
 def test_an_alerts_domain_follows_its_kind_and_never_asks_do_not_load() -> None:
     kinds = ["counterfeit", "undervaluation", "dangerous_goods", "prohibited"]
-    history = History(alerts=alerts_frame(*[alert(id=k, kind=k) for k in kinds]))
+    history = History(alerts=frame(*[alert(id=k, kind=k) for k in kinds]))
     batch = to_batch([row("silk", "15.00")])
     hits = AlertDetector(RATES).run(batch, Context(as_of=DAY, history=history)).hits
     by_code = {
@@ -218,3 +209,24 @@ def test_the_kpis_count_alerts_and_value_the_findings_partners_led_to() -> None:
         ("partner alert", 1, Decimal("30"), Decimal("9.6")),
         ("partner export record", 1, Decimal("45"), Decimal("0")),  # no assessment held
     ]
+
+
+def test_parties_are_matched_by_their_hash_under_each_partners_key() -> None:
+    from clearway.risk.alerts import parties_named, party_index
+    from clearway.risk.party_keys import address_key, party_key
+
+    shared = b"k" * 32
+    shenzhen = {"city": "Shenzhen", "country": "CN"}
+    seized = row("old", "10.00", seller={"name": "Lucky Star Trading Co., Ltd.", "address": shenzhen})
+    named = alert(goods=Goods(hs_prefixes=[]), parties=[
+        PartyHash("seller", party_key(shared, seized.consignment.seller)),
+        PartyHash("delivery_address", address_key(shared, seized.consignment.consignee)),
+    ])  # fmt: skip
+    index = party_index([("office-a", named), ("office-z", named)], {"office-a": shared})  # office-z: no key
+    same = row("new", "20.00", seller={"name": "LUCKY STAR TRADING CO LTD", "address": shenzhen})
+    other = row("other", "20.00", seller={"name": "Lucky Moon Trading", "address": shenzhen})
+    found = parties_named([same, other], index).rows()
+    code = alert_code("office-a", named.id)
+    assert sorted(found) == [("new", code, "delivery_address"), ("new", code, "seller"),
+                             ("other", code, "delivery_address")]  # the same buyer's address  # fmt: skip
+    assert parties_named([same], party_index([("office-a", named)], {"office-a": b"x" * 32})).is_empty()

@@ -5,21 +5,74 @@ so the officer knows where the suspicion came from; its domain follows the alert
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
-from clearway.cooperation.alerts import DOMAIN_OF_KIND
+from clearway.cooperation.alerts import DOMAIN_OF_KIND, RiskAlert, alert_code
+from clearway.model.codelists import normalise_text
+from clearway.pipeline.batch import BatchRow
+from clearway.pipeline.history import ALERT_PARTIES, ALERTS
 from clearway.pipeline.stage import Context, StageOutput, hits_of, no_hits
 from clearway.revenue.fx import ExchangeRates
 from clearway.risk.detectors import usd_rates
 from clearway.risk.fields import explode_items, normalise_expr
+from clearway.risk.party_keys import address_key, party_key
 
 PRIOR = 50.0
 """An alert's prior (its weight): a partner found this pattern infringing; the measured record of the alert
 (its code's hit rate here) takes over once inspections have tried it."""
 
 MATCHED = {"key": pl.String, "code": pl.String, "how": pl.String}
+PartyIndex = dict[str, tuple[bytes, dict[tuple[str, str], list[str]]]]
+"""Per partner: the key its parties are hashed under, and (role, hash) -> the codes of its alerts naming it."""
+
+
+def alerts_frame(received: Sequence[tuple[str, RiskAlert]]) -> pl.DataFrame:
+    """Partners' alerts (partner, alert) as the detector reads them (`pipeline.history.ALERTS`)."""
+    rows = [{
+        "code": alert_code(partner, a.id), "partner": partner, "alert": a.id, "kind": a.kind,
+        "issued_at": a.issued_at, "expires_at": a.expires_at, "hs_prefixes": a.goods.hs_prefixes,
+        "keywords": [normalise_text(w) for w in a.goods.keywords],
+        "brands": [normalise_text(b) for b in a.goods.brands],
+        "dispatch_country": a.route.dispatch_country, "destination_country": a.route.destination_country,
+        "origin_country": a.route.origin_country, "value_currency": a.value.currency if a.value else None,
+        "value_at_most": float(a.value.limit) if a.value else None,
+    } for partner, a in received]  # fmt: skip
+    return pl.DataFrame(rows, schema=ALERTS)
+
+
+def party_index(received: Sequence[tuple[str, RiskAlert]], keys: Mapping[str, bytes]) -> PartyIndex:
+    """The parties partners' alerts name, by partner (those of a partner without a shared key are left out)."""
+    index: PartyIndex = {}
+    for partner, alert in received:
+        if alert.parties and partner in keys:
+            _, named = index.setdefault(partner, (keys[partner], {}))
+            for p in alert.parties:
+                named.setdefault((p.role, p.hash), []).append(alert_code(partner, alert.id))
+    return index
+
+
+def parties_named(rows: Sequence[BatchRow], index: PartyIndex) -> pl.DataFrame:
+    """The batch's parties an alert names: each party hashed under each partner's shared key, as the partner
+    hashed its own (`pipeline.history.ALERT_PARTIES`)."""
+    matched = []
+    for shared, named in index.values():
+        roles = {role for role, _ in named}
+        for row in rows:
+            c = row.consignment
+            parties = {"seller": c.seller, "consignor": c.consignor, "consignee": c.consignee}
+            for role in roles:
+                party = parties.get(role)
+                if role == "delivery_address":
+                    digest = address_key(shared, c.consignee)
+                elif party is not None:
+                    digest = party_key(shared, party)
+                else:
+                    continue
+                matched += [(row.key, code, role) for code in named.get((role, digest), [])]
+    return pl.DataFrame(matched, schema=ALERT_PARTIES, orient="row")
 
 
 @dataclass(frozen=True)

@@ -29,17 +29,16 @@ from clearway.cooperation.alerts import (
     RiskAlert,
     Route,
     ValuePattern,
-    alert_code,
 )
 from clearway.cooperation.bundle import Bundle, BundleKind, BundleRefused, make_bundle, read_bundle
 from clearway.errors import InvalidInput
 from clearway.ledger.note import NoteError, NoteVerifier
 from clearway.model.bounds import decoded_text
-from clearway.model.codelists import normalise_text, territory_countries
+from clearway.model.codelists import territory_countries
 from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import FINDING_KINDS, FindingKind
 from clearway.pipeline import BatchRow
-from clearway.pipeline.history import ALERT_PARTIES, ALERTS
+from clearway.risk.alerts import PartyIndex, alerts_frame, parties_named, party_index
 from clearway.risk.party_keys import address_key, party_key
 from clearway.store import cooperation as repo
 from clearway.store.events import record_audit
@@ -356,7 +355,7 @@ class _Held:
     read_at: float
     operators: tuple[Operator, ...]
     alerts: pl.DataFrame
-    hashes: dict[str, tuple[bytes, dict[tuple[str, str], list[str]]]]  # partner -> key, (role, hash) -> codes
+    index: PartyIndex
 
 
 def _held(app: App) -> _Held:
@@ -365,26 +364,9 @@ def _held(app: App) -> _Held:
         return found
     with app.store.engine.connect() as conn:
         operators = tuple(repo.operators(conn))
-        received = repo.alerts(conn, "in")
+        received = [(partner_name, alert) for partner_name, alert, _ in repo.alerts(conn, "in")]
         keys = {p.name: base64.b64decode(p.shared_key) for p in repo.partners(conn)}
-    rows, hashes = [], {}
-    for partner_name, alert, _ in received:
-        code = alert_code(partner_name, alert.id)
-        rows.append({
-            "code": code, "partner": partner_name, "alert": alert.id, "kind": alert.kind,
-            "issued_at": alert.issued_at, "expires_at": alert.expires_at, "hs_prefixes": alert.goods.hs_prefixes,
-            "keywords": [normalise_text(w) for w in alert.goods.keywords],
-            "brands": [normalise_text(b) for b in alert.goods.brands],
-            "dispatch_country": alert.route.dispatch_country, "destination_country": alert.route.destination_country,
-            "origin_country": alert.route.origin_country,
-            "value_currency": alert.value.currency if alert.value else None,
-            "value_at_most": float(alert.value.limit) if alert.value else None,
-        })  # fmt: skip
-        if alert.parties and partner_name in keys:
-            _, index = hashes.setdefault(partner_name, (keys[partner_name], {}))
-            for p in alert.parties:
-                index.setdefault((p.role, p.hash), []).append(code)
-    held = _Held(time.monotonic(), operators, pl.DataFrame(rows, schema=ALERTS), hashes)
+    held = _Held(time.monotonic(), operators, alerts_frame(received), party_index(received, keys))
     app.caches["cooperation"] = held
     return held
 
@@ -393,18 +375,4 @@ def partner_history(app: App, rows: Sequence[BatchRow]) -> tuple[tuple[Operator,
     """For a batch: the operator status rows held, partners' alerts, and which of the batch's parties an
     alert names (hashed under each partner's shared key, as the partner hashed them)."""
     held = _held(app)
-    matched = []
-    for shared, index in held.hashes.values():
-        roles = {role for role, _ in index}
-        for row in rows:
-            c = row.consignment
-            parties = {"seller": c.seller, "consignor": c.consignor, "consignee": c.consignee}
-            for role in roles:
-                if role == "delivery_address":
-                    digest = address_key(shared, c.consignee)
-                elif parties.get(role) is not None:
-                    digest = party_key(shared, parties[role])  # type: ignore[arg-type]
-                else:
-                    continue
-                matched += [(row.key, code, role) for code in index.get((role, digest), [])]
-    return held.operators, held.alerts, pl.DataFrame(matched, schema=ALERT_PARTIES, orient="row")
+    return held.operators, held.alerts, parties_named(rows, held.index)
