@@ -1,4 +1,5 @@
-"""`python -m bench system|intake|ledger|risk|screening|api|model|fairness`: figures, printed (no time is asserted)."""
+"""`python -m bench system|intake|ledger|risk|screening|api|model|fairness|alerts`: figures, printed (no time
+is asserted)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,16 @@ def main(argv: list[str] | None = None) -> None:
     system = sub.add_parser("system", help="one table: every step of the system beside its floor")
     system.add_argument("--size", type=int, default=20_000, help="consignments (default 20000)")
     system.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    alerts = sub.add_parser("alerts", help="partners' risk alerts on a day the partner never saw, and their cost")
+    alerts.add_argument("--size", type=int, default=10_000, help="parcels a day (default 10000)")
+    alerts.add_argument("--seeds", type=int, nargs="+", default=[31337, 2718], help="world seeds")
+    alerts.add_argument("--share", type=float, default=0.05, help="share of its day the partner inspects")
     args = parser.parse_args(argv)
+    if args.suite == "alerts":
+        from bench.alerts import run as run_alerts
+
+        run_alerts(args.size, args.seeds, args.share)
+        return
     if args.suite == "fairness":
         from bench.fairness import run as run_fairness
 
