@@ -27,6 +27,7 @@ from clearway.api.context import RequestContext
 from clearway.api.health import HealthController
 from clearway.api.hostile import HostileInputGuard
 from clearway.api.ledger import LedgerController
+from clearway.api.manifests import ManifestController
 from clearway.api.metrics import forget, metrics_config, metrics_controller
 from clearway.api.oauth import OAuthController
 from clearway.api.officer import OfficerController
@@ -44,7 +45,7 @@ from clearway.workers.runtime import Runtime
 
 CONTROLLERS = [
     OAuthController, ConsignmentController, WebhookController, QualityController, OfficerController, AgencyController,
-    PublicController, LedgerController, HealthController, PartnerController,
+    PublicController, LedgerController, HealthController, PartnerController, ManifestController,
 ]  # fmt: skip
 
 

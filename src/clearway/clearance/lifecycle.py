@@ -84,3 +84,14 @@ def after_assessment(lane: str, referrals: list[str] | tuple[str, ...]) -> Statu
     """Where a fresh decision puts a parcel: held for an inspection lane or an open referral, else assessed
     (release then follows the release policy)."""
     return "held" if lane in HOLDING_LANES or referrals else "assessed"
+
+
+ARRIVABLE: frozenset[Status] = frozenset(s for s, _ in _MOVES["arrive"].items())
+"""Statuses in which an arrival is recorded (a final status has nothing to wait for)."""
+
+
+def after_arrival(status: str, open_referrals: bool) -> Status:
+    """Where arrival puts a parcel: one that was only waiting for it (assessed, nothing open on it) is
+    released; any other stays where it is (held, inspected, not yet assessed)."""
+    moved = next_status(status, "arrive")
+    return next_status(moved, "release") if moved == "assessed" and not open_referrals else moved

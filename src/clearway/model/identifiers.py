@@ -113,3 +113,41 @@ def gtin_problem(value: str) -> str | None:
 def is_e123(phone: str) -> bool:
     """True for the E.123 international form: `+`, country code, digits with optional single spaces."""
     return _E123.match(phone) is not None
+
+
+_AWB = re.compile(r"^(\d{3})-?(\d{7})(\d)$")
+_S8 = re.compile(r"^[A-Z]{2}[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{4}[A-D][A-Z]{2}\d{5}$")
+_S9 = re.compile(r"^([A-Z]{2}[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{4}[A-D][A-Z]{2}\d{5})(\d{3})([0-9])([0-9])(\d{4})$")
+
+
+def awb_problem(number: str) -> str | None:
+    """None for an IATA air waybill number (airline prefix, 7-digit serial, check digit = serial mod 7)."""
+    match = _AWB.match(number)
+    if match is None:
+        return "not an air waybill number (3-digit airline prefix, 8 digits: serial and check digit)"
+    if int(match.group(2)) % 7 != int(match.group(3)):
+        return f"air waybill check digit is {match.group(3)}, expected {int(match.group(2)) % 7} (serial mod 7)"
+    return None
+
+
+def despatch_problem(identifier: str) -> str | None:
+    """None for a UPU S8 despatch identifier: origin and destination offices of exchange (6 each, starting
+    with their country), mail category (A-D), subclass (2 letters), year (last digit), despatch number (4)."""
+    if _S8.match(identifier) is None:
+        return "not a UPU S8 despatch identifier (20 characters: offices of exchange, category, subclass, year, number)"
+    for country in (identifier[:2], identifier[6:8]):
+        if not is_country(country):
+            return f"office of exchange country {country} is not an ISO 3166-1 country"
+    return None
+
+
+def receptacle_problem(identifier: str, despatch: str | None = None) -> str | None:
+    """None for a UPU S9 receptacle identifier (29 characters: its despatch's 20, receptacle serial (3),
+    highest-receptacle indicator, registered or insured indicator, weight in hectograms (4)), of `despatch`
+    when given."""
+    match = _S9.match(identifier)
+    if match is None:
+        return "not a UPU S9 receptacle identifier (29 characters: despatch id, serial, indicators, weight)"
+    if despatch is not None and match.group(1) != despatch:
+        return f"receptacle {identifier} belongs to despatch {match.group(1)}, not {despatch}"
+    return despatch_problem(match.group(1))

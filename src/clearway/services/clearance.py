@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.clearance import Action, next_status
+from clearway.clearance.lifecycle import after_arrival
 from clearway.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import ANSWERABLE, LANES, FindingKind
@@ -329,10 +330,8 @@ class Clearance:
         open_referrals = [r for r in self.referrals(consignment_id) if r["state"] == "open"]
 
         def change(row: dict[str, Any]) -> dict[str, Any]:
-            status = next_status(row["status"], "arrive")
-            if status == "assessed" and not open_referrals:
-                return {"status": next_status(status, "release"), "released_at": self.now()}
-            return {}
+            status = after_arrival(row["status"], bool(open_referrals))
+            return {"status": status, "released_at": self.now()} if status != row["status"] else {}
 
         return self._act(actor, consignment_id, "arrived", change, {"office": office} if office else {})
 

@@ -355,3 +355,34 @@ aeo_operators = sa.Table(
     sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("source", "operator", "status", "effective", name="uq_aeo_operator_status"),
 )
+
+manifests = sa.Table(
+    "manifests",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("submitter", sa.String(64), nullable=False),  # the carrier or post that filed it
+    sa.Column("reference", sa.String(64), nullable=False),  # the filer's own, unique per filer
+    sa.Column("version", sa.Integer, nullable=False),  # 1, then one more per amendment
+    sa.Column("master_type", sa.String(8), nullable=False),  # mawb, cmr, cim, s8
+    sa.Column("master_id", sa.String(35), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the manifest's canonical JSON, as last filed
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expected_at", sa.DateTime(timezone=True)),  # declared arrival
+    sa.Column("arrived_at", sa.DateTime(timezone=True)),  # the last arrival recorded on it
+    sa.Column("state", sa.String(16), nullable=False),  # filed, partly_arrived, arrived
+    sa.UniqueConstraint("submitter", "reference", name="uq_manifests_submitter_reference"),
+)
+
+manifest_houses = sa.Table(
+    "manifest_houses",
+    metadata,
+    sa.Column("manifest_id", sa.String(32), sa.ForeignKey("manifests.id"), primary_key=True),
+    sa.Column("transport_document_id", sa.String(35), primary_key=True),
+    sa.Column("document_type", sa.String(16), nullable=False),
+    sa.Column("receptacle", sa.String(29)),  # S9, for an item in a UPU despatch
+    sa.Column("state", sa.String(24), nullable=False),  # expected, arrived, arrived_without_data
+    sa.Column("arrived_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_manifest_houses_document", "transport_document_id"),
+    sa.Index("ix_manifest_houses_state", "state"),
+)

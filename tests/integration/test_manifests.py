@@ -1,0 +1,138 @@
+"""Manifests on both databases: a carrier files a master with its houses, amends it, arrives it whole or in
+part in one call; parcels waiting for arrival are released, held ones stay, houses with no filing are
+reported; another tenant sees and moves nothing of it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import example
+from tests.integration.clients import bearer
+from tests.integration.test_api import Service, registration, service_for
+
+AWB = "020-12345675"  # serial 1234567, check digit 1234567 mod 7 = 5
+
+
+@pytest.fixture
+def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
+    yield from service_for(database_url, tmp_path)
+
+
+def parcel(reference: str, house: str, price: str = "40.00", ioss: bool = False) -> dict[str, Any]:
+    doc = example(reference=reference, transport_document={"type": "hawb", "id": house})
+    doc["consignee"] = doc["consignee"] | {"name": f"Buyer {reference}"}  # no split shipment between them
+    if not ioss:
+        doc.pop("fiscal")
+    doc["items"][0]["unit_price"] = price
+    return doc
+
+
+def master(reference: str, houses: list[str], **changes: Any) -> dict[str, Any]:
+    return {"reference": reference, "master": {"type": "mawb", "id": AWB},
+            "movement": {"voyage": "LH8401", "departure_country": "CN", "office": "DE004851",
+                         "expected_at": "2026-11-30T06:00:00Z"},
+            "houses": [{"transport_document": {"type": "hawb", "id": h}} for h in houses]} | changes  # fmt: skip
+
+
+def status(service: Service, cid: str) -> str:
+    return str(service.client.get(f"/v1/officer/consignments/{cid}", headers=service.officer).json()["meta"]["status"])
+
+
+def file(service: Service, body: Any, who: dict[str, str], kind: str = "application/json") -> Any:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return service.client.post("/v1/manifests", content=content, headers=who | {"Content-Type": kind})
+
+
+def test_a_manifest_arrives_whole_releasing_what_waited_and_reporting_what_had_no_data(service: Service) -> None:
+    s = service
+    ids = [registration(s.submit([parcel("P1", "H1"), parcel("P2", "H2", ioss=True), parcel("P3", "H3", "300.00")]), i)
+           for i in range(3)]  # fmt: skip
+    assert [status(s, cid) for cid in ids] == ["assessed", "assessed", "held"]
+    filed = file(s, master("M-1", ["H1", "H2", "H3", "H4"]), s.beta)
+    assert filed.status_code == 201, filed.text
+    [result] = filed.json()["results"]
+    assert (result["outcome"], result["version"], result["houses"]) == ("registered", 1, 4)
+    mid = result["manifest_id"]
+    arrived = s.client.post(f"/v1/manifests/{mid}/arrival", json={"office": "DE004851"}, headers=s.beta)
+    assert arrived.status_code == 200, arrived.text
+    answer = arrived.json()
+    assert answer["state"] == "arrived" and answer["released"] == 2
+    assert sorted(answer["released_consignments"]) == sorted(ids[:2])
+    assert answer["stayed"] == [{"consignment_id": ids[2], "status": "held", "transport_document_id": "H3"}]
+    assert answer["arrived_without_data"] == ["H4"]  # reported to the carrier
+    assert [status(s, cid) for cid in ids] == ["released", "released", "held"]
+    events = s.client.get(f"/v1/officer/consignments/{ids[0]}", headers=s.officer).json()["events"]
+    assert [e["type"] for e in events][-1] == "arrived"
+    view = s.client.get(f"/v1/manifests/{mid}", headers=s.beta).json()
+    assert {h["transport_document_id"]: h["state"] for h in view["houses"]} == {
+        "H1": "arrived", "H2": "arrived", "H3": "arrived", "H4": "arrived_without_data"}  # fmt: skip
+    again = s.client.post(f"/v1/manifests/{mid}/arrival", json={}, headers=s.beta).json()
+    assert again["released"] == 0 and sorted(again["not_arrived_now"]) == ["H1", "H2", "H3"]
+    # the data for H4 comes late: arriving the house again finds it
+    late = registration(s.submit([parcel("P4", "H4")], key="late"))
+    third = s.client.post(f"/v1/manifests/{mid}/arrival", json={"houses": ["H4"]}, headers=s.beta).json()
+    assert third["released_consignments"] == [late] and third["arrived_without_data"] == []
+
+
+def test_amendment_and_partial_arrival(service: Service) -> None:
+    s = service
+    ids = [registration(s.submit([parcel(f"P{i}", f"H{i}") for i in range(1, 4)]), i) for i in range(3)]
+    assert [status(s, cid) for cid in ids] == ["assessed"] * 3
+    mid = file(s, master("M-2", ["H1", "H2"]), s.beta).json()["results"][0]["manifest_id"]
+    part = s.client.post(f"/v1/manifests/{mid}/arrival", json={"houses": ["H1"]}, headers=s.beta).json()
+    assert part["state"] == "partly_arrived" and part["released_consignments"] == [ids[0]]
+    amended = file(s, master("M-2", ["H1", "H3"]), s.beta).json()["results"][0]  # H2 did not travel, H3 did
+    assert (amended["outcome"], amended["manifest_id"], amended["version"]) == ("amended", mid, 2)
+    assert file(s, master("M-2", ["H1", "H3"]), s.beta).json()["results"][0]["outcome"] == "unchanged"
+    houses = {h["transport_document_id"]: h["state"] for h in s.client.get(f"/v1/manifests/{mid}",
+                                                                          headers=s.beta).json()["houses"]}  # fmt: skip
+    assert houses == {"H1": "arrived", "H3": "expected"}  # the arrived house stays, the dropped one goes
+    rest = s.client.post(f"/v1/manifests/{mid}/arrival", json={}, headers=s.beta).json()
+    assert rest["state"] == "arrived" and rest["released_consignments"] == [ids[2]]
+    assert status(s, ids[1]) == "assessed"  # H2 never arrived
+    unknown = s.client.post(f"/v1/manifests/{mid}/arrival", json={"houses": ["H9"]}, headers=s.beta)
+    assert unknown.status_code == 404 and "not on this manifest: H9" in unknown.text
+
+
+def test_bad_manifests_are_refused_with_every_error_and_change_nothing(service: Service) -> None:
+    s = service
+    bad = master("M-3", ["H1", "H1"], master={"type": "mawb", "id": "020-12345670"})
+    bad["houses"].append({"transport_document": {"type": "s10", "id": "RR123456785CN"}})
+    ndjson = json.dumps(bad).encode() + b"\n{broken\n" + json.dumps(master("M-4", ["H7"])).encode() + b"\n"
+    answer = file(s, ndjson, s.beta, "application/x-ndjson")
+    assert answer.status_code == 201
+    body = answer.json()
+    assert (body["accepted"], body["rejected"]) == (1, 2)
+    codes = {e["code"] for e in body["results"][0]["errors"]}
+    assert codes == {"mawb.format", "house.duplicate", "house.document"}
+    assert "line 2" in body["results"][1]["errors"][0]["message"]
+    assert body["results"][2]["outcome"] == "registered"
+    assert file(s, b"[", s.beta).status_code == 422
+    deep = b'{"reference": "M-5", "master": ' + b"[" * 100 + b"]" * 100 + b"}"
+    assert file(s, deep, s.beta).json()["results"][0]["errors"][0]["code"] == "json.depth"
+    nul = file(s, json.dumps(master("M-6", ["H\x00"])).encode(), s.beta)
+    assert nul.status_code == 400 and "NUL" in nul.json()["detail"]  # refused before it is read
+    assert s.client.get("/v1/manifests", headers=s.beta).json()[0]["reference"] == "M-4"  # nothing else kept
+
+
+def test_only_the_carrier_that_filed_it_or_an_officer_sees_and_arrives_a_manifest(service: Service) -> None:
+    s = service
+    cid = registration(s.submit([parcel("P1", "H1")]))
+    mid = file(s, master("M-7", ["H1"]), s.beta).json()["results"][0]["manifest_id"]
+    other = bearer(s.app, "gamma-post", "postal")
+    assert s.client.get(f"/v1/manifests/{mid}", headers=other).status_code == 404
+    assert s.client.post(f"/v1/manifests/{mid}/arrival", json={}, headers=other).status_code == 404
+    assert s.client.get("/v1/manifests", headers=other).json() == []
+    assert file(s, master("M-8", ["H1"]), s.alpha).status_code == 403  # a platform does not manifest
+    assert s.client.post(f"/v1/manifests/{mid}/arrival", json={}, headers=s.alpha).status_code == 403
+    seen = s.client.get(f"/v1/manifests/{mid}", headers=s.beta).json()
+    assert seen["houses"][0]["consignments"] == []  # the platform's filing behind the house is not the carrier's
+    by_officer = s.client.post(f"/v1/manifests/{mid}/arrival", json={}, headers=s.officer).json()
+    assert by_officer["released_consignments"] == [cid]
+    audit = s.client.get("/v1/officer/audit", headers=s.officer).json()
+    assert audit[0]["action"] == "arrived" and audit[0]["actor"] == "officer-jones"
