@@ -109,6 +109,8 @@ SETTINGS: tuple[Setting, ...] = (
             "OTLP/HTTP endpoint traces are exported to (e.g. http://collector:4318/v1/traces); off when unset"),
     Setting("CLEARWAY_SHUTDOWN_GRACE", "shutdown_grace", "number", 30.0,
             "seconds `serve` takes on SIGTERM to answer requests in flight and drain its queues"),
+    Setting("CLEARWAY_ARRIVAL_GRACE_HOURS", "arrival_grace_hours", "number", 24.0,
+            "hours after its declared arrival a filing whose parcel has not arrived is reported"),
     Setting("CLEARWAY_TERRITORY", "territory", "list", (),
             "the countries whose border this office keeps (`EU` for the Union): what is dispatched from them is "
             "its export side, shared with partners"),
@@ -150,6 +152,7 @@ class Settings:
     otlp_endpoint: str | None = None
     shutdown_grace: float = 30.0
     territory: tuple[str, ...] = ()
+    arrival_grace_hours: float = 24.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -11,6 +11,7 @@ from clearway.cli import (  # noqa: F401 - each registers its commands
     history,
     intake,
     ledger,
+    manifests,
     model,
     retention,
     revenue,

@@ -29,3 +29,7 @@ alerts_app = typer.Typer(help="Risk alerts exchanged with partners: issue, expor
 app.add_typer(alerts_app, name="alerts")
 aeo_app = typer.Typer(help="Authorised operators exchanged under mutual recognition.", no_args_is_help=True)
 app.add_typer(aeo_app, name="aeo")
+manifest_app = typer.Typer(
+    help="Manifests: masters with their houses, their arrival, reconciliation.", no_args_is_help=True
+)
+app.add_typer(manifest_app, name="manifest")
