@@ -169,3 +169,41 @@ def test_another_role_is_refused_the_officer_pages(browser: Browser, site: dict[
     page.screenshot(path=SHOTS / "10-refused.png")
     response = page.goto(f"{site['url']}/ui/profiles")
     assert response is not None and response.status == 403
+
+
+def test_an_officer_keys_in_a_despatch_records_its_arrival_and_reads_the_reconciliation(
+    browser: Browser, site: dict[str, Any]
+) -> None:
+    page = sign_in(browser, site, "officer")
+    page.click("text=Manifests")
+    expect(page.locator("h1")).to_have_text("Manifests")
+    despatch = "CNSHAADEFRAAAUN61001"
+    manifest = {"reference": "DESPATCH-1", "master": {"type": "s8", "id": despatch},
+                "movement": {"departure_country": "CN", "office": "DE004851"},
+                "houses": [{"transport_document": {"type": "s10", "id": "RR123456785CN"},
+                            "receptacle": despatch + "001100012"},
+                           {"transport_document": {"type": "s10", "id": "RR000000005CN"}}]}  # fmt: skip
+    page.fill("#carrier", "swift-post")
+    page.fill("#manifest-json", json.dumps(manifest))
+    page.click("#file-manifest")
+    expect(page.locator("#notice")).to_have_text("manifest registered with 2 houses")
+    expect(page.locator("#houses")).to_contain_text("RR000000005CN")
+    expect(page.locator("#houses")).to_contain_text("no filing")
+    page.fill("input[name=office]", "DE004851")
+    page.click("#arrive")
+    expect(page.locator("#notice")).to_contain_text("1 without data")
+    expect(page.locator("#houses")).to_contain_text("arrived without data")
+    page.screenshot(path=SHOTS / "10-manifest-arrived.png", full_page=True)
+    page.click("text=Manifests")
+    expect(page.locator("#without-data")).to_contain_text("RR000000005CN")
+    expect(page.locator("#manifests")).to_contain_text(f"s8 {despatch}")
+    page.screenshot(path=SHOTS / "11-manifests.png", full_page=True)
+    page.click("text=Worklist")
+    expect(page.locator("#reconciliation")).to_contain_text("1 house(s) arrived without data")
+    expect(page.locator("#worklist")).to_contain_text(f"s8 {despatch} (arrived)")  # the parcels' journey
+    page.goto(f"{site['url']}/ui/manifests")
+    page.fill("#manifest-json", '{"reference": "BAD", "master": {"type": "mawb", "id": "020-12345670"}, "houses": []}')
+    page.fill("#carrier", "swift-post")
+    page.click("#file-manifest")
+    expect(page.locator("#notice")).to_contain_text("not filed:")
+    expect(page.locator("#notice")).to_contain_text("air waybill check digit")

@@ -24,6 +24,7 @@ from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import ANSWERABLE, LANES, FindingKind
 from clearway.store import tables as t
 from clearway.store.events import Audit, EventBatch
+from clearway.store.manifests import manifests_of
 from clearway.store.repository import IdSequence, as_utc
 
 _encode = msgspec.json.Encoder(order="deterministic").encode
@@ -187,7 +188,7 @@ class Clearance:
         )
         query = (
             sa.select(c.id, c.reference, c.submitter, c.status, c.lane, c.channel, c.dispatch_country,
-                      c.destination_country, c.received_at, c.updated_at, d.score, d.referrals)
+                      c.destination_country, c.received_at, c.updated_at, d.score, d.referrals, c.transport_document_id)
             .join(latest, latest.c.consignment_id == c.id, isouter=True)
             .join(t.decisions, (d.consignment_id == c.id) & (d.decided_at == latest.c.at), isouter=True)
             .where(c.status.in_([status] if status else ["held", "inspected"]))
@@ -200,6 +201,7 @@ class Clearance:
         now = self.now()
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
+            journeys = manifests_of(conn, sorted({r["transport_document_id"] for r in rows}))
         seen, out = set(), []
         for row in rows:
             if row["id"] in seen:  # two decisions in the same instant: one line
@@ -208,6 +210,7 @@ class Clearance:
             item = {str(k): (as_utc(v) if isinstance(v, dt.datetime) else v) for k, v in row.items()}  # plain keys
             item["referrals"] = _decode(item["referrals"]) if item["referrals"] else []
             item["age_seconds"] = int((now - item["received_at"]).total_seconds())
+            item["manifests"] = journeys.get(item["transport_document_id"], [])  # what it travels in
             out.append(item)
         return out
 

@@ -4,6 +4,7 @@ audit. Every action goes through the same clearance and config services as the A
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -26,7 +27,7 @@ from clearway.ledger import NoteVerifier
 from clearway.ledger.bundle import ProofFailed, check_bundle
 from clearway.model.vocabulary import FINDING_KINDS, LANES
 from clearway.report import charts
-from clearway.services import config, cooperation
+from clearway.services import config, cooperation, manifests
 from clearway.services.clearance import Inspection, InspectionFinding
 from clearway.services.dryrun import dry_run
 from clearway.services.history import gatherer
@@ -156,8 +157,10 @@ class OfficerPages(Controller):
             item["overdue"] = item["age_seconds"] > limit
             item["sla_share"] = min(100, round(100 * item["age_seconds"] / limit))
         counts = Counter(i["lane"] for i in runtime.clearance.worklist(limit=10_000))
+        grace = runtime.app.settings.arrival_grace_hours
+        found = manifests.reconciliation(runtime.app, utcnow(), dt.timedelta(hours=grace))
         return _page("worklist.html", officer, items=items, counts=counts, lane=lane, status=status, channel=channel,
-                     notice=notice, hours=hours)  # fmt: skip
+                     notice=notice, hours=hours, reconciliation=found, grace_hours=grace)  # fmt: skip
 
     @post("/reroute")
     async def bulk_reroute(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Response[Any]:
@@ -445,6 +448,3 @@ def _dashboard(runtime: Runtime) -> dict[str, Any]:
                                 [100 * n / decided for _, n in top], horizontal=True) if top else None,
         "release_chart": charts.histogram("Minutes from receipt to release", minutes) if minutes else None,
     }  # fmt: skip
-
-
-WEB_CONTROLLERS = [OfficerPages]
