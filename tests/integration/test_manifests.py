@@ -136,3 +136,26 @@ def test_only_the_carrier_that_filed_it_or_an_officer_sees_and_arrives_a_manifes
     assert by_officer["released_consignments"] == [cid]
     audit = s.client.get("/v1/officer/audit", headers=s.officer).json()
     assert audit[0]["action"] == "arrived" and audit[0]["actor"] == "officer-jones"
+
+
+def test_reconciliation_reaches_the_kpis_and_metrics(service: Service) -> None:
+    import datetime as dt
+
+    from clearway.kpi import Period
+    from clearway.report.kpi_report import build_page
+    from clearway.services.measurement import measure
+
+    s = service
+    late = parcel("L1", "H8") | {"arrival": {"expected_at": "2026-01-02T08:00:00Z"}}  # declared long ago
+    registration(s.submit([parcel("P1", "H1"), late]))
+    mid = file(s, master("M-9", ["H1", "H2", "H3"]), s.beta).json()["results"][0]["manifest_id"]
+    s.client.post(f"/v1/manifests/{mid}/arrival", json={"houses": ["H1", "H2"]}, headers=s.beta)
+    today = dt.datetime.now(dt.UTC).date()
+    figures = measure(s.app, Period(today, today))
+    rows = {r["what"]: r for r in figures["reconciliation"].to_dicts()}
+    assert (rows["mawb"]["manifests"], rows["mawb"]["houses"], rows["mawb"]["arrived"]) == (1, 3, 1)
+    assert (rows["mawb"]["arrived_without_data"], rows["mawb"]["not_arrived"]) == (1, 1)
+    assert rows["filings"]["not_arrived"] == 1  # L1: declared for January, never arrived
+    assert "Arrival against advance data" in build_page(Period(today, today), figures).render()
+    scrape = s.client.get("/metrics", headers=s.officer).text
+    assert "clearway_arrived_without_data 1.0" in scrape and "clearway_not_arrived 1.0" in scrape

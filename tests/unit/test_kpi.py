@@ -231,7 +231,7 @@ def test_rejections_by_error_code() -> None:
 def test_compute_names_every_table_and_an_empty_period_gives_empty_tables() -> None:
     assert list(compute(DATA)) == [
         "volumes", "values", "thresholds", "revenue", "refunds", "release_times", "hit_rates", "random_selection",
-        "data_quality", "rejections", "cooperation", "partner_findings",
+        "data_quality", "rejections", "reconciliation", "cooperation", "partner_findings",
     ]  # fmt: skip
     empty = compute(KpiInput.of(Period(dt.date(2026, 1, 1), dt.date(2026, 1, 1))))
     assert empty["volumes"].is_empty() and empty["hit_rates"].is_empty()

@@ -7,6 +7,7 @@ only: a token with the `metrics` scope, or no token on a listener the operator k
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,7 @@ from prometheus_client.registry import Collector
 from clearway.errors import Forbidden, Unauthenticated
 from clearway.services.ingest import over_capacity
 from clearway.store import tables as t
+from clearway.store.manifests import reconciliation_counts
 from clearway.workers.runtime import Runtime
 
 
@@ -48,6 +50,13 @@ class ClearwayCollector(Collector):
             "clearway_mandatory_over_capacity",
             "mandatory stops decided in batches whose mandatory stops alone exceeded the inspection capacity",
         )
+        without_data = GaugeMetricFamily(
+            "clearway_arrived_without_data", "houses of arrived manifests that no filing names"
+        )
+        not_arrived = GaugeMetricFamily(
+            "clearway_not_arrived", "filings not arrived CLEARWAY_ARRIVAL_GRACE_HOURS after their declared arrival"
+        )
+        unmatched = late = 0.0
         totals: dict[str, float] = {}
         depth = {"writes": 0.0, "assessments": 0.0, "webhook_deliveries": 0.0}
         set_aside = 0.0
@@ -68,6 +77,9 @@ class ClearwayCollector(Collector):
                 set_aside += conn.execute(
                     sa.select(sa.func.count()).where(c.status == "assessment_failed")
                 ).scalar_one()
+                grace = dt.timedelta(hours=runtime.app.settings.arrival_grace_hours)
+                counted = reconciliation_counts(conn, dt.datetime.now(dt.UTC) - grace)
+                unmatched, late = unmatched + counted[0], late + counted[1]
         for outcome in ("accepted", "rejected"):
             consignments.add_metric([outcome], totals.get(outcome, 0.0))
         for key, value in sorted(totals.items()):
@@ -78,7 +90,9 @@ class ClearwayCollector(Collector):
         failed.add_metric([], set_aside)
         yielded.add_metric([], gave_way)
         overrun.add_metric([], over)
-        yield from (consignments, rejections, queues, failed, yielded, overrun)
+        without_data.add_metric([], unmatched)
+        not_arrived.add_metric([], late)
+        yield from (consignments, rejections, queues, failed, yielded, overrun, without_data, not_arrived)
 
 
 COLLECTOR = ClearwayCollector()

@@ -259,6 +259,38 @@ def rejections(data: KpiInput) -> pl.DataFrame:
     )  # fmt: skip
 
 
+OPEN = ("registered", "assessed", "held", "inspected", "assessment_failed")
+
+
+def reconciliation(data: KpiInput) -> pl.DataFrame:
+    """What arrived against what was filed, per kind of master: manifests and houses filed in the period,
+    houses arrived, houses arrived with no filing (still none), houses not arrived; and filings of the period
+    not arrived `arrival_grace` after their declared arrival (as of the period's end)."""
+    h = data.houses
+    per_master = (
+        h.group_by("master_type")
+        .agg(
+            pl.col("manifest_id").n_unique().alias("manifests"),
+            pl.len().alias("houses"),
+            (pl.col("state") == "arrived").sum().alias("arrived"),
+            (pl.col("state") == "arrived_without_data").sum().alias("arrived_without_data"),
+            (pl.col("state") == "expected").sum().alias("not_arrived"),
+        )
+        .rename({"master_type": "what"})
+    )
+    c = data.consignments
+    late = c.filter(
+        pl.col("expected_arrival").is_not_null()
+        & (pl.col("expected_arrival") + pl.lit(data.arrival_grace) < pl.lit(data.period.until))
+        & pl.col("arrived_at").is_null()
+        & pl.col("status").is_in(OPEN)
+    ).height
+    filings = pl.DataFrame({"what": ["filings"], "manifests": [None], "houses": [None], "arrived": [None],
+                            "arrived_without_data": [None], "not_arrived": [late]},
+                           schema=per_master.schema)  # fmt: skip
+    return pl.concat([per_master.sort("what"), filings])
+
+
 ALERT_PREFIX = "ALERT:"
 EXPORT_PREFIX = "DET-EXPORT-"
 
@@ -328,6 +360,7 @@ def compute(data: KpiInput) -> dict[str, pl.DataFrame]:
         "random_selection": random_selection(data),
         "data_quality": data_quality(data),
         "rejections": rejections(data),
+        "reconciliation": reconciliation(data),
         "cooperation": cooperation(data),
         "partner_findings": partner_findings(data),
     }

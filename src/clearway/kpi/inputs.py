@@ -85,6 +85,13 @@ ALERTS: dict[str, pl.DataType] = {
     "reported_found": pl.Int64(),  # out: infringements the partner reported finding with it
 }
 
+HOUSES: dict[str, pl.DataType] = {
+    "manifest_id": pl.String(),
+    "master_type": pl.String(),  # mawb, cmr, cim, s8
+    "state": pl.String(),  # expected, arrived, arrived_without_data (still none filed)
+    "arrived_at": TIME,
+}
+
 SUBMISSIONS: dict[str, pl.DataType] = {
     "submitter": pl.String(),
     "outcome": pl.String(),  # registered, amended, unchanged, rejected
@@ -127,13 +134,20 @@ class KpiInput:
     inspections: pl.DataFrame
     submissions: pl.DataFrame
     alerts: pl.DataFrame
+    houses: pl.DataFrame
+    arrival_grace: dt.timedelta = dt.timedelta(hours=24)  # a filing not arrived this long after its declared
+    # arrival is reported
 
     @classmethod
-    def of(cls, period: Period, **frames: pl.DataFrame | list[dict[str, object]]) -> KpiInput:
+    def of(
+        cls, period: Period, *, arrival_grace: dt.timedelta = dt.timedelta(hours=24),
+        **frames: pl.DataFrame | list[dict[str, object]],
+    ) -> KpiInput:  # fmt: skip
         """Frames in the fixed schemas, from frames or lists of rows; a kind left out is empty."""
         schemas = {
             "consignments": CONSIGNMENTS, "reasons": REASONS, "assessments": ASSESSMENTS, "thresholds": THRESHOLDS,
             "refunds": REFUNDS, "inspections": INSPECTIONS, "submissions": SUBMISSIONS, "alerts": ALERTS,
+            "houses": HOUSES,
         }  # fmt: skip
         unknown = set(frames) - set(schemas)
         if unknown:
@@ -145,7 +159,7 @@ class KpiInput:
             missing = set(schema) - set(frame.columns)
             frame = frame.with_columns(pl.lit(None).alias(c) for c in missing)
             built[name] = frame.select(list(schema)).cast(schema)  # type: ignore[arg-type]
-        return cls(period=period, **built)
+        return cls(period=period, arrival_grace=arrival_grace, **built)
 
 
 def threshold_rows(rules: Iterable[Rule]) -> list[dict[str, object]]:

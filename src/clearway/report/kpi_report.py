@@ -120,6 +120,19 @@ def _release(figures: dict[str, pl.DataFrame]) -> Section:
     return section
 
 
+def _reconciliation(figures: dict[str, pl.DataFrame]) -> Section:
+    r = figures["reconciliation"]
+    late = r.filter(pl.col("what") == "filings")["not_arrived"].sum()
+    without = r["arrived_without_data"].sum()
+    return Section(
+        "Arrival against advance data",
+        text="Per kind of master (air waybill, road and rail notes, UPU despatch): manifests and houses filed in "
+        f"the period, houses arrived, arrived with no filing ({without:,}) and not arrived; and filings of the "
+        f"period whose parcel had not arrived a grace period after its declared arrival ({late:,}).",
+        tables=[_table("Reconciliation", r)],
+    )
+
+
 def _targeting(figures: dict[str, pl.DataFrame]) -> Section:
     h = figures["hit_rates"]
     (selected, inspected, hits, rate, low, high), = figures["random_selection"].rows()  # fmt: skip
@@ -210,5 +223,6 @@ def build_page(period: Period, figures: dict[str, pl.DataFrame], *, title: str |
         tiles=tiles(figures),
     )
     page.sections += [_volumes(figures), _values(figures), _revenue(figures), _release(figures),
+                      _reconciliation(figures),
                       _targeting(figures), _cooperation(figures), _quality(figures)]  # fmt: skip
     return page

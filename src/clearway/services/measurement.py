@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
@@ -19,7 +20,9 @@ ExportFormat = Literal["csv", "parquet"]
 def measure(app: App, period: Period) -> dict[str, pl.DataFrame]:
     """Every KPI table of the period, computed from what the store holds."""
     records = read_period(app.store.engine, period)
-    figures = compute(KpiInput.of(period, thresholds=threshold_rows(app.revenue.rules.rules), **records))
+    grace = dt.timedelta(hours=app.settings.arrival_grace_hours)
+    figures = compute(KpiInput.of(period, arrival_grace=grace, thresholds=threshold_rows(app.revenue.rules.rules),
+                                  **records))  # fmt: skip
     if app.selectivity is not None:
         review = app.selectivity
         figures["under_review"] = under_review(figures["hit_rates"], review.review_floor, review.review_minimum)

@@ -242,3 +242,17 @@ def manifests_of(conn: sa.Connection, documents: Sequence[str]) -> dict[str, lis
                 {"manifest_id": row["id"], "master": f"{row['master_type']} {row['master_id']}",
                  "house_state": row["state"]})  # fmt: skip
     return found
+
+
+def reconciliation_counts(conn: sa.Connection, before: dt.datetime) -> tuple[int, int]:
+    """How many houses arrived without data (and still have none), and how many filings declared to arrive
+    before `before` have not arrived: the reconciliation's two figures, for monitoring."""
+    h, c, e = t.manifest_houses.c, t.consignments.c, t.events.c
+    without = conn.execute(sa.select(sa.func.count()).where(
+        h.state == "arrived_without_data", ~sa.exists().where(c.transport_document_id == h.transport_document_id)
+    )).scalar_one()  # fmt: skip
+    late = conn.execute(sa.select(sa.func.count()).where(
+        c.expected_arrival < before, c.status.in_(sorted(ARRIVABLE)),
+        ~sa.exists().where(e.consignment_id == c.id, e.type == "arrived"),
+    )).scalar_one()  # fmt: skip
+    return int(without), int(late)

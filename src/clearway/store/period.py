@@ -77,6 +77,12 @@ def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:
                 r.refunded_on >= period.start, r.refunded_on <= period.end
             )
         ).all()
+        m, h = t.manifests.c, t.manifest_houses.c
+        houses = conn.execute(
+            sa.select(h.manifest_id, m.master_type, h.state, h.arrived_at)
+            .join(t.manifests, m.id == h.manifest_id)
+            .where(m.received_at >= period.since, m.received_at < period.until)
+        ).all()
         a = t.risk_alerts.c
         exchanged = conn.execute(
             sa.select(a.direction, a.partner, a.alert_id, a.recorded_at, a.expires_at, a.found).where(
@@ -103,6 +109,7 @@ def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:
         "refunds": _frame(refunded, {"consignment_id": text, "kind": text, "currency": text, "duty": MONEY,
                                      "vat": MONEY, "total": MONEY}),
         "inspections": _frame(inspected, {"consignment_id": text, "outcome": text}),
+        "houses": _frame(houses, {"manifest_id": text, "master_type": text, "state": text, "arrived_at": TIME}),
         "alerts": _frame(exchanged, {"direction": text, "partner": text, "alert_id": text, "recorded_at": TIME,
                                      "expires_at": TIME, "reported_found": pl.Int64()}),
         "submissions": _frame(submitted, {"submitter": text, "outcome": text, "errors": text, "warnings": text})
