@@ -1,4 +1,4 @@
-"""`python -m bench system|intake|ledger|risk|screening|api|model|fairness|alerts`: figures, printed (no time
+"""`python -m bench system|intake|ledger|risk|screening|api|model|fairness|alerts|manifests`: figures, printed (no time
 is asserted)."""
 
 from __future__ import annotations
@@ -53,7 +53,16 @@ def main(argv: list[str] | None = None) -> None:
     alerts.add_argument("--size", type=int, default=10_000, help="parcels a day (default 10000)")
     alerts.add_argument("--seeds", type=int, nargs="+", default=[31337, 2718], help="world seeds")
     alerts.add_argument("--share", type=float, default=0.05, help="share of its day the partner inspects")
+    manifests = sub.add_parser("manifests", help="one manifest of a day's parcels arrived in one transaction")
+    manifests.add_argument("--size", type=int, default=9_500, help="parcels filed (default 9500)")
+    manifests.add_argument("--extra", type=int, default=500, help="houses with no filing (default 500)")
+    manifests.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
+    if args.suite == "manifests":
+        from bench.manifests import run as run_manifests
+
+        run_manifests(args.size, args.extra, postgres=not args.no_postgres)
+        return
     if args.suite == "alerts":
         from bench.alerts import run as run_alerts
 
