@@ -56,7 +56,7 @@ class Manifest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_def
     reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]  # the filer's own, unique per filer
     master: Master
     houses: Annotated[list[House], msgspec.Meta(min_length=1, max_length=MAX_HOUSES)]
-    movement: Movement = Movement()
+    movement: Movement | None = None
 
 
 class ManifestOutcome(msgspec.Struct, frozen=True):

@@ -37,7 +37,7 @@ def save_manifest(conn: sa.Connection, submitter: str, manifest: Manifest, at: d
     mine = sa.and_(m.submitter == submitter, m.reference == manifest.reference)
     found = conn.execute(sa.select(m.id, m.version, m.body).where(mine)).first()
     values = {"master_type": manifest.master.type, "master_id": manifest.master.id, "body": body, "updated_at": at,
-              "expected_at": manifest.movement.expected_at}  # fmt: skip
+              "expected_at": manifest.movement.expected_at if manifest.movement else None}  # fmt: skip
     if found is None:
         manifest_id = new_id()
         conn.execute(t.manifests.insert().values(id=manifest_id, submitter=submitter, reference=manifest.reference,
