@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import example
+from tests.integration.clients import bearer
 from tests.integration.test_api import Service, service_for
 
 EXAMPLES = int(os.environ.get("CLEARWAY_HOSTILE_EXAMPLES", "250"))
@@ -67,6 +68,7 @@ def attacked(database_url: str, tmp_path: Path) -> Iterator[Service]:
         s.submit([example(reference="HOST-1")])  # something for ids to find
         s.client.get("/ui/login")
         s.client.headers["x-csrftoken"] = s.client.cookies["csrftoken"]
+        PARTNERS[id(s)] = bearer(s.app, "office-b", "partner")  # the partner routes, for a partner
         yield s
 
 
@@ -80,9 +82,16 @@ def _routes(s: Service) -> list[tuple[str, str]]:
     return found
 
 
+PARTNERS: dict[int, dict[str, str]] = {}
+
+
 def _headers(s: Service, path: str) -> dict[str, str]:
     if path.startswith(("/v1/officer", "/metrics", "/v1/quality")):
         return s.officer
+    if path.startswith("/v1/manifests"):
+        return s.beta  # a carrier files and arrives manifests
+    if path.startswith(("/v1/alerts", "/v1/aeo", "/v1/exports")):
+        return PARTNERS[id(s)]
     if path.startswith("/v1/agency"):
         return s.health
     return s.alpha

@@ -132,6 +132,10 @@ def test_only_the_carrier_that_filed_it_or_an_officer_sees_and_arrives_a_manifes
     assert s.client.post(f"/v1/manifests/{mid}/arrival", json={}, headers=s.alpha).status_code == 403
     seen = s.client.get(f"/v1/manifests/{mid}", headers=s.beta).json()
     assert seen["houses"][0]["consignments"] == []  # the platform's filing behind the house is not the carrier's
+    theirs = registration(s.submit([parcel("G1", "H5")], who=other, key="g"))  # the post files its own parcel
+    claim = file(s, master("M-10", ["H5"]), s.beta).json()["results"][0]["manifest_id"]
+    claimed = s.client.post(f"/v1/manifests/{claim}/arrival", json={}, headers=s.beta).json()
+    assert claimed["released"] == 0 and status(s, theirs) == "assessed"  # beta cannot arrive gamma's parcel
     by_officer = s.client.post(f"/v1/manifests/{mid}/arrival", json={}, headers=s.officer).json()
     assert by_officer["released_consignments"] == [cid]
     audit = s.client.get("/v1/officer/audit", headers=s.officer).json()

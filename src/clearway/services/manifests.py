@@ -111,7 +111,8 @@ def arrive(
     officer = principal.role == "officer"
     with app.store.engine.begin() as conn:
         done = repo.arrive(conn, manifest_id, documents, now, actor=principal.name,
-                           audit_role=principal.role if officer else None, office=office)  # fmt: skip
+                           audit_role=principal.role if officer else None, office=office,
+                           carrier=None if officer else principal.tenant)  # fmt: skip
     for consignment_id, status in done.events:
         for listener in listeners:
             listener(consignment_id, "arrived", {"status": status})

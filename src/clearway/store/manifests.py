@@ -136,11 +136,13 @@ class Arrival:
 
 def arrive(
     conn: sa.Connection, manifest_id: str, documents: Sequence[str] | None, at: dt.datetime, *, actor: str,
-    audit_role: str | None, office: str | None,
+    audit_role: str | None, office: str | None, carrier: str | None = None,
 ) -> Arrival:  # fmt: skip
     """Arrive a manifest's houses (all still waiting, or those `documents` name: a partial arrival), in the
     caller's transaction: every parcel filed for each house's transport document gets its `arrived` event
-    (and audit row when `audit_role`, an officer's), and is released when it was only waiting for it."""
+    (and audit row when `audit_role`, an officer's), and is released when it was only waiting for it. With
+    `carrier` (a carrier's own report), parcels another carrier or post filed are left to it: a carrier
+    speaks for what it carries, never for another's."""
     h, c, r = t.manifest_houses.c, t.consignments.c, t.referrals.c
     houses = {row.transport_document_id: row.state for row in conn.execute(
         sa.select(h.transport_document_id, h.state).where(h.manifest_id == manifest_id))}  # fmt: skip
@@ -153,8 +155,12 @@ def arrive(
     done.skipped = [d for d in wanted if d not in due]
     found: dict[str, list[dict[str, Any]]] = {}
     filed: set[str] = set()  # documents some filing names, whatever its status (released before arrival, too)
+    others = sa.select(t.clients.c.name).where(t.clients.c.role.in_(["carrier", "postal"]),
+                                               t.clients.c.name != (carrier or ""))  # fmt: skip
     for chunk in chunked(due):
         query = sa.select(c.id, c.status, c.lane, c.transport_document_id).where(c.transport_document_id.in_(chunk))
+        if carrier is not None:
+            query = query.where(c.submitter.not_in(others))
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         for row in conn.execute(query).mappings():
