@@ -24,7 +24,13 @@ def test_the_contract_lifecycle_and_nothing_else() -> None:
     with pytest.raises(IllegalTransition, match="cannot seize a consignment that is released"):
         next_status("released", "seize")
     with pytest.raises(IllegalTransition, match="allowed: nothing, it is final"):
-        next_status("seized", "amend")
+        next_status("released", "amend")
+    with pytest.raises(IllegalTransition, match=r"allowed: destroy\)"):
+        next_status("seized", "amend")  # seized goods are destroyed under customs supervision, or stay seized
+    assert next_status("full_declaration_required", "declare_fully") == "released"
+    assert next_status("held", "abandon") == "abandoned" and next_status("abandoned", "destroy") == "destroyed"
+    with pytest.raises(IllegalTransition, match="cannot declare fully a consignment that is held"):
+        next_status("held", "declare_fully")  # the full declaration takes over a parcel waiting for it only
     with pytest.raises(IllegalTransition, match=r"allowed: amend, arrive, hold, invalidate, release, reroute\)"):
         next_status("assessed", "inspect")  # inspection needs a hold first
     for final in FINAL:
@@ -55,7 +61,11 @@ def test_immediate_release_follows_the_irg_categories_and_whether_duties_are_sec
     assert policy.release_mode("express", "sale_of_goods", dutiable_secured) == "at_assessment"
     assert policy.release_mode("express", "sale_of_goods", dutiable_unpaid) == "on_arrival"  # collected on delivery
     assert policy.release_mode("post", "sale_of_goods", dutiable_secured) == "on_arrival"
-    assert policy.release_mode("post", "sale_of_goods", assessment("US", "USD", "3000", "0", "exempt")) == "manual"
+    dear = assessment("US", "USD", "3000", "0", "exempt")
+    assert policy.release_mode("post", "sale_of_goods", dear) == "full_declaration"
+    missing = policy.missing(dear)
+    assert missing[0].startswith("its value, 3000 USD, is above the low-value ceiling of 2500 USD (19 CFR 143.21")
+    assert any("standard customs declaration" in m for m in missing[1:])
     opened = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC)
     assert policy.referral_due("rfi", opened) == opened + dt.timedelta(hours=72)
     assert policy.referral_due("dnl", opened) is None  # do-not-load stands until customs lifts it

@@ -17,8 +17,11 @@ ASSESSMENT = json.dumps({"currency": "EUR", "collection_model": "ioss", "rules":
     [
         ("green", [], "at_assessment", "released", True, "released"),
         ("green", [], "on_arrival", "assessed", False, "awaiting_arrival"),
-        ("green", [], "manual", "held", False, "held"),  # high value: an officer releases it
+        ("green", [], "manual", "held", False, "held"),  # an officer releases it
+        ("green", [], "full_declaration", "full_declaration_required", False, "full_declaration_required"),
         ("blue", [], None, "released", True, "released"),  # no mode given: released at assessment
+        ("blue", [], "on_arrival", "released", True, "released"),  # blue is released now, audited after
+        ("blue", [], "full_declaration", "full_declaration_required", False, "full_declaration_required"),
         ("red", [], "at_assessment", "held", False, "held"),
         ("yellow", [], "on_arrival", "held", False, "held"),
         ("green", ["rfi"], "at_assessment", "held", False, "held"),  # an open referral holds it
@@ -43,3 +46,9 @@ def test_duty_screening_and_agency_referrals_are_recorded() -> None:
                                  "total": "3.99"}  # fmt: skip
     assert s.referrals == (("oga", "health"), ("oga", "food"), ("screening", None))
     assert settle("C2", 1, "yellow", ["oga"]).referrals == (("oga", "unspecified"),)
+
+
+def test_a_parcel_above_the_ceiling_is_told_what_its_full_declaration_needs() -> None:
+    s = settle("C1", 1, "green", [], release="full_declaration", missing=["its value is above the ceiling", "an MRN"])
+    assert s.status == "full_declaration_required" and not s.released
+    assert s.events[-1].facts["missing"] == ["its value is above the ceiling", "an MRN"]

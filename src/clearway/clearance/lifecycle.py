@@ -1,6 +1,9 @@
 """The contract's lifecycle as an explicit state machine.
 
 received → registered → assessed → {released | held → inspected → released | seized | returned_to_sender}.
+A parcel above its jurisdiction's low-value ceiling goes to `full_declaration_required` and is released
+when an officer records the full declaration that took it over; held goods may be abandoned to customs or
+destroyed under customs supervision (seized goods too).
 A consignment the pipeline could not assess is set aside as `assessment_failed` (alone: the others of its
 batch are assessed) and assessed again later, or amended or invalidated meanwhile.
 An amendment sends a consignment back to `registered` (it is assessed again); the submitter may
@@ -28,11 +31,16 @@ Action = Literal[
     "invalidate",
     "reroute",
     "arrive",
+    "declare_fully",
+    "abandon",
+    "destroy",
 ]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 
-FINAL: frozenset[Status] = frozenset({"released", "seized", "returned_to_sender", "invalidated"})
-OPEN_CASE: frozenset[Status] = frozenset({"held", "inspected", "seized"})  # personal data is kept while open
+FINAL: frozenset[Status] = frozenset({"released", "seized", "returned_to_sender", "invalidated", "destroyed",
+                                      "abandoned"})  # fmt: skip
+OPEN_CASE: frozenset[Status] = frozenset({"held", "inspected", "seized", "full_declaration_required"})
+"""Statuses in which a case is open: personal data is kept while open."""
 
 _MOVES: dict[Action, dict[Status, Status | None]] = {
     # None: the status stays what it was (the action is recorded, nothing moves)
@@ -44,9 +52,10 @@ _MOVES: dict[Action, dict[Status, Status | None]] = {
         "assessed": "registered",
         "held": "registered",
         "assessment_failed": "registered",
+        "full_declaration_required": "registered",
     },
     "hold": {"assessed": "held"},
-    "reroute": {"assessed": None, "held": None},
+    "reroute": {"assessed": None, "held": None, "full_declaration_required": None},
     "inspect": {"held": "inspected", "inspected": "inspected"},
     "release": {"assessed": "released", "held": "released", "inspected": "released"},
     "seize": {"held": "seized", "inspected": "seized"},
@@ -56,6 +65,7 @@ _MOVES: dict[Action, dict[Status, Status | None]] = {
         "assessed": "invalidated",
         "held": "invalidated",
         "assessment_failed": "invalidated",
+        "full_declaration_required": "invalidated",
     },
     "arrive": {
         "registered": None,
@@ -63,7 +73,11 @@ _MOVES: dict[Action, dict[Status, Status | None]] = {
         "held": None,
         "inspected": None,
         "assessment_failed": None,
+        "full_declaration_required": None,
     },  # release may follow
+    "declare_fully": {"full_declaration_required": "released"},  # the full declaration's release takes over
+    "abandon": {"held": "abandoned", "inspected": "abandoned", "full_declaration_required": "abandoned"},
+    "destroy": {"held": "destroyed", "inspected": "destroyed", "seized": "destroyed", "abandoned": "destroyed"},
 }
 
 

@@ -12,11 +12,11 @@ from clearway.errors import RuleFileError
 from clearway.model.vocabulary import CHANNELS, LANES, REFERRALS
 from clearway.yaml_lines import LINE, load_with_lines
 
-ReleaseMode = Literal["at_assessment", "on_arrival", "manual"]
+ReleaseMode = Literal["at_assessment", "on_arrival", "manual", "full_declaration"]
 IrgCategory = Literal["documents", "low_value_non_dutiable", "low_value_dutiable", "high_value"]
 MODES: tuple[ReleaseMode, ...] = get_args(ReleaseMode)
 CATEGORIES: tuple[IrgCategory, ...] = get_args(IrgCategory)
-_KEYS = {"release", "secured", "high_value", "referral_hours", "service_hours"}
+_KEYS = {"release", "secured", "high_value", "referral_hours", "service_hours", "full_declaration"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class ClearancePolicy:
     high_value: dict[str, Ceiling]
     referral_hours: dict[str, float]
     service_hours: dict[str, float]
+    full_declaration: tuple[str, ...] = ()  # what a full declaration needs that the advance data does not hold
 
     def irg_category(self, category: str, assessment: dict[str, Any] | None) -> IrgCategory:
         """Documents; else high value above the jurisdiction's ceiling (or when nothing could be assessed);
@@ -56,6 +57,21 @@ class ClearancePolicy:
             if assessment["collection_model"] not in self.secured:
                 return "on_arrival"  # duties neither paid nor secured yet: collected on delivery
         return mode
+
+    def missing(self, assessment: dict[str, Any] | None) -> list[str]:
+        """What a parcel transferred to a full declaration lacks: why (its value against the ceiling), then
+        what the declaration needs (`full_declaration` in the policy)."""
+        if assessment is None:
+            why = "no duty assessment could be made from the advance data"
+        else:
+            ceiling = self.high_value.get(assessment["jurisdiction"])
+            value = f"{assessment['threshold_value']} {assessment['threshold_currency']}"
+            if ceiling is None:
+                why = f"no low-value ceiling applies to {assessment['jurisdiction']}"
+            else:
+                why = (f"its value, {value}, is above the low-value ceiling of {ceiling.above} {ceiling.currency} "
+                       f"({ceiling.source})")  # fmt: skip
+        return [why, *self.full_declaration]
 
     def referral_due(self, kind: str, opened_at: dt.datetime) -> dt.datetime | None:
         hours = self.referral_hours.get(kind)
@@ -103,7 +119,15 @@ def parse_policy(text: str, source: str) -> ClearancePolicy:
         high_value=ceilings,
         referral_hours=_hours(doc, "referral_hours", REFERRALS, source),
         service_hours=_hours(doc, "service_hours", LANES, source),
+        full_declaration=_texts(doc, "full_declaration", source),
     )
+
+
+def _texts(doc: dict[str, Any], key: str, source: str) -> tuple[str, ...]:
+    value = doc.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RuleFileError(f"{key} is a list of texts", file=source, line=doc[LINE])
+    return tuple(value)
 
 
 def _mapping(doc: dict[str, Any], key: str, source: str) -> dict[str, Any]:

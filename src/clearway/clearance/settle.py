@@ -4,7 +4,8 @@ shows). The repository stores a settlement; it decides nothing.
 
 A lane that stops (red, yellow) or an open referral holds the parcel; otherwise the clearance policy's
 release mode says: `at_assessment` releases it now, `on_arrival` leaves it assessed until arrival, `manual`
-(high value) holds it for an officer.
+holds it for an officer, `full_declaration` (high value) waits for a standard declaration and says what it
+lacks. Blue is released now (post-clearance audit follows) whatever the mode, but a full declaration.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def settle(
     release: str | None = None,
     assessment: str | None = None,
     screened_with: str | None = None,
+    missing: Sequence[str] | None = None,
 ) -> Settlement:
     """The settlement of one decision: `release` is the policy's mode for the parcel (default
     `at_assessment`), `assessment` its duty assessment as JSON, `screened_with` the watch list's version."""
@@ -75,10 +77,14 @@ def settle(
     mode = release or "at_assessment"
     status: Status = after_assessment(lane, kinds)
     if status == "assessed" and mode == "manual":
-        status = "held"  # high value: an officer releases it
-    released = status == "assessed" and mode == "at_assessment"
+        status = "held"  # an officer releases it
+    if status == "assessed" and mode == "full_declaration":
+        status = "full_declaration_required"  # above the low-value ceiling: a standard declaration takes over
+    released = status == "assessed" and (mode == "at_assessment" or lane == "blue")
     if released:
         status = "released"
-    events.append(Recorded("awaiting_arrival" if status == "assessed" else status,
-                           {"version": version, "lane": lane, "release": mode}))  # fmt: skip
+    facts = {"version": version, "lane": lane, "release": mode}
+    if status == "full_declaration_required":
+        facts["missing"] = list(missing or [])
+    events.append(Recorded("awaiting_arrival" if status == "assessed" else status, facts))
     return Settlement(consignment_id, version, lane, referrals, status, mode, released, tuple(events))

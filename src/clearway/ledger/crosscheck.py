@@ -36,8 +36,20 @@ def status_after(kind: str, facts: dict[str, Any]) -> str | None:
     """The status an event leaves its consignment in, or None when the event does not move it."""
     if "status" in facts:
         return str(facts["status"])
-    if kind in ("released", "held", "seized", "returned_to_sender", "invalidated", "assessment_failed"):
+    if kind in (
+        "released",
+        "held",
+        "seized",
+        "returned_to_sender",
+        "invalidated",
+        "assessment_failed",
+        "full_declaration_required",
+        "destroyed",
+        "abandoned",
+    ):
         return kind
+    if kind == "transferred_to_full_declaration":
+        return "released"
     if kind == "awaiting_arrival":
         return "assessed"
     if kind in ("registered", "amended"):

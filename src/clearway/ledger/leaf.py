@@ -16,20 +16,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
+from clearway.model.vocabulary import EventKind
+
 LEAF_PREFIX = b"clearway-ledger-v1:"
 LEAF_PREFIX_V2 = b"clearway-ledger-v2:"
-EventKind = Literal[
-    "registered", "amended", "assessed", "duty_assessed", "awaiting_arrival", "arrived", "held", "rerouted",
-    "inspected", "released", "seized", "returned_to_sender", "invalidated", "referral_answered", "referral_closed",
-    "referral_timed_out", "refunded", "assessment_failed",
-]  # fmt: skip
 PUBLIC_FACTS = frozenset(
     {"version", "content_hash", "submitter", "reference", "status", "currency", "collection_model", "rules", "duty",
-     "vat", "other", "total", "kind", "lines", "office", "attempt"}
+     "vat", "other", "total", "kind", "lines", "office", "attempt", "missing", "declaration"}
 )  # fmt: skip
 """Facts the consignment's submitter may read (it sees them through the API too); every other fact is sealed."""
 _encoder = msgspec.json.Encoder(order="sorted")

@@ -41,14 +41,15 @@ CHANNELS: tuple[Channel, ...] = get_args(Channel)
 
 Status = Literal[
     "received", "registered", "assessed", "held", "inspected", "released", "seized", "returned_to_sender",
-    "invalidated", "assessment_failed",
+    "invalidated", "assessment_failed", "full_declaration_required", "destroyed", "abandoned",
 ]  # fmt: skip
 STATUSES: tuple[Status, ...] = get_args(Status)
 
 EventKind = Literal[
     "registered", "amended", "assessed", "duty_assessed", "awaiting_arrival", "held", "released", "assessment_failed",
     "rerouted", "inspected", "seized", "returned_to_sender", "invalidated", "arrived", "refunded",
-    "referral_closed", "referral_answered", "referral_timed_out",
+    "referral_closed", "referral_answered", "referral_timed_out", "full_declaration_required",
+    "transferred_to_full_declaration", "destroyed", "abandoned",
 ]  # fmt: skip
 """What the event log and the ledger record of a consignment."""
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)

@@ -32,7 +32,8 @@ from clearway.store.repository import as_utc
 
 log = logging.getLogger("clearway.worker")
 PUBLISHED = ("registered", "amended", "assessed", "duty_assessed", "held", "released", "awaiting_arrival",
-             "inspected", "seized", "returned_to_sender", "invalidated", "refunded")  # fmt: skip
+             "inspected", "seized", "returned_to_sender", "invalidated", "refunded", "full_declaration_required",
+             "transferred_to_full_declaration", "destroyed", "abandoned")  # fmt: skip
 
 
 HANDLED = Counter("clearway_worker_messages_total", "messages read, stored, assessed and acknowledged")

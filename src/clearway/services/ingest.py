@@ -108,13 +108,16 @@ def with_release_modes(policy: ClearancePolicy, frame: pl.DataFrame, decisions: 
     """Each decision with how its parcel is released when no control stops it (the policy's `release`)."""
     facts = frame.select("key", "channel", "category").join(decisions.select("key", *(
         ["assessment"] if "assessment" in decisions.columns else [])), on="key", how="right")  # fmt: skip
-    modes = {
-        row["key"]: policy.release_mode(
-            row["channel"], row["category"], msgspec.json.decode(row["assessment"]) if row.get("assessment") else None
-        )
-        for row in facts.iter_rows(named=True)
-    }
-    return decisions.with_columns(pl.col("key").replace_strict(modes, return_dtype=pl.String).alias("release"))
+    modes, missing = {}, {}
+    for row in facts.iter_rows(named=True):
+        assessment = msgspec.json.decode(row["assessment"]) if row.get("assessment") else None
+        modes[row["key"]] = mode = policy.release_mode(row["channel"], row["category"], assessment)
+        if mode == "full_declaration":
+            missing[row["key"]] = policy.missing(assessment)
+    return decisions.with_columns(
+        pl.col("key").replace_strict(modes, return_dtype=pl.String).alias("release"),
+        pl.col("key").replace_strict(missing, default=None, return_dtype=pl.List(pl.String)).alias("missing"),
+    )
 
 
 def assess_rows(

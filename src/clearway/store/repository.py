@@ -252,12 +252,13 @@ class Store:
         columns += ["assessment"] if has_assessment else []
         columns += ["release"] if "release" in decisions.columns else []
         columns += ["screened_with"] if "screened_with" in decisions.columns else []
+        columns += ["missing"] if "missing" in decisions.columns else []
 
         for d in decisions.select(columns).iter_rows(named=True):
             cid = d["key"]
             settled = settle(
                 cid, versions[cid], d["lane"], d["referrals"], agencies=d["agencies"], release=d.get("release"),
-                assessment=d.get("assessment"), screened_with=d.get("screened_with"),
+                assessment=d.get("assessment"), screened_with=d.get("screened_with"), missing=d.get("missing"),
             )  # fmt: skip
             event_ids = [recorded.add(cid, e.kind, actor, decided_at, e.facts, shown=e.shown) for e in settled.events]
             rows.append(

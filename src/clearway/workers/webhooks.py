@@ -41,7 +41,8 @@ FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_WAIT = dt.timedelta(hours=1)
 CLAIM = dt.timedelta(minutes=2)  # a delivery being sent is not picked up by another deliverer meanwhile
 EVENTS = ("assessed", "held", "released", "awaiting_arrival", "arrived", "inspected", "seized", "returned_to_sender",
-          "rerouted", "referral_closed", "referral_answered", "referral_timed_out", "invalidated")  # fmt: skip
+          "rerouted", "referral_closed", "referral_answered", "referral_timed_out", "invalidated",
+          "full_declaration_required", "transferred_to_full_declaration", "destroyed", "abandoned")  # fmt: skip
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
