@@ -52,7 +52,7 @@ def test_a_manifest_arrives_whole_releasing_what_waited_and_reporting_what_had_n
     s = service
     ids = [registration(s.submit([parcel("P1", "H1"), parcel("P2", "H2", ioss=True), parcel("P3", "H3", "300.00")]), i)
            for i in range(3)]  # fmt: skip
-    assert [status(s, cid) for cid in ids] == ["assessed", "assessed", "held"]
+    assert [status(s, cid) for cid in ids] == ["assessed", "assessed", "full_declaration_required"]
     filed = file(s, master("M-1", ["H1", "H2", "H3", "H4"]), s.beta)
     assert filed.status_code == 201, filed.text
     [result] = filed.json()["results"]
@@ -63,9 +63,10 @@ def test_a_manifest_arrives_whole_releasing_what_waited_and_reporting_what_had_n
     answer = arrived.json()
     assert answer["state"] == "arrived" and answer["released"] == 2
     assert sorted(answer["released_consignments"]) == sorted(ids[:2])
-    assert answer["stayed"] == [{"consignment_id": ids[2], "status": "held", "transport_document_id": "H3"}]
+    assert answer["stayed"] == [{"consignment_id": ids[2], "status": "full_declaration_required",
+                                 "transport_document_id": "H3"}]  # fmt: skip
     assert answer["arrived_without_data"] == ["H4"]  # reported to the carrier
-    assert [status(s, cid) for cid in ids] == ["released", "released", "held"]
+    assert [status(s, cid) for cid in ids] == ["released", "released", "full_declaration_required"]
     events = s.client.get(f"/v1/officer/consignments/{ids[0]}", headers=s.officer).json()["events"]
     assert [e["type"] for e in events][-1] == "arrived"
     view = s.client.get(f"/v1/manifests/{mid}", headers=s.beta).json()
@@ -163,3 +164,38 @@ def test_reconciliation_reaches_the_kpis_and_metrics(service: Service) -> None:
     assert "Arrival against advance data" in build_page(Period(today, today), figures).render()
     scrape = s.client.get("/metrics", headers=s.officer).text
     assert "clearway_arrived_without_data 1.0" in scrape and "clearway_not_arrived 1.0" in scrape
+
+
+def test_every_parcel_ends_clearly(service: Service) -> None:
+    s = service
+    dear = registration(s.submit([parcel("D1", "H1", "400.00")], key="d"))  # above the EU's EUR 150
+    assert status(s, dear) == "full_declaration_required"
+    told = s.client.get(f"/v1/consignments/{dear}/events", headers=s.alpha).json()
+    missing = next(e["missing"] for e in told if e["type"] == "full_declaration_required")
+    assert missing[0].startswith("its value, ") and "above the low-value ceiling of 150 EUR" in missing[0]
+    assert any("standard customs declaration" in m for m in missing)  # the submitter reads what is missing
+    bad = s.client.post(f"/v1/officer/consignments/{dear}/full-declaration", json={"reference": ""},
+                        headers=s.officer)  # fmt: skip
+    assert bad.status_code == 400
+    done = s.client.post(f"/v1/officer/consignments/{dear}/full-declaration",
+                         json={"reference": "26DE123456789012A1"}, headers=s.officer)  # fmt: skip
+    assert done.status_code == 200, done.text
+    assert status(s, dear) == "released"
+    events = s.client.get(f"/v1/officer/consignments/{dear}", headers=s.officer).json()["events"]
+    assert events[-1]["type"] == "transferred_to_full_declaration"
+    assert events[-1]["data"]["declaration"] == "26DE123456789012A1"
+    held = registration(s.submit([parcel("D2", "H2", "300.00") | {"items": [
+        {"description": "Sildenafil tablets 100mg", "hs_code": "300490", "quantity": 1, "unit_price": "30.00",
+         "origin_country": "IN"}]}], key="e"))  # fmt: skip
+    assert status(s, held) == "held"
+    abandoned = s.client.post(f"/v1/officer/consignments/{held}/abandon", json={"note": "owner gave it up"},
+                              headers=s.officer)  # fmt: skip
+    assert abandoned.status_code == 200 and status(s, held) == "abandoned"
+    destroyed = s.client.post(f"/v1/officer/consignments/{held}/destroy", json={"note": "burnt"}, headers=s.officer)
+    assert destroyed.status_code == 200 and status(s, held) == "destroyed"
+    again = s.client.post(f"/v1/officer/consignments/{held}/release", json={"note": "x"}, headers=s.officer)
+    assert again.status_code == 409 and "it is final" in again.text
+    kinds = [e["type"] for e in s.client.get(f"/v1/officer/consignments/{held}", headers=s.officer).json()["events"]]
+    assert kinds[-2:] == ["abandoned", "destroyed"]
+    audit = s.client.get("/v1/ledger/consignments/" + held + "/proof", headers=s.officer)
+    assert audit.status_code == 200 and len(audit.json()["entries"]) == len(kinds)  # each end state is in the ledger

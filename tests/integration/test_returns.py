@@ -47,20 +47,21 @@ OFFICER = Principal("officer-1", "officer-1", "officer", None, frozenset({"offic
 
 
 def load(app: App, *docs: dict[str, object], at: dt.datetime = NOW, release: bool = True) -> str:
-    """Ingest; the original (high value, so held) is released by an officer unless `release` is False."""
+    """Ingest; the original (high value, so waiting for its full declaration) is released by the declaration an
+    officer records unless `release` is False."""
     ingest(app, "platform-1", read_bytes(b"\n".join(msgspec.json.encode(d) for d in docs), "ndjson"), now=lambda: at)
     with app.store.engine.connect() as conn:
         cid = str(
             conn.execute(sa.select(t.consignments.c.id).where(t.consignments.c.reference == "ORDER-1")).scalar_one()
         )
     if release:
-        Clearance(app, now=lambda: at).move(OFFICER, cid, "release", "documents checked")
+        Clearance(app, now=lambda: at).declare_fully(OFFICER, cid, "26DE123456789012A1", "declaration accepted")
     return cid
 
 
 def test_nothing_is_refunded_on_a_consignment_not_released(app: App) -> None:
     cid = load(app, original(), release=False)
-    with pytest.raises(RefundRefused, match="is held, not released: no duty or tax was collected"):
+    with pytest.raises(RefundRefused, match="is full_declaration_required, not released: no duty or tax was collected"):
         refund(app, cid, None, on=NOW.date(), at=NOW, reason="returned before release")
 
 
@@ -85,7 +86,8 @@ def test_refunds_are_recorded_once_and_logged(app: App) -> None:
         )
     assert len(stored) == 2
     assert str(first.total + second.total) == assessment["totals"]["total"]
-    assert kinds == ["registered", "assessed", "duty_assessed", "held", "released", "refunded", "refunded"]
+    assert kinds == ["registered", "assessed", "duty_assessed", "full_declaration_required",
+                     "transferred_to_full_declaration", "refunded", "refunded"]  # fmt: skip
     assert sum('"kind":"refunded"' in e for e in logged) == 2
 
 

@@ -24,6 +24,11 @@ class Reroute(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
+class FullDeclaration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=35)]  # the declaration's, e.g. its MRN
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
 class OfficerController(Controller):
     path = "/v1/officer"
     tags = ["officers"]
@@ -83,18 +88,30 @@ class OfficerController(Controller):
     ) -> ActionDone:
         return msgspec.convert(runtime.clearance.arrive(officer, consignment_id, data.office), ActionDone)
 
+    @post("/consignments/{consignment_id:str}/full-declaration", status_code=200, sync_to_thread=True,
+          summary="Transfer a parcel above the low-value ceiling to the full declaration lodged for it")  # fmt: skip
+    def full_declaration(
+        self,
+        runtime: NamedDependency[Runtime],
+        officer: NamedDependency[Principal],
+        consignment_id: FromPath[str],
+        data: JSONBody[FullDeclaration],
+    ) -> ActionDone:
+        done = runtime.clearance.declare_fully(officer, consignment_id, data.reference, data.note)
+        return msgspec.convert(done, ActionDone)
+
     @post(
         "/consignments/{consignment_id:str}/{action:str}",
         status_code=200,
         sync_to_thread=True,
-        summary="release, seize or return (to sender)",
+        summary="release, seize, return (to sender), abandon or destroy",
     )
     def move(
         self,
         runtime: NamedDependency[Runtime],
         officer: NamedDependency[Principal],
         consignment_id: FromPath[str],
-        action: FromPath[Literal["release", "seize", "return"]],
+        action: FromPath[Literal["release", "seize", "return", "abandon", "destroy"]],
         data: JSONBody[Note],
     ) -> ActionDone:
         return msgspec.convert(runtime.clearance.move(officer, consignment_id, action, data.note), ActionDone)

@@ -5,8 +5,9 @@
 - Every other stop (yellow or red) is discretionary: ranked by its expected value, the likelihood of an
   infringement (measured hit rates blended with each hit's prior) times what is at stake (duty and tax at
   risk plus the harm weight of its domain, `data/risk/domains.yaml`), and kept up to the day's capacity;
-  the rest go to blue (release, then post-clearance audit), keeping only the referrals that hold a parcel
-  for someone else (the carrier, an agency). Each stop and each release says its expected value and why.
+  the rest go to blue (released now, then post-clearance audit), keeping only the referrals that hold a
+  parcel for someone else (the carrier, an agency), which make it green (the carrier's alone) or yellow
+  instead: a blue parcel never waits. Each stop and each release says its expected value and why.
 - A stop whose likelihood rests on priors alone (no hit of it, nor its combination, inspected
   `proven_after` times) takes at most `explore_share` of the day's stops while stops with a record could
   fill the rest: a new detector or a newly promoted model explores before it spends the day.
@@ -230,8 +231,15 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     over = pl.col("_mandatory") & (pl.lit(mandatory) > capacity)
     drawn = pl.col("_drawn")
     below = "" if cut is None else f" (below the day's cut of {round(cut, 2)})"
+    kept = pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS))
+    holding, carrier_only = kept.list.len() > 0, kept.list.set_difference(["carrier"]).list.len() == 0
     frame = frame.with_columns(
-        pl.when(released).then(pl.lit("blue")).when(drawn & ~stop).then(pl.lit("yellow")).otherwise(pl.col("lane"))
+        # released beyond capacity: blue (released now, audited after), unless another body's referral holds
+        # it: green when only the carrier's (as a parcel with dangerous goods alone), else yellow (a referral);
+        # a blue parcel never waits
+        pl.when(released & ~holding).then(pl.lit("blue")).when(released & carrier_only).then(pl.lit("green"))
+        .when(released).then(pl.lit("yellow"))
+        .when(drawn & ~stop).then(pl.lit("yellow")).otherwise(pl.col("lane"))
         .alias("lane"),
         pl.when(released).then(pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)))
         .otherwise(pl.col("referrals")).alias("referrals"),

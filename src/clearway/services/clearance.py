@@ -20,6 +20,7 @@ from clearway.bootstrap import App
 from clearway.clearance import Action, next_status
 from clearway.clearance.lifecycle import after_arrival
 from clearway.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
+from clearway.model.bounds import storable
 from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import ANSWERABLE, LANES, FindingKind
 from clearway.store import tables as t
@@ -52,7 +53,7 @@ class Inspection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 SUBMITTER_FACTS = ("status", "version", "referral", "referrals", "decision", "collection_model", "currency", "duty",
-                   "vat", "other", "total")  # fmt: skip
+                   "vat", "other", "total", "missing", "declaration")  # fmt: skip
 """What a submitter may see of an event's facts: never lanes, notes, findings or rules."""
 
 
@@ -63,7 +64,11 @@ def submitter_facts(data: dict[str, Any]) -> dict[str, Any]:
 PRIVATE_FACTS = frozenset({"note"})  # free text may name people: kept in events and audit, never in the ledger
 CARRIER_ROLES = frozenset({"carrier", "postal"})
 """Submitters that carry parcels, and so may report their arrival."""
-OFFICER_MOVES: dict[str, Action] = {"release": "release", "seize": "seize", "return": "return_to_sender"}
+OFFICER_MOVES: dict[str, tuple[Action, str]] = {  # the officer's word -> the lifecycle's action, the event
+    "release": ("release", "released"), "seize": ("seize", "seized"),
+    "return": ("return_to_sender", "returned_to_sender"), "abandon": ("abandon", "abandoned"),
+    "destroy": ("destroy", "destroyed"),
+}  # fmt: skip
 
 
 class CaseEvent(msgspec.Struct, frozen=True):
@@ -191,7 +196,7 @@ class Clearance:
                       c.destination_country, c.received_at, c.updated_at, d.score, d.referrals, c.transport_document_id)
             .join(latest, latest.c.consignment_id == c.id, isouter=True)
             .join(t.decisions, (d.consignment_id == c.id) & (d.decided_at == latest.c.at), isouter=True)
-            .where(c.status.in_([status] if status else ["held", "inspected"]))
+            .where(c.status.in_([status] if status else ["held", "inspected", "full_declaration_required"]))
         )  # fmt: skip
         if lane:
             query = query.where(c.lane == lane)
@@ -229,15 +234,32 @@ class Clearance:
         return self._act(officer, consignment_id, "rerouted", change, {"note": note, "lane": lane})
 
     def move(self, officer: Principal, consignment_id: str, what: str, note: str) -> dict[str, Any]:
-        """release, seize or return (to sender)."""
-        action = OFFICER_MOVES[what]
-        kind = {"release": "released", "seize": "seized", "return": "returned_to_sender"}[what]
+        """release, seize, return (to sender), abandon (to customs, by the owner) or destroy (under customs
+        supervision)."""
+        if what not in OFFICER_MOVES:
+            raise InvalidInput(f"unknown action {what!r}: one of {', '.join(OFFICER_MOVES)}")
+        action, kind = OFFICER_MOVES[what]
 
         def change(row: dict[str, Any]) -> dict[str, Any]:
             status = next_status(row["status"], action)
             return {"status": status, **({"released_at": self.now()} if status == "released" else {})}
 
         return self._act(officer, consignment_id, kind, change, {"note": note})
+
+    def declare_fully(
+        self, officer: Principal, consignment_id: str, declaration: str, note: str = ""
+    ) -> dict[str, Any]:
+        """A parcel above the low-value ceiling is transferred to the full declaration lodged for it (its
+        reference, e.g. the MRN): that declaration's release takes over, and this consignment ends released."""
+        reference = declaration.strip()
+        if not reference or len(reference) > 35 or not storable(reference):
+            raise InvalidInput("the full declaration's reference (e.g. the MRN) is 1 to 35 characters")
+
+        def change(row: dict[str, Any]) -> dict[str, Any]:
+            return {"status": next_status(row["status"], "declare_fully"), "released_at": self.now()}
+
+        return self._act(officer, consignment_id, "transferred_to_full_declaration", change,
+                         {"declaration": reference, "note": note})  # fmt: skip
 
     def inspect(self, officer: Principal, consignment_id: str, inspection: Inspection) -> dict[str, Any]:
         if inspection.method == "non_intrusive" and not inspection.scan_reference:

@@ -82,7 +82,8 @@ def erase_expired(
     finished = sa.func.coalesce(c.released_at, c.updated_at)
     past = sa.and_(c.erased_at.is_(None), finished < cutoff)
     with engine.connect() as conn:
-        due = conn.execute(sa.select(c.id).where(past, c.status.in_(["released", "returned_to_sender", "invalidated"])))
+        ended = ["released", "returned_to_sender", "invalidated", "destroyed", "abandoned"]
+        due = conn.execute(sa.select(c.id).where(past, c.status.in_(ended)))
         ids = [row.id for row in due]
         kept_open = int(
             conn.execute(sa.select(sa.func.count()).where(past, c.status.in_(sorted(OPEN_CASE)))).scalar_one()

@@ -285,11 +285,17 @@ class OfficerPages(Controller):
                 await anyio.to_thread.run_sync(
                     runtime.clearance.reroute, officer, consignment_id, str(form.get("lane")), note or "re-routed"
                 )
-            elif action in ("release", "seize", "return"):
+            elif action == "full-declaration":
+                await anyio.to_thread.run_sync(
+                    runtime.clearance.declare_fully, officer, consignment_id, str(form.get("declaration") or ""), note
+                )
+                return Redirect(f"/ui/consignments/{consignment_id}?notice=transferred to its full declaration")
+            elif action in ("release", "seize", "return", "abandon", "destroy"):
                 await anyio.to_thread.run_sync(runtime.clearance.move, officer, consignment_id, action, note)
             else:
                 return Redirect(f"/ui/consignments/{consignment_id}?notice=unknown action {action}")
-            notice = {"release": "released", "seize": "seized", "return": "returned to sender"}.get(action, "re-routed")
+            notice = {"release": "released", "seize": "seized", "return": "returned to sender", "abandon": "abandoned",
+                      "destroy": "destroyed"}.get(action, "re-routed")  # fmt: skip
         except ClearwayError as exc:
             notice = f"refused: {exc.message}"
         return Redirect(f"/ui/consignments/{consignment_id}?notice={notice}")

@@ -1,5 +1,6 @@
 """Manifests: masters (MAWB, CMR, CIM, UPU S8) with their houses, arrived together, and reconciled with the
-advance data (houses that arrived without a filing).
+advance data (houses that arrived without a filing); and room for the longer end statuses
+(`full_declaration_required`).
 
 Revision ID: 0010
 Revises: 0009
@@ -43,7 +44,12 @@ def upgrade() -> None:
         sa.Index("ix_manifest_houses_state", "state"),
     )
 
+    with op.batch_alter_table("consignments") as batch:
+        batch.alter_column("status", type_=sa.String(32), existing_type=sa.String(24), existing_nullable=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("consignments") as batch:
+        batch.alter_column("status", type_=sa.String(24), existing_type=sa.String(32), existing_nullable=False)
     op.drop_table("manifest_houses")
     op.drop_table("manifests")
