@@ -96,3 +96,25 @@ def test_honest_records_are_accepted_and_malformed_ones_rejected() -> None:
 
 def test_a_large_day_has_thousands_of_sellers() -> None:
     assert len({d["seller"]["name"] for d in well_formed(day(40_000, 2))}) > 1000
+
+
+def test_the_days_manifests_are_valid_and_carry_almost_every_parcel() -> None:
+    from clearway.model.manifest import validate_manifest
+    from clearway.sim.manifests import manifests
+
+    day = simulate(2000, 5, dt.date(2026, 11, 16))
+    carried = manifests(day, 5)
+    outcomes = [validate_manifest(m) for _, m in carried]
+    assert all(o.manifest is not None for o in outcomes), [o.errors[:2] for o in outcomes if o.errors][:3]
+    kinds = {m["master"]["type"] for _, m in carried}
+    assert kinds == {"s8", "mawb", "cim"}  # despatches for posts, air masters for express, rail for cargo
+    houses = [h["transport_document"]["id"] for _, m in carried for h in m["houses"]]
+    filed = set()
+    for record in day.records:
+        try:
+            filed.add(msgspec.json.decode(record.line)["transport_document"]["id"])
+        except (msgspec.DecodeError, KeyError, TypeError):
+            continue  # the simulator's broken lines
+    without = [h for h in houses if h not in filed]
+    assert 0 < len(without) < 0.02 * len(houses)  # a few houses arrive with no filing
+    assert 0.95 * len(filed) < len(set(houses) & filed) < len(filed)  # and a few filings are on no manifest

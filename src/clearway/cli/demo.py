@@ -180,4 +180,7 @@ def print_summary(result: object, report_path: Path) -> None:
         f"{report.outcomes['rejected']:,} rejected. Simulation {result.simulate_seconds:.1f} s; "
         f"ingest, validation, storage and assessment {report.seconds:.1f} s ([bold]{rate:,.0f}[/] consignments/s)."
     )
+    t = result.transport
+    out.print(f"{t['manifests']:,} manifests of {t['houses']:,} houses arrived: {t['released']:,} parcels released on "
+              f"arrival, {t['stayed']:,} stayed, {t['without_data']:,} houses without data.")  # fmt: skip
     out.print(f"Report: {report_path}")

@@ -8,16 +8,21 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import polars as pl
 
+from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.demo.officers import inspect_held
 from clearway.intake import read_path
 from clearway.kpi import Period
 from clearway.services.ingest import IngestReport, ingest
+from clearway.services.manifests import arrive, file_manifests
 from clearway.services.measurement import measure
 from clearway.sim import simulate, write_day
+from clearway.sim.manifests import manifests
 
 INSPECTION_CAPACITY = 0.01  # parcels the officers can open, as a share of the day's traffic
 
@@ -34,6 +39,7 @@ class DemoResult:
     inspected: int  # parcels the demo's officers inspected
     period: Period  # the days the run received consignments on
     figures: dict[str, pl.DataFrame]  # the KPIs of that period
+    transport: dict[str, int]  # manifests filed and arrived: houses, released, stayed, without data
 
     def lanes_by_violation(self) -> pl.DataFrame:
         """For each injected violation, how many parcels got each lane (rejected ones count as rejected)."""
@@ -78,6 +84,10 @@ def run_demo(
     total = IngestReport()
     for path in sorted((out / "aed").glob("*.ndjson")):
         total.merge(ingest(app, path.stem, read_path(path), now=now, on_batch=on_batch))
+    carried = manifests(simulated, seed)
+    if on_stage:
+        on_stage("manifests filed and arrived", sum(len(m["houses"]) for _, m in carried))
+    transport = arrive_the_day(app, carried, now=now, on_batch=on_batch)
     labels = read_labels(out / "labels.csv")
     capacity = max(1, round(size * INSPECTION_CAPACITY))
     if on_stage:
@@ -87,7 +97,31 @@ def run_demo(
         on_stage("computing the KPIs", 1)
     period = Period(started.date(), now().date())
     figures = measure(app, period)
-    return DemoResult(size, seed, day, out, simulate_seconds, total, labels, inspected, period, figures)
+    return DemoResult(size, seed, day, out, simulate_seconds, total, labels, inspected, period, figures, transport)
+
+
+def arrive_the_day(
+    app: App, carried: list[tuple[str, dict[str, Any]]], *, now: Callable[[], dt.datetime],
+    on_batch: Callable[[int], None] | None = None,
+) -> dict[str, int]:  # fmt: skip
+    """Each carrier files its manifests, then reports each one arrived, as it would over the API."""
+    done = {"manifests": 0, "houses": 0, "released": 0, "stayed": 0, "without_data": 0}
+    for carrier, manifest in carried:
+        who = Principal(carrier, carrier, "postal" if manifest["master"]["type"] == "s8" else "carrier", None,
+                        frozenset())  # fmt: skip
+        filed = file_manifests(app, who, msgspec.json.encode(manifest), "application/json", now())
+        result = filed["results"][0]
+        if result["outcome"] == "rejected":
+            continue
+        arrived = arrive(app, who, result["manifest_id"], None, now())
+        done["manifests"] += 1
+        done["houses"] += result["houses"]
+        done["released"] += arrived["released"]
+        done["stayed"] += len(arrived["stayed"])
+        done["without_data"] += len(arrived["arrived_without_data"])
+        if on_batch:
+            on_batch(result["houses"])
+    return done
 
 
 def read_labels(path: Path) -> pl.DataFrame:

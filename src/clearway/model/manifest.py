@@ -23,8 +23,8 @@ MASTER_TYPES: tuple[MasterType, ...] = get_args(MasterType)
 MAX_HOUSES = 20_000
 HOUSE_DOCUMENT: dict[str, tuple[str, ...]] = {
     "mawb": ("hawb", "tracking"),
-    "cmr": ("tracking", "s10", "hawb"),
-    "cim": ("tracking", "s10", "hawb"),
+    "cmr": ("tracking", "s10", "hawb", "bol"),
+    "cim": ("tracking", "s10", "hawb", "bol"),
     "s8": ("s10",),
 }
 """The transport documents a master's houses may carry: house waybills under a MAWB, S10 items in a despatch."""

@@ -19,6 +19,12 @@ def _top(counter: Counter[str], n: int = 15) -> tuple[list[str], list[int]]:
     return [k for k, _ in items], [v for _, v in items]
 
 
+def _transport(t: dict[str, int]) -> str:
+    return (f"Carriers and posts filed {t['manifests']:,} manifests of {t['houses']:,} houses and reported them "
+            f"arrived: {t['released']:,} parcels released on arrival, {t['stayed']:,} stayed, {t['without_data']:,} "
+            "houses came without data.")  # fmt: skip
+
+
 def build_page(result: DemoResult) -> Page:
     """The period's KPI report, headed by what the run did, with the demo's own sections after it."""
     report = result.report
@@ -27,7 +33,8 @@ def build_page(result: DemoResult) -> Page:
     page = kpi_page(result.period, result.figures, title=f"Demo day {result.day.isoformat()}")
     page.subtitle = (
         f"{result.size:,} simulated consignments (seed {result.seed}), ingested, validated, stored and assessed; "
-        f"the demo's officers inspected {result.inspected:,} held parcels. " + page.subtitle
+        f"the demo's officers inspected {result.inspected:,} held parcels. {_transport(result.transport)} "
+        + page.subtitle
     )
     page.tiles = [
         ("submitted", f"{report.submitted:,}"),

@@ -231,8 +231,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     over = pl.col("_mandatory") & (pl.lit(mandatory) > capacity)
     drawn = pl.col("_drawn")
     below = "" if cut is None else f" (below the day's cut of {round(cut, 2)})"
-    kept = pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS))
-    holding, carrier_only = kept.list.len() > 0, kept.list.set_difference(["carrier"]).list.len() == 0
+    held_for = pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS))
+    holding, carrier_only = held_for.list.len() > 0, held_for.list.set_difference(["carrier"]).list.len() == 0
     frame = frame.with_columns(
         # released beyond capacity: blue (released now, audited after), unless another body's referral holds
         # it: green when only the carrier's (as a parcel with dangerous goods alone), else yellow (a referral);

@@ -1,0 +1,76 @@
+"""The day's transport beside its advance data: the manifests carriers and posts would file for the
+simulated parcels. Posts make UPU despatches (S8) of receptacles (S9) of items (S10), express carriers air
+master waybills of their house waybills, cargo rail notes (CIM) of its bills and waybills. As in life, a few
+houses arrive with no filing behind them and a few filed parcels are on no manifest (they never came)."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from typing import Any
+
+import msgspec
+
+from clearway.model.identifiers import s10_check_digit
+from clearway.sim.generator import SimulatedDay
+
+PER_MASTER = 400  # houses per master
+PER_RECEPTACLE = 40  # items per receptacle of a despatch
+NO_DATA = 0.005  # houses on a manifest that no filing names
+NOT_CARRIED = 0.01  # filings on no manifest
+
+
+def _awb(rng: random.Random) -> str:
+    serial = rng.randrange(10**7)
+    return f"{rng.choice(('784', '160', '880', '020'))}-{serial:07d}{serial % 7}"
+
+
+def _s10(rng: random.Random, country: str) -> str:
+    serial = f"{rng.randrange(10**8):08d}"
+    return f"RX{serial}{s10_check_digit(serial)}{country}"
+
+
+def manifests(day: SimulatedDay, seed: int) -> list[tuple[str, dict[str, Any]]]:
+    """(carrier, manifest) for the day: the carrier is the filer of the parcels (a post or an express
+    carrier), or the cargo line that carries a platform's parcels."""
+    rng = random.Random(f"manifests:{seed}")
+    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for record in day.records:
+        try:
+            doc = msgspec.json.decode(record.line)
+            td, channel = doc["transport_document"], doc["channel"]
+            key = (record.submitter, channel, doc["dispatch_country"], doc["destination_country"])
+        except (msgspec.DecodeError, KeyError, TypeError):
+            continue  # a broken line carries no document to manifest
+        if not isinstance(td, dict) or rng.random() < NOT_CARRIED:
+            continue
+        groups[key].append(td)
+    out: list[tuple[str, dict[str, Any]]] = []
+    number = 0
+    for (submitter, channel, origin, destination), documents in sorted(groups.items()):
+        for start in range(0, len(documents), PER_MASTER):
+            number += 1
+            chunk = documents[start : start + PER_MASTER]
+            extra = max(0, round(len(chunk) * NO_DATA + rng.random() - 0.5))
+            if channel == "post":
+                despatch = f"{origin}AAAA{destination}AAAAAUN{day.day.year % 10}{number % 10000:04d}"
+                houses = [{"transport_document": {"type": "s10", "id": td["id"]},
+                           "receptacle": f"{despatch}{1 + i // PER_RECEPTACLE:03d}01{rng.randrange(1, 300):04d}"}
+                          for i, td in enumerate(chunk)]  # fmt: skip
+                houses += [{"transport_document": {"type": "s10", "id": _s10(rng, origin)}} for _ in range(extra)]
+                master = {"type": "s8", "id": despatch}
+            else:
+                kind = "mawb" if channel == "express" else "cim"
+                houses = [{"transport_document": {"type": td["type"], "id": td["id"]}} for td in chunk
+                          if kind == "cim" or td["type"] in ("hawb", "tracking")]  # fmt: skip
+                houses += [{"transport_document": {"type": "hawb", "id": f"NODATA{rng.randrange(10**9):09d}"}}
+                           for _ in range(extra)]  # fmt: skip
+                master = {"type": kind, "id": _awb(rng) if kind == "mawb" else f"CIM-{day.day:%Y%m%d}-{number:05d}"}
+            unique = list({h["transport_document"]["id"]: h for h in houses}.values())
+            if not unique:
+                continue
+            carrier = submitter if channel != "cargo" else "rail-cargo"
+            reference = f"{master['type'].upper()}-{day.day:%Y%m%d}-{number:05d}"
+            out.append((carrier, {"reference": reference, "master": master, "houses": unique,
+                                  "movement": {"departure_country": origin}}))  # fmt: skip
+    return out
