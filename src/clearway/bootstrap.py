@@ -28,6 +28,7 @@ from clearway.risk.detectors import (
 )
 from clearway.risk.domains import Domains, parse_domains
 from clearway.risk.exports import ExportMismatchDetector
+from clearway.risk.filings import FilingsDetector
 from clearway.risk.offenders import RepeatOffenderDetector
 from clearway.risk.party_keys import consignment_party_keys
 from clearway.risk.screening import (
@@ -176,6 +177,7 @@ def build_pipeline(
             RepeatOffenderDetector(),
             ExportMismatchDetector(revenue.rates),
             AlertDetector(revenue.rates),
+            FilingsDetector(revenue.rates),
             RevenueStage(revenue),
         ]
     if model is not None:

@@ -199,3 +199,26 @@ def test_every_parcel_ends_clearly(service: Service) -> None:
     assert kinds[-2:] == ["abandoned", "destroyed"]
     audit = s.client.get("/v1/ledger/consignments/" + held + "/proof", headers=s.officer)
     assert audit.status_code == 200 and len(audit.json()["entries"]) == len(kinds)  # each end state is in the ledger
+
+
+def reasons(service: Service, cid: str) -> dict[str, str]:
+    detail = service.client.get(f"/v1/officer/consignments/{cid}", headers=service.officer).json()
+    return {r["code"]: r["message"] for r in detail["decision"]["reasons"]}
+
+
+def test_filers_of_one_parcel_that_disagree_and_a_filing_after_loading_are_reasons(service: Service) -> None:
+    s = service
+    platform = registration(s.submit([parcel("F1", "H1", "40.00")], key="f1"))
+    carrier_copy = parcel("F1-C", "H1", "9.00")  # the carrier's filing of the same parcel: another value,
+    carrier_copy["consignee"] = carrier_copy["consignee"] | {"name": "Somebody Else"}  # another consignee
+    carried = registration(s.submit([carrier_copy], who=s.beta, key="f2"))
+    found = reasons(s, carried)["DET-FILERS"]
+    assert found.startswith("another filing of this parcel (by alpha-market) disagrees: value 21.2 EUR here, 83.2")
+    assert "another consignee" in found
+    assert "DET-FILERS" not in reasons(s, platform)  # the first filing had nothing to compare with yet
+    assert "DET-FILERS" not in s.client.get(f"/v1/consignments/{carried}", headers=s.beta).text  # officers only
+    loaded = master("M-11", ["H9"], movement={"voyage": "LH8401", "loaded_at": "2026-01-02T08:00:00Z"})
+    assert file(s, loaded, s.beta).status_code == 201
+    late = registration(s.submit([parcel("F9", "H9")], key="f9"))
+    assert reasons(s, late)["DQ-AFTER-LOADING"].startswith(f"filed after loading: air master {AWB} was declared "
+                                                           "loaded at 2026-01-02 08:00")  # fmt: skip

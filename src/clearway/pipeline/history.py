@@ -87,6 +87,25 @@ COMBINATIONS: dict[str, pl.DataType] = {
 inspections have tried it (a seller's record beside a split shipment is not two independent signals)."""
 
 
+FILINGS: dict[str, pl.DataType] = {
+    "transport_document_id": pl.String(),
+    "other": pl.String(),  # the consignment id of another filing of the same parcel
+    "filer": pl.String(),  # who filed it (another submitter: a platform, a carrier or post, a representative)
+    "currency": pl.String(),
+    "value": pl.Float64(),  # its intrinsic value, in `currency`
+    "chapters": pl.List(pl.String),  # the HS chapters of its goods
+    "consignee_key": pl.String(),  # its consignee's keyed hash
+}
+"""The other filings of the batch's parcels (same transport document, another filer), still open."""
+
+LOADING: dict[str, pl.DataType] = {
+    "transport_document_id": pl.String(),
+    "master": pl.String(),  # the air master waybill that lists the parcel
+    "loaded_at": pl.Datetime("us", "UTC"),  # its declared time of loading
+}
+"""When the aircraft that carries a parcel was loaded, from the air manifests that list it (ICS2 wants the
+advance data before loading)."""
+
 ALERTS: dict[str, pl.DataType] = {
     "code": pl.String(),  # ALERT:<partner>:<alert id>, as the hit's code
     "partner": pl.String(),
@@ -133,4 +152,6 @@ class History:
     yesterday: tuple[int, float] | None = None  # the day before: consignments decided, and the cut it ended with
     operators: tuple[Operator, ...] = ()  # authorised operators the store holds (ours, partners'), by status date
     alerts: pl.DataFrame = field(default_factory=lambda: _empty(ALERTS))
+    filings: pl.DataFrame = field(default_factory=lambda: _empty(FILINGS))
+    loading: pl.DataFrame = field(default_factory=lambda: _empty(LOADING))
     alert_parties: pl.DataFrame = field(default_factory=lambda: _empty(ALERT_PARTIES))

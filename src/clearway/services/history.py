@@ -32,12 +32,22 @@ import sqlalchemy as sa
 
 from clearway.bootstrap import App
 from clearway.pipeline import BatchRow, History
-from clearway.pipeline.history import ASSESSED, COMBINATIONS, HIT_RATES, OFFENDERS, PARCELS, UNIT_VALUES
+from clearway.pipeline.history import (
+    ASSESSED,
+    COMBINATIONS,
+    FILINGS,
+    HIT_RATES,
+    LOADING,
+    OFFENDERS,
+    PARCELS,
+    UNIT_VALUES,
+)
 from clearway.risk.detectors import UndervaluationDetector, usd_rates
 from clearway.services.cooperation import partner_history
 from clearway.services.exports import exports_for
 from clearway.store import tables as t
 from clearway.store.bulk import chunked
+from clearway.store.manifests import loading_of
 from clearway.store.period import AMOUNT
 from clearway.store.repository import as_utc
 
@@ -75,6 +85,20 @@ class _Assessed(msgspec.Struct):
 
 
 _ASSESSED = msgspec.json.Decoder(_Assessed)
+
+
+class _Line(msgspec.Struct):
+    quantity: int
+    unit_price: Decimal
+    hs_code: str | None = None
+
+
+class _Filed(msgspec.Struct):
+    currency: str
+    items: list[_Line]
+
+
+_FILED = msgspec.json.Decoder(_Filed)
 
 
 def gatherer(app: App) -> HistoryGatherer:
@@ -118,6 +142,9 @@ class HistoryGatherer:
             offenders = self._offenders(conn, rows, batch)
             assessed = self._assessed(conn, rows, batch)
             exports = exports_for(conn, sorted({r.consignment.transport_document.id for r in rows}))
+            filings = self._filings(conn, rows, batch)
+            loading = pl.DataFrame(loading_of(conn, sorted({r.consignment.transport_document.id for r in rows})),
+                                   schema=LOADING, orient="row")  # fmt: skip
         operators, alerts, alert_parties = partner_history(self.app, rows)
         decided, stopped = self.day_so_far(as_of, batch)
         hit_rates, combinations = self.records(as_of)
@@ -131,7 +158,7 @@ class HistoryGatherer:
                        exports=exports, hit_rates=hit_rates, combinations=combinations, day_decided=decided,
                        day_stopped=stopped, day_candidates=pool, day_explored=explored,
                        yesterday=yesterday, operators=operators, alerts=alerts,
-                       alert_parties=alert_parties)  # fmt: skip
+                       alert_parties=alert_parties, filings=filings, loading=loading)  # fmt: skip
 
     def day_so_far(self, as_of: dt.datetime, batch: set[str]) -> tuple[int, int]:
         """Consignments of the as-of day decided, and stopped, before the batch."""
@@ -179,6 +206,28 @@ class HistoryGatherer:
         if done is not None and settings is not None and done[0] == day - dt.timedelta(days=1) and done[2][0]:
             self._yesterday = (done[0], done[2][0], settings.cut(sorted(done[1], reverse=True), done[2][0]))
         self._candidates = (day, [], [0, 0])
+
+    def _filings(self, conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
+        """Other open filings of the batch's transport documents (another filer's, or an earlier batch's)."""
+        documents = sorted({r.consignment.transport_document.id for r in rows})
+        c, v = t.consignments.c, t.consignment_versions.c
+        consignee = t.party_keys.alias("consignee")
+        query = (
+            sa.select(c.id, c.transport_document_id, c.submitter, v.body, consignee.c.key)
+            .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
+            .join(consignee, sa.and_(consignee.c.consignment_id == c.id, consignee.c.role == "consignee"), isouter=True)
+            .where(c.status.not_in(["invalidated"]))
+        )  # fmt: skip
+        found = []
+        for chunk in chunked(documents):
+            for cid, document, filer, body, key in conn.execute(query.where(c.transport_document_id.in_(chunk))):
+                if cid in batch:
+                    continue
+                doc = _FILED.decode(body)
+                value = sum(float(i.unit_price) * i.quantity for i in doc.items)
+                chapters = sorted({i.hs_code[:2] for i in doc.items if i.hs_code})
+                found.append((document, cid, filer, doc.currency, value, chapters, key))
+        return pl.DataFrame(found, schema=FILINGS, orient="row")
 
     def _assessed(self, conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
         """Earlier assessments of the batch's consignees: the same day, and the same year where the
