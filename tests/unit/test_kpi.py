@@ -246,3 +246,29 @@ def test_compute_names_every_table_and_an_empty_period_gives_empty_tables() -> N
 def test_a_period_cannot_end_before_it_starts() -> None:
     with pytest.raises(ValueError, match="ends"):
         Period(dt.date(2026, 11, 3), dt.date(2026, 11, 2))
+
+
+def test_a_parcel_filed_by_a_platform_and_a_carrier_counts_once() -> None:
+    import polars as pl
+
+    from clearway.kpi.figures import dossiers
+
+    t0 = dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC)
+    data = KpiInput.of(
+        Period(dt.date(2026, 11, 2), dt.date(2026, 11, 2)),
+        consignments=[
+            {"id": "p", "submitter": "market", "channel": "post", "currency": "EUR", "value": D("40"),
+             "received_at": t0, "transport_document_id": "RR123456785CN"},
+            {"id": "c", "submitter": "post", "channel": "post", "currency": "EUR", "value": D("40"),
+             "received_at": t0 + dt.timedelta(hours=1), "transport_document_id": "RR123456785CN"},
+            {"id": "x", "submitter": "post", "channel": "post", "currency": "EUR", "value": D("5"),
+             "received_at": t0, "transport_document_id": None},
+        ],
+        assessments=[{"consignment_id": cid, "currency": "EUR", "collection_model": "ioss", "duty": D("0"),
+                      "vat": D("8"), "other": D("0"), "vendor_tax": D("8")} for cid in "pcx"],
+    )  # fmt: skip
+    parcels = dossiers(data)
+    assert sorted(parcels.consignments["id"].to_list()) == ["p", "x"]  # the carrier's copy joins the platform's
+    assert sorted(parcels.assessments["consignment_id"].to_list()) == ["p", "x"]
+    figures = compute(data)
+    assert figures["volumes"].filter(pl.col("dimension") == "channel").rows() == [("channel", "post", 2, 1.0)]

@@ -6,6 +6,7 @@ in the order a report shows them. Money stays decimal; durations are minutes; sh
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import polars as pl
@@ -347,15 +348,35 @@ def partner_findings(data: KpiInput) -> pl.DataFrame:
     )  # fmt: skip
 
 
+def dossiers(data: KpiInput) -> KpiInput:
+    """The period counted by parcel: where several filers filed one transport document (a platform and a
+    carrier), the first filing stands for it, and the others' consignments and assessments are left out."""
+    c = data.consignments
+    if c["transport_document_id"].null_count() == c.height:
+        return data
+    known = c.filter(pl.col("transport_document_id").is_not_null()).sort("received_at", "id")
+    leads = known.unique("transport_document_id", keep="first", maintain_order=True)
+    leads = pl.concat([leads, c.filter(pl.col("transport_document_id").is_null())])
+    others = c.filter(~pl.col("id").is_in(leads["id"].implode()))["id"].implode()
+    return dataclasses.replace(
+        data, consignments=leads.sort("received_at", "id"),
+        assessments=data.assessments.filter(~pl.col("consignment_id").is_in(others)),
+        refunds=data.refunds.filter(~pl.col("consignment_id").is_in(others)),
+    )  # fmt: skip
+
+
 def compute(data: KpiInput) -> dict[str, pl.DataFrame]:
-    """Every KPI table of the period, by name (the names of the exported files)."""
+    """Every KPI table of the period, by name (the names of the exported files). Volumes, values, revenue
+    and release times count parcels (one per dossier, `dossiers`); hit rates and data quality judge each
+    filing."""
+    parcels = dossiers(data)
     return {
-        "volumes": volumes(data),
-        "values": values(data),
-        "thresholds": thresholds(data),
-        "revenue": revenue(data),
-        "refunds": refunds(data),
-        "release_times": release_times(data),
+        "volumes": volumes(parcels),
+        "values": values(parcels),
+        "thresholds": thresholds(parcels),
+        "revenue": revenue(parcels),
+        "refunds": refunds(parcels),
+        "release_times": release_times(parcels),
         "hit_rates": hit_rates(data),
         "random_selection": random_selection(data),
         "data_quality": data_quality(data),

@@ -34,6 +34,7 @@ CONSIGNMENTS: dict[str, pl.DataType] = {
     "released_at": TIME,
     "lane": pl.String(),  # the lane of the latest decision (before any officer re-routing)
     "status": pl.String(),
+    "transport_document_id": pl.String(),  # one parcel; several filers of it are one dossier
 }
 
 REASONS: dict[str, pl.DataType] = {

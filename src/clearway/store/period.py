@@ -61,7 +61,7 @@ def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:
     with engine.connect() as conn:
         stored = conn.execute(
             sa.select(c.id, c.submitter, c.channel, c.dispatch_country, c.destination_country, c.received_at,
-                      c.expected_arrival, c.released_at, c.status, v.body)
+                      c.expected_arrival, c.released_at, c.status, c.transport_document_id, v.body)
             .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
             .where(c.received_at >= period.since, c.received_at < period.until)
         ).all()  # fmt: skip
@@ -126,7 +126,7 @@ def _consignments(
     text = pl.String()
     frame = _frame(stored, {"id": text, "submitter": text, "channel": text, "origin": text, "destination": text,
                             "received_at": TIME, "expected_arrival": TIME, "released_at": TIME, "status": text,
-                            "body": text})  # fmt: skip
+                            "transport_document_id": text, "body": text})  # fmt: skip
     item = pl.element().struct
     body = pl.col("body").str.json_decode(BODY)
     return (
