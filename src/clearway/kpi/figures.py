@@ -350,14 +350,21 @@ def partner_findings(data: KpiInput) -> pl.DataFrame:
 
 def dossiers(data: KpiInput) -> KpiInput:
     """The period counted by parcel: where several filers filed one transport document (a platform and a
-    carrier), the first filing stands for it, and the others' consignments and assessments are left out."""
+    carrier), the first filer's filing stands for it, and the other filers' consignments and assessments are
+    left out."""
     c = data.consignments
     if c["transport_document_id"].null_count() == c.height:
         return data
-    known = c.filter(pl.col("transport_document_id").is_not_null()).sort("received_at", "id")
-    leads = known.unique("transport_document_id", keep="first", maintain_order=True)
-    leads = pl.concat([leads, c.filter(pl.col("transport_document_id").is_null())])
-    others = c.filter(~pl.col("id").is_in(leads["id"].implode()))["id"].implode()
+    first = (
+        c.filter(pl.col("transport_document_id").is_not_null()).sort("received_at", "id")
+        .group_by("transport_document_id", maintain_order=True).agg(pl.col("submitter").first().alias("_lead"))
+    )  # fmt: skip
+    others = (
+        c.join(first, on="transport_document_id", how="inner")
+        .filter(pl.col("submitter") != pl.col("_lead"))["id"]
+        .implode()
+    )  # a filer's own repeated tracking numbers stay its own consignments
+    leads = c.filter(~pl.col("id").is_in(others))
     return dataclasses.replace(
         data, consignments=leads.sort("received_at", "id"),
         assessments=data.assessments.filter(~pl.col("consignment_id").is_in(others)),
