@@ -126,7 +126,12 @@ def submitter_view(case: CaseFile) -> SubmitterCase:
         transport_document=consignment.transport_document,
         referrals=[SubmitterReferral(r["kind"], r["state"], r["opened_at"], r["answered_at"]) for r in referrals],
         assessment=decision["assessment"] if decision else None,
-        ics2=ics2.for_consignment(meta["id"], meta["status"], referrals),
+        ics2=ics2.for_consignment(
+            meta["id"],
+            meta["status"],
+            referrals,
+            master_level=consignment.master_reference is not None or bool(case.manifests),
+        ),
         consignment=consignment,
     )
 

@@ -92,6 +92,7 @@ class CaseFile(msgspec.Struct, frozen=True):
     inspections: list[dict[str, Any]]
     events: list[CaseEvent]
     assessment_failure: dict[str, Any] | None
+    manifests: list[dict[str, Any]] = []  # the manifests that list its transport document: its journey
 
 
 class Clearance:
@@ -127,10 +128,12 @@ class Clearance:
         """The whole case file, when `principal` may see the consignment; NotFound otherwise."""
         meta = self.owned(principal, consignment_id)
         _, consignment = self.app.store.consignment(consignment_id)
+        with self.engine.connect() as conn:
+            journey = manifests_of(conn, [consignment.transport_document.id]).get(consignment.transport_document.id, [])
         return CaseFile(
             consignment_id, meta, consignment, self.decision(consignment_id), self.referrals(consignment_id),
             self.inspections(consignment_id), self.events(consignment_id),
-            self.app.store.assessment_failure(consignment_id),
+            self.app.store.assessment_failure(consignment_id), journey,
         )  # fmt: skip
 
     def events(self, consignment_id: str) -> list[CaseEvent]:

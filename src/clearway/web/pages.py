@@ -201,7 +201,7 @@ class OfficerPages(Controller):
             "consignment.html", officer, meta=case.meta, c=msgspec.to_builtins(case.consignment), decision=decision,
             hits=hits, referrals=case.referrals, inspections=case.inspections, events=case.events,
             proof=_proof(runtime, consignment_id), findings=FINDINGS, notice=notice, failure=case.assessment_failure,
-            partners=cooperation.partner_names(runtime.app), parties=PARTY_ROLES,
+            partners=cooperation.partner_names(runtime.app), parties=PARTY_ROLES, manifests=case.manifests,
             shared=cooperation.alerts_from(runtime.app, consignment_id),
         )  # fmt: skip
 
