@@ -16,13 +16,13 @@ import polars as pl
 from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.demo.officers import inspect_held
-from clearway.intake import read_path
+from clearway.intake import read_bytes, read_path
 from clearway.kpi import Period
 from clearway.services.ingest import IngestReport, ingest
 from clearway.services.manifests import arrive, file_manifests
 from clearway.services.measurement import measure
 from clearway.sim import simulate, write_day
-from clearway.sim.manifests import manifests
+from clearway.sim.manifests import carrier_copies, manifests
 
 INSPECTION_CAPACITY = 0.01  # parcels the officers can open, as a share of the day's traffic
 
@@ -84,6 +84,8 @@ def run_demo(
     total = IngestReport()
     for path in sorted((out / "aed").glob("*.ndjson")):
         total.merge(ingest(app, path.stem, read_path(path), now=now, on_batch=on_batch))
+    for carrier, lines in sorted(carrier_copies(simulated, seed).items()):  # one parcel, two filers
+        total.merge(ingest(app, carrier, read_bytes(b"\n".join(lines), "ndjson"), now=now))
     carried = manifests(simulated, seed)
     if on_stage:
         on_stage("manifests filed and arrived", sum(len(m["houses"]) for _, m in carried))

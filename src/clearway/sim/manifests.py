@@ -1,7 +1,9 @@
 """The day's transport beside its advance data: the manifests carriers and posts would file for the
 simulated parcels. Posts make UPU despatches (S8) of receptacles (S9) of items (S10), express carriers air
 master waybills of their house waybills, cargo rail notes (CIM) of its bills and waybills. As in life, a few
-houses arrive with no filing behind them and a few filed parcels are on no manifest (they never came)."""
+houses arrive with no filing behind them and a few filed parcels are on no manifest (they never came); and
+the carrier of a platform's parcel sometimes files it too (`carrier_copies`), now and then with other
+values."""
 
 from __future__ import annotations
 
@@ -18,6 +20,20 @@ PER_MASTER = 400  # houses per master
 PER_RECEPTACLE = 40  # items per receptacle of a despatch
 NO_DATA = 0.005  # houses on a manifest that no filing names
 NOT_CARRIED = 0.01  # filings on no manifest
+COPIED = 0.01  # platforms' parcels that their carrier files too
+COPY_DIFFERS = 0.3  # of those, the carrier's filing declares other values
+
+
+def carrier_of(submitter: str, doc: dict[str, Any]) -> str:
+    """Who carries a parcel: its filer when a carrier or post filed it, else the platform's carrier for
+    its channel (an express line, the dispatch country's post, a rail cargo line)."""
+    order = doc.get("order") if isinstance(doc.get("order"), dict) else {}
+    if order.get("platform") != submitter:
+        return submitter
+    channel = doc.get("channel")
+    if channel == "post":
+        return f"post-{str(doc.get('dispatch_country', 'xx')).lower()}"
+    return "swiftair-express" if channel == "express" else "rail-cargo"
 
 
 def _awb(rng: random.Random) -> str:
@@ -39,7 +55,7 @@ def manifests(day: SimulatedDay, seed: int) -> list[tuple[str, dict[str, Any]]]:
         try:
             doc = msgspec.json.decode(record.line)
             td, channel = doc["transport_document"], doc["channel"]
-            key = (record.submitter, channel, doc["dispatch_country"], doc["destination_country"])
+            key = (carrier_of(record.submitter, doc), channel, doc["dispatch_country"], doc["destination_country"])
         except (msgspec.DecodeError, KeyError, TypeError):
             continue  # a broken line carries no document to manifest
         if not isinstance(td, dict) or rng.random() < NOT_CARRIED:
@@ -47,7 +63,7 @@ def manifests(day: SimulatedDay, seed: int) -> list[tuple[str, dict[str, Any]]]:
         groups[key].append(td)
     out: list[tuple[str, dict[str, Any]]] = []
     number = 0
-    for (submitter, channel, origin, destination), documents in sorted(groups.items()):
+    for (carrier, channel, origin, destination), documents in sorted(groups.items()):
         for start in range(0, len(documents), PER_MASTER):
             number += 1
             chunk = documents[start : start + PER_MASTER]
@@ -69,8 +85,27 @@ def manifests(day: SimulatedDay, seed: int) -> list[tuple[str, dict[str, Any]]]:
             unique = list({h["transport_document"]["id"]: h for h in houses}.values())
             if not unique:
                 continue
-            carrier = submitter if channel != "cargo" else "rail-cargo"
             reference = f"{master['type'].upper()}-{day.day:%Y%m%d}-{number:05d}"
             out.append((carrier, {"reference": reference, "master": master, "houses": unique,
                                   "movement": {"departure_country": origin}}))  # fmt: skip
     return out
+
+
+def carrier_copies(day: SimulatedDay, seed: int) -> dict[str, list[bytes]]:
+    """Per carrier, its own filings of some of the platforms' parcels it carries (the same transport
+    document under its own reference): a few declare other values, which the officer should read."""
+    rng = random.Random(f"copies:{seed}")
+    copies: dict[str, list[bytes]] = defaultdict(list)
+    for record in day.records:
+        try:
+            doc = msgspec.json.decode(record.line)
+            carrier = carrier_of(record.submitter, doc)
+        except (msgspec.DecodeError, AttributeError, TypeError):
+            continue
+        if carrier == record.submitter or rng.random() >= COPIED:
+            continue
+        copy = dict(doc, reference=f"C-{doc['reference']}"[:64])
+        if rng.random() < COPY_DIFFERS:
+            copy["items"] = [dict(i, unit_price=f"{float(i['unit_price']) * 0.4:.2f}") for i in doc["items"]]
+        copies[carrier].append(msgspec.json.encode(copy))
+    return dict(copies)
