@@ -107,13 +107,14 @@ def arrive_the_day(
     on_batch: Callable[[int], None] | None = None,
 ) -> dict[str, int]:  # fmt: skip
     """Each carrier files its manifests, then reports each one arrived, as it would over the API."""
-    done = {"manifests": 0, "houses": 0, "released": 0, "stayed": 0, "without_data": 0}
+    done = {"manifests": 0, "houses": 0, "released": 0, "stayed": 0, "without_data": 0, "rejected": 0}
     for carrier, manifest in carried:
         who = Principal(carrier, carrier, "postal" if manifest["master"]["type"] == "s8" else "carrier", None,
                         frozenset())  # fmt: skip
         filed = file_manifests(app, who, msgspec.json.encode(manifest), "application/json", now())
         result = filed["results"][0]
         if result["outcome"] == "rejected":
+            done["rejected"] += 1
             continue
         arrived = arrive(app, who, result["manifest_id"], None, now())
         done["manifests"] += 1

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from clearway.model.identifiers import s10_check_digit
+from clearway.model.identifiers import is_country, s10_check_digit, s10_problem
 from clearway.sim.generator import SimulatedDay
 
 PER_MASTER = 400  # houses per master
@@ -60,6 +60,10 @@ def manifests(day: SimulatedDay, seed: int) -> list[tuple[str, dict[str, Any]]]:
             continue  # a broken line carries no document to manifest
         if not isinstance(td, dict) or rng.random() < NOT_CARRIED:
             continue
+        if td.get("type") == "s10" and s10_problem(str(td.get("id"))):
+            continue  # the post's own systems read a broken item id off no despatch
+        if not (is_country(str(key[2])) and is_country(str(key[3]))):
+            continue  # nor route a parcel to a country that does not exist
         groups[key].append(td)
     out: list[tuple[str, dict[str, Any]]] = []
     number = 0
