@@ -129,10 +129,7 @@ class ManifestController(Controller):
 
     @get("", sync_to_thread=True, summary="Your manifests, newest first (an officer's: all)")
     def list(self, runtime: NamedDependency[Runtime], caller: NamedDependency[Principal]) -> list[ManifestSummary]:
-        manifests.require_reader(caller)
-        with runtime.app.store.engine.connect() as conn:
-            rows = manifests.repo.manifests(conn, None if caller.role == "officer" else caller.tenant)
-        return msgspec.convert(rows, list[ManifestSummary])
+        return msgspec.convert(manifests.listed(runtime.app, caller), list[ManifestSummary])
 
     @get("/{manifest_id:str}", sync_to_thread=True, summary="A manifest, its houses and the parcels filed for them")
     def show(

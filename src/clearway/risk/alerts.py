@@ -18,7 +18,7 @@ from clearway.pipeline.stage import Context, StageOutput, hits_of, no_hits
 from clearway.revenue.fx import ExchangeRates
 from clearway.risk.detectors import usd_rates
 from clearway.risk.fields import explode_items, normalise_expr
-from clearway.risk.party_keys import address_key, party_key
+from clearway.risk.party_keys import consignment_party_keys
 
 PRIOR = 50.0
 """An alert's prior (its weight): a partner found this pattern infringing; the measured record of the alert
@@ -61,17 +61,9 @@ def parties_named(rows: Sequence[BatchRow], index: PartyIndex) -> pl.DataFrame:
     for shared, named in index.values():
         roles = {role for role, _ in named}
         for row in rows:
-            c = row.consignment
-            parties = {"seller": c.seller, "consignor": c.consignor, "consignee": c.consignee}
-            for role in roles:
-                party = parties.get(role)
-                if role == "delivery_address":
-                    digest = address_key(shared, c.consignee)
-                elif party is not None:
-                    digest = party_key(shared, party)
-                else:
-                    continue
-                matched += [(row.key, code, role) for code in named.get((role, digest), [])]
+            keys = consignment_party_keys(shared, row.consignment)
+            for role in roles & set(keys):
+                matched += [(row.key, code, role) for code in named.get((role, keys[role]), [])]
     return pl.DataFrame(matched, schema=ALERT_PARTIES, orient="row")
 
 

@@ -39,7 +39,7 @@ from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import FINDING_KINDS, FindingKind
 from clearway.pipeline import BatchRow
 from clearway.risk.alerts import PartyIndex, alerts_frame, parties_named, party_index
-from clearway.risk.party_keys import address_key, party_key
+from clearway.risk.party_keys import consignment_party_keys
 from clearway.store import cooperation as repo
 from clearway.store.events import record_audit
 
@@ -109,15 +109,8 @@ def our_verifier(app: App) -> str:
 
 
 def _hashes(shared: bytes, document: Consignment, roles: Sequence[PartyRole]) -> list[PartyHash]:
-    found = []
-    for role in roles:
-        if role == "delivery_address":
-            found.append(PartyHash(role, address_key(shared, document.consignee)))
-            continue
-        party = getattr(document, role)
-        if party is not None:
-            found.append(PartyHash(role, party_key(shared, party)))
-    return found
+    keys = consignment_party_keys(shared, document)
+    return [PartyHash(role, keys[role]) for role in roles if role in keys]
 
 
 @dataclass(frozen=True)

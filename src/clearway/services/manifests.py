@@ -17,8 +17,6 @@ from clearway.model.findings import Finding
 from clearway.model.manifest import ManifestOutcome, validate_manifest
 from clearway.store import manifests as repo
 
-__all__ = ["arrive", "file_manifests", "owned", "reconciliation", "repo", "require_reader"]
-
 FILERS = frozenset({"carrier", "postal"})
 Listener = Callable[[str, str, dict[str, Any]], None]
 
@@ -82,6 +80,13 @@ def _filer(principal: Principal, on_behalf_of: str | None) -> str:
 def require_reader(principal: Principal) -> None:
     if principal.role not in FILERS | {"officer"}:
         raise Forbidden("manifests are the carriers', the posts' and customs'")
+
+
+def listed(app: App, principal: Principal) -> list[dict[str, Any]]:
+    """The manifests `principal` may see, newest first: a filer's own, or all for an officer."""
+    require_reader(principal)
+    with app.store.engine.connect() as conn:
+        return repo.manifests(conn, None if principal.role == "officer" else principal.tenant)
 
 
 def owned(app: App, principal: Principal, manifest_id: str) -> dict[str, Any]:

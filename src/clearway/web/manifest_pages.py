@@ -32,8 +32,7 @@ class ManifestPages(Controller):
     ) -> Template:
         officer = officer_of(request, runtime)
         grace = runtime.app.settings.arrival_grace_hours
-        with runtime.app.store.engine.connect() as conn:
-            listed = manifests.repo.manifests(conn)
+        listed = manifests.listed(runtime.app, officer)
         found = manifests.reconciliation(runtime.app, utcnow(), dt.timedelta(hours=grace))
         return _page("manifests.html", officer, manifests=listed, reconciliation=found, grace_hours=grace,
                      notice=notice)  # fmt: skip
