@@ -286,6 +286,8 @@ def test_a_partner_sees_only_what_is_shared_with_it(office_a: Service, office_b:
     assert stranger.status_code == 404  # a partner client with no registered partner gets nothing
     assert a.client.get("/v1/exports?since=2026-01-01&until=2025-01-01", headers=as_b).status_code == 422
     assert a.client.get("/v1/exports?since=x&until=2025-01-01", headers=as_b).status_code == 400
+    edge = a.client.get("/v1/exports?since=9999-12-01&until=9999-12-31", headers=as_b)
+    assert edge.status_code == 422 and "between 2000-01-01 and 2099-12-31" in edge.text  # no overflow, no 500
 
 
 def test_export_records_travel_between_the_two_installations(office_a: Service, office_b: Service) -> None:

@@ -116,6 +116,9 @@ def test_bad_manifests_are_refused_with_every_error_and_change_nothing(service: 
     assert file(s, b"[", s.beta).status_code == 422
     deep = b'{"reference": "M-5", "master": ' + b"[" * 100 + b"]" * 100 + b"}"
     assert file(s, deep, s.beta).json()["results"][0]["errors"][0]["code"] == "json.depth"
+    for when in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):  # would overflow in UTC
+        dated = file(s, master("M-D", ["H1"], movement={"loaded_at": when, "expected_at": when}), s.beta).json()
+        assert {e["code"] for e in dated["results"][0]["errors"]} == {"date.range"}
     nul = file(s, json.dumps(master("M-6", ["H\x00"])).encode(), s.beta)
     assert nul.status_code == 400 and "NUL" in nul.json()["detail"]  # refused before it is read
     assert s.client.get("/v1/manifests", headers=s.beta).json()[0]["reference"] == "M-4"  # nothing else kept

@@ -83,6 +83,10 @@ def test_a_signed_bundle_with_a_bad_alert_is_refused_whole() -> None:
         good + '"goods":{"hs_prefixes":["64"]},"note":"a\\u0000b"}': "NUL character",
         good + '"goods":{"hs_prefixes":["64"]},"note":"\\ud800"}': "item 1",  # a lone surrogate: no JSON
         "[" * 40 + "]" * 40: "nests deeper",
+        good.replace("2026-04-01T00:00:00Z", "9999-12-31T23:00:00-14:00")
+        + '"goods":{"hs_prefixes":["64"]}}': "times fall in 2000 to 2099",  # fmt: skip
+        good.replace("2026-04-01T00:00:00Z", "2026-04-01T00:00:00")
+        + '"goods":{"hs_prefixes":["64"]}}': "offset",  # fmt: skip
     }
     for line, message in cases.items():
         with pytest.raises(BundleRefused, match=message):

@@ -13,6 +13,7 @@ from litestar.params import QueryParameter
 from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.errors import InvalidInput
+from clearway.model.consignment import DATE_MAX, DATE_MIN
 from clearway.services.cooperation import Actor, bundle_for, export_operators
 from clearway.services.exports import issue_exports
 
@@ -53,8 +54,8 @@ class PartnerController(Controller):
         since: Annotated[dt.date, QueryParameter()],
         until: Annotated[dt.date, QueryParameter()],
     ) -> bytes:
-        if until < since or (until - since).days > 31:
-            raise InvalidInput("a period of 1 to 32 days, until on or after since")
+        if until < since or (until - since).days > 31 or not DATE_MIN <= since <= until <= DATE_MAX:
+            raise InvalidInput(f"a period of 1 to 32 days between {DATE_MIN} and {DATE_MAX}, until on or after since")
         period = (dt.datetime.combine(since, dt.time(), dt.UTC),
                   dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC))  # fmt: skip
         files = issue_exports(clearway, partner.name, period, clearway.settings.territory, "csv", _actor(partner),

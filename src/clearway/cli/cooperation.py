@@ -225,6 +225,10 @@ def exports_issue(
     if fmt not in ("csv", "dms"):
         raise typer.BadParameter("csv or dms", param_hint="--format")
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
+    from clearway.model.consignment import DATE_MAX, DATE_MIN
+
+    if not DATE_MIN <= first <= last <= DATE_MAX:
+        raise typer.BadParameter(f"a period between {DATE_MIN} and {DATE_MAX}, --until on or after --since")
     application = _app()
     period = (dt.datetime.combine(first, dt.time(), dt.UTC), dt.datetime.combine(last + dt.timedelta(days=1),
                                                                                    dt.time(), dt.UTC))  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from clearway.model.consignment import DATE_MAX, DATE_MIN
 from clearway.model.vocabulary import Domain as RiskDomain
 from clearway.model.vocabulary import FindingKind, Referral
 
@@ -92,15 +93,19 @@ class RiskAlert(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_de
     def problems(self) -> list[str]:
         """What makes the alert unusable, beyond its types: empty of criteria, expiring before it is
         issued, names without a legal basis."""
-        found = []
+        found: list[str] = []
+        window = (DATE_MIN.year, DATE_MAX.year)
+        if not all(window[0] <= t.year <= window[1] for t in (self.issued_at, self.expires_at)):
+            return [f"times fall in {window[0]} to {window[1]} (issued {self.issued_at.year}, expires "
+                    f"{self.expires_at.year})"]  # fmt: skip  # compared in UTC, year 1 or 9999 would overflow
+        if self.issued_at.tzinfo is None or self.expires_at.tzinfo is None:
+            return ["times carry their offset (UTC: Z)"]
         if not (self.goods.given or self.parties):
             found.append("an alert names goods (HS, keywords or brands) or parties")
         if self.expires_at <= self.issued_at:
             found.append("an alert expires after it is issued")
         if self.names and not self.legal_basis:
             found.append("names in clear need the legal basis for sharing them")
-        if self.issued_at.tzinfo is None or self.expires_at.tzinfo is None:
-            found.append("times carry their offset (UTC: Z)")
         return found
 
     def active(self, at: dt.datetime) -> bool:

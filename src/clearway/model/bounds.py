@@ -37,6 +37,12 @@ def text_errors(value: Any) -> list[Finding]:
     return list(_text(value, (), 1))
 
 
+def date_errors(doc: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> list[Finding]:
+    """The dates and times at `paths` of a decoded document that fall outside the contract's window (so
+    that no stage converts year 1 or 9999 to UTC and overflows)."""
+    return [f for path in paths for f in _date(doc, path)]
+
+
 def decoded_text(data: bytes, what: str) -> str:
     """`data` as UTF-8 text every store can hold; otherwise a ValueError that says why, naming `what`."""
     try:

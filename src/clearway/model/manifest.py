@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
-from clearway.model.bounds import text_errors
+from clearway.model.bounds import date_errors, text_errors
 from clearway.model.consignment import AwareDatetime, Mass, TransportDocument
 from clearway.model.findings import Finding, pointer
 from clearway.model.identifiers import awb_problem, despatch_problem, receptacle_problem, s10_problem
@@ -115,5 +115,5 @@ def validate_manifest(doc: Any) -> ManifestOutcome:
     except msgspec.ValidationError as exc:
         manifest = None
         errors = structure_errors(doc, Manifest) or [Finding("", "schema.invalid", str(exc))]
-    errors += _rules(doc) + text
+    errors += _rules(doc) + text + date_errors(doc, (("movement", "loaded_at"), ("movement", "expected_at")))
     return ManifestOutcome(reference, manifest if not errors else None, sorted(set(errors)))
