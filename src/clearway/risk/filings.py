@@ -1,7 +1,8 @@
 """One parcel, several filers: a platform (the sale), a carrier or post (the transport) and a representative
 may each file the same transport document. Where their data disagree (value, goods, consignee) the officer
-reads it as a reason; an air parcel filed after its aircraft was declared loaded is flagged (ICS2 asks for
-the data before loading). What the other filings hold comes in `context.history.filings` and `.loading`."""
+reads it as a reason (not a stop: one tenant's filing must never hold another's parcel); an air parcel filed
+after its aircraft was declared loaded is flagged (ICS2 asks for the data before loading). What the other
+filings hold comes in `context.history.filings` and `.loading`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import polars as pl
 
 from clearway.pipeline.stage import Context, StageOutput, hits_of, no_hits
 from clearway.revenue.fx import ExchangeRates
-from clearway.risk.detectors import detector_hits, usd_rates
+from clearway.risk.detectors import usd_rates
 from clearway.risk.fields import explode_items
 
 
@@ -71,8 +72,10 @@ class FilingsDetector:
         message = pl.format(
             "another filing of this parcel (by {}) disagrees: {}", "filer", pl.col("_what").list.join("; ")
         )
-        return detector_hits(found.select("key", message.alias("message")).unique("key", keep="first"),
-                             "DET-FILERS", "yellow", "rfi", 45.0, "fiscal")  # fmt: skip
+        # a reason the officer reads, not a stop of its own: any tenant may file any tracking number, and one
+        # tenant's filing must not hold another's parcel
+        return hits_of(found.select("key", message.alias("message")).unique("key", keep="first"), source="detector",
+                       code="DET-FILERS", lane=None, referral=None, weight=0.0, domain="fiscal")  # fmt: skip
 
     def _late(self, batch: pl.DataFrame, context: Context) -> pl.DataFrame:
         loading = context.history.loading
