@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from clearway.errors import ClearwayError
 from clearway.services import manifests
-from clearway.web.pages import _form, _page, _protect, _same_origin
+from clearway.web.common import page, protect, read_form, same_origin
 from clearway.web.session import officer_of
 from clearway.workers.runtime import Runtime, utcnow
 
@@ -23,8 +23,8 @@ from clearway.workers.runtime import Runtime, utcnow
 class ManifestPages(Controller):
     path = "/ui/manifests"
     include_in_schema = False
-    before_request = _same_origin
-    after_request = _protect
+    before_request = same_origin
+    after_request = protect
 
     @get("", sync_to_thread=True)
     def index(
@@ -34,14 +34,14 @@ class ManifestPages(Controller):
         grace = runtime.app.settings.arrival_grace_hours
         listed = manifests.listed(runtime.app, officer)
         found = manifests.reconciliation(runtime.app, utcnow(), dt.timedelta(hours=grace))
-        return _page("manifests.html", officer, manifests=listed, reconciliation=found, grace_hours=grace,
+        return page("manifests.html", officer, manifests=listed, reconciliation=found, grace_hours=grace,
                      notice=notice)  # fmt: skip
 
     @post("")
     async def key_in(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Response[Any]:
         """A manifest keyed in (or pasted) by an officer for a carrier or post, filed as if it had sent it."""
         officer = officer_of(request, runtime)
-        form = await _form(request)
+        form = await read_form(request)
         text, carrier = str(form.get("manifest") or ""), str(form.get("carrier") or "").strip()
         try:
             answer = await anyio.to_thread.run_sync(lambda: manifests.file_manifests(
@@ -63,7 +63,7 @@ class ManifestPages(Controller):
         notice: FromQuery[str | None] = None,
     ) -> Template:  # fmt: skip
         officer = officer_of(request, runtime)
-        return _page("manifest.html", officer, m=manifests.owned(runtime.app, officer, manifest_id), notice=notice)
+        return page("manifest.html", officer, m=manifests.owned(runtime.app, officer, manifest_id), notice=notice)
 
     @post("/{manifest_id:str}/arrival")
     async def arrival(
@@ -71,7 +71,7 @@ class ManifestPages(Controller):
     ) -> Response[Any]:
         """The officer records the arrival: of the houses ticked, or of all still expected."""
         officer = officer_of(request, runtime)
-        form = await _form(request)
+        form = await read_form(request)
         houses = [str(h) for h in form.getall("house", [])] or None
         office = str(form.get("office") or "").strip().upper() or None
         try:

@@ -9,7 +9,6 @@ import statistics
 from collections import Counter
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 import msgspec
@@ -34,6 +33,7 @@ from clearway.services.history import gatherer
 from clearway.services.limits import SignInThrottle, sign_in
 from clearway.store import tables as t
 from clearway.store.repository import as_utc
+from clearway.web.common import page, protect, read_form, same_origin
 from clearway.web.session import COOKIE, NotAnOfficer, SignInNeeded, officer_of
 from clearway.workers.runtime import Runtime, utcnow
 
@@ -59,50 +59,17 @@ def _refused(_: Request[Any, Any, Any], exc: NotAnOfficer) -> Response[Any]:
     return Template("refused.html", context={"message": exc.message, "user": None}, status_code=403)
 
 
-def _page(name: str, user: Any, **context: Any) -> Template:
-    return Template(name, context={"user": user, "lanes": LANES, **context})
-
-
-async def _form(request: Request[Any, Any, Any]) -> Any:
-    return await request.form()
-
-
-def _same_origin(request: Request[Any, Any, Any]) -> Response[Any] | None:
-    """Refuse a state-changing request that says it comes from another site (the CSRF token is checked too)."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return None
-    origin = request.headers.get("origin")
-    if origin is None:  # not a browser's cross-site request; the CSRF token still has to match
-        return None
-    # the host only: behind a proxy that ends TLS the app sees http while the browser says https
-    if urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower():
-        return Response({"type": "about:blank", "title": "Forbidden", "status": 403,
-                         "detail": f"a request from {origin[:80]} may not change anything here"},
-                        status_code=403, media_type="application/problem+json")  # fmt: skip
-    return None
-
-
-def _protect(response: Response[Any]) -> Response[Any]:
-    """No page may be framed by another site, and case pages are not kept in any cache."""
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 class OfficerPages(Controller):
     path = "/ui"
     include_in_schema = False
-    before_request = _same_origin
-    after_request = _protect
+    before_request = same_origin
+    after_request = protect
 
     # --- sign-in ---
 
     @get("/login", sync_to_thread=False)
     def login_form(self, next: FromQuery[str] = "/ui/") -> Template:
-        return _page("login.html", None, next=next if next.startswith("/ui") else "/ui/", error=None)
+        return page("login.html", None, next=next if next.startswith("/ui") else "/ui/", error=None)
 
     @post("/login")
     async def login(
@@ -111,7 +78,7 @@ class OfficerPages(Controller):
         runtime: NamedDependency[Runtime],
         throttle: NamedDependency[SignInThrottle],
     ) -> Response[Any]:
-        form = await _form(request)
+        form = await read_form(request)
         target = str(form.get("next") or "/ui/")
         client_id, secret = str(form.get("client_id", ""))[:64], str(form.get("client_secret", ""))[:256]
         try:
@@ -159,13 +126,13 @@ class OfficerPages(Controller):
         counts = Counter(i["lane"] for i in runtime.clearance.worklist(limit=10_000))
         grace = runtime.app.settings.arrival_grace_hours
         found = manifests.reconciliation(runtime.app, utcnow(), dt.timedelta(hours=grace))
-        return _page("worklist.html", officer, items=items, counts=counts, lane=lane, status=status, channel=channel,
+        return page("worklist.html", officer, items=items, counts=counts, lane=lane, status=status, channel=channel,
                      notice=notice, hours=hours, reconciliation=found, grace_hours=grace)  # fmt: skip
 
     @post("/reroute")
     async def bulk_reroute(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Response[Any]:
         officer = officer_of(request, runtime)
-        form = await _form(request)
+        form = await read_form(request)
         ids, lane, note = form.getall("id", []), str(form.get("lane", "")), str(form.get("note") or "bulk re-route")
         done, failed = 0, []
         for cid in ids:
@@ -197,7 +164,7 @@ class OfficerPages(Controller):
             hits.append(reason | {"documentation": profile.documentation if profile else None,
                                   "basis": profile.basis if profile else None,
                                   "title": profile.title if profile else None})  # fmt: skip
-        return _page(
+        return page(
             "consignment.html", officer, meta=case.meta, c=msgspec.to_builtins(case.consignment), decision=decision,
             hits=hits, referrals=case.referrals, inspections=case.inspections, events=case.events,
             proof=_proof(runtime, consignment_id), findings=FINDINGS, notice=notice, failure=case.assessment_failure,
@@ -211,7 +178,7 @@ class OfficerPages(Controller):
     ) -> Response[Any]:
         """Share what was found with partner administrations: a risk alert, audited under the officer."""
         officer = officer_of(request, runtime)
-        form = await _form(request)
+        form = await read_form(request)
         days = str(form.get("days") or "90")
         request_ = cooperation.AlertRequest(
             partners=[str(p) for p in form.getall("partner", [])], consignment_id=consignment_id,
@@ -236,7 +203,7 @@ class OfficerPages(Controller):
         self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime], consignment_id: FromPath[str]
     ) -> Response[Any]:
         officer = officer_of(request, runtime)
-        form = await _form(request)
+        form = await read_form(request)
         kinds = [k for k in form.getall("finding", []) if k in FINDINGS]
         text = {name: str(form.get(name) or "").strip() for name in
                 ("note", "corrected_value", "corrected_hs_code", "quantity_seized")}  # fmt: skip
@@ -278,7 +245,7 @@ class OfficerPages(Controller):
         action: FromPath[str],
     ) -> Response[Any]:
         officer = officer_of(request, runtime)
-        form = await _form(request)
+        form = await read_form(request)
         note = str(form.get("note") or "")
         try:
             if action == "reroute":
@@ -308,14 +275,14 @@ class OfficerPages(Controller):
     ) -> Template:
         officer = officer_of(request, runtime)
         document = config.current(runtime.app, "profiles")
-        return _page("profiles.html", officer, document=document, notice=notice, profiles=runtime.app.profiles.profiles,
+        return page("profiles.html", officer, document=document, notice=notice, profiles=runtime.app.profiles.profiles,
                      measured=_measured(runtime))  # fmt: skip
 
     @post("/profiles/check")
     async def check_profiles(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Template:
         """Validate (and, with `days`, dry-run) the edited profiles; answers an htmx fragment."""
         officer_of(request, runtime)  # officers only
-        form = await _form(request)
+        form = await read_form(request)
         text, days_text = str(form.get("text", "")), str(form.get("days") or "0").strip()
         without = str(form.get("without") or "").strip()
         if not days_text.isdecimal() or len(days_text) > 4:
@@ -347,7 +314,7 @@ class OfficerPages(Controller):
     ) -> Template:
         officer = officer_of(request, runtime)
         document = config.current(runtime.app, "selectivity")
-        return _page("selectivity.html", officer, document=document, notice=notice, settings=runtime.app.selectivity)
+        return page("selectivity.html", officer, document=document, notice=notice, settings=runtime.app.selectivity)
 
     @post("/selectivity/activate")
     async def activate_selectivity(
@@ -360,17 +327,17 @@ class OfficerPages(Controller):
     @get("/dashboard", sync_to_thread=True)
     def dashboard(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Template:
         officer = officer_of(request, runtime)
-        return _page("dashboard.html", officer, **_dashboard(runtime))
+        return page("dashboard.html", officer, **_dashboard(runtime))
 
     @get("/audit", sync_to_thread=True)
     def audit(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]) -> Template:
         officer = officer_of(request, runtime)
-        return _page("audit.html", officer, entries=runtime.clearance.audit(limit=500))
+        return page("audit.html", officer, entries=runtime.clearance.audit(limit=500))
 
 
 async def _activate(request: Request[Any, Any, Any], runtime: Runtime, kind: config.Kind) -> Response[Any]:
     officer = officer_of(request, runtime)
-    form = await _form(request)
+    form = await read_form(request)
     try:
         document = await anyio.to_thread.run_sync(
             lambda: config.activate(runtime.app, officer, kind, str(form.get("text", "")), now=utcnow())
