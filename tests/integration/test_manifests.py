@@ -225,3 +225,68 @@ def test_filers_of_one_parcel_that_disagree_and_a_filing_after_loading_are_reaso
     late = registration(s.submit([parcel("F9", "H9")], key="f9"))
     assert reasons(s, late)["DQ-AFTER-LOADING"].startswith(f"filed after loading: air master {AWB} was declared "
                                                            "loaded at 2026-01-02 08:00")  # fmt: skip
+
+
+def test_several_filers_of_one_parcel_make_one_dossier_with_one_decision(service: Service) -> None:
+    s = service
+    lead = registration(s.submit([parcel("P1", "H1", "40.00")], key="p1"))
+    assert status(s, lead) == "assessed"  # waiting for its arrival
+    copy = registration(s.submit([parcel("C1", "H1", "41.00")], who=s.beta, key="c1"))
+    assert status(s, copy) == "assessed"  # it follows the lead
+    seen = s.client.get(f"/v1/consignments/{copy}", headers=s.beta).json()
+    assert seen["joined_dossier"] is True and seen["assessment"] is None  # one assessment: the platform's
+    assert lead not in json.dumps(seen) and "P1" not in json.dumps(seen)  # nothing of the other filing
+    own = s.client.get(f"/v1/consignments/{lead}", headers=s.alpha).json()
+    assert own["joined_dossier"] is False and own["assessment"]["totals"]["total"]
+    case = s.client.get(f"/v1/officer/consignments/{lead}", headers=s.officer).json()
+    assert [f["id"] for f in case["dossier"]] == [copy]  # the officer reads the other filing beside the lead
+    refused = s.client.post(f"/v1/officer/consignments/{copy}/release", json={"note": "x"}, headers=s.officer)
+    assert refused.status_code == 409 and lead in refused.text  # officers act on the dossier's lead
+    assert file(s, master("M-D1", ["H1"]), s.beta).status_code == 201
+    manifest = s.client.get("/v1/manifests", headers=s.beta).json()[0]["id"]
+    arrived = s.client.post(f"/v1/manifests/{manifest}/arrival", json={}, headers=s.beta)
+    assert arrived.status_code == 200, arrived.text
+    assert status(s, lead) == "released" and status(s, copy) == "released"  # the dossier arrives as one
+    events = [e["type"] for e in s.client.get(f"/v1/consignments/{copy}/events", headers=s.beta).json()]
+    assert events == ["registered", "joined_dossier", "awaiting_arrival", "released"]
+
+
+def test_a_carriers_filing_that_would_stop_the_parcel_holds_the_dossier_a_platforms_does_not(service: Service) -> None:
+    s = service
+    lead = registration(s.submit([parcel("P2", "H2")], key="p2"))
+    pill = {"description": "Sildenafil tablets 100mg", "hs_code": "300490", "quantity": 1, "unit_price": "40.00",
+            "origin_country": "IN"}  # fmt: skip
+    pills = parcel("C2", "H2") | {"items": [pill]}
+    copy = registration(s.submit([pills], who=s.beta, key="c2"))
+    assert status(s, lead) == "held" and status(s, copy) == "held"  # the carrier holds the goods: its word counts
+    worklist = {w["id"] for w in s.client.get("/v1/officer/worklist", headers=s.officer).json()}
+    assert lead in worklist and copy not in worklist  # worked once, on the lead
+    case = s.client.get(f"/v1/officer/consignments/{lead}", headers=s.officer).json()
+    assert case["events"][-1]["type"] == "held" and case["events"][-1]["data"]["by"] == "transport_filing"
+    assert case["dossier"][0]["decision"]["reasons"]  # why, on the lead's case file
+    released = s.client.post(f"/v1/officer/consignments/{lead}/release", json={"note": "checked"}, headers=s.officer)
+    assert released.status_code == 200 and status(s, copy) == "released"  # the officer's action moves the dossier
+    first = registration(s.submit([parcel("C3", "H3")], who=s.beta, key="c3"))  # the carrier files first
+    assert status(s, first) == "assessed"
+    hostile = registration(s.submit([pills | {"reference": "P3", "transport_document": {"type": "hawb", "id": "H3"}}],
+                                    key="p3"))  # fmt: skip
+    assert status(s, first) == "assessed" and status(s, hostile) == "assessed"  # a platform cannot hold it
+    assert "DET-FILERS" in {
+        r["code"]
+        for r in s.client.get(f"/v1/officer/consignments/{hostile}", headers=s.officer).json()["decision"]["reasons"]
+    }
+    assert s.app.ledger.audit() == []  # every filing's moves, and the dossier held, are in the ledger
+
+
+def test_when_the_lead_filing_is_withdrawn_the_next_filing_is_assessed_on_its_own(service: Service) -> None:
+    s = service
+    lead = registration(s.submit([parcel("P4", "H4")], key="p4"))
+    copy = registration(s.submit([parcel("C4", "H4", "55.00")], who=s.beta, key="c4"))
+    withdrawn = s.client.post(f"/v1/consignments/{lead}/invalidate", json={"note": "order cancelled"},
+                              headers=s.alpha)  # fmt: skip
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert status(s, copy) == "registered"
+    s.runtime.submissions.assess_pending()
+    assert status(s, copy) == "assessed"
+    seen = s.client.get(f"/v1/consignments/{copy}", headers=s.beta).json()
+    assert seen["joined_dossier"] is False and seen["assessment"]["totals"]["total"]  # now its own

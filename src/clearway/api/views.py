@@ -41,6 +41,8 @@ class SubmitterCase(msgspec.Struct, frozen=True):
     assessment: dict[str, Any] | None  # the duty and tax assessment, line by line, with the rules applied
     ics2: list[dict[str, Any]]  # the same standing in ICS2 message terms
     consignment: Consignment  # the consignment as filed (its current version)
+    joined_dossier: bool = False  # another filer filed this parcel first: its filing carries the decision and
+    # the assessment (so `assessment` is null here), and this one's status follows it
 
 
 class StatusChange(msgspec.Struct, frozen=True):
@@ -133,6 +135,7 @@ def submitter_view(case: CaseFile) -> SubmitterCase:
             master_level=consignment.master_reference is not None or bool(case.manifests),
         ),
         consignment=consignment,
+        joined_dossier=bool(meta.get("dossier_id")),
     )
 
 

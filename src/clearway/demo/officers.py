@@ -50,7 +50,7 @@ def inspect_held(
         held = conn.execute(
             sa.select(c.id, c.submitter, c.reference, d.reasons)
             .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version))
-            .where(c.status == "held", c.lane.in_(["yellow", "red"]))
+            .where(c.status == "held", c.lane.in_(["yellow", "red"]), c.dossier_id.is_(None))  # a dossier: its lead
             .order_by(c.id)
         ).all()
     held = list({row.id: row for row in held}.values())  # one row per parcel, whatever its decisions

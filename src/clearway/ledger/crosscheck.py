@@ -69,7 +69,7 @@ class LedgerIndex:
     def add(self, leaf: Leaf) -> None:
         self.by_event[leaf.event_id] = leaf
         self.by_key[_key(leaf.event.consignment, leaf.event.at, leaf.event.kind)] = leaf
-        if leaf.event.kind in ("assessed", "rerouted") and "lane" in leaf.facts:
+        if "lane" in leaf.facts:  # a decision, a re-route, a dossier held or followed
             self.lane[leaf.event.consignment] = str(leaf.facts["lane"])
         status = status_after(leaf.event.kind, leaf.facts)
         if status is not None:

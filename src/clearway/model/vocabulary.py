@@ -49,7 +49,7 @@ EventKind = Literal[
     "registered", "amended", "assessed", "duty_assessed", "awaiting_arrival", "held", "released", "assessment_failed",
     "rerouted", "inspected", "seized", "returned_to_sender", "invalidated", "arrived", "refunded",
     "referral_closed", "referral_answered", "referral_timed_out", "full_declaration_required",
-    "transferred_to_full_declaration", "destroyed", "abandoned",
+    "transferred_to_full_declaration", "destroyed", "abandoned", "joined_dossier", "dossier_lead",
 ]  # fmt: skip
 """What the event log and the ledger record of a consignment."""
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)

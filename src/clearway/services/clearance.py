@@ -23,6 +23,7 @@ from clearway.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from clearway.model.bounds import storable
 from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import ANSWERABLE, LANES, FindingKind
+from clearway.store import dossiers
 from clearway.store import tables as t
 from clearway.store.events import Audit, EventBatch
 from clearway.store.manifests import manifests_of
@@ -93,6 +94,7 @@ class CaseFile(msgspec.Struct, frozen=True):
     events: list[CaseEvent]
     assessment_failure: dict[str, Any] | None
     manifests: list[dict[str, Any]] = []  # the manifests that list its transport document: its journey
+    dossier: list[dict[str, Any]] = []  # the other filings of the parcel that joined this one's dossier
 
 
 class Clearance:
@@ -130,10 +132,12 @@ class Clearance:
         _, consignment = self.app.store.consignment(consignment_id)
         with self.engine.connect() as conn:
             journey = manifests_of(conn, [consignment.transport_document.id]).get(consignment.transport_document.id, [])
+            joined = [] if principal.is_submitter else dossiers.joining(conn, [consignment_id]).get(consignment_id, [])
+        filings = [f | {"decision": self.decision(f["id"])} for f in joined]  # their reasons, for the officer
         return CaseFile(
             consignment_id, meta, consignment, self.decision(consignment_id), self.referrals(consignment_id),
             self.inspections(consignment_id), self.events(consignment_id),
-            self.app.store.assessment_failure(consignment_id), journey,
+            self.app.store.assessment_failure(consignment_id), journey, filings,
         )  # fmt: skip
 
     def events(self, consignment_id: str) -> list[CaseEvent]:
@@ -199,7 +203,8 @@ class Clearance:
                       c.destination_country, c.received_at, c.updated_at, d.score, d.referrals, c.transport_document_id)
             .join(latest, latest.c.consignment_id == c.id, isouter=True)
             .join(t.decisions, (d.consignment_id == c.id) & (d.decided_at == latest.c.at), isouter=True)
-            .where(c.status.in_([status] if status else ["held", "inspected", "full_declaration_required"]))
+            .where(c.status.in_([status] if status else ["held", "inspected", "full_declaration_required"]),
+                   c.dossier_id.is_(None))  # a dossier is worked on its lead filing
         )  # fmt: skip
         if lane:
             query = query.where(c.lane == lane)
@@ -355,13 +360,16 @@ class Clearance:
             self._carried_by(actor, consignment_id)
         else:
             self.owned(actor, consignment_id)
-        open_referrals = [r for r in self.referrals(consignment_id) if r["state"] == "open"]
+        with self.engine.connect() as conn:
+            lead = dossiers.lead_of(conn, consignment_id)  # the parcel arrives: its dossier does
+        open_referrals = [r for r in self.referrals(lead) if r["state"] == "open"]
 
         def change(row: dict[str, Any]) -> dict[str, Any]:
             status = after_arrival(row["status"], bool(open_referrals))
             return {"status": status, "released_at": self.now()} if status != row["status"] else {}
 
-        return self._act(actor, consignment_id, "arrived", change, {"office": office} if office else {})
+        done = self._act(actor, lead, "arrived", change, {"office": office} if office else {})
+        return done | {"consignment_id": consignment_id}  # the caller's own filing, never the lead's id
 
     def _carried_by(self, actor: Principal, consignment_id: str) -> None:
         if actor.role not in CARRIER_ROLES:
@@ -431,14 +439,19 @@ class Clearance:
         event_id = ids()
         c = t.consignments.c
         with self.engine.begin() as conn:
-            query = sa.select(c.status, c.lane, c.released_at).where(c.id == consignment_id)
+            query = sa.select(c.status, c.lane, c.released_at, c.dossier_id).where(c.id == consignment_id)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()
             found = conn.execute(query).mappings().first()
             if found is None:
                 raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
+            if found["dossier_id"] and not actor.is_submitter:
+                raise IllegalTransition(
+                    f"consignment {consignment_id} is another filing of a parcel whose dossier is consignment "
+                    f"{found['dossier_id']}: officers act on that one, and this filing follows it"
+                )
             before = {"status": found["status"], "lane": found["lane"]}
-            updates = change(dict(found))
+            updates = change({k: v for k, v in found.items() if k != "dossier_id"})
             after = before | {k: v for k, v in updates.items() if k in before}
             if updates:
                 conn.execute(t.consignments.update().where(c.id == consignment_id).values(**updates, updated_at=at))
@@ -449,9 +462,17 @@ class Clearance:
             recorded = EventBatch(ids)
             recorded.add(consignment_id, kind, actor.name, at, public, shown=facts | {"status": after["status"]},
                          audit=audit, event_id=event_id)  # fmt: skip
+            moved: list[tuple[str, str]] = []
+            if updates and not found["dossier_id"]:  # a lead: the filings that joined its dossier follow it
+                if after["status"] == "invalidated":
+                    dossiers.take_over(conn, consignment_id, at, recorded, actor.name)
+                else:
+                    moved = dossiers.follow(conn, [consignment_id], at, recorded, actor.name)
             recorded.write(conn)
         for listener in self.listeners:
             listener(consignment_id, kind, {"status": after["status"]})
+            for filing, status in moved:
+                listener(filing, kind, {"status": status})
         return {"consignment_id": consignment_id, "event": kind, "at": at, "before": before, "after": after}
 
     def audit(self, consignment_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:

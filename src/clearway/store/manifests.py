@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from clearway.clearance.lifecycle import ARRIVABLE, after_arrival
 from clearway.errors import NotFound
 from clearway.model.manifest import Manifest
+from clearway.store import dossiers
 from clearway.store import tables as t
 from clearway.store.bulk import chunked, insert_rows
 from clearway.store.events import Audit, EventBatch
@@ -158,14 +159,15 @@ def arrive(
     others = sa.select(t.clients.c.name).where(t.clients.c.role.in_(["carrier", "postal"]),
                                                t.clients.c.name != (carrier or ""))  # fmt: skip
     for chunk in chunked(due):
-        query = sa.select(c.id, c.status, c.lane, c.transport_document_id).where(c.transport_document_id.in_(chunk))
+        query = sa.select(c.id, c.status, c.lane, c.transport_document_id, c.dossier_id).where(
+            c.transport_document_id.in_(chunk))  # fmt: skip
         if carrier is not None:
             query = query.where(c.submitter.not_in(others))
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         for row in conn.execute(query).mappings():
             filed.add(row["transport_document_id"])
-            if row["status"] in ARRIVABLE:
+            if row["status"] in ARRIVABLE and not row["dossier_id"]:  # a dossier arrives by its lead
                 found.setdefault(row["transport_document_id"], []).append(_plain(row))
     ids = [x["id"] for rows in found.values() for x in rows]
     waiting = set()
@@ -194,6 +196,7 @@ def arrive(
     touched = [x["consignment_id"] for x in done.stayed]
     for chunk in chunked(touched):
         conn.execute(t.consignments.update().where(c.id.in_(chunk)).values(updated_at=at))
+    done.events += dossiers.follow(conn, ids, at, recorded, actor)
     recorded.write(conn)
     done.without_data = [d for d in due if d not in filed]
     for state, documents_ in (("arrived", [d for d in due if d in filed]), ("arrived_without_data", done.without_data)):

@@ -26,7 +26,7 @@ from clearway.errors import NotFound
 from clearway.intake.submitted import Submitted
 from clearway.model.consignment import Consignment
 from clearway.model.findings import Finding
-from clearway.store import ledger_log
+from clearway.store import dossiers, ledger_log
 from clearway.store import tables as t
 from clearway.store.bulk import insert_rows
 from clearway.store.events import EventBatch
@@ -243,7 +243,11 @@ class Store:
         """Store the pipeline's decisions (keyed by consignment id), open their referrals, and move each
         consignment on: held for an inspection lane or a referral; else by its `release` mode (the
         clearance policy): released at once, left assessed until arrival, or held for an officer (high
-        value). Every step is an event and a ledger leaf."""
+        value). Every step is an event and a ledger leaf.
+
+        A filing of a parcel another filer filed first joins that dossier (`store/dossiers.py`): its decision
+        is kept (its reasons are the officer's to read) without an assessment or referrals of its own, and it
+        follows the lead; a carrier's or post's filing that would stop the parcel holds the dossier."""
         rows, updates, referrals = [], [], []
         ids = IdSequence()
         recorded = EventBatch(ids)
@@ -254,27 +258,40 @@ class Store:
         columns += ["screened_with"] if "screened_with" in decisions.columns else []
         columns += ["missing"] if "missing" in decisions.columns else []
 
-        for d in decisions.select(columns).iter_rows(named=True):
-            cid = d["key"]
-            settled = settle(
-                cid, versions[cid], d["lane"], d["referrals"], agencies=d["agencies"], release=d.get("release"),
-                assessment=d.get("assessment"), screened_with=d.get("screened_with"), missing=d.get("missing"),
-            )  # fmt: skip
-            event_ids = [recorded.add(cid, e.kind, actor, decided_at, e.facts, shown=e.shown) for e in settled.events]
-            rows.append(
-                {"id": ids(), "consignment_id": cid, "version": settled.version, "lane": settled.lane,
-                 "referrals": _encoder.encode(list(d["referrals"])).decode(),
-                 "reasons": _encoder.encode(d["reasons"]).decode(), "score": d["score"], "decided_at": decided_at,
-                 "assessment": d.get("assessment"), "event_id": event_ids[0]}
-            )  # fmt: skip
-            referrals += [
-                {"id": ids(), "consignment_id": cid, "kind": kind, "agency": agency, "state": "open",
-                 "opened_at": decided_at}
-                for kind, agency in settled.referrals
-            ]  # fmt: skip
-            updates.append({"cid": cid, "at": decided_at, "status": settled.status, "lane": settled.lane,
-                            "released": decided_at if settled.released else None})  # fmt: skip
         with self.writing() as conn:
+            joined = dossiers.join(conn, decisions["key"].to_list())
+            carriers = self._transport_filers(conn, {j.filer for j in joined.values()})
+            escalations: list[tuple[str, str, tuple[tuple[str, str | None], ...]]] = []
+            for d in decisions.select(columns).iter_rows(named=True):
+                cid = d["key"]
+                settled = settle(
+                    cid, versions[cid], d["lane"], d["referrals"], agencies=d["agencies"], release=d.get("release"),
+                    assessment=d.get("assessment"), screened_with=d.get("screened_with"), missing=d.get("missing"),
+                )  # fmt: skip
+                lead = joined.get(cid)
+                if lead is not None:  # one dossier, one assessment: the lead's
+                    first = settled.events[0]
+                    event_ids = [recorded.add(cid, "joined_dossier", actor, decided_at, first.facts, shown=first.shown)]
+                    if settled.status == "held" and lead.filer in carriers:
+                        escalations.append((lead.lead, settled.lane, settled.referrals))
+                else:
+                    event_ids = [recorded.add(cid, e.kind, actor, decided_at, e.facts, shown=e.shown)
+                                 for e in settled.events]  # fmt: skip
+                rows.append(
+                    {"id": ids(), "consignment_id": cid, "version": settled.version, "lane": settled.lane,
+                     "referrals": _encoder.encode(list(d["referrals"])).decode(),
+                     "reasons": _encoder.encode(d["reasons"]).decode(), "score": d["score"], "decided_at": decided_at,
+                     "assessment": None if lead else d.get("assessment"), "event_id": event_ids[0]}
+                )  # fmt: skip
+                if lead is not None:
+                    continue
+                referrals += [
+                    {"id": ids(), "consignment_id": cid, "kind": kind, "agency": agency, "state": "open",
+                     "opened_at": decided_at}
+                    for kind, agency in settled.referrals
+                ]  # fmt: skip
+                updates.append({"cid": cid, "at": decided_at, "status": settled.status, "lane": settled.lane,
+                                "released": decided_at if settled.released else None})  # fmt: skip
             if updates:
                 r = t.referrals.c
                 conn.execute(
@@ -282,14 +299,10 @@ class Store:
                     .where(r.consignment_id.in_([u["cid"] for u in updates]), r.state != "closed")
                     .values(state="closed", closed_by="reassessed")
                 )
-            if updates:
-                conn.execute(
-                    t.assessment_failures.delete().where(
-                        t.assessment_failures.c.consignment_id.in_([u["cid"] for u in updates])
-                    )
-                )
+            keys = decisions["key"].to_list()
+            if keys:
+                conn.execute(t.assessment_failures.delete().where(t.assessment_failures.c.consignment_id.in_(keys)))
             insert_rows(conn, t.decisions, rows)
-            recorded.write(conn)
             insert_rows(conn, t.referrals, referrals)
             if updates:
                 conn.execute(
@@ -303,6 +316,19 @@ class Store:
                     ),
                     updates,
                 )
+            for lead_id, lane, kinds in escalations:
+                dossiers.escalate(conn, lead_id, lane, kinds, decided_at, recorded, actor)
+            leads = [u["cid"] for u in updates] + [j.lead for j in joined.values()]
+            dossiers.follow(conn, sorted(set(leads)), decided_at, recorded, actor)
+            recorded.write(conn)
+
+    def _transport_filers(self, conn: sa.Connection, filers: set[str]) -> set[str]:
+        """Which of `filers` are registered carriers or posts (the operators who hold the goods)."""
+        if not filers:
+            return set()
+        k = t.clients.c
+        query = sa.select(k.name).where(k.name.in_(sorted(filers)), k.role.in_(["carrier", "postal"]))
+        return {str(name) for name in conn.execute(query).scalars()}
 
     def record_assessment_failures(
         self, failures: dict[str, str], versions: dict[str, int], at: dt.datetime

@@ -48,9 +48,11 @@ consignments = sa.Table(
     sa.Column("expected_arrival", sa.DateTime(timezone=True)),  # from `arrival.expected_at`, for timeliness
     sa.Column("released_at", sa.DateTime(timezone=True)),  # retention counts from here
     sa.Column("erased_at", sa.DateTime(timezone=True)),  # when the retention job erased its personal data
+    sa.Column("dossier_id", sa.String(32)),  # the lead filing of the parcel, when another filer filed it first
     sa.UniqueConstraint("submitter", "reference", name="uq_consignments_submitter_reference"),
     sa.Index("ix_consignments_status", "status"),
     sa.Index("ix_consignments_transport_document", "transport_document_id"),
+    sa.Index("ix_consignments_dossier", "dossier_id"),
 )
 
 consignment_versions = sa.Table(

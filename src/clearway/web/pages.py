@@ -169,7 +169,7 @@ class OfficerPages(Controller):
             hits=hits, referrals=case.referrals, inspections=case.inspections, events=case.events,
             proof=_proof(runtime, consignment_id), findings=FINDINGS, notice=notice, failure=case.assessment_failure,
             partners=cooperation.partner_names(runtime.app), parties=PARTY_ROLES, manifests=case.manifests,
-            shared=cooperation.alerts_from(runtime.app, consignment_id),
+            dossier=case.dossier, shared=cooperation.alerts_from(runtime.app, consignment_id),
         )  # fmt: skip
 
     @post("/consignments/{consignment_id:str}/alert")

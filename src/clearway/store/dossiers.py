@@ -1,0 +1,181 @@
+"""Dossiers: one parcel, whoever files it. The first filing of a transport document is the dossier's lead;
+a later filing of it by another filer (a carrier after the platform, a representative after both) joins
+that dossier. The lead carries the dossier's one decision, one assessment and its referrals; a joining
+filing keeps its own body and its own risk hits (reasons the officer reads on the lead's case file), and
+its status, lane and release follow the lead's. A filer's own repeated tracking numbers stay its own
+consignments. When the lead is withdrawn, the next filing takes over and is assessed afresh.
+
+Each party still sees only its own filing: a joining filing's answer is its status, never the lead's data
+or assessment (`consignments.dossier_id` names the lead for officers only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from clearway.model.vocabulary import EVENT_KINDS, LANES
+from clearway.store import tables as t
+from clearway.store.bulk import chunked
+from clearway.store.events import EventBatch
+
+FOLLOWED = ("status", "lane", "released_at")
+"""What a joining filing takes from its dossier's lead."""
+_MOVED = {"assessed": "awaiting_arrival", "registered": "joined_dossier"}  # a status -> the event it moved by
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A filing that joined another's dossier: the lead filing, and who filed the joining one."""
+
+    lead: str
+    filer: str
+
+
+def join(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, Joined]:
+    """File each of `consignment_ids` in its dossier: a filing of a transport document that another filer
+    filed earlier (and has not withdrawn) joins that filing's dossier. Returns the joining ones and stores
+    their lead (`dossier_id`); the others are leads."""
+    c = t.consignments.c
+    mine: list[Any] = []
+    for chunk in chunked(list(consignment_ids)):
+        mine += conn.execute(
+            sa.select(c.id, c.submitter, c.transport_document_id, c.received_at, c.dossier_id).where(c.id.in_(chunk))
+        ).all()
+    documents = sorted({row.transport_document_id for row in mine})
+    filed: dict[str, list[Any]] = {}
+    for chunk in chunked(documents):
+        for row in conn.execute(
+            sa.select(c.id, c.submitter, c.transport_document_id, c.received_at)
+            .where(c.transport_document_id.in_(chunk), c.dossier_id.is_(None), c.status != "invalidated")
+            .order_by(c.received_at, c.id)
+        ):
+            filed.setdefault(row.transport_document_id, []).append(row)
+    leads: dict[str, Joined] = {}
+    changed: list[dict[str, Any]] = []
+    for row in mine:
+        earlier = [
+            f for f in filed.get(row.transport_document_id, [])
+            if f.submitter != row.submitter and (f.received_at, f.id) < (row.received_at, row.id)
+        ]  # fmt: skip
+        lead = earlier[0].id if earlier else None
+        if lead is not None:
+            leads[row.id] = Joined(lead, row.submitter)
+        if lead != row.dossier_id:
+            changed.append({"cid": row.id, "lead": lead})
+    if changed:
+        conn.execute(
+            t.consignments.update().where(c.id == sa.bindparam("cid")).values(dossier_id=sa.bindparam("lead")), changed
+        )
+    return leads
+
+
+def lead_of(conn: sa.Connection, consignment_id: str) -> str:
+    """The filing that stands for `consignment_id`'s dossier (itself, unless it joined another's)."""
+    c = t.consignments.c
+    lead = conn.execute(sa.select(c.dossier_id).where(c.id == consignment_id)).scalar()
+    return str(lead) if lead else consignment_id
+
+
+def joining(conn: sa.Connection, leads: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The filings that joined each of `leads`' dossiers (withdrawn ones left out), oldest first."""
+    c = t.consignments.c
+    found: dict[str, list[dict[str, Any]]] = {}
+    for chunk in chunked(list(leads)):
+        query = (
+            sa.select(c.id, c.dossier_id, c.submitter, c.reference, c.status, c.lane, c.received_at, c.released_at)
+            .where(c.dossier_id.in_(chunk), c.status != "invalidated")
+            .order_by(c.received_at, c.id)
+        )
+        for row in conn.execute(query).mappings():
+            found.setdefault(str(row["dossier_id"]), []).append({str(k): v for k, v in row.items()})
+    return found
+
+
+def follow(
+    conn: sa.Connection, leads: Sequence[str], at: dt.datetime, recorded: EventBatch, actor: str
+) -> list[tuple[str, str]]:
+    """Move the filings that joined `leads`' dossiers to where their lead is (status, lane, release); each
+    move is an event on the joining filing, named for where it went. Returns (filing, status) for
+    listeners."""
+    c = t.consignments.c
+    now: dict[str, Any] = {}
+    for chunk in chunked(list(leads)):
+        for row in conn.execute(sa.select(c.id, *(getattr(c, f) for f in FOLLOWED)).where(c.id.in_(chunk))):
+            now[row.id] = row
+    moved, updates = [], []
+    for lead, filings in joining(conn, list(now)).items():
+        target = now[lead]
+        for filing in filings:
+            if all(filing[f] == getattr(target, f) for f in FOLLOWED):
+                continue
+            updates.append({"cid": filing["id"], "status": target.status, "lane": target.lane,
+                            "released": target.released_at, "at": at})  # fmt: skip
+            kind = _MOVED.get(target.status, target.status if target.status in EVENT_KINDS else "joined_dossier")
+            lane = {"lane": target.lane} if target.lane else {}
+            recorded.add(filing["id"], kind, actor, at, {"status": target.status, **lane, "dossier": True})
+            moved.append((filing["id"], str(target.status)))
+    if updates:
+        conn.execute(
+            t.consignments.update()
+            .where(c.id == sa.bindparam("cid"))
+            .values(status=sa.bindparam("status"), lane=sa.bindparam("lane"), released_at=sa.bindparam("released"),
+                    updated_at=sa.bindparam("at")),
+            updates,
+        )  # fmt: skip
+    return moved
+
+
+def take_over(conn: sa.Connection, lead: str, at: dt.datetime, recorded: EventBatch, actor: str) -> str | None:
+    """The lead of a dossier was withdrawn: its oldest joining filing becomes the lead, back to `registered`
+    to be assessed on its own data, and the others join it. Returns the new lead, if any."""
+    filings = joining(conn, [lead]).get(lead, [])
+    if not filings:
+        return None
+    c = t.consignments.c
+    heir = filings[0]["id"]
+    conn.execute(t.consignments.update().where(c.id == heir).values(dossier_id=None, status="registered",
+                                                                      lane=None, updated_at=at))  # fmt: skip
+    rest = [f["id"] for f in filings[1:]]
+    if rest:
+        conn.execute(t.consignments.update().where(c.id.in_(rest)).values(dossier_id=heir, updated_at=at))
+    recorded.add(heir, "dossier_lead", actor, at, {"status": "registered", "dossier": True})
+    return str(heir)
+
+
+def escalate(
+    conn: sa.Connection,
+    lead: str,
+    lane: str,
+    referrals: Sequence[tuple[str, str | None]],
+    at: dt.datetime,
+    recorded: EventBatch,
+    actor: str,
+) -> bool:
+    """A transport operator's filing that joined `lead`'s dossier would stop the parcel: the dossier is held
+    on the stricter lane, with that filing's referrals opened on the lead. Only a dossier not yet released
+    (assessed, held, waiting for a full declaration) is held; for one released or ended the filing's
+    reasons stay for the officer to read. Returns whether the dossier was held."""
+    c, r = t.consignments.c, t.referrals.c
+    found = conn.execute(sa.select(c.status, c.lane).where(c.id == lead)).first()
+    if found is None or found.status not in ("assessed", "held", "full_declaration_required"):
+        return False
+    rank = {name: i for i, name in enumerate(LANES)}
+    stricter = max((found.lane or "green", lane), key=lambda x: rank.get(x, 0))
+    open_now = {(row.kind, row.agency) for row in conn.execute(
+        sa.select(r.kind, r.agency).where(r.consignment_id == lead, r.state == "open"))}  # fmt: skip
+    new = [(kind, agency) for kind, agency in dict.fromkeys(referrals) if (kind, agency) not in open_now]
+    if new:
+        conn.execute(t.referrals.insert(), [
+            {"id": recorded.next_id(), "consignment_id": lead, "kind": kind, "agency": agency, "state": "open",
+             "opened_at": at} for kind, agency in new])  # fmt: skip
+    if stricter == found.lane and found.status == "held" and not new:
+        return True
+    conn.execute(t.consignments.update().where(c.id == lead).values(status="held", lane=stricter, updated_at=at))
+    facts = {"lane": stricter, "referrals": [kind for kind, _ in new], "by": "transport_filing"}
+    recorded.add(lead, "held", actor, at, {"status": "held"} | facts)
+    return True
