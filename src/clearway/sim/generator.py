@@ -204,6 +204,10 @@ def item(rng: random.Random, product: Product, currency: str, origin: str) -> di
     return doc
 
 
+TRANSIT = {"express": dt.timedelta(hours=12), "cargo": dt.timedelta(hours=48), "post": dt.timedelta(hours=72)}
+"""From filing to the declared arrival, by channel: the advance data comes before the parcel does."""
+
+
 def build(draw: _Draw) -> dict[str, Any]:
     """The consignment as an honest submitter would send it."""
     rng, seller, dest = draw.rng, draw.seller, draw.destination
@@ -232,6 +236,8 @@ def build(draw: _Draw) -> dict[str, Any]:
         "items": items,
         "declared_at": (draw_start(draw.day) + dt.timedelta(seconds=rng.randrange(86400))).isoformat(),
     }
+    declared = dt.datetime.fromisoformat(doc["declared_at"])
+    doc["arrival"] = {"expected_at": (declared + TRANSIT[draw.channel]).isoformat()}  # pre-arrival filing
     if draw.channel != "post":
         doc["master_reference"] = (
             f"{rng.choice(('784', '160', '880', '999'))}-{rng.randrange(10**7):07d}{rng.randrange(7)}"
