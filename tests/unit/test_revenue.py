@@ -290,6 +290,19 @@ class TestUnitedStates:
         assert before.totals.total == D("0.00") and before.rules == ["US-321"]
         assert after.totals.duty == D("16.50") and after.rules == ["US-2025-08"]
 
+    def test_a_free_rate_is_not_an_exemption_after_the_suspension(self) -> None:
+        # Nothing is exempt by value after 2025-08-29: a duty-free line is dutiable at a rate of 0, collected as
+        # any other (buyer at the border, or the post), and the assessment says which rate made it free.
+        books = parcel("US", "USD", [("490199", 2, "20.00")], transport_document={"type": "hawb", "id": "1234567890"},
+                       channel="express")  # fmt: skip
+        after = assess(books, dt.date(2025, 9, 1), context())
+        assert after.totals.total == D("0.00") and after.collection_model == "buyer_at_border"
+        assert any(n.startswith("item 0: duty free at the rate of 0 (") for n in after.notes)
+        by_post = assess(msgspec.structs.replace(books, channel="post"), dt.date(2025, 9, 1), context())
+        assert by_post.collection_model == "carrier_or_postal"
+        before = assess(books, dt.date(2025, 8, 1), context())
+        assert before.collection_model == "exempt"  # under the old de minimis a relief made it free
+
 
 class TestMechanics:
     def test_currency_without_a_rate_is_a_clear_error(self) -> None:

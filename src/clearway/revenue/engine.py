@@ -191,7 +191,8 @@ def assess(
         kept = [exempt_reason is None and rule.excluded(item.hs_code) for item in c.items]
         taxes = [t if keep else Decimal(0) for t, keep in zip(taxes, kept, strict=True)]
     total_tax = _round(sum(taxes, Decimal(0)), rule)
-    if 0 < total_tax <= rule.tax_minimum:
+    not_levied = 0 < total_tax <= rule.tax_minimum
+    if not_levied:
         notes.append(
             f"import {rule.tax_name} of {total_tax} is not levied (minimum {rule.tax_minimum} {rule.currency})"
         )
@@ -199,8 +200,12 @@ def assess(
     total_duty = _round(sum(duties, Decimal(0)) - deduction, rule)
     other = _round(rule.handling_fee, rule) if total_duty or total_tax else Decimal(0)
     total = total_duty + total_tax + other
-    if total == 0 and model not in ("vendor_or_platform", "intermediary_withholding"):
-        model = "exempt"
+    free = [i for i, (rate, relief) in enumerate(zip(duty_rates, reliefs, strict=True)) if rate == 0 and not relief]
+    for i in free:
+        notes.append(f"item {i}: duty free at the rate of 0 ({rate_sources[i]}); not exempt, nothing is due on it")
+    relieved = exempt_reason is not None or tax_relieved or not_levied or any(reliefs)
+    if total == 0 and model not in ("vendor_or_platform", "intermediary_withholding") and relieved:
+        model = "exempt"  # by a relief, never by a free rate: a parcel free at its rates is collected as any other
     lines = [
         ChargeLine(
             item=i,
