@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from clearway.accounts.owed import Terms
 from clearway.clearance.policy import ClearancePolicy, parse_policy
 from clearway.errors import RuleFileError
 from clearway.pipeline import Pipeline, Stage
@@ -216,7 +217,8 @@ def bootstrap(
     consequences = load_consequences(settings.screening_topics)
     pipeline = build_pipeline(profiles, revenue, selectivity, screened, model, settings.explore, consequences)
     secret = load_secret(settings.secret_key or settings.ledger_key.with_name("secret.key"))
-    store = Store(engine, partial(consignment_party_keys, secret))
+    terms = {rule.id: Terms.of(rule) for rule in revenue.rules.rules}
+    store = Store(engine, partial(consignment_party_keys, secret), terms.get)
     return App(
         settings, store, profiles, pipeline, ledger, revenue, secret, load_policy(), selectivity, screened, model
     )

@@ -280,7 +280,7 @@ def test_an_officer_works_a_held_parcel_and_every_step_is_audited(service: Servi
     twice = service.client.post(f"{path}/seize", json={"note": "x"}, headers=o)
     assert twice.status_code == 409 and "released" in twice.json()["detail"]
     audit = service.client.get("/v1/officer/audit", params={"consignment_id": cid}, headers=o).json()
-    assert [a["action"] for a in reversed(audit)] == ["rerouted", "inspected", "released"]
+    assert [a["action"] for a in reversed(audit)] == ["rerouted", "inspected", "reassessed", "released"]
     assert all(a["actor"] == "officer-jones" for a in audit)
     assert audit[-1]["before"] == {"status": "held", "lane": "red"} and audit[-1]["after"]["lane"] == "yellow"
     assert audit[0]["before"]["status"] == "inspected" and audit[0]["after"]["status"] == "released"

@@ -7,7 +7,10 @@ import re
 from pathlib import Path
 
 SRC = Path(__file__).parents[2] / "src" / "clearway"
-CORE = ("model", "cooperation", "risk", "pipeline", "ledger", "revenue", "clearance", "targeting", "kpi", "impact")
+CORE = (
+    "model", "accounts", "cooperation", "risk", "pipeline", "ledger", "revenue", "clearance", "targeting", "kpi",
+    "impact",
+)  # fmt: skip
 FORBIDDEN = (
     "sqlalchemy", "alembic", "psycopg", "litestar", "httpx", "typer", "rich", "jinja2", "matplotlib",
     "clearway.store", "clearway.intake", "clearway.api", "clearway.web", "clearway.cli", "clearway.sim",

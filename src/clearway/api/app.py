@@ -29,6 +29,7 @@ from clearway.api.hostile import HostileInputGuard
 from clearway.api.ledger import LedgerController
 from clearway.api.manifests import ManifestController
 from clearway.api.metrics import forget, metrics_config, metrics_controller
+from clearway.api.money import MoneyController
 from clearway.api.oauth import OAuthController
 from clearway.api.officer import OfficerController
 from clearway.api.openapi_body import document_consignment_bodies
@@ -45,7 +46,7 @@ from clearway.workers.runtime import Runtime
 
 CONTROLLERS = [
     OAuthController, ConsignmentController, WebhookController, QualityController, OfficerController, AgencyController,
-    PublicController, LedgerController, HealthController, PartnerController, ManifestController,
+    PublicController, LedgerController, HealthController, PartnerController, ManifestController, MoneyController,
 ]  # fmt: skip
 
 

@@ -7,6 +7,7 @@ and nothing outside it can leak into them (a field a view does not declare is no
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -73,14 +74,26 @@ class CaseState(msgspec.Struct, frozen=True):
     lane: str | None
 
 
+class PayableMade(msgspec.Struct, frozen=True):
+    """What an inspection's correction made owed (a demand, a penalty) or owed back (a refund: negative)."""
+
+    id: str
+    kind: str
+    amount: Decimal
+    currency: str
+    due_on: dt.date
+
+
 class ActionDone(msgspec.Struct, frozen=True):
-    """An officer's action, recorded: the event it made, when, and the consignment before and after."""
+    """An officer's action, recorded: the event it made, when, and the consignment before and after (and,
+    for an inspection that corrected the value, HS code or origin, the demand or refund it made)."""
 
     consignment_id: str
     event: str
     at: dt.datetime
     before: CaseState
     after: CaseState
+    payables: list[PayableMade] = []
 
 
 class WorklistItem(msgspec.Struct, frozen=True):

@@ -88,3 +88,14 @@ def settle(
         facts["missing"] = list(missing or [])
     events.append(Recorded("awaiting_arrival" if status == "assessed" else status, facts))
     return Settlement(consignment_id, version, lane, referrals, status, mode, released, tuple(events))
+
+
+def hold_for(settled: Settlement, reason: str) -> Settlement:
+    """The same decision, the parcel held instead of released (or left waiting) for `reason` (a guarantee
+    exhausted): the officer releases it once the reason is gone."""
+    if settled.status not in ("released", "assessed"):
+        return settled
+    last = settled.events[-1]
+    held = Recorded("held", last.facts | {"reason": reason})
+    return Settlement(settled.consignment_id, settled.version, settled.lane, settled.referrals, "held",
+                      settled.release, False, (*settled.events[:-1], held))  # fmt: skip

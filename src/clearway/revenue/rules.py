@@ -19,6 +19,11 @@ A rule file is YAML with a `rules:` list; see `data/revenue/rules.yaml`. Fields 
                  intermediary_cutoff, intermediary_annual}
     gift: {exempt_up_to}, excluded_hs: [HS prefixes without relief], handling_fee, rounding: {places, step}
     returns: {window_days, source}        how long after the assessment duty and tax are refunded on a return
+    payment: {days, deferred_day, appeal_days, review_days, penalty_rate, source}
+                                          what is owed is due `days` after the assessment (or, for the holder
+                                          of a deferred account, on `deferred_day` of the month after); an
+                                          appeal is lodged within `appeal_days` and decided within
+                                          `review_days`; a demand after an inspection adds `penalty_rate` of it
     exchange_rate_day: assessment | previous_working_day | penultimate_wednesday_of_previous_month
                                           whose reference rate converts amounts (default: the assessment day);
                                           a customs rate table for the month wins over it
@@ -42,10 +47,13 @@ from clearway.yaml_lines import LINE, line_of, load_with_lines
 _TOP = {
     "id", "jurisdiction", "countries", "effective_from", "effective_to", "source", "when", "currency",
     "threshold_currency", "valuation", "valuation_factor", "threshold_basis", "aggregation", "duty", "tax",
-    "collection", "gift", "excluded_hs", "handling_fee", "rounding", "returns", "exchange_rate_day",
+    "collection", "gift", "excluded_hs", "handling_fee", "rounding", "returns", "exchange_rate_day", "payment",
 }  # fmt: skip
 DEFAULT_RETURN_WINDOW = 365
 """Days, where a rule names no return window: clearway's default, for an administration to set."""
+DEFAULT_PAYMENT = {"days": 10, "deferred_day": 16, "appeal_days": 30, "review_days": 30, "penalty_rate": 0}
+"""Where a rule names no payment terms: the EU's (UCC Art. 108(1): at most 10 days after notification;
+Art. 111: deferred payment by the 16th of the month after), an appeal within 30 days, decided within 30."""
 
 _SECTIONS = {
     "when": {"dispatch", "channels", "schemes", "max_value"},
@@ -57,6 +65,7 @@ _SECTIONS = {
     "gift": {"exempt_up_to"},
     "rounding": {"places", "step"},
     "returns": {"window_days", "source"},
+    "payment": {"days", "deferred_day", "appeal_days", "review_days", "penalty_rate", "source"},
 }  # fmt: skip
 
 
@@ -115,6 +124,12 @@ class Rule:
     step: Decimal | None
     return_window_days: int
     exchange_rate_day: str = "assessment"
+    payment_days: int = 10  # what is owed is due this many days after the assessment
+    deferred_day: int = 16  # ... or, on a deferred account, on this day of the month after
+    appeal_days: int = 30  # an appeal is lodged within this many days of the decision or demand
+    review_days: int = 30  # and decided within this many days of its lodging
+    penalty_rate: Decimal = Decimal(0)  # a demand after an inspection adds this share of it as a penalty
+    payment_source: str = ""
     line: int | None = field(default=None, compare=False)
 
     def active_on(self, day: dt.date) -> bool:
@@ -228,7 +243,11 @@ class _Parser:
             self.section(node, "gift"),
             self.section(node, "rounding"),
         )
-        returns = self.section(node, "returns")
+        returns, payment = self.section(node, "returns"), self.section(node, "payment")
+        terms = DEFAULT_PAYMENT | {k: v for k, v in payment.items() if k != "source"}
+        days = {k: int(self.number(terms[k], payment, f"payment.{k}")) for k in DEFAULT_PAYMENT if k != "penalty_rate"}
+        if not 1 <= days["deferred_day"] <= 28 or any(days[k] < 0 for k in days):
+            raise self.fail("payment: days are not negative and deferred_day is a day 1 to 28", node)
         valuation = node.get("valuation", "intrinsic")
         if valuation not in ("intrinsic", "fob", "cif", "customs_value"):
             raise self.fail(f"valuation {valuation!r} is one of intrinsic, fob, cif, customs_value", node)
@@ -296,5 +315,11 @@ class _Parser:
                 self.number(returns.get("window_days", DEFAULT_RETURN_WINDOW), returns, "returns.window_days")
             ),
             exchange_rate_day=rate_day,
+            payment_days=days["days"],
+            deferred_day=days["deferred_day"],
+            appeal_days=days["appeal_days"],
+            review_days=days["review_days"],
+            penalty_rate=self.number(terms["penalty_rate"], payment, "payment.penalty_rate"),
+            payment_source=str(payment.get("source") or "").strip(),
             line=line_of(node),
         )

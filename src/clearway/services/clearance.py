@@ -23,6 +23,7 @@ from clearway.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from clearway.model.bounds import storable
 from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import ANSWERABLE, LANES, FindingKind
+from clearway.services import accounts
 from clearway.store import dossiers
 from clearway.store import tables as t
 from clearway.store.events import Audit, EventBatch
@@ -44,6 +45,8 @@ class InspectionFinding(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     corrected_value: str | None = None  # undervaluation: the value found, a decimal string
     corrected_hs_code: str | None = None  # wrong_hs_code: the right code
     quantity_seized: int | None = None
+    corrected_origin: str | None = None  # misdeclared_origin: the country the goods come from
+    item: int | None = None  # the item a corrected HS code or origin is for (the only one, if none is said)
 
 
 class Inspection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -281,16 +284,29 @@ class Clearance:
         def change(row: dict[str, Any]) -> dict[str, Any]:
             return {"status": next_status(row["status"], "inspect")}
 
+        inspection_id = ids()
+        findings = list(inspection.findings)
+        if any(f.corrected_value or f.corrected_hs_code or f.corrected_origin for f in findings):
+            _, declared = self.app.store.consignment(consignment_id)
+            accounts.corrected(declared, findings)  # a correction that cannot stand is refused before anything
+
         def also(conn: sa.Connection, at: dt.datetime, event_id: str) -> None:
             conn.execute(
                 t.inspections.insert().values(
-                    id=ids(), consignment_id=consignment_id, officer=officer.name, at=at, method=inspection.method,
-                    scan_reference=inspection.scan_reference, outcome=inspection.outcome,
+                    id=inspection_id, consignment_id=consignment_id, officer=officer.name, at=at,
+                    method=inspection.method, scan_reference=inspection.scan_reference, outcome=inspection.outcome,
                     findings=_encode(inspection.findings).decode(), event_id=event_id,
                 )
             )  # fmt: skip
 
-        return self._act(officer, consignment_id, "inspected", change, facts, also=also)
+        done = self._act(officer, consignment_id, "inspected", change, facts, also=also)
+        recorded = EventBatch(IdSequence())
+        with self.app.store.writing() as conn:  # what the inspection found is reassessed: a demand, or a refund
+            made = accounts.correct(self.app, officer, consignment_id, findings, f"inspection:{inspection_id}",
+                                    self.now(), conn, recorded)  # fmt: skip
+            recorded.write(conn)
+        return done | {"payables": [{"id": m["id"], "kind": m["kind"], "amount": m["amount"],
+                                     "currency": m["currency"], "due_on": m["due_on"]} for m in made]}  # fmt: skip
 
     # --- agencies ---
 

@@ -20,13 +20,15 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from clearway.accounts.guarantees import GUARANTEE_EXHAUSTED
+from clearway.accounts.owed import Terms
 from clearway.clearance import FINAL
-from clearway.clearance.settle import settle
+from clearway.clearance.settle import hold_for, settle
 from clearway.errors import NotFound
 from clearway.intake.submitted import Submitted
 from clearway.model.consignment import Consignment
 from clearway.model.findings import Finding
-from clearway.store import dossiers, ledger_log
+from clearway.store import accounts, dossiers, ledger_log
 from clearway.store import tables as t
 from clearway.store.bulk import insert_rows
 from clearway.store.events import EventBatch
@@ -90,9 +92,15 @@ class Store:
     """Repository over one engine (SQLite or PostgreSQL); `party_keys` gives the keyed hashes of a
     consignment's parties, kept beside it (risk history that survives erasure)."""
 
-    def __init__(self, engine: sa.Engine, party_keys: Callable[[Consignment], dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        party_keys: Callable[[Consignment], dict[str, str]] | None = None,
+        terms: Callable[[str], Terms | None] | None = None,
+    ) -> None:
         self.engine = engine
         self.party_keys = party_keys
+        self.terms = terms  # a revenue rule's payment terms, by rule id: what an assessment makes owed
         self.write_lock = threading.RLock()
         """Taken around this process's write transactions of the write path (intake, decisions): they queue
         here and start the moment the other ends, instead of polling SQLite's busy lock (which sleeps up
@@ -262,12 +270,19 @@ class Store:
             joined = dossiers.join(conn, decisions["key"].to_list())
             carriers = self._transport_filers(conn, {j.filer for j in joined.values()})
             escalations: list[tuple[str, str, tuple[tuple[str, str | None], ...]]] = []
-            for d in decisions.select(columns).iter_rows(named=True):
+            settlements = [
+                (d, settle(d["key"], versions[d["key"]], d["lane"], d["referrals"], agencies=d["agencies"],
+                           release=d.get("release"), assessment=d.get("assessment"),
+                           screened_with=d.get("screened_with"), missing=d.get("missing")))
+                for d in decisions.select(columns).iter_rows(named=True)
+            ]  # fmt: skip
+            owing = [accounts.Owing(s.consignment_id, d["assessment"], s.status) for d, s in settlements
+                     if d.get("assessment") and s.consignment_id not in joined]  # fmt: skip
+            exhausted = accounts.owe(conn, owing, decided_at, self.terms, ids) if self.terms and owing else set()
+            for d, settled in settlements:
                 cid = d["key"]
-                settled = settle(
-                    cid, versions[cid], d["lane"], d["referrals"], agencies=d["agencies"], release=d.get("release"),
-                    assessment=d.get("assessment"), screened_with=d.get("screened_with"), missing=d.get("missing"),
-                )  # fmt: skip
+                if cid in exhausted:
+                    settled = hold_for(settled, GUARANTEE_EXHAUSTED)
                 lead = joined.get(cid)
                 if lead is not None:  # one dossier, one assessment: the lead's
                     first = settled.events[0]

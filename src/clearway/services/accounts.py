@@ -1,0 +1,419 @@
+"""Money after the decision, as use cases: payments recorded and imported, what is owed read by whom may
+read it, deferred accounts and guarantees set, corrected assessments and their demands or refunds, appeals,
+and the monthly statements (a deferred account's, and the EU special arrangements' for import VAT a carrier
+or post collected). Every officer's step is audited and every step on a consignment is in the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+
+from clearway.accounts import appeals as appeal_rules
+from clearway.accounts.owed import Owed, Terms, demand
+from clearway.accounts.payments import Payment
+from clearway.auth.clients import Principal
+from clearway.bootstrap import App
+from clearway.clearance.settle import duty_facts
+from clearway.errors import Forbidden, InvalidInput, NotFound
+from clearway.intake.payments import read_camt053, read_csv
+from clearway.model.bounds import storable
+from clearway.model.consignment import Consignment
+from clearway.revenue import assess
+from clearway.revenue.assessment import Assessment
+from clearway.store import accounts as kept
+from clearway.store import tables as t
+from clearway.store.events import Audit, EventBatch, record_audit
+from clearway.store.repository import IdSequence
+
+_encode = msgspec.json.Encoder(order="deterministic").encode
+_decode_assessment = msgspec.json.Decoder(Assessment).decode
+CUSTOMS_ROLES = frozenset({"officer"})
+
+
+def _officer(actor: Principal) -> None:
+    if actor.role not in CUSTOMS_ROLES:
+        raise Forbidden("only customs officers do this")
+
+
+def holder_or_officer(reader: Principal, holder: str) -> None:
+    """An account is read by its holder (a carrier, post or intermediary, under its own name) or an officer."""
+    if reader.is_submitter and reader.tenant == holder:
+        return
+    if reader.is_submitter:
+        raise NotFound(f"no account for {holder}")
+    _officer(reader)
+
+
+def terms_for(app: App, assessment: Assessment) -> Terms:
+    rule = next((r for r in app.revenue.rules.rules if assessment.rules and r.id == assessment.rules[0]), None)
+    if rule is None:
+        raise NotFound(f"no revenue rule {assessment.rules} for this assessment")
+    return Terms.of(rule)
+
+
+# --- payments ---
+
+
+def record_payment(app: App, actor: Principal, payment: Payment, now: dt.datetime) -> dict[str, Any]:
+    """Record one payment and place it on what it pays; audited."""
+    _officer(actor)
+    ids = IdSequence()
+    recorded = EventBatch(ids)
+    with app.store.writing() as conn:
+        done = kept.record_payment(conn, payment, now, actor.name, recorded)
+        if not done.get("duplicate"):
+            recorded.write(conn)
+            record_audit(conn, now, actor.name, actor.role, "payment_recorded", {},
+                         {"payment": done["id"], "reference": payment.reference, "amount": str(payment.amount),
+                          "currency": payment.currency, "source": payment.source})  # fmt: skip
+    return done
+
+
+def import_payments(app: App, actor: Principal, data: bytes, fmt: str, now: dt.datetime) -> dict[str, Any]:
+    """A payment file (`csv` or `camt053`): each good row recorded and matched, each bad one reported."""
+    _officer(actor)
+    if fmt not in ("csv", "camt053"):
+        raise InvalidInput(f"a payment file is csv or camt053, not {fmt!r}")
+    payments, problems = read_csv(data) if fmt == "csv" else read_camt053(data)
+    done = [record_payment(app, actor, p, now) for p in payments]
+    return {
+        "recorded": sum(1 for d in done if not d.get("duplicate")),
+        "duplicates": sum(1 for d in done if d.get("duplicate")),
+        "unmatched": [d for d in done if d["unmatched"] > 0 and not d.get("duplicate")],
+        "problems": [msgspec.to_builtins(p) for p in problems],
+        "payments": done,
+    }
+
+
+def payables_for(app: App, reader: Principal, *, consignment_id: str | None = None, payer: str | None = None,
+                 state: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """What is owed: an officer reads any; a submitter only what is owed on the consignments it filed."""
+    filer = reader.tenant if reader.is_submitter else None
+    if not reader.is_submitter:
+        _officer(reader)
+    with app.store.engine.connect() as conn:
+        return kept.payables(conn, consignment_id=consignment_id, payer=payer, filer=filer, state=state)
+
+
+def refund_paid(app: App, actor: Principal, payable_id: str, now: dt.datetime) -> dict[str, Any]:
+    """An officer records that a refund owed back was paid out."""
+    _officer(actor)
+    p = t.payables.c
+    ids = IdSequence()
+    recorded = EventBatch(ids)
+    with app.store.writing() as conn:
+        row = conn.execute(sa.select(p.consignment_id, p.amount, p.currency, p.state).where(p.id == payable_id)).first()
+        if row is None or row.state != "refund_due":
+            raise NotFound(f"no refund due under {payable_id}")
+        kept.settle_refund(conn, payable_id, now)
+        facts = {"payable": payable_id, "amount": str(-Decimal(str(row.amount))), "currency": row.currency}
+        recorded.add(row.consignment_id, "refund_paid", actor.name, now, facts,
+                     audit=Audit(actor.name, actor.role, {"state": "refund_due"}, {"state": "refunded"}))  # fmt: skip
+        recorded.write(conn)
+    return {"payable_id": payable_id, "state": "refunded"}
+
+
+# --- accounts and guarantees ---
+
+
+def set_account(app: App, actor: Principal, holder: str, *, deferred: bool, guarantee: Decimal | None,
+                currency: str, now: dt.datetime) -> dict[str, Any]:  # fmt: skip
+    """Open or change a deferred account and guarantee for a carrier, post or intermediary; audited."""
+    _officer(actor)
+    if not holder.strip() or len(holder) > 128 or not storable(holder):
+        raise InvalidInput("the holder is its name as it pays (1 to 128 characters)")
+    if guarantee is not None and (not guarantee.is_finite() or guarantee < 0 or guarantee >= Decimal("1e12")):
+        raise InvalidInput("a guarantee's ceiling is an amount from 0 to 10^12")
+    if len(currency) != 3 or not currency.isalpha():
+        raise InvalidInput("the currency is a three-letter ISO 4217 code")
+    with app.store.writing() as conn:
+        before = kept.holders(conn).get(holder)
+        kept.set_account(conn, holder, deferred=deferred, guarantee=guarantee, currency=currency.upper(), at=now)
+        after = {"holder": holder, "deferred": deferred, "guarantee": str(guarantee), "currency": currency}
+        record_audit(conn, now, actor.name, actor.role, "account_set",
+                     {k: str(v) for k, v in (before or {}).items()}, after)  # fmt: skip
+    return account(app, holder)
+
+
+def account(app: App, holder: str) -> dict[str, Any]:
+    with app.store.engine.connect() as conn:
+        found = kept.holders(conn).get(holder)
+    if found is None:
+        raise NotFound(f"no account for {holder}")
+    ceiling = found["guarantee"]
+    return found | {"headroom": None if ceiling is None else max(Decimal(0), ceiling - found["drawn"])}
+
+
+def _month(month: str) -> tuple[dt.datetime, dt.datetime]:
+    try:
+        start = dt.datetime.strptime(month, "%Y-%m").replace(tzinfo=dt.UTC)
+    except ValueError as exc:
+        raise InvalidInput(f"a month is YYYY-MM, not {month!r}") from exc
+    if not 2000 <= start.year <= 2099:
+        raise InvalidInput(f"the month {month} is outside 2000-2099")
+    end = (start + dt.timedelta(days=32)).replace(day=1)
+    return start, end
+
+
+def statement(app: App, holder: str, month: str) -> dict[str, Any]:
+    """A deferred account's monthly statement: what it was made to owe that month, what it paid on it, and
+    what is still due and by when."""
+    start, end = _month(month)
+    with app.store.engine.connect() as conn:
+        lines = kept.payables(conn, payer=holder, created=(start, end), limit=100_000)[::-1]  # oldest first
+    totals: dict[str, dict[str, Decimal]] = {}
+    for line in lines:
+        total = totals.setdefault(line["currency"], {"owed": Decimal(0), "paid": Decimal(0), "outstanding": Decimal(0)})
+        total["owed"] += line["amount"]
+        total["paid"] += line["paid"]
+        total["outstanding"] += line["outstanding"]
+    due = max((line["due_on"] for line in lines), default=None)
+    return {"holder": holder, "month": month, "lines": lines, "totals": totals, "due_on": due}
+
+
+def special_arrangements(app: App, holder: str, month: str) -> dict[str, Any]:
+    """The EU special arrangements' monthly declaration for a carrier or post (VAT Directive arts. 369y to
+    369zb): import VAT it collected on parcels released in the month under them, less parcels it could not
+    deliver (returned, abandoned or destroyed, or refunded on return), per member state."""
+    start, end = _month(month)
+    p, c, d = t.payables.c, t.consignments.c, t.decisions.c
+    query = (
+        sa.select(c.id, c.destination_country, c.status, d.assessment)
+        .join(t.payables, p.consignment_id == c.id)
+        .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version, d.assessment.is_not(None)))
+        .where(p.payer == holder, p.kind == "assessment", p.collection_model == "carrier_or_postal",
+               c.released_at >= start, c.released_at < end)
+    )  # fmt: skip
+    undelivered_statuses = {"returned_to_sender", "abandoned", "destroyed"}
+    with app.store.engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(query)}
+        refunded = set(conn.execute(sa.select(t.refunds.c.consignment_id).where(
+            t.refunds.c.consignment_id.in_(list(rows)))).scalars()) if rows else set()  # fmt: skip
+    by_country: dict[tuple[str, str], dict[str, Any]] = {}
+    for cid, row in rows.items():
+        a = _decode_assessment(row.assessment)
+        key = (row.destination_country, a.currency)
+        line = by_country.setdefault(key, {"member_state": key[0], "currency": key[1], "parcels": 0,
+                                           "vat_collected": Decimal(0), "not_delivered": 0,
+                                           "vat_not_delivered": Decimal(0)})  # fmt: skip
+        line["parcels"] += 1
+        line["vat_collected"] += a.totals.vat
+        if row.status in undelivered_statuses or cid in refunded:
+            line["not_delivered"] += 1
+            line["vat_not_delivered"] += a.totals.vat
+    lines = []
+    for line in sorted(by_country.values(), key=lambda x: (x["member_state"], x["currency"])):
+        lines.append(line | {"vat_due": line["vat_collected"] - line["vat_not_delivered"]})
+    return {
+        "holder": holder,
+        "month": month,
+        "lines": lines,
+        "basis": "Council Directive 2006/112/EC arts. 369y-"
+        "369zb (special arrangements for declaration and payment of import VAT), as amended by 2017/2455",
+    }
+
+
+# --- corrections: demands and refunds ---
+
+
+def corrected(consignment: Consignment, findings: list[Any]) -> tuple[Consignment, list[str]]:
+    """The consignment as an inspection or audit found it: the value (the whole consignment's, the items'
+    prices scaled to it), an item's HS code or origin. Returns it and what was corrected."""
+    items = list(consignment.items)
+    said = []
+    for f in findings:
+        item = getattr(f, "item", None)
+        if item is not None and not 0 <= item < len(items):
+            raise InvalidInput(f"the consignment has no item {item}")
+        which = [item] if item is not None else list(range(len(items)))
+        if f.corrected_value:
+            try:
+                value = Decimal(f.corrected_value)
+            except ArithmeticError as exc:
+                raise InvalidInput(f"the corrected value {f.corrected_value!r} is not a number") from exc
+            if not value.is_finite() or value <= 0 or value >= Decimal("1e12"):
+                raise InvalidInput("a corrected value is a positive amount below 10^12")
+            declared = consignment.intrinsic_value
+            factor = value / declared if declared else Decimal(1)
+            items = [msgspec.structs.replace(i, unit_price=(i.unit_price * factor).quantize(Decimal("0.0001")))
+                     for i in items]  # fmt: skip
+            said.append(f"value {declared} corrected to {value} {consignment.currency}")
+        for field, attr in (("corrected_hs_code", "hs_code"), ("corrected_origin", "origin_country")):
+            found = getattr(f, field, None)
+            if not found:
+                continue
+            if len(which) > 1 and len(items) > 1:
+                raise InvalidInput(f"say which item the {attr.replace('_', ' ')} is corrected for (`item`)")
+            for i in which:
+                items[i] = msgspec.structs.replace(items[i], **{attr: found})
+                said.append(f"item {i} {attr.replace('_', ' ')} corrected to {found}")
+    try:
+        fixed = msgspec.convert(msgspec.to_builtins(msgspec.structs.replace(consignment, items=items)), Consignment)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"the correction does not make a valid consignment: {exc}") from exc
+    return fixed, said
+
+
+def correct(
+    app: App, actor: Principal, consignment_id: str, findings: list[Any], origin: str, now: dt.datetime,
+    conn: sa.Connection, recorded: EventBatch,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """In the caller's transaction: reassess the consignment as found, record the new assessment version, and
+    demand what it adds (with the terms' penalty) of the right payer, or owe back what it takes off. Returns
+    the payables made (none when nothing was corrected or nothing changes)."""
+    if not any(getattr(f, a, None) for f in findings for a in ("corrected_value", "corrected_hs_code",
+                                                               "corrected_origin")):  # fmt: skip
+        return []
+    current = kept.latest_assessment(conn, consignment_id)
+    if current is None:
+        return []  # not assessed (a joined filing): the dossier's lead carries the assessment
+    number, text = current
+    before = _decode_assessment(text)
+    _, consignment = app.store.consignment(consignment_id)
+    fixed, said = corrected(consignment, findings)
+    after = assess(fixed, before.on, app.revenue)
+    terms = terms_for(app, after)
+    lines = demand(before, after, terms, on=now.date(), payer=kept.payer_of(conn, consignment_id),
+                   deferred=kept.deferred_holder(conn), finding="; ".join(said))  # fmt: skip
+    audit = Audit(actor.name, actor.role, {"assessment": number, "total": str(before.totals.total)},
+                  {"assessment": number + 1, "total": str(after.totals.total), "origin": origin})  # fmt: skip
+    body = _encode(after).decode()
+    facts = duty_facts(body, number + 1) | {"origin": origin.split(":")[0], "corrected": said}
+    event_id = recorded.add(consignment_id, "reassessed", actor.name, now, facts, audit=audit)
+    kept.add_reassessment(conn, consignment_id, number + 1, body, origin, now, event_id, recorded.next_id)
+    rows = kept.add_owed(conn, consignment_id, lines, now, origin, recorded.next_id)
+    for row in rows:
+        kind = "refund_due" if row["kind"] == "refund" else "demand_issued"
+        recorded.add(consignment_id, kind, actor.name, now,
+                     {"payable": row["id"], "kind": row["kind"], "amount": str(row["amount"]),
+                      "currency": row["currency"], "due_on": row["due_on"].isoformat()})  # fmt: skip
+    return rows
+
+
+# --- appeals ---
+
+
+def lodge_appeal(app: App, who: Principal, consignment_id: str, payable_id: str | None, grounds: str,
+                 now: dt.datetime) -> dict[str, Any]:  # fmt: skip
+    """A submitter (for what it filed) or the payer's representative lodges an appeal against a decision or
+    a demand, within the terms' days of it."""
+    if not who.is_submitter:
+        raise Forbidden("an appeal is lodged by whoever filed the consignment")
+    grounds = grounds.strip()
+    if not grounds or len(grounds) > 4000 or not storable(grounds):
+        raise InvalidInput("the grounds of the appeal are 1 to 4000 characters")
+    c, p, d = t.consignments.c, t.payables.c, t.decisions.c
+    ids = IdSequence()
+    recorded = EventBatch(ids)
+    with app.store.writing() as conn:
+        row = conn.execute(sa.select(c.submitter, c.version).where(c.id == consignment_id)).first()
+        if row is None or row.submitter != who.tenant:
+            raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
+        if payable_id is not None:
+            mine = sa.and_(p.id == payable_id, p.consignment_id == consignment_id)
+            target = conn.execute(sa.select(p.created_at, p.kind).where(mine)).first()
+            if target is None or target.kind not in ("demand", "penalty"):
+                raise NotFound(f"no demand {payable_id} on consignment {consignment_id}")
+            notified = target.created_at
+        else:
+            notified = conn.execute(
+                sa.select(sa.func.max(d.decided_at)).where(d.consignment_id == consignment_id)
+            ).scalar()
+            if notified is None:
+                raise InvalidInput("this consignment has no decision to appeal yet")
+        current = kept.latest_assessment(conn, consignment_id)
+        terms = terms_for(app, _decode_assessment(current[1])) if current else Terms(10, 16, 30, 30, Decimal(0), "")
+        notified_on = (notified if notified.tzinfo else notified.replace(tzinfo=dt.UTC)).date()
+        appeal_rules.in_time(notified_on, now.date(), terms.appeal_days)
+        appeal_id = ids()
+        review_by = appeal_rules.review_deadline(now.date(), terms.review_days)
+        conn.execute(t.appeals.insert().values(id=appeal_id, consignment_id=consignment_id, payable_id=payable_id,
+                                               lodged_by=who.name, lodged_at=now, grounds=grounds, state="lodged",
+                                               review_by=review_by))  # fmt: skip
+        recorded.add(consignment_id, "appeal_lodged", who.name, now,
+                     {"appeal": appeal_id, "payable": payable_id, "review_by": review_by.isoformat()})  # fmt: skip
+        recorded.write(conn)
+    return appeal(app, who, appeal_id)
+
+
+def appeal(app: App, reader: Principal, appeal_id: str) -> dict[str, Any]:
+    a, c = t.appeals.c, t.consignments.c
+    with app.store.engine.connect() as conn:
+        row = conn.execute(sa.select(t.appeals, c.submitter).join(t.consignments, c.id == a.consignment_id)
+                           .where(a.id == appeal_id)).mappings().first()  # fmt: skip
+    if row is None or (reader.is_submitter and row["submitter"] != reader.tenant):
+        raise NotFound(f"no appeal {appeal_id}")
+    if not reader.is_submitter:
+        _officer(reader)
+    item = {str(k): v for k, v in row.items() if k != "submitter"}
+    item["kept"] = Decimal(str(item["kept"])) if item["kept"] is not None else None
+    return item
+
+
+def appeals(app: App, reader: Principal, state: str | None = None) -> list[dict[str, Any]]:
+    a, c = t.appeals.c, t.consignments.c
+    query = sa.select(a.id).join(t.consignments, c.id == a.consignment_id).order_by(a.lodged_at, a.id)
+    if reader.is_submitter:
+        query = query.where(c.submitter == reader.tenant)
+    else:
+        _officer(reader)
+    if state:
+        query = query.where(a.state == state)
+    with app.store.engine.connect() as conn:
+        found = list(conn.execute(query).scalars())
+    return [appeal(app, reader, str(i)) for i in found]
+
+
+def move_appeal(app: App, officer: Principal, appeal_id: str, action: str, now: dt.datetime, *,
+                kept_amount: Decimal | None = None, note: str = "") -> dict[str, Any]:  # fmt: skip
+    """Take an appeal under review, or decide it: upheld, annulled, or partly annulled (with what stands of
+    the demand). An annulled demand is cancelled and what was paid on it beyond what stands is owed back."""
+    _officer(officer)
+    a, p = t.appeals.c, t.payables.c
+    ids = IdSequence()
+    recorded = EventBatch(ids)
+    with app.store.writing() as conn:
+        row = conn.execute(sa.select(t.appeals).where(a.id == appeal_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"no appeal {appeal_id}")
+        state = appeal_rules.next_state(row["state"], action)
+        values: dict[str, Any] = {"state": state}
+        facts: dict[str, Any] = {"appeal": appeal_id}
+        if state in appeal_rules.OUTCOMES:
+            values |= {"decided_by": officer.name, "decided_at": now}
+            if row["payable_id"] is not None:
+                demanded = conn.execute(sa.select(p.amount, p.currency, p.payer_role, p.payer, p.collection_model)
+                                        .where(p.id == row["payable_id"])).one()  # fmt: skip
+                amount = Decimal(str(demanded.amount))
+                falls = appeal_rules.annulled_amount(state, amount, kept_amount)  # type: ignore[arg-type]
+                stands = amount - falls
+                values["kept"] = stands
+                facts |= {"payable": row["payable_id"], "annulled": str(falls), "currency": demanded.currency}
+                if falls > 0:
+                    overpaid = kept.cancel(conn, row["payable_id"], stands, now)
+                    if overpaid > 0:
+                        refund = Owed("refund", demanded.payer_role, demanded.payer, -overpaid, demanded.currency,
+                                      demanded.collection_model, now.date(),
+                                      f"appeal {appeal_id}: annulled")  # fmt: skip
+                        made = kept.add_owed(conn, row["consignment_id"], [refund], now, f"appeal:{appeal_id}", ids)
+                        recorded.add(row["consignment_id"], "refund_due", officer.name, now,
+                                     {"payable": made[0]["id"], "kind": "refund", "amount": str(-overpaid),
+                                      "currency": demanded.currency, "due_on": now.date().isoformat()})  # fmt: skip
+        conn.execute(t.appeals.update().where(a.id == appeal_id).values(**values))
+        audit = Audit(officer.name, officer.role, {"state": row["state"]}, {"state": state, "note": note})
+        recorded.add(row["consignment_id"], f"appeal_{state}", officer.name, now, facts, audit=audit)
+        recorded.write(conn)
+    return appeal(app, officer, appeal_id)
+
+
+def overdue_appeals(app: App, today: dt.date) -> list[dict[str, Any]]:
+    """Appeals not decided by their review date."""
+    a = t.appeals.c
+    with app.store.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.appeals).where(a.state.in_(["lodged", "under_review"]),
+                                                        a.review_by < today)).mappings()  # fmt: skip
+        return [{str(k): v for k, v in r.items()} for r in rows]

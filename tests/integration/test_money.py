@@ -1,0 +1,204 @@
+"""Money after the decision on both databases, with figures worked by hand.
+
+The parcel of these tests: one cotton T-shirt (HS 610910) at EUR 100.00, no shipping cost, to Germany, after
+1 July 2026 (rule EU-2026-07): a flat duty of EUR 3 for its one subheading (value within EUR 150), and German
+VAT of 19% on value plus duty: 0.19 x 103.00 = 19.57; EUR 22.57 in all, collected by the carrier or post.
+Found worth EUR 200.00, it loses the low-value treatment: duty 12% (CN chapter 61) x 200.00 = 24.00, VAT
+0.19 x 224.00 = 42.56, EUR 66.56 in all, owed by the buyer at the border; the demand is 66.56 - 22.57 = 43.99.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import example
+from tests.integration.test_api import Service, registration, service_for
+
+
+@pytest.fixture
+def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
+    yield from service_for(database_url, tmp_path)
+
+
+def shirt(reference: str, house: str, channel: str = "express", price: str = "100.00") -> dict[str, Any]:
+    doc = example(reference=reference, transport_document={"type": "hawb", "id": house}, channel=channel,
+                  fiscal=None, shipping_cost=None)  # fmt: skip
+    doc["consignee"] = doc["consignee"] | {"name": f"Buyer {reference}"}  # no split shipment between them
+    doc["items"] = [{"description": "Cotton T-shirt, men, printed", "hs_code": "610910", "quantity": 1,
+                     "unit_price": price, "origin_country": "CN"}]  # fmt: skip
+    return doc
+
+
+def payables(s: Service, who: dict[str, str], **query: str) -> list[dict[str, Any]]:
+    answer = s.client.get("/v1/payables", params=query, headers=who)
+    assert answer.status_code == 200, answer.text
+    return list(answer.json())
+
+
+def status(s: Service, cid: str) -> str:
+    return str(s.client.get(f"/v1/officer/consignments/{cid}", headers=s.officer).json()["meta"]["status"])
+
+
+def next_16th(today: dt.date) -> str:
+    return (today.replace(day=1) + dt.timedelta(days=32)).replace(day=16).isoformat()
+
+
+def test_payables_payments_and_a_guarantee_drawn_past_its_ceiling(service: Service) -> None:
+    s = service
+    opened = s.client.put("/v1/accounts/beta-express", json={"deferred": True, "currency": "EUR", "guarantee": "50"},
+                          headers=s.officer)  # fmt: skip
+    assert opened.status_code == 200, opened.text
+    assert s.client.put("/v1/accounts/beta-express", json={"deferred": True, "currency": "EUR"},
+                        headers=s.alpha).status_code == 403  # fmt: skip
+    ids = [registration(s.submit([shirt(f"G{i}", f"HG{i}")], who=s.beta, key=f"g{i}")) for i in range(3)]
+    owed = sorted(payables(s, s.beta), key=lambda p: p["reference"])
+    assert [(p["reference"], D(p["amount"]), p["payer"], p["state"]) for p in owed] == [
+        ("G0", D("22.57"), "beta-express", "open"), ("G1", D("22.57"), "beta-express", "open"),
+        ("G2", D("22.57"), "beta-express", "open")]  # fmt: skip
+    assert {p["collection_model"] for p in owed} == {"carrier_or_postal"}
+    today = dt.datetime.now(dt.UTC).date()
+    assert {p["due_on"] for p in owed} == {next_16th(today)}  # a deferred account pays on the 16th of next month
+    assert [p["guaranteed_by"] for p in owed] == ["beta-express", "beta-express", None]
+    assert status(s, ids[0]) == "released" and status(s, ids[2]) == "held"  # 45.14 + 22.57 would pass 50
+    reasons = s.client.get(f"/v1/officer/consignments/{ids[2]}", headers=s.officer).json()["events"]
+    assert reasons[-1]["type"] == "held" and reasons[-1]["data"]["reason"] == "guarantee_exhausted"
+    account = s.client.get("/v1/accounts/beta-express", headers=s.beta).json()
+    assert (D(account["drawn"]), D(account["headroom"])) == (D("45.14"), D("4.86"))
+    assert s.client.get("/v1/accounts/beta-express", headers=s.alpha).status_code == 404  # not alpha's to read
+    assert payables(s, s.alpha) == []  # a platform sees nothing of a carrier's money
+
+    statement = (
+        "payer,reference,amount,currency,paid_on\n"
+        f"beta-express,G0,22.57,EUR,{today}\n"
+        f"beta-express,{owed[1]['id']},30.00,EUR,{today}\n"  # by the payable's id, 7.43 too much
+        f"beta-express,NO-SUCH-PARCEL,5.00,EUR,{today}\n"
+        f"beta-express,G2,-3,EUR,{today}\n"
+    )
+    imported = s.client.post("/v1/payments/import?format=csv", content=statement.encode(), headers=s.officer)
+    assert imported.status_code == 201, imported.text
+    report = imported.json()
+    assert report["recorded"] == 3 and [u["reference"] for u in report["unmatched"]] == ["NO-SUCH-PARCEL"]
+    assert report["problems"] == [{"where": "line 5", "message": "the amount '-3' is a positive number below "
+                                   "10^12 with at most 4 decimals"}]  # fmt: skip
+    after = {p["reference"]: p for p in payables(s, s.officer, payer="beta-express")}
+    assert (after["G0"]["state"], D(after["G0"]["outstanding"])) == ("paid", D("0"))
+    assert (after["G1"]["state"], D(after["G1"]["outstanding"])) == ("overpaid", D("-7.43"))  # visible
+    assert after["G2"]["state"] == "open"
+    account = s.client.get("/v1/accounts/beta-express", headers=s.officer).json()
+    assert (D(account["drawn"]), D(account["headroom"])) == (D("0"), D("50"))  # payments restore it
+    released = s.client.post(f"/v1/officer/consignments/{ids[2]}/release", json={"note": "guarantee topped up"},
+                             headers=s.officer)  # fmt: skip
+    assert released.status_code == 200
+    month = today.strftime("%Y-%m")
+    monthly = s.client.get(f"/v1/accounts/beta-express/statement?month={month}", headers=s.beta).json()
+    assert monthly["totals"]["EUR"] == {"owed": "67.71", "paid": "52.57", "outstanding": "15.14"}
+    assert monthly["due_on"] == next_16th(today)
+    again = s.client.post("/v1/payments", json={"reference": "G2", "amount": "22.57", "currency": "EUR",
+                                                "paid_on": today.isoformat()}, headers=s.beta)  # fmt: skip
+    assert again.status_code == 403  # payments are recorded by customs
+    assert s.app.ledger.audit() == []
+
+
+CAMT = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+ <BkToCstmrStmt><GrpHdr><MsgId>STMT-1</MsgId><CreDtTm>{day}T18:00:00</CreDtTm></GrpHdr>
+  <Stmt><Id>S1</Id><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id></Acct>
+   <Ntry><Amt Ccy="EUR">22.57</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>{day}</Dt></BookgDt>
+    <AcctSvcrRef>BANK-0001</AcctSvcrRef>
+    <NtryDtls><TxDtls><RltdPties><Dbtr><Nm>beta-express</Nm></Dbtr></RltdPties>
+     <RmtInf><Ustrd>{reference} duty and VAT</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+   <Ntry><Amt Ccy="EUR">12.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>{day}</Dt></BookgDt>
+    <AcctSvcrRef>BANK-0002</AcctSvcrRef></Ntry>
+  </Stmt></BkToCstmrStmt></Document>"""
+
+
+def test_a_bank_statement_pays_once_however_often_it_is_read(service: Service) -> None:
+    s = service
+    cid = registration(s.submit([shirt("B1", "HB1")], who=s.beta, key="b1"))
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    body = CAMT.format(day=today, reference="B1").encode()
+    first = s.client.post("/v1/payments/import?format=camt053", content=body, headers=s.officer)
+    assert first.status_code == 201, first.text
+    assert (first.json()["recorded"], first.json()["duplicates"]) == (1, 0)  # the debit entry is no payment
+    second = s.client.post("/v1/payments/import?format=camt053", content=body, headers=s.officer)
+    assert (second.json()["recorded"], second.json()["duplicates"]) == (0, 1)
+    [owed] = payables(s, s.officer, consignment_id=cid)
+    assert (owed["state"], D(owed["paid"])) == ("paid", D("22.57"))
+    hostile = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document>&x;</Document>'
+    refused = s.client.post("/v1/payments/import?format=camt053", content=hostile, headers=s.officer)
+    assert refused.status_code == 422 and "passwd" not in refused.text and "root:" not in refused.text
+
+
+def test_a_demand_after_an_undervaluation_finding_and_an_appeal_that_annuls_it(service: Service) -> None:
+    s = service
+    cid = registration(s.submit([shirt("U1", "HU1", channel="post")], key="u1"))  # waits for its arrival
+    [first] = payables(s, s.alpha, consignment_id=cid)
+    assert (D(first["amount"]), first["payer"]) == (D("22.57"), "carrier of HU1")  # no carrier has said yet
+    assert s.client.post(f"/v1/officer/consignments/{cid}/reroute", json={"lane": "red", "note": "value?"},
+                         headers=s.officer).status_code == 200  # fmt: skip
+    finding = {"kind": "undervaluation", "corrected_value": "200.00", "note": "invoice in the box"}
+    found = s.client.post(f"/v1/officer/consignments/{cid}/inspections", headers=s.officer,
+                          json={"method": "physical", "outcome": "infringement", "findings": [finding]})  # fmt: skip
+    assert found.status_code == 201, found.text
+    [made] = found.json()["payables"]
+    assert (made["kind"], D(made["amount"]), made["currency"]) == ("demand", D("43.99"), "EUR")
+    case = s.client.get(f"/v1/officer/consignments/{cid}", headers=s.officer).json()
+    reassessed = next(e for e in case["events"] if e["type"] == "reassessed")
+    assert reassessed["data"]["total"] == "66.56" and reassessed["data"]["version"] == 2
+    demands = {p["kind"]: p for p in payables(s, s.alpha, consignment_id=cid)}
+    assert demands["demand"]["payer"] == "buyer of HU1" and demands["demand"]["collection_model"] == "buyer_at_border"
+    paid = s.client.post("/v1/payments", json={"reference": made["id"], "amount": "43.99", "currency": "EUR",
+                                               "paid_on": dt.date.today().isoformat()}, headers=s.officer)  # fmt: skip
+    assert paid.status_code == 201 and D(paid.json()["unmatched"]) == D("0")
+
+    grounds = {"grounds": "the invoice was for two orders", "payable_id": made["id"]}
+    lodged = s.client.post(f"/v1/consignments/{cid}/appeals", json=grounds, headers=s.alpha)
+    assert lodged.status_code == 201, lodged.text
+    appeal = lodged.json()
+    assert appeal["state"] == "lodged"
+    assert s.client.post(f"/v1/consignments/{cid}/appeals", json={"grounds": "x"}, headers=s.beta).status_code == 404
+    early = s.client.post(f"/v1/officer/appeals/{appeal['id']}/annulled", json={}, headers=s.officer)
+    assert early.status_code == 409  # it is reviewed first
+    for action in ("review", "annulled"):
+        moved = s.client.post(f"/v1/officer/appeals/{appeal['id']}/{action}", json={"note": "two orders indeed"},
+                              headers=s.officer)  # fmt: skip
+        assert moved.status_code == 200, moved.text
+    assert moved.json()["state"] == "annulled" and D(moved.json()["kept"]) == D("0")
+    after = {p["kind"]: p for p in payables(s, s.alpha, consignment_id=cid)}
+    assert after["demand"]["state"] == "cancelled"
+    assert (D(after["refund"]["amount"]), after["refund"]["state"]) == (D("-43.99"), "refund_due")
+    out = s.client.post(f"/v1/payables/{after['refund']['id']}/refund-paid", headers=s.officer)
+    assert out.status_code == 200
+    kinds = [e["type"] for e in s.client.get(f"/v1/consignments/{cid}/events", headers=s.alpha).json()]
+    assert kinds[-5:] == ["appeal_lodged", "appeal_under_review", "refund_due", "appeal_annulled", "refund_paid"]
+    assert s.app.ledger.audit() == []
+
+
+def test_a_partly_annulled_demand_keeps_what_stands(service: Service) -> None:
+    s = service
+    cid = registration(s.submit([shirt("U2", "HU2", channel="post")], key="u2"))
+    s.client.post(f"/v1/officer/consignments/{cid}/reroute", json={"lane": "red", "note": "x"}, headers=s.officer)
+    found = s.client.post(f"/v1/officer/consignments/{cid}/inspections", headers=s.officer, json={
+        "method": "physical", "outcome": "infringement",
+        "findings": [{"kind": "undervaluation", "corrected_value": "200.00"}]}).json()  # fmt: skip
+    demand = found["payables"][0]["id"]
+    s.client.post("/v1/payments", json={"reference": demand, "amount": "43.99", "currency": "EUR",
+                                        "paid_on": dt.date.today().isoformat()}, headers=s.officer)  # fmt: skip
+    appeal = s.client.post(f"/v1/consignments/{cid}/appeals", json={"grounds": "partly", "payable_id": demand},
+                           headers=s.alpha).json()  # fmt: skip
+    s.client.post(f"/v1/officer/appeals/{appeal['id']}/review", json={}, headers=s.officer)
+    bad = s.client.post(f"/v1/officer/appeals/{appeal['id']}/partly_annulled", json={"kept": "50.00"},
+                        headers=s.officer)  # fmt: skip
+    assert bad.status_code == 422 and "from 0 to 43.99" in bad.text  # more than the demand cannot stand
+    done = s.client.post(f"/v1/officer/appeals/{appeal['id']}/partly_annulled", json={"kept": "20.00"},
+                         headers=s.officer)  # fmt: skip
+    assert done.status_code == 200 and done.json()["state"] == "partly_annulled"
+    after = {p["kind"]: p for p in payables(s, s.officer, consignment_id=cid)}
+    assert (D(after["demand"]["amount"]), after["demand"]["state"]) == (D("20.00"), "paid")
+    assert D(after["refund"]["amount"]) == D("-23.99")
