@@ -186,9 +186,15 @@ def test_reconcile_command(tmp_path: Path) -> None:
     result = clearway(
         "reconcile", "--return", str(vat_return), "--out", str(tmp_path / "out.csv"), home=home, check=False
     )
-    assert result.returncode == 1 and result.stdout.splitlines()[-1] == "under_declared: 1"
+    assert result.returncode == 1 and result.stdout.splitlines()[-2] == "under_declared: 1"
     rows = (tmp_path / "out.csv").read_text().splitlines()
     assert rows[0].startswith("scheme_id,period,destination_country,status") and ",under_declared," in rows[1]
+    referred = json.loads(clearway("tax", "referrals", home=home).stdout)
+    assert [(r["scheme_id"], r["facts"]["status"]) for r in referred] == [("IM2760000012", "under_declared")]
+    clearway("tax", "export", "--month", month, "--out", str(tmp_path / "tax"), home=home)
+    ioss = (tmp_path / "tax" / month / "ioss.csv").read_text().splitlines()
+    assert ioss[0] == "ioss_number,member_state,currency,consignments,intrinsic_value"
+    assert ioss[1] == "IM2760000012,DE,EUR,1,18.20"  # 2 x 7.50 + 3.20
 
 
 def test_screen_command(tmp_path: Path) -> None:

@@ -202,3 +202,73 @@ def test_a_partly_annulled_demand_keeps_what_stands(service: Service) -> None:
     after = {p["kind"]: p for p in payables(s, s.officer, consignment_id=cid)}
     assert (D(after["demand"]["amount"]), after["demand"]["state"]) == (D("20.00"), "paid")
     assert D(after["refund"]["amount"]) == D("-23.99")
+
+
+def test_the_tax_export_for_two_ioss_numbers_and_the_referrals_the_tax_agency_reads(service: Service) -> None:
+    # Sold under IOSS, VAT is the vendor's: DE 19% of (15.00 + 3.00 duty) = 3.42 and of (20.00 + 3.00) = 4.37;
+    # FR 20% of (30.00 + 3.00) = 6.60.
+    from clearway.revenue.reconcile import DeclaredLine
+    from clearway.services import accounts
+    from clearway.services.reconciliation import reconcile_return
+    from tests.integration.clients import bearer
+
+    s = service
+    docs = []
+    sold = (("T1", "IM2760000012", "DE", "15.00"), ("T2", "IM2760000012", "DE", "20.00"),
+            ("T3", "IM2760000023", "FR", "30.00"))  # fmt: skip
+    for reference, ioss, country, price in sold:
+        doc = shirt(reference, f"H{reference}", price=price) | {"fiscal": {"scheme": "ioss", "id": ioss},
+                                                                 "destination_country": country}  # fmt: skip
+        doc["consignee"] = doc["consignee"] | {"address": doc["consignee"]["address"] | {"country": country}}
+        docs.append(doc)
+    ids = [registration(s.submit([doc], key=doc["reference"])) for doc in docs]
+    assert {status(s, cid) for cid in ids} == {"released"}
+    month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    tables = accounts.tax_export(s.app, month)
+    assert tables["ioss"].rows() == [("IM2760000012", "DE", "EUR", 2, D("35.00")),
+                                     ("IM2760000023", "FR", "EUR", 1, D("30.00"))]  # fmt: skip
+    assert tables["sellers"].rows() == [
+        ("Shenzhen Bright Trading Co.", "CN", "DE", "EUR", 2, D("35.00"), D("7.79")),
+        ("Shenzhen Bright Trading Co.", "CN", "FR", "EUR", 1, D("30.00"), D("6.60"))]  # fmt: skip
+    assert tables["platforms"].rows() == [("example-market", "DE", "EUR", 2, D("35.00"), D("7.79")),
+                                          ("example-market", "FR", "EUR", 1, D("30.00"), D("6.60"))]  # fmt: skip
+    declared = [DeclaredLine("IM2760000012", month, "DE", D("38.00"), D("3.42")),  # 4.37 short
+                DeclaredLine("IM2760000023", month, "FR", D("33.00"), D("6.60"))]  # fmt: skip
+    findings = reconcile_return(s.app.store.engine, declared)
+    assert accounts.refer_to_tax(s.app, findings, dt.datetime.now(dt.UTC)) == 1
+    tax = bearer(s.app, "tax-agency", "agency", agency="tax")
+    [referral] = s.client.get("/v1/tax/referrals", headers=tax).json()
+    assert (referral["scheme_id"], referral["destination_country"], referral["facts"]["status"]) == (
+        "IM2760000012", "DE", "under_declared")  # fmt: skip
+    assert D(referral["facts"]["tax_difference"]) == D("4.37")
+    assert s.client.get("/v1/tax/referrals", headers=s.health).status_code == 403  # another agency's role
+    assert s.client.get("/v1/tax/referrals", headers=s.alpha).status_code == 403
+
+
+def test_a_post_clearance_audit_case_gathers_parcels_and_its_finding_is_a_demand(service: Service) -> None:
+    s = service
+    docs = [shirt(f"A{i}", f"HA{i}") | {"fiscal": {"scheme": "ioss", "id": "IM2760000012"}} for i in range(2)]
+    docs.append(shirt("A9", "HA9"))  # no IOSS number: not in the case
+    ids = [registration(s.submit([doc], key=doc["reference"])) for doc in docs]
+    queue = s.client.get("/v1/officer/audit-queue?sample=10", headers=s.officer).json()
+    assert set(ids) <= {q["id"] for q in queue} and {q["why"] for q in queue} <= {"blue lane", "risk-ranked sample"}
+    assert s.client.get("/v1/officer/audit-queue", headers=s.alpha).status_code == 403
+    opened = s.client.post("/v1/officer/audit-cases", json={"scope": "ioss", "subject": "IM2760000012"},
+                           headers=s.officer)  # fmt: skip
+    assert opened.status_code == 201 and opened.json()["consignments"] == ids[:2]
+    # Sold under IOSS at 100.00: duty 3.00 (flat), VAT 19.57 the vendor's. Found worth 200.00, the
+    # parcel leaves IOSS (above EUR 150): duty 24.00 and import VAT 42.56 at the border; 66.56 - 3.00 = 63.56.
+    finding = {"kind": "undervaluation", "corrected_value": "200.00"}
+    audit = {"outcome": "infringement", "findings": [finding], "case_id": opened.json()["id"]}
+    done = s.client.post(f"/v1/officer/consignments/{ids[0]}/audit", headers=s.officer, json=audit)
+    assert done.status_code == 201, done.text
+    [demand] = done.json()["payables"]
+    assert (demand["kind"], D(demand["amount"])) == ("demand", D("63.56"))
+    case = s.client.get(f"/v1/officer/consignments/{ids[0]}", headers=s.officer).json()
+    assert case["inspections"][-1]["method"] == "audit"  # a label for the targeting model
+    assert case["meta"]["status"] == "released"  # an audit moves no parcel
+    bad = {"outcome": "infringement", "findings": [finding | {"corrected_value": "abc"}]}
+    again = s.client.post(f"/v1/officer/consignments/{ids[0]}/audit", headers=s.officer, json=bad)
+    assert again.status_code == 422
+    assert ids[0] not in {q["id"] for q in s.client.get("/v1/officer/audit-queue", headers=s.officer).json()}
+    assert s.app.ledger.audit() == []

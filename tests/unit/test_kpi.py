@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from clearway.kpi import KpiInput, Period, compute
+from clearway.kpi import KpiInput, Period, compute, money
 from clearway.kpi.figures import (
     data_quality,
     hit_rates,
@@ -231,7 +231,8 @@ def test_rejections_by_error_code() -> None:
 def test_compute_names_every_table_and_an_empty_period_gives_empty_tables() -> None:
     assert list(compute(DATA)) == [
         "volumes", "values", "thresholds", "revenue", "refunds", "release_times", "hit_rates", "random_selection",
-        "data_quality", "rejections", "reconciliation", "cooperation", "partner_findings",
+        "data_quality", "rejections", "reconciliation", "cooperation", "partner_findings", "money", "recoveries",
+        "appeals", "guarantees",
     ]  # fmt: skip
     empty = compute(KpiInput.of(Period(dt.date(2026, 1, 1), dt.date(2026, 1, 1))))
     assert empty["volumes"].is_empty() and empty["hit_rates"].is_empty()
@@ -272,3 +273,41 @@ def test_a_parcel_filed_by_a_platform_and_a_carrier_counts_once() -> None:
     assert sorted(parcels.assessments["consignment_id"].to_list()) == ["p", "x"]
     figures = compute(data)
     assert figures["volumes"].filter(pl.col("dimension") == "channel").rows() == [("channel", "post", 2, 1.0)]
+
+
+def test_the_money_figures_follow_payments_not_releases() -> None:
+    # Worked by hand. c1, c2: carrier-collected 22.57 each, c1 paid, c2 due on 10 Nov and unpaid (overdue at the
+    # period's end). c3: 10.00 at the border with 4.00 paid (due 1 Dec); an inspection's demand of 43.99, paid,
+    # and its penalty of 4.40, unpaid since 20 Nov; an appeal's refund of 10.00, paid out.
+    day = dt.date
+    owed = [
+        ("c1", "assessment", "EUR", "carrier_or_postal", D("22.57"), D("22.57"), day(2026, 12, 16), "paid", None),
+        ("c2", "assessment", "EUR", "carrier_or_postal", D("22.57"), D("0"), day(2026, 11, 10), "open", None),
+        ("c3", "assessment", "EUR", "buyer_at_border", D("10.00"), D("4.00"), day(2026, 12, 1), "part_paid", None),
+        ("c3", "demand", "EUR", "buyer_at_border", D("43.99"), D("43.99"), day(2026, 11, 12), "paid", "inspection"),
+        ("c3", "penalty", "EUR", "buyer_at_border", D("4.40"), D("0"), day(2026, 11, 20), "open", "inspection"),
+        ("c3", "refund", "EUR", "buyer_at_border", D("-10.00"), D("-10.00"), day(2026, 11, 25), "refunded", "appeal"),
+    ]
+    columns = ("consignment_id", "kind", "currency", "collection_model", "amount", "paid", "due_on", "state", "origin")
+    data = KpiInput.of(
+        Period(dt.date(2026, 11, 1), dt.date(2026, 11, 30)),
+        payables=[dict(zip(columns, row, strict=True)) for row in owed],
+        reasons=[{"consignment_id": "c3", "source": "detector", "code": "DET-VALUE"},
+                 {"consignment_id": "c3", "source": "rule", "code": "CF-X"}],
+        appeals=[{"consignment_id": "c3", "state": "annulled", "on_demand": True, "overdue": False},
+                 {"consignment_id": "c2", "state": "lodged", "on_demand": False, "overdue": True}],
+        guarantees=[{"holder": "beta-express", "currency": "EUR", "ceiling": D("50"), "drawn": D("45.14")}],
+    )  # fmt: skip
+    assert rows(money.money(data)) == [
+        ("EUR", "buyer_at_border", D("10"), D("47.99"), D("10.40"), D("4.40"), D("48.39"), D("43.99"), D("10"),
+         D("10"), 1),
+        ("EUR", "carrier_or_postal", D("45.14"), D("22.57"), D("22.57"), D("22.57"), D("0"), D("0"), D("0"), D("0"),
+         2),
+    ]  # fmt: skip
+    assert rows(money.recoveries(data)) == [
+        ("inspection", "detector", "DET-VALUE", "EUR", 1, D("48.39"), D("43.99")),
+        ("inspection", "rule", "CF-X", "EUR", 1, D("48.39"), D("43.99")),
+    ]
+    assert rows(money.appeals(data)) == [("annulled", 1, 1, 0), ("lodged", 1, 0, 1)]
+    [use] = rows(money.guarantee_use(data))
+    assert use[:5] == ("beta-express", "EUR", D("50"), D("45.14"), D("4.86")) and round(use[5], 4) == 0.9028

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, get, post, put
@@ -15,9 +15,11 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBo
 
 from clearway.accounts.appeals import AppealState
 from clearway.accounts.payments import PayableState, Payment
+from clearway.api.views import PayableMade
 from clearway.auth.clients import Principal
 from clearway.errors import InvalidInput
 from clearway.services import accounts
+from clearway.services.clearance import InspectionFinding
 from clearway.workers.runtime import Runtime
 
 Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -164,6 +166,58 @@ class AppealView(msgspec.Struct, frozen=True):
     decided_at: dt.datetime | None = None
 
 
+class TaxReferral(msgspec.Struct, frozen=True):
+    """A scheme's VAT return that differs from what customs saw, kept for the tax agency."""
+
+    id: str
+    scheme_id: str
+    period: str
+    destination_country: str
+    facts: dict[str, Any]  # the reconciliation line: status, consignments, expected and declared base and tax
+    created_at: dt.datetime
+
+
+class AuditItem(msgspec.Struct, frozen=True):
+    id: str
+    reference: str
+    submitter: str
+    channel: str
+    destination_country: str
+    released_at: dt.datetime
+    why: str  # blue lane, or risk-ranked sample
+    lane: str | None = None
+    score: float | None = None
+
+
+class AuditCaseRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    scope: Literal["ioss", "seller", "platform", "consignee"]
+    subject: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]  # consignee: a consignment's id
+    days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 365
+
+
+class AuditCase(msgspec.Struct, frozen=True):
+    id: str
+    scope: str
+    subject: str
+    opened_by: str
+    opened_at: dt.datetime
+    state: str
+    consignments: list[str]
+
+
+class AuditFindingRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    outcome: Literal["compliant", "infringement"]
+    findings: Annotated[list[InspectionFinding], msgspec.Meta(max_length=50)] = []
+    case_id: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+
+
+class AuditDone(msgspec.Struct, frozen=True):
+    consignment_id: str
+    audit: str
+    outcome: str
+    payables: list[PayableMade]
+
+
 class MoneyController(Controller):
     path = "/v1"
     tags = ["money"]
@@ -261,3 +315,43 @@ class MoneyController(Controller):
         kept = Decimal(data.kept) if data.kept is not None else None
         done = accounts.move_appeal(runtime.app, officer, appeal_id, action, _now(), kept_amount=kept, note=data.note)
         return msgspec.convert(done, AppealView)
+
+    @get("/tax/referrals", sync_to_thread=True,
+         summary="For the tax agency (role agency, agency tax): returns that differ from what customs saw")  # fmt: skip
+    def tax_referrals(
+        self, runtime: NamedDependency[Runtime], caller: NamedDependency[Principal],
+        period: FromQuery[Month | None] = None,
+    ) -> list[TaxReferral]:  # fmt: skip
+        return msgspec.convert(accounts.tax_referrals(runtime.app, caller, period), list[TaxReferral])
+
+    @get("/officer/audit-queue", sync_to_thread=True,
+         summary="Released parcels for post-clearance audit: blue lane, then a risk-ranked sample")  # fmt: skip
+    def audit_queue(
+        self, runtime: NamedDependency[Runtime], officer: NamedDependency[Principal],
+        sample: Annotated[int, QueryParameter(ge=0, le=10_000)] = 50,
+    ) -> list[AuditItem]:  # fmt: skip
+        return msgspec.convert(accounts.audit_queue(runtime.app, officer, sample), list[AuditItem])
+
+    @post("/officer/audit-cases", status_code=201, sync_to_thread=True,
+          summary="Open an audit case (IOSS number, seller, platform, consignee) gathering its parcels")  # fmt: skip
+    def open_case(
+        self, runtime: NamedDependency[Runtime], officer: NamedDependency[Principal], data: JSONBody[AuditCaseRequest]
+    ) -> AuditCase:
+        done = accounts.open_audit_case(runtime.app, officer, data.scope, data.subject, _now(), days=data.days)
+        return msgspec.convert(done, AuditCase)
+
+    @get("/officer/audit-cases/{case_id:str}", sync_to_thread=True, summary="An audit case and its parcels")
+    def case(
+        self, runtime: NamedDependency[Runtime], officer: NamedDependency[Principal], case_id: FromPath[str]
+    ) -> AuditCase:
+        return msgspec.convert(accounts.audit_case(runtime.app, officer, case_id), AuditCase)
+
+    @post("/officer/consignments/{consignment_id:str}/audit", status_code=201, sync_to_thread=True,
+          summary="What a post-clearance audit found on a released parcel (a demand or refund follows)")  # fmt: skip
+    def audit(
+        self, runtime: NamedDependency[Runtime], officer: NamedDependency[Principal], consignment_id: FromPath[str],
+        data: JSONBody[AuditFindingRequest],
+    ) -> AuditDone:  # fmt: skip
+        done = accounts.audit_finding(runtime.app, officer, consignment_id, data.outcome, list(data.findings), _now(),
+                                      data.case_id)  # fmt: skip
+        return msgspec.convert(done, AuditDone)

@@ -13,6 +13,7 @@ from clearway.cli import (  # noqa: F401 - each registers its commands
     ledger,
     manifests,
     model,
+    money,
     retention,
     revenue,
     running,

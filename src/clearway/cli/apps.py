@@ -33,3 +33,13 @@ manifest_app = typer.Typer(
     help="Manifests: masters with their houses, their arrival, reconciliation.", no_args_is_help=True
 )
 app.add_typer(manifest_app, name="manifest")
+payments_app = typer.Typer(help="Payments to customs: record one, import a CSV or camt.053 file.", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
+accounts_app = typer.Typer(help="Deferred accounts and guarantees, and their monthly statements.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+appeals_app = typer.Typer(help="Appeals against decisions and demands: list, review, decide.", no_args_is_help=True)
+app.add_typer(appeals_app, name="appeals")
+tax_app = typer.Typer(
+    help="What customs tells the tax agency: the month's imports, the referrals.", no_args_is_help=True
+)
+app.add_typer(tax_app, name="tax")

@@ -81,11 +81,14 @@ def reconcile_command(
     import csv as csv_module
 
     from clearway.bootstrap import bootstrap
+    from clearway.services.accounts import refer_to_tax
     from clearway.services.reconciliation import parse_return, reconcile_return
     from clearway.settings import Settings
 
     declared = parse_return(vat_return.read_text(encoding="utf-8"), str(vat_return))
-    rows = reconcile_return(bootstrap(Settings.from_env()).store.engine, declared)
+    application = bootstrap(Settings.from_env())
+    rows = reconcile_return(application.store.engine, declared)
+    referred = refer_to_tax(application, rows, utcnow())
     table = Table(title=f"Reconciliation of {vat_return.name}")
     fields = [
         "scheme_id",
@@ -114,4 +117,6 @@ def reconcile_command(
     out.print(
         ", ".join(f"{status}: {n}" for status, n in sorted(statuses.items())) or "nothing to reconcile", highlight=False
     )
+    if referred:
+        out.print(f"{referred} findings kept as referrals for the tax agency (`clearway tax referrals`)")
     raise typer.Exit(1 if any(row.status != "ok" for row in rows) else 0)

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from clearway.kpi import money
 from clearway.kpi.inputs import MONEY, KpiInput
 from clearway.kpi.stats import nearest_rank, wilson
 
@@ -369,6 +370,7 @@ def dossiers(data: KpiInput) -> KpiInput:
         data, consignments=leads.sort("received_at", "id"),
         assessments=data.assessments.filter(~pl.col("consignment_id").is_in(others)),
         refunds=data.refunds.filter(~pl.col("consignment_id").is_in(others)),
+        payables=data.payables.filter(~pl.col("consignment_id").is_in(others)),
     )  # fmt: skip
 
 
@@ -391,4 +393,8 @@ def compute(data: KpiInput) -> dict[str, pl.DataFrame]:
         "reconciliation": reconciliation(data),
         "cooperation": cooperation(data),
         "partner_findings": partner_findings(data),
+        "money": money.money(parcels),
+        "recoveries": money.recoveries(data),
+        "appeals": money.appeals(data),
+        "guarantees": money.guarantee_use(data),
     }

@@ -93,6 +93,32 @@ HOUSES: dict[str, pl.DataType] = {
     "arrived_at": TIME,
 }
 
+PAYABLES: dict[str, pl.DataType] = {
+    "consignment_id": pl.String(),
+    "kind": pl.String(),  # assessment, demand, penalty, refund
+    "currency": pl.String(),
+    "collection_model": pl.String(),
+    "amount": MONEY,  # negative for a refund owed back
+    "paid": MONEY,  # placed on it by payments (paid out, for a refund)
+    "due_on": pl.Date(),
+    "state": pl.String(),  # open, part_paid, paid, overpaid, refund_due, refunded, cancelled
+    "origin": pl.String(),  # inspection, audit or appeal (what made a demand or refund); null for an assessment
+}
+
+APPEALS: dict[str, pl.DataType] = {
+    "consignment_id": pl.String(),
+    "state": pl.String(),  # lodged, under_review, upheld, annulled, partly_annulled
+    "on_demand": pl.Boolean(),  # against a demand (else against a decision)
+    "overdue": pl.Boolean(),  # still undecided after its review date, as of the period's end
+}
+
+GUARANTEES: dict[str, pl.DataType] = {
+    "holder": pl.String(),
+    "currency": pl.String(),
+    "ceiling": MONEY,
+    "drawn": MONEY,  # outstanding on the parcels it secures
+}
+
 SUBMISSIONS: dict[str, pl.DataType] = {
     "submitter": pl.String(),
     "outcome": pl.String(),  # registered, amended, unchanged, rejected
@@ -136,6 +162,9 @@ class KpiInput:
     submissions: pl.DataFrame
     alerts: pl.DataFrame
     houses: pl.DataFrame
+    payables: pl.DataFrame
+    appeals: pl.DataFrame
+    guarantees: pl.DataFrame
     arrival_grace: dt.timedelta = dt.timedelta(hours=24)  # a filing not arrived this long after its declared
     # arrival is reported
 
@@ -148,7 +177,7 @@ class KpiInput:
         schemas = {
             "consignments": CONSIGNMENTS, "reasons": REASONS, "assessments": ASSESSMENTS, "thresholds": THRESHOLDS,
             "refunds": REFUNDS, "inspections": INSPECTIONS, "submissions": SUBMISSIONS, "alerts": ALERTS,
-            "houses": HOUSES,
+            "houses": HOUSES, "payables": PAYABLES, "appeals": APPEALS, "guarantees": GUARANTEES,
         }  # fmt: skip
         unknown = set(frames) - set(schemas)
         if unknown:

@@ -87,8 +87,9 @@ def _revenue(figures: dict[str, pl.DataFrame]) -> Section:
     r = figures["revenue"]
     section = Section(
         "Duties and taxes",
-        text="Assessed on every decided consignment of the period; collected on those released. vendor_tax is "
-        "charged at the sale under a scheme (IOSS and the like) and recorded against the scheme's id.",
+        text="Assessed on every decided consignment of the period, and the part of it on consignments released "
+        "(what was paid is in the next section). vendor_tax is charged at the sale under a scheme (IOSS and the "
+        "like) and recorded against the scheme's id.",
         tables=[_table("By currency, collection model and tax type", r),
                 _table("Refunds made in the period", figures["refunds"])],
     )  # fmt: skip
@@ -97,9 +98,29 @@ def _revenue(figures: dict[str, pl.DataFrame]) -> Section:
         currency = main["currency"][0]
         part = r.filter(pl.col("currency") == currency)
         labels = [f"{m} {tax}" for m, tax in part.select("collection_model", "tax_type").iter_rows()]
-        section.charts.append(Chart(f"Assessed and collected, {currency}", charts.grouped(
-            f"Assessed and collected ({currency})", labels,
-            {"assessed": [float(x) for x in part["assessed"]], "collected": [float(x) for x in part["released"]]},
+        section.charts.append(Chart(f"Assessed, and assessed on released parcels, {currency}", charts.grouped(
+            f"Assessed ({currency})", labels,
+            {"assessed": [float(x) for x in part["assessed"]], "on released": [float(x) for x in part["released"]]},
+        )))  # fmt: skip
+    return section
+
+
+def _money(figures: dict[str, pl.DataFrame]) -> Section:
+    m = figures["money"]
+    section = Section(
+        "Money after the decision",
+        text="What the period's parcels made owed and what was paid on it (payments matched, not releases): "
+        "outstanding and overdue as of the period's end; demands after inspections and audits and what they "
+        "recovered; refunds owed back and paid out; appeals; and each guarantee's use.",
+        tables=[_table("By currency and collection model", m),
+                _table("Revenue recovered by inspection and audit, by what selected the parcel", figures["recoveries"]),
+                _table("Appeals", figures["appeals"]), _table("Guarantees", figures["guarantees"], ("used",))],
+    )  # fmt: skip
+    if m.height:
+        labels = [f"{c} {model}" for c, model in m.select("currency", "collection_model").iter_rows()]
+        section.charts.append(Chart("Assessed, collected and outstanding", charts.grouped(
+            "Assessed, collected and outstanding", labels,
+            {name: [float(x) for x in m[name]] for name in ("assessed", "collected", "outstanding", "overdue")},
         )))  # fmt: skip
     return section
 
@@ -222,7 +243,7 @@ def build_page(period: Period, figures: dict[str, pl.DataFrame], *, title: str |
         "collected, how fast parcels are released and how well they are targeted. Every table is also exported.",
         tiles=tiles(figures),
     )
-    page.sections += [_volumes(figures), _values(figures), _revenue(figures), _release(figures),
+    page.sections += [_volumes(figures), _values(figures), _revenue(figures), _money(figures), _release(figures),
                       _reconciliation(figures),
                       _targeting(figures), _cooperation(figures), _quality(figures)]  # fmt: skip
     return page

@@ -10,11 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
+import polars as pl
 import sqlalchemy as sa
 
 from clearway.accounts import appeals as appeal_rules
 from clearway.accounts.owed import Owed, Terms, demand
 from clearway.accounts.payments import Payment
+from clearway.accounts.tax import IMPORTS
+from clearway.accounts.tax import tax_export as tables
 from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.clearance.settle import duty_facts
@@ -417,3 +420,110 @@ def overdue_appeals(app: App, today: dt.date) -> list[dict[str, Any]]:
         rows = conn.execute(sa.select(t.appeals).where(a.state.in_(["lodged", "under_review"]),
                                                         a.review_by < today)).mappings()  # fmt: skip
         return [{str(k): v for k, v in r.items()} for r in rows]
+
+
+# --- customs to tax ---
+
+
+def tax_export(app: App, month: str) -> dict[str, pl.DataFrame]:
+    """The month's tables for the tax agency (`accounts.tax`): per IOSS number and member state, per seller,
+    per platform."""
+    start, end = _month(month)
+    with app.store.engine.connect() as conn:
+        rows = kept.imports_of(conn, start, end)
+    return tables(pl.DataFrame(rows, schema=IMPORTS, orient="row") if rows else pl.DataFrame(schema=IMPORTS))
+
+
+def refer_to_tax(app: App, findings: list[Any], now: dt.datetime) -> int:
+    """Reconciliation findings (a return that differs from what customs saw) become intelligence referrals
+    the tax agency reads through its own role."""
+    lines = [msgspec.to_builtins(f) for f in findings if f.status != "ok"]
+    with app.store.writing() as conn:
+        return kept.refer_to_tax(conn, lines, now, IdSequence())
+
+
+def tax_referrals(app: App, reader: Principal, period: str | None = None) -> list[dict[str, Any]]:
+    """The tax agency's referrals: read by a client of role `agency` for the agency `tax`, or an officer."""
+    if not (reader.role == "agency" and reader.agency == "tax"):
+        _officer(reader)
+    with app.store.engine.connect() as conn:
+        return kept.tax_referrals(conn, period)
+
+
+# --- post-clearance audit ---
+
+AUDIT_SCOPES = ("ioss", "seller", "platform", "consignee")
+
+
+def audit_queue(app: App, officer: Principal, sample: int = 50, limit: int = 500) -> list[dict[str, Any]]:
+    """Blue-lane parcels and a risk-ranked sample of the others released, not audited yet."""
+    _officer(officer)
+    with app.store.engine.connect() as conn:
+        return kept.audit_queue(conn, sample=sample, limit=limit)
+
+
+def open_audit_case(app: App, officer: Principal, scope: str, subject: str, now: dt.datetime,
+                    days: int = 365) -> dict[str, Any]:  # fmt: skip
+    """An audit case over an IOSS number, a seller (its name), a platform, or the consignee of a consignment
+    (its id): it gathers their parcels released in the last `days`; audited."""
+    _officer(officer)
+    if scope not in AUDIT_SCOPES:
+        raise InvalidInput(f"an audit case is opened per {', '.join(AUDIT_SCOPES)}, not {scope!r}")
+    subject = subject.strip()
+    if not subject or len(subject) > 128 or not storable(subject):
+        raise InvalidInput("the case's subject is 1 to 128 characters")
+    ids = IdSequence()
+    with app.store.writing() as conn:
+        parcels = kept.gather(conn, scope, subject, now - dt.timedelta(days=days))
+        case_id = ids()
+        conn.execute(t.audit_cases.insert().values(id=case_id, scope=scope, subject=subject, opened_by=officer.name,
+                                                   opened_at=now, state="open",
+                                                   consignments=_encode(parcels).decode()))  # fmt: skip
+        record_audit(conn, now, officer.name, officer.role, "audit_case_opened", {},
+                     {"case": case_id, "scope": scope, "subject": subject, "parcels": len(parcels)})  # fmt: skip
+    return audit_case(app, officer, case_id)
+
+
+def audit_case(app: App, officer: Principal, case_id: str) -> dict[str, Any]:
+    _officer(officer)
+    with app.store.engine.connect() as conn:
+        row = conn.execute(sa.select(t.audit_cases).where(t.audit_cases.c.id == case_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no audit case {case_id}")
+    return {str(k): v for k, v in row.items()} | {"consignments": msgspec.json.decode(row["consignments"])}
+
+
+def audit_finding(app: App, officer: Principal, consignment_id: str, outcome: str, findings: list[Any],
+                  now: dt.datetime, case_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """What a post-clearance audit found on a released parcel: kept as an inspection (method `audit`, a
+    label for the targeting model), and a corrected value, HS code or origin is reassessed into a demand or
+    a refund, as after an inspection."""
+    _officer(officer)
+    if outcome not in ("compliant", "infringement"):
+        raise InvalidInput("an audit's outcome is compliant or infringement")
+    if outcome == "infringement" and not findings:
+        raise InvalidInput("an infringement needs at least one finding")
+    c = t.consignments.c
+    ids = IdSequence()
+    recorded = EventBatch(ids)
+    with app.store.writing() as conn:
+        row = conn.execute(sa.select(c.status, c.dossier_id).where(c.id == consignment_id)).first()
+        if row is None:
+            raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
+        if row.status != "released" or row.dossier_id:
+            raise InvalidInput("a post-clearance audit is of a released parcel (a dossier's lead filing)")
+        _, declared = app.store.consignment(consignment_id)
+        corrected(declared, findings)  # refused whole before anything is kept
+        audit_id = ids()
+        facts = {"method": "audit", "outcome": outcome, "findings": sorted({f.kind for f in findings}),
+                 "case": case_id, "status": "released"}  # fmt: skip
+        event_id = recorded.add(consignment_id, "audited", officer.name, now, facts,
+                                audit=Audit(officer.name, officer.role, {"status": "released"},
+                                            {"status": "released", "facts": facts}))  # fmt: skip
+        conn.execute(t.inspections.insert().values(
+            id=audit_id, consignment_id=consignment_id, officer=officer.name, at=now, method="audit",
+            scan_reference=None, outcome=outcome, findings=_encode(findings).decode(), event_id=event_id))  # fmt: skip
+        made = correct(app, officer, consignment_id, findings, f"audit:{audit_id}", now, conn, recorded)
+        recorded.write(conn)
+    return {"consignment_id": consignment_id, "audit": audit_id, "outcome": outcome,
+            "payables": [{k: m[k] for k in ("id", "kind", "amount", "currency", "due_on")} for m in made]}  # fmt: skip

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from clearway.accounts.guarantees import fits
 from clearway.accounts.owed import Owed, PayerRole, Terms, owed
 from clearway.accounts.payments import OpenItem, Payment, allocate, state_of
+from clearway.model.consignment import Consignment
 from clearway.revenue.assessment import Assessment
 from clearway.store import tables as t
 from clearway.store.bulk import chunked, insert_rows
@@ -25,6 +26,8 @@ OPEN_STATES = ("open", "part_paid", "refund_due")
 """Payables something is still owed on (by the payer, or to it)."""
 _CARRIERS = ("carrier", "postal")
 _decode_assessment = msgspec.json.Decoder(Assessment).decode
+_decode_consignment = msgspec.json.Decoder(Consignment).decode
+_encode = msgspec.json.Encoder(order="deterministic").encode
 
 
 @dataclass(frozen=True)
@@ -317,3 +320,108 @@ def add_reassessment(
     conn.execute(t.reassessments.insert().values(id=next_id(), consignment_id=consignment_id, number=number,
                                                  assessment=assessment, origin=origin, at=at,
                                                  event_id=event_id))  # fmt: skip
+
+
+def imports_of(conn: sa.Connection, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """One row per consignment released in [start, end) with an assessment (`accounts.tax.IMPORTS`): its
+    scheme, member state, seller, platform, intrinsic value and import VAT (its latest assessment's)."""
+    c, v, d, r = t.consignments.c, t.consignment_versions.c, t.decisions.c, t.reassessments.c
+    query = (
+        sa.select(c.id, c.destination_country, v.body, d.assessment)
+        .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
+        .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version, d.assessment.is_not(None)))
+        .where(c.released_at >= start, c.released_at < end)
+        .order_by(c.id, d.decided_at)
+    )
+    latest: dict[str, tuple[str, str, str]] = {}
+    for cid, country, body, assessment in conn.execute(query):
+        latest[cid] = (country, body, assessment)  # the last decision of the version wins
+    corrected: dict[str, str] = {}
+    for chunk in chunked(sorted(latest)):
+        for cid, assessment in conn.execute(sa.select(r.consignment_id, r.assessment)
+                                            .where(r.consignment_id.in_(chunk)).order_by(r.number)):  # fmt: skip
+            corrected[cid] = assessment
+    rows = []
+    for cid, (country, body, assessment) in latest.items():
+        doc = _decode_consignment(body)
+        a = _decode_assessment(corrected.get(cid, assessment))
+        rows.append({
+            "consignment_id": cid, "scheme": doc.fiscal.scheme if doc.fiscal else None,
+            "scheme_id": doc.fiscal.id if doc.fiscal else None, "member_state": country, "seller": doc.seller.name,
+            "seller_country": doc.seller.address.country, "platform": doc.order.platform if doc.order else None,
+            "currency": a.currency, "intrinsic_value": sum((line.value for line in a.lines), Decimal(0)),
+            "vat": (a.vendor_liability.tax if a.vendor_liability else a.totals.vat),
+        })  # fmt: skip
+    return rows
+
+
+def refer_to_tax(conn: sa.Connection, lines: Sequence[dict[str, Any]], at: dt.datetime,
+                 next_id: Callable[[], str]) -> int:  # fmt: skip
+    """Keep each reconciliation finding (a scheme's return against what customs saw) as an intelligence
+    referral for the tax agency, once per scheme, period and member state (a later finding replaces it)."""
+    q = t.tax_referrals.c
+    for line in lines:
+        key = sa.and_(q.scheme_id == line["scheme_id"], q.period == line["period"],
+                      q.destination_country == line["destination_country"])  # fmt: skip
+        conn.execute(t.tax_referrals.delete().where(key))
+        conn.execute(t.tax_referrals.insert().values(
+            id=next_id(), scheme_id=line["scheme_id"], period=line["period"],
+            destination_country=line["destination_country"], facts=_encode(line).decode(), created_at=at))  # fmt: skip
+    return len(lines)
+
+
+def tax_referrals(conn: sa.Connection, period: str | None = None) -> list[dict[str, Any]]:
+    q = t.tax_referrals.c
+    query = sa.select(t.tax_referrals).order_by(q.period, q.scheme_id, q.destination_country)
+    if period is not None:
+        query = query.where(q.period == period)
+    return [_plain(row) | {"facts": msgspec.json.decode(row["facts"])} for row in conn.execute(query).mappings()]
+
+
+def audit_queue(conn: sa.Connection, *, sample: int, limit: int = 500) -> list[dict[str, Any]]:
+    """Released parcels for post-clearance audit, not audited yet: every blue-lane one, then the `sample`
+    riskiest of the others (by their decision's score)."""
+    c, d, i = t.consignments.c, t.decisions.c, t.inspections.c
+    audited = sa.select(i.consignment_id).where(i.method == "audit")
+    base = (
+        sa.select(c.id, c.reference, c.submitter, c.lane, c.channel, c.destination_country, c.released_at, d.score)
+        .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version))
+        .where(c.status == "released", c.dossier_id.is_(None), c.id.not_in(audited))
+    )  # fmt: skip
+    blue = [_plain(r) | {"why": "blue lane"} for r in conn.execute(
+        base.where(c.lane == "blue").order_by(c.released_at, c.id).limit(limit)).mappings()]  # fmt: skip
+    riskiest = base.where(c.lane != "blue").order_by(d.score.desc(), c.released_at, c.id).limit(max(0, sample))
+    ranked = [_plain(r) | {"why": "risk-ranked sample"} for r in conn.execute(riskiest).mappings()]
+    queue: dict[str, dict[str, Any]] = {}
+    for row in [*blue, *ranked]:
+        queue.setdefault(row["id"], row)
+    return list(queue.values())[:limit]
+
+
+def gather(conn: sa.Connection, scope: str, subject: str, since: dt.datetime) -> list[str]:
+    """The released parcels of an audit case since `since`: those filed under an IOSS number, sold by a seller
+    (its name), through a platform, or sent to the consignee of a given consignment (by its party key)."""
+    c, v, p = t.consignments.c, t.consignment_versions.c, t.party_keys.c
+    released = sa.and_(c.released_at >= since, c.dossier_id.is_(None))
+    if scope == "consignee":
+        key = sa.select(p.key).where(p.consignment_id == subject, p.role == "consignee").scalar_subquery()
+        query = (sa.select(c.id).join(t.party_keys, sa.and_(p.consignment_id == c.id, p.role == "consignee"))
+                 .where(released, p.key == key).order_by(c.released_at, c.id))  # fmt: skip
+        return [str(x) for x in conn.execute(query).scalars()]
+    query = (
+        sa.select(c.id, v.body)
+        .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
+        .where(released, v.body.contains(subject))
+        .order_by(c.released_at, c.id)
+    )  # the text narrows, the decoded document decides
+    found = []
+    for cid, body in conn.execute(query):
+        doc = _decode_consignment(body)
+        value = {
+            "ioss": doc.fiscal.id if doc.fiscal and doc.fiscal.scheme == "ioss" else None,
+            "seller": doc.seller.name,
+            "platform": doc.order.platform if doc.order else None,
+        }.get(scope)
+        if value == subject:
+            found.append(str(cid))
+    return found

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from clearway.kpi.inputs import MONEY, TIME, Period
 from clearway.store import tables as t
+from clearway.store.accounts import holders
 from clearway.store.bulk import chunked
 
 AMOUNT = pl.String  # decimals are strings in stored JSON; cast to MONEY once decoded
@@ -90,6 +91,14 @@ def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:
                        a.expires_at.between(period.since, period.until))
             )
         ).all()  # fmt: skip
+        p, ap = t.payables.c, t.appeals.c
+        owed = _in_chunks(conn, sa.select(p.consignment_id, p.kind, p.currency, p.collection_model, p.amount, p.paid,
+                                          p.due_on, p.state, p.origin), p.consignment_id, ids)  # fmt: skip
+        appealed = _in_chunks(conn, sa.select(ap.consignment_id, ap.state, ap.payable_id.is_not(None),
+                                              ap.state.in_(["lodged", "under_review"]) & (ap.review_by < period.end)),
+                              ap.consignment_id, ids)  # fmt: skip
+        guaranteed = [(h["holder"], h["currency"], h["guarantee"], h["drawn"]) for h in holders(conn).values()
+                      if h["guarantee"] is not None]  # fmt: skip
         submitted = conn.execute(
             sa.select(s.submitter, s.outcome, s.errors, s.warnings).where(
                 s.received_at >= period.since, s.received_at < period.until
@@ -112,6 +121,12 @@ def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:
         "houses": _frame(houses, {"manifest_id": text, "master_type": text, "state": text, "arrived_at": TIME}),
         "alerts": _frame(exchanged, {"direction": text, "partner": text, "alert_id": text, "recorded_at": TIME,
                                      "expires_at": TIME, "reported_found": pl.Int64()}),
+        "payables": _frame(owed, {"consignment_id": text, "kind": text, "currency": text, "collection_model": text,
+                                  "amount": MONEY, "paid": MONEY, "due_on": pl.Date(), "state": text, "origin": text})
+        .with_columns(pl.col("origin").str.extract(r"^([a-z]+):", 1)),
+        "appeals": _frame(appealed, {"consignment_id": text, "state": text, "on_demand": pl.Boolean(),
+                                     "overdue": pl.Boolean()}),
+        "guarantees": _frame(guaranteed, {"holder": text, "currency": text, "ceiling": MONEY, "drawn": MONEY}),
         "submissions": _frame(submitted, {"submitter": text, "outcome": text, "errors": text, "warnings": text})
         .with_columns(
             pl.col("errors").str.json_decode(FINDINGS).list.eval(pl.element().struct.field("code")),
