@@ -272,3 +272,33 @@ def test_a_post_clearance_audit_case_gathers_parcels_and_its_finding_is_a_demand
     assert again.status_code == 422
     assert ids[0] not in {q["id"] for q in s.client.get("/v1/officer/audit-queue", headers=s.officer).json()}
     assert s.app.ledger.audit() == []
+
+
+def test_a_months_special_arrangements_statement_leaves_out_what_was_not_delivered(service: Service) -> None:
+    # A post collecting import VAT under the EU special arrangements declares each month what it collected on
+    # the parcels released: two T-shirts to Germany, 19.57 each; one came back (refunded on its return), so
+    # 39.14 collected, 19.57 of it on a parcel not delivered, 19.57 due.
+    from tests.integration.clients import bearer
+
+    s = service
+    post = bearer(s.app, "gamma-post", "postal")
+    ids = []
+    for i, item_id in enumerate(("RR123456785DE", "RR000000005DE")):
+        doc = shirt(f"P{i}", "x", channel="post") | {"transport_document": {"type": "s10", "id": item_id}}
+        ids.append(registration(s.submit([doc], who=post, key=f"p{i}")))
+        assert s.client.post(f"/v1/consignments/{ids[-1]}/arrival", json={}, headers=post).status_code == 200
+    assert {status(s, cid) for cid in ids} == {"released"}
+    back = shirt("BACK-0", "x", channel="post") | {
+        "category": "returned_goods", "order": None, "original_reference": "P0", "dispatch_country": "DE",
+        "destination_country": "CN", "transport_document": {"type": "s10", "id": "RR000000014DE"}}  # fmt: skip
+    back.pop("order")
+    back["consignee"] = back["consignee"] | {"address": {"city": "Shenzhen", "country": "CN"}}
+    registration(s.submit([back], who=post, key="back"))
+    month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    answer = s.client.get(f"/v1/accounts/gamma-post/special-arrangements?month={month}", headers=post)
+    assert answer.status_code == 200, answer.text
+    [line] = answer.json()["lines"]
+    assert line == {"member_state": "DE", "currency": "EUR", "parcels": 2, "vat_collected": "39.14",
+                    "not_delivered": 1, "vat_not_delivered": "19.57", "vat_due": "19.57"}  # fmt: skip
+    assert s.client.get(f"/v1/accounts/gamma-post/special-arrangements?month={month}",
+                        headers=s.beta).status_code == 404  # another carrier's  # fmt: skip

@@ -26,7 +26,7 @@ from clearway.ledger import NoteVerifier
 from clearway.ledger.bundle import ProofFailed, check_bundle
 from clearway.model.vocabulary import FINDING_KINDS, LANES
 from clearway.report import charts
-from clearway.services import config, cooperation, manifests
+from clearway.services import accounts, config, cooperation, manifests
 from clearway.services.clearance import Inspection, InspectionFinding
 from clearway.services.dryrun import dry_run
 from clearway.services.history import gatherer
@@ -170,6 +170,8 @@ class OfficerPages(Controller):
             proof=_proof(runtime, consignment_id), findings=FINDINGS, notice=notice, failure=case.assessment_failure,
             partners=cooperation.partner_names(runtime.app), parties=PARTY_ROLES, manifests=case.manifests,
             dossier=case.dossier, shared=cooperation.alerts_from(runtime.app, consignment_id),
+            payables=accounts.payables_for(runtime.app, officer, consignment_id=consignment_id),
+            appeals=[a for a in accounts.appeals(runtime.app, officer) if a["consignment_id"] == consignment_id],
         )  # fmt: skip
 
     @post("/consignments/{consignment_id:str}/alert")
