@@ -235,9 +235,11 @@ class MoneyController(Controller):
     def pay(
         self, runtime: NamedDependency[Runtime], officer: NamedDependency[Principal], data: JSONBody[PaymentRequest]
     ) -> PaymentView:
-        payment = Payment(data.reference, Decimal(data.amount), data.currency, data.paid_on, data.payer, "api")
         if not 2000 <= data.paid_on.year <= 2099:
             raise InvalidInput("the payment date is within 2000-2099")
+        if Decimal(data.amount) <= 0:
+            raise InvalidInput("a payment is of a positive amount")
+        payment = Payment(data.reference, Decimal(data.amount), data.currency, data.paid_on, data.payer, "api")
         return msgspec.convert(accounts.record_payment(runtime.app, officer, payment, _now()), PaymentView)
 
     @post("/payments/import", status_code=201, sync_to_thread=True,

@@ -57,7 +57,8 @@ class Inspection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 SUBMITTER_FACTS = ("status", "version", "referral", "referrals", "decision", "collection_model", "currency", "duty",
-                   "vat", "other", "total", "missing", "declaration")  # fmt: skip
+                   "vat", "other", "total", "missing", "declaration", "payable", "amount", "due_on", "appeal",
+                   "review_by", "annulled")  # fmt: skip
 """What a submitter may see of an event's facts: never lanes, notes, findings or rules."""
 
 
