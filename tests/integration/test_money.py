@@ -133,6 +133,12 @@ def test_a_bank_statement_pays_once_however_often_it_is_read(service: Service) -
     hostile = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document>&x;</Document>'
     refused = s.client.post("/v1/payments/import?format=camt053", content=hostile, headers=s.officer)
     assert refused.status_code == 422 and "passwd" not in refused.text and "root:" not in refused.text
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+              b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><Document>&c;</Document>')  # fmt: skip
+    deep = b"<a>" * 50_000 + b"</a>" * 50_000
+    for body in (laughs, deep, b"", b"not xml"):
+        answer = s.client.post("/v1/payments/import?format=camt053", content=body, headers=s.officer)
+        assert answer.status_code == 422 and "not a camt.053 statement" in answer.json()["detail"]
 
 
 def test_a_demand_after_an_undervaluation_finding_and_an_appeal_that_annuls_it(service: Service) -> None:
@@ -256,6 +262,10 @@ def test_a_post_clearance_audit_case_gathers_parcels_and_its_finding_is_a_demand
     opened = s.client.post("/v1/officer/audit-cases", json={"scope": "ioss", "subject": "IM2760000012"},
                            headers=s.officer)  # fmt: skip
     assert opened.status_code == 201 and opened.json()["consignments"] == ids[:2]
+    assert opened.json()["opened_at"].endswith("Z") or "+00:00" in opened.json()["opened_at"]
+    nobody = s.client.post("/v1/officer/audit-cases", json={"scope": "consignee", "subject": "nope"},
+                           headers=s.officer)  # fmt: skip
+    assert nobody.status_code == 404
     # Sold under IOSS at 100.00: duty 3.00 (flat), VAT 19.57 the vendor's. Found worth 200.00, the
     # parcel leaves IOSS (above EUR 150): duty 24.00 and import VAT 42.56 at the border; 66.56 - 3.00 = 63.56.
     finding = {"kind": "undervaluation", "corrected_value": "200.00"}

@@ -86,7 +86,8 @@ def read_camt053(data: bytes) -> tuple[list[Payment], list[PaymentProblem]]:
     try:
         entries = Camt053Parser(data).get_transactions()
     except (etree.XMLSyntaxError, Camt053ParseError, ValueError, AttributeError, TypeError) as exc:
-        raise InvalidInput(f"not a camt.053 statement clearway can read: {exc}") from exc
+        why = str(exc) or "its structure is not a camt.053 statement's"
+        raise InvalidInput(f"not a camt.053 statement clearway can read: {why}") from exc
     payments, problems = [], []
     for number, entry in enumerate(entries, start=1):
         if entry.get("CreditDebitIndicator") != "CRDT" or entry.get("ReversalIndicator") == "true":

@@ -30,7 +30,7 @@ from clearway.revenue.assessment import Assessment
 from clearway.store import accounts as kept
 from clearway.store import tables as t
 from clearway.store.events import Audit, EventBatch, record_audit
-from clearway.store.repository import IdSequence
+from clearway.store.repository import IdSequence, as_utc
 
 _encode = msgspec.json.Encoder(order="deterministic").encode
 _decode_assessment = msgspec.json.Decoder(Assessment).decode
@@ -352,7 +352,7 @@ def appeal(app: App, reader: Principal, appeal_id: str) -> dict[str, Any]:
         raise NotFound(f"no appeal {appeal_id}")
     if not reader.is_submitter:
         _officer(reader)
-    item = {str(k): v for k, v in row.items() if k != "submitter"}
+    item = {str(k): as_utc(v) if isinstance(v, dt.datetime) else v for k, v in row.items() if k != "submitter"}
     item["kept"] = Decimal(str(item["kept"])) if item["kept"] is not None else None
     return item
 
@@ -490,7 +490,8 @@ def audit_case(app: App, officer: Principal, case_id: str) -> dict[str, Any]:
         row = conn.execute(sa.select(t.audit_cases).where(t.audit_cases.c.id == case_id)).mappings().first()
     if row is None:
         raise NotFound(f"no audit case {case_id}")
-    return {str(k): v for k, v in row.items()} | {"consignments": msgspec.json.decode(row["consignments"])}
+    found = {str(k): as_utc(v) if isinstance(v, dt.datetime) else v for k, v in row.items()}
+    return found | {"consignments": msgspec.json.decode(row["consignments"])}
 
 
 def audit_finding(app: App, officer: Principal, consignment_id: str, outcome: str, findings: list[Any],

@@ -16,10 +16,11 @@ import sqlalchemy as sa
 from clearway.accounts.guarantees import fits
 from clearway.accounts.owed import Owed, PayerRole, Terms, owed
 from clearway.accounts.payments import OpenItem, Payment, allocate, state_of
+from clearway.errors import NotFound
 from clearway.model.consignment import Consignment
 from clearway.revenue.assessment import Assessment
 from clearway.store import tables as t
-from clearway.store.bulk import chunked, insert_rows
+from clearway.store.bulk import as_utc, chunked, insert_rows
 from clearway.store.events import EventBatch
 
 OPEN_STATES = ("open", "part_paid", "refund_due")
@@ -40,7 +41,8 @@ class Owing:
 
 
 def _plain(row: Any) -> dict[str, Any]:
-    return {str(k): v for k, v in row.items()}
+    """A row as a dict with plain keys, its times in UTC (SQLite hands them back naive)."""
+    return {str(k): as_utc(v) if isinstance(v, dt.datetime) else v for k, v in row.items()}
 
 
 _CENTS = Decimal("0.01")
@@ -404,6 +406,8 @@ def gather(conn: sa.Connection, scope: str, subject: str, since: dt.datetime) ->
     c, v, p = t.consignments.c, t.consignment_versions.c, t.party_keys.c
     released = sa.and_(c.released_at >= since, c.dossier_id.is_(None))
     if scope == "consignee":
+        if conn.execute(sa.select(c.id).where(c.id == subject)).first() is None:
+            raise NotFound(f"no consignment {subject}: a consignee's case names one of its consignments")
         key = sa.select(p.key).where(p.consignment_id == subject, p.role == "consignee").scalar_subquery()
         query = (sa.select(c.id).join(t.party_keys, sa.and_(p.consignment_id == c.id, p.role == "consignee"))
                  .where(released, p.key == key).order_by(c.released_at, c.id))  # fmt: skip

@@ -1,7 +1,9 @@
-"""Bulk inserts: COPY on PostgreSQL, executemany in one statement elsewhere."""
+"""Bulk inserts (COPY on PostgreSQL, executemany in one statement elsewhere), IN lists in chunks, and times
+read back in UTC: what every store module needs of the database."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -9,6 +11,12 @@ import sqlalchemy as sa
 
 T = TypeVar("T")
 IN_LIST = 900  # values per IN (...) list: under SQLite's default limit on bound parameters
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """Datetimes come back naive from SQLite (they were stored in UTC) and in the session's zone from
+    PostgreSQL: either way, the same instant in UTC."""
+    return value.astimezone(dt.UTC) if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def chunked(values: Sequence[T], size: int = IN_LIST) -> Iterator[list[T]]:

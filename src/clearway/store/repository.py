@@ -30,7 +30,7 @@ from clearway.model.consignment import Consignment
 from clearway.model.findings import Finding
 from clearway.store import accounts, dossiers, ledger_log
 from clearway.store import tables as t
-from clearway.store.bulk import insert_rows
+from clearway.store.bulk import as_utc, insert_rows
 from clearway.store.events import EventBatch
 
 RegistrationOutcome = Literal["registered", "unchanged", "amended", "rejected"]
@@ -76,12 +76,6 @@ class IdSequence:
     def __call__(self) -> str:
         self.n += 1
         return f"{self.prefix}{self.n:012x}"
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """Datetimes come back naive from SQLite (they were stored in UTC) and in the session's zone from
-    PostgreSQL: either way, the same instant in UTC."""
-    return value.astimezone(dt.UTC) if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _findings(findings: Sequence[Any]) -> str:
