@@ -312,3 +312,30 @@ def test_a_months_special_arrangements_statement_leaves_out_what_was_not_deliver
                     "not_delivered": 1, "vat_not_delivered": "19.57", "vat_due": "19.57"}  # fmt: skip
     assert s.client.get(f"/v1/accounts/gamma-post/special-arrangements?month={month}",
                         headers=s.beta).status_code == 404  # another carrier's  # fmt: skip
+
+
+def test_retention_keeps_a_case_under_appeal_and_then_erases_what_names_people(service: Service) -> None:
+    import sqlalchemy as sa
+
+    from clearway.services.retention import erase_expired
+    from clearway.store import tables as t
+
+    s = service
+    cid = registration(s.submit([shirt("R1", "HR1")], key="r1"))  # express: released at once
+    today = dt.date.today().isoformat()
+    paid = s.client.post("/v1/payments", json={"reference": "HR1", "amount": "22.57", "currency": "EUR",
+                                               "paid_on": today, "payer": "Anna Schmidt"}, headers=s.officer)  # fmt: skip
+    assert paid.status_code == 201 and D(paid.json()["unmatched"]) == D("0")  # paid by tracking number
+    appeal = s.client.post(f"/v1/consignments/{cid}/appeals", json={"grounds": "Anna Schmidt never ordered it"},
+                           headers=s.alpha).json()  # fmt: skip
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
+    first = erase_expired(s.app.store.engine, s.app.secret, days=1, now=later)
+    assert first.erased == 0 and first.kept_open == 1  # an appeal to decide keeps the case open
+    for action in ("review", "upheld"):
+        s.client.post(f"/v1/officer/appeals/{appeal['id']}/{action}", json={}, headers=s.officer)
+    second = erase_expired(s.app.store.engine, s.app.secret, days=1, now=later)
+    assert second.erased == 1
+    with s.app.store.engine.connect() as conn:
+        grounds = conn.execute(sa.select(t.appeals.c.grounds)).scalar_one()
+        payer = conn.execute(sa.select(t.payments.c.payer)).scalar_one()
+    assert "Anna" not in grounds and payer is None

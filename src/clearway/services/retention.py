@@ -6,7 +6,9 @@ pseudonym made from its keyed hash (the same party keeps the same pseudonym, and
 risk history working), street, postcode, e-mail and phone go, city becomes `erased`; countries,
 business identifiers, goods and amounts stay. Rejected submissions are scrubbed the same way once they
 are older than the period. Decisions, events and the ledger hold no personal data and are not touched.
-Risk alerts that carried names in clear (under a recorded legal basis) lose them once they expire.
+Risk alerts that carried names in clear (under a recorded legal basis) lose them once they expire. An
+appeal still to decide keeps its case open; the grounds of appeals on an erased consignment go, and so do
+the payer names (a private person, as a bank statement names them) of payments older than the period.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sqlalchemy as sa
 from clearway.clearance import OPEN_CASE
 from clearway.model.consignment import Address, Party
 from clearway.risk.party_keys import party_key
+from clearway.store import accounts
 from clearway.store import tables as t
 from clearway.store.cooperation import forget_alert_names
 
@@ -83,11 +86,11 @@ def erase_expired(
     past = sa.and_(c.erased_at.is_(None), finished < cutoff)
     with engine.connect() as conn:
         ended = ["released", "returned_to_sender", "invalidated", "destroyed", "abandoned"]
-        due = conn.execute(sa.select(c.id).where(past, c.status.in_(ended)))
+        appealed = accounts.open_appeals(conn)  # an appeal to decide keeps the case open
+        due = conn.execute(sa.select(c.id).where(past, c.status.in_(ended), c.id.not_in(appealed)))
         ids = [row.id for row in due]
-        kept_open = int(
-            conn.execute(sa.select(sa.func.count()).where(past, c.status.in_(sorted(OPEN_CASE)))).scalar_one()
-        )
+        still_open = sa.or_(c.status.in_(sorted(OPEN_CASE)), sa.and_(c.status.in_(ended), c.id.in_(appealed)))
+        kept_open = int(conn.execute(sa.select(sa.func.count()).where(past, still_open)).scalar_one())
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         with engine.begin() as conn:
@@ -103,6 +106,7 @@ def erase_expired(
             for sid, raw in conn.execute(sa.select(s.id, s.raw).where(s.consignment_id.in_(chunk))):
                 conn.execute(t.submissions.update().where(s.id == sid).values(raw=_scrub_raw(bytes(raw), secret)))
             conn.execute(t.consignments.update().where(c.id.in_(chunk)).values(erased_at=now))
+            accounts.forget_personal(conn, chunk, cutoff)
         if on_progress is not None:
             on_progress(len(chunk))
     scrubbed = 0
@@ -117,4 +121,5 @@ def erase_expired(
                 scrubbed += 1
     with engine.begin() as conn:
         names = forget_alert_names(conn, now)
+        accounts.forget_personal(conn, [], cutoff)  # payers' names on old payments, whatever they paid
     return RetentionReport(len(ids), kept_open, scrubbed, names)

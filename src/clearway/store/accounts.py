@@ -429,3 +429,30 @@ def gather(conn: sa.Connection, scope: str, subject: str, since: dt.datetime) ->
         if value == subject:
             found.append(str(cid))
     return found
+
+
+ERASED_GROUNDS = "(erased after the retention period)"
+
+
+def open_appeals(conn: sa.Connection) -> sa.Select[Any]:
+    """The consignments with an appeal still to decide: their case is open."""
+    a = t.appeals.c
+    return sa.select(a.consignment_id).where(a.state.in_(["lodged", "under_review"]))
+
+
+def forget_personal(conn: sa.Connection, consignment_ids: Sequence[str], before: dt.datetime) -> int:
+    """Retention: the free text of appeals on these consignments (grounds may name people) is erased, and
+    the payer's name of payments recorded before `before` that no API client is known by (a private person
+    paying at the border, as a bank statement names them). Returns the payments erased."""
+    a, y, k = t.appeals.c, t.payments.c, t.clients.c
+    if consignment_ids:
+        conn.execute(
+            t.appeals.update().where(a.consignment_id.in_(list(consignment_ids))).values(grounds=ERASED_GROUNDS)
+        )
+    known = sa.select(k.name)
+    erased = conn.execute(
+        t.payments.update()
+        .where(y.recorded_at < before, y.payer.is_not(None), y.payer.not_in(known))
+        .values(payer=None)
+    )
+    return int(erased.rowcount or 0)
