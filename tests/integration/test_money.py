@@ -323,8 +323,8 @@ def test_retention_keeps_a_case_under_appeal_and_then_erases_what_names_people(s
     s = service
     cid = registration(s.submit([shirt("R1", "HR1")], key="r1"))  # express: released at once
     today = dt.date.today().isoformat()
-    paid = s.client.post("/v1/payments", json={"reference": "HR1", "amount": "22.57", "currency": "EUR",
-                                               "paid_on": today, "payer": "Anna Schmidt"}, headers=s.officer)  # fmt: skip
+    payment = {"reference": "HR1", "amount": "22.57", "currency": "EUR", "paid_on": today, "payer": "Anna Schmidt"}
+    paid = s.client.post("/v1/payments", json=payment, headers=s.officer)
     assert paid.status_code == 201 and D(paid.json()["unmatched"]) == D("0")  # paid by tracking number
     appeal = s.client.post(f"/v1/consignments/{cid}/appeals", json={"grounds": "Anna Schmidt never ordered it"},
                            headers=s.alpha).json()  # fmt: skip
