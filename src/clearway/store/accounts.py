@@ -19,6 +19,7 @@ from clearway.accounts.payments import OpenItem, Payment, allocate, state_of
 from clearway.errors import NotFound
 from clearway.model.consignment import Consignment
 from clearway.revenue.assessment import Assessment
+from clearway.store import dossiers
 from clearway.store import tables as t
 from clearway.store.bulk import as_utc, chunked, insert_rows
 from clearway.store.events import EventBatch
@@ -57,18 +58,26 @@ def _money(value: Any) -> Decimal:
     return cents if cents == exact else exact
 
 
-def _payers(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, Callable[[PayerRole], str]]:
-    """For each consignment, who pays in each role: the buyer (named by its tracking number, as the carrier
-    collecting from it quotes it), the vendor (its scheme id), the carrier or post (the filer when a carrier
-    filed it, else the carrier whose manifest lists it), the intermediary (the filer)."""
-    c, k, h, m = t.consignments.c, t.clients.c, t.manifest_houses.c, t.manifests.c
-    rows: list[Any] = []
-    for chunk in chunked(list(consignment_ids)):
-        rows += conn.execute(sa.select(c.id, c.submitter, c.transport_document_id).where(c.id.in_(chunk))).all()
-    filers = sorted({r.submitter for r in rows})
-    carriers = set(conn.execute(sa.select(k.name).where(k.name.in_(filers), k.role.in_(_CARRIERS))).scalars())
+def transport_filers(conn: sa.Connection, filers: set[str]) -> set[str]:
+    """Which of `filers` are registered carriers or posts (the operators who hold the goods)."""
+    if not filers:
+        return set()
+    k = t.clients.c
+    return {str(n) for n in conn.execute(sa.select(k.name).where(k.name.in_(sorted(filers)), k.role.in_(_CARRIERS)))
+            .scalars()}  # fmt: skip
+
+
+def _payers(conn: sa.Connection, filed: dict[str, Any], carried: set[str]) -> dict[str, Callable[[PayerRole], str]]:
+    """For each consignment (`dossiers.filings` rows), who pays in each role: the buyer (named by its
+    tracking number, as the carrier collecting from it quotes it), the vendor (its scheme id), the carrier or
+    post (the filer when a carrier filed it, else the carrier whose manifest lists it: looked up for the
+    consignments in `carried` only), the intermediary (the filer)."""
+    h, m = t.manifest_houses.c, t.manifests.c
+    rows = list(filed.values())
+    carriers = transport_filers(conn, {r.submitter for r in rows if r.id in carried})
     manifested: dict[str, str] = {}
-    for chunk in chunked(sorted({r.transport_document_id for r in rows})):
+    looked = sorted({r.transport_document_id for r in rows if r.id in carried and r.submitter not in carriers})
+    for chunk in chunked(looked):
         for document, carrier in conn.execute(
             sa.select(h.transport_document_id, m.submitter).join(t.manifests, m.id == h.manifest_id)
             .where(h.transport_document_id.in_(chunk)).order_by(m.received_at)
@@ -111,6 +120,7 @@ def owe(
     at: dt.datetime,
     terms_of: Callable[[str], Terms | None],
     next_id: Callable[[], str],
+    filed: dict[str, Any],
 ) -> set[str]:
     """Record what each fresh assessment makes owed; a parcel about to be released whose duty a guarantee
     holder pays draws on its guarantee, and one that would pass the ceiling is returned (to be held,
@@ -119,7 +129,8 @@ def owe(
     decoded = [(o, a) for o, a in decoded if any(v > 0 for v in a.payers.values())]
     if not decoded:
         return set()
-    payer_of = _payers(conn, [o.consignment_id for o, _ in decoded])
+    carried = {o.consignment_id for o, a in decoded if "carrier" in a.payers}
+    payer_of = _payers(conn, {o.consignment_id: filed[o.consignment_id] for o, _ in decoded}, carried)
     accounts = holders(conn)
     exhausted: set[str] = set()
     rows = []
@@ -166,7 +177,7 @@ def add_owed(
 
 
 def payer_of(conn: sa.Connection, consignment_id: str) -> Callable[[PayerRole], str]:
-    return _payers(conn, [consignment_id])[consignment_id]
+    return _payers(conn, dossiers.filings(conn, [consignment_id]), {consignment_id})[consignment_id]
 
 
 def deferred_holder(conn: sa.Connection) -> Callable[[str], bool]:

@@ -36,16 +36,22 @@ class Joined:
     filer: str
 
 
-def join(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, Joined]:
-    """File each of `consignment_ids` in its dossier: a filing of a transport document that another filer
-    filed earlier (and has not withdrawn) joins that filing's dossier. Returns the joining ones and stores
-    their lead (`dossier_id`); the others are leads."""
+def filings(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, Any]:
+    """The rows `join` and the payers of what is owed read: id, filer, transport document, receipt, dossier."""
     c = t.consignments.c
-    mine: list[Any] = []
+    found: dict[str, Any] = {}
     for chunk in chunked(list(consignment_ids)):
-        mine += conn.execute(
-            sa.select(c.id, c.submitter, c.transport_document_id, c.received_at, c.dossier_id).where(c.id.in_(chunk))
-        ).all()
+        query = sa.select(c.id, c.submitter, c.transport_document_id, c.received_at, c.dossier_id)
+        found |= {row.id: row for row in conn.execute(query.where(c.id.in_(chunk)))}
+    return found
+
+
+def join(conn: sa.Connection, filed_now: dict[str, Any]) -> dict[str, Joined]:
+    """File each of `filed_now` (from `filings`) in its dossier: a filing of a transport document that
+    another filer filed earlier (and has not withdrawn) joins that filing's dossier. Returns the joining ones
+    and stores their lead (`dossier_id`); the others are leads."""
+    c = t.consignments.c
+    mine = list(filed_now.values())
     documents = sorted({row.transport_document_id for row in mine})
     filed: dict[str, list[Any]] = {}
     for chunk in chunked(documents):
@@ -103,12 +109,15 @@ def follow(
     move is an event on the joining filing, named for where it went. Returns (filing, status) for
     listeners."""
     c = t.consignments.c
+    joined = joining(conn, list(leads))
+    if not joined:  # most leads have no other filer: one query
+        return []
     now: dict[str, Any] = {}
-    for chunk in chunked(list(leads)):
+    for chunk in chunked(list(joined)):
         for row in conn.execute(sa.select(c.id, *(getattr(c, f) for f in FOLLOWED)).where(c.id.in_(chunk))):
             now[row.id] = row
     moved, updates = [], []
-    for lead, filings in joining(conn, list(now)).items():
+    for lead, filings in joined.items():
         target = now[lead]
         for filing in filings:
             if all(filing[f] == getattr(target, f) for f in FOLLOWED):

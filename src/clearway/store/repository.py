@@ -30,6 +30,7 @@ from clearway.model.consignment import Consignment
 from clearway.model.findings import Finding
 from clearway.store import accounts, dossiers, ledger_log
 from clearway.store import tables as t
+from clearway.store.accounts import transport_filers
 from clearway.store.bulk import as_utc, insert_rows
 from clearway.store.events import EventBatch
 
@@ -261,8 +262,9 @@ class Store:
         columns += ["missing"] if "missing" in decisions.columns else []
 
         with self.writing() as conn:
-            joined = dossiers.join(conn, decisions["key"].to_list())
-            carriers = self._transport_filers(conn, {j.filer for j in joined.values()})
+            filed = dossiers.filings(conn, decisions["key"].to_list())
+            joined = dossiers.join(conn, filed)
+            carriers = transport_filers(conn, {j.filer for j in joined.values()})
             escalations: list[tuple[str, str, tuple[tuple[str, str | None], ...]]] = []
             settlements = [
                 (d, settle(d["key"], versions[d["key"]], d["lane"], d["referrals"], agencies=d["agencies"],
@@ -272,7 +274,7 @@ class Store:
             ]  # fmt: skip
             owing = [accounts.Owing(s.consignment_id, d["assessment"], s.status) for d, s in settlements
                      if d.get("assessment") and s.consignment_id not in joined]  # fmt: skip
-            exhausted = accounts.owe(conn, owing, decided_at, self.terms, ids) if self.terms and owing else set()
+            exhausted = accounts.owe(conn, owing, decided_at, self.terms, ids, filed) if self.terms and owing else set()
             for d, settled in settlements:
                 cid = d["key"]
                 if cid in exhausted:
@@ -330,14 +332,6 @@ class Store:
             leads = [u["cid"] for u in updates] + [j.lead for j in joined.values()]
             dossiers.follow(conn, sorted(set(leads)), decided_at, recorded, actor)
             recorded.write(conn)
-
-    def _transport_filers(self, conn: sa.Connection, filers: set[str]) -> set[str]:
-        """Which of `filers` are registered carriers or posts (the operators who hold the goods)."""
-        if not filers:
-            return set()
-        k = t.clients.c
-        query = sa.select(k.name).where(k.name.in_(sorted(filers)), k.role.in_(["carrier", "postal"]))
-        return {str(name) for name in conn.execute(query).scalars()}
 
     def record_assessment_failures(
         self, failures: dict[str, str], versions: dict[str, int], at: dt.datetime
