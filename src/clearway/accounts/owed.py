@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
 import msgspec
 
@@ -19,6 +19,19 @@ from clearway.revenue.rules import Rule
 PayerRole = Literal["buyer", "vendor", "carrier", "intermediary"]
 PAYER_ROLES: tuple[PayerRole, ...] = ("buyer", "vendor", "carrier", "intermediary")
 PayableKind = Literal["assessment", "demand", "penalty", "refund"]
+
+
+class Liable(Protocol):
+    """What `owed` reads of an assessment (an `Assessment`, or a lighter view of its JSON)."""
+
+    @property
+    def currency(self) -> str: ...
+    @property
+    def collection_model(self) -> str: ...
+    @property
+    def payers(self) -> dict[str, Decimal]: ...
+    @property
+    def rules(self) -> list[str]: ...
 
 
 class Terms(msgspec.Struct, frozen=True):
@@ -65,7 +78,7 @@ def _round(amount: Decimal, places: int) -> Decimal:
 
 
 def owed(
-    assessment: Assessment,
+    assessment: Liable,
     terms: Terms,
     *,
     on: dt.date,

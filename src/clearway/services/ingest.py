@@ -158,9 +158,10 @@ def assess_rows(
     over_capacity(app).note(done.decisions)
     gatherer(app).count_decided(as_of, done.decisions)
     with tracer.start_as_current_span("record decisions", attributes={"clearway.consignments": len(rows)}):
+        prepared = app.store.prepare_decisions(done.decisions)  # read once, outside the write lock
         for part in done.decisions.iter_slices(record_chunk or max(1, done.decisions.height)):
             step()
-            app.store.record_decisions(part, versions, decided_at)  # short transactions where others wait
+            app.store.record_decisions(part, versions, decided_at, prepared=prepared)  # short where others wait
     return done
 
 

@@ -28,6 +28,18 @@ OPEN_STATES = ("open", "part_paid", "refund_due")
 """Payables something is still owed on (by the payer, or to it)."""
 _CARRIERS = ("carrier", "postal")
 _decode_assessment = msgspec.json.Decoder(Assessment).decode
+
+
+class _Liable(msgspec.Struct, frozen=True):
+    """What `accounts.owed` reads of an assessment's JSON: decoded without its lines, notes and sources."""
+
+    currency: str
+    collection_model: str
+    payers: dict[str, Decimal]
+    rules: list[str]
+
+
+_decode_liable = msgspec.json.Decoder(_Liable).decode
 _decode_consignment = msgspec.json.Decoder(Consignment).decode
 _encode = msgspec.json.Encoder(order="deterministic").encode
 
@@ -114,31 +126,49 @@ def holders(conn: sa.Connection) -> dict[str, dict[str, Any]]:
     return found
 
 
+@dataclass(frozen=True)
+class Liabilities:
+    """What a batch's assessments make owed, worked out before its decisions are stored: the assessment of
+    each consignment with something to pay, and who pays it in each role."""
+
+    assessments: dict[str, _Liable]
+    payers: dict[str, Callable[[PayerRole], str]]
+    accounts: dict[str, dict[str, Any]]  # `holders` as read then: deferred flags; guarantees are read again
+
+
+def prepare(conn: sa.Connection, assessments: dict[str, str], filed: dict[str, Any]) -> Liabilities:
+    """Decode the batch's assessments (JSON, by consignment) and name their payers. Reads only."""
+    decoded = {cid: _decode_liable(text) for cid, text in assessments.items()}
+    decoded = {cid: a for cid, a in decoded.items() if any(v > 0 for v in a.payers.values())}
+    carried = {cid for cid, a in decoded.items() if "carrier" in a.payers}
+    payers = _payers(conn, {cid: filed[cid] for cid in decoded if cid in filed}, carried)
+    return Liabilities(decoded, payers, holders(conn))
+
+
 def owe(
     conn: sa.Connection,
     owing: Sequence[Owing],
     at: dt.datetime,
     terms_of: Callable[[str], Terms | None],
     next_id: Callable[[], str],
-    filed: dict[str, Any],
+    prepared: Liabilities,
 ) -> set[str]:
     """Record what each fresh assessment makes owed; a parcel about to be released whose duty a guarantee
     holder pays draws on its guarantee, and one that would pass the ceiling is returned (to be held,
     `guarantee_exhausted`)."""
-    decoded = [(o, _decode_assessment(o.assessment)) for o in owing]
-    decoded = [(o, a) for o, a in decoded if any(v > 0 for v in a.payers.values())]
+    decoded = [(o, prepared.assessments[o.consignment_id]) for o in owing if o.consignment_id in prepared.assessments]
     if not decoded:
         return set()
-    carried = {o.consignment_id for o, a in decoded if "carrier" in a.payers}
-    payer_of = _payers(conn, {o.consignment_id: filed[o.consignment_id] for o, _ in decoded}, carried)
-    accounts = holders(conn)
+    accounts = prepared.accounts
+    if any(h["guarantee"] is not None for h in accounts.values()):
+        accounts = holders(conn)  # what a guarantee has drawn is read in the transaction that draws on it
     exhausted: set[str] = set()
     rows = []
     for o, a in decoded:
         terms = terms_of(a.rules[0]) if a.rules else None
-        if terms is None:
+        if terms is None or o.consignment_id not in prepared.payers:
             continue
-        lines = owed(a, terms, on=at.date(), payer=payer_of[o.consignment_id],
+        lines = owed(a, terms, on=at.date(), payer=prepared.payers[o.consignment_id],
                      deferred=lambda who: bool(accounts.get(who, {}).get("deferred")))  # fmt: skip
         for line in lines:
             account = accounts.get(line.payer)

@@ -46,10 +46,9 @@ def filings(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, An
     return found
 
 
-def join(conn: sa.Connection, filed_now: dict[str, Any]) -> dict[str, Joined]:
-    """File each of `filed_now` (from `filings`) in its dossier: a filing of a transport document that
-    another filer filed earlier (and has not withdrawn) joins that filing's dossier. Returns the joining ones
-    and stores their lead (`dossier_id`); the others are leads."""
+def leads_of(conn: sa.Connection, filed_now: dict[str, Any]) -> dict[str, Joined]:
+    """Which of `filed_now` (from `filings`) join another filer's dossier: a filing of a transport document
+    that another filer filed earlier (and has not withdrawn) joins that filing's dossier. Reads only."""
     c = t.consignments.c
     mine = list(filed_now.values())
     documents = sorted({row.transport_document_id for row in mine})
@@ -62,21 +61,34 @@ def join(conn: sa.Connection, filed_now: dict[str, Any]) -> dict[str, Joined]:
         ):
             filed.setdefault(row.transport_document_id, []).append(row)
     leads: dict[str, Joined] = {}
-    changed: list[dict[str, Any]] = []
     for row in mine:
         earlier = [
             f for f in filed.get(row.transport_document_id, [])
             if f.submitter != row.submitter and (f.received_at, f.id) < (row.received_at, row.id)
         ]  # fmt: skip
-        lead = earlier[0].id if earlier else None
-        if lead is not None:
-            leads[row.id] = Joined(lead, row.submitter)
+        if earlier:
+            leads[row.id] = Joined(earlier[0].id, row.submitter)
+    return leads
+
+
+def keep(conn: sa.Connection, filed_now: dict[str, Any], leads: dict[str, Joined]) -> None:
+    """Store each filing's dossier (`dossier_id`: its lead, or none) where it changed."""
+    c = t.consignments.c
+    changed = []
+    for row in filed_now.values():
+        lead = leads[row.id].lead if row.id in leads else None
         if lead != row.dossier_id:
             changed.append({"cid": row.id, "lead": lead})
     if changed:
         conn.execute(
             t.consignments.update().where(c.id == sa.bindparam("cid")).values(dossier_id=sa.bindparam("lead")), changed
         )
+
+
+def join(conn: sa.Connection, filed_now: dict[str, Any]) -> dict[str, Joined]:
+    """`leads_of`, stored (`keep`): returns the joining filings."""
+    leads = leads_of(conn, filed_now)
+    keep(conn, filed_now, leads)
     return leads
 
 

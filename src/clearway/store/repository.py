@@ -43,6 +43,17 @@ LONGEST_RETRY = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """What storing a batch of decisions reads, read once (`Store.prepare_decisions`)."""
+
+    filed: dict[str, Any]  # consignment id -> its filing row (`dossiers.filings`)
+    joined: dict[str, dossiers.Joined]  # filings that join another filer's dossier
+    carriers: set[str]  # the joining filers that are carriers or posts
+    followed: set[str]  # leads among the batch that other filings joined
+    owing: accounts.Liabilities  # what the assessments make owed, and by whom
+
+
+@dataclass(frozen=True)
 class Registration:
     """What became of one submitted consignment."""
 
@@ -236,12 +247,30 @@ class Store:
                 found[reference] = (cid, version, digest, status)
         return found
 
+    def prepare_decisions(self, decisions: pl.DataFrame, conn: sa.Connection | None = None) -> Prepared:
+        """What storing `decisions` reads (their filings and dossiers, the filers that carry, the leads others
+        joined, what the assessments make owed and by whom), read once for a batch that is stored in many
+        short transactions (`record_decisions(..., prepared=)`), outside the write lock."""
+        keys = decisions["key"].to_list()
+        assessments = (
+            {k: a for k, a in decisions.select("key", "assessment").iter_rows() if a}
+            if "assessment" in decisions.columns else {}
+        )  # fmt: skip
+        with contextlib.nullcontext(conn) if conn is not None else self.engine.connect() as reading:
+            filed = dossiers.filings(reading, keys)
+            joined = dossiers.leads_of(reading, filed)
+            carriers = transport_filers(reading, {j.filer for j in joined.values()})
+            followed = set(dossiers.joining(reading, keys))
+            owing = accounts.prepare(reading, {k: a for k, a in assessments.items() if k not in joined}, filed)
+        return Prepared(filed, joined, carriers, followed, owing)
+
     def record_decisions(
         self,
         decisions: pl.DataFrame,
         versions: dict[str, int],
         decided_at: dt.datetime,
         actor: str = "clearway",
+        prepared: Prepared | None = None,
     ) -> None:
         """Store the pipeline's decisions (keyed by consignment id), open their referrals, and move each
         consignment on: held for an inspection lane or a referral; else by its `release` mode (the
@@ -262,9 +291,12 @@ class Store:
         columns += ["missing"] if "missing" in decisions.columns else []
 
         with self.writing() as conn:
-            filed = dossiers.filings(conn, decisions["key"].to_list())
-            joined = dossiers.join(conn, filed)
-            carriers = transport_filers(conn, {j.filer for j in joined.values()})
+            ready = prepared or self.prepare_decisions(decisions, conn)
+            part = decisions["key"].to_list()
+            filed = {k: ready.filed[k] for k in part if k in ready.filed}
+            joined = {k: ready.joined[k] for k in part if k in ready.joined}
+            dossiers.keep(conn, filed, joined)
+            carriers = ready.carriers
             escalations: list[tuple[str, str, tuple[tuple[str, str | None], ...]]] = []
             settlements = [
                 (d, settle(d["key"], versions[d["key"]], d["lane"], d["referrals"], agencies=d["agencies"],
@@ -274,7 +306,9 @@ class Store:
             ]  # fmt: skip
             owing = [accounts.Owing(s.consignment_id, d["assessment"], s.status) for d, s in settlements
                      if d.get("assessment") and s.consignment_id not in joined]  # fmt: skip
-            exhausted = accounts.owe(conn, owing, decided_at, self.terms, ids, filed) if self.terms and owing else set()
+            exhausted = (
+                accounts.owe(conn, owing, decided_at, self.terms, ids, ready.owing) if self.terms and owing else set()
+            )
             for d, settled in settlements:
                 cid = d["key"]
                 if cid in exhausted:
@@ -329,8 +363,9 @@ class Store:
                 )
             for lead_id, lane, kinds in escalations:
                 dossiers.escalate(conn, lead_id, lane, kinds, decided_at, recorded, actor)
-            leads = [u["cid"] for u in updates] + [j.lead for j in joined.values()]
-            dossiers.follow(conn, sorted(set(leads)), decided_at, recorded, actor)
+            leads = {u["cid"] for u in updates if u["cid"] in ready.followed} | {j.lead for j in joined.values()}
+            if leads:  # the filings that joined these leads follow them
+                dossiers.follow(conn, sorted(leads), decided_at, recorded, actor)
             recorded.write(conn)
 
     def record_assessment_failures(
