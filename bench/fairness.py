@@ -103,7 +103,7 @@ def _measure(
     env = {"CLEARWAY_DATABASE_URL": db_url, "CLEARWAY_SHUTDOWN_GRACE": "5"} | (
         {"CLEARWAY_CONSIGNMENT_RATE": str(rate)} if rate else {}
     )  # what the flood left unassessed at the end is the next start's (the bench measures the quiet tenant)
-    with tempfile.TemporaryDirectory() as home, serving(Path(home), env) as server:
+    with tempfile.TemporaryDirectory() as home, serving(Path(home), env, stop_within=300) as server:
         quiet_headers = _token(server.url, quiet_one)
         alone = _singles(server.url, quiet_headers, quiet[:half], every, "alone-")
         # the flood is another client: its own process, so its threads (decoding 1,000-result answers) do

@@ -32,8 +32,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(home: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """A server on a free port of loopback, answering before this yields; stopped (if alive) after."""
+def serving(home: Path, env: dict[str, str] | None = None, stop_within: float = 20) -> Iterator[Server]:
+    """A server on a free port of loopback, answering before this yields; stopped (if alive) after, within
+    `stop_within` seconds (it first stores what is queued: each waiting request gets its answer)."""
     port = _port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CLEARWAY_")}
     environment |= {"CLEARWAY_HOME": str(home)} | (env or {})
@@ -59,4 +60,4 @@ def serving(home: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
     finally:
         if process.poll() is None:
             process.terminate()
-            process.wait(timeout=20)
+            process.wait(timeout=stop_within)
