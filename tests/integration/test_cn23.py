@@ -59,6 +59,11 @@ def test_a_consignment_goes_out_as_a_cn23_and_comes_back() -> None:
     for field in ("reference", "channel", "transport_document", "category", "currency", "gross_mass_kg", "order"):
         assert back[field] == original[field], field
     assert [(i["quantity"], i["unit_price"]) for i in back["items"]] == [(2, "7.50"), (1, "3.20")]
+    assert form["importer_reference"] == "IM2760000012" and back["fiscal"] == original["fiscal"]  # not twice
+    uk = to_consignment(from_consignment(example(fiscal={"scheme": "uk_vat", "id": "GB123456789"})))
+    assert uk["fiscal"] == {"scheme": "uk_vat", "id": "GB123456789"}
+    assert to_consignment(FORM | {"importer_reference": "IM2760000023"})["fiscal"]["scheme"] == "ioss"
+    assert "fiscal" not in to_consignment(FORM | {"importer_reference": "DE123"})  # not a fiscal reference
 
 
 def test_csv_has_a_row_per_content_line_and_groups_by_item_id() -> None:

@@ -93,6 +93,8 @@ def test_a_v1_consignment_goes_out_as_a_valid_declaration_and_comes_back(schemas
     assert back["items"][0]["unit_price"] == "15.00"  # 2 x 7.50
     assert back["transport_document"] == original["transport_document"]  # S10 via previous document 750
     assert back["consignee"]["name"] == original["consignee"]["name"]
+    assert back["fiscal"] == original["fiscal"] == {"scheme": "ioss", "id": "IM2760000012"}  # DE 3/40, FR5
+    assert b"<RoleCode>FR5</RoleCode>" in written  # the VAT paid at the sale is not charged again at import
 
 
 def test_a_declaration_the_schema_refuses_names_path_and_line(schemas: DmsSchemas, tmp_path: Path) -> None:

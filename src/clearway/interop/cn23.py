@@ -3,18 +3,22 @@
 A CN23 is a JSON object whose keys name the form's boxes, or CSV with one row per content line (box 1 to 6)
 and the declaration's other boxes repeated on each row; rows with the same UPU S10 item id are one item.
 The form carries no order data: `order_platform`, `order_id`, `order_date` (and `reference`) may be added
-beside the boxes, since Consignment v1 asks a sale of goods for them.
+beside the boxes, since Consignment v1 asks a sale of goods for them. The fiscal reference the VAT was
+collected under (an IOSS number and the like) travels in the importer's reference box, as the UPU asks for
+the IOSS number, with its scheme beside the boxes (`fiscal_scheme`), so the VAT is not charged twice.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
 Doc = dict[str, Any]
+IOSS = re.compile(r"^IM[0-9]{10}$")  # an importer's reference of this form is an IOSS number
 CATEGORIES = ("sale_of_goods", "gift", "documents", "commercial_sample", "returned_goods", "other")  # box 10
 PARTY = ("name", "business", "street", "postcode", "city", "country")
 CONTENT = {  # box -> key of one content line
@@ -26,7 +30,7 @@ FLAT = {  # CSV column -> form key, for the boxes of the whole item (and the ord
     "box7_total_gross_weight_kg": "total_gross_weight_kg", "box8_total_value": "total_value",
     "currency": "currency", "box9_postal_charges": "postal_charges", "box10_category": "category",
     "box11_explanation": "explanation", "box15_invoice": "invoice", "order_platform": "order_platform",
-    "order_id": "order_id", "order_date": "order_date",
+    "order_id": "order_id", "order_date": "order_date", "fiscal_scheme": "fiscal_scheme",
 }  # fmt: skip
 PARTIES = {"sender": PARTY, "addressee": (*PARTY, "phone", "email")}
 HEADER = [
@@ -57,8 +61,12 @@ def to_consignment(form: Doc, destination: str | None = None) -> Doc:
     if form.get("order_id"):
         doc["order"] = {"platform": form.get("order_platform"), "order_id": form["order_id"],
                         "order_date": form.get("order_date")}  # fmt: skip
-    if form.get("importer_reference"):
-        doc["consignee"]["identifiers"] = [{"scheme": "other", "value": form["importer_reference"]}]
+    reference = form.get("importer_reference")
+    scheme = form.get("fiscal_scheme") or ("ioss" if isinstance(reference, str) and IOSS.match(reference) else None)
+    if reference and scheme:
+        doc["fiscal"] = {"scheme": scheme, "id": reference}
+    elif reference:
+        doc["consignee"]["identifiers"] = [{"scheme": "other", "value": reference}]
     return _clean(doc)
 
 
@@ -116,6 +124,8 @@ def from_consignment(c: Doc) -> Doc:
     if c.get("order"):
         form |= {"order_platform": c["order"].get("platform"), "order_id": c["order"]["order_id"],
                  "order_date": c["order"].get("order_date")}  # fmt: skip
+    if c.get("fiscal"):
+        form |= {"importer_reference": c["fiscal"]["id"], "fiscal_scheme": c["fiscal"]["scheme"]}
     return _clean(form)
 
 

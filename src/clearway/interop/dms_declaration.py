@@ -180,6 +180,18 @@ def _map(declaration: etree._Element, responsible: str | None) -> tuple[Doc, lis
         (n for n in (r.find(shipment, p) for p in ("Importer", "Buyer", "Consignee")) if n is not None), None
     )
     document, master = _transport(r, shipment)
+    fiscal = None
+    items_level = [p for g in r.all(shipment, "GovernmentAgencyGoodsItem") for p in r.all(g, "DomesticDutyTaxParty")]
+    for party in [*r.all(shipment, "DomesticDutyTaxParty"), *items_level]:
+        role_el, id_el = r.find(party, "RoleCode"), r.find(party, "ID")
+        role = (role_el.text or "").strip() if role_el is not None else ""
+        number = (id_el.text or "").strip() if id_el is not None else ""
+        if role == "FR5" and number and fiscal is None and role_el is not None and id_el is not None:
+            r.take(role_el)  # DE 3/40, FR5: the IOSS number the VAT was paid under
+            r.take(id_el)
+            fiscal = {"scheme": "ioss", "id": number}
+        elif role and number:
+            notes.append(f"additional fiscal reference {role} {number}: no field in Consignment v1, kept in extras")
     doc: Doc = {
         "reference": r.text(declaration, "FunctionalReferenceID"),
         "channel": CHANNEL_BY_MODE.get(mode or "", "cargo"),
@@ -195,6 +207,7 @@ def _map(declaration: etree._Element, responsible: str | None) -> tuple[Doc, lis
         "shipping_cost": r.text(shipment, "CustomsValuation/FreightChargeAmount"),
         "gross_mass_kg": _plain(gross) if gross else None,
         "items": items,
+        "fiscal": fiscal,
     }
     r.text(declaration, "GoodsItemQuantity")
     r.text(declaration, "TypeCode")
@@ -347,6 +360,11 @@ def write_declaration(consignment: Doc, type_code: str = DECLARATION_TYPE) -> by
         _el(_el(g, "CustomsValuation"), "FreightChargeAmount", c["shipping_cost"], **money)
     if c.get("destination_country"):
         _el(_el(g, "Destination"), "CountryCode", c["destination_country"])
+    fiscal = c.get("fiscal") or {}
+    if fiscal.get("scheme") == "ioss":  # DE 3/40 additional fiscal reference, role FR5: the IOSS number
+        party = _el(g, "DomesticDutyTaxParty")
+        _el(party, "ID", fiscal["id"])
+        _el(party, "RoleCode", "FR5")
     if c.get("dispatch_country"):
         _el(_el(g, "ExportCountry"), "ID", c["dispatch_country"])
     for n, (item, mass) in enumerate(zip(items, _shares(c.get("gross_mass_kg"), len(items)), strict=True), start=1):
