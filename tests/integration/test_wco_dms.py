@@ -225,3 +225,15 @@ def test_a_partner_s_dms_export_declaration_becomes_an_export_record(schemas: Dm
     loaded = clearway("exports", "load", str(path), "--partner", "GACC", "--schemas", str(DMS / "schemas"),
                       home=tmp_path / "home")  # fmt: skip
     assert "1 export records of GACC kept" in loaded.stdout
+
+
+def test_co_declarations_for_special_fiscal_territories_convert_with_their_type_kept(schemas: DmsSchemas) -> None:
+    for name in ("TT_IM056a/TT_IM056a.xml", "TT_IM072a/TT_IM072a.xml"):
+        result = read_declaration((DMS / "samples" / name).read_bytes(), schemas)
+        assert result.refused is None and result.consignment is not None, (name, result.refused)
+        assert result.type_code is not None and result.type_code.startswith("CO")
+        assert any(n.startswith(f"declaration type {result.type_code} (DE 1/1)") for n in result.notes)
+    amendment = read_declaration((DMS / "samples/TT_IM056a/TT_IM056a.xml").read_bytes().replace(
+        b"<TypeCode>COA</TypeCode>", b"<TypeCode>COR</TypeCode>").replace(
+        b"<TypeCode>COJ</TypeCode>", b"<TypeCode>COR</TypeCode>"), schemas)  # fmt: skip
+    assert amendment.refused is not None and "amendment request" in amendment.refused

@@ -166,6 +166,11 @@ class AppealView(msgspec.Struct, frozen=True):
     decided_at: dt.datetime | None = None
 
 
+class RefundPaid(msgspec.Struct, frozen=True):
+    payable_id: str
+    state: str  # refunded
+
+
 class TaxReferral(msgspec.Struct, frozen=True):
     """A scheme's VAT return that differs from what customs saw, kept for the tax agency."""
 
@@ -255,8 +260,8 @@ class MoneyController(Controller):
           summary="Record that a refund owed back was paid out")  # fmt: skip
     def refund_paid(
         self, runtime: NamedDependency[Runtime], officer: NamedDependency[Principal], payable_id: FromPath[str]
-    ) -> dict[str, str]:
-        return accounts.refund_paid(runtime.app, officer, payable_id, _now())
+    ) -> RefundPaid:
+        return msgspec.convert(accounts.refund_paid(runtime.app, officer, payable_id, _now()), RefundPaid)
 
     @put("/accounts/{holder:str}", sync_to_thread=True, summary="Open or change a deferred account and guarantee")
     def set_account(

@@ -47,6 +47,7 @@ class Converted:
     refused: str | None = None  # why the document is not mapped at all
     schema_errors: list[SchemaError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the mapping did that a reader should know
+    type_code: str | None = None  # DE 1/1 as declared (IMx, or COx for a special fiscal territory)
 
 
 def _q(name: str) -> str:
@@ -281,7 +282,8 @@ def read_declaration(data: bytes, schemas: DmsSchemas, declared: str = "IM") -> 
         return result
     kind = (declaration.findtext(_q("TypeCode")) or "").strip()
     function = (declaration.findtext(_q("FunctionCode")) or "").strip()
-    if not kind.startswith(declared):
+    accepted = (declared, "CO") if declared == "IM" else (declared,)  # CO: to or from a special fiscal territory
+    if not kind.startswith(accepted) or kind in OTHER_TYPES:  # COR is an amendment request, not a CO
         what = {"IM": "an import", "EX": "an export"}.get(declared, declared)
         instead = f"; it is {OTHER_TYPES[kind]}" if kind in OTHER_TYPES else ""
         result.refused = f"not {what} declaration: type code {kind or '(none)'} (DE 1/1 must be {declared}){instead}"
@@ -298,6 +300,10 @@ def read_declaration(data: bytes, schemas: DmsSchemas, declared: str = "IM") -> 
     responsible = metadata.findtext(f"{{{MD}}}ResponsibleCountryCode")
     result.consignment, result.extras, notes = _map(declaration, responsible)
     result.notes += notes
+    result.type_code = kind
+    if kind.startswith("CO"):
+        result.notes.append(f"declaration type {kind} (DE 1/1): goods moving to or from a special fiscal territory, "
+                            "assessed as an import; the type is kept here")  # fmt: skip
     return result
 
 
