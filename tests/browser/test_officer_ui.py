@@ -124,6 +124,7 @@ def test_an_officer_works_a_held_parcel_through_inspection_to_release(browser: B
     expect(page.locator("#notice")).to_have_text("inspection recorded")
     expect(page.locator("#status")).to_have_text("inspected")
     expect(page.locator("#inspections")).to_contain_text("undervaluation: corrected value 48.00")
+    expect(page.locator("#money")).to_contain_text("assessment")  # what is owed on it, and by whom
     page.screenshot(path=SHOTS / "04-inspected.png", full_page=True)
     page.click("#release")
     expect(page.locator("#notice")).to_have_text("released")
