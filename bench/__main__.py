@@ -1,5 +1,5 @@
-"""`python -m bench system|intake|ledger|risk|screening|api|model|fairness|alerts|manifests`: figures, printed (no time
-is asserted)."""
+"""`python -m bench system|intake|ledger|risk|screening|api|model|fairness|alerts|manifests|money`: figures,
+printed (no time is asserted)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,15 @@ def main(argv: list[str] | None = None) -> None:
     manifests.add_argument("--size", type=int, default=9_500, help="parcels filed (default 9500)")
     manifests.add_argument("--extra", type=int, default=500, help="houses with no filing (default 500)")
     manifests.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    money = sub.add_parser("money", help="a payment file matched to a day's payables")
+    money.add_argument("--size", type=int, default=5_000, help="parcels assessed (default 5000)")
+    money.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
+    if args.suite == "money":
+        from bench.money import run as run_money
+
+        run_money(args.size, postgres=not args.no_postgres)
+        return
     if args.suite == "manifests":
         from bench.manifests import run as run_manifests
 

@@ -61,18 +61,30 @@ def terms_for(app: App, assessment: Assessment) -> Terms:
 # --- payments ---
 
 
+FILE_CHUNK = 200
+"""Payments of a file recorded per transaction: a bank statement of thousands commits in a few."""
+
+
 def record_payment(app: App, actor: Principal, payment: Payment, now: dt.datetime) -> dict[str, Any]:
     """Record one payment and place it on what it pays; audited."""
     _officer(actor)
+    return _record(app, actor, [payment], now)[0]
+
+
+def _record(app: App, actor: Principal, payments: list[Payment], now: dt.datetime) -> list[dict[str, Any]]:
+    """Record payments in order, in one transaction (each matched against what the ones before it paid)."""
     ids = IdSequence()
     recorded = EventBatch(ids)
+    done = []
     with app.store.writing() as conn:
-        done = kept.record_payment(conn, payment, now, actor.name, recorded)
-        if not done.get("duplicate"):
-            recorded.write(conn)
-            record_audit(conn, now, actor.name, actor.role, "payment_recorded", {},
-                         {"payment": done["id"], "reference": payment.reference, "amount": str(payment.amount),
-                          "currency": payment.currency, "source": payment.source})  # fmt: skip
+        for payment in payments:
+            one = kept.record_payment(conn, payment, now, actor.name, recorded)
+            done.append(one)
+            if not one.get("duplicate"):
+                record_audit(conn, now, actor.name, actor.role, "payment_recorded", {},
+                             {"payment": one["id"], "reference": payment.reference, "amount": str(payment.amount),
+                              "currency": payment.currency, "source": payment.source})  # fmt: skip
+        recorded.write(conn)
     return done
 
 
@@ -82,7 +94,8 @@ def import_payments(app: App, actor: Principal, data: bytes, fmt: str, now: dt.d
     if fmt not in ("csv", "camt053"):
         raise InvalidInput(f"a payment file is csv or camt053, not {fmt!r}")
     payments, problems = read_csv(data) if fmt == "csv" else read_camt053(data)
-    done = [record_payment(app, actor, p, now) for p in payments]
+    done = [d for start in range(0, len(payments), FILE_CHUNK)
+            for d in _record(app, actor, payments[start : start + FILE_CHUNK], now)]  # fmt: skip
     return {
         "recorded": sum(1 for d in done if not d.get("duplicate")),
         "duplicates": sum(1 for d in done if d.get("duplicate")),

@@ -260,17 +260,19 @@ def record_payment(
         seen = conn.execute(sa.select(y.id).where(y.bank_reference == payment.bank_reference)).scalar()
         if seen is not None:
             return payment_of(conn, str(seen)) | {"duplicate": True}
-    query = (
+    base = (
         sa.select(p.id, p.consignment_id, p.currency, p.due_on, p.amount, p.paid, c.reference,
                   c.transport_document_id)
         .join(t.consignments, c.id == p.consignment_id)
-        .where(sa.or_(p.id == payment.reference, c.reference == payment.reference,
-                      c.transport_document_id == payment.reference),
-               p.state.in_(["open", "part_paid"]), p.amount > 0)
+        .where(p.state.in_(["open", "part_paid"]), p.amount > 0)
     )  # fmt: skip
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=t.payables)
-    candidates = conn.execute(query).all()
+        base = base.with_for_update(of=t.payables)
+    candidates: list[Any] = []
+    for quoted in (p.id, c.transport_document_id, c.reference):  # indexed first; the filer's reference last
+        candidates = list(conn.execute(base.where(quoted == payment.reference)).all())
+        if candidates:
+            break
     items = [OpenItem(r.id, (r.reference, r.transport_document_id), r.currency, r.due_on,
                       _money(r.amount) - _money(r.paid)) for r in candidates]  # fmt: skip
     shares = allocate(payment, items)
