@@ -168,6 +168,8 @@ def test_a_demand_after_an_undervaluation_finding_and_an_appeal_that_annuls_it(s
     assert lodged.status_code == 201, lodged.text
     appeal = lodged.json()
     assert appeal["state"] == "lodged"
+    again = s.client.post(f"/v1/consignments/{cid}/appeals", json=grounds, headers=s.alpha)
+    assert again.status_code == 409 and appeal["id"] in again.text  # lodged once
     assert s.client.post(f"/v1/consignments/{cid}/appeals", json={"grounds": "x"}, headers=s.beta).status_code == 404
     early = s.client.post(f"/v1/officer/appeals/{appeal['id']}/annulled", json={}, headers=s.officer)
     assert early.status_code == 409  # it is reviewed first
@@ -324,8 +326,10 @@ def test_retention_keeps_a_case_under_appeal_and_then_erases_what_names_people(s
     cid = registration(s.submit([shirt("R1", "HR1")], key="r1"))  # express: released at once
     today = dt.date.today().isoformat()
     payment = {"reference": "HR1", "amount": "22.57", "currency": "EUR", "paid_on": today, "payer": "Anna Schmidt"}
-    paid = s.client.post("/v1/payments", json=payment, headers=s.officer)
+    paid = s.client.post("/v1/payments", json=payment | {"bank_reference": "TX-1"}, headers=s.officer)
     assert paid.status_code == 201 and D(paid.json()["unmatched"]) == D("0")  # paid by tracking number
+    replayed = s.client.post("/v1/payments", json=payment | {"bank_reference": "TX-1"}, headers=s.officer)
+    assert replayed.json()["duplicate"] is True and replayed.json()["id"] == paid.json()["id"]  # once
     appeal = s.client.post(f"/v1/consignments/{cid}/appeals", json={"grounds": "Anna Schmidt never ordered it"},
                            headers=s.alpha).json()  # fmt: skip
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)

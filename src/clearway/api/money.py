@@ -60,6 +60,8 @@ class PaymentRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     currency: Currency
     paid_on: dt.date
     payer: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    # the bank's (or cashier's) id of the payment: sent again, the payment is recorded once
+    bank_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
 
 
 class Allocation(msgspec.Struct, frozen=True):
@@ -244,7 +246,8 @@ class MoneyController(Controller):
             raise InvalidInput("the payment date is within 2000-2099")
         if Decimal(data.amount) <= 0:
             raise InvalidInput("a payment is of a positive amount")
-        payment = Payment(data.reference, Decimal(data.amount), data.currency, data.paid_on, data.payer, "api")
+        payment = Payment(data.reference, Decimal(data.amount), data.currency, data.paid_on, data.payer, "api",
+                          data.bank_reference)  # fmt: skip
         return msgspec.convert(accounts.record_payment(runtime.app, officer, payment, _now()), PaymentView)
 
     @post("/payments/import", status_code=201, sync_to_thread=True,

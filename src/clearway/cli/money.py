@@ -58,6 +58,7 @@ def payments_record(
     currency: Annotated[str, typer.Option(help="ISO 4217, e.g. EUR")],
     paid_on: Annotated[str, typer.Option(help="the day it was paid, YYYY-MM-DD")],
     payer: Annotated[str | None, typer.Option(help="who paid")] = None,
+    bank_reference: Annotated[str | None, typer.Option(help="the bank's id of it: recorded once however often")] = None,
     actor: Actor = DEFAULT_ACTOR,
 ) -> None:
     """Record one payment and match it to what it pays."""
@@ -65,7 +66,7 @@ def payments_record(
     from clearway.services import accounts
 
     payment = Payment(reference, _amount(amount, "--amount"), currency.upper(), parse_day(paid_on, "--paid-on"),
-                      payer, "cli")  # fmt: skip
+                      payer, "cli", bank_reference)  # fmt: skip
     _json(accounts.record_payment(_app(), _officer(actor), payment, utcnow()))
 
 

@@ -21,7 +21,7 @@ from clearway.accounts.tax import tax_export as tables
 from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.clearance.settle import duty_facts
-from clearway.errors import Forbidden, InvalidInput, NotFound
+from clearway.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from clearway.intake.payments import read_camt053, read_csv
 from clearway.model.bounds import storable
 from clearway.model.consignment import Consignment
@@ -341,6 +341,12 @@ def lodge_appeal(app: App, who: Principal, consignment_id: str, payable_id: str 
             ).scalar()
             if notified is None:
                 raise InvalidInput("this consignment has no decision to appeal yet")
+        a = t.appeals.c
+        pending = conn.execute(sa.select(a.id).where(
+            a.consignment_id == consignment_id, a.state.in_(["lodged", "under_review"]),
+            a.payable_id == payable_id if payable_id is not None else a.payable_id.is_(None))).first()  # fmt: skip
+        if pending is not None:  # a replayed or repeated appeal is the one already lodged
+            raise IllegalTransition(f"appeal {pending.id} against this is already lodged and not yet decided")
         current = kept.latest_assessment(conn, consignment_id)
         terms = terms_for(app, _decode_assessment(current[1])) if current else Terms(10, 16, 30, 30, Decimal(0), "")
         notified_on = (notified if notified.tzinfo else notified.replace(tzinfo=dt.UTC)).date()
