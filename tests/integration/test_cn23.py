@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from clearway.interop.cn23 import from_consignment, read_csv, to_consignment, write_csv
+from clearway.interop.cn23 import from_consignment, not_carried, read_csv, to_consignment, write_csv
 from clearway.model import validate_raw
 from tests.conftest import example
 
@@ -64,6 +64,9 @@ def test_a_consignment_goes_out_as_a_cn23_and_comes_back() -> None:
     assert uk["fiscal"] == {"scheme": "uk_vat", "id": "GB123456789"}
     assert to_consignment(FORM | {"importer_reference": "IM2760000023"})["fiscal"]["scheme"] == "ioss"
     assert "fiscal" not in to_consignment(FORM | {"importer_reference": "DE123"})  # not a fiscal reference
+    assert not_carried(original) == []  # the contract's example goes whole
+    lost = not_carried(example(insurance="1.00", consignor={"name": "X Ltd", "address": {"country": "CN"}}))
+    assert "insurance: no box on the CN23" in lost and any(n.startswith("seller: the sender box") for n in lost)
 
 
 def test_csv_has_a_row_per_content_line_and_groups_by_item_id() -> None:

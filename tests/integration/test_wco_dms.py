@@ -237,3 +237,13 @@ def test_co_declarations_for_special_fiscal_territories_convert_with_their_type_
         b"<TypeCode>COA</TypeCode>", b"<TypeCode>COR</TypeCode>").replace(
         b"<TypeCode>COJ</TypeCode>", b"<TypeCode>COR</TypeCode>"), schemas)  # fmt: skip
     assert amendment.refused is not None and "amendment request" in amendment.refused
+
+
+def test_what_a_declaration_cannot_carry_is_said_never_dropped_silently() -> None:
+    from clearway.interop.dms_declaration import not_carried
+
+    notes = not_carried(example() | {"fiscal": {"scheme": "uk_vat", "id": "GB123456789"}})
+    assert "order: no element in the DMS declaration written" in notes
+    assert "fiscal: uk_vat GB123456789 has no DE 3/40 role (only IOSS, FR5)" in notes
+    assert not any(n.startswith("fiscal") for n in not_carried(example()))  # IOSS travels as FR5
+    assert not any(n.startswith(("reference", "items/0/hs_code", "consignee")) for n in not_carried(example()))

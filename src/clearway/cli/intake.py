@@ -119,13 +119,17 @@ def convert(
         _print_v1([cn23.to_consignment(form) for form in forms], [])
         return
     if (source, target) == ("consignment-v1", "cn23"):
-        forms = [cn23.from_consignment(_valid_v1(doc)) for doc in _json_list(file.read_text(encoding="utf-8"))]
+        documents = [_valid_v1(doc) for doc in _json_list(file.read_text(encoding="utf-8"))]
+        forms = [cn23.from_consignment(doc) for doc in documents]
+        for doc in documents:  # what a CN23 cannot carry is said, never dropped without a word
+            for note in cn23.not_carried(doc):
+                err.print(f"note: {doc.get('reference')}: {note}", highlight=False)
         if fmt == "csv":
             sys.stdout.write(cn23.write_csv(forms))
         else:
             sys.stdout.write(json.dumps(forms[0] if len(forms) == 1 else forms, indent=2, ensure_ascii=False) + "\n")
         return
-    from clearway.interop.dms_declaration import read_declaration, write_declaration
+    from clearway.interop.dms_declaration import not_carried, read_declaration, write_declaration
     from clearway.interop.dms_schemas import DmsSchemas
     from clearway.settings import Settings
 
@@ -136,7 +140,10 @@ def convert(
         raise typer.BadParameter("give --schemas or set CLEARWAY_DMS_SCHEMAS", param_hint="--schemas")
     loaded = DmsSchemas.load(folder)
     if source == "consignment-v1":
-        sys.stdout.buffer.write(write_declaration(_valid_v1(json.loads(file.read_bytes()))))
+        document = _valid_v1(json.loads(file.read_bytes()))
+        sys.stdout.buffer.write(write_declaration(document))
+        for note in not_carried(document):  # what DMS cannot carry is said, never dropped without a word
+            err.print(f"note: {note}", highlight=False)
         return
     result = read_declaration(file.read_bytes(), loaded)
     if result.refused:

@@ -129,6 +129,26 @@ def from_consignment(c: Doc) -> Doc:
     return _clean(form)
 
 
+CARRIED = {"reference", "channel", "transport_document", "category", "seller", "consignee", "dispatch_country",
+           "destination_country", "currency", "gross_mass_kg", "shipping_cost", "items", "order", "fiscal"}  # fmt: skip
+"""What `from_consignment` carries of a Consignment v1 document (the sender is the consignor, if any)."""
+ITEM_CARRIED = {"description", "quantity", "unit_price", "hs_code", "origin_country", "net_mass_kg"}
+
+
+def not_carried(c: Doc) -> list[str]:
+    """What a CN23 written from `c` leaves out, one note each (never dropped without a word)."""
+    doc = _clean(c)
+    notes = [f"{name}: no box on the CN23" for name in sorted(set(doc) - CARRIED - {"consignor"})]
+    if doc.get("consignor"):
+        notes.append("seller: the sender box names the consignor; the seller is not on the form")
+    for role in ("seller", "consignee"):
+        if (doc.get(role) or {}).get("identifiers"):
+            notes.append(f"{role}/identifiers: no box on the CN23")
+    for n, item in enumerate(doc.get("items", [])):
+        notes += [f"items/{n}/{name}: no box on the CN23" for name in sorted(set(item) - ITEM_CARRIED)]
+    return notes
+
+
 def read_csv(text: str) -> Iterator[Doc]:
     """CN23 forms from CSV rows (one per content line), in the order their item ids first appear."""
     forms: dict[str, Doc] = {}

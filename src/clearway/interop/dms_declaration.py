@@ -392,6 +392,28 @@ def write_declaration(consignment: Doc, type_code: str = DECLARATION_TYPE) -> by
     return bytes(etree.tostring(metadata, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
+CARRIED = {"reference", "channel", "transport_document", "master_reference", "category", "seller", "consignor",
+           "consignee", "dispatch_country", "destination_country", "currency", "shipping_cost", "gross_mass_kg",
+           "items"}  # fmt: skip
+"""What `write_declaration` carries of a Consignment v1 document (and the IOSS number, under `fiscal`)."""
+ITEM_CARRIED = {"description", "quantity", "unit_price", "hs_code", "origin_country", "net_mass_kg"}
+
+
+def not_carried(consignment: Doc) -> list[str]:
+    """What a DMS declaration written from `consignment` leaves out, one note each (never dropped without
+    a word): the fields it has no element for here, and a fiscal reference of a scheme DE 3/40 has no role
+    for."""
+    c = _clean(consignment)
+    notes = [f"{name}: no element in the DMS declaration written" for name in sorted(set(c) - CARRIED - {"fiscal"})]
+    fiscal = c.get("fiscal") or {}
+    if fiscal and fiscal.get("scheme") != "ioss":
+        notes.append(f"fiscal: {fiscal.get('scheme')} {fiscal.get('id')} has no DE 3/40 role (only IOSS, FR5)")
+    for n, item in enumerate(c.get("items", [])):
+        notes += [f"items/{n}/{name}: no element in the DMS declaration written"
+                  for name in sorted(set(item) - ITEM_CARRIED)]  # fmt: skip
+    return notes
+
+
 def _plain(value: Decimal) -> str:
     """A decimal without exponent or trailing zeros, as the DMS decimal types want it."""
     text = format(value, "f")
