@@ -30,7 +30,7 @@ from clearway.revenue.assessment import Assessment
 from clearway.store import accounts as kept
 from clearway.store import tables as t
 from clearway.store.events import Audit, EventBatch, record_audit
-from clearway.store.repository import IdSequence, as_utc
+from clearway.store.repository import IdSequence
 
 _encode = msgspec.json.Encoder(order="deterministic").encode
 _decode_assessment = msgspec.json.Decoder(Assessment).decode
@@ -371,7 +371,7 @@ def appeal(app: App, reader: Principal, appeal_id: str) -> dict[str, Any]:
         raise NotFound(f"no appeal {appeal_id}")
     if not reader.is_submitter:
         _officer(reader)
-    item = {str(k): as_utc(v) if isinstance(v, dt.datetime) else v for k, v in row.items() if k != "submitter"}
+    item = {k: v for k, v in kept.plain(row).items() if k != "submitter"}
     item["kept"] = Decimal(str(item["kept"])) if item["kept"] is not None else None
     return item
 
@@ -430,15 +430,6 @@ def move_appeal(app: App, officer: Principal, appeal_id: str, action: str, now: 
         recorded.add(row["consignment_id"], f"appeal_{state}", officer.name, now, facts, audit=audit)
         recorded.write(conn)
     return appeal(app, officer, appeal_id)
-
-
-def overdue_appeals(app: App, today: dt.date) -> list[dict[str, Any]]:
-    """Appeals not decided by their review date."""
-    a = t.appeals.c
-    with app.store.engine.connect() as conn:
-        rows = conn.execute(sa.select(t.appeals).where(a.state.in_(["lodged", "under_review"]),
-                                                        a.review_by < today)).mappings()  # fmt: skip
-        return [{str(k): v for k, v in r.items()} for r in rows]
 
 
 # --- customs to tax ---
@@ -509,7 +500,7 @@ def audit_case(app: App, officer: Principal, case_id: str) -> dict[str, Any]:
         row = conn.execute(sa.select(t.audit_cases).where(t.audit_cases.c.id == case_id)).mappings().first()
     if row is None:
         raise NotFound(f"no audit case {case_id}")
-    found = {str(k): as_utc(v) if isinstance(v, dt.datetime) else v for k, v in row.items()}
+    found = kept.plain(row)
     return found | {"consignments": msgspec.json.decode(row["consignments"])}
 
 

@@ -24,8 +24,6 @@ from clearway.store import tables as t
 from clearway.store.bulk import as_utc, chunked, insert_rows
 from clearway.store.events import EventBatch
 
-OPEN_STATES = ("open", "part_paid", "refund_due")
-"""Payables something is still owed on (by the payer, or to it)."""
 _CARRIERS = ("carrier", "postal")
 _decode_assessment = msgspec.json.Decoder(Assessment).decode
 
@@ -53,7 +51,7 @@ class Owing:
     status: str
 
 
-def _plain(row: Any) -> dict[str, Any]:
+def plain(row: Any) -> dict[str, Any]:
     """A row as a dict with plain keys, its times in UTC (SQLite hands them back naive)."""
     return {str(k): as_utc(v) if isinstance(v, dt.datetime) else v for k, v in row.items()}
 
@@ -244,7 +242,7 @@ def payables(
 
 
 def _payable(row: Any) -> dict[str, Any]:
-    item = _plain(row)
+    item = plain(row)
     item["amount"], item["paid"] = _money(item["amount"]), _money(item["paid"])
     item["outstanding"] = item["amount"] - item["paid"]
     return item
@@ -298,7 +296,7 @@ def record_payment(
 def payment_of(conn: sa.Connection, payment_id: str) -> dict[str, Any]:
     y, al = t.payments.c, t.allocations.c
     row = conn.execute(sa.select(t.payments).where(y.id == payment_id)).mappings().one()
-    item = _plain(row)
+    item = plain(row)
     item["amount"], item["unmatched"] = _money(item["amount"]), _money(item["unmatched"])
     item["allocations"] = [{"payable_id": pid, "amount": _money(amount)} for pid, amount in conn.execute(
         sa.select(al.payable_id, al.amount).where(al.payment_id == payment_id).order_by(al.payable_id))]  # fmt: skip
@@ -420,7 +418,7 @@ def tax_referrals(conn: sa.Connection, period: str | None = None) -> list[dict[s
     query = sa.select(t.tax_referrals).order_by(q.period, q.scheme_id, q.destination_country)
     if period is not None:
         query = query.where(q.period == period)
-    return [_plain(row) | {"facts": msgspec.json.decode(row["facts"])} for row in conn.execute(query).mappings()]
+    return [plain(row) | {"facts": msgspec.json.decode(row["facts"])} for row in conn.execute(query).mappings()]
 
 
 def audit_queue(conn: sa.Connection, *, sample: int, limit: int = 500) -> list[dict[str, Any]]:
@@ -433,10 +431,10 @@ def audit_queue(conn: sa.Connection, *, sample: int, limit: int = 500) -> list[d
         .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version))
         .where(c.status == "released", c.dossier_id.is_(None), c.id.not_in(audited))
     )  # fmt: skip
-    blue = [_plain(r) | {"why": "blue lane"} for r in conn.execute(
+    blue = [plain(r) | {"why": "blue lane"} for r in conn.execute(
         base.where(c.lane == "blue").order_by(c.released_at, c.id).limit(limit)).mappings()]  # fmt: skip
     riskiest = base.where(c.lane != "blue").order_by(d.score.desc(), c.released_at, c.id).limit(max(0, sample))
-    ranked = [_plain(r) | {"why": "risk-ranked sample"} for r in conn.execute(riskiest).mappings()]
+    ranked = [plain(r) | {"why": "risk-ranked sample"} for r in conn.execute(riskiest).mappings()]
     queue: dict[str, dict[str, Any]] = {}
     for row in [*blue, *ranked]:
         queue.setdefault(row["id"], row)

@@ -37,7 +37,7 @@ class Joined:
 
 
 def filings(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, Any]:
-    """The rows `join` and the payers of what is owed read: id, filer, transport document, receipt, dossier."""
+    """The rows `leads_of` and the payers of what is owed read: id, filer, transport document, receipt, dossier."""
     c = t.consignments.c
     found: dict[str, Any] = {}
     for chunk in chunked(list(consignment_ids)):
@@ -83,13 +83,6 @@ def keep(conn: sa.Connection, filed_now: dict[str, Any], leads: dict[str, Joined
         conn.execute(
             t.consignments.update().where(c.id == sa.bindparam("cid")).values(dossier_id=sa.bindparam("lead")), changed
         )
-
-
-def join(conn: sa.Connection, filed_now: dict[str, Any]) -> dict[str, Joined]:
-    """`leads_of`, stored (`keep`): returns the joining filings."""
-    leads = leads_of(conn, filed_now)
-    keep(conn, filed_now, leads)
-    return leads
 
 
 def lead_of(conn: sa.Connection, consignment_id: str) -> str:
