@@ -22,6 +22,7 @@ from clearway.store import tables as t
 from clearway.workers.runtime import Runtime
 from tests.conftest import example
 from tests.integration.clients import bearer
+from tests.integration.conftest import without_random_selection
 
 PROBLEM = "application/problem+json"
 
@@ -47,10 +48,7 @@ def service_for(database_url: str, tmp_path: Path, **changes: Any) -> Iterator[S
     settings = dataclasses.replace(
         Settings.from_env({"CLEARWAY_HOME": str(tmp_path)}), database_url=database_url, **changes
     )
-    app = bootstrap(settings)
-    if app.selectivity is not None:  # a random selection (0.5% of parcels) would make any parcel's lane a flake
-        app.selectivity = dataclasses.replace(app.selectivity, random_rate=0.0, aeo_random_rate=0.0)
-        app.pipeline = app.rebuild()
+    app = without_random_selection(bootstrap(settings))
     runtime = Runtime.build(app)
     with TestClient(create_app(app, runtime=runtime)) as client:
         yield Service(

@@ -26,6 +26,7 @@ from clearway.settings import Settings
 from clearway.store import tables as t
 from tests.conftest import NOON, example
 from tests.integration.clients import bearer
+from tests.integration.conftest import without_random_selection
 
 
 def docs(prefix: str, n: int) -> bytes:
@@ -43,7 +44,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[App]:
     settings = dataclasses.replace(
         Settings.from_env({"CLEARWAY_HOME": str(tmp_path)}), database_url=database_url, batch_size=4, checkpoint_every=6
     )
-    application = bootstrap(settings)
+    application = without_random_selection(bootstrap(settings))
     yield application
     application.store.engine.dispose()
 

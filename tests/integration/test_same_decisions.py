@@ -24,6 +24,7 @@ from clearway.services.ingest import ingest
 from clearway.settings import Settings
 from clearway.sim import simulate
 from clearway.store import tables as t
+from tests.integration.conftest import without_random_selection
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "decisions-seed-7.json"
 DAY = dt.date(2026, 11, 20)
@@ -31,10 +32,9 @@ DAY = dt.date(2026, 11, 20)
 
 def _decisions(tmp_path: Path) -> list[dict[str, object]]:
     settings = Settings.from_env({"CLEARWAY_HOME": str(tmp_path)})
-    app = bootstrap(dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'same.db'}"))
-    if app.selectivity is not None:  # the random share is drawn by consignment id, which is new each run
-        app.selectivity = dataclasses.replace(app.selectivity, random_rate=0.0, aeo_random_rate=0.0)
-        app.pipeline = app.rebuild()
+    app = without_random_selection(
+        bootstrap(dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'same.db'}"))
+    )
     day = simulate(1500, 7, DAY)
     noon = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
     for submitter in sorted({r.submitter for r in day.records}):
