@@ -51,6 +51,15 @@ def context(**rates: str) -> RevenueContext:
     return RevenueContext(rules, Tariff(tuple(tariff)), FixedRates(fixed), regional)  # type: ignore[arg-type]
 
 
+def with_rates(rows: str, **rates: str) -> RevenueContext:
+    """The shipped rules with an administration's own tariff lines (`jurisdiction,prefix,percent`): where a worked
+    example states its duty rate, the test states it too rather than depend on the shipped tariff."""
+    head = "jurisdiction,hs_prefix,rate_percent,effective_from,effective_to,source\n"
+    own = parse_tariff(head + "".join(f"{row},2000-01-01,,the example's rate\n" for row in rows.split()), "own.csv")
+    ctx = context(**rates)
+    return RevenueContext(ctx.rules, Tariff(ctx.tariff.base, tuple(own)), ctx.rates, ctx.regional)
+
+
 def parcel(dest: str, currency: str, items: list[tuple[str, int, str]], **fields: Any) -> Any:
     """A consignment of (hs_code, quantity, unit price) lines, no transport cost unless given."""
     doc = example(
@@ -139,6 +148,15 @@ class TestAustralia:
         assert a.lines[0].customs_value == D("2000.00") and a.totals.duty == D("100.00")
         assert a.totals.vat == D("225.00") and a.lines[0].tax_base == D("2250.00")  # 10% of 2000 + 100 + 150
 
+    def test_the_customs_worked_example_of_an_amplifier(self) -> None:
+        # Australian Customs, "How is duty and GST calculated?": an amplifier bought for USD 1,274 at A$1 = US$0.91
+        # (customs value A$1,400), postage and insurance USD 118.30 (A$130), duty 5%: duty A$70, VoTI A$1,600,
+        # GST A$160, A$230 in all.
+        ctx = with_rates("AU,8518,5", USD_AUD=str(Decimal(1) / Decimal("0.91")))
+        a = assess(parcel("AU", "USD", [("851840", 1, "1274.00")], shipping_cost="118.30"), MARCH_2026, ctx)
+        assert a.lines[0].customs_value == D("1400.00") and a.totals.duty == D("70.00")
+        assert a.lines[0].tax_base == D("1600.00") and a.totals.vat == D("160.00") and a.totals.total == D("230.00")
+
 
 class TestIndia:
     # CBIC, customs duty calculation: basic customs duty (BCD) on the assessable value (CIF); Social Welfare
@@ -156,6 +174,18 @@ class TestIndia:
         assert a.totals.duty == D("2200")  # 20% of 10,000, and 10% of that
         assert a.totals.vat == D("2196") and a.lines[0].tax_base == D("12200")  # 18% of 12,200
         assert a.totals.total == D("4396")
+        assert a.parts == {"basic customs duty": 2000, "Social Welfare Surcharge": 200, "IGST": 2196}
+
+    def test_each_duty_and_tax_is_rounded_to_the_rupee_on_its_own(self) -> None:
+        # Customs Act 1962 s. 154A: each sum payable to the nearest rupee, fifty paise and above up. On an
+        # assessable value of 10,004.80 at 10%, BCD 1,000.48 is 1,000 and SWS 100.048 is 100, where one rounding
+        # of both (1,100.528) would ask 1,101; IGST 18% of 11,105.33 is 1,998.96, so 1,999.
+        ctx = with_rates("IN,6109,10")
+        a = assess(parcel("IN", "INR", [("610910", 1, "10004.80")]), MARCH_2026, ctx)
+        assert a.parts == {"basic customs duty": 1000, "Social Welfare Surcharge": 100, "IGST": 1999}
+        assert a.totals.duty == D("1100") and a.totals.total == D("3099")
+        half = assess(parcel("IN", "INR", [("610910", 1, "10005.00")]), MARCH_2026, ctx)
+        assert half.parts["basic customs duty"] == D("1001")  # 1,000.50: fifty paise go up
 
 
 class TestCanada:
@@ -205,6 +235,18 @@ class TestCanada:
         assert assess(halifax, dt.date(2025, 4, 1), context()).lines[0].tax_rate == D("0.14")
         assert assess(self._to("CA-NS", None), dt.date(2025, 4, 1), context()).lines[0].tax_rate == D("0.14")
 
+    def test_the_cbsa_worked_example(self) -> None:
+        # CBSA, "Importing commercial goods into Canada", calculating duty and GST: goods of USD 100 at
+        # US$1 = CAN$1.15 (value for duty CAN$115), 4% duty (CAN$4.60), GST 5% of the value for tax CAN$119.60
+        # (CAN$5.98): CAN$10.58 in all. By post from outside CUSMA, so the CAD 20 threshold applies.
+        ctx = with_rates("CA,8518,4", USD_CAD="1.15")
+        c = self._to(None, None)
+        c = msgspec.structs.replace(c, currency="USD", items=[msgspec.structs.replace(
+            c.items[0], hs_code="851840", unit_price=D("100.00"))], dispatch_country="CN")  # fmt: skip
+        a = assess(c, MARCH_2026, ctx)
+        assert a.lines[0].customs_value == D("115.00") and a.totals.duty == D("4.60")
+        assert a.lines[0].tax_base == D("119.60") and a.totals.vat == D("5.98") and a.totals.total == D("10.58")
+
     def test_without_a_province_the_gst_applies_and_says_why(self) -> None:
         a = assess(self._to(None, None), MARCH_2026, context())
         assert a.lines[0].tax_rate == D("0.05")
@@ -220,6 +262,17 @@ class TestKorea:
         from_us = parcel("KR", "USD", [("610910", 1, "180.00")], dispatch_country="US",
                          transport_document={"type": "s10", "id": "RR123456785US"})  # fmt: skip
         assert assess(from_us, MARCH_2026, ctx).totals.total == D("0")
+
+    def test_the_kcs_worked_example_and_amounts_under_10_won(self) -> None:
+        # Korea Customs Service, customs information (통관정보의 문), duty calculation example: CIF USD 1,000 at
+        # 1,200 won per dollar, duty 8%: 96,000 won; VAT 10% of the value plus duty: 129,600 won.
+        ctx = with_rates("KR,8518,8", USD_KRW="1200")
+        a = assess(parcel("KR", "USD", [("851840", 1, "1000.00")]), MARCH_2026, ctx)
+        assert a.totals.duty == D("96000") and a.totals.vat == D("129600")
+        # Act on the Management of National Treasury Funds art. 47: amounts under 10 won are not counted.
+        # USD 1,000.07 is 1,200,084 won: duty 96,006.72 is 96,000, and VAT on 1,296,084 (129,608.40) is 129,600.
+        odd = assess(parcel("KR", "USD", [("851840", 1, "1000.07")]), MARCH_2026, ctx)
+        assert odd.totals.duty == D("96000") and odd.totals.vat == D("129600")
 
     def test_same_day_arrivals_for_one_consignee_are_combined(self) -> None:
         ctx = context(USD_KRW="1400")
@@ -266,6 +319,35 @@ class TestBrazil:
         assert a.payers == {"vendor": D("111.45")}
 
 
+class TestJapan:
+    # Japan Customs, Customs Answer 1111 "Calculation method of amount of tariff duty, consumption tax, etc.":
+    # item A, CIF 534,795 yen, 14% duty, standard rate; item B, CIF 126,258 yen, 14%, reduced rate (food).
+    # Each base is cut to 1,000 yen and each amount to 100 yen (Act on General Rules for National Taxes arts.
+    # 118 and 119): duty 74,760 + 17,640 = 92,400; consumption tax 47,502 + 8,923 = 56,425, so 56,400; local
+    # consumption tax, 22/78 of each line's tax cut to 100 yen, 13,397 + 2,510 = 15,907, so 15,900.
+    def test_customs_answer_1111(self) -> None:
+        ctx = with_rates("JP,6403,14 JP,2106,14")
+        # personal-use imports are valued at 60% of the price: 891,325 and 210,430 yen give the example's values
+        a = assess(parcel("JP", "JPY", [("640399", 1, "891325"), ("210690", 1, "210430")]), MARCH_2026, ctx)
+        assert [line.customs_value for line in a.lines] == [D("534795"), D("126258")]
+        assert [line.duty for line in a.lines] == [D("74760"), D("17640")]
+        assert [line.tax_base for line in a.lines] == [D("609000"), D("143000")]  # value + duty cut to 100, to 1,000
+        assert a.parts == {"customs duty": 92400, "consumption tax": 56400, "local consumption tax": 15900}
+        assert a.totals.duty == D("92400") and a.totals.vat == D("72300") and a.totals.total == D("164700")
+        assert [line.tax_rate for line in a.lines] == [D("0.1"), D("0.08")]  # 7.8% + 2.2%, 6.24% + 1.76%
+
+
+class TestSingapore:
+    # Singapore Customs, "Goods and Services Tax (GST)", example 2 (dutiable goods): a motor car bought for
+    # S$100,000 FOB, freight, handling and insurance S$1,000, excise duty 20% of the customs value: customs
+    # value S$101,000, duty S$20,200, GST at the prevailing 9% of S$121,200.
+    def test_the_dutiable_goods_example(self) -> None:
+        ctx = with_rates("SG,8703,20")
+        a = assess(parcel("SG", "SGD", [("870323", 1, "100000.00")], shipping_cost="1000.00"), MARCH_2026, ctx)
+        assert a.lines[0].customs_value == D("101000.00") and a.totals.duty == D("20200.00")
+        assert a.lines[0].tax_base == D("121200.00") and a.totals.vat == D("10908.00")
+
+
 class TestSwitzerland:
     # FOCBS: import VAT of CHF 5 or less is not levied (8.1% of about CHF 62).
     def test_vat_of_5_francs_or_less_is_not_levied(self) -> None:
@@ -273,6 +355,16 @@ class TestSwitzerland:
         high = assess(parcel("CH", "CHF", [("610910", 1, "70.00")]), MARCH_2026, context())
         assert low.totals.vat == D("0") and low.collection_model == "exempt"
         assert high.totals.vat == D("5.65")  # 5.67 rounded to the 5 centimes
+        assert high.lines[0].customs_value == D("70.00") and high.lines[0].tax == D("5.67")  # lines to the centime
+
+    def test_the_focbs_sample_calculation(self) -> None:
+        # FOCBS, "Online shopping: sample calculation - taxable goods value": a vacuum cleaner of EUR 150 with
+        # EUR 12.50 postage, EUR 162.50 at 0.98: CHF 159.25 on the invoice. The FOCBS adds the Post's own
+        # charges for the declaration and for opening the parcel (CHF 37.45) to reach CHF 196.70; those are the
+        # Post's, not in the consignment's data, so clearway's base is the invoice's: 8.1% of 159.25 is 12.90.
+        ctx = context(EUR_CHF="0.98")
+        a = assess(parcel("CH", "EUR", [("850819", 1, "150.00")], shipping_cost="12.50"), MARCH_2026, ctx)
+        assert a.lines[0].tax_base == D("159.25") and a.totals.vat == D("12.90")
 
 
 class TestUnitedStates:
@@ -289,6 +381,21 @@ class TestUnitedStates:
         after = assess(c, dt.date(2025, 8, 29), context())
         assert before.totals.total == D("0.00") and before.rules == ["US-321"]
         assert after.totals.duty == D("16.50") and after.rules == ["US-2025-08"]
+
+    def test_the_international_mail_duty_worksheet(self) -> None:
+        # CBP, International Mail Duty Worksheet (OMB 1651-0147), its sample rows: in one postal item, goods of
+        # USD 47.00 and USD 23.00 at 10% owe USD 4.70 and USD 2.30; another item of USD 45.00 at 50% owes 22.50.
+        # (The sample S10 number fails its check digit; the test uses a valid one.)
+        # The worksheet's rate follows the origin (the IEEPA rate); clearway's tariff is by heading, so the
+        # test states the rates by heading.
+        ctx = with_rates("US,6109,10 US,4202,50")
+        post = {"transport_document": {"type": "s10", "id": "EX123456785CN"}, "channel": "post"}
+        one = assess(parcel("US", "USD", [("610910", 1, "47.00"), ("610990", 1, "23.00")], **post),
+                     dt.date(2025, 9, 1), ctx)  # fmt: skip
+        assert [line.duty for line in one.lines] == [D("4.70"), D("2.30")] and one.totals.duty == D("7.00")
+        assert one.collection_model == "carrier_or_postal"
+        other = assess(parcel("US", "USD", [("420222", 1, "45.00")], **post), dt.date(2025, 9, 1), ctx)
+        assert other.totals.duty == D("22.50")
 
     def test_a_free_rate_is_not_an_exemption_after_the_suspension(self) -> None:
         # Nothing is exempt by value after 2025-08-29: a duty-free line is dutiable at a rate of 0, collected as
@@ -487,9 +594,11 @@ class TestGiftsAndExciseGoods:
 
     def test_excise_goods_keep_their_tax_under_a_threshold(self) -> None:
         # Customs Tariff Act of Japan art. 14 item 18: the JPY 10,000 exemption does not cover alcohol or
-        # tobacco. A JPY 8,000 bottle of whisky (taxable value 60%: 4,800) pays 10% consumption tax.
+        # tobacco. A JPY 8,000 bottle of whisky (taxable value 60%: 4,800) pays consumption tax: 7.8% of the
+        # base cut to 4,000 yen is 312, cut to 300; the local tax, 22/78 of 300, is 84 yen, cut to nothing.
         whisky = assess(parcel("JP", "JPY", [("220830", 1, "8000")]), MARCH_2026, context())
-        assert whisky.totals.duty == D("0") and whisky.totals.vat == D("480")
+        assert whisky.totals.duty == D("0") and whisky.totals.vat == D("300")
+        assert whisky.parts == {"customs duty": 0, "consumption tax": 300, "local consumption tax": 0}
         shirt = assess(parcel("JP", "JPY", [("610910", 1, "8000")]), MARCH_2026, context())
         assert shirt.totals.total == D("0")
 

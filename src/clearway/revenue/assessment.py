@@ -52,7 +52,7 @@ class FxUsed(msgspec.Struct, frozen=True):
     origin: str
 
 
-class Assessment(msgspec.Struct, frozen=True):
+class Assessment(msgspec.Struct, frozen=True, omit_defaults=True):
     reference: str
     jurisdiction: str
     destination_country: str
@@ -69,3 +69,6 @@ class Assessment(msgspec.Struct, frozen=True):
     vendor_liability: VendorLiability | None
     fx: list[FxUsed]
     notes: list[str]
+    parts: dict[str, Decimal] = msgspec.field(default_factory=dict)
+    """Each duty and tax on its own, where the law rounds them apart (IN: basic duty, surcharge and IGST; JP:
+    customs duty, consumption tax and local consumption tax); the totals add them up."""

@@ -20,7 +20,7 @@ from clearway.model.consignment import Consignment
 from clearway.revenue.assessment import Assessment, ChargeLine, CollectionModel, FxUsed, Totals, VendorLiability
 from clearway.revenue.fx import RATE_DAYS, ExchangeRates
 from clearway.revenue.regional import RegionalRates, region_of
-from clearway.revenue.rules import Rule, RuleBook
+from clearway.revenue.rules import Rule, RuleBook, Step
 from clearway.revenue.tariff import Tariff
 
 EXACT = Decimal("0.000001")
@@ -47,6 +47,17 @@ def _round(value: Decimal, rule: Rule) -> Decimal:
     if rule.step:
         return (value / rule.step).quantize(Decimal(1), ROUND_HALF_UP) * rule.step
     return value.quantize(_QUANTA.get(rule.places) or Decimal(1).scaleb(-rule.places), ROUND_HALF_UP)
+
+
+def _at(step: Step | None, amount: Decimal) -> Decimal:
+    """`amount` after a rounding step the rule names, unchanged where it names none."""
+    return amount if step is None else step(amount)
+
+
+def _total(lines: list[Decimal], rule: Rule, less: Decimal = Decimal(0)) -> Decimal:
+    """One duty or tax of the consignment: its lines summed, then rounded as the rule's law says."""
+    amount = sum(lines, Decimal(0)) - less
+    return _round(_at(rule.round_total, amount), rule)
 
 
 def fx_day(rule: Rule, on: dt.date) -> dt.date:
@@ -147,6 +158,9 @@ def assess(
         threshold_value = aggregate_value
     exempt_reason = _exemption(c, rule, intrinsic)
     duties, duty_rates, reliefs, rate_sources = _duties(c, rule, ctx, on, customs, threshold_value, exempt_reason)
+    duties = [_at(rule.round_line, d) for d in duties]
+    surcharges = [_at(rule.round_line, (d * rule.duty_surcharge).quantize(EXACT)) for d in duties]
+    line_duties = [d + s for d, s in zip(duties, surcharges, strict=True)]
     if rule.duty_surcharge and any(duties):
         notes.append(f"duty includes a surcharge of {rule.duty_surcharge * 100}% of the tariff duty ({rule.id})")
     deduction = Decimal(0)
@@ -158,46 +172,62 @@ def assess(
     if rule.tax_regional:
         rate = _regional_rate(c, rule, ctx, on, rate, notes)
     line_rates = [rate] * len(c.items)
-    reduced = member_state_reduced_rate(c.destination_country) if rule.tax_rate is None and rule.reduced_hs else None
-    if reduced is not None:
+    reduced, reduced_source = rule.tax_reduced_rate, rule.id
+    if reduced is None and rule.tax_rate is None and rule.reduced_hs:
+        reduced = member_state_reduced_rate(c.destination_country)
+        reduced_source = "eu-vat-rates-data, main reduced rate"
+    if reduced is not None and rule.reduced_hs:
         for i, item in enumerate(c.items):
             if item.hs_code and item.hs_code.startswith(rule.reduced_hs):
                 line_rates[i] = reduced
-                notes.append(f"item {i}: reduced VAT rate {reduced * 100}% (eu-vat-rates-data, main reduced rate)")
+                notes.append(f"item {i}: reduced {rule.tax_name} rate {reduced * 100}% ({reduced_source})")
     bases = []
-    for base_value, duty, rate, share in zip(customs, duties, line_rates, shares, strict=True):
-        base = base_value + duty + taxed_freight * share
+    for base_value, duty, rate, share in zip(customs, line_duties, line_rates, shares, strict=True):
+        base = _at(rule.round_base, base_value + _at(rule.round_carried, duty) + taxed_freight * share)
         bases.append(base / (1 - rate) if rule.tax_gross_up else base)
     rate = line_rates[0] if line_rates else rate
     if deduction and rule.tax_gross_up:  # the reduced duty lowers the grossed-up base too
         bases = [b - deduction * s / (1 - rate) for b, s in zip(bases, shares, strict=True)]
-    taxes = [(b * r * rule.tax_share).quantize(EXACT) for b, r in zip(bases, line_rates, strict=True)]
+    taxes = [
+        _at(rule.round_line, (b * r * rule.tax_share).quantize(EXACT)) for b, r in zip(bases, line_rates, strict=True)
+    ]
+    heads = {rule.tax_name: taxes} | {  # each tax the law levies, by line; a part is a share of the first one's
+        part.name: [_at(rule.round_line, part.of(_at(rule.round_carried, t)).quantize(EXACT)) for t in taxes]
+        for part in rule.tax_parts
+    }
     tax_relieved = exempt_reason is not None or (
         rule.tax_threshold is not None and threshold_value <= rule.tax_threshold
     )
     if rule.aggregation == "item" and rule.tax_threshold is not None and exempt_reason is None:
-        taxes = [Decimal(0) if v <= rule.tax_threshold else t for v, t in zip(customs, taxes, strict=True)]
+        heads = _kept(heads, [v > rule.tax_threshold for v in customs])
         tax_relieved = False
     model, payer = _collection(c, rule, threshold_value, annual_before, exempt_reason)
-    vendor_tax = _round(sum(taxes, Decimal(0)), rule)
+    vendor_tax = sum((_total(lines, rule) for lines in heads.values()), Decimal(0))
     vendor = None
     if model == "vendor_or_platform" and c.fiscal is not None and not rule.vendor_collects_all:
         vendor = VendorLiability(c.fiscal.scheme, c.fiscal.id, vendor_tax)
         notes.append(
             f"{rule.tax_name} charged at the sale under {c.fiscal.scheme} {c.fiscal.id}; no import {rule.tax_name}"
         )
-        taxes = [Decimal(0)] * len(taxes)
+        heads = _kept(heads, [False] * len(c.items))
     elif tax_relieved:  # excise goods keep their tax where only a threshold relieved it
-        kept = [exempt_reason is None and rule.excluded(item.hs_code) for item in c.items]
-        taxes = [t if keep else Decimal(0) for t, keep in zip(taxes, kept, strict=True)]
-    total_tax = _round(sum(taxes, Decimal(0)), rule)
+        heads = _kept(heads, [exempt_reason is None and rule.excluded(item.hs_code) for item in c.items])
+    total_tax = sum((_total(lines, rule) for lines in heads.values()), Decimal(0))
     not_levied = 0 < total_tax <= rule.tax_minimum
     if not_levied:
         notes.append(
             f"import {rule.tax_name} of {total_tax} is not levied (minimum {rule.tax_minimum} {rule.currency})"
         )
-        taxes, total_tax = [Decimal(0)] * len(taxes), Decimal(0)
-    total_duty = _round(sum(duties, Decimal(0)) - deduction, rule)
+        heads, total_tax = _kept(heads, [False] * len(c.items)), Decimal(0)
+    duty_heads = {rule.duty_name: _total(duties, rule, deduction)}
+    if rule.duty_surcharge:
+        duty_heads[rule.surcharge_name] = _total(surcharges, rule)
+    total_duty = sum(duty_heads.values(), Decimal(0))
+    parts = {}  # where the law rounds more than one duty or tax on its own, each of them
+    if len(duty_heads) > 1 or len(heads) > 1:
+        parts = duty_heads | {name: _total(lines, rule) for name, lines in heads.items()}
+        if rule.rounding_source:
+            notes.append(f"rounded as {rule.rounding_source}")
     other = _round(rule.handling_fee, rule) if total_duty or total_tax else Decimal(0)
     total = total_duty + total_tax + other
     free = [i for i, (rate, relief) in enumerate(zip(duty_rates, reliefs, strict=True)) if rate == 0 and not relief]
@@ -213,10 +243,12 @@ def assess(
             value=_round(values[i], rule),
             customs_value=_round(customs[i], rule),
             duty_rate=duty_rates[i],
-            duty=_round(duties[i], rule),
+            duty=_round(line_duties[i], rule),
             tax_base=_round(bases[i], rule),
-            tax_rate=(line_rates[i] * rule.tax_share).normalize(),
-            tax=_round(taxes[i], rule),
+            tax_rate=(
+                line_rates[i] * rule.tax_share * (1 + sum((p.of(Decimal(1)) for p in rule.tax_parts), Decimal(0)))
+            ).normalize(),  # fmt: skip
+            tax=_round(sum((lines[i] for lines in heads.values()), Decimal(0)), rule),
             relief=reliefs[i] or (rule.tax_name + " relief" if tax_relieved and exempt_reason is None else None),
             rate_source=rate_sources[i],
         )
@@ -242,7 +274,13 @@ def assess(
         vendor_liability=vendor,
         fx=fx,
         notes=notes,
+        parts=parts,
     )
+
+
+def _kept(heads: dict[str, list[Decimal]], keep: list[bool]) -> dict[str, list[Decimal]]:
+    """Each tax's lines, those not kept zeroed (relieved, or charged at the sale instead)."""
+    return {name: [t if k else Decimal(0) for t, k in zip(lines, keep, strict=True)] for name, lines in heads.items()}
 
 
 def _exemption(c: Consignment, rule: Rule, intrinsic: Decimal) -> str | None:
@@ -319,7 +357,7 @@ def _duties(
                 if line
                 else "no tariff rate"
             )
-        duties.append((value * rate * (1 + rule.duty_surcharge)).quantize(EXACT))
+        duties.append((_at(rule.round_base, value) * rate).quantize(EXACT))  # the surcharge is a duty of its own
         rates.append(rate.normalize())
         reliefs.append("excise goods: no relief" if relief and excluded else None)
         sources.append(source)

@@ -10,14 +10,26 @@ A rule file is YAML with a `rules:` list; see `data/revenue/rules.yaml`. Fields 
     valuation_factor                      share of the price that is the customs value (JP: 0.6)
     threshold_basis: intrinsic | valuation
     aggregation: consignment | item | consignee_day   what a threshold is compared with
-    duty: {threshold, rate, flat_per_subheading, deduction, surcharge (a further duty, as a share of the tariff duty)}
+    duty: {name, threshold, rate, flat_per_subheading, deduction, surcharge (a further duty, as a share of the
+           tariff duty), surcharge_name}  a surcharge is a duty of its own, rounded on its own (IN SWS)
     tax: {name, rate (number or member_state), threshold, minimum_amount, share, gross_up, reduced_hs,
-          adds_transport, regional}       the tax base is the customs value plus duty, plus transport and
+          reduced_rate, adds_transport, regional, parts}
+                                          parts: [{name, of_tax: "22/78"}] further taxes levied as a share of
+                                          this one, each rounded on its own (JP local consumption tax);
+                                          reduced_rate: the rate of reduced_hs goods where rate is a number;
+                                          the tax base is the customs value plus duty, plus transport and
                                           insurance with adds_transport where the duty base is fob (AU);
                                           regional: the consignee's region's rate where one is listed (CA HST)
     collection: {vendor_schemes, vendor_cutoff, vendor_collects_all, carrier_channels, carrier_cutoff,
                  intermediary_cutoff, intermediary_annual}
-    gift: {exempt_up_to}, excluded_hs: [HS prefixes without relief], handling_fee, rounding: {places, step}
+    gift: {exempt_up_to}, excluded_hs: [HS prefixes without relief], handling_fee
+    rounding: {places, step, base, line, carried, total, source}
+                                          places (and step) state every amount; where the law names a step,
+                                          each of these is {to: N, mode: half_up | down}: base (a value a rate
+                                          applies to, per line), line (each line's duty and tax), carried (an
+                                          amount as it enters the next base: duty into the tax base, a tax into
+                                          its local part), total (each duty and tax of the consignment, summed
+                                          from its lines); without total, totals round to places (and step)
     returns: {window_days, source}        how long after the assessment duty and tax are refunded on a return
     payment: {days, deferred_day, appeal_days, review_days, penalty_rate, source}
                                           what is owed is due `days` after the assessment (or, for the holder
@@ -36,7 +48,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any
 
@@ -57,13 +69,13 @@ Art. 111: deferred payment by the 16th of the month after), an appeal within 30 
 
 _SECTIONS = {
     "when": {"dispatch", "channels", "schemes", "max_value"},
-    "duty": {"threshold", "rate", "flat_per_subheading", "deduction", "surcharge"},
-    "tax": {"name", "rate", "threshold", "minimum_amount", "share", "gross_up", "reduced_hs", "adds_transport",
-            "regional"},
+    "duty": {"name", "threshold", "rate", "flat_per_subheading", "deduction", "surcharge", "surcharge_name"},
+    "tax": {"name", "rate", "threshold", "minimum_amount", "share", "gross_up", "reduced_hs", "reduced_rate",
+            "adds_transport", "regional", "parts"},
     "collection": {"vendor_schemes", "vendor_cutoff", "vendor_collects_all", "carrier_channels", "carrier_cutoff",
                    "intermediary_cutoff", "intermediary_annual"},
     "gift": {"exempt_up_to"},
-    "rounding": {"places", "step"},
+    "rounding": {"places", "step", "base", "line", "carried", "total", "source"},
     "returns": {"window_days", "source"},
     "payment": {"days", "deferred_day", "appeal_days", "review_days", "penalty_rate", "source"},
 }  # fmt: skip
@@ -79,6 +91,30 @@ class When:
     @property
     def specificity(self) -> int:
         return sum(bool(x) for x in (self.dispatch, self.channels, self.schemes)) + (self.max_value is not None)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rounding step a law names: to a multiple of `to`, half up or down (the fraction dropped)."""
+
+    to: Decimal
+    mode: str = "half_up"
+
+    def __call__(self, amount: Decimal) -> Decimal:
+        whole = (amount / self.to).quantize(Decimal(1), ROUND_DOWN if self.mode == "down" else ROUND_HALF_UP)
+        return whole * self.to
+
+
+@dataclass(frozen=True)
+class TaxPart:
+    """A tax levied as a share of the rule's tax (JP: the local consumption tax is 22/78 of the national)."""
+
+    name: str
+    numerator: Decimal
+    denominator: Decimal
+
+    def of(self, tax: Decimal) -> Decimal:
+        return tax * self.numerator / self.denominator
 
 
 @dataclass(frozen=True)
@@ -123,6 +159,15 @@ class Rule:
     places: int
     step: Decimal | None
     return_window_days: int
+    round_base: Step | None = None
+    round_line: Step | None = None
+    round_carried: Step | None = None
+    round_total: Step | None = None
+    rounding_source: str = ""
+    duty_name: str = "duty"
+    surcharge_name: str = "surcharge"
+    tax_parts: tuple[TaxPart, ...] = ()
+    tax_reduced_rate: Decimal | None = None
     exchange_rate_day: str = "assessment"
     payment_days: int = 10  # what is owed is due this many days after the assessment
     deferred_day: int = 16  # ... or, on a deferred account, on this day of the month after
@@ -215,6 +260,33 @@ class _Parser:
         if unknown:
             raise self.fail(f"unknown field {name}.{sorted(unknown)[0]}", value)
         return value
+
+    def step(self, rounding: dict[str, Any], key: str) -> Step | None:
+        node = rounding.get(key)
+        if node is None:
+            return None
+        if not isinstance(node, dict) or set(node) - {"to", "mode", LINE} or "to" not in node:
+            raise self.fail(f"rounding.{key} is {{to: N, mode: half_up | down}}", rounding)
+        to, mode = self.number(node["to"], node, f"rounding.{key}.to"), node.get("mode", "half_up")
+        if to == 0 or mode not in ("half_up", "down"):
+            raise self.fail(f"rounding.{key}: `to` is above 0 and mode is half_up or down", node)
+        return Step(to, mode)
+
+    def parts(self, tax: dict[str, Any]) -> tuple[TaxPart, ...]:
+        nodes = tax.get("parts") or []
+        if not isinstance(nodes, list):
+            raise self.fail("tax.parts is a list of {name, of_tax}", tax)
+        parts = []
+        for node in nodes:
+            if not isinstance(node, dict) or not node.get("name") or node.get("of_tax") is None:
+                raise self.fail('each tax part is {name, of_tax: share, as a number or "22/78"}', tax)
+            numerator, _, denominator = str(node["of_tax"]).partition("/")
+            share = (self.number(numerator, node, "tax.parts.of_tax"),
+                     self.number(denominator or "1", node, "tax.parts.of_tax"))  # fmt: skip
+            if share[1] == 0:
+                raise self.fail("tax.parts.of_tax divides by zero", node)
+            parts.append(TaxPart(str(node["name"]), *share))
+        return tuple(parts)
 
     def codes(self, value: Any, node: Any, what: str) -> frozenset[str]:
         if value is None:
@@ -311,6 +383,15 @@ class _Parser:
             handling_fee=self.number(node.get("handling_fee", 0), node, "handling_fee"),
             places=int(self.number(rounding.get("places", 2), rounding, "rounding.places")),
             step=self.optional(rounding, "step", "rounding.step"),
+            round_base=self.step(rounding, "base"),
+            round_line=self.step(rounding, "line"),
+            round_carried=self.step(rounding, "carried"),
+            round_total=self.step(rounding, "total"),
+            rounding_source=str(rounding.get("source") or "").strip(),
+            duty_name=str(duty.get("name", "duty")),
+            surcharge_name=str(duty.get("surcharge_name", "surcharge")),
+            tax_parts=self.parts(tax),
+            tax_reduced_rate=self.optional(tax, "reduced_rate", "tax.reduced_rate"),
             return_window_days=int(
                 self.number(returns.get("window_days", DEFAULT_RETURN_WINDOW), returns, "returns.window_days")
             ),
