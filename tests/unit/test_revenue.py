@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
@@ -449,6 +450,23 @@ class TestMechanics:
         overlapping = "rules:\n" + base.format(id="A", start="2026-01-01") + base.format(id="B", start="2026-06-01")
         with pytest.raises(RuleFileError, match=r"r.yaml:8: B overlaps the dates of A"):
             parse_rules(overlapping, "r.yaml")
+
+    @pytest.mark.parametrize(
+        ("extra", "message"),
+        [
+            ("    rounding: {total: {to: 0}}\n", "rounding.total: `to` is above 0 and mode is half_up or down"),
+            ("    rounding: {line: {to: 1, mode: up}}\n", "rounding.line: `to` is above 0 and mode is half_up or down"),
+            ("    rounding: {base: 1000}\n", "rounding.base is {to: N, mode: half_up | down}"),
+            ("    tax: {rate: 0.1, parts: [{name: local, of_tax: 22/0}]}\n", "tax.parts.of_tax divides by zero"),
+            ("    tax: {rate: 0.1, parts: [{of_tax: 22/78}]}\n", "each tax part is {name, of_tax"),
+            ("    tax: {rate: 0.1, parts: [{name: local, of_tax: x/78}]}\n", "tax.parts.of_tax must be a number"),
+        ],
+    )
+    def test_rounding_and_tax_parts_that_make_no_sense_fail_at_load(self, extra: str, message: str) -> None:
+        text = "rules:\n  - id: X\n    jurisdiction: XX\n    countries: [XX]\n    effective_from: 2026-01-01\n"
+        text += "    source: s\n    currency: EUR\n" + extra
+        with pytest.raises(RuleFileError, match=re.escape(message)):
+            parse_rules(text, "r.yaml")
 
 
 KCS = Path(__file__).parents[3] / "shared" / "data" / "customs-declarations"
