@@ -89,8 +89,9 @@ def test_a_v1_consignment_goes_out_as_a_valid_declaration_and_comes_back(schemas
     assert not DmsSchemas.errors(schemas.declaration, etree.ElementTree(etree.fromstring(written)))
     back = read_declaration(written, schemas).consignment
     assert back is not None
-    assert back["items"][0]["hs_code"] == "61091000" and back["items"][0]["quantity"] == 1  # one line at its price
-    assert back["items"][0]["unit_price"] == "15.00"  # 2 x 7.50
+    assert back["items"][0]["hs_code"] == "610910"  # as declared: DE 6/14 is not padded to 8 digits here
+    assert back["items"][0]["quantity"] == 2 and back["items"][0]["unit_price"] == "7.50"  # DE 6/2 in NAR
+    assert b'<TariffQuantity unitCode="NAR">2</TariffQuantity>' in written
     assert back["transport_document"] == original["transport_document"]  # S10 via previous document 750
     assert back["consignee"]["name"] == original["consignee"]["name"]
     assert back["fiscal"] == original["fiscal"] == {"scheme": "ioss", "id": "IM2760000012"}  # DE 3/40, FR5
@@ -176,7 +177,7 @@ def test_the_api_takes_a_dms_declaration_and_keeps_it_as_sent(schemas: DmsSchema
     accepted = etree.ElementTree(etree.fromstring(result["dms"].encode()))  # answered in DMS too
     assert DmsSchemas.errors(schemas.response, accepted) == [] and "<FunctionCode>01</FunctionCode>" in result["dms"]
     read = service.client.get(f"/v1/consignments/{result['registration_id']}", headers=service.alpha).json()
-    assert read["consignment"]["reference"] == "DMS-1" and read["consignment"]["items"][0]["quantity"] == 1
+    assert read["consignment"]["reference"] == "DMS-1" and read["consignment"]["items"][0]["quantity"] == 2
     refused = service.client.post("/v1/consignments", content=broken, headers=headers | {"Idempotency-Key": "x2"})
     [bad] = refused.json()["results"]
     assert bad["errors"][0]["code"] == "dms.schema" and bad["errors"][0]["message"].startswith("line ")
@@ -217,7 +218,7 @@ def test_a_partner_s_dms_export_declaration_becomes_an_export_record(schemas: Dm
     export = xml.replace(b"<TypeCode>IMD</TypeCode>", b"<TypeCode>EXD</TypeCode>")
     record = parse_dms(export, schemas, "export.xml")
     assert (record.transport_document_id, record.exporting_country, record.currency) == ("RR123456785CN", "CN", "EUR")
-    assert str(record.value) == "18.20" and [g["hs_code"] for g in record.goods] == ["61091000", "39269000"]
+    assert str(record.value) == "18.20" and [g["hs_code"] for g in record.goods] == ["610910", "392690"]
     with pytest.raises(InvalidInput, match="not an export declaration: type code IMD"):
         parse_dms(xml, schemas, "import.xml")
     path = tmp_path / "export.xml"
@@ -244,6 +245,6 @@ def test_what_a_declaration_cannot_carry_is_said_never_dropped_silently() -> Non
 
     notes = not_carried(example() | {"fiscal": {"scheme": "uk_vat", "id": "GB123456789"}})
     assert "order: no element in the DMS declaration written" in notes
-    assert "fiscal: uk_vat GB123456789 has no DE 3/40 role (only IOSS, FR5)" in notes
+    assert not any(n.startswith("fiscal") for n in notes)  # as DE 2/2 FISCALREF, since DE 3/40 has no role for it
     assert not any(n.startswith("fiscal") for n in not_carried(example()))  # IOSS travels as FR5
     assert not any(n.startswith(("reference", "items/0/hs_code", "consignee")) for n in not_carried(example()))

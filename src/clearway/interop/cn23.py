@@ -30,9 +30,11 @@ FLAT = {  # CSV column -> form key, for the boxes of the whole item (and the ord
     "box7_total_gross_weight_kg": "total_gross_weight_kg", "box8_total_value": "total_value",
     "currency": "currency", "box9_postal_charges": "postal_charges", "box10_category": "category",
     "box11_explanation": "explanation", "box15_invoice": "invoice", "order_platform": "order_platform",
-    "order_id": "order_id", "order_date": "order_date", "fiscal_scheme": "fiscal_scheme",
+    "order_id": "order_id", "order_date": "order_date", "order_payment_date": "order_payment_date",
+    "fiscal_scheme": "fiscal_scheme",
 }  # fmt: skip
-PARTIES = {"sender": PARTY, "addressee": (*PARTY, "phone", "email")}
+PARTIES = {"sender": (*PARTY, "phone", "email"), "addressee": (*PARTY, "phone", "email")}
+S10_ISSUER = re.compile(r"^[A-Z]{2}\d{9}([A-Z]{2})$")  # an S10 item id ends with the code of the post that took it in
 HEADER = [
     *list(FLAT)[:3],
     *(f"{role}_{k}" for role, fields in PARTIES.items() for k in fields),
@@ -49,9 +51,9 @@ def to_consignment(form: Doc, destination: str | None = None) -> Doc:
         "channel": "post",
         "transport_document": {"type": "s10", "id": form.get("item_id")},
         "category": form.get("category"),
-        "seller": _party(sender),
+        "seller": _party(sender) | _contact(sender),
         "consignee": _party(addressee) | _contact(addressee),
-        "dispatch_country": sender.get("country"),
+        "dispatch_country": _posted_in(form.get("item_id")) or sender.get("country"),
         "destination_country": destination or addressee.get("country"),
         "currency": form.get("currency"),
         "gross_mass_kg": form.get("total_gross_weight_kg"),
@@ -60,7 +62,8 @@ def to_consignment(form: Doc, destination: str | None = None) -> Doc:
     }
     if form.get("order_id"):
         doc["order"] = {"platform": form.get("order_platform"), "order_id": form["order_id"],
-                        "order_date": form.get("order_date")}  # fmt: skip
+                        "order_date": form.get("order_date"),
+                        "payment_date": form.get("order_payment_date")}  # fmt: skip
     reference = form.get("importer_reference")
     scheme = form.get("fiscal_scheme") or ("ioss" if isinstance(reference, str) and IOSS.match(reference) else None)
     if reference and scheme:
@@ -68,6 +71,12 @@ def to_consignment(form: Doc, destination: str | None = None) -> Doc:
     elif reference:
         doc["consignee"]["identifiers"] = [{"scheme": "other", "value": reference}]
     return _clean(doc)
+
+
+def _posted_in(item_id: object) -> str | None:
+    """The country whose post took the item in, from its S10 id (UPU S10: the last two letters)."""
+    found = S10_ISSUER.match(item_id) if isinstance(item_id, str) else None
+    return found.group(1) if found else None
 
 
 def _party(p: Doc) -> Doc:
@@ -102,8 +111,8 @@ def _clean(value: Any) -> Any:
 
 
 def from_consignment(c: Doc) -> Doc:
-    """A Consignment v1 document as a CN23 (a CN22 where the total is within its 300 SDR limit is the
-    poster's choice; the boxes are the same)."""
+    """A Consignment v1 document (valid under the contract) as a CN23 (a CN22 where the total is within its
+    300 SDR limit is the poster's choice; the boxes are the same)."""
     seller, consignee = c.get("consignor") or c["seller"], c["consignee"]
     lines = [
         {
@@ -115,7 +124,7 @@ def from_consignment(c: Doc) -> Doc:
     ]  # fmt: skip
     form: Doc = {
         "form": "CN23", "item_id": c["transport_document"]["id"], "reference": c["reference"],
-        "sender": {"name": seller["name"], **seller["address"]},
+        "sender": {"name": seller["name"], **seller["address"], **_contact(seller)},
         "addressee": {"name": consignee["name"], **consignee["address"], **_contact(consignee)},
         "contents": lines, "total_gross_weight_kg": c["gross_mass_kg"],
         "total_value": str(sum((Decimal(line["value"]) for line in lines), Decimal(0))),
@@ -123,7 +132,8 @@ def from_consignment(c: Doc) -> Doc:
     }  # fmt: skip
     if c.get("order"):
         form |= {"order_platform": c["order"].get("platform"), "order_id": c["order"]["order_id"],
-                 "order_date": c["order"].get("order_date")}  # fmt: skip
+                 "order_date": c["order"].get("order_date"),
+                 "order_payment_date": c["order"].get("payment_date")}  # fmt: skip
     if c.get("fiscal"):
         form |= {"importer_reference": c["fiscal"]["id"], "fiscal_scheme": c["fiscal"]["scheme"]}
     return _clean(form)
@@ -144,6 +154,17 @@ def not_carried(c: Doc) -> list[str]:
     for role in ("seller", "consignee"):
         if (doc.get(role) or {}).get("identifiers"):
             notes.append(f"{role}/identifiers: no box on the CN23")
+        if ((doc.get(role) or {}).get("address") or {}).get("region"):
+            notes.append(f"{role}/address/region: no box on the CN23")
+    if doc.get("channel") not in (None, "post"):
+        notes.append(f"channel: a CN23 goes with a postal item; {doc['channel']} comes back as post")
+    document = doc.get("transport_document") or {}
+    if document and document.get("type") != "s10":
+        notes.append(f"transport_document: the CN23 names the S10 item; {document.get('type')} comes back as s10")
+    posted_in = _posted_in(document.get("id"))
+    if doc.get("dispatch_country") and doc["dispatch_country"] != (posted_in or (doc.get("seller") or {}).get(
+            "address", {}).get("country")):  # fmt: skip
+        notes.append("dispatch_country: the CN23 tells it from the S10 id, or else the sender's country")
     for n, item in enumerate(doc.get("items", [])):
         notes += [f"items/{n}/{name}: no box on the CN23" for name in sorted(set(item) - ITEM_CARRIED)]
     return notes

@@ -35,6 +35,10 @@ OTHER_TYPES = {  # what the DMS profile's other message types are, for a reason 
     "INV": "an invalidation request (withdraw the consignment instead)",
     "GPR": "a goods presentation notice",
 }
+FISCAL_STATEMENT = "FISCALREF"
+"""DE 2/2 additional information, a user code (an..17): a fiscal reference DE 3/40 has no role for (UK VAT,
+VOEC, ABN/ARN ...), as `scheme id`, on the first goods item. The IOSS number travels as DE 3/40, role FR5."""
+COMMUNICATION = {"TE": "phone", "EM": "email"}  # DE 3/.. communication type codes
 DECLARATION_TYPE = "IMD"  # import, pre-lodged standard declaration: advance data comes before arrival
 
 
@@ -94,6 +98,11 @@ def _party(r: _Reader, node: etree._Element | None) -> Doc | None:
     identifier = r.text(node, "ID")
     if identifier:
         party["identifiers"] = [{"scheme": "eori", "value": identifier}]
+    kind = r.text(node, "Communication/TypeCode")
+    if kind in COMMUNICATION:
+        party[COMMUNICATION[kind]] = r.text(node, "Communication/ID")
+    elif kind is not None:
+        r.used.discard(r.find(node, "Communication/TypeCode"))  # type: ignore[arg-type]
     return party
 
 
@@ -125,16 +134,40 @@ def _item(r: _Reader, goods: etree._Element, notes: list[str]) -> tuple[Doc, str
                 r.used.add(kind)
             break
     gross = r.text(commodity, "GoodsMeasure/GrossMassMeasure")
+    quantity = _count(r, commodity, price)
     item: Doc = {
         "description": r.text(commodity, "Description"),
         "hs_code": _commodity_code(r, commodity),
-        "quantity": 1,  # DMS declares no count of units: the line is one unit at the line's price (DE 4/14)
-        "unit_price": price,
+        "quantity": quantity,  # a count of articles (DE 6/2 in NAR), else one unit at the line's price (DE 4/14)
+        "unit_price": _money(Decimal(price) / quantity) if price is not None and quantity > 1 else price,
         "origin_country": origin,
         "net_mass_kg": r.text(commodity, "GoodsMeasure/NetNetWeightMeasure"),
     }
     r.text(goods, "SequenceNumeric")
     return item, charge.get("currencyID") if charge is not None else None, Decimal(gross or 0)
+
+
+def _count(r: _Reader, commodity: etree._Element | None, price: str | None) -> int:
+    """The number of articles a line declares (DE 6/2 supplementary units in NAR, number of articles), where
+    the line's price divides by it to the cent; else 1."""
+    quantity = r.find(commodity, "GoodsMeasure/TariffQuantity")
+    if quantity is None or quantity.get("unitCode") != "NAR" or price is None:
+        return 1
+    with contextlib.suppress(ArithmeticError, ValueError):
+        count, line = Decimal((quantity.text or "").strip()), Decimal(price)
+        if (
+            count == count.to_integral_value()
+            and count >= 1
+            and (line / count).quantize(Decimal("0.01")) * count == line
+        ):
+            r.used.add(quantity)
+            return int(count)
+    return 1
+
+
+def _money(amount: Decimal) -> str:
+    """An amount with at least two decimals, as v1 states prices."""
+    return str(amount.quantize(Decimal("0.01")) if amount.as_tuple().exponent > -2 else amount)  # type: ignore[operator]
 
 
 def _transport(r: _Reader, shipment: etree._Element | None) -> tuple[Doc | None, str | None]:
@@ -193,6 +226,13 @@ def _map(declaration: etree._Element, responsible: str | None) -> tuple[Doc, lis
             fiscal = {"scheme": "ioss", "id": number}
         elif role and number:
             notes.append(f"additional fiscal reference {role} {number}: no field in Consignment v1, kept in extras")
+    for goods in r.all(shipment, "GovernmentAgencyGoodsItem"):
+        for statement in r.all(goods, "AdditionalInformation"):
+            code, text = r.find(statement, "StatementCode"), r.find(statement, "StatementDescription")
+            scheme, _, number = ((text.text or "").strip() if text is not None else "").partition(" ")
+            if code is not None and code.text == FISCAL_STATEMENT and scheme and number and fiscal is None:
+                r.used.update((code, text))  # type: ignore[arg-type]
+                fiscal = {"scheme": scheme, "id": number}
     doc: Doc = {
         "reference": r.text(declaration, "FunctionalReferenceID"),
         "channel": CHANNEL_BY_MODE.get(mode or "", "cargo"),
@@ -333,6 +373,11 @@ def _write_party(parent: etree._Element, name: str, party: Doc) -> None:
             _el(address, "Line", a["street"][:70])
         if a.get("postcode"):
             _el(address, "PostcodeID", a["postcode"][:9])
+    kind = next((k for k, field_ in COMMUNICATION.items() if party.get(field_)), None)
+    if kind is not None:  # one communication a party: the phone, else the e-mail
+        communication = _el(node, "Communication")
+        _el(communication, "ID", party[COMMUNICATION[kind]][:50])
+        _el(communication, "TypeCode", kind)
 
 
 def write_declaration(consignment: Doc, type_code: str = DECLARATION_TYPE) -> bytes:
@@ -374,7 +419,8 @@ def write_declaration(consignment: Doc, type_code: str = DECLARATION_TYPE) -> by
     if c.get("dispatch_country"):
         _el(_el(g, "ExportCountry"), "ID", c["dispatch_country"])
     for n, (item, mass) in enumerate(zip(items, _shares(c.get("gross_mass_kg"), len(items)), strict=True), start=1):
-        _write_item(g, n, item, mass, money)
+        other_scheme = fiscal if n == 1 and fiscal.get("scheme") not in (None, "ioss") else None
+        _write_item(g, n, item, mass, money, other_scheme)
     if c.get("consignee"):
         _write_party(g, "Importer", c["consignee"])
     documents = []
@@ -392,25 +438,46 @@ def write_declaration(consignment: Doc, type_code: str = DECLARATION_TYPE) -> by
     return bytes(etree.tostring(metadata, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
+LOST_CATEGORIES = {"documents", "commercial_sample"}
 CARRIED = {"reference", "channel", "transport_document", "master_reference", "category", "seller", "consignor",
            "consignee", "dispatch_country", "destination_country", "currency", "shipping_cost", "gross_mass_kg",
            "items"}  # fmt: skip
-"""What `write_declaration` carries of a Consignment v1 document (and the IOSS number, under `fiscal`)."""
+"""What `write_declaration` carries of a Consignment v1 document, with `fiscal` (IOSS as DE 3/40 FR5, any other
+scheme as DE 2/2 FISCALREF)."""
 ITEM_CARRIED = {"description", "quantity", "unit_price", "hs_code", "origin_country", "net_mass_kg"}
 
 
 def not_carried(consignment: Doc) -> list[str]:
     """What a DMS declaration written from `consignment` leaves out, one note each (never dropped without
-    a word): the fields it has no element for here, and a fiscal reference of a scheme DE 3/40 has no role
-    for."""
+    a word): the fields it has no element for, a category DE 8/5 cannot tell, a party's identifiers other than
+    its EORI and a second means of contact."""
     c = _clean(consignment)
     notes = [f"{name}: no element in the DMS declaration written" for name in sorted(set(c) - CARRIED - {"fiscal"})]
-    fiscal = c.get("fiscal") or {}
-    if fiscal and fiscal.get("scheme") != "ioss":
-        notes.append(f"fiscal: {fiscal.get('scheme')} {fiscal.get('id')} has no DE 3/40 role (only IOSS, FR5)")
+    if len(c.get("reference") or "") > 35:
+        notes.append("reference: DE 2/5 holds 35 characters; the rest is cut")
+    for role in ("seller", "consignor", "consignee"):
+        party = c.get(role) or {}
+        address = party.get("address") or {}
+        notes += [f"{role}/{path}: the DMS element holds {limit} characters; the rest is cut"
+                  for path, value, limit in (("name", party.get("name"), 70), ("address/city", address.get("city"), 35),
+                                             ("address/street", address.get("street"), 70),
+                                             ("address/postcode", address.get("postcode"), 9))
+                  if value and len(value) > limit]  # fmt: skip
+        if address.get("region"):
+            notes.append(f"{role}/address/region: no element in the DMS address written")
+    if c.get("category") in LOST_CATEGORIES:
+        notes.append(f"category: {c['category']} has no DE 8/5 nature of transaction; it comes back as other")
+    for role in ("seller", "consignor", "consignee"):
+        party = c.get(role) or {}
+        notes += [f"{role}/identifiers: {i.get('scheme')} {i.get('value')}: a party's DMS ID is its EORI"
+                  for i in party.get("identifiers", []) if i.get("scheme") != "eori"]  # fmt: skip
+        if party.get("phone") and party.get("email"):
+            notes.append(f"{role}/email: a DMS party has one communication, the phone is kept")
     for n, item in enumerate(c.get("items", [])):
         notes += [f"items/{n}/{name}: no element in the DMS declaration written"
                   for name in sorted(set(item) - ITEM_CARRIED)]  # fmt: skip
+        if len(item.get("description") or "") > 512:
+            notes.append(f"items/{n}/description: DE 6/8 holds 512 characters; the rest is cut")
     return notes
 
 
@@ -429,25 +496,34 @@ def _shares(total: str | None, count: int) -> list[Decimal | None]:
     return [each] * (count - 1) + [Decimal(total) - each * (count - 1)]
 
 
-def _write_item(g: etree._Element, n: int, item: Doc, share: Decimal | None, money: dict[str, str]) -> None:
+def _write_item(
+    g: etree._Element, n: int, item: Doc, share: Decimal | None, money: dict[str, str], fiscal: Doc | None
+) -> None:
     goods = _el(g, "GovernmentAgencyGoodsItem")
     _el(goods, "SequenceNumeric", n)
+    if fiscal is not None:  # DE 2/2 with a user code: a fiscal reference DE 3/40 has no role for
+        statement = _el(goods, "AdditionalInformation")
+        _el(statement, "StatementCode", FISCAL_STATEMENT)
+        _el(statement, "StatementDescription", f"{fiscal['scheme']} {fiscal['id']}"[:512])
     commodity = _el(goods, "Commodity")
     if item.get("description"):
         _el(commodity, "Description", item["description"][:512])
     if item.get("hs_code"):
-        code = item["hs_code"].ljust(8, "0")
+        code = item["hs_code"]  # as declared: 6 digits stay 6 (an administration may ask 8, the schema does not)
         for value, kind in ((code[:8], "TSP"), (code[8:], "TRC")):
             if value:
                 classification = _el(commodity, "Classification")
                 _el(classification, "ID", value)
                 _el(classification, "IdentificationTypeCode", kind)
-    if share is not None or item.get("net_mass_kg"):
+    count = item.get("quantity", 1)
+    if share is not None or item.get("net_mass_kg") or count > 1:
         measure = _el(commodity, "GoodsMeasure")
         if share is not None:
             _el(measure, "GrossMassMeasure", _plain(share), unitCode="KGM")
         if item.get("net_mass_kg"):
             _el(measure, "NetNetWeightMeasure", item["net_mass_kg"], unitCode="KGM")
+        if count > 1:  # DE 6/2 in number of articles: the reader divides the line's price by it
+            _el(measure, "TariffQuantity", count, unitCode="NAR")
     if item.get("unit_price") is not None:
         line = Decimal(item["unit_price"]) * item.get("quantity", 1)
         _el(_el(commodity, "InvoiceLine"), "ItemChargeAmount", line, **money)

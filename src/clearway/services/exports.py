@@ -89,7 +89,8 @@ def parse_dms(data: bytes, schemas: DmsSchemas, source: str) -> ExportRecord:
         raise InvalidInput(f"{source}: the export declaration names no transport document or no currency")
     goods = [
         {"description": i.get("description", ""), "hs_code": i.get("hs_code", ""),
-         "quantity": str(i.get("quantity", 1)), "value": i.get("unit_price", "0")}
+         "quantity": str(i.get("quantity", 1)),
+         "value": str(Decimal(i.get("unit_price", "0")) * i.get("quantity", 1))}  # the line's value
         for i in c["items"]
     ]  # fmt: skip
     country = c.get("dispatch_country") or c.get("seller", {}).get("address", {}).get("country", "")
