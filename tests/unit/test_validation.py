@@ -93,6 +93,8 @@ def test_optional_fields_may_be_absent_or_null() -> None:
         (("declared_at",), "2026-11-28T10:00:00", "date.offset"),
         (("fiscal", "id"), "IM9990000012", "ioss.invalid"),
         (("fiscal", "scheme"), "oss", "schema.enum"),
+        (("fiscal",), {"scheme": "ca_gst", "id": "123456789RT0001"}, "ca_gst.invalid"),  # check digit
+        (("fiscal",), {"scheme": "ca_gst", "id": "123456782"}, "ca_gst.invalid"),  # no GST/HST programme
         (("seller", "address", "country"), "CHN", "schema.pattern"),
         (("seller", "identifiers"), [{"scheme": "vat", "value": "DE136695978"}], "vat.invalid"),
         (("seller", "identifiers"), [{"scheme": "ioss", "value": "IM0000000000"}], "ioss.invalid"),
@@ -109,6 +111,11 @@ def test_each_rule(path: tuple[str | int, ...], value: Any, code: str) -> None:
     pointer = "/" + "/".join(str(p) for p in path)
     found = codes(doc)
     assert (pointer, code) in found or any(p.startswith(pointer) and c == code for p, c in found), found
+
+
+def test_norway_s_voec_and_a_canadian_gst_registration_are_fiscal_schemes() -> None:
+    assert validate_raw(example(fiscal={"scheme": "no_voec", "id": "2023456"})).accepted
+    assert validate_raw(example(fiscal={"scheme": "ca_gst", "id": "123456782 RT0001"})).accepted
 
 
 def test_too_many_items_is_refused() -> None:

@@ -17,7 +17,9 @@ from clearway.model.vocabulary import Channel
 
 Category = Literal["sale_of_goods", "gift", "documents", "commercial_sample", "returned_goods", "other"]
 TransportDocumentType = Literal["s10", "hawb", "tracking", "bol"]
-FiscalScheme = Literal["ioss", "uk_vat", "au_lvig", "sg_ovr", "ch_mail_order", "br_remessa_conforme", "other"]
+FiscalScheme = Literal[
+    "ioss", "uk_vat", "au_lvig", "sg_ovr", "ch_mail_order", "br_remessa_conforme", "no_voec", "ca_gst", "other"
+]
 IdentifierScheme = Literal["eori", "vat", "ioss", "tin", "gtin", "uscc", "abn", "other"]
 
 CountryCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code")]

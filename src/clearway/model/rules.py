@@ -11,6 +11,7 @@ from typing import Any
 
 from clearway.model.findings import Finding, pointer
 from clearway.model.identifiers import (
+    ca_business_number_problem,
     gtin_problem,
     ioss_problem,
     is_country,
@@ -80,6 +81,10 @@ def _fiscal(fiscal: dict[str, Any]) -> Iterator[Finding]:
         problem = ioss_problem(number)
         if problem is not None:
             yield Finding("/fiscal/id", "ioss.invalid", problem)
+    if fiscal.get("scheme") == "ca_gst" and number is not None:
+        problem = ca_business_number_problem(number)
+        if problem is not None:
+            yield Finding("/fiscal/id", "ca_gst.invalid", problem)
 
 
 def _party(party: dict[str, Any], role: str) -> Iterator[Finding]:
