@@ -156,3 +156,17 @@ def test_retention_erases_personal_data_after_release_but_not_on_open_cases(data
         assert s.app.ledger.audit() == leaves_before == []  # the ledger is intact
         again = erase_expired(s.app.store.engine, s.app.secret, days=30, now=later)
         assert again.erased == 0
+
+
+def test_a_declared_importer_named_by_eori_alone_is_erased_without_inventing_an_address() -> None:
+    import msgspec
+
+    from clearway.model.consignment import Consignment
+    from clearway.services.retention import pseudonymise
+
+    doc = example(kind="declaration", order=None, fiscal=None)
+    doc["consignee"] = {"identifiers": [{"scheme": "eori", "value": "GB553202734852"}]}
+    erased = pseudonymise(doc, b"secret")
+    assert "address" not in erased["consignee"] and "identifiers" not in erased["consignee"]
+    assert erased["consignee"]["name"].startswith("erased-")
+    assert msgspec.convert(erased, Consignment).consignee.address is None  # the stored version still reads

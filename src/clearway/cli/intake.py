@@ -155,6 +155,44 @@ def convert(
     _print_v1([result.consignment], result.extras, result.notes)
 
 
+@app.command()
+def conformance(
+    samples: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="a folder of DMS XML samples")],
+    schemas: Annotated[Path | None, typer.Option(help="the DMS schemas folder (default CLEARWAY_DMS_SCHEMAS)")] = None,
+    write: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="replace the table between the conformance markers here"),
+    ] = None,
+) -> None:
+    """Read every DMS sample as an import declaration and print whether it registers, converts with what v1
+    still needs, or is refused and why: the conformance table of docs/wco-dms.md (`--write docs/wco-dms.md`)."""
+    from clearway.cli.common import progress_bar
+    from clearway.interop.dms_conformance import check, markdown, replace_between_markers
+    from clearway.interop.dms_schemas import DmsSchemas
+    from clearway.settings import Settings
+
+    folder = schemas or Settings.from_env().dms_schemas
+    if folder is None:
+        raise typer.BadParameter("give --schemas or set CLEARWAY_DMS_SCHEMAS", param_hint="--schemas")
+    loaded = DmsSchemas.load(folder)
+    paths = sorted(samples.rglob("*.xml"))
+    rows = []
+    with progress_bar() as bar:
+        task = bar.add_task("samples", total=len(paths))
+        for path in paths:
+            rows += check([(path.relative_to(samples).as_posix(), path.read_bytes())], loaded)
+            bar.advance(task)
+    table = markdown(rows)
+    if write is None:
+        sys.stdout.write(table)
+        return
+    try:
+        write.write_text(replace_between_markers(write.read_text(encoding="utf-8"), table), encoding="utf-8")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--write") from exc
+    err.print(f"{len(rows)} samples: the table in {write} is up to date")
+
+
 def _json_list(text: str) -> list[dict[str, object]]:
     doc = json.loads(text)
     return doc if isinstance(doc, list) else [doc]

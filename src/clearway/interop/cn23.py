@@ -149,6 +149,7 @@ def not_carried(c: Doc) -> list[str]:
     """What a CN23 written from `c` leaves out, one note each (never dropped without a word)."""
     doc = _clean(c)
     notes = [f"{name}: no box on the CN23" for name in sorted(set(doc) - CARRIED - {"consignor"})]
+    # a CN23 read is the post's filing: `kind` (a declaration) is among the fields above
     if doc.get("consignor"):
         notes.append("seller: the sender box names the consignor; the seller is not on the form")
     for role in ("seller", "consignee"):

@@ -234,6 +234,7 @@ def _map(declaration: etree._Element, responsible: str | None) -> tuple[Doc, lis
                 r.used.update((code, text))  # type: ignore[arg-type]
                 fiscal = {"scheme": scheme, "id": number}
     doc: Doc = {
+        "kind": "declaration",  # a customs declaration, not a platform's filing: its gaps are warnings
         "reference": r.text(declaration, "FunctionalReferenceID"),
         "channel": CHANNEL_BY_MODE.get(mode or "", "cargo"),
         "transport_document": document,
@@ -452,7 +453,10 @@ def not_carried(consignment: Doc) -> list[str]:
     a word): the fields it has no element for, a category DE 8/5 cannot tell, a party's identifiers other than
     its EORI and a second means of contact."""
     c = _clean(consignment)
-    notes = [f"{name}: no element in the DMS declaration written" for name in sorted(set(c) - CARRIED - {"fiscal"})]
+    notes = [f"{name}: no element in the DMS declaration written"
+             for name in sorted(set(c) - CARRIED - {"fiscal", "kind"})]  # fmt: skip
+    if c.get("kind", "filing") != "declaration":
+        notes.append("kind: a DMS declaration is read back as a declaration, not a filing")
     if len(c.get("reference") or "") > 35:
         notes.append("reference: DE 2/5 holds 35 characters; the rest is cut")
     for role in ("seller", "consignor", "consignee"):

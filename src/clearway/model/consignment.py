@@ -15,6 +15,7 @@ import msgspec
 
 from clearway.model.vocabulary import Channel
 
+Kind = Literal["filing", "declaration"]
 Category = Literal["sale_of_goods", "gift", "documents", "commercial_sample", "returned_goods", "other"]
 TransportDocumentType = Literal["s10", "hawb", "tracking", "bol"]
 FiscalScheme = Literal[
@@ -101,10 +102,11 @@ class Identifier(msgspec.Struct, frozen=True):
 
 
 class Party(msgspec.Struct, frozen=True):
-    """A seller, consignor or consignee."""
+    """A seller, consignor or consignee. A filing names each party with its address; a customs declaration
+    may name one by its identifier alone (an importer by EORI), which the contract's rules check."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=140)]
-    address: Address
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=140)] | None = None
+    address: Address | None = None
     email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
     phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     identifiers: list[Identifier] | None = None
@@ -171,6 +173,15 @@ class Consignment(msgspec.Struct, frozen=True):
         ]
         | None
     ) = None
+
+    kind: Annotated[
+        Kind,
+        msgspec.Meta(description=(
+            "clearway extension: `filing` (advance data from a platform, carrier or post; the default) or"
+            " `declaration` (a customs declaration, as a representative lodges it: a sale needs no order data and"
+            " a party may be named by its identifier alone; each gap is a data-quality warning)"
+        )),
+    ] = "filing"  # fmt: skip
 
     @property
     def intrinsic_value(self) -> Decimal:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import msgspec
+
 from clearway.model.codelists import is_vague
+from clearway.model.consignment import Consignment
 from clearway.model.findings import Finding, pointer
 from clearway.model.identifiers import is_e123
 
@@ -15,13 +18,7 @@ ROUND_TOTAL_STEP = Decimal(10)
 TOKEN_VALUES = frozenset({Decimal(0), Decimal(1)})
 """Unit prices of 0 or 1 are the classic placeholders for an undeclared value."""
 
-KNOWN_TOP_LEVEL = frozenset(
-    {
-        "reference", "channel", "transport_document", "master_reference", "category", "order", "seller",
-        "consignor", "consignee", "fiscal", "dispatch_country", "destination_country", "currency",
-        "shipping_cost", "insurance", "gross_mass_kg", "items", "declared_at", "arrival", "original_reference",
-    }
-)  # fmt: skip
+KNOWN_TOP_LEVEL = frozenset(f.encode_name for f in msgspec.structs.fields(Consignment))
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -105,4 +102,14 @@ def quality_warnings(doc: dict[str, Any]) -> list[Finding]:
     consignee = doc.get("consignee")
     if isinstance(consignee, dict) and not consignee.get("phone") and not consignee.get("email"):
         out.append(Finding("/consignee", "quality.missing_contact", "the consignee has neither phone nor e-mail"))
+    if doc.get("kind") == "declaration":  # what a filing must carry and a declaration may leave out
+        if doc.get("category") == "sale_of_goods" and doc.get("order") is None:
+            missing = "a declared sale without its order: platform and order id cannot be cross-checked"
+            out.append(Finding("/order", "quality.order_missing", missing))
+        for role in ("seller", "consignor", "consignee"):
+            party = doc.get(role)
+            if isinstance(party, dict):
+                out += [Finding(f"/{role}/{field}", "quality.named_by_identifier",
+                                f"the {role} is named by its identifier alone: no {field}")
+                        for field in ("name", "address") if party.get(field) is None]  # fmt: skip
     return out

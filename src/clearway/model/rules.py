@@ -56,10 +56,14 @@ def contract_errors(doc: dict[str, Any]) -> list[Finding]:
         out.append(Finding("/currency", "currency.unknown", f"{currency} is not an ISO 4217 currency code"))
     out.extend(_transport_document(_obj(doc.get("transport_document"))))
     out.extend(_fiscal(_obj(doc.get("fiscal"))))
+    declaration = doc.get("kind") == "declaration"
     for role in PARTIES:
-        out.extend(_party(_obj(doc.get(role)), role))
+        party = doc.get(role)
+        if isinstance(party, dict):
+            out.extend(_named(party, role, declaration))
+        out.extend(_party(_obj(party), role))
     sale = doc.get("category") == "sale_of_goods"
-    if sale and doc.get("order") is None:
+    if sale and doc.get("order") is None and not declaration:  # a declaration's gap is a quality warning
         out.append(Finding("/order", "order.required", "`order` is required when category is sale_of_goods"))
     for index, item in _items(doc):
         out.extend(_item(item, index, sale))
@@ -85,6 +89,21 @@ def _fiscal(fiscal: dict[str, Any]) -> Iterator[Finding]:
         problem = ca_business_number_problem(number)
         if problem is not None:
             yield Finding("/fiscal/id", "ca_gst.invalid", problem)
+
+
+def by_identifier_only(party: dict[str, Any]) -> bool:
+    """A party a customs declaration names by its identifier (an importer by EORI), without name or address."""
+    identifiers = party.get("identifiers")
+    return isinstance(identifiers, list) and any(_str(_obj(i).get("value")) for i in identifiers)
+
+
+def _named(party: dict[str, Any], role: str, declaration: bool) -> Iterator[Finding]:
+    """A filing names each party and its address; a declaration may name one by its identifier alone."""
+    if declaration and by_identifier_only(party):
+        return
+    for field in ("name", "address"):
+        if party.get(field) is None:
+            yield Finding(pointer(role, field), "schema.required", f"`{field}` is required")
 
 
 def _party(party: dict[str, Any], role: str) -> Iterator[Finding]:

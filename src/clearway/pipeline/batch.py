@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import polars as pl
 
-from clearway.model.consignment import Consignment
+from clearway.model.consignment import Address, Consignment
 
 MONEY = pl.Decimal(38, 6)
 """Money and masses travel as exact decimals with six places (the contract allows six)."""
@@ -86,6 +86,11 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+def _address_fields(a: Address | None) -> tuple[str | None, ...]:
+    """Street, city, postcode and country; none for a party named by its identifier alone."""
+    return (a.street, a.city, a.postcode, a.country) if a is not None else (None, None, None, None)
+
+
 def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
     """Build the pipeline's input frame from consignments; keys must be unique within a batch.
 
@@ -102,11 +107,10 @@ def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
             row.key, row.submitter, row.received_at, c.reference, c.channel, c.category,
             c.transport_document.type, c.transport_document.id, c.master_reference,
             c.order.platform if c.order else None, c.order.order_id if c.order else None,
-            c.seller.name, c.seller.address.country,
+            c.seller.name, c.seller.address.country if c.seller.address else None,
             f"{c.seller.identifiers[0].scheme}:{c.seller.identifiers[0].value}" if c.seller.identifiers else None,
-            consignor.name, consignor.address.country,
-            c.consignee.name, c.consignee.address.street, c.consignee.address.city,
-            c.consignee.address.postcode, c.consignee.address.country,
+            consignor.name, consignor.address.country if consignor.address else None,
+            c.consignee.name, *_address_fields(c.consignee.address),
             keys.get("seller"), keys.get("consignee"), keys.get("delivery_address"),
             c.fiscal.scheme if c.fiscal else None, c.fiscal.id if c.fiscal else None,
             c.dispatch_country, c.destination_country, c.currency,

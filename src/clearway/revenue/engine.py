@@ -297,7 +297,7 @@ def _regional_rate(
     c: Consignment, rule: Rule, ctx: RevenueContext, on: dt.date, rate: Decimal, notes: list[str]
 ) -> Decimal:
     """The consignee's region's rate where the regional table lists one on the day, else the rule's."""
-    region = region_of(c.consignee.address)
+    region = region_of(c.consignee.address) if c.consignee.address else None
     line = ctx.regional.rate(rule.jurisdiction, region, on) if region else None
     if line is None:
         where = f"region {region}" if region else "an address whose region cannot be told"

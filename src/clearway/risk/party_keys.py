@@ -89,7 +89,17 @@ def normalise_name(text: str) -> str:
 
 def _address(party: Party) -> tuple[str, ...]:
     a = party.address
+    if a is None:  # a party a declaration names by its identifier alone
+        return ("",)
     return a.country, normalise_name(a.postcode or ""), normalise_name(a.city), normalise_name(a.street or "")
+
+
+def _identity(party: Party) -> str:
+    """The normalised name, or for a party named by its identifier alone, that identifier."""
+    if party.name is not None or not party.identifiers:
+        return normalise_name(party.name or "")
+    first = party.identifiers[0]
+    return f"{first.scheme}:{first.value.strip().upper()}"
 
 
 def _keyed(secret: bytes, parts: tuple[str, ...]) -> str:
@@ -97,7 +107,7 @@ def _keyed(secret: bytes, parts: tuple[str, ...]) -> str:
 
 
 def party_key(secret: bytes, party: Party) -> str:
-    return _keyed(secret, (normalise_name(party.name), *_address(party)))
+    return _keyed(secret, (_identity(party), *_address(party)))
 
 
 def address_key(secret: bytes, party: Party) -> str:

@@ -57,8 +57,10 @@ def pseudonymise(doc: Any, secret: bytes) -> Any:
         except msgspec.ValidationError:
             key = party_key(secret, Party(str(party.get("name", "")), Address("-", "ZZ")))
         kept = {k: v for k, v in address.items() if k not in PERSONAL_ADDRESS} | {"city": "erased"}
-        out[role] = {"name": f"erased-{key[:16]}", "address": kept} | (
-            {"identifiers": party["identifiers"]} if role != "consignee" and party.get("identifiers") else {}
+        out[role] = (
+            {"name": f"erased-{key[:16]}"}
+            | ({"address": kept} if address else {})
+            | ({"identifiers": party["identifiers"]} if role != "consignee" and party.get("identifiers") else {})
         )
     return out
 

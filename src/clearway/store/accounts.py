@@ -391,7 +391,8 @@ def imports_of(conn: sa.Connection, start: dt.datetime, end: dt.datetime) -> lis
         rows.append({
             "consignment_id": cid, "scheme": doc.fiscal.scheme if doc.fiscal else None,
             "scheme_id": doc.fiscal.id if doc.fiscal else None, "member_state": country, "seller": doc.seller.name,
-            "seller_country": doc.seller.address.country, "platform": doc.order.platform if doc.order else None,
+            "seller_country": doc.seller.address.country if doc.seller.address else None,
+            "platform": doc.order.platform if doc.order else None,
             "currency": a.currency, "intrinsic_value": sum((line.value for line in a.lines), Decimal(0)),
             "vat": (a.vendor_liability.tax if a.vendor_liability else a.totals.vat),
         })  # fmt: skip
