@@ -199,3 +199,21 @@ def test_an_import_declared_lower_than_its_export_or_as_other_goods_is_a_signal(
     assert message == "goods differ: exported from CN as HS chapters 85 (smartphone), imported as HS chapters 62"
     elsewhere = History(exports=pl.DataFrame([exported("XX000000000CN", "USD", 500.0, [], [])], schema=EXPORTS))
     assert with_history(stage, elsewhere, parcel).is_empty()  # another parcel's record
+
+
+def test_a_declared_routing_that_does_not_run_from_dispatch_to_destination_is_a_security_reason() -> None:
+    from clearway.risk.filings import FilingsDetector
+
+    found = hits(
+        FilingsDetector(RATES),
+        row("r-ok", "20.00", routing_countries=["CN", "AE", "DE"]),  # dispatch CN, destination DE
+        row("r-start", "20.00", routing_countries=["HK", "DE"]),
+        row("r-both", "20.00", routing_countries=["AE", "NL"]),
+        row("r-none", "20.00"),
+    )
+    reasons = dict(zip(found["key"], found["message"], strict=True))
+    assert set(reasons) == {"r-start", "r-both"} and set(found["code"]) == {"DQ-ROUTING"}
+    assert set(found["domain"]) == {"security"} and found["lane"].is_null().all()  # a reason, not a stop
+    assert reasons["r-start"] == "declared routing HK > DE does not start in the dispatch country CN"
+    assert reasons["r-both"] == ("declared routing AE > NL does not start in the dispatch country CN and does not"
+                                 " end in the destination country DE")  # fmt: skip

@@ -274,3 +274,22 @@ def test_starter_profiles_on_typical_cases() -> None:
     assert found["k3"] == ["TOB-NIC"]
     assert found["k4"] == ["DG-FLAMMABLE"]
     assert found["k5"] == []
+
+
+def test_the_dangerous_goods_profiles_read_the_declared_un_number() -> None:
+    # a neutral description and HS code: only the UN number (Consignment v1.1) tells what the goods are
+    plain = {"description": "Wooden toy train set", "hs_code": "950300"}
+    loose = with_item(**plain, un_number="UN3480")  # lithium ion batteries on their own
+    perfume = with_item(**plain, un_number="UN1266")  # perfumery products, flammable
+    petrol = with_item(**plain, un_number="UN1203")  # another dangerous good the post refuses
+    in_equipment = with_item(**plain, un_number="UN3481")  # installed in equipment: the post takes it
+    found = starter_hits(loose, perfume, petrol, in_equipment)
+    assert "DG-LIB-ALONE" in found["k0"] and "DG-FLAMMABLE" in found["k1"]
+    assert found["k2"] == ["DG-UN-POST"] and found["k3"] == []
+
+
+def test_a_profile_may_ask_for_any_country_of_routing() -> None:
+    text = profile_file("{field: routing_countries, any: [AF, SY]}")
+    via = example(routing_countries=["CN", "AF", "DE"])
+    assert hits(text, via, example(routing_countries=["CN", "DE"]), example()) == ["k0"]
+    assert hits(profile_file("{field: routing_countries, present: false}"), via, example()) == ["k1"]

@@ -227,3 +227,74 @@ def test_an_absurd_quantity_is_judged_not_crashed_on() -> None:
     assert outcome.consignment is None
     assert [(e.path, e.code) for e in outcome.errors] == [("/items/0/quantity", "schema.range")]
     assert "quality.round_total" not in {w.code for w in outcome.warnings}
+
+
+V11 = {
+    "packages": {"count": 2, "kind": "BX"},
+    "place_of_acceptance": {"country": "CN", "unlocode": "CNSZX"},
+    "place_of_delivery": {"country": "DE", "unlocode": "DEFRA", "city": "Frankfurt am Main"},
+    "routing_countries": ["CN", "AE", "DE"],
+    "conveyance": {"mode": "air", "reference": "LH401", "date": "2026-11-27"},
+    "office_of_first_entry": "DE004852",
+    "declarant": {"name": "Rhein Customs Services GmbH", "address": {"city": "Frankfurt", "country": "DE"}},
+    "representative": {"identifiers": [{"scheme": "eori", "value": "DE123456789012345"}], "status": "indirect"},
+    "upu": {"despatch": "CNBJSADEFRAAAUN51234", "receptacle": "CNBJSADEFRAAAUN51234001100125"},
+    "supporting_documents": [{"type": "certificate", "id": "CITES-2026-0042", "issuer_country": "CN"}],
+    "location_of_goods": {"type": "A", "qualifier": "U", "id": "DEFRAFRA"},
+}
+
+
+def test_the_v1_1_fields_are_optional_and_accepted_when_well_formed() -> None:
+    doc = example() | V11
+    doc["items"][0]["un_number"] = "UN3481"
+    doc["order"]["payment_method"] = "cash_on_delivery"
+    outcome = validate_raw(doc)
+    assert outcome.accepted, outcome.errors
+    assert outcome.consignment is not None and outcome.consignment.representative is not None
+    assert outcome.consignment.representative.status == "indirect"  # an operator is named by its EORI alone
+    assert not any(w.code == "quality.unknown_field" for w in outcome.warnings)
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "code"),
+    [
+        ({"routing_countries": ["CN", "XX"]}, "/routing_countries/1", "country.unknown"),
+        (
+            {"place_of_delivery": {"country": "DE", "unlocode": "FRPAR"}},
+            "/place_of_delivery/unlocode",
+            "unlocode.country",
+        ),
+        ({"office_of_first_entry": "XX004852"}, "/office_of_first_entry", "office.country"),
+        ({"office_of_first_entry": "DE-04852"}, "/office_of_first_entry", "schema.pattern"),
+        ({"conveyance": {"mode": "air", "reference": "LUFTHANSA 1"}}, "/conveyance/reference", "flight.format"),
+        ({"upu": {"despatch": "CNBJSADEFRAAEUN51234"}}, "/upu/despatch", "s8.format"),  # mail category E
+        ({"upu": {"despatch": "XXBJSADEFRAAAUN51234"}}, "/upu/despatch", "s8.format"),  # no such country
+        (
+            {"upu": {"despatch": "CNBJSADEFRAAAUN51234", "receptacle": "CNBJSADEFRAAAUN51299001100125"}},
+            "/upu/receptacle",
+            "s9.format",
+        ),  # another despatch's receptacle
+        (
+            {"upu": {"despatch": "CNBJSADEFRAAAUN51234", "receptacle": "CNBJSADEFRAAAUN5123400110012X"}},
+            "/upu/receptacle",
+            "s9.format",
+        ),  # the weight is digits
+        ({"packages": {"count": 0}}, "/packages/count", "schema.range"),
+        (
+            {"location_of_goods": {"type": "E", "qualifier": "U", "id": "DEFRAFRA"}},
+            "/location_of_goods/type",
+            "schema.enum",
+        ),
+        ({"representative": {"name": "Broker"}}, "/representative/address", "schema.required"),
+    ],
+)
+def test_each_v1_1_field_is_checked(change: dict[str, Any], path: str, code: str) -> None:
+    assert (path, code) in codes(example() | change), codes(example() | change)
+
+
+def test_an_unassigned_un_number_is_refused() -> None:
+    doc = example()
+    doc["items"][0]["un_number"] = "UN0000"
+    assert ("/items/0/un_number", "un.unknown") in codes(doc)
+    doc["items"][0]["un_number"] = "3480"
+    assert ("/items/0/un_number", "schema.pattern") in codes(doc)

@@ -165,6 +165,16 @@ def _count(r: _Reader, commodity: etree._Element | None, price: str | None) -> i
     return 1
 
 
+def _count_of_packages(r: _Reader, declaration: etree._Element) -> int | None:
+    """DE 6/18 total packages, where v1.1 can hold it (1 to 99,999); else it stays in the extras."""
+    element = r.find(declaration, "TotalPackageQuantity")
+    text = (element.text or "").strip() if element is not None else ""
+    if element is None or not text.isdigit() or not 1 <= int(text) <= 99999:
+        return None
+    r.used.add(element)
+    return int(text)
+
+
 def _money(amount: Decimal) -> str:
     """An amount with at least two decimals, as v1 states prices."""
     return str(amount.quantize(Decimal("0.01")) if amount.as_tuple().exponent > -2 else amount)  # type: ignore[operator]
@@ -214,6 +224,7 @@ def _map(declaration: etree._Element, responsible: str | None) -> tuple[Doc, lis
         (n for n in (r.find(shipment, p) for p in ("Importer", "Buyer", "Consignee")) if n is not None), None
     )
     document, master = _transport(r, shipment)
+    packages = _count_of_packages(r, declaration)
     fiscal = None
     items_level = [p for g in r.all(shipment, "GovernmentAgencyGoodsItem") for p in r.all(g, "DomesticDutyTaxParty")]
     for party in [*r.all(shipment, "DomesticDutyTaxParty"), *items_level]:
@@ -250,6 +261,7 @@ def _map(declaration: etree._Element, responsible: str | None) -> tuple[Doc, lis
         "gross_mass_kg": _plain(gross) if gross else None,
         "items": items,
         "fiscal": fiscal,
+        "packages": {"count": packages} if packages else None,
     }
     r.text(declaration, "GoodsItemQuantity")
     r.text(declaration, "TypeCode")
@@ -401,7 +413,8 @@ def write_declaration(consignment: Doc, type_code: str = DECLARATION_TYPE) -> by
     if currency and items and all(i.get("unit_price") for i in items):
         total = sum((Decimal(i["unit_price"]) * i.get("quantity", 1) for i in items), Decimal(0))
         _el(d, "InvoiceAmount", total, **money)
-    _el(d, "TotalPackageQuantity", 1)
+    if c.get("packages"):
+        _el(d, "TotalPackageQuantity", c["packages"]["count"])  # DE 6/18
     _el(_el(d, "BorderTransportMeans"), "ModeCode", MODE_BY_CHANNEL.get(c.get("channel", ""), "1"))
     exporter = c.get("consignor") or c.get("seller")
     if exporter:
@@ -440,9 +453,9 @@ def write_declaration(consignment: Doc, type_code: str = DECLARATION_TYPE) -> by
 
 
 LOST_CATEGORIES = {"documents", "commercial_sample"}
-CARRIED = {"reference", "channel", "transport_document", "master_reference", "category", "seller", "consignor",
-           "consignee", "dispatch_country", "destination_country", "currency", "shipping_cost", "gross_mass_kg",
-           "items"}  # fmt: skip
+CARRIED = {"packages", "reference", "channel", "transport_document", "master_reference", "category", "seller",
+           "consignor", "consignee", "dispatch_country", "destination_country", "currency", "shipping_cost",
+           "gross_mass_kg", "items"}  # fmt: skip
 """What `write_declaration` carries of a Consignment v1 document, with `fiscal` (IOSS as DE 3/40 FR5, any other
 scheme as DE 2/2 FISCALREF)."""
 ITEM_CARRIED = {"description", "quantity", "unit_price", "hs_code", "origin_country", "net_mass_kg"}
@@ -457,6 +470,8 @@ def not_carried(consignment: Doc) -> list[str]:
              for name in sorted(set(c) - CARRIED - {"fiscal", "kind"})]  # fmt: skip
     if c.get("kind", "filing") != "declaration":
         notes.append("kind: a DMS declaration is read back as a declaration, not a filing")
+    if (c.get("packages") or {}).get("kind"):
+        notes.append("packages/kind: DE 6/18 counts the packages; their kind is not written")
     if len(c.get("reference") or "") > 35:
         notes.append("reference: DE 2/5 holds 35 characters; the rest is cut")
     for role in ("seller", "consignor", "consignee"):

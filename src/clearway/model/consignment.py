@@ -16,6 +16,11 @@ import msgspec
 from clearway.model.vocabulary import Channel
 
 Kind = Literal["filing", "declaration"]
+PaymentMethod = Literal[
+    "card", "bank_transfer", "e_wallet", "cash_on_delivery", "buy_now_pay_later", "voucher", "other"
+]
+SupportingDocumentType = Literal["licence", "certificate", "invoice", "other"]
+ConveyanceMode = Literal["air", "sea", "road", "rail"]
 Category = Literal["sale_of_goods", "gift", "documents", "commercial_sample", "returned_goods", "other"]
 TransportDocumentType = Literal["s10", "hawb", "tracking", "bol"]
 FiscalScheme = Literal[
@@ -86,6 +91,7 @@ class Order(msgspec.Struct, frozen=True):
     order_date: ContractDate
     payment_date: ContractDate | None = None
     url: str | None = None
+    payment_method: PaymentMethod | None = None  # v1.1: how the buyer paid (cash on delivery: nothing paid yet)
 
 
 class Address(msgspec.Struct, frozen=True):
@@ -136,6 +142,64 @@ class Item(msgspec.Struct, frozen=True):
     brand: Annotated[str, msgspec.Meta(max_length=140)] | None = None
     gtin: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{8}([0-9]{4,6})?$")] | None = None
     product_url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+    un_number: (
+        Annotated[str, msgspec.Meta(pattern=r"^UN[0-9]{4}$",
+                                    description="v1.1: UN number of dangerous goods (UN Model Regulations), UN3480")]
+        | None
+    ) = None  # fmt: skip
+
+
+class Packages(msgspec.Struct, frozen=True):
+    """v1.1: number and kind of packages (kind: UN/ECE Recommendation 21 code, BX box, PK package, CT carton)."""
+
+    count: Annotated[int, msgspec.Meta(ge=1, le=99999)]
+    kind: Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Z]{2}$")] | None = None
+
+
+class Place(msgspec.Struct, frozen=True):
+    """v1.1: a place of acceptance or delivery: its country, with its UN/LOCODE or its city."""
+
+    country: CountryCode
+    unlocode: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}[A-Z2-9]{3}$")] | None = None
+    city: Annotated[str, msgspec.Meta(min_length=1, max_length=140)] | None = None
+
+
+class Conveyance(msgspec.Struct, frozen=True):
+    """v1.1: the carrier's flight or voyage that brings the consignment in (air: IATA flight number, LH400)."""
+
+    mode: ConveyanceMode
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=35)]
+    date: ContractDate | None = None
+
+
+class Representative(Party, frozen=True):
+    """v1.1: the customs representative and the kind of representation (Regulation (EU) No 952/2013 art. 18)."""
+
+    status: Literal["direct", "indirect"] = "direct"
+
+
+class UpuMail(msgspec.Struct, frozen=True):
+    """v1.1: the UPU despatch (S8, 20 characters) and receptacle (S9, 29 characters) the item travels in."""
+
+    despatch: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{20}$")]
+    receptacle: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{29}$")] | None = None
+
+
+class SupportingDocument(msgspec.Struct, frozen=True):
+    """v1.1: a licence, certificate or invoice the goods travel with (CN23 boxes 13, 14 and 15)."""
+
+    type: SupportingDocumentType
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    issuer_country: CountryCode | None = None
+
+
+class GoodsLocation(msgspec.Struct, frozen=True):
+    """v1.1: where the goods can be examined (EU DE 16 15: type A designated, B authorised, C approved,
+    D other; qualifier T postcode, U UN/LOCODE, V customs office, W GNSS, X EORI, Y authorisation, Z free)."""
+
+    type: Literal["A", "B", "C", "D"]
+    qualifier: Literal["T", "U", "V", "W", "X", "Y", "Z"]
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=70)]
 
 
 class Consignment(msgspec.Struct, frozen=True):
@@ -174,6 +238,21 @@ class Consignment(msgspec.Struct, frozen=True):
         | None
     ) = None
 
+    packages: Packages | None = None
+    place_of_acceptance: Place | None = None
+    place_of_delivery: Place | None = None
+    routing_countries: Annotated[list[CountryCode], msgspec.Meta(max_length=99)] | None = None
+    conveyance: Conveyance | None = None
+    office_of_first_entry: (
+        Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}[A-Z0-9]{6}$",
+                                    description="v1.1: customs office of first entry, EU Customs Office List code")]
+        | None
+    ) = None  # fmt: skip
+    declarant: Party | None = None
+    representative: Representative | None = None
+    upu: UpuMail | None = None
+    supporting_documents: Annotated[list[SupportingDocument], msgspec.Meta(max_length=99)] | None = None
+    location_of_goods: GoodsLocation | None = None
     kind: Annotated[
         Kind,
         msgspec.Meta(description=(

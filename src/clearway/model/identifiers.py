@@ -117,6 +117,19 @@ def vat_problem(number: str, country: str | None) -> str | None:
     return None
 
 
+_FLIGHT = re.compile(r"^[A-Z0-9]{2}[A-Z]?[0-9]{1,4}[A-Z]?$")
+
+
+def un_number_problem(un_number: str) -> str | None:
+    """None for a UN number in the range the UN Model Regulations assign (UN0004 to UN3599), else why not."""
+    return None if 4 <= int(un_number[2:]) <= 3599 else f"{un_number} is not an assigned UN number"
+
+
+def flight_problem(reference: str) -> str | None:
+    """None for an IATA flight number (airline designator, 1-4 digits, an optional suffix letter), else why not."""
+    return None if _FLIGHT.match(reference) else "a flight number is the airline's 2-character code and 1-4 digits"
+
+
 def gtin_problem(value: str) -> str | None:
     if len(value) not in (8, 12, 13, 14):
         return "a GTIN has 8, 12, 13 or 14 digits"

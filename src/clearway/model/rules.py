@@ -12,16 +12,21 @@ from typing import Any
 from clearway.model.findings import Finding, pointer
 from clearway.model.identifiers import (
     ca_business_number_problem,
+    despatch_problem,
+    flight_problem,
     gtin_problem,
     ioss_problem,
     is_country,
     is_currency,
     is_hs_subheading,
+    receptacle_problem,
     s10_problem,
+    un_number_problem,
     vat_problem,
 )
 
-PARTIES = ("seller", "consignor", "consignee")
+PARTIES = ("seller", "consignor", "consignee", "declarant", "representative")
+OPERATORS = ("declarant", "representative")
 VAT_LIKE = frozenset({"vat", "eori"})
 
 
@@ -59,15 +64,44 @@ def contract_errors(doc: dict[str, Any]) -> list[Finding]:
     declaration = doc.get("kind") == "declaration"
     for role in PARTIES:
         party = doc.get(role)
-        if isinstance(party, dict):
-            out.extend(_named(party, role, declaration))
+        if isinstance(party, dict):  # a declarant or representative is an operator: its EORI names it
+            out.extend(_named(party, role, declaration or role in OPERATORS))
         out.extend(_party(_obj(party), role))
+    out.extend(_route(doc))
     sale = doc.get("category") == "sale_of_goods"
     if sale and doc.get("order") is None and not declaration:  # a declaration's gap is a quality warning
         out.append(Finding("/order", "order.required", "`order` is required when category is sale_of_goods"))
     for index, item in _items(doc):
         out.extend(_item(item, index, sale))
     return out
+
+
+def _route(doc: dict[str, Any]) -> Iterator[Finding]:
+    """v1.1: routing, places, office of first entry, conveyance and the UPU despatch and receptacle."""
+    routing = doc.get("routing_countries")
+    for index, code in enumerate(routing if isinstance(routing, list) else []):
+        yield from _country(code, "routing_countries", index)
+    for role in ("place_of_acceptance", "place_of_delivery"):
+        place = _obj(doc.get(role))
+        yield from _country(place.get("country"), role, "country")
+        code = _str(place.get("unlocode"))
+        if code is not None and _str(place.get("country")) and code[:2] != place["country"]:
+            yield Finding(pointer(role, "unlocode"), "unlocode.country",
+                          f"UN/LOCODE {code} is in {code[:2]}, not in {place['country']}")  # fmt: skip
+    office = _str(doc.get("office_of_first_entry"))
+    if office is not None and len(office) == 8:
+        yield from (Finding("/office_of_first_entry", "office.country", f"{f.message} (the office's first two letters)")
+                    for f in _country(office[:2], "office_of_first_entry"))  # fmt: skip
+    conveyance = _obj(doc.get("conveyance"))
+    reference = _str(conveyance.get("reference"))
+    if conveyance.get("mode") == "air" and reference is not None and (problem := flight_problem(reference)):
+        yield Finding("/conveyance/reference", "flight.format", problem)
+    upu = _obj(doc.get("upu"))
+    despatch, receptacle = _str(upu.get("despatch")), _str(upu.get("receptacle"))
+    if despatch is not None and len(despatch) == 20 and (problem := despatch_problem(despatch)):
+        yield Finding("/upu/despatch", "s8.format", problem)
+    if receptacle is not None and len(receptacle) == 29 and (problem := receptacle_problem(receptacle, despatch)):
+        yield Finding("/upu/receptacle", "s9.format", problem)
 
 
 def _transport_document(td: dict[str, Any]) -> Iterator[Finding]:
@@ -155,3 +189,8 @@ def _item(item: dict[str, Any], index: int, sale: bool) -> Iterator[Finding]:
         problem = gtin_problem(gtin)
         if problem is not None:
             yield Finding(pointer("items", index, "gtin"), "gtin.invalid", problem)
+    un_number = _str(item.get("un_number"))
+    if un_number is not None and len(un_number) == 6 and un_number[2:].isdigit():
+        problem = un_number_problem(un_number)
+        if problem is not None:
+            yield Finding(pointer("items", index, "un_number"), "un.unknown", problem)

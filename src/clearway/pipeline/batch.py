@@ -25,6 +25,7 @@ ITEM_SCHEMA = pl.Struct(
         "net_mass_kg": MONEY,
         "brand": pl.String,
         "gtin": pl.String,
+        "un_number": pl.String,
     }
 )
 
@@ -63,6 +64,7 @@ BATCH_SCHEMA: dict[str, pl.DataType] = {
     "gross_mass_kg": MONEY,
     "intrinsic_value": MONEY,
     "item_count": pl.Int64(),
+    "routing_countries": pl.List(pl.String()),  # v1.1: countries of routing, in order
     "items": pl.List(ITEM_SCHEMA),
 }
 
@@ -115,7 +117,7 @@ def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
             c.fiscal.scheme if c.fiscal else None, c.fiscal.id if c.fiscal else None,
             c.dispatch_country, c.destination_country, c.currency,
             _text(c.shipping_cost), _text(c.insurance), str(c.gross_mass_kg), str(c.intrinsic_value),
-            len(c.items),
+            len(c.items), c.routing_countries or [],
         )  # fmt: skip
         for column, value in zip(head.values(), values, strict=True):
             column.append(value)
@@ -129,6 +131,7 @@ def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
             lines["net_mass_kg"].append(_text(item.net_mass_kg))
             lines["brand"].append(item.brand)
             lines["gtin"].append(item.gtin)
+            lines["un_number"].append(item.un_number)
     text_schema = {n: (pl.String() if n in _MONEY_COLUMNS else t) for n, t in BATCH_SCHEMA.items() if n != "items"}
     frame = pl.DataFrame(head, schema=text_schema).with_columns(pl.col(_MONEY_COLUMNS).cast(MONEY))
     item_schema = {

@@ -8,7 +8,7 @@ import polars as pl
 
 from clearway.pipeline.batch import BATCH_SCHEMA, ITEM_SCHEMA
 
-Kind = Literal["text", "code", "decimal", "integer"]
+Kind = Literal["text", "code", "decimal", "integer", "codes"]  # codes: a list of codes (routing countries)
 
 CONSIGNMENT_FIELDS: dict[str, tuple[str, Kind]] = {
     "submitter": ("submitter", "code"),
@@ -35,6 +35,7 @@ CONSIGNMENT_FIELDS: dict[str, tuple[str, Kind]] = {
     "gross_mass_kg": ("gross_mass_kg", "decimal"),
     "intrinsic_value": ("intrinsic_value", "decimal"),
     "item_count": ("item_count", "integer"),
+    "routing_countries": ("routing_countries", "codes"),
 }
 
 ITEM_FIELDS: dict[str, tuple[str, Kind]] = {
@@ -47,6 +48,7 @@ ITEM_FIELDS: dict[str, tuple[str, Kind]] = {
     "item.net_mass_kg": ("net_mass_kg", "decimal"),
     "item.brand": ("brand", "text"),
     "item.gtin": ("gtin", "code"),
+    "item.un_number": ("un_number", "code"),
 }
 
 FIELDS: dict[str, tuple[str, Kind]] = {**CONSIGNMENT_FIELDS, **ITEM_FIELDS}

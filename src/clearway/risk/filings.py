@@ -1,7 +1,8 @@
 """One parcel, several filers: a platform (the sale), a carrier or post (the transport) and a representative
 may each file the same transport document. Where their data disagree (value, goods, consignee) the officer
 reads it as a reason (not a stop: one tenant's filing must never hold another's parcel); an air parcel filed
-after its aircraft was declared loaded is flagged (ICS2 asks for the data before loading). What the other
+after its aircraft was declared loaded is flagged (ICS2 asks for the data before loading), and so is a declared
+routing that does not run from the dispatch country to the destination. What the other
 filings hold comes in `context.history.filings` and `.loading`."""
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ class FilingsDetector:
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
         if batch.is_empty():
             return StageOutput(no_hits())
-        return StageOutput(pl.concat([self._disagreements(batch, context), self._late(batch, context)]))
+        found = [self._disagreements(batch, context), self._late(batch, context), self._routing(batch)]
+        return StageOutput(pl.concat(found))
 
     def _disagreements(self, batch: pl.DataFrame, context: Context) -> pl.DataFrame:
         others = context.history.filings
@@ -90,3 +92,25 @@ class FilingsDetector:
                             pl.col("received_at").dt.strftime("%Y-%m-%d %H:%M"))  # fmt: skip
         return hits_of(late.select("key", message.alias("message")).unique("key", keep="first"), source="detector",
                        code="DQ-AFTER-LOADING", lane=None, referral=None, weight=0.0, domain="security")  # fmt: skip
+
+    def _routing(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """The declared countries of routing (v1.1) run from the dispatch country to the destination, as ICS2
+        reads them; a route that starts or ends elsewhere is a reason for the officer, not a stop."""
+        routed = batch.select("key", "routing_countries", "dispatch_country", "destination_country").filter(
+            pl.col("routing_countries").list.len() > 0)  # fmt: skip
+        if routed.is_empty():
+            return no_hits()
+        route = pl.col("routing_countries").list.join(" > ")
+        start = pl.col("routing_countries").list.first() != pl.col("dispatch_country")
+        end = pl.col("routing_countries").list.last() != pl.col("destination_country")
+        parts = [
+            pl.when(start).then(pl.format("does not start in the dispatch country {}", "dispatch_country")),
+            pl.when(end).then(pl.format("does not end in the destination country {}", "destination_country")),
+        ]
+        found = routed.with_columns(pl.concat_list(parts).list.drop_nulls().alias("_what")).filter(
+            pl.col("_what").list.len() > 0)  # fmt: skip
+        if found.is_empty():
+            return no_hits()
+        message = pl.format("declared routing {} {}", route, pl.col("_what").list.join(" and "))
+        return hits_of(found.select("key", message.alias("message")), source="detector", code="DQ-ROUTING",
+                       lane=None, referral=None, weight=0.0, domain="security")  # fmt: skip

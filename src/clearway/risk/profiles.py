@@ -68,7 +68,8 @@ _OPS: dict[str, set[str]] = {
     "prefix": {"code", "text"},
     "keywords": {"text"},
     "pattern": {"text"},
-    "present": {"text", "code", "decimal", "integer"},
+    "present": {"text", "code", "decimal", "integer", "codes"},
+    "any": {"codes"},  # the list holds any of these codes
 }
 
 
@@ -293,9 +294,13 @@ class _Compiler:
             return col.ge(low) & col.le(high)
         if op == "prefix":
             return pl.any_horizontal([col.str.starts_with(p) for p in self.strings(value, node, "prefix")])
+        if op == "any":
+            return col.list.set_intersection(pl.lit(self.strings(value, node, "any"))).list.len() > 0
         if op == "present":
             if not isinstance(value, bool):
                 raise self.fail("`present` takes true or false", node)
+            if kind == "codes":
+                return col.list.len() > 0 if value else col.list.len() == 0
             return col.is_not_null() if value else col.is_null()
         self.text_fields.add(name)
         norm = pl.col(normalised(name))

@@ -28,7 +28,7 @@ from clearway.store import accounts
 from clearway.store import tables as t
 from clearway.store.cooperation import forget_alert_names
 
-PARTIES = ("seller", "consignor", "consignee")
+PARTIES = ("seller", "consignor", "consignee", "declarant", "representative")
 PERSONAL_ADDRESS = ("street", "postcode", "region")
 _encode = msgspec.json.Encoder(order="deterministic").encode
 ERASED_RAW = b'{"erased":"personal data removed after the retention period"}'
