@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from clearway.auth.clients import add_client, revoke_client
 from clearway.errors import Unauthenticated
+from clearway.intake import read_bytes
 from clearway.pipeline import Context
 from clearway.store import tables as t
 from tests.conftest import example
@@ -92,6 +93,20 @@ def test_a_consignment_whose_assessment_fails_is_set_aside_alone_and_retried(ser
     assert status_of(s, poison) in ("assessed", "held", "released")
     assert s.app.store.assessment_failure(poison) is None
     assert s.app.ledger.audit() == []  # set aside and retried, every step is in the ledger
+
+
+def test_the_clock_retries_what_was_set_aside_and_leaves_the_queued_backlog_to_the_assessor(service: Service) -> None:
+    # under a flood thousands of consignments are registered and queued for the assessor; the clock's retry
+    # once decoded and assessed them all a second time, on its own thread, stalling every other request
+    s = service
+    waiting = s.app.store.record_batch("alpha-market", dt.datetime.now(dt.UTC), list(read_bytes(
+        json.dumps(example(reference="QUEUED")).encode(), "json")))  # fmt: skip
+    [queued] = [r.consignment_id for r in waiting]
+    assert queued is not None and status_of(s, queued) == "registered"
+    assert s.runtime.submissions.assess_pending(registered=False) == 0  # the clock's retry: not the backlog
+    assert status_of(s, queued) == "registered"
+    assert s.runtime.submissions.assess_pending() == 1  # at start: the backlog too
+    assert status_of(s, queued) != "registered"
 
 
 # --- finding 2: unbounded memory without a token ---

@@ -258,16 +258,20 @@ def assess_isolated(
     return done
 
 
-def pending_rows(app: App, now: dt.datetime | None = None) -> tuple[list[BatchRow], dict[str, int]]:
-    """Consignments registered but not assessed (a run stopped between the two), and those set aside whose
-    next attempt is due at `now`, with their versions."""
+def pending_rows(
+    app: App, now: dt.datetime | None = None, *, registered: bool = True
+) -> tuple[list[BatchRow], dict[str, int]]:
+    """Consignments registered but not assessed (a run stopped between the two; not with `registered` False,
+    while a running assessor has them queued), and those set aside whose next attempt is due at `now`, with
+    their versions."""
     c, v, f = t.consignments.c, t.consignment_versions.c, t.assessment_failures.c
-    due = sa.select(f.consignment_id).where(f.next_attempt_at <= now) if now is not None else None
+    due = (c.status == "assessment_failed") & c.id.in_(sa.select(f.consignment_id).where(f.next_attempt_at <= now))
     waiting = c.status == "registered"
+    which = waiting if now is None else ((waiting | due) if registered else due)
     query = (
         sa.select(c.id, c.submitter, c.received_at, c.version, v.body)
         .join(t.consignment_versions, (v.consignment_id == c.id) & (v.version == c.version))
-        .where(waiting | ((c.status == "assessment_failed") & c.id.in_(due)) if due is not None else waiting)
+        .where(which)
     )
     with app.store.engine.connect() as conn:
         pending = conn.execute(query).all()

@@ -98,7 +98,9 @@ class Runtime:
             try:
                 if self.watchlist is not None:
                     self.watchlist.refresh()  # a new list or delta is in force without a restart
-                self.submissions.assess_pending()  # consignments set aside whose next attempt is due
+                # consignments set aside whose next attempt is due; not those registered, which the running
+                # assessor has queued (under a flood, thousands: decoded and assessed twice, on the clock)
+                self.submissions.assess_pending(registered=False)
                 self.clearance.expire_referrals()
                 self.app.ledger.checkpoint_if_due(utcnow())
             except Exception:  # the clock must outlive a bad moment of the database

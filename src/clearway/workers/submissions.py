@@ -477,10 +477,11 @@ class Submissions:
             self.on_assessed([row.key for row in rows if row.key not in done.failed])
         return len(done.failed)
 
-    def assess_pending(self, *, retry: bool = True) -> int:
-        """Assess every consignment registered without a decision for its current version, and (with `retry`)
-        those set aside whose next attempt is due; says truthfully how many were assessed and set aside."""
-        rows, versions = pending_rows(self.app, self.now() if retry else None)
+    def assess_pending(self, *, retry: bool = True, registered: bool = True) -> int:
+        """Assess every consignment registered without a decision for its current version (not with
+        `registered` False: while the assessor runs, those are in its queue), and (with `retry`) those set
+        aside whose next attempt is due; says truthfully how many were assessed and set aside."""
+        rows, versions = pending_rows(self.app, self.now() if retry else None, registered=registered)
         failed = 0
         for start in range(0, len(rows), self.app.settings.batch_size):
             chunk = rows[start : start + self.app.settings.batch_size]
