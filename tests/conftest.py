@@ -4,9 +4,24 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 from typing import Any
 
 import pytest
+
+import clearway.settings as settings_module
+
+# The service built in a test's own process assesses in a thread of its own (`drain()` waits for it there,
+# without a process to start per test), whatever environment a test builds its settings from; a served
+# subprocess (tests/integration/server.py) assesses in its own process, the default.
+_from_env = settings_module.Settings.from_env.__func__  # type: ignore[attr-defined]
+
+
+def _assessing_in_a_thread(cls: type, env: Any = None) -> Any:
+    return _from_env(cls, {"CLEARWAY_ASSESSOR": "thread"} | dict(os.environ if env is None else env))
+
+
+settings_module.Settings.from_env = classmethod(_assessing_in_a_thread)  # type: ignore[method-assign, assignment]
 
 EXAMPLE: dict[str, Any] = {
     "reference": "MKT-2026-11-28-000431",

@@ -188,7 +188,7 @@ def build_pipeline(
     return Pipeline(stages=tuple(stages), finish=partial(apply_selectivity, settings=selectivity))
 
 
-def _champion(engine: sa.Engine) -> TargetingModel | None:
+def champion(engine: sa.Engine) -> TargetingModel | None:
     """The targeting model last promoted in this store (it takes precedence over CLEARWAY_MODEL)."""
     c = config_versions.c
     with engine.connect() as conn:
@@ -213,7 +213,7 @@ def bootstrap(
         delta = settings.watchlist_delta
         screened = screened.updated(*parse_delta_lines(delta.read_text(encoding="utf-8"), str(delta)))
     selectivity = load_selectivity()
-    model = _champion(engine) or (TargetingModel.from_bytes(settings.model.read_bytes()) if settings.model else None)
+    model = champion(engine) or (TargetingModel.from_bytes(settings.model.read_bytes()) if settings.model else None)
     consequences = load_consequences(settings.screening_topics)
     pipeline = build_pipeline(profiles, revenue, selectivity, screened, model, settings.explore, consequences)
     secret = load_secret(settings.secret_key or settings.ledger_key.with_name("secret.key"))

@@ -107,6 +107,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLEARWAY_LOG_FORMAT", "log_format", "text", "json", "`json` (one object a line) or `text`"),
     Setting("CLEARWAY_OTLP_ENDPOINT", "otlp_endpoint", "text", None,
             "OTLP/HTTP endpoint traces are exported to (e.g. http://collector:4318/v1/traces); off when unset"),
+    Setting("CLEARWAY_ASSESSOR", "assessor", "text", "process",
+            "`process`: the service assesses in a process of its own, at a lower CPU priority, so that one tenant's"
+            " bulk assessment does not slow another's requests; `thread`: in the API's process"),
     Setting("CLEARWAY_SHUTDOWN_GRACE", "shutdown_grace", "number", 30.0,
             "seconds `serve` takes on SIGTERM to answer requests in flight and drain its queues"),
     Setting("CLEARWAY_ARRIVAL_GRACE_HOURS", "arrival_grace_hours", "number", 24.0,
@@ -149,6 +152,7 @@ class Settings:
     ready_queue: int = 100_000
     log_level: str = "INFO"
     log_format: str = "json"
+    assessor: str = "process"
     otlp_endpoint: str | None = None
     shutdown_grace: float = 30.0
     territory: tuple[str, ...] = ()
@@ -163,6 +167,8 @@ class Settings:
             raise ConfigurationError(f"CLEARWAY_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
         if values["log_format"] not in ("json", "text"):
             raise ConfigurationError("CLEARWAY_LOG_FORMAT must be `json` or `text`")
+        if values["assessor"] not in ("process", "thread"):
+            raise ConfigurationError("CLEARWAY_ASSESSOR must be `process` or `thread`")
         return cls(**values | {"log_level": values["log_level"].upper()})
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "seed", "Content-Type": "application/json"},
         )  # fmt: skip
         assert answer.status_code == 201, answer.text
+        headers = {"Authorization": f"Bearer {token}"}
+        for result in answer.json()["results"]:  # the service assesses in a process of its own, just started
+            for _ in range(300):
+                read = httpx.get(f"{server.url}/v1/consignments/{result['registration_id']}", headers=headers)
+                if read.json()["status"] != "registered":
+                    break
+                time.sleep(0.1)
         yield {"url": server.url, "clients": clients}
 
 

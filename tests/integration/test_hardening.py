@@ -109,6 +109,24 @@ def test_the_clock_retries_what_was_set_aside_and_leaves_the_queued_backlog_to_t
     assert status_of(s, queued) != "registered"
 
 
+def test_a_version_assessed_twice_is_decided_once(service: Service) -> None:
+    # the assessor's process, started while consignments were queued for it, may assess one twice
+    from clearway.services.ingest import assess_isolated, pending_rows
+
+    s = service
+    s.app.store.record_batch("alpha-market", dt.datetime.now(dt.UTC), list(read_bytes(
+        json.dumps(example(reference="TWICE")).encode(), "json")))  # fmt: skip
+    rows, versions = pending_rows(s.app)
+    for _ in range(2):
+        assess_isolated(s.app, rows, versions, as_of=dt.datetime.now(dt.UTC), decided_at=dt.datetime.now(dt.UTC))
+    [row] = rows
+    with s.app.store.engine.connect() as conn:
+        decided = conn.execute(sa.select(sa.func.count()).where(t.decisions.c.consignment_id == row.key)).scalar()
+        events = conn.execute(sa.select(t.events.c.type).where(t.events.c.consignment_id == row.key)).scalars().all()
+    assert decided == 1 and events.count("assessed") == 1
+    assert s.app.ledger.audit() == []
+
+
 # --- finding 2: unbounded memory without a token ---
 
 

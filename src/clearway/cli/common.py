@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
 
 import typer
 from rich.console import Console
@@ -34,10 +33,3 @@ def progress_bar() -> Progress:
     return Progress(
         TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     )
-
-
-def tune_gc() -> None:
-    """For a long run, after start: what was loaded to start (rules, tariffs, models, code lists) is never
-    garbage, so the collector's full passes leave it out (`gc.freeze`), and collections run less often."""
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)

@@ -12,7 +12,8 @@ import typer
 from rich.table import Table
 
 from clearway.cli.apps import app
-from clearway.cli.common import DEFAULT_DAY, out, parse_day, progress_bar, tune_gc, utcnow
+from clearway.cli.common import DEFAULT_DAY, out, parse_day, progress_bar, utcnow
+from clearway.gc_tuning import tune_gc
 from clearway.model.vocabulary import LANES
 
 

@@ -12,7 +12,8 @@ import msgspec
 import typer
 
 from clearway.cli.apps import app
-from clearway.cli.common import DEFAULT_DAY, err, out, parse_day, tune_gc, utcnow
+from clearway.cli.common import DEFAULT_DAY, err, out, parse_day, utcnow
+from clearway.gc_tuning import tune_gc
 from clearway.model.consignment import Consignment
 
 

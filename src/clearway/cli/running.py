@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from clearway.cli.apps import app
-from clearway.cli.common import out, tune_gc, utcnow
+from clearway.cli.common import out, utcnow
+from clearway.gc_tuning import tune_gc
 
 
 @app.command()
@@ -70,7 +71,7 @@ def serve(
 
     # hand the interpreter lock over every millisecond (not 5): a short request waits less behind a
     # long validation or assessment of another tenant's bulk batch (python -m bench fairness)
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(0.0005)
     settings = Settings.from_env()
     logs.configure(settings.log_level, settings.log_format)
     traces.configure(settings.otlp_endpoint)

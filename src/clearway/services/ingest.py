@@ -265,9 +265,12 @@ def pending_rows(
     while a running assessor has them queued), and those set aside whose next attempt is due at `now`, with
     their versions."""
     c, v, f = t.consignments.c, t.consignment_versions.c, t.assessment_failures.c
-    due = (c.status == "assessment_failed") & c.id.in_(sa.select(f.consignment_id).where(f.next_attempt_at <= now))
     waiting = c.status == "registered"
-    which = waiting if now is None else ((waiting | due) if registered else due)
+    if now is None:
+        which = waiting
+    else:
+        due = (c.status == "assessment_failed") & c.id.in_(sa.select(f.consignment_id).where(f.next_attempt_at <= now))
+        which = (waiting | due) if registered else due
     query = (
         sa.select(c.id, c.submitter, c.received_at, c.version, v.body)
         .join(t.consignment_versions, (v.consignment_id == c.id) & (v.version == c.version))

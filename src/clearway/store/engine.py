@@ -26,6 +26,23 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
+def background_checkpoints(engine: sa.Engine) -> bool:
+    """Commits on `engine` no longer checkpoint the SQLite write-ahead log themselves (copying it into the
+    database and syncing it, tens of milliseconds in whichever commit crosses the threshold): a background
+    thread calls `checkpoint` instead. True where that applies (an SQLite file)."""
+    if engine.dialect.name != "sqlite":
+        return False
+    sa.event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA wal_autocheckpoint=0"))
+    engine.dispose()  # connections opened before now checkpoint as before: the next ones do not
+    return True
+
+
+def checkpoint(engine: sa.Engine) -> None:
+    """Copy what the write-ahead log holds into the database without waiting for readers or writers."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from clearway.store import tables as t
 from clearway.store.accounts import transport_filers
 from clearway.store.bulk import as_utc, insert_rows
 from clearway.store.events import EventBatch
+from clearway.store.write_turn import WriteTurn
 
 RegistrationOutcome = Literal["registered", "unchanged", "amended", "rejected"]
 _encoder = msgspec.json.Encoder(order="deterministic")
@@ -94,6 +94,18 @@ def _findings(findings: Sequence[Any]) -> str:
     return _encoder.encode(findings).decode()
 
 
+def _already_decided(conn: sa.Connection, versions: dict[str, int], keys: list[str]) -> set[str]:
+    """The consignments among `keys` that are no longer waiting for this decision: decided since they were
+    read (neither `registered` nor set aside), or moved on to a later version."""
+    c = t.consignments.c
+    found = conn.execute(sa.select(c.id, c.version, c.status).where(c.id.in_(keys))).all()
+    return {
+        str(cid)
+        for cid, version, status in found
+        if status not in ("registered", "assessment_failed") or version > versions.get(str(cid), version)
+    }
+
+
 class Store:
     """Repository over one engine (SQLite or PostgreSQL); `party_keys` gives the keyed hashes of a
     consignment's parties, kept beside it (risk history that survives erasure)."""
@@ -107,10 +119,10 @@ class Store:
         self.engine = engine
         self.party_keys = party_keys
         self.terms = terms  # a revenue rule's payment terms, by rule id: what an assessment makes owed
-        self.write_lock = threading.RLock()
-        """Taken around this process's write transactions of the write path (intake, decisions): they queue
-        here and start the moment the other ends, instead of polling SQLite's busy lock (which sleeps up
-        to 100 ms a try) or PostgreSQL's ledger lock."""
+        self.write_lock = WriteTurn(engine)
+        """Taken around the write transactions of the write path (intake, decisions), in this process and, on
+        an SQLite file, across the processes sharing it: they queue here and start the moment the other ends,
+        instead of polling SQLite's busy lock (which sleeps up to 100 ms a try) or PostgreSQL's ledger lock."""
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[sa.Connection]:
@@ -291,6 +303,11 @@ class Store:
         columns += ["missing"] if "missing" in decisions.columns else []
 
         with self.writing() as conn:
+            decided = _already_decided(conn, versions, decisions["key"].to_list())
+            if decided:  # assessed twice (the assessor's process started while it was queued): once is kept
+                decisions = decisions.filter(~pl.col("key").is_in(sorted(decided)))
+                if decisions.is_empty():
+                    return
             ready = prepared or self.prepare_decisions(decisions, conn)
             part = decisions["key"].to_list()
             filed = {k: ready.filed[k] for k in part if k in ready.filed}

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
 
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
@@ -62,7 +63,13 @@ def storage_checks(app: App) -> list[Check]:
     return checks
 
 
-def thread_checks(threads: Mapping[str, threading.Thread | None]) -> list[Check]:
+class Alive(Protocol):
+    """A thread, or the assessor's process: running or not."""
+
+    def is_alive(self) -> bool: ...
+
+
+def thread_checks(threads: Mapping[str, Alive | None]) -> list[Check]:
     return [
         Check(f"thread:{name}", True) if thread is not None and thread.is_alive()
         else Check(f"thread:{name}", False, "not running")

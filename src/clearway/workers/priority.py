@@ -18,7 +18,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -34,16 +34,21 @@ class Priority:
         self._cond = threading.Condition()
         self._in_flight = 0
         self.yielded = 0.0  # seconds bulk work has waited, since start (for metrics)
+        self.mirror: Any = None  # a shared integer another process reads (the assessor's): requests in flight
 
     @contextlib.contextmanager
     def interactive(self) -> Iterator[None]:
         with self._cond:
             self._in_flight += 1
+            if self.mirror is not None:
+                self.mirror.value = self._in_flight
         try:
             yield
         finally:
             with self._cond:
                 self._in_flight -= 1
+                if self.mirror is not None:
+                    self.mirror.value = self._in_flight
                 if self._in_flight == 0:
                     self._cond.notify_all()
 

@@ -5,9 +5,10 @@ Requests wait in a queue per tenant; one writer thread takes work from the tenan
 consignments of one tenant a turn, one turn per tenant waiting) and stores it in one transaction (one durable commit for
 many requests). A bulk request is so committed in slices, its answer stored under its Idempotency-Key
 with its last slice, so a retry gets the very same answer (after a crash between slices, a retry finds the
-committed part `unchanged`). A second thread assesses what was committed, in batches shared between tenants
-the same way. A consignment committed but not yet assessed (a crash between the two) stays `registered` and
-is assessed when the service starts again.
+committed part `unchanged`). The assessor assesses what was committed, in batches shared between tenants
+the same way: in a process of its own (`workers/assessor.py`, the default) or in a second thread. A
+consignment committed but not yet assessed (a crash between the two) stays `registered` and is assessed
+when the service (or the assessor's process) starts again.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ from clearway.pipeline import BatchRow
 from clearway.services.ingest import assess_isolated, pending_rows, to_assess
 from clearway.store import Registration
 from clearway.store import tables as t
+from clearway.store.engine import background_checkpoints
 from clearway.telemetry import traces
+from clearway.workers.assessor import AssessorProcess
+from clearway.workers.health import Alive
 from clearway.workers.priority import Priority
 
 log = logging.getLogger("clearway.submissions")
@@ -45,7 +49,7 @@ GROUP = 500
 """Consignments per group commit at most: SLICE from each tenant with work waiting (one turn each), so a
 transaction is short whenever other tenants wait, and another tenant's request waits for one such
 transaction, not for a bulk batch."""
-SLICE = 25
+SLICE = 10
 """What one tenant gets into a group per turn of the round-robin."""
 SMALL = 5
 """Requests of at most this many consignments are stored ahead of bulk slices (every other transaction)."""
@@ -260,6 +264,7 @@ class Submissions:
         self._readers: dict[str, list[Any]] = {}  # tenant -> [its reading lock, requests using it]
         self._lock = threading.Lock()
         self._deadline: float | None = None  # when stopping with a grace period: when assessment stops
+        self._remote: AssessorProcess | None = None  # the assessor's own process (CLEARWAY_ASSESSOR=process)
         self.priority = Priority()  # short requests in flight: bulk work (validation, writer, assessor) yields
         self.counts: Counter[str] = Counter()  # accepted, rejected and each error code, since start (for metrics)
 
@@ -267,12 +272,16 @@ class Submissions:
         """Assess what an earlier run committed but did not assess, then start the writer and the assessor."""
         if self._threads:
             return
-        self.assess_pending()
         self._writes, self._assess = FairQueue(), FairQueue()
-        self._threads = [
-            threading.Thread(target=self._write_loop, name="clearway-writer", daemon=True),
-            threading.Thread(target=self._assess_loop, name="clearway-assessor", daemon=True),
-        ]
+        self._threads = [threading.Thread(target=self._write_loop, name="clearway-writer", daemon=True)]
+        if self.app.settings.assessor == "process":  # it assesses what an earlier run left, as it starts
+            background_checkpoints(self.app.store.engine)  # its process checkpoints the log, not our commits
+            self._remote = AssessorProcess(self.app.settings, self._assessed_elsewhere)
+            self.priority.mirror = self._remote.busy  # its process gives way to short requests too
+            self._remote.start()
+        else:
+            self.assess_pending()
+            self._threads.append(threading.Thread(target=self._assess_loop, name="clearway-assessor", daemon=True))
         for thread in self._threads:
             thread.start()
 
@@ -286,8 +295,12 @@ class Submissions:
         self._writes.close()
         self._threads[0].join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         self._deadline = deadline
-        self._assess.close()
-        self._threads[1].join(None if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0)
+        if self._remote is not None:
+            self._remote.stop(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            self._remote = None
+        else:
+            self._assess.close()
+            self._threads[1].join(None if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0)
         if any(thread.is_alive() for thread in self._threads):
             log.warning("stopped with work left after the grace period; it is assessed at the next start")
         self._threads = []
@@ -301,21 +314,29 @@ class Submissions:
     def drain(self) -> None:
         """Wait until everything queued so far is committed and assessed."""
         self._writes.join()
-        self._assess.join()
+        if self._remote is not None:
+            self._remote.join()
+        else:
+            self._assess.join()
 
-    def threads(self) -> dict[str, threading.Thread | None]:
-        """The writer and the assessor (None before `start`)."""
-        found = dict(zip(("writer", "assessor"), self._threads, strict=False))
+    def threads(self) -> dict[str, Alive | None]:
+        """The writer and the assessor, a thread or a process (None before `start`)."""
+        found: dict[str, Alive] = dict(zip(("writer", "assessor"), self._threads, strict=False))
+        if self._remote is not None:
+            found["assessor"] = self._remote
         return {"writer": found.get("writer"), "assessor": found.get("assessor")}
 
     def waiting(self) -> dict[str, int]:
         """Consignments waiting to be stored (not yet acknowledged) and stored waiting to be assessed."""
         with self._lock:
             writes = sum(self._waiting.values())
+        if self._remote is not None:
+            return {"writes": writes, "assessments": self._remote.waiting()}
         return {"writes": writes, "assessments": self._assess.depth(lambda work: len(work[1]))}
 
     def queue_depth(self) -> dict[str, int]:
-        return {"writes": self._writes.depth(), "assessments": self._assess.depth()}
+        assessments = self._remote.slices() if self._remote is not None else self._assess.depth()
+        return {"writes": self._writes.depth(), "assessments": assessments}
 
     @contextlib.contextmanager
     def validating(self, tenant: str) -> Iterator[None]:
@@ -395,7 +416,7 @@ class Submissions:
                     done.append((piece.request, exc, None))
         for request, answer, rows in done:
             if rows is not None:
-                self._assess.put(request.tenant, rows)
+                (self._remote or self._assess).put(request.tenant, rows)
             if request.answer.done():
                 continue
             if isinstance(answer, Exception):
@@ -455,7 +476,7 @@ class Submissions:
             # whole work items (each one writer slice, SLICE consignments at most), one per tenant per turn
             taken = self._assess.round(ASSESS_BATCH // SLICE, lambda _: 1, 1)
             try:
-                for received_at, rows, versions, parents in _merge([work for _, work, _ in taken]):
+                for received_at, rows, versions, parents, _ in merge_work([(0, work) for _, work, _ in taken]):
                     with traces.child_of(parents, "assess", {"clearway.consignments": len(rows)}):
                         self._assess_rows(rows, versions, received_at)
             finally:
@@ -477,10 +498,19 @@ class Submissions:
             self.on_assessed([row.key for row in rows if row.key not in done.failed])
         return len(done.failed)
 
+    def _assessed_elsewhere(self, ids: list[str], failed: int) -> None:
+        """What the assessor's process reports: for metrics and subscribers, as the in-process assessor does."""
+        self.counts["assessment_failed"] += failed
+        if self.on_assessed is not None and ids:
+            self.on_assessed(ids)
+
     def assess_pending(self, *, retry: bool = True, registered: bool = True) -> int:
         """Assess every consignment registered without a decision for its current version (not with
         `registered` False: while the assessor runs, those are in its queue), and (with `retry`) those set
         aside whose next attempt is due; says truthfully how many were assessed and set aside."""
+        if self._remote is not None and not registered:
+            self._remote.retry_due()  # its process assesses them, in turn with the rest
+            return 0
         rows, versions = pending_rows(self.app, self.now() if retry else None, registered=registered)
         failed = 0
         for start in range(0, len(rows), self.app.settings.batch_size):
@@ -494,16 +524,19 @@ class Submissions:
         return len(rows)
 
 
-def _merge(work: list[_Work]) -> list[_Work]:
-    """Queued work as few batches as possible; a consignment amended twice in the queue is assessed apart."""
-    merged: list[_Work] = []
-    for received_at, rows, versions, parents in work:
+def merge_work(
+    work: list[tuple[int, _Work]],
+) -> list[tuple[dt.datetime, list[BatchRow], dict[str, int], tuple[SpanContext, ...], list[int]]]:
+    """Queued work (each with a number) as few batches as possible, with the numbers each batch holds; a
+    consignment amended twice in the queue is assessed apart."""
+    merged: list[tuple[dt.datetime, list[BatchRow], dict[str, int], tuple[SpanContext, ...], list[int]]] = []
+    for number, (received_at, rows, versions, parents) in work:
         if merged and not (versions.keys() & merged[-1][2].keys()):
             merged[-1][1].extend(rows)
             merged[-1][2].update(versions)
-            merged[-1] = (*merged[-1][:3], merged[-1][3] + parents)
+            merged[-1] = (*merged[-1][:3], merged[-1][3] + parents, [*merged[-1][4], number])
         else:
-            merged.append((received_at, list(rows), dict(versions), parents))
+            merged.append((received_at, list(rows), dict(versions), parents, [number]))
     return merged
 
 
