@@ -75,13 +75,7 @@ class AssessorProcess:
         self._stopping = False
 
     def start(self) -> None:
-        self._process = self._context.Process(
-            target=_child,
-            args=(self.settings, self._inbox, self._outbox, self.busy),
-            name="clearway-assessor",
-            daemon=True,
-        )
-        self._process.start()
+        self._spawn()
         self._listener = threading.Thread(target=self._listen, name="clearway-assessor-results", daemon=True)
         self._listener.start()
 
@@ -167,12 +161,13 @@ class AssessorProcess:
             # new queues: the dead child may have held a queue's lock, or left half a message in its pipe
             self._inbox, self._outbox = self._context.Queue(), self._context.Queue()
             self._cond.notify_all()
+        self._spawn()
+
+    def _spawn(self) -> None:
         self._process = self._context.Process(
-            target=_child,
-            args=(self.settings, self._inbox, self._outbox, self.busy),
-            name="clearway-assessor",
+            target=_child, args=(self.settings, self._inbox, self._outbox, self.busy), name="clearway-assessor",
             daemon=True,
-        )
+        )  # fmt: skip
         self._process.start()
 
 
