@@ -26,7 +26,7 @@ from clearway.bootstrap import App
 from clearway.intake import read_bytes
 from clearway.scale.bus import Bus, Message
 from clearway.services.clearance import submitter_facts
-from clearway.services.ingest import assess_isolated, ingest, pending_rows
+from clearway.services.ingest import assess_isolated, ingest, pending_batches
 from clearway.store import tables as t
 from clearway.store.repository import as_utc
 
@@ -55,17 +55,15 @@ class Worker:
     def start(self) -> int:
         """Assess what an earlier worker stored but did not assess, and what was set aside and is due for
         another attempt; returns how many were tried."""
-        rows, versions = pending_rows(self.app, self.now())
-        failed = 0
-        for i in range(0, len(rows), self.app.settings.batch_size):
-            chunk = rows[i : i + self.app.settings.batch_size]
-            done = assess_isolated(self.app, chunk, {r.key: versions[r.key] for r in chunk}, as_of=self.now(),
-                                   decided_at=self.now())  # fmt: skip
+        batches = pending_batches(self.app, self.now())
+        failed, tried = 0, sum(len(chunk) for chunk, _ in batches)
+        for chunk, versions in batches:
+            done = assess_isolated(self.app, chunk, versions, as_of=self.now(), decided_at=self.now())
             failed += len(done.failed)
-        if rows:
-            log.info("assessed %d of %d consignments left by an earlier worker; %d set aside", len(rows) - failed,
-                     len(rows), failed)  # fmt: skip
-        return len(rows)
+        if tried:
+            log.info("assessed %d of %d consignments left by an earlier worker; %d set aside", tried - failed,
+                     tried, failed)  # fmt: skip
+        return tried
 
     def step(self, timeout: float = 1.0) -> int:
         """One micro-batch: read, store and assess, acknowledge, publish. Returns the messages handled."""

@@ -286,6 +286,18 @@ def pending_rows(
     return rows, {cid: version for cid, _, _, version, _ in pending}
 
 
+def pending_batches(
+    app: App, now: dt.datetime | None = None, *, registered: bool = True
+) -> list[tuple[list[BatchRow], dict[str, int]]]:
+    """`pending_rows` in batches of the configured size, each with its versions."""
+    rows, versions = pending_rows(app, now, registered=registered)
+    size = app.settings.batch_size
+    return [
+        (chunk, {r.key: versions[r.key] for r in chunk})
+        for chunk in (rows[start : start + size] for start in range(0, len(rows), size))
+    ]
+
+
 def _batches(items: Iterable[Submitted], size: int) -> Iterator[list[Submitted]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):

@@ -23,12 +23,12 @@ import sqlalchemy as sa
 
 from clearway.clearance import OPEN_CASE
 from clearway.model.consignment import Address, Party
+from clearway.model.rules import PARTIES
 from clearway.risk.party_keys import party_key
 from clearway.store import accounts
 from clearway.store import tables as t
 from clearway.store.cooperation import forget_alert_names
 
-PARTIES = ("seller", "consignor", "consignee", "declarant", "representative")
 PERSONAL_ADDRESS = ("street", "postcode", "region")
 _encode = msgspec.json.Encoder(order="deterministic").encode
 ERASED_RAW = b'{"erased":"personal data removed after the retention period"}'

@@ -302,12 +302,10 @@ def _checkpoints(engine: sa.Engine) -> None:
 def _assess_pending(
     app: Any, now: Callable[[], dt.datetime], assess: Callable[..., None], *, registered: bool = True
 ) -> None:
-    from clearway.services.ingest import pending_rows
+    from clearway.services.ingest import pending_batches
 
-    rows, versions = pending_rows(app, now(), registered=registered)
-    for start in range(0, len(rows), app.settings.batch_size):
-        chunk = rows[start : start + app.settings.batch_size]
-        assess(chunk, {r.key: versions[r.key] for r in chunk}, now(), -1)
+    for chunk, versions in pending_batches(app, now(), registered=registered):
+        assess(chunk, versions, now(), -1)
 
 
 class _Config:

@@ -34,7 +34,7 @@ from clearway.errors import InvalidInput, RateLimited
 from clearway.intake.submitted import Submitted
 from clearway.interop import dms_notifications, ics2
 from clearway.pipeline import BatchRow
-from clearway.services.ingest import assess_isolated, pending_rows, to_assess
+from clearway.services.ingest import assess_isolated, pending_batches, to_assess
 from clearway.store import Registration
 from clearway.store import tables as t
 from clearway.store.engine import background_checkpoints
@@ -511,17 +511,16 @@ class Submissions:
         if self._remote is not None and not registered:
             self._remote.retry_due()  # its process assesses them, in turn with the rest
             return 0
-        rows, versions = pending_rows(self.app, self.now() if retry else None, registered=registered)
-        failed = 0
-        for start in range(0, len(rows), self.app.settings.batch_size):
-            chunk = rows[start : start + self.app.settings.batch_size]
-            failed += self._assess_rows(chunk, {r.key: versions[r.key] for r in chunk}, self.now())
-        if rows:
+        batches = pending_batches(self.app, self.now() if retry else None, registered=registered)
+        failed, tried = 0, sum(len(chunk) for chunk, _ in batches)
+        for chunk, versions in batches:
+            failed += self._assess_rows(chunk, versions, self.now())
+        if tried:
             log.info(
                 "assessed %d of %d consignments left unassessed or due for another attempt; %d set aside "
-                "(assessment_failed)", len(rows) - failed, len(rows), failed,
+                "(assessment_failed)", tried - failed, tried, failed,
             )  # fmt: skip
-        return len(rows)
+        return tried
 
 
 def merge_work(
