@@ -109,3 +109,50 @@ def test_the_assessor_runs_in_its_own_process_and_survives_its_death(tmp_path: P
     while _assessor_pid(server.process.pid) is not None and time.monotonic() < deadline:
         time.sleep(0.1)  # it stops with the service
     assert not Path(f"/proc/{server.process.pid}").exists() or server.process.poll() is not None
+
+
+FAULTS = Path(__file__).parent / "faults"
+
+
+def test_a_consignment_that_kills_the_assessor_is_set_aside_alone_and_the_others_are_assessed(tmp_path: Path) -> None:
+    """One platform's bulk batch holds a consignment whose assessment brings the assessor's process down (a
+    test-only fault, `faults/sitecustomize.py`, stands in for a crash or the out-of-memory killer): the batch
+    it died in is narrowed down in halves, that consignment alone is set aside with how the process ended,
+    and everything else, the same platform's and another's, is assessed."""
+    home = tmp_path / "home"
+    acme = json.loads(clearway("clients", "add", "acme", "--role", "platform", home=home).stdout)
+    other = json.loads(clearway("clients", "add", "other", "--role", "platform", home=home).stdout)
+    env = {"FAULT_KILL_ASSESSOR_ON": "POISON-1", "PYTHONPATH": os.pathsep.join([str(FAULTS), os.getcwd()]),
+           "CLEARWAY_METRICS_PUBLIC": "1"}  # fmt: skip
+    with serving(home, env) as server:
+        a, b = _token(server.url, acme), _token(server.url, other)
+        bulk = [example(reference=f"BULK-{n}") for n in range(24)]
+        bulk.insert(13, example(reference="POISON-1"))
+        answer = httpx.post(f"{server.url}/v1/consignments", content=json.dumps(bulk),
+                            headers=a | {"Idempotency-Key": "bulk-1"}, timeout=60)  # fmt: skip
+        assert answer.status_code == 201, answer.text
+        ids = {r["reference"]: r["registration_id"] for r in answer.json()["results"]}
+        singles = [_file(server.url, b, f"QUIET-{n}") for n in range(3)]
+
+        poison_id = ids.pop("POISON-1")
+        poison = _settled(server.url, a, poison_id, within=120)
+        assert poison["status"] == "assessment_failed"
+        for cid in ids.values():
+            assert _settled(server.url, a, cid)["status"] in ("assessed", "held", "released")
+        for cid in singles:
+            assert _settled(server.url, b, cid)["status"] in ("assessed", "held", "released")
+        assert "in halves" in server.output()
+
+        settings = dataclasses.replace(Settings.from_env({"CLEARWAY_HOME": str(home)}), assessor="thread")
+        app = bootstrap(settings)
+        failure = app.store.assessment_failure(poison_id)
+        assert failure is not None and "AssessorDied" in failure["error"] and "SIGKILL" in failure["error"]
+        assert failure["attempts"] == 1 and failure["next_attempt_at"] > dt.datetime.now(dt.UTC)
+        with app.store.engine.connect() as conn:
+            left = conn.execute(sa.select(sa.func.count()).where(t.consignments.c.status == "registered")).scalar()
+        assert left == 0
+        app.store.engine.dispose()
+        assert httpx.get(f"{server.url}/readyz", timeout=10).json()["status"] == "ready"
+        metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
+        restarts = float(metrics.split("\nclearway_assessor_restarts_total ")[1].split()[0])
+        assert 1 <= restarts <= 8  # 25 consignments narrowed down to one in halves, not one restart each

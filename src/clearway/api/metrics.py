@@ -56,7 +56,11 @@ class ClearwayCollector(Collector):
         not_arrived = GaugeMetricFamily(
             "clearway_not_arrived", "filings not arrived CLEARWAY_ARRIVAL_GRACE_HOURS after their declared arrival"
         )
+        restarts = CounterMetricFamily(
+            "clearway_assessor_restarts", "times the assessor's process died and was started again"
+        )
         unmatched = late = 0.0
+        started_again = 0.0
         totals: dict[str, float] = {}
         depth = {"writes": 0.0, "assessments": 0.0, "webhook_deliveries": 0.0}
         set_aside = 0.0
@@ -64,6 +68,7 @@ class ClearwayCollector(Collector):
         over = 0.0
         for runtime in runtimes:
             gave_way += runtime.submissions.priority.yielded
+            started_again += runtime.submissions.assessor_restarts()
             over += over_capacity(runtime.app).stops
             for key, value in runtime.submissions.counts.items():
                 totals[key] = totals.get(key, 0.0) + value
@@ -92,7 +97,8 @@ class ClearwayCollector(Collector):
         overrun.add_metric([], over)
         without_data.add_metric([], unmatched)
         not_arrived.add_metric([], late)
-        yield from (consignments, rejections, queues, failed, yielded, overrun, without_data, not_arrived)
+        restarts.add_metric([], started_again)
+        yield from (consignments, rejections, queues, failed, yielded, overrun, without_data, not_arrived, restarts)
 
 
 COLLECTOR = ClearwayCollector()

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -259,11 +259,11 @@ def assess_isolated(
 
 
 def pending_rows(
-    app: App, now: dt.datetime | None = None, *, registered: bool = True
+    app: App, now: dt.datetime | None = None, *, registered: bool = True, only: Collection[str] | None = None
 ) -> tuple[list[BatchRow], dict[str, int]]:
     """Consignments registered but not assessed (a run stopped between the two; not with `registered` False,
     while a running assessor has them queued), and those set aside whose next attempt is due at `now`, with
-    their versions."""
+    their versions; with `only`, those of them among these ids."""
     c, v, f = t.consignments.c, t.consignment_versions.c, t.assessment_failures.c
     waiting = c.status == "registered"
     if now is None:
@@ -276,6 +276,8 @@ def pending_rows(
         .join(t.consignment_versions, (v.consignment_id == c.id) & (v.version == c.version))
         .where(which)
     )
+    if only is not None:
+        query = query.where(c.id.in_(list(only)))
     with app.store.engine.connect() as conn:
         pending = conn.execute(query).all()
     keys = app.store.party_keys_of([cid for cid, *_ in pending]) if pending else {}

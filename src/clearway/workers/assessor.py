@@ -9,7 +9,12 @@ the pipeline's configuration (profiles, selectivity, the targeting model, the wa
 from it before each batch, so what an officer activates is in force for the next batch.
 
 A consignment committed and not yet assessed when the child stops or dies is `registered` in the store:
-the child assesses such consignments when it starts, as the service does.
+the child assesses such consignments when it starts, as the service does. Before each batch the child
+writes down which consignments it holds; when it dies in the middle of one, the next child assesses that
+batch in halves first, so that a consignment that brings the interpreter down (a crash, the kernel's
+out-of-memory killer) is found in a few restarts and set aside alone (`assessment_failed`, tried again
+after a back-off) while the rest of its batch, whoever filed it, is assessed. A child that dies without
+having made progress is started again after a growing pause, not in a tight loop.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ import logging
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -54,6 +62,47 @@ class _Parcel(msgspec.Struct, array_like=True):
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(_Parcel).decode
 Work = tuple[dt.datetime, list[BatchRow], dict[str, int], tuple[SpanContext, ...]]
+FIRST_PAUSE = 0.5
+"""Seconds before a child that died without progress is started again; doubled each time, LONGEST_PAUSE at
+most. A child that died in the middle of a batch it was narrowing down is started again at once."""
+LONGEST_PAUSE = 30.0
+HEALTHY_AFTER = 60.0
+"""Seconds a child must have run for its death to count as a first one again."""
+
+
+def ended(exitcode: int | None) -> str:
+    """How a process ended, in words: its exit code, or the signal that ended it."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+class InFlight:
+    """The consignments the child is assessing, written down before each batch in a file the parent reads
+    when the child died (a file, not a queue: a message put just before a crash may never leave)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def hold(self, ids: list[str]) -> None:
+        draft = self.path.with_suffix(".draft")
+        draft.write_bytes(msgspec.json.encode(ids))
+        os.replace(draft, self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def taken(self) -> list[str]:
+        """What the child held when it died (empty when it held nothing); forgotten once read."""
+        try:
+            ids = msgspec.json.decode(self.path.read_bytes(), type=list[str])
+        except (OSError, msgspec.DecodeError):
+            return []
+        self.clear()
+        return ids
 
 
 class AssessorProcess:
@@ -73,6 +122,12 @@ class AssessorProcess:
         self._done = 0  # slices the child finished
         self._rows: dict[int, int] = {}  # consignments of each slice not yet finished, by its number
         self._stopping = False
+        self._folder = Path(tempfile.mkdtemp(prefix="clearway-assessor-"))
+        self.in_flight = InFlight(self._folder / "in-flight.json")
+        self._suspects: list[str] = []  # what the last child held when it died
+        self._started = 0.0  # when the current child was started (monotonic)
+        self._deaths = 0  # deaths in a row without progress
+        self.restarts = 0
 
     def start(self) -> None:
         self._spawn()
@@ -126,6 +181,7 @@ class AssessorProcess:
         if self._listener is not None:
             self._outbox.put(None)
             self._listener.join(5)
+        shutil.rmtree(self._folder, ignore_errors=True)
 
     def is_alive(self) -> bool:
         return self._process is not None and self._process.is_alive()
@@ -153,21 +209,38 @@ class AssessorProcess:
                     self._cond.notify_all()
 
     def _restart(self) -> None:
-        """The child died: what it had is registered in the store, and a new child assesses it at its start."""
-        log.error("the assessor process ended unexpectedly (exit %s); starting another", self._process.exitcode)
+        """The child died: what it had is registered in the store, and a new child assesses it at its start,
+        the batch it died in first and in halves. A death that narrowed nothing down waits before the next."""
+        how = ended(self._process.exitcode)
+        held = self.in_flight.taken()
+        lived = time.monotonic() - self._started
+        progress = bool(held) and (not self._suspects or len(held) < len(self._suspects) or lived > HEALTHY_AFTER)
+        self._deaths = 1 if lived > HEALTHY_AFTER or progress else self._deaths + 1
+        pause = 0.0 if progress else min(FIRST_PAUSE * 2 ** (self._deaths - 1), LONGEST_PAUSE)
+        self._suspects = held
+        self.restarts += 1
+        log.error(
+            "the assessor process ended unexpectedly (%s) %s; starting another%s", how,
+            f"while assessing {len(held)} consignments, which it assesses first, in halves" if held
+            else "outside any batch", f" in {pause:.1f} s" if pause else "",
+        )  # fmt: skip
+        if pause:
+            time.sleep(pause)
         with self._cond:
             self._done = self._sent  # handed-over slices are the new child's pending rows, not the queue's
             self._rows.clear()
             # new queues: the dead child may have held a queue's lock, or left half a message in its pipe
             self._inbox, self._outbox = self._context.Queue(), self._context.Queue()
             self._cond.notify_all()
-        self._spawn()
+        self._spawn(how)
 
-    def _spawn(self) -> None:
+    def _spawn(self, how: str = "") -> None:
+        crash = (self._suspects, how) if self._suspects else None
         self._process = self._context.Process(
-            target=_child, args=(self.settings, self._inbox, self._outbox, self.busy), name="clearway-assessor",
-            daemon=True,
+            target=_child, args=(self.settings, self._inbox, self._outbox, self.busy, self.in_flight.path, crash),
+            name="clearway-assessor", daemon=True,
         )  # fmt: skip
+        self._started = time.monotonic()
         self._process.start()
 
 
@@ -193,9 +266,12 @@ def _yielding(busy: Any, most: float = 0.02, share: float = 0.5) -> Callable[[],
     return pause
 
 
-def _child(settings: Settings, inbox: Any, outbox: Any, busy: Any) -> None:
-    """The child: bootstrap, assess what an earlier run left registered, then assess what comes, tenants in
-    turn, until told to stop."""
+def _child(
+    settings: Settings, inbox: Any, outbox: Any, busy: Any, marker: Path, crash: tuple[list[str], str] | None
+) -> None:
+    """The child: bootstrap, narrow down the batch the last child died in (`crash`: its consignments, and
+    how it ended), assess what an earlier run left registered, then assess what comes, tenants in turn, until
+    told to stop."""
     from clearway.bootstrap import bootstrap
     from clearway.gc_tuning import tune_gc
     from clearway.store.engine import background_checkpoints
@@ -224,9 +300,12 @@ def _child(settings: Settings, inbox: Any, outbox: Any, busy: Any) -> None:
     def now() -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
+    in_flight = InFlight(marker)
+
     def assess(rows: list[BatchRow], versions: dict[str, int], as_of: dt.datetime, number: int) -> None:
         from clearway.services.ingest import assess_isolated
 
+        in_flight.hold([r.key for r in rows])
         try:
             done = assess_isolated(app, rows, versions, as_of=as_of, decided_at=now(), record_chunk=CHILD_CHUNK,
                                    pause=pause)  # fmt: skip
@@ -235,6 +314,8 @@ def _child(settings: Settings, inbox: Any, outbox: Any, busy: Any) -> None:
             log.exception("assessment of %d consignments could not be stored; they stay registered", len(rows))
             outbox.put((number, [], 0))
             return
+        finally:
+            in_flight.clear()
         outbox.put((number, [r.key for r in rows if r.key not in done.failed], len(done.failed)))
 
     parent = multiprocessing.parent_process()
@@ -262,6 +343,8 @@ def _child(settings: Settings, inbox: Any, outbox: Any, busy: Any) -> None:
                 work.close()
                 return
 
+    if crash is not None:
+        _narrow_down(app, now, assess, outbox, *crash)
     _assess_pending(app, now, assess)
     threading.Thread(target=read, name="clearway-assessor-inbox", daemon=True).start()
     while work.wait():
@@ -306,6 +389,28 @@ def _assess_pending(
 
     for chunk, versions in pending_batches(app, now(), registered=registered):
         assess(chunk, versions, now(), -1)
+
+
+def _narrow_down(
+    app: Any, now: Callable[[], dt.datetime], assess: Callable[..., None], outbox: Any, held: list[str], how: str
+) -> None:
+    """The last child died assessing `held`: alone, that consignment is set aside with how the process
+    ended; more than one, each half is assessed as a batch of its own (a death in one hands that half on)."""
+    from clearway.services.ingest import pending_rows
+
+    rows, versions = pending_rows(app, now(), only=held)
+    if len(held) == 1 and rows:
+        cid = rows[0].key
+        log.error("consignment %s was alone in the batch the assessor's process died in; set aside", cid)
+        error = (f"AssessorDied: the assessor's process ended ({how}) while it assessed this consignment alone; "
+                 "set aside so that the others are assessed, and tried again after a back-off")  # fmt: skip
+        app.store.record_assessment_failures({cid: error}, versions, now())
+        outbox.put((-1, [], 1))
+        return
+    middle = (len(rows) + 1) // 2
+    for half in (rows[:middle], rows[middle:]):
+        if half:
+            assess(half, {r.key: versions[r.key] for r in half}, now(), -1)
 
 
 class _Config:

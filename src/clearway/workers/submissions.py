@@ -498,6 +498,10 @@ class Submissions:
             self.on_assessed([row.key for row in rows if row.key not in done.failed])
         return len(done.failed)
 
+    def assessor_restarts(self) -> int:
+        """Times the assessor's process died and was started again (0 for an assessor in a thread)."""
+        return 0 if self._remote is None else self._remote.restarts
+
     def _assessed_elsewhere(self, ids: list[str], failed: int) -> None:
         """What the assessor's process reports: for metrics and subscribers, as the in-process assessor does."""
         self.counts["assessment_failed"] += failed
