@@ -8,8 +8,6 @@ from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from clearway.accounts.owed import Terms
 from clearway.clearance.policy import ClearancePolicy, parse_policy
 from clearway.errors import RuleFileError
@@ -46,9 +44,10 @@ from clearway.risk.selectivity import apply as apply_selectivity
 from clearway.risk.selectivity import parse_settings as parse_selectivity
 from clearway.settings import Settings
 from clearway.store import Store, make_engine, upgrade
+from clearway.store import config as config_store
+from clearway.store.engine import Engine
 from clearway.store.keyfile import load_secret
 from clearway.store.ledger import Ledger, Policy, load_or_create_key
-from clearway.store.tables import config_versions
 from clearway.targeting.model import TargetingModel
 from clearway.targeting.stage import ModelStage
 
@@ -188,12 +187,10 @@ def build_pipeline(
     return Pipeline(stages=tuple(stages), finish=partial(apply_selectivity, settings=selectivity))
 
 
-def champion(engine: sa.Engine) -> TargetingModel | None:
+def champion(engine: Engine) -> TargetingModel | None:
     """The targeting model last promoted in this store (it takes precedence over CLEARWAY_MODEL)."""
-    c = config_versions.c
-    with engine.connect() as conn:
-        text = conn.execute(sa.select(c.text).where(c.kind == "model").order_by(c.version.desc()).limit(1)).scalar()
-    return TargetingModel.from_bytes(base64.b64decode(text)) if text else None
+    stored = config_store.latest(engine, "model")
+    return TargetingModel.from_bytes(base64.b64decode(stored[1])) if stored else None
 
 
 def bootstrap(

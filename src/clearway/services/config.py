@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
-import sqlalchemy as sa
 import yaml
 
 from clearway.auth.clients import Principal
@@ -17,8 +16,7 @@ from clearway.bootstrap import SELECTIVITY, App, load_domains, load_selectivity,
 from clearway.errors import RuleFileError
 from clearway.risk import ProfileSet, parse_profiles
 from clearway.risk.selectivity import Settings as SelectivitySettings
-from clearway.store import tables as t
-from clearway.store.events import record_audit
+from clearway.store import config as config_store
 from clearway.yaml_lines import LINE, load_with_lines
 
 Kind = Literal["profiles", "selectivity"]
@@ -34,13 +32,10 @@ class Document:
 
 
 def current(app: App, kind: Kind) -> Document:
-    c = t.config_versions.c
-    with app.store.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(c.version, c.text).where(c.kind == kind).order_by(c.version.desc()).limit(1)
-        ).first()
-    if row is not None:
-        return Document(kind, row.text, f"{kind} v{row.version}", row.version)
+    stored = config_store.latest(app.store.engine, kind)
+    if stored is not None:
+        version, text = stored
+        return Document(kind, text, f"{kind} v{version}", version)
     if kind == "profiles":
         text, source = profiles_text(app.settings.profiles)
         return Document(kind, text, source, 0)
@@ -95,16 +90,9 @@ def activate(app: App, officer: Principal, kind: Kind, text: str, *, now: dt.dat
     else:
         profiles, selectivity = app.profiles, compile_selectivity(text)
     pipeline = app.rebuild(profiles, selectivity)
-    c = t.config_versions.c
-    with app.store.engine.begin() as conn:
-        last = conn.execute(sa.select(sa.func.max(c.version)).where(c.kind == kind)).scalar() or 0
-        version = int(last) + 1
-        conn.execute(
-            t.config_versions.insert().values(
-                kind=kind, version=version, text=text, author=officer.name, created_at=now
-            )
-        )
-        record_audit(conn, now, officer.name, officer.role, f"{kind}_activated",
-                     {"version": before.version, "source": before.source}, {"version": version})  # fmt: skip
+    version = config_store.add_version(
+        app.store.engine, kind, text, at=now, actor=officer.name, role=officer.role, action=f"{kind}_activated",
+        before={"version": before.version, "source": before.source}, after={},
+    )  # fmt: skip
     app.profiles, app.selectivity, app.pipeline = profiles, selectivity, pipeline
     return Document(kind, text, f"{kind} v{version}", version)

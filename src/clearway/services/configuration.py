@@ -8,10 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from clearway.errors import ConfigurationError
 from clearway.settings import HOME, SETTINGS, Setting, Settings, default_home
+from clearway.store.engine import DatabaseUrl
 
 INTRO = """# Configuration
 
@@ -44,8 +43,8 @@ def shown(setting: Setting, value: object) -> str:
         return "(default)" if setting.default is None else "none"
     if setting.kind == "url":
         try:
-            return sa.engine.make_url(str(value)).render_as_string(hide_password=True)
-        except (sa.exc.ArgumentError, ValueError):
+            return DatabaseUrl(str(value)).shown()
+        except ValueError:
             return "(not a database URL; not shown, it may hold a password)"
     if isinstance(value, tuple):
         return ",".join(map(str, value))
@@ -83,11 +82,11 @@ def _problem(setting: Setting, value: object) -> str | None:
             return f"{path} does not exist and its folder is not writable to make it"
     if setting.kind == "url":
         try:
-            url = sa.engine.make_url(str(value))
-        except (sa.exc.ArgumentError, ValueError) as exc:
-            return f"not a database URL ({type(exc).__name__})"
-        if url.get_backend_name() not in ("sqlite", "postgresql"):
-            return f"{url.get_backend_name()} is not supported: SQLite or PostgreSQL"
+            url = DatabaseUrl(str(value))
+        except ValueError:
+            return "not a database URL: it cannot be parsed (not shown, it may hold a password)"
+        if url.backend not in ("sqlite", "postgresql"):
+            return f"{url.backend} is not supported: SQLite or PostgreSQL"
     return None
 
 

@@ -14,19 +14,16 @@ from itertools import islice
 
 import msgspec
 import polars as pl
-import sqlalchemy as sa
 
 from clearway.bootstrap import App
 from clearway.clearance.policy import ClearancePolicy
 from clearway.errors import ClearwayError
 from clearway.intake.submitted import Submitted
-from clearway.model.consignment import Consignment
 from clearway.pipeline import BatchRow, Context, to_batch
 from clearway.services.history import gather, gatherer
 from clearway.services.returns import refund_return
 from clearway.store import Registration, Store
-from clearway.store import tables as t
-from clearway.store.repository import as_utc
+from clearway.store import consignments as stored
 from clearway.telemetry import traces
 from clearway.telemetry.traces import tracer
 
@@ -264,28 +261,7 @@ def pending_rows(
     """Consignments registered but not assessed (a run stopped between the two; not with `registered` False,
     while a running assessor has them queued), and those set aside whose next attempt is due at `now`, with
     their versions; with `only`, those of them among these ids."""
-    c, v, f = t.consignments.c, t.consignment_versions.c, t.assessment_failures.c
-    waiting = c.status == "registered"
-    if now is None:
-        which = waiting
-    else:
-        due = (c.status == "assessment_failed") & c.id.in_(sa.select(f.consignment_id).where(f.next_attempt_at <= now))
-        which = (waiting | due) if registered else due
-    query = (
-        sa.select(c.id, c.submitter, c.received_at, c.version, v.body)
-        .join(t.consignment_versions, (v.consignment_id == c.id) & (v.version == c.version))
-        .where(which)
-    )
-    if only is not None:
-        query = query.where(c.id.in_(list(only)))
-    with app.store.engine.connect() as conn:
-        pending = conn.execute(query).all()
-    keys = app.store.party_keys_of([cid for cid, *_ in pending]) if pending else {}
-    rows = [
-        BatchRow(cid, submitter, as_utc(at), msgspec.json.decode(body, type=Consignment), keys.get(cid))
-        for cid, submitter, at, _, body in pending
-    ]
-    return rows, {cid: version for cid, _, _, version, _ in pending}
+    return stored.pending(app.store, now, registered=registered, only=only)
 
 
 def pending_batches(

@@ -11,19 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import lightgbm as lgb
-import msgspec
 import numpy as np
 import polars as pl
-import sqlalchemy as sa
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from clearway.bootstrap import App, packaged_text
 from clearway.errors import InvalidInput
-from clearway.model.consignment import Consignment
-from clearway.pipeline import BatchRow, to_batch
-from clearway.store import tables as t
-from clearway.store.events import record_audit
-from clearway.store.repository import as_utc
+from clearway.pipeline import to_batch
+from clearway.store import config as config_store
+from clearway.store import consignments as stored
 from clearway.targeting import metrics
 from clearway.targeting.history import Mapping, duty_at_risk, parse_mapping, to_history
 from clearway.targeting.model import TargetingModel, data_hash, train
@@ -189,27 +185,11 @@ def evaluate(
 def store_history(app: App, *, since: dt.datetime | None = None) -> pl.DataFrame:
     """Every inspected consignment's items in the `clearway` mapping, labelled by the inspection outcome
     (1 when any inspection found an infringement). Random selections keep these labels unbiased."""
-    c, v, i = t.consignments.c, t.consignment_versions.c, t.inspections.c
-    outcome = (
-        sa.select(i.consignment_id, sa.func.max(sa.case((i.outcome == "infringement", 1), else_=0)).label("label"))
-        .group_by(i.consignment_id)
-        .subquery()
-    )
-    query = (
-        sa.select(c.id, c.submitter, c.received_at, v.body, outcome.c.label)
-        .join(t.consignment_versions, (v.consignment_id == c.id) & (v.version == c.version))
-        .join(outcome, outcome.c.consignment_id == c.id)
-    )
-    if since is not None:
-        query = query.where(c.received_at >= since)
-    with app.store.engine.connect() as conn:
-        found = conn.execute(query).all()
+    found = stored.inspected(app.store, since)
     if not found:
         raise InvalidInput("the store holds no inspection result yet: nothing to learn from")
-    keys = app.store.party_keys_of([r.id for r in found])
-    rows = [BatchRow(r.id, r.submitter, as_utc(r.received_at), msgspec.json.decode(r.body, type=Consignment),
-                     keys.get(r.id)) for r in found]  # fmt: skip
-    labels = {r.id: int(r.label) for r in found}
+    rows = [row for row, _ in found]
+    labels = {row.key: label for row, label in found}
     history = batch_history(to_batch(rows))
     return history.with_columns(pl.col("consignment").replace_strict(labels, return_dtype=pl.Int8).alias("label")).drop(
         "consignment"
@@ -252,16 +232,11 @@ def promote(app: App, challenger: bytes, *, actor: str, days: int, now: dt.datet
     )
     if not (better or force):
         return Promotion(False, None, figures, "the challenger finds less than the champion at 10%")
-    c = t.config_versions.c
-    with app.store.engine.begin() as conn:
-        version = int(conn.execute(sa.select(sa.func.max(c.version)).where(c.kind == "model")).scalar() or 0) + 1
-        conn.execute(t.config_versions.insert().values(
-            kind="model", version=version, text=base64.b64encode(challenger).decode(), author=actor, created_at=now
-        ))  # fmt: skip
-        record_audit(conn, now, actor, "operator", "model_promoted",
-                     {"trained_on": app.model.meta.trained_on if app.model else None},
-                     {"version": version, "trained_on": candidate.meta.trained_on, "backtest": figures,
-                      "forced": force and not better})  # fmt: skip
+    version = config_store.add_version(
+        app.store.engine, "model", base64.b64encode(challenger).decode(), at=now, actor=actor, role="operator",
+        action="model_promoted", before={"trained_on": app.model.meta.trained_on if app.model else None},
+        after={"trained_on": candidate.meta.trained_on, "backtest": figures, "forced": force and not better},
+    )  # fmt: skip
     app.model = candidate
     app.pipeline = app.rebuild()
     return Promotion(True, version, figures, "promoted" if better else "promoted (forced)")

@@ -7,6 +7,40 @@ from typing import Any
 
 import sqlalchemy as sa
 
+Engine = sa.Engine
+"""The handle on one database that the store's functions take: the edges pass it along and never query it."""
+StoreError = sa.exc.SQLAlchemyError
+"""What the store raises when the database cannot do what was asked (it does not answer, a constraint)."""
+
+
+class DatabaseUrl:
+    """A database URL as the operator wrote it, read without connecting."""
+
+    def __init__(self, text: str) -> None:
+        """Raises ValueError when `text` is not a database URL."""
+        try:
+            self._url = sa.engine.make_url(text)
+        except sa.exc.ArgumentError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @property
+    def backend(self) -> str:
+        return str(self._url.get_backend_name())
+
+    def shown(self) -> str:
+        """The URL with its password hidden."""
+        return str(self._url.render_as_string(hide_password=True))
+
+
+def schema_revision(engine: sa.Engine) -> str | None:
+    """The Alembic revision the database's schema is at (None before the first migration); raises
+    StoreError when the database does not answer."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        return MigrationContext.configure(conn).get_current_revision()
+
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"

@@ -34,12 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import sqlalchemy as sa
 from opentelemetry.trace import SpanContext, TraceFlags
 
 from clearway.pipeline import BatchRow
 from clearway.settings import Settings
-from clearway.store import tables as t
+from clearway.store.engine import Engine
 
 log = logging.getLogger("clearway.assessor")
 NICENESS = 10
@@ -371,7 +370,7 @@ CHECKPOINT_EVERY = 0.25
 """Seconds between checkpoints of the SQLite write-ahead log, taken by the assessor's process."""
 
 
-def _checkpoints(engine: sa.Engine) -> None:
+def _checkpoints(engine: Engine) -> None:
     from clearway.store.engine import checkpoint
 
     while True:
@@ -427,11 +426,9 @@ class _Config:
     def refresh(self) -> None:
         from clearway.bootstrap import champion
         from clearway.services.config import apply_stored
+        from clearway.store.config import in_force
 
-        c = t.config_versions.c
-        with self.app.store.engine.connect() as conn:
-            stored = dict(conn.execute(sa.select(c.kind, sa.func.max(c.version)).group_by(c.kind)).all())
-        stored = {str(k): int(v) for k, v in stored.items()}
+        stored = in_force(self.app.store.engine)
         if stored != self.seen:
             if stored.get("model") != self.seen.get("model"):
                 self.app.model = champion(self.app.store.engine) or self.app.model

@@ -15,12 +15,11 @@ from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
-import sqlalchemy as sa
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from clearway.bootstrap import App
+from clearway.store.engine import StoreError, schema_revision
 from clearway.store.migrate import MIGRATIONS
 
 
@@ -41,9 +40,7 @@ def storage_checks(app: App) -> list[Check]:
     """The database answers, at the schema this code expects; the ledger can sign."""
     checks = []
     try:
-        with app.store.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-            current = MigrationContext.configure(conn).get_current_revision()
+        current = schema_revision(app.store.engine)
         checks.append(Check("database", True))
         head = head_revision()
         checks.append(
@@ -55,7 +52,7 @@ def storage_checks(app: App) -> list[Check]:
                 f"schema at {current or 'none'}, this code expects {head}: run `clearway db upgrade`",
             )
         )
-    except sa.exc.SQLAlchemyError as exc:
+    except StoreError as exc:
         checks.append(Check("database", False, f"does not answer ({type(exc).__name__})"))
         checks.append(Check("migrations", False, "unknown: the database does not answer"))
     key = getattr(app.ledger, "key", None)

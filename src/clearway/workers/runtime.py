@@ -11,14 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-
 from clearway.auth.clients import TokenIssuer
 from clearway.bootstrap import App
 from clearway.services.clearance import Clearance
 from clearway.services.config import apply_stored
 from clearway.services.watchlist import WatchListRefresh
-from clearway.store import tables as t
+from clearway.store.consignments import statuses
 from clearway.workers.health import Check, queue_checks, storage_checks, thread_checks
 from clearway.workers.submissions import Submissions
 from clearway.workers.webhooks import Webhooks
@@ -109,9 +107,7 @@ class Runtime:
 
 def _assessed(app: App, webhooks: Webhooks, ids: list[str]) -> None:
     """After assessment, tell subscribers where each consignment now stands (held or released)."""
-    c = t.consignments.c
-    with app.store.engine.connect() as conn:
-        rows = conn.execute(sa.select(c.id, c.status).where(c.id.in_(ids))).all() if ids else []
-    webhooks.notify(
-        [(cid, "awaiting_arrival" if status == "assessed" else status, {"status": status}) for cid, status in rows]
-    )
+    webhooks.notify([
+        (cid, "awaiting_arrival" if status == "assessed" else status, {"status": status})
+        for cid, status in statuses(app.store, ids).items()
+    ])  # fmt: skip
