@@ -12,7 +12,6 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import sqlalchemy as sa
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -22,8 +21,7 @@ from prometheus_client.registry import Collector
 
 from clearway.errors import Forbidden, Unauthenticated
 from clearway.services.ingest import over_capacity
-from clearway.store import tables as t
-from clearway.store.manifests import reconciliation_counts
+from clearway.store.manifests import waiting_counts
 from clearway.workers.runtime import Runtime
 
 
@@ -74,17 +72,11 @@ class ClearwayCollector(Collector):
                 totals[key] = totals.get(key, 0.0) + value
             for queue, value in runtime.submissions.queue_depth().items():
                 depth[queue] += value
-            d, c = t.webhook_deliveries.c, t.consignments.c
-            with runtime.app.store.engine.connect() as conn:
-                depth["webhook_deliveries"] += conn.execute(
-                    sa.select(sa.func.count()).where(d.delivered_at.is_(None))
-                ).scalar_one()
-                set_aside += conn.execute(
-                    sa.select(sa.func.count()).where(c.status == "assessment_failed")
-                ).scalar_one()
-                grace = dt.timedelta(hours=runtime.app.settings.arrival_grace_hours)
-                counted = reconciliation_counts(conn, dt.datetime.now(dt.UTC) - grace)
-                unmatched, late = unmatched + counted[0], late + counted[1]
+            grace = dt.timedelta(hours=runtime.app.settings.arrival_grace_hours)
+            counted = waiting_counts(runtime.app.store.engine, dt.datetime.now(dt.UTC) - grace)
+            depth["webhook_deliveries"] += counted["webhook_deliveries"]
+            set_aside += counted["assessment_failed"]
+            unmatched, late = unmatched + counted["arrived_without_data"], late + counted["not_arrived"]
         for outcome in ("accepted", "rejected"):
             consignments.add_metric([outcome], totals.get(outcome, 0.0))
         for key, value in sorted(totals.items()):

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import msgspec
-import sqlalchemy as sa
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -19,8 +18,7 @@ from clearway.model.consignment import DATE_MAX, DATE_MIN, Consignment
 from clearway.model.identifiers import is_currency
 from clearway.model.vocabulary import Channel
 from clearway.revenue import assess
-from clearway.store import tables as t
-from clearway.store.repository import as_utc
+from clearway.store.consignments import filings_of_tracking
 from clearway.workers.runtime import Runtime
 
 Money = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,12}(\.[0-9]{1,4})?$")]
@@ -75,8 +73,7 @@ def _owner(rows: Sequence[Any]) -> dict[str, Any]:
     """The filing whose status the public sees when several tenants filed one tracking number: one the carrier
     or post that carries the parcel filed, else the first filed; a withdrawn filing only when every filing is.
     Another tenant's filing of the same number (registered, then invalidated or held) changes nothing."""
-    best = min(rows, key=lambda r: (r["status"] == "invalidated", not r["carries"], as_utc(r["received_at"])))
-    return dict(best) | {"updated_at": as_utc(best["updated_at"])}
+    return dict(min(rows, key=lambda r: (r["status"] == "invalidated", not r["carries"], r["received_at"])))
 
 
 class PublicController(Controller):
@@ -127,14 +124,7 @@ class PublicController(Controller):
         limiter.take(f"ip:{address_of(request)}")
         if len(tracking) > 35:
             raise NotFound(f"no parcel with tracking number {tracking[:35]}...")
-        c, k = t.consignments.c, t.clients.c
-        carrier = sa.select(k.name).where(k.role.in_(["carrier", "postal"]))
-        with runtime.app.store.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(c.status, c.channel, c.destination_country, c.updated_at, c.received_at,
-                          c.submitter.in_(carrier).label("carries"))
-                .where(c.transport_document_id.in_({tracking.strip(), tracking.strip().upper()}))
-            ).mappings().all()  # fmt: skip
+        rows = filings_of_tracking(runtime.app.store, tracking.strip())
         if not rows:
             raise NotFound(f"no parcel with tracking number {tracking}")
         return public_status(tracking.strip().upper(), _owner(rows))

@@ -12,13 +12,12 @@ import random
 from collections.abc import Callable
 
 import polars as pl
-import sqlalchemy as sa
 
 from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.model.vocabulary import FindingKind
 from clearway.services.clearance import Clearance, Inspection, InspectionFinding
-from clearway.store import tables as t
+from clearway.store.consignments import held_for_inspection
 
 FOUND: dict[str, FindingKind] = {  # the simulator's violation -> what the officer records
     "counterfeit": "counterfeit",
@@ -45,29 +44,21 @@ def inspect_held(
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
     """Inspect up to `capacity` held parcels; returns how many were inspected."""
-    c, d = t.consignments.c, t.decisions.c
-    with app.store.engine.connect() as conn:
-        held = conn.execute(
-            sa.select(c.id, c.submitter, c.reference, d.reasons)
-            .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version))
-            .where(c.status == "held", c.lane.in_(["yellow", "red"]), c.dossier_id.is_(None))  # a dossier: its lead
-            .order_by(c.id)
-        ).all()
-    held = list({row.id: row for row in held}.values())  # one row per parcel, whatever its decisions
+    held = held_for_inspection(app.store)  # one row per parcel (a dossier: its lead), whatever its decisions
     found = {(s, r): v for s, r, v in labels.select("submitter", "reference", "violation").iter_rows()}
     order = random.Random(seed)
     shuffled = order.sample(held, len(held))
-    chosen = sorted(shuffled, key=lambda row: '"RANDOM"' not in row.reasons)[:capacity]  # stable: random first
+    chosen = sorted(shuffled, key=lambda row: '"RANDOM"' not in row[3])[:capacity]  # stable: random first
     clearance = Clearance(app, now=now)
-    for row in chosen:
-        violation = found.get((row.submitter, row.reference))
+    for cid, submitter, reference, _ in chosen:
+        violation = found.get((submitter, reference))
         kind = FOUND.get(violation) if violation else None
         inspection = Inspection(
             method="physical",
             outcome="infringement" if kind else "compliant",
             findings=[InspectionFinding(kind=kind, note=f"simulated: {violation}")] if kind else [],
         )
-        clearance.inspect(OFFICER, row.id, inspection)
+        clearance.inspect(OFFICER, cid, inspection)
         if on_batch:
             on_batch(1)
     return len(chosen)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-import sqlalchemy as sa
 
 from clearway.bootstrap import App
 from clearway.demo.officers import inspect_held
@@ -30,7 +29,7 @@ from clearway.services.ingest import IngestReport, ingest
 from clearway.services.targeting import promote, train_from_store
 from clearway.sim.days import VALUE_FRAUD, World
 from clearway.sim.writer import write_day
-from clearway.store import tables as t
+from clearway.store.consignments import found_infringing, inspected_count
 
 STOPS = ("yellow", "red")
 MODEL_DAYS = 30  # the window a challenger is back-tested on
@@ -109,22 +108,13 @@ def run_pilot(
 
 def _found(app: App, day: dt.date) -> list[tuple[str, str]]:
     """(submitter, reference) of the day's parcels an inspection found infringing."""
-    c, i = t.consignments.c, t.inspections.c
     start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    query = (
-        sa.select(c.submitter, c.reference)
-        .join(t.inspections, i.consignment_id == c.id)
-        .where(i.outcome == "infringement", c.received_at >= start, c.received_at < start + dt.timedelta(days=1))
-        .distinct()
-    )
-    with app.store.engine.connect() as conn:
-        return [(row.submitter, row.reference) for row in conn.execute(query)]
+    return found_infringing(app.store, start, start + dt.timedelta(days=1))
 
 
 def _overnight(app: App, at: dt.datetime, index: int) -> str:
     """Train a challenger on every inspection so far; it replaces the champion if it finds at least as much."""
-    with app.store.engine.connect() as conn:
-        inspected = conn.execute(sa.select(sa.func.count(sa.distinct(t.inspections.c.consignment_id)))).scalar_one()
+    inspected = inspected_count(app.store)
     if app.model is None and inspected < MIN_TRAINING:
         return f"not trained: {inspected:,} inspected consignments so far, the first model waits for {MIN_TRAINING:,}"
     try:
@@ -158,13 +148,8 @@ def _measure(
         for (v,), g in per.group_by("violation")
     }
     hits = joined.join(pl.DataFrame(found, schema=on, orient="row"), on=on, how="semi")
-    c, i = t.consignments.c, t.inspections.c
     start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    with app.store.engine.connect() as conn:
-        inspected = conn.execute(
-            sa.select(sa.func.count(sa.distinct(i.consignment_id))).join(t.consignments, c.id == i.consignment_id)
-            .where(c.received_at >= start, c.received_at < start + dt.timedelta(days=1))
-        ).scalar_one()  # fmt: skip
+    inspected = inspected_count(app.store, start, start + dt.timedelta(days=1))
     sample = joined.filter("random")
     sampled_found = sample.join(pl.DataFrame(found, schema=on, orient="row"), on=on, how="semi").height
     return PilotDay(

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from itertools import groupby
 
 import msgspec
-import sqlalchemy as sa
 from prometheus_client import Counter
 
 from clearway.bootstrap import App
@@ -27,7 +26,7 @@ from clearway.intake import read_bytes
 from clearway.scale.bus import Bus, Message
 from clearway.services.clearance import submitter_facts
 from clearway.services.ingest import assess_isolated, ingest, pending_batches
-from clearway.store import tables as t
+from clearway.store.outbox import after_cursor, move_cursor
 from clearway.store.repository import as_utc
 
 log = logging.getLogger("clearway.worker")
@@ -101,15 +100,7 @@ class DecisionRelay:
         self.app, self.bus, self.name, self.batch, self.settle, self.now = app, bus, name, batch, settle, now
 
     def publish(self) -> int:
-        e, o = t.events.c, t.outbox_cursors.c
-        with self.app.store.engine.connect() as conn:
-            cursor = conn.execute(sa.select(o.seq).where(o.name == self.name)).scalar_one_or_none() or 0
-            events = conn.execute(
-                sa.select(e.seq, e.id, e.consignment_id, e.type, e.at, e.data)
-                .where(e.seq > cursor, e.type.in_(PUBLISHED), e.at <= self.now() - self.settle)
-                .order_by(e.seq)
-                .limit(self.batch)
-            ).all()
+        events = after_cursor(self.app.store.engine, self.name, PUBLISHED, self.now() - self.settle, self.batch)
         if not events:
             return 0
         for _, event_id, consignment_id, kind, at, data in events:
@@ -117,9 +108,5 @@ class DecisionRelay:
                        "at": as_utc(at).isoformat(), **submitter_facts(json.loads(data))}  # fmt: skip
             self.bus.publish(consignment_id, msgspec.json.encode(payload))
         self.bus.flush()  # every message acknowledged by the log before the cursor moves past it
-        last = events[-1][0]
-        with self.app.store.engine.begin() as conn:
-            moved = conn.execute(t.outbox_cursors.update().where(o.name == self.name).values(seq=last)).rowcount
-            if not moved:
-                conn.execute(t.outbox_cursors.insert().values(name=self.name, seq=last))
+        move_cursor(self.app.store.engine, self.name, events[-1][0])
         return len(events)

@@ -13,8 +13,6 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
-import polars as pl
-import sqlalchemy as sa
 
 from clearway.bootstrap import App
 from clearway.errors import InvalidInput, NotFound
@@ -22,10 +20,7 @@ from clearway.interop.dms_declaration import read_declaration, write_declaration
 from clearway.interop.dms_schemas import DmsSchemas
 from clearway.model.codelists import territory_countries
 from clearway.model.consignment import Consignment
-from clearway.pipeline.history import EXPORTS
-from clearway.store import tables as t
-from clearway.store.bulk import chunked, insert_rows
-from clearway.store.cooperation import departed
+from clearway.store.cooperation import departed, keep_export_records
 from clearway.store.cooperation import partner as partner_of
 from clearway.store.events import record_audit
 from clearway.store.repository import IdSequence
@@ -163,7 +158,7 @@ def store_exports(
         for r in records
     ]  # fmt: skip
     with app.store.engine.begin() as conn:
-        insert_rows(conn, t.export_records, rows)
+        keep_export_records(conn, rows)
         try:
             agreement: str | None = partner_of(conn, partner).agreement
         except NotFound:
@@ -172,23 +167,3 @@ def store_exports(
                      {"partner": partner, "agreement": agreement, "source": source, "records": len(rows),
                       "sha256": hashlib.sha256(b"".join(r.raw for r in records)).hexdigest()})  # fmt: skip
     return len(rows)
-
-
-def exports_for(conn: sa.Connection, documents: Sequence[str]) -> pl.DataFrame:
-    """The export records of these transport documents, the latest per document and partner."""
-    if not documents:
-        return pl.DataFrame(schema=EXPORTS)
-    e = t.export_records.c
-    found: dict[tuple[str, str], dict[str, object]] = {}
-    for chunk in chunked(documents):
-        query = sa.select(e.transport_document_id, e.exporting_country, e.partner, e.currency, e.value, e.goods,
-                          e.received_at).where(e.transport_document_id.in_(chunk))  # fmt: skip
-        for row in conn.execute(query.order_by(e.received_at)):
-            goods = msgspec.json.decode(row.goods)
-            found[(row.transport_document_id, row.partner)] = {
-                "transport_document_id": row.transport_document_id, "exporting_country": row.exporting_country,
-                "partner": row.partner, "currency": row.currency, "value": float(row.value),
-                "hs_codes": [g["hs_code"] for g in goods if g.get("hs_code")],
-                "descriptions": [g["description"] for g in goods if g.get("description")],
-            }  # fmt: skip
-    return pl.DataFrame(list(found.values()), schema=EXPORTS)

@@ -44,9 +44,9 @@ from clearway.pipeline.history import (
 )
 from clearway.risk.detectors import UndervaluationDetector, usd_rates
 from clearway.services.cooperation import partner_history
-from clearway.services.exports import exports_for
 from clearway.store import tables as t
 from clearway.store.bulk import chunked
+from clearway.store.cooperation import exports_for
 from clearway.store.manifests import loading_of
 from clearway.store.period import AMOUNT
 from clearway.store.repository import as_utc

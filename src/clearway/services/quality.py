@@ -12,32 +12,20 @@ import statistics
 from collections import Counter
 from typing import Any
 
-import msgspec
-import sqlalchemy as sa
-
-from clearway.store import tables as t
-from clearway.store.repository import as_utc
+from clearway.store import submissions as stored
+from clearway.store.engine import Engine
 
 VAGUE = "quality.vague_description"
 
 
 def quality(
-    engine: sa.Engine,
+    engine: Engine,
     *,
     submitter: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """One entry per submitter (only `submitter` when given), over submissions received in [since, until)."""
-    s, c = t.submissions.c, t.consignments.c
-    query = sa.select(s.submitter, s.accepted, s.errors, s.warnings)
-    timing = sa.select(c.submitter, c.received_at, c.expected_arrival).where(c.expected_arrival.is_not(None))
-    if submitter is not None:
-        query, timing = query.where(s.submitter == submitter), timing.where(c.submitter == submitter)
-    if since is not None:
-        query, timing = query.where(s.received_at >= since), timing.where(c.received_at >= since)
-    if until is not None:
-        query, timing = query.where(s.received_at < until), timing.where(c.received_at < until)
     per: dict[str, dict[str, Any]] = {}
 
     def entry(name: str) -> dict[str, Any]:
@@ -46,17 +34,15 @@ def quality(
                    "vague_descriptions": 0, "leads": []},
         )  # fmt: skip
 
-    with engine.connect() as conn:
-        for name, accepted, errors, warnings in conn.execute(query):
-            e = entry(name)
-            e["submitted"] += 1
-            e["rejected"] += 0 if accepted else 1
-            e["errors"].update(f["code"] for f in msgspec.json.decode(errors))
-            codes = [f["code"] for f in msgspec.json.decode(warnings)]
-            e["warnings"].update(codes)
-            e["vague_descriptions"] += codes.count(VAGUE)
-        for name, received, expected in conn.execute(timing):
-            entry(name)["leads"].append((as_utc(expected) - as_utc(received)).total_seconds() / 3600)
+    for name, accepted, errors, warnings in stored.findings(engine, submitter, since, until):
+        e = entry(name)
+        e["submitted"] += 1
+        e["rejected"] += 0 if accepted else 1
+        e["errors"].update(errors)
+        e["warnings"].update(warnings)
+        e["vague_descriptions"] += warnings.count(VAGUE)
+    for name, received, expected in stored.lead_times(engine, submitter, since, until):
+        entry(name)["leads"].append((expected - received).total_seconds() / 3600)
     out = []
     for e in sorted(per.values(), key=lambda x: x["submitter"]):
         leads = e.pop("leads")

@@ -85,3 +85,59 @@ def statuses(store: Store, ids: Collection[str]) -> dict[str, str]:
     with store.engine.connect() as conn:
         found = conn.execute(sa.select(_c.id, _c.status).where(_c.id.in_(list(ids))))
         return {str(cid): str(status) for cid, status in found}
+
+
+def filings_of_tracking(store: Store, tracking: str) -> list[dict[str, Any]]:
+    """Every filing of a tracking number (as written, or in capitals): its status, channel, destination, when
+    it was received and last changed, and whether a carrier or post filed it (`carries`)."""
+    k = t.clients.c
+    carrier = sa.select(k.name).where(k.role.in_(["carrier", "postal"]))
+    query = sa.select(
+        _c.status, _c.channel, _c.destination_country, _c.updated_at, _c.received_at,
+        _c.submitter.in_(carrier).label("carries"),
+    ).where(_c.transport_document_id.in_({tracking, tracking.upper()}))  # fmt: skip
+    with store.engine.connect() as conn:
+        return [
+            dict(row) | {"received_at": as_utc(row["received_at"]), "updated_at": as_utc(row["updated_at"])}
+            for row in conn.execute(query).mappings()
+        ]
+
+
+def held_for_inspection(store: Store) -> list[tuple[str, str, str, str]]:
+    """Parcels held in the yellow or red lane (a dossier by its lead), one row each, by id: id, submitter,
+    reference and the decision's reasons as stored (JSON)."""
+    d = t.decisions.c
+    query = (
+        sa.select(_c.id, _c.submitter, _c.reference, d.reasons)
+        .join(t.decisions, sa.and_(d.consignment_id == _c.id, d.version == _c.version))
+        .where(_c.status == "held", _c.lane.in_(["yellow", "red"]), _c.dossier_id.is_(None))
+        .order_by(_c.id)
+    )
+    with store.engine.connect() as conn:
+        rows = {str(r.id): (str(r.id), str(r.submitter), str(r.reference), str(r.reasons)) for r in conn.execute(query)}
+    return list(rows.values())
+
+
+def found_infringing(store: Store, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str]]:
+    """(submitter, reference) of the parcels received in [since, until) an inspection found infringing."""
+    i = t.inspections.c
+    query = (
+        sa.select(_c.submitter, _c.reference)
+        .join(t.inspections, i.consignment_id == _c.id)
+        .where(i.outcome == "infringement", _c.received_at >= since, _c.received_at < until)
+        .distinct()
+    )
+    with store.engine.connect() as conn:
+        return [(str(row.submitter), str(row.reference)) for row in conn.execute(query)]
+
+
+def inspected_count(store: Store, since: dt.datetime | None = None, until: dt.datetime | None = None) -> int:
+    """How many consignments (received in [since, until), when given) were inspected at least once."""
+    i = t.inspections.c
+    query = sa.select(sa.func.count(sa.distinct(i.consignment_id))).join(t.consignments, _c.id == i.consignment_id)
+    if since is not None:
+        query = query.where(_c.received_at >= since)
+    if until is not None:
+        query = query.where(_c.received_at < until)
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())

@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import polars as pl
 import sqlalchemy as sa
 
 from clearway.cooperation.aeo import Operator
 from clearway.cooperation.alerts import AlertFeedback, RiskAlert, alert_code
 from clearway.errors import NotFound
+from clearway.pipeline.history import EXPORTS
 from clearway.store import tables as t
+from clearway.store.bulk import chunked, insert_rows
 from clearway.store.repository import as_utc
 
 _encode = msgspec.json.Encoder(order="deterministic").encode
@@ -248,3 +251,28 @@ def departed(conn: sa.Connection, since: dt.datetime, until: dt.datetime, countr
         .order_by(c.received_at, c.id)
     )
     return [body for (body,) in conn.execute(query)]
+
+
+def keep_export_records(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Keep a partner's export records as received."""
+    insert_rows(conn, t.export_records, rows)
+
+
+def exports_for(conn: sa.Connection, documents: Sequence[str]) -> pl.DataFrame:
+    """The export records of these transport documents, the latest per document and partner."""
+    if not documents:
+        return pl.DataFrame(schema=EXPORTS)
+    e = t.export_records.c
+    found: dict[tuple[str, str], dict[str, object]] = {}
+    for chunk in chunked(documents):
+        query = sa.select(e.transport_document_id, e.exporting_country, e.partner, e.currency, e.value, e.goods,
+                          e.received_at).where(e.transport_document_id.in_(chunk))  # fmt: skip
+        for row in conn.execute(query.order_by(e.received_at)):
+            goods = msgspec.json.decode(row.goods)
+            found[(row.transport_document_id, row.partner)] = {
+                "transport_document_id": row.transport_document_id, "exporting_country": row.exporting_country,
+                "partner": row.partner, "currency": row.currency, "value": float(row.value),
+                "hs_codes": [g["hs_code"] for g in goods if g.get("hs_code")],
+                "descriptions": [g["description"] for g in goods if g.get("description")],
+            }  # fmt: skip
+    return pl.DataFrame(list(found.values()), schema=EXPORTS)

@@ -9,6 +9,9 @@ import sqlalchemy as sa
 
 Engine = sa.Engine
 """The handle on one database that the store's functions take: the edges pass it along and never query it."""
+Connection = sa.Connection
+"""One transaction's connection, as `Store.writing()` and `engine.begin()` give it: a use case may hold it to
+make several of the store's functions one unit of work, and passes it to them."""
 StoreError = sa.exc.SQLAlchemyError
 """What the store raises when the database cannot do what was asked (it does not answer, a constraint)."""
 

@@ -282,3 +282,15 @@ def loading_of(conn: sa.Connection, documents: Sequence[str]) -> list[tuple[str,
             if loaded is not None and loaded.loaded_at is not None:
                 found.append((document, master, loaded.loaded_at.astimezone(dt.UTC)))
     return found
+
+
+def waiting_counts(engine: sa.Engine, not_arrived_before: dt.datetime) -> dict[str, int]:
+    """What monitoring reads from the database at each scrape: webhook deliveries waiting, consignments set
+    aside because their assessment failed, and the reconciliation's two figures."""
+    d, c = t.webhook_deliveries.c, t.consignments.c
+    with engine.connect() as conn:
+        deliveries = conn.execute(sa.select(sa.func.count()).where(d.delivered_at.is_(None))).scalar_one()
+        set_aside = conn.execute(sa.select(sa.func.count()).where(c.status == "assessment_failed")).scalar_one()
+        without, late = reconciliation_counts(conn, not_arrived_before)
+    return {"webhook_deliveries": int(deliveries), "assessment_failed": int(set_aside),
+            "arrived_without_data": without, "not_arrived": late}  # fmt: skip

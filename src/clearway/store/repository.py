@@ -487,3 +487,22 @@ def _refusal(status: str) -> Finding:
         f"the consignment is {status.replace('_', ' ')}; it can no longer be amended (after release neither"
         " the goods nor the fiscal scheme id may change): declare a correction or a return instead",
     )  # fmt: skip
+
+
+def stored_answer(conn: sa.Connection, tenant: str, key: str) -> tuple[str, int, bytes | str] | None:
+    """The answer kept under a tenant's idempotency key: the request's digest, status and body (None when
+    the key is new)."""
+    k = t.idempotency_keys.c
+    row = conn.execute(
+        sa.select(k.request_hash, k.status_code, k.response).where(k.tenant == tenant, k.key == key)
+    ).first()
+    return None if row is None else (str(row.request_hash), int(row.status_code), row.response)
+
+
+def keep_answer(
+    conn: sa.Connection, tenant: str, key: str, digest: str, status: int, body: str, at: dt.datetime
+) -> None:
+    """Keep the answer to a request under its tenant's idempotency key."""
+    conn.execute(t.idempotency_keys.insert().values(
+        tenant=tenant, key=key, request_hash=digest, status_code=status, response=body, created_at=at
+    ))  # fmt: skip

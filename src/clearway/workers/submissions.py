@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import msgspec
-import sqlalchemy as sa
 from opentelemetry.trace import SpanContext
 
 from clearway.bootstrap import App
@@ -36,8 +35,8 @@ from clearway.interop import dms_notifications, ics2
 from clearway.pipeline import BatchRow
 from clearway.services.ingest import assess_isolated, pending_batches, to_assess
 from clearway.store import Registration
-from clearway.store import tables as t
-from clearway.store.engine import background_checkpoints
+from clearway.store.engine import Connection, background_checkpoints
+from clearway.store.repository import keep_answer, stored_answer
 from clearway.telemetry import traces
 from clearway.workers.assessor import AssessorProcess
 from clearway.workers.health import Alive
@@ -458,12 +457,7 @@ class Submissions:
                 if stored is not None:
                     done.append((request, stored, work))
                     continue
-                conn.execute(
-                    t.idempotency_keys.insert().values(
-                        tenant=request.tenant, key=request.key, request_hash=request.digest, status_code=status,
-                        response=_encode(body).decode(), created_at=at,
-                    )
-                )  # fmt: skip
+                keep_answer(conn, request.tenant, request.key, request.digest, status, _encode(body).decode(), at)
                 done.append((request, (status, body), work))
         return done
 
@@ -543,15 +537,13 @@ def merge_work(
     return merged
 
 
-def _stored_answer(conn: sa.Connection, request: _Request) -> tuple[int, dict[str, Any]] | None:
-    k = t.idempotency_keys.c
-    row = conn.execute(
-        sa.select(k.request_hash, k.status_code, k.response).where(k.tenant == request.tenant, k.key == request.key)
-    ).first()
-    if row is None:
+def _stored_answer(conn: Connection, request: _Request) -> tuple[int, dict[str, Any]] | None:
+    kept = stored_answer(conn, request.tenant, request.key)
+    if kept is None:
         return None
-    if row.request_hash != request.digest:
+    digest, status, body = kept
+    if digest != request.digest:
         raise IdempotencyConflict(
             f"Idempotency-Key {request.key!r} was used before with another body: use a new key for new content"
         )
-    return int(row.status_code), msgspec.json.decode(row.response)
+    return status, msgspec.json.decode(body)
