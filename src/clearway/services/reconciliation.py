@@ -7,14 +7,10 @@ import io
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
-import msgspec
-import sqlalchemy as sa
-
 from clearway.errors import RuleFileError
-from clearway.revenue.assessment import Assessment
 from clearway.revenue.reconcile import DeclaredLine, ExpectedLine, Reconciliation, reconcile
-from clearway.revenue.refunds import Refund
-from clearway.store import tables as t
+from clearway.store.engine import Engine
+from clearway.store.refunds import released_assessments, vendor_credits
 
 RETURN_COLUMNS = ["scheme_id", "period", "destination_country", "tax_base", "tax"]
 
@@ -38,44 +34,29 @@ def parse_return(text: str, source: str) -> list[DeclaredLine]:
     return lines
 
 
-def expected_lines(engine: sa.Engine, scheme_ids: set[str]) -> list[ExpectedLine]:
+def expected_lines(engine: Engine, scheme_ids: set[str]) -> list[ExpectedLine]:
     """Vendor-collected tax of the consignments released under `scheme_ids` (what the scheme's return must
     declare), by month and destination, less vendor credits."""
     count: dict[tuple[str, str, str], int] = defaultdict(int)
     base: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     tax: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     destination: dict[str, str] = {}
-    d, c = t.decisions.c, t.consignments.c
-    with engine.connect() as conn:
-        query = (
-            sa.select(d.consignment_id, d.assessment, c.destination_country)
-            .join(t.consignments, c.id == d.consignment_id)
-            .where(d.assessment.is_not(None), c.status == "released", d.version == c.version)
-            .order_by(d.decided_at, d.id)
-        )
-        latest = {cid: (text, country) for cid, text, country in conn.execute(query)}  # its last decision only
-        for consignment_id, (text, country) in latest.items():
-            a = msgspec.json.decode(text.encode(), type=Assessment)
-            liability = a.vendor_liability
-            if liability is None or liability.id not in scheme_ids:
-                continue
-            key = (liability.id, a.on.strftime("%Y-%m"), country)
-            destination[consignment_id] = country
-            count[key] += 1
-            base[key] += sum((line.customs_value + line.duty for line in a.lines), Decimal(0))
-            tax[key] += liability.tax
-        for text, refunded_on, consignment_id in conn.execute(
-            sa.select(t.refunds.c.refund, t.refunds.c.refunded_on, t.refunds.c.consignment_id).where(
-                t.refunds.c.kind == "vendor_credit", t.refunds.c.scheme_id.in_(sorted(scheme_ids))
-            )
-        ):
-            credit = msgspec.json.decode(text.encode(), type=Refund)
-            key = (str(credit.scheme_id), refunded_on.strftime("%Y-%m"), destination.get(consignment_id, "??"))
-            tax[key] -= credit.vat
+    for consignment_id, a, country in released_assessments(engine):
+        liability = a.vendor_liability
+        if liability is None or liability.id not in scheme_ids:
+            continue
+        key = (liability.id, a.on.strftime("%Y-%m"), country)
+        destination[consignment_id] = country
+        count[key] += 1
+        base[key] += sum((line.customs_value + line.duty for line in a.lines), Decimal(0))
+        tax[key] += liability.tax
+    for credit, refunded_on, consignment_id in vendor_credits(engine, scheme_ids):
+        key = (str(credit.scheme_id), refunded_on.strftime("%Y-%m"), destination.get(consignment_id, "??"))
+        tax[key] -= credit.vat
     return [ExpectedLine(k[0], k[1], k[2], count[k], base[k], tax[k]) for k in sorted(set(count) | set(tax))]
 
 
-def reconcile_return(engine: sa.Engine, declared: list[DeclaredLine]) -> list[Reconciliation]:
+def reconcile_return(engine: Engine, declared: list[DeclaredLine]) -> list[Reconciliation]:
     schemes = {line.scheme_id for line in declared}
     periods = {(line.scheme_id, line.period) for line in declared}
     expected = [e for e in expected_lines(engine, schemes) if (e.scheme_id, e.period) in periods]

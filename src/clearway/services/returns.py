@@ -4,38 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import msgspec
-import sqlalchemy as sa
-
 from clearway.bootstrap import App
 from clearway.errors import NotFound
 from clearway.model.consignment import Consignment
-from clearway.revenue.assessment import Assessment
 from clearway.revenue.refunds import Refund, RefundRefused, compute_refund
-from clearway.store import tables as t
-from clearway.store.events import EventBatch
-from clearway.store.repository import IdSequence, new_id
-
-_encode = msgspec.json.Encoder().encode
-
-
-def _latest_assessment(conn: sa.Connection, consignment_id: str) -> Assessment:
-    d = t.decisions.c
-    query = (
-        sa.select(d.assessment)
-        .where(d.consignment_id == consignment_id, d.assessment.is_not(None))
-        .order_by(d.decided_at.desc())
-        .limit(1)
-    )
-    found = conn.execute(query).scalar_one_or_none()
-    if found is None:
-        raise NotFound(f"consignment {consignment_id} has no duty and tax assessment", reference=consignment_id)
-    return msgspec.json.decode(found.encode(), type=Assessment)
-
-
-def refunds_of(conn: sa.Connection, consignment_id: str) -> list[Refund]:
-    query = sa.select(t.refunds.c.refund).where(t.refunds.c.consignment_id == consignment_id)
-    return [msgspec.json.decode(text.encode(), type=Refund) for text in conn.execute(query).scalars()]
+from clearway.store.consignments import id_of_reference
+from clearway.store.refunds import latest_assessment, lock_consignment, record_refund, refunds_of
 
 
 def refund(
@@ -50,9 +24,8 @@ def refund(
             reference=consignment_id,
         )
     with app.store.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.select(t.consignments.c.id).where(t.consignments.c.id == consignment_id).with_for_update())
-        original = _latest_assessment(conn, consignment_id)
+        lock_consignment(conn, consignment_id)
+        original = latest_assessment(conn, consignment_id)
         rule = next(r for r in app.revenue.rules.rules if r.id == original.rules[0])
         result = compute_refund(
             original,
@@ -62,20 +35,7 @@ def refund(
             window_days=rule.return_window_days,
             already=refunds_of(conn, consignment_id),
         )
-        refund_id, event_id = new_id(), new_id()
-        conn.execute(
-            t.refunds.insert().values(
-                id=refund_id, consignment_id=consignment_id, kind=result.kind, scheme_id=result.scheme_id,
-                currency=result.currency, duty=result.duty, vat=result.vat, total=result.total,
-                refund=_encode(result).decode(), refunded_on=on, recorded_at=at, reason=reason, event_id=event_id,
-            )
-        )  # fmt: skip
-        facts: dict[str, object] = {"kind": result.kind, "currency": result.currency}
-        facts |= {"duty": str(result.duty), "vat": str(result.vat), "total": str(result.total)}
-        facts["lines"] = [[line.item, line.quantity] for line in result.lines]
-        recorded = EventBatch(IdSequence())
-        recorded.add(consignment_id, "refunded", "clearway", at, facts, event_id=event_id)
-        recorded.write(conn)
+        record_refund(conn, consignment_id, result, on=on, at=at, reason=reason)
     return result
 
 
@@ -83,10 +43,7 @@ def refund_return(app: App, submitter: str, returned: Consignment, *, at: dt.dat
     """A `returned_goods` consignment naming its original: refund the lines it sends back (matched by HS code)."""
     if returned.category != "returned_goods" or returned.original_reference is None:
         return None
-    c = t.consignments.c
-    with app.store.engine.connect() as conn:
-        query = sa.select(c.id).where(c.submitter == submitter, c.reference == returned.original_reference)
-        original_id = conn.execute(query).scalar_one_or_none()
+    original_id = id_of_reference(app.store, submitter, returned.original_reference)
     if original_id is None:
         raise NotFound(
             f"no consignment {returned.original_reference} of {submitter} to return", reference=returned.reference

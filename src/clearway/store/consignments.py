@@ -5,7 +5,7 @@ what is pending, a dry run re-decides recent days, and training reads what was i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import msgspec
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from clearway.model.consignment import Consignment
 from clearway.pipeline import BatchRow
 from clearway.store import tables as t
-from clearway.store.bulk import as_utc
+from clearway.store.bulk import as_utc, chunked
 from clearway.store.repository import Store
 
 _c, _v = t.consignments.c, t.consignment_versions.c
@@ -141,3 +141,48 @@ def inspected_count(store: Store, since: dt.datetime | None = None, until: dt.da
         query = query.where(_c.received_at < until)
     with store.engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
+
+
+def id_of_reference(store: Store, submitter: str, reference: str) -> str | None:
+    """The id of a submitter's consignment of this reference (None when it filed none)."""
+    with store.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(_c.id).where(_c.submitter == submitter, _c.reference == reference)
+        ).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+def decided_by_day(
+    store: Store, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> dict[dt.date, list[str]]:
+    """The ids of consignments with a lane, received in [since, until), by day of receipt (UTC), in order."""
+    query = sa.select(_c.id, _c.received_at).where(_c.lane.is_not(None))
+    if since is not None:
+        query = query.where(_c.received_at >= since)
+    if until is not None:
+        query = query.where(_c.received_at < until)
+    days: dict[dt.date, list[str]] = {}
+    with store.engine.connect() as conn:
+        for cid, received_at in conn.execute(query.order_by(_c.received_at)):
+            days.setdefault(as_utc(received_at).date(), []).append(str(cid))
+    return days
+
+
+def with_outcomes(store: Store, ids: Sequence[str]) -> list[tuple[BatchRow, str | None, str | None, bool, bool]]:
+    """These consignments as batch rows, each with its lane, its last assessment as stored (JSON, None
+    without one), whether it was inspected, and whether an inspection found an infringement."""
+    d, i = t.decisions.c, t.inspections.c
+    out = []
+    for chunk in chunked(ids):
+        rows, found = _rows(store, _current(_c.lane).where(_c.id.in_(chunk)))
+        latest: dict[str, str | None] = {}
+        checks: dict[str, bool] = {}
+        with store.engine.connect() as conn:
+            query = sa.select(d.consignment_id, d.assessment).where(d.consignment_id.in_(chunk))
+            for cid, text in conn.execute(query.order_by(d.decided_at, d.id)):
+                latest[cid] = text
+            for cid, result in conn.execute(sa.select(i.consignment_id, i.outcome).where(i.consignment_id.in_(chunk))):
+                checks[cid] = checks.get(cid, False) or result == "infringement"
+        for row, r in zip(rows, found, strict=True):
+            out.append((row, r.lane, latest.get(row.key), row.key in checks, checks.get(row.key, False)))
+    return out
