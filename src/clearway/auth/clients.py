@@ -17,14 +17,14 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 import jwt
 import msgspec
-import sqlalchemy as sa
 
 from clearway.errors import InvalidInput, NotFound, Unauthenticated
-from clearway.store import tables as t
+from clearway.store.clients import SqlClients
+from clearway.store.engine import Engine
 
 Role = Literal["platform", "carrier", "postal", "officer", "agency", "monitor", "partner"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -80,20 +80,34 @@ RECHECK_SECONDS = 2.0
 or a signed-out session is refused within this many seconds."""
 
 
-def revoke_client(engine: sa.Engine, name: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+@runtime_checkable
+class ClientRecords(Protocol):
+    """Where clients are kept: the store's `SqlClients`, or an in-memory fake in tests."""
+
+    def get(self, client_id: str) -> dict[str, Any] | None: ...
+    def add(self, row: dict[str, Any]) -> bool: ...
+    def deactivate(self, name: str, at: dt.datetime) -> dict[str, Any] | None: ...
+    def is_active(self, client_id: str) -> bool: ...
+    def end_session(self, jti: str, expires: dt.datetime, now: dt.datetime) -> None: ...
+    def ended_sessions(self, now: dt.datetime) -> frozenset[str]: ...
+
+
+def records(source: Engine | ClientRecords) -> ClientRecords:
+    """The clients kept in a database (given its engine), or the records given."""
+    return source if isinstance(source, ClientRecords) else SqlClients(source)
+
+
+def revoke_client(source: Engine | ClientRecords, name: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Revoke a client by name (any role): it can no longer get tokens, and the tokens it holds are refused."""
     at = now or dt.datetime.now(dt.UTC)
-    c = t.clients.c
-    with engine.begin() as conn:
-        row = conn.execute(sa.select(c.id, c.role, c.active).where(c.name == name)).first()
-        if row is None:
-            raise NotFound(f"no client named {name!r}")
-        conn.execute(t.clients.update().where(c.id == row.id).values(active=False, revoked_at=at))
-    return {"client_id": row.id, "name": name, "role": row.role, "revoked_at": at.isoformat()}
+    row = records(source).deactivate(name, at)
+    if row is None:
+        raise NotFound(f"no client named {name!r}")
+    return {"client_id": row["id"], "name": name, "role": row["role"], "revoked_at": at.isoformat()}
 
 
 def add_client(
-    engine: sa.Engine,
+    source: Engine | ClientRecords,
     name: str,
     role: str,
     *,
@@ -114,27 +128,24 @@ def add_client(
         "secret_hash": _hash_secret(secret), "webhook_hosts": msgspec.json.encode(webhook_hosts or []).decode(),
         "created_at": now or dt.datetime.now(dt.UTC), "active": True,
     }  # fmt: skip
-    with engine.begin() as conn:
-        if conn.execute(sa.select(t.clients.c.id).where(t.clients.c.name == name)).first() is not None:
-            raise InvalidInput(f"a client named {name!r} exists already")
-        conn.execute(t.clients.insert().values(**row))
+    if not records(source).add(row):
+        raise InvalidInput(f"a client named {name!r} exists already")
     return {"client_id": client_id, "client_secret": secret, "name": name, "role": role, "agency": row["agency"]}
 
 
-def client(engine: sa.Engine, client_id: str) -> dict[str, Any]:
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(t.clients).where(t.clients.c.id == client_id)).mappings().first()
+def client(source: Engine | ClientRecords, client_id: str) -> dict[str, Any]:
+    row = records(source).get(client_id)
     if row is None:
         raise NotFound(f"no client {client_id}")
-    return dict(row)
+    return row
 
 
 class TokenIssuer:
     """Checks client credentials and issues and verifies tokens; revoked clients and signed-out sessions are
     refused within RECHECK_SECONDS."""
 
-    def __init__(self, engine: sa.Engine, secret: bytes, minutes: int) -> None:
-        self.engine = engine
+    def __init__(self, source: Engine | ClientRecords, secret: bytes, minutes: int) -> None:
+        self.clients = records(source)
         self.key = hmac.new(secret, b"clearway access tokens", hashlib.sha256).digest()
         self.lifetime = dt.timedelta(minutes=minutes)
         self._lock = threading.Lock()
@@ -144,8 +155,7 @@ class TokenIssuer:
     def issue(self, client_id: str, client_secret: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
         row = None
         if _CLIENT_ID.fullmatch(client_id):
-            with self.engine.connect() as conn:
-                row = conn.execute(sa.select(t.clients).where(t.clients.c.id == client_id)).mappings().first()
+            row = self.clients.get(client_id)
         usable = row is not None and row["active"]
         matches = _secret_matches(client_secret, row["secret_hash"] if usable and row else _NOBODY)
         if not (usable and matches) or row is None:
@@ -188,11 +198,7 @@ class TokenIssuer:
         """End one session (signing out): its token is refused from now on, everywhere."""
         claims = self._claims(token)
         expires = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
-        r = t.revoked_tokens.c
-        with self.engine.begin() as conn:
-            conn.execute(t.revoked_tokens.delete().where(r.expires_at < dt.datetime.now(dt.UTC)))
-            if conn.execute(sa.select(r.jti).where(r.jti == str(claims["jti"]))).first() is None:
-                conn.execute(t.revoked_tokens.insert().values(jti=str(claims["jti"]), expires_at=expires))
+        self.clients.end_session(str(claims["jti"]), expires, dt.datetime.now(dt.UTC))
         with self._lock:
             self._revoked = (self._revoked[0], self._revoked[1] | {str(claims["jti"])})
 
@@ -202,9 +208,7 @@ class TokenIssuer:
             read_at, ids = self._revoked
         if now - read_at < RECHECK_SECONDS:
             return ids
-        r = t.revoked_tokens.c
-        with self.engine.connect() as conn:
-            fresh = frozenset(conn.execute(sa.select(r.jti).where(r.expires_at >= dt.datetime.now(dt.UTC))).scalars())
+        fresh = self.clients.ended_sessions(dt.datetime.now(dt.UTC))
         with self._lock:
             self._revoked = (now, fresh)
         return fresh
@@ -215,8 +219,7 @@ class TokenIssuer:
             read_at, active = self._clients.get(client_id, (-RECHECK_SECONDS, False))
         if now - read_at < RECHECK_SECONDS:
             return active
-        with self.engine.connect() as conn:
-            active = bool(conn.execute(sa.select(t.clients.c.active).where(t.clients.c.id == client_id)).scalar())
+        active = self.clients.is_active(client_id)
         with self._lock:
             if len(self._clients) > 10_000:
                 self._clients.clear()

@@ -27,12 +27,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import msgspec
-import sqlalchemy as sa
 
 from clearway.auth.clients import Principal
 from clearway.errors import InvalidInput, NotFound
-from clearway.store import tables as t
-from clearway.store.repository import IdSequence, as_utc
+from clearway.store.engine import Engine
+from clearway.store.repository import IdSequence
+from clearway.store.webhooks import SqlWebhooks
 
 log = logging.getLogger("clearway.webhooks")
 _encode = msgspec.json.Encoder(order="deterministic").encode
@@ -130,7 +130,7 @@ def pinned(url: str, address: str) -> tuple[str, str]:
 class Webhooks:
     def __init__(
         self,
-        engine: sa.Engine,
+        engine: Engine,
         *,
         allow_private: bool,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -138,6 +138,7 @@ class Webhooks:
         resolver: Callable[[str], list[str]] = resolve,
     ) -> None:
         self.engine = engine
+        self.kept = SqlWebhooks(engine)
         self.allow_private = allow_private
         self.now = now
         self.resolver = resolver
@@ -152,34 +153,19 @@ class Webhooks:
         unknown = sorted(set(events) - set(EVENTS))
         if unknown:
             raise InvalidInput(f"unknown events {', '.join(unknown)}: choose among {', '.join(EVENTS)}")
-        with self.engine.connect() as conn:
-            hosts = conn.execute(
-                sa.select(t.clients.c.webhook_hosts).where(t.clients.c.id == principal.client_id)
-            ).scalar()
-        check_url(url, msgspec.json.decode(hosts or "[]"), allow_private=self.allow_private, resolver=self.resolver)
+        hosts = self.kept.allowed_hosts(principal.client_id)
+        check_url(url, hosts, allow_private=self.allow_private, resolver=self.resolver)
         hook = {"id": secrets.token_hex(16), "tenant": principal.tenant, "url": url, "secret": secrets.token_hex(32),
                 "events": _encode(sorted(events)).decode(), "created_at": self.now()}  # fmt: skip
-        with self.engine.begin() as conn:
-            conn.execute(t.webhooks.insert().values(**hook))
+        self.kept.add(hook)
         return {"id": hook["id"], "url": url, "events": sorted(events), "secret": hook["secret"]}
 
     def subscriptions(self, principal: Principal) -> list[dict[str, Any]]:
-        w = t.webhooks.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(w.id, w.url, w.events, w.created_at).where(w.tenant == principal.tenant))
-            return [
-                {"id": r.id, "url": r.url, "events": msgspec.json.decode(r.events), "created_at": as_utc(r.created_at)}
-                for r in rows
-            ]
+        return self.kept.of_tenant(principal.tenant)
 
     def unsubscribe(self, principal: Principal, hook_id: str) -> None:
-        w = t.webhooks.c
-        with self.engine.begin() as conn:
-            found = conn.execute(sa.select(w.id).where(w.id == hook_id, w.tenant == principal.tenant)).first()
-            if found is None:
-                raise NotFound(f"no webhook {hook_id}")
-            conn.execute(t.webhook_deliveries.delete().where(t.webhook_deliveries.c.webhook_id == hook_id))
-            conn.execute(t.webhooks.delete().where(w.id == hook_id))
+        if not self.kept.remove(principal.tenant, hook_id):
+            raise NotFound(f"no webhook {hook_id}")
 
     # --- deliveries ---
 
@@ -187,46 +173,28 @@ class Webhooks:
         """Queue a delivery per subscription that wants each (consignment, event, facts); returns how many."""
         if not changes:
             return 0
-        c, w = t.consignments.c, t.webhooks.c
         ids = IdSequence()
         at = self.now()
-        with self.engine.begin() as conn:
-            owners = dict(conn.execute(
-                sa.select(c.id, c.submitter).where(c.id.in_(sorted({cid for cid, _, _ in changes})))
-            ).all())  # fmt: skip
-            hooks: dict[str, list[Any]] = {}
-            for row in conn.execute(sa.select(w.id, w.tenant, w.events).where(w.tenant.in_(set(owners.values())))):
-                hooks.setdefault(row.tenant, []).append(row)
-            if not hooks:
-                return 0
-            refs = dict(conn.execute(sa.select(c.id, c.reference).where(c.id.in_(list(owners)))).all())
-            rows = []
-            for cid, kind, facts in changes:
-                for hook in hooks.get(owners.get(cid, ""), []):
-                    wanted = msgspec.json.decode(hook.events)
-                    if wanted and kind not in wanted:
-                        continue
-                    payload = {"event": kind, "consignment_id": cid, "reference": refs.get(cid),
-                               "status": facts.get("status"), "at": at.isoformat()}  # fmt: skip
-                    rows.append({"id": ids(), "webhook_id": hook.id, "payload": _encode(payload).decode(),
-                                 "attempts": 0, "next_attempt_at": at})  # fmt: skip
-            if rows:
-                conn.execute(t.webhook_deliveries.insert(), rows)
+        owners, hooks = self.kept.subscribers({cid for cid, _, _ in changes})
+        if not hooks:
+            return 0
+        rows = []
+        for cid, kind, facts in changes:
+            tenant, reference = owners.get(cid, ("", None))
+            for hook_id, wanted in hooks.get(tenant, []):
+                if wanted and kind not in wanted:
+                    continue
+                payload = {"event": kind, "consignment_id": cid, "reference": reference,
+                           "status": facts.get("status"), "at": at.isoformat()}  # fmt: skip
+                rows.append({"id": ids(), "webhook_id": hook_id, "payload": _encode(payload).decode(),
+                             "attempts": 0, "next_attempt_at": at})  # fmt: skip
+        self.kept.add_deliveries(rows)
         self._wake.set()
         return len(rows)
 
     def deliver_due(self) -> int:
         """Try every delivery that is due; returns how many succeeded."""
-        d, w = t.webhook_deliveries.c, t.webhooks.c
-        now = self.now()
-        with self.engine.connect() as conn:
-            due = conn.execute(
-                sa.select(d.id, d.payload, d.attempts, w.url, w.secret)
-                .join(t.webhooks, w.id == d.webhook_id)
-                .where(d.delivered_at.is_(None), d.next_attempt_at <= now, d.attempts < MAX_ATTEMPTS)
-                .order_by(d.next_attempt_at)
-                .limit(200)
-            ).all()
+        due = self.kept.due(self.now(), MAX_ATTEMPTS, 200)
         delivered = 0
         for row in due:
             if not self._claim(row.id, row.attempts):
@@ -239,21 +207,13 @@ class Webhooks:
                 delivered += 1
             else:
                 values["next_attempt_at"] = self.now() + min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_WAIT)
-            with self.engine.begin() as conn:
-                conn.execute(t.webhook_deliveries.update().where(d.id == row.id).values(**values))
+            self.kept.tried(row.id, values)
         return delivered
 
     def _claim(self, delivery_id: str, attempts: int) -> bool:
         """Take a delivery for a while, so that no other deliverer sends it at the same time."""
-        d = t.webhook_deliveries.c
-        with self.engine.begin() as conn:
-            claimed = conn.execute(
-                t.webhook_deliveries.update()
-                .where(d.id == delivery_id, d.attempts == attempts, d.delivered_at.is_(None),
-                       d.next_attempt_at <= self.now())
-                .values(next_attempt_at=self.now() + CLAIM)
-            )  # fmt: skip
-        return claimed.rowcount == 1
+        now = self.now()
+        return self.kept.claim(delivery_id, attempts, now, now + CLAIM)
 
     def _post(self, url: str, secret: str, delivery_id: str, body: bytes) -> str | None:
         host = urlsplit(url).hostname or ""
