@@ -19,15 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-import sqlalchemy as sa
 
 from clearway.clearance import OPEN_CASE
 from clearway.model.consignment import Address, Party
 from clearway.model.rules import PARTIES
 from clearway.risk.party_keys import party_key
-from clearway.store import accounts
-from clearway.store import tables as t
-from clearway.store.cooperation import forget_alert_names
+from clearway.store.engine import Engine
+from clearway.store.retention import erase, forget_expired_names, past_the_period, scrub_rejected
 
 PERSONAL_ADDRESS = ("street", "postcode", "region")
 _encode = msgspec.json.Encoder(order="deterministic").encode
@@ -75,7 +73,7 @@ def _scrub_raw(raw: bytes, secret: bytes) -> bytes:
 
 
 def erase_expired(
-    engine: sa.Engine,
+    engine: Engine,
     secret: bytes,
     *,
     days: int,
@@ -83,45 +81,20 @@ def erase_expired(
     on_progress: Callable[[int], None] | None = None,
 ) -> RetentionReport:
     cutoff = now - dt.timedelta(days=days)
-    c, v, s = t.consignments.c, t.consignment_versions.c, t.submissions.c
-    finished = sa.func.coalesce(c.released_at, c.updated_at)
-    past = sa.and_(c.erased_at.is_(None), finished < cutoff)
-    with engine.connect() as conn:
-        ended = ["released", "returned_to_sender", "invalidated", "destroyed", "abandoned"]
-        appealed = accounts.open_appeals(conn)  # an appeal to decide keeps the case open
-        due = conn.execute(sa.select(c.id).where(past, c.status.in_(ended), c.id.not_in(appealed)))
-        ids = [row.id for row in due]
-        still_open = sa.or_(c.status.in_(sorted(OPEN_CASE)), sa.and_(c.status.in_(ended), c.id.in_(appealed)))
-        kept_open = int(conn.execute(sa.select(sa.func.count()).where(past, still_open)).scalar_one())
+    ended = ["released", "returned_to_sender", "invalidated", "destroyed", "abandoned"]
+    ids, kept_open = past_the_period(engine, cutoff, ended, OPEN_CASE)
+
+    def body(text: bytes) -> str:
+        return _encode(pseudonymise(msgspec.json.decode(text), secret)).decode()
+
+    def raw(kept: bytes) -> bytes:
+        return _scrub_raw(kept, secret)
+
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        with engine.begin() as conn:
-            for cid, version, body in conn.execute(
-                sa.select(v.consignment_id, v.version, v.body).where(v.consignment_id.in_(chunk))
-            ):
-                clean = _encode(pseudonymise(msgspec.json.decode(body), secret)).decode()
-                conn.execute(
-                    t.consignment_versions.update()
-                    .where(v.consignment_id == cid, v.version == version)
-                    .values(body=clean)
-                )
-            for sid, raw in conn.execute(sa.select(s.id, s.raw).where(s.consignment_id.in_(chunk))):
-                conn.execute(t.submissions.update().where(s.id == sid).values(raw=_scrub_raw(bytes(raw), secret)))
-            conn.execute(t.consignments.update().where(c.id.in_(chunk)).values(erased_at=now))
-            accounts.forget_personal(conn, chunk, cutoff)
+        erase(engine, chunk, body=body, raw=raw, now=now, cutoff=cutoff)
         if on_progress is not None:
             on_progress(len(chunk))
-    scrubbed = 0
-    with engine.begin() as conn:
-        rejected = conn.execute(
-            sa.select(s.id, s.raw).where(s.accepted.is_(False), s.received_at < cutoff, s.raw != ERASED_RAW)
-        ).all()
-        for sid, raw in rejected:
-            clean = _scrub_raw(bytes(raw), secret)
-            if clean != bytes(raw):
-                conn.execute(t.submissions.update().where(s.id == sid).values(raw=clean))
-                scrubbed += 1
-    with engine.begin() as conn:
-        names = forget_alert_names(conn, now)
-        accounts.forget_personal(conn, [], cutoff)  # payers' names on old payments, whatever they paid
+    scrubbed = scrub_rejected(engine, cutoff, raw, ERASED_RAW)
+    names = forget_expired_names(engine, now, cutoff)
     return RetentionReport(len(ids), kept_open, scrubbed, names)
