@@ -12,7 +12,6 @@ from typing import Any
 
 import anyio
 import msgspec
-import sqlalchemy as sa
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
@@ -31,8 +30,7 @@ from clearway.services.clearance import Inspection, InspectionFinding
 from clearway.services.dryrun import dry_run
 from clearway.services.history import gatherer
 from clearway.services.limits import SignInThrottle, sign_in
-from clearway.store import tables as t
-from clearway.store.repository import as_utc
+from clearway.store.dashboard import dashboard_data
 from clearway.web.common import page, protect, read_form, same_origin
 from clearway.web.session import COOKIE, NotAnOfficer, SignInNeeded, officer_of
 from clearway.workers.runtime import Runtime, utcnow
@@ -388,25 +386,17 @@ def _measured(runtime: Runtime) -> list[dict[str, Any]]:
 
 
 def _dashboard(runtime: Runtime) -> dict[str, Any]:
-    c, d = t.consignments.c, t.decisions.c
-    with runtime.app.store.engine.connect() as conn:
-        channels = dict(conn.execute(sa.select(c.channel, sa.func.count()).group_by(c.channel)).all())
-        statuses = dict(conn.execute(sa.select(c.status, sa.func.count()).group_by(c.status)).all())
-        lanes = dict(conn.execute(sa.select(c.lane, sa.func.count()).where(c.lane.is_not(None)).group_by(c.lane)).all())
-        by_day = conn.execute(sa.select(c.received_at, c.channel).order_by(c.received_at.desc()).limit(50_000)).all()
-        reasons = conn.execute(sa.select(d.reasons).order_by(d.decided_at.desc()).limit(50_000)).scalars().all()
-        released = conn.execute(
-            sa.select(c.received_at, c.released_at).where(c.released_at.is_not(None)).limit(50_000)
-        ).all()
-    days = sorted({as_utc(r.received_at).date().isoformat() for r in by_day})[-14:]
-    per_day = {ch: [sum(1 for r in by_day if r.channel == ch and as_utc(r.received_at).date().isoformat() == day)
-                    for day in days] for ch in sorted(channels)}  # fmt: skip
+    data = dashboard_data(runtime.app.store.engine)
+    channels, statuses, lanes, reasons = data.channels, data.statuses, data.lanes, data.reasons
+    by_day = Counter((channel, at.date().isoformat()) for at, channel in data.received)
+    days = sorted({day for _, day in by_day})[-14:]
+    per_day = {ch: [by_day[(ch, day)] for day in days] for ch in sorted(channels)}
     hits: Counter[str] = Counter()
     for text in reasons:
         hits.update({r["code"] for r in msgspec.json.decode(text)})
     decided = max(1, len(reasons))
     top = hits.most_common(15)
-    minutes = [(as_utc(b) - as_utc(a)).total_seconds() / 60 for a, b in released]
+    minutes = [(b - a).total_seconds() / 60 for a, b in data.released]
     shown = [ln for ln in LANES if ln in lanes]
     figures = {
         "consignments": sum(channels.values()), "held": statuses.get("held", 0) + statuses.get("inspected", 0),
