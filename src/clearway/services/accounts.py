@@ -11,7 +11,6 @@ from typing import Any
 
 import msgspec
 import polars as pl
-import sqlalchemy as sa
 
 from clearway.accounts import appeals as appeal_rules
 from clearway.accounts.owed import Owed, Terms, demand
@@ -28,7 +27,7 @@ from clearway.model.consignment import Consignment
 from clearway.revenue import assess
 from clearway.revenue.assessment import Assessment
 from clearway.store import accounts as kept
-from clearway.store import tables as t
+from clearway.store.engine import Connection
 from clearway.store.events import Audit, EventBatch, record_audit
 from clearway.store.repository import IdSequence
 
@@ -118,16 +117,15 @@ def payables_for(app: App, reader: Principal, *, consignment_id: str | None = No
 def refund_paid(app: App, actor: Principal, payable_id: str, now: dt.datetime) -> dict[str, Any]:
     """An officer records that a refund owed back was paid out."""
     _officer(actor)
-    p = t.payables.c
     ids = IdSequence()
     recorded = EventBatch(ids)
     with app.store.writing() as conn:
-        row = conn.execute(sa.select(p.consignment_id, p.amount, p.currency, p.state).where(p.id == payable_id)).first()
-        if row is None or row.state != "refund_due":
+        row = kept.refund_due(conn, payable_id)
+        if row is None:
             raise NotFound(f"no refund due under {payable_id}")
         kept.settle_refund(conn, payable_id, now)
-        facts = {"payable": payable_id, "amount": str(-Decimal(str(row.amount))), "currency": row.currency}
-        recorded.add(row.consignment_id, "refund_paid", actor.name, now, facts,
+        facts = {"payable": payable_id, "amount": str(-row["amount"]), "currency": row["currency"]}
+        recorded.add(row["consignment_id"], "refund_paid", actor.name, now, facts,
                      audit=Audit(actor.name, actor.role, {"state": "refund_due"}, {"state": "refunded"}))  # fmt: skip
         recorded.write(conn)
     return {"payable_id": payable_id, "state": "refunded"}
@@ -196,29 +194,19 @@ def special_arrangements(app: App, holder: str, month: str) -> dict[str, Any]:
     369zb): import VAT it collected on parcels released in the month under them, less parcels it could not
     deliver (returned, abandoned or destroyed, or refunded on return), per member state."""
     start, end = _month(month)
-    p, c, d = t.payables.c, t.consignments.c, t.decisions.c
-    query = (
-        sa.select(c.id, c.destination_country, c.status, d.assessment)
-        .join(t.payables, p.consignment_id == c.id)
-        .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version, d.assessment.is_not(None)))
-        .where(p.payer == holder, p.kind == "assessment", p.collection_model == "carrier_or_postal",
-               c.released_at >= start, c.released_at < end)
-    )  # fmt: skip
     undelivered_statuses = {"returned_to_sender", "abandoned", "destroyed"}
     with app.store.engine.connect() as conn:
-        rows = {r.id: r for r in conn.execute(query)}
-        refunded = set(conn.execute(sa.select(t.refunds.c.consignment_id).where(
-            t.refunds.c.consignment_id.in_(list(rows)))).scalars()) if rows else set()  # fmt: skip
+        rows = kept.collected_by_carrier(conn, holder, start, end)
     by_country: dict[tuple[str, str], dict[str, Any]] = {}
-    for cid, row in rows.items():
-        a = _decode_assessment(row.assessment)
-        key = (row.destination_country, a.currency)
+    for _, destination, status, text, refunded in rows:
+        a = _decode_assessment(text)
+        key = (destination, a.currency)
         line = by_country.setdefault(key, {"member_state": key[0], "currency": key[1], "parcels": 0,
                                            "vat_collected": Decimal(0), "not_delivered": 0,
                                            "vat_not_delivered": Decimal(0)})  # fmt: skip
         line["parcels"] += 1
         line["vat_collected"] += a.totals.vat
-        if row.status in undelivered_statuses or cid in refunded:
+        if status in undelivered_statuses or refunded:
             line["not_delivered"] += 1
             line["vat_not_delivered"] += a.totals.vat
     lines = []
@@ -276,7 +264,7 @@ def corrected(consignment: Consignment, findings: list[Any]) -> tuple[Consignmen
 
 def correct(
     app: App, actor: Principal, consignment_id: str, findings: list[Any], origin: str, now: dt.datetime,
-    conn: sa.Connection, recorded: EventBatch,
+    conn: Connection, recorded: EventBatch,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """In the caller's transaction: reassess the consignment as found, record the new assessment version, and
     demand what it adds (with the terms' penalty) of the right payer, or owe back what it takes off. Returns
@@ -322,40 +310,24 @@ def lodge_appeal(app: App, who: Principal, consignment_id: str, payable_id: str 
     grounds = grounds.strip()
     if not grounds or len(grounds) > 4000 or not storable(grounds):
         raise InvalidInput("the grounds of the appeal are 1 to 4000 characters")
-    c, p, d = t.consignments.c, t.payables.c, t.decisions.c
     ids = IdSequence()
     recorded = EventBatch(ids)
     with app.store.writing() as conn:
-        row = conn.execute(sa.select(c.submitter, c.version).where(c.id == consignment_id)).first()
-        if row is None or row.submitter != who.tenant:
-            raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
-        if payable_id is not None:
-            mine = sa.and_(p.id == payable_id, p.consignment_id == consignment_id)
-            target = conn.execute(sa.select(p.created_at, p.kind).where(mine)).first()
-            if target is None or target.kind not in ("demand", "penalty"):
-                raise NotFound(f"no demand {payable_id} on consignment {consignment_id}")
-            notified = target.created_at
-        else:
-            notified = conn.execute(
-                sa.select(sa.func.max(d.decided_at)).where(d.consignment_id == consignment_id)
-            ).scalar()
-            if notified is None:
-                raise InvalidInput("this consignment has no decision to appeal yet")
-        a = t.appeals.c
-        pending = conn.execute(sa.select(a.id).where(
-            a.consignment_id == consignment_id, a.state.in_(["lodged", "under_review"]),
-            a.payable_id == payable_id if payable_id is not None else a.payable_id.is_(None))).first()  # fmt: skip
+        notified = kept.appealable(conn, consignment_id, who.tenant, payable_id)
+        if notified is None:
+            raise InvalidInput("this consignment has no decision to appeal yet")
+        pending = kept.pending_appeal(conn, consignment_id, payable_id)
         if pending is not None:  # a replayed or repeated appeal is the one already lodged
-            raise IllegalTransition(f"appeal {pending.id} against this is already lodged and not yet decided")
+            raise IllegalTransition(f"appeal {pending} against this is already lodged and not yet decided")
         current = kept.latest_assessment(conn, consignment_id)
         terms = terms_for(app, _decode_assessment(current[1])) if current else Terms(10, 16, 30, 30, Decimal(0), "")
-        notified_on = (notified if notified.tzinfo else notified.replace(tzinfo=dt.UTC)).date()
+        notified_on = notified.date()
         appeal_rules.in_time(notified_on, now.date(), terms.appeal_days)
         appeal_id = ids()
         review_by = appeal_rules.review_deadline(now.date(), terms.review_days)
-        conn.execute(t.appeals.insert().values(id=appeal_id, consignment_id=consignment_id, payable_id=payable_id,
-                                               lodged_by=who.name, lodged_at=now, grounds=grounds, state="lodged",
-                                               review_by=review_by))  # fmt: skip
+        kept.add_appeal(conn, {"id": appeal_id, "consignment_id": consignment_id, "payable_id": payable_id,
+                               "lodged_by": who.name, "lodged_at": now, "grounds": grounds, "state": "lodged",
+                               "review_by": review_by})  # fmt: skip
         recorded.add(consignment_id, "appeal_lodged", who.name, now,
                      {"appeal": appeal_id, "payable": payable_id, "review_by": review_by.isoformat()})  # fmt: skip
         recorded.write(conn)
@@ -363,10 +335,8 @@ def lodge_appeal(app: App, who: Principal, consignment_id: str, payable_id: str 
 
 
 def appeal(app: App, reader: Principal, appeal_id: str) -> dict[str, Any]:
-    a, c = t.appeals.c, t.consignments.c
     with app.store.engine.connect() as conn:
-        row = conn.execute(sa.select(t.appeals, c.submitter).join(t.consignments, c.id == a.consignment_id)
-                           .where(a.id == appeal_id)).mappings().first()  # fmt: skip
+        row = kept.appeal_of(conn, appeal_id)
     if row is None or (reader.is_submitter and row["submitter"] != reader.tenant):
         raise NotFound(f"no appeal {appeal_id}")
     if not reader.is_submitter:
@@ -377,17 +347,11 @@ def appeal(app: App, reader: Principal, appeal_id: str) -> dict[str, Any]:
 
 
 def appeals(app: App, reader: Principal, state: str | None = None) -> list[dict[str, Any]]:
-    a, c = t.appeals.c, t.consignments.c
-    query = sa.select(a.id).join(t.consignments, c.id == a.consignment_id).order_by(a.lodged_at, a.id)
-    if reader.is_submitter:
-        query = query.where(c.submitter == reader.tenant)
-    else:
+    if not reader.is_submitter:
         _officer(reader)
-    if state:
-        query = query.where(a.state == state)
     with app.store.engine.connect() as conn:
-        found = list(conn.execute(query).scalars())
-    return [appeal(app, reader, str(i)) for i in found]
+        found = kept.appeal_ids(conn, filer=reader.tenant if reader.is_submitter else None, state=state)
+    return [appeal(app, reader, i) for i in found]
 
 
 def move_appeal(app: App, officer: Principal, appeal_id: str, action: str, now: dt.datetime, *,
@@ -395,11 +359,10 @@ def move_appeal(app: App, officer: Principal, appeal_id: str, action: str, now: 
     """Take an appeal under review, or decide it: upheld, annulled, or partly annulled (with what stands of
     the demand). An annulled demand is cancelled and what was paid on it beyond what stands is owed back."""
     _officer(officer)
-    a, p = t.appeals.c, t.payables.c
     ids = IdSequence()
     recorded = EventBatch(ids)
     with app.store.writing() as conn:
-        row = conn.execute(sa.select(t.appeals).where(a.id == appeal_id)).mappings().first()
+        row = kept.appeal_of(conn, appeal_id)
         if row is None:
             raise NotFound(f"no appeal {appeal_id}")
         state = appeal_rules.next_state(row["state"], action)
@@ -408,8 +371,7 @@ def move_appeal(app: App, officer: Principal, appeal_id: str, action: str, now: 
         if state in appeal_rules.OUTCOMES:
             values |= {"decided_by": officer.name, "decided_at": now}
             if row["payable_id"] is not None:
-                demanded = conn.execute(sa.select(p.amount, p.currency, p.payer_role, p.payer, p.collection_model)
-                                        .where(p.id == row["payable_id"])).one()  # fmt: skip
+                demanded = kept.demanded(conn, row["payable_id"])
                 amount = Decimal(str(demanded.amount))
                 falls = appeal_rules.annulled_amount(state, amount, kept_amount)  # type: ignore[arg-type]
                 stands = amount - falls
@@ -425,7 +387,7 @@ def move_appeal(app: App, officer: Principal, appeal_id: str, action: str, now: 
                         recorded.add(row["consignment_id"], "refund_due", officer.name, now,
                                      {"payable": made[0]["id"], "kind": "refund", "amount": str(-overpaid),
                                       "currency": demanded.currency, "due_on": now.date().isoformat()})  # fmt: skip
-        conn.execute(t.appeals.update().where(a.id == appeal_id).values(**values))
+        kept.update_appeal(conn, appeal_id, values)
         audit = Audit(officer.name, officer.role, {"state": row["state"]}, {"state": state, "note": note})
         recorded.add(row["consignment_id"], f"appeal_{state}", officer.name, now, facts, audit=audit)
         recorded.write(conn)
@@ -486,9 +448,18 @@ def open_audit_case(app: App, officer: Principal, scope: str, subject: str, now:
     with app.store.writing() as conn:
         parcels = kept.gather(conn, scope, subject, now - dt.timedelta(days=days))
         case_id = ids()
-        conn.execute(t.audit_cases.insert().values(id=case_id, scope=scope, subject=subject, opened_by=officer.name,
-                                                   opened_at=now, state="open",
-                                                   consignments=_encode(parcels).decode()))  # fmt: skip
+        kept.add_audit_case(
+            conn,
+            {
+                "id": case_id,
+                "scope": scope,
+                "subject": subject,
+                "opened_by": officer.name,
+                "opened_at": now,
+                "state": "open",
+                "consignments": _encode(parcels).decode(),
+            },
+        )
         record_audit(conn, now, officer.name, officer.role, "audit_case_opened", {},
                      {"case": case_id, "scope": scope, "subject": subject, "parcels": len(parcels)})  # fmt: skip
     return audit_case(app, officer, case_id)
@@ -497,7 +468,7 @@ def open_audit_case(app: App, officer: Principal, scope: str, subject: str, now:
 def audit_case(app: App, officer: Principal, case_id: str) -> dict[str, Any]:
     _officer(officer)
     with app.store.engine.connect() as conn:
-        row = conn.execute(sa.select(t.audit_cases).where(t.audit_cases.c.id == case_id)).mappings().first()
+        row = kept.audit_case_of(conn, case_id)
     if row is None:
         raise NotFound(f"no audit case {case_id}")
     found = kept.plain(row)
@@ -514,14 +485,13 @@ def audit_finding(app: App, officer: Principal, consignment_id: str, outcome: st
         raise InvalidInput("an audit's outcome is compliant or infringement")
     if outcome == "infringement" and not findings:
         raise InvalidInput("an infringement needs at least one finding")
-    c = t.consignments.c
     ids = IdSequence()
     recorded = EventBatch(ids)
     with app.store.writing() as conn:
-        row = conn.execute(sa.select(c.status, c.dossier_id).where(c.id == consignment_id)).first()
+        row = kept.status_of(conn, consignment_id)
         if row is None:
             raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
-        if row.status != "released" or row.dossier_id:
+        if row[0] != "released" or row[1]:
             raise InvalidInput("a post-clearance audit is of a released parcel (a dossier's lead filing)")
         _, declared = app.store.consignment(consignment_id)
         corrected(declared, findings)  # refused whole before anything is kept
@@ -531,9 +501,10 @@ def audit_finding(app: App, officer: Principal, consignment_id: str, outcome: st
         event_id = recorded.add(consignment_id, "audited", officer.name, now, facts,
                                 audit=Audit(officer.name, officer.role, {"status": "released"},
                                             {"status": "released", "facts": facts}))  # fmt: skip
-        conn.execute(t.inspections.insert().values(
-            id=audit_id, consignment_id=consignment_id, officer=officer.name, at=now, method="audit",
-            scan_reference=None, outcome=outcome, findings=_encode(findings).decode(), event_id=event_id))  # fmt: skip
+        kept.add_inspection(conn, {
+            "id": audit_id, "consignment_id": consignment_id, "officer": officer.name, "at": now, "method": "audit",
+            "scan_reference": None, "outcome": outcome, "findings": _encode(findings).decode(), "event_id": event_id,
+        })  # fmt: skip
         made = correct(app, officer, consignment_id, findings, f"audit:{audit_id}", now, conn, recorded)
         recorded.write(conn)
     return {"consignment_id": consignment_id, "audit": audit_id, "outcome": outcome,

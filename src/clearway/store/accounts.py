@@ -498,3 +498,117 @@ def forget_personal(conn: sa.Connection, consignment_ids: Sequence[str], before:
         .values(payer=None)
     )
     return int(erased.rowcount or 0)
+
+
+def refund_due(conn: sa.Connection, payable_id: str) -> dict[str, Any] | None:
+    """A payable owed back and not yet paid out: its consignment, amount and currency (None otherwise)."""
+    p = t.payables.c
+    row = conn.execute(sa.select(p.consignment_id, p.amount, p.currency, p.state).where(p.id == payable_id)).first()
+    if row is None or row.state != "refund_due":
+        return None
+    return {"consignment_id": row.consignment_id, "amount": _money(row.amount), "currency": row.currency}
+
+
+def collected_by_carrier(
+    conn: sa.Connection, holder: str, start: dt.datetime, end: dt.datetime
+) -> list[tuple[str, str, str, str, bool]]:
+    """Parcels released in [start, end) whose assessment the carrier or post `holder` collects: id,
+    destination, status, the current version's assessment (JSON), and whether a refund was made on it."""
+    p, c, d = t.payables.c, t.consignments.c, t.decisions.c
+    query = (
+        sa.select(c.id, c.destination_country, c.status, d.assessment)
+        .join(t.payables, p.consignment_id == c.id)
+        .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version, d.assessment.is_not(None)))
+        .where(p.payer == holder, p.kind == "assessment", p.collection_model == "carrier_or_postal",
+               c.released_at >= start, c.released_at < end)
+    )  # fmt: skip
+    rows = {r.id: r for r in conn.execute(query)}
+    refunded: set[str] = set()
+    for chunk in chunked(list(rows)):
+        refunded |= set(conn.execute(sa.select(t.refunds.c.consignment_id).where(
+            t.refunds.c.consignment_id.in_(chunk))).scalars())  # fmt: skip
+    return [(str(cid), r.destination_country, r.status, r.assessment, cid in refunded) for cid, r in rows.items()]
+
+
+def appealable(conn: sa.Connection, consignment_id: str, tenant: str, payable_id: str | None) -> dt.datetime | None:
+    """When the decision or demand a tenant would appeal was notified: the demand's creation (`payable_id`,
+    a demand or penalty on the consignment), else the consignment's last decision. NotFound when the tenant
+    filed no such consignment or it bears no such demand; None when it has no decision yet."""
+    c, p, d = t.consignments.c, t.payables.c, t.decisions.c
+    row = conn.execute(sa.select(c.submitter).where(c.id == consignment_id)).first()
+    if row is None or row.submitter != tenant:
+        raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
+    if payable_id is not None:
+        mine = sa.and_(p.id == payable_id, p.consignment_id == consignment_id)
+        target = conn.execute(sa.select(p.created_at, p.kind).where(mine)).first()
+        if target is None or target.kind not in ("demand", "penalty"):
+            raise NotFound(f"no demand {payable_id} on consignment {consignment_id}")
+        return as_utc(target.created_at)
+    notified = conn.execute(sa.select(sa.func.max(d.decided_at)).where(d.consignment_id == consignment_id)).scalar()
+    return None if notified is None else as_utc(notified)
+
+
+def pending_appeal(conn: sa.Connection, consignment_id: str, payable_id: str | None) -> str | None:
+    """The appeal against the same decision or demand lodged and not yet decided, if any."""
+    a = t.appeals.c
+    same = a.payable_id == payable_id if payable_id is not None else a.payable_id.is_(None)
+    found = conn.execute(sa.select(a.id).where(
+        a.consignment_id == consignment_id, a.state.in_(["lodged", "under_review"]), same)).first()  # fmt: skip
+    return None if found is None else str(found.id)
+
+
+def add_appeal(conn: sa.Connection, values: dict[str, Any]) -> None:
+    conn.execute(t.appeals.insert().values(**values))
+
+
+def appeal_of(conn: sa.Connection, appeal_id: str) -> dict[str, Any] | None:
+    """An appeal as kept, with the filer of its consignment (`submitter`)."""
+    a, c = t.appeals.c, t.consignments.c
+    row = conn.execute(sa.select(t.appeals, c.submitter).join(t.consignments, c.id == a.consignment_id)
+                       .where(a.id == appeal_id)).mappings().first()  # fmt: skip
+    return None if row is None else dict(row)
+
+
+def appeal_ids(conn: sa.Connection, *, filer: str | None = None, state: str | None = None) -> list[str]:
+    """Appeals in the order they were lodged (of consignments `filer` filed; in `state`)."""
+    a, c = t.appeals.c, t.consignments.c
+    query = sa.select(a.id).join(t.consignments, c.id == a.consignment_id).order_by(a.lodged_at, a.id)
+    if filer is not None:
+        query = query.where(c.submitter == filer)
+    if state:
+        query = query.where(a.state == state)
+    return [str(i) for i in conn.execute(query).scalars()]
+
+
+def demanded(conn: sa.Connection, payable_id: str) -> Any:
+    """A payable's amount, currency, payer and collection model."""
+    p = t.payables.c
+    return conn.execute(
+        sa.select(p.amount, p.currency, p.payer_role, p.payer, p.collection_model).where(p.id == payable_id)
+    ).one()
+
+
+def update_appeal(conn: sa.Connection, appeal_id: str, values: dict[str, Any]) -> None:
+    conn.execute(t.appeals.update().where(t.appeals.c.id == appeal_id).values(**values))
+
+
+def add_audit_case(conn: sa.Connection, values: dict[str, Any]) -> None:
+    conn.execute(t.audit_cases.insert().values(**values))
+
+
+def audit_case_of(conn: sa.Connection, case_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(t.audit_cases).where(t.audit_cases.c.id == case_id)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def status_of(conn: sa.Connection, consignment_id: str) -> tuple[str, str | None] | None:
+    """A consignment's status and the dossier it joined (None when there is no such consignment)."""
+    c = t.consignments.c
+    row = conn.execute(sa.select(c.status, c.dossier_id).where(c.id == consignment_id)).first()
+    return None if row is None else (str(row.status), row.dossier_id)
+
+
+def add_inspection(conn: sa.Connection, values: dict[str, Any]) -> None:
+    """An inspection's (or an audit's) result as kept: id, consignment, officer, time, method, scan, outcome,
+    findings (JSON) and its event."""
+    conn.execute(t.inspections.insert().values(**values))
