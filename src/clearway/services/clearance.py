@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import msgspec
-import sqlalchemy as sa
 
 from clearway.auth.clients import Principal
 from clearway.bootstrap import App
@@ -24,8 +23,9 @@ from clearway.model.bounds import storable
 from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import ANSWERABLE, LANES, FindingKind
 from clearway.services import accounts
-from clearway.store import dossiers
-from clearway.store import tables as t
+from clearway.store import cases, dossiers
+from clearway.store.accounts import add_inspection
+from clearway.store.engine import Connection
 from clearway.store.events import Audit, EventBatch
 from clearway.store.manifests import manifests_of
 from clearway.store.repository import IdSequence, as_utc
@@ -112,23 +112,15 @@ class Clearance:
 
     def owned(self, principal: Principal, consignment_id: str) -> dict[str, Any]:
         """The consignment row, when the caller may see it; NotFound otherwise."""
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(sa.select(t.consignments).where(t.consignments.c.id == consignment_id)).mappings().first()
-            )
+        row = cases.consignment_row(self.engine, consignment_id)
         if row is None or (principal.is_submitter and row["submitter"] != principal.tenant):
             raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
         if principal.role == "agency" and not self._referred_to(principal, consignment_id):
             raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
-        return {k: (as_utc(v) if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+        return row
 
     def _referred_to(self, principal: Principal, consignment_id: str) -> bool:
-        r = t.referrals.c
-        with self.engine.connect() as conn:
-            found = conn.execute(
-                sa.select(r.id).where(r.consignment_id == consignment_id, r.kind == "oga", r.agency == principal.agency)
-            ).first()
-        return found is not None
+        return cases.referred_to(self.engine, consignment_id, principal.agency)
 
     def case_file(self, principal: Principal, consignment_id: str) -> CaseFile:
         """The whole case file, when `principal` may see the consignment; NotFound otherwise."""
@@ -152,40 +144,13 @@ class Clearance:
         ]
 
     def referrals(self, consignment_id: str) -> list[dict[str, Any]]:
-        r = t.referrals.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(t.referrals).where(r.consignment_id == consignment_id).order_by(r.opened_at, r.id)
-            ).mappings()
-            return [_referral(row) for row in rows]
+        return cases.referrals_of(self.engine, consignment_id)
 
     def decision(self, consignment_id: str) -> dict[str, Any] | None:
-        d = t.decisions.c
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(
-                    sa.select(t.decisions).where(d.consignment_id == consignment_id).order_by(d.decided_at.desc())
-                )
-                .mappings()
-                .first()
-            )
-        if row is None:
-            return None
-        return {
-            "lane": row["lane"], "score": row["score"], "referrals": _decode(row["referrals"]),
-            "reasons": _decode(row["reasons"]), "decided_at": as_utc(row["decided_at"]), "version": row["version"],
-            "assessment": _decode(row["assessment"]) if row["assessment"] else None,
-        }  # fmt: skip
+        return cases.latest_decision(self.engine, consignment_id)
 
     def inspections(self, consignment_id: str) -> list[dict[str, Any]]:
-        i = t.inspections.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.inspections).where(i.consignment_id == consignment_id).order_by(i.at))
-            return [
-                {"id": r.id, "officer": r.officer, "at": as_utc(r.at), "method": r.method,
-                 "scan_reference": r.scan_reference, "outcome": r.outcome, "findings": _decode(r.findings)}
-                for r in rows
-            ]  # fmt: skip
+        return cases.inspections_of(self.engine, consignment_id)
 
     def worklist(
         self,
@@ -198,38 +163,12 @@ class Clearance:
     ) -> list[dict[str, Any]]:
         """Consignments waiting for an officer (held or inspected; or, asked for, those whose assessment
         failed), highest score and oldest first."""
-        c, d = t.consignments.c, t.decisions.c
-        latest = (
-            sa.select(d.consignment_id, sa.func.max(d.decided_at).label("at")).group_by(d.consignment_id).subquery()
-        )
-        query = (
-            sa.select(c.id, c.reference, c.submitter, c.status, c.lane, c.channel, c.dispatch_country,
-                      c.destination_country, c.received_at, c.updated_at, d.score, d.referrals, c.transport_document_id)
-            .join(latest, latest.c.consignment_id == c.id, isouter=True)
-            .join(t.decisions, (d.consignment_id == c.id) & (d.decided_at == latest.c.at), isouter=True)
-            .where(c.status.in_([status] if status else ["held", "inspected", "full_declaration_required"]),
-                   c.dossier_id.is_(None))  # a dossier is worked on its lead filing
-        )  # fmt: skip
-        if lane:
-            query = query.where(c.lane == lane)
-        if channel:
-            query = query.where(c.channel == channel)
-        query = query.order_by(d.score.desc().nulls_last(), c.received_at, c.id).limit(limit).offset(offset)
+        statuses = [status] if status else ["held", "inspected", "full_declaration_required"]
         now = self.now()
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-            journeys = manifests_of(conn, sorted({r["transport_document_id"] for r in rows}))
-        seen, out = set(), []
-        for row in rows:
-            if row["id"] in seen:  # two decisions in the same instant: one line
-                continue
-            seen.add(row["id"])
-            item = {str(k): (as_utc(v) if isinstance(v, dt.datetime) else v) for k, v in row.items()}  # plain keys
-            item["referrals"] = _decode(item["referrals"]) if item["referrals"] else []
-            item["age_seconds"] = int((now - item["received_at"]).total_seconds())
-            item["manifests"] = journeys.get(item["transport_document_id"], [])  # what it travels in
-            out.append(item)
-        return out
+        return [
+            item | {"age_seconds": int((now - item["received_at"]).total_seconds())}
+            for item in cases.worklist(self.engine, statuses, lane, channel, limit, offset)
+        ]
 
     # --- officers ---
 
@@ -291,14 +230,12 @@ class Clearance:
             _, declared = self.app.store.consignment(consignment_id)
             accounts.corrected(declared, findings)  # a correction that cannot stand is refused before anything
 
-        def also(conn: sa.Connection, at: dt.datetime, event_id: str) -> None:
-            conn.execute(
-                t.inspections.insert().values(
-                    id=inspection_id, consignment_id=consignment_id, officer=officer.name, at=at,
-                    method=inspection.method, scan_reference=inspection.scan_reference, outcome=inspection.outcome,
-                    findings=_encode(inspection.findings).decode(), event_id=event_id,
-                )
-            )  # fmt: skip
+        def also(conn: Connection, at: dt.datetime, event_id: str) -> None:
+            add_inspection(conn, {
+                "id": inspection_id, "consignment_id": consignment_id, "officer": officer.name, "at": at,
+                "method": inspection.method, "scan_reference": inspection.scan_reference,
+                "outcome": inspection.outcome, "findings": _encode(inspection.findings).decode(), "event_id": event_id,
+            })  # fmt: skip
 
         done = self._act(officer, consignment_id, "inspected", change, facts, also=also)
         recorded = EventBatch(IdSequence())
@@ -312,27 +249,13 @@ class Clearance:
     # --- agencies ---
 
     def agency_referrals(self, agency: Principal, state: str | None = None) -> list[dict[str, Any]]:
-        r, c = t.referrals.c, t.consignments.c
-        query = (
-            sa.select(t.referrals, c.status, c.channel, c.destination_country)
-            .join(t.consignments, c.id == r.consignment_id)
-            .where(r.kind == "oga", r.agency == agency.agency)
-            .order_by(r.opened_at, r.id)
-        )
-        if state:
-            query = query.where(r.state == state)
-        with self.engine.connect() as conn:
-            return [_referral(row) | {"status": row["status"], "channel": row["channel"],
-                                      "destination_country": row["destination_country"]}
-                    for row in conn.execute(query).mappings()]  # fmt: skip
+        return cases.agency_referrals(self.engine, agency.agency, state)
 
     def agency_decide(self, agency: Principal, referral_id: str, decision: str, note: str) -> dict[str, Any]:
         """An agency closes its referral: `cleared` (its concern is satisfied) or `refused` (hold for it)."""
         if decision not in ("cleared", "refused"):
             raise InvalidInput("an agency's decision is `cleared` or `refused`")
-        r = t.referrals.c
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(t.referrals).where(r.id == referral_id)).mappings().first()
+        row = cases.referral(self.engine, referral_id)
         if row is None or row["kind"] != "oga" or row["agency"] != agency.agency:
             raise NotFound(f"no referral {referral_id}")
         return self._close_referral(agency, row["consignment_id"], referral_id, {"decision": decision, "note": note})
@@ -349,14 +272,10 @@ class Clearance:
                 "a submitter answers `rfi`, `screening` or `carrier` referrals; `dnl` and `oga` are customs' own"
             )
         self.owned(submitter, consignment_id)
-        r = t.referrals.c
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(r.id).where(r.consignment_id == consignment_id, r.kind == kind, r.state == "open")
-            ).first()
-        if row is None:
+        referral_id = cases.open_referral(self.engine, consignment_id, kind)
+        if referral_id is None:
             raise IllegalTransition(f"no open {kind} referral on consignment {consignment_id}")
-        return self._close_referral(submitter, consignment_id, row.id, answer, state="answered")
+        return self._close_referral(submitter, consignment_id, referral_id, answer, state="answered")
 
     def invalidate(self, submitter: Principal, consignment_id: str, note: str) -> dict[str, Any]:
         self.owned(submitter, consignment_id)
@@ -391,27 +310,17 @@ class Clearance:
     def _carried_by(self, actor: Principal, consignment_id: str) -> None:
         if actor.role not in CARRIER_ROLES:
             raise Forbidden("arrival is reported by the carrier or post that carries the parcel, or by an officer")
-        c = t.consignments.c
-        mine = sa.select(c.transport_document_id).where(c.submitter == actor.tenant)
-        with self.engine.connect() as conn:
-            found = conn.execute(
-                sa.select(c.id).where(
-                    c.id == consignment_id, (c.submitter == actor.tenant) | c.transport_document_id.in_(mine)
-                )
-            ).first()
-        if found is None:
+        if not cases.carried_by(self.engine, consignment_id, actor.tenant):
             raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
 
     def expire_referrals(self) -> int:
         """Time out referrals open longer than the policy allows; the parcel stays held for an officer."""
-        r = t.referrals.c
         now = self.now()
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(r.id, r.consignment_id, r.kind, r.opened_at).where(r.state == "open")).all()
+        rows = cases.open_referrals(self.engine)
         expired = 0
         clock = Principal("clearway", "clearway", "system", None, frozenset())
         for rid, cid, kind, opened_at in rows:
-            due = self.app.policy.referral_due(kind, as_utc(opened_at))
+            due = self.app.policy.referral_due(kind, opened_at)
             if due is None or due > now:
                 continue
             try:
@@ -429,13 +338,8 @@ class Clearance:
         def change(row: dict[str, Any]) -> dict[str, Any]:
             return {}
 
-        def also(conn: sa.Connection, at: dt.datetime, event_id: str) -> None:
-            updated = conn.execute(
-                t.referrals.update()
-                .where(t.referrals.c.id == referral_id, t.referrals.c.state == "open")
-                .values(state=state, answered_at=at, answer=_encode(answer).decode(), closed_by=actor.name)
-            )
-            if updated.rowcount != 1:
+        def also(conn: Connection, at: dt.datetime, event_id: str) -> None:
+            if not cases.close_referral(conn, referral_id, state, at, answer, actor.name):
                 raise IllegalTransition(f"referral {referral_id} is not open")
 
         facts = {"referral": referral_id} | ({"decision": answer["decision"]} if "decision" in answer else {})
@@ -449,17 +353,13 @@ class Clearance:
         change: Callable[[dict[str, Any]], dict[str, Any]],
         facts: dict[str, Any],
         *,
-        also: Callable[[sa.Connection, dt.datetime, str], None] | None = None,
+        also: Callable[[Connection, dt.datetime, str], None] | None = None,
     ) -> dict[str, Any]:
         at = self.now()
         ids = IdSequence()
         event_id = ids()
-        c = t.consignments.c
         with self.engine.begin() as conn:
-            query = sa.select(c.status, c.lane, c.released_at, c.dossier_id).where(c.id == consignment_id)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            found = conn.execute(query).mappings().first()
+            found = cases.lock_for_change(conn, consignment_id)
             if found is None:
                 raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
             if found["dossier_id"] and not actor.is_submitter:
@@ -471,7 +371,7 @@ class Clearance:
             updates = change({k: v for k, v in found.items() if k != "dossier_id"})
             after = before | {k: v for k, v in updates.items() if k in before}
             if updates:
-                conn.execute(t.consignments.update().where(c.id == consignment_id).values(**updates, updated_at=at))
+                cases.change_consignment(conn, consignment_id, updates, at)
             if also is not None:
                 also(conn, at, event_id)
             public = {k: v for k, v in facts.items() if k not in PRIVATE_FACTS} | {"status": after["status"]}
@@ -493,22 +393,4 @@ class Clearance:
         return {"consignment_id": consignment_id, "event": kind, "at": at, "before": before, "after": after}
 
     def audit(self, consignment_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        a = t.audit_log.c
-        query = sa.select(t.audit_log).order_by(a.seq.desc()).limit(limit)
-        if consignment_id:
-            query = query.where(a.consignment_id == consignment_id)
-        with self.engine.connect() as conn:
-            return [
-                {"seq": r.seq, "actor": r.actor, "role": r.role, "action": r.action, "consignment_id": r.consignment_id,
-                 "at": as_utc(r.at), "before": _decode(r.before), "after": _decode(r.after)}
-                for r in conn.execute(query)
-            ]  # fmt: skip
-
-
-def _referral(row: Any) -> dict[str, Any]:
-    return {
-        "id": row["id"], "consignment_id": row["consignment_id"], "kind": row["kind"], "agency": row["agency"],
-        "state": row["state"], "opened_at": as_utc(row["opened_at"]),
-        "answered_at": as_utc(row["answered_at"]) if row["answered_at"] else None,
-        "answer": _decode(row["answer"]) if row["answer"] else None, "closed_by": row["closed_by"],
-    }  # fmt: skip
+        return cases.audit_entries(self.engine, consignment_id, limit)
