@@ -1,0 +1,250 @@
+"""What the store remembers that the risk detectors read, for one batch (`services/history.py` gathers it,
+caches what moves slowly and adds what is kept in memory): earlier parcels of the day to the batch's
+consignees, its parties' earlier infringements and seizures, earlier assessments of its consignees, other
+filings and export records of its transport documents, the loading of its manifests, the day's decisions
+so far, inspected consignments' reasons, and recent accepted bodies for the unit-value reference.
+
+Parties are matched on keyed hashes only; a consignment in the batch never counts as its own history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import polars as pl
+import sqlalchemy as sa
+
+from clearway.pipeline import BatchRow
+from clearway.pipeline.history import ASSESSED, FILINGS, LOADING, OFFENDERS, PARCELS
+from clearway.store import tables as t
+from clearway.store.bulk import as_utc, chunked
+from clearway.store.cooperation import exports_for
+from clearway.store.manifests import loading_of
+from clearway.store.period import AMOUNT
+
+VALUE = pl.Struct({"currency": pl.String, "items": pl.List(pl.Struct({"quantity": pl.Int64, "unit_price": AMOUNT}))})
+
+
+class _Finding(msgspec.Struct):
+    kind: str
+
+
+_FINDINGS = msgspec.json.Decoder(list[_Finding])
+
+
+class _Assessed(msgspec.Struct):
+    rules: list[str]
+    threshold_value: Decimal
+
+
+_ASSESSED = msgspec.json.Decoder(_Assessed)
+
+
+class _Line(msgspec.Struct):
+    quantity: int
+    unit_price: Decimal
+    hs_code: str | None = None
+
+
+class _Filed(msgspec.Struct):
+    currency: str
+    items: list[_Line]
+
+
+_FILED = msgspec.json.Decoder(_Filed)
+
+
+def infringing() -> Any:
+    """Consignments an inspection found infringing."""
+    i = t.inspections.c
+    return sa.select(i.consignment_id).where(i.outcome == "infringement")
+
+
+def of_batch(
+    engine: sa.Engine, rows: Sequence[BatchRow], annual: Sequence[str]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The batch's parcels, offenders, assessed, exports, filings and loading frames, read in one go."""
+    batch = {r.key for r in rows}
+    documents = sorted({r.consignment.transport_document.id for r in rows})
+    with engine.connect() as conn:
+        return (
+            parcels(conn, rows, batch), offenders(conn, rows, batch), assessed(conn, rows, batch, annual),
+            exports_for(conn, documents), filings(conn, rows, batch),
+            pl.DataFrame(loading_of(conn, documents), schema=LOADING, orient="row"),
+        )  # fmt: skip
+
+
+def filings(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
+    """Other open filings of the batch's transport documents (another filer's, or an earlier batch's)."""
+    documents = sorted({r.consignment.transport_document.id for r in rows})
+    c, v = t.consignments.c, t.consignment_versions.c
+    consignee = t.party_keys.alias("consignee")
+    query = (
+        sa.select(c.id, c.transport_document_id, c.submitter, v.body, consignee.c.key)
+        .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
+        .join(consignee, sa.and_(consignee.c.consignment_id == c.id, consignee.c.role == "consignee"), isouter=True)
+        .where(c.status.not_in(["invalidated"]))
+    )  # fmt: skip
+    found = []
+    for chunk in chunked(documents):
+        for cid, document, filer, body, key in conn.execute(query.where(c.transport_document_id.in_(chunk))):
+            if cid in batch:
+                continue
+            doc = _FILED.decode(body)
+            value = sum(float(i.unit_price) * i.quantity for i in doc.items)
+            chapters = sorted({i.hs_code[:2] for i in doc.items if i.hs_code})
+            found.append((document, cid, filer, doc.currency, value, chapters, key))
+    return pl.DataFrame(found, schema=FILINGS, orient="row")
+
+
+def assessed(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str], annual: Sequence[str]) -> pl.DataFrame:
+    """Earlier assessments of the batch's consignees: the same day, and the same year where the
+    destination has an annual limit."""
+    who = sorted({r.party_keys["consignee"] for r in rows if r.party_keys and "consignee" in r.party_keys})
+    if not who:
+        return pl.DataFrame(schema=ASSESSED)
+    first = min(as_utc(r.received_at) for r in rows).date()
+    day = dt.datetime.combine(first, dt.time(), dt.UTC)
+    year = dt.datetime.combine(first.replace(month=1, day=1), dt.time(), dt.UTC)
+    c, d, p = t.consignments.c, t.decisions.c, t.party_keys.c
+    query = (
+        sa.select(c.id, c.destination_country, c.received_at, p.key, d.decided_at, d.assessment)
+        .join(t.party_keys, sa.and_(p.consignment_id == c.id, p.role == "consignee"))
+        .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version))
+        .where(d.assessment.is_not(None), c.status.not_in(["invalidated", "returned_to_sender"]),
+               sa.or_(c.received_at >= day, sa.and_(c.destination_country.in_(list(annual)), c.received_at >= year)))
+    )  # fmt: skip
+    latest: dict[str, Any] = {}
+    for chunk in chunked(who):
+        for row in conn.execute(query.where(p.key.in_(chunk))):
+            if row[0] not in batch and (row[0] not in latest or row[4] > latest[row[0]][4]):
+                latest[row[0]] = row
+    found = []
+    for cid, destination, received_at, key, _, text in latest.values():
+        assessment = _ASSESSED.decode(text)
+        found.append((cid, destination, key, as_utc(received_at), assessment.rules[0], assessment.threshold_value))
+    return pl.DataFrame(
+        found, schema=["key", "destination_country", "who", "received_at", "rule", "threshold_value"], orient="row"
+    ).cast(ASSESSED)  # type: ignore[arg-type]
+
+
+def parcels(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
+    """Earlier parcels of the same day to the batch's consignees, with their sellers and values."""
+    who = sorted({r.party_keys["consignee"] for r in rows if r.party_keys and "consignee" in r.party_keys})
+    if not who:
+        return pl.DataFrame(schema=PARCELS)
+    since = dt.datetime.combine(min(as_utc(r.received_at) for r in rows).date(), dt.time(), dt.UTC)
+    c, v = t.consignments.c, t.consignment_versions.c
+    consignee, seller = t.party_keys.alias("consignee"), t.party_keys.alias("seller")
+    query = (
+        sa.select(c.id, c.destination_country, c.received_at, consignee.c.key, seller.c.key, v.body)
+        .join(consignee, sa.and_(consignee.c.consignment_id == c.id, consignee.c.role == "consignee"))
+        .join(seller, sa.and_(seller.c.consignment_id == c.id, seller.c.role == "seller"))
+        .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
+        .where(c.received_at >= since, c.status != "invalidated")
+    )
+    found = [
+        row for chunk in chunked(who) for row in conn.execute(query.where(consignee.c.key.in_(chunk)))
+        if row[0] not in batch
+    ]  # fmt: skip
+    if not found:
+        return pl.DataFrame(schema=PARCELS)
+    item = pl.element().struct
+    frame = pl.DataFrame(
+        [(r[0], r[1], as_utc(r[2]), r[3], r[4], r[5]) for r in found],
+        schema=["key", "destination_country", "received_at", "who", "seller", "body"], orient="row",
+    )  # fmt: skip
+    body = pl.col("body").str.json_decode(VALUE)
+    return frame.with_columns(
+        body.struct.field("currency").alias("currency"),
+        body.struct.field("items").list.eval(item.field("unit_price").cast(pl.Float64) * item.field("quantity"))
+        .list.sum().alias("value"),
+    ).select(list(PARCELS)).cast(PARCELS)  # type: ignore[arg-type]  # fmt: skip
+
+
+def offenders(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
+    """The batch's parties that earlier parcels were found infringing or seized for."""
+    keys = sorted({k for r in rows if r.party_keys for k in r.party_keys.values()})
+    if not keys:
+        return pl.DataFrame(schema=OFFENDERS)
+    c, p, i = t.consignments.c, t.party_keys.c, t.inspections.c
+    bad = sa.or_(c.status == "seized", c.id.in_(infringing()))
+    query = (
+        sa.select(p.role, p.key, c.id, c.status, c.updated_at).join(t.consignments, c.id == p.consignment_id).where(bad)
+    )
+    found = [
+        row for chunk in chunked(keys) for row in conn.execute(query.where(p.key.in_(chunk))) if row[2] not in batch
+    ]
+    if not found:
+        return pl.DataFrame(schema=OFFENDERS)
+    ids = sorted({row[2] for row in found})
+    kinds: dict[str, set[str]] = {}
+    for chunk in chunked(ids):
+        for cid, findings in conn.execute(
+            sa.select(i.consignment_id, i.findings).where(i.consignment_id.in_(chunk), i.outcome == "infringement")
+        ):
+            kinds.setdefault(cid, set()).update(f.kind for f in _FINDINGS.decode(findings))
+    frame = pl.DataFrame(
+        [(role, key, cid, status, as_utc(at), sorted(kinds.get(cid, ()))) for role, key, cid, status, at in found],
+        schema={"role": pl.String, "party_key": pl.String, "id": pl.String, "status": pl.String,
+                "at": pl.Datetime("us", "UTC"), "kinds": pl.List(pl.String)},
+        orient="row",
+    )  # fmt: skip
+    return (
+        frame.group_by("role", "party_key")
+        .agg(
+            pl.col("id").filter(pl.col("kinds").list.len() > 0).n_unique().alias("infringements"),
+            pl.col("id").filter(pl.col("status") == "seized").n_unique().alias("seizures"),
+            pl.col("kinds").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("kinds"),
+            pl.col("at").max().alias("last_at"),
+        )
+        .select(list(OFFENDERS))
+        .cast(OFFENDERS)  # type: ignore[arg-type]
+    )
+
+
+def decided_and_stopped(engine: sa.Engine, start: dt.datetime, as_of: dt.datetime) -> tuple[int, int]:
+    """Consignments received in [start, as_of] that have a lane, and those of them stopped (yellow or red)."""
+    c = t.consignments.c
+    stop = sa.case((c.lane.in_(["yellow", "red"]), 1), else_=0)
+    with engine.connect() as conn:
+        decided, stopped = conn.execute(
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(stop), 0)).where(
+                c.received_at >= start, c.received_at <= as_of, c.lane.is_not(None)
+            )
+        ).one()
+    return int(decided), int(stopped)
+
+
+def inspected_reasons(engine: sa.Engine, since: dt.datetime, until: dt.datetime) -> Iterator[tuple[str, str, str]]:
+    """Inspections made in [since, until]: the consignment, the outcome, and the reasons (JSON) of the
+    decision of its current version."""
+    c, d, i = t.consignments.c, t.decisions.c, t.inspections.c
+    query = (
+        sa.select(i.consignment_id, i.outcome, d.reasons)
+        .join(t.consignments, c.id == i.consignment_id)
+        .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version))
+        .where(i.at >= since, i.at <= until)
+    )
+    with engine.connect() as conn:
+        for cid, outcome, reasons in conn.execute(query):
+            yield str(cid), str(outcome), reasons
+
+
+def accepted_bodies(engine: sa.Engine, since: dt.datetime, until: dt.datetime, limit: int) -> list[str]:
+    """The bodies of the most recent `limit` consignments received in [since, until) that were neither
+    invalidated, seized nor found infringing."""
+    c, v = t.consignments.c, t.consignment_versions.c
+    query = (
+        sa.select(v.body)
+        .join(t.consignments, sa.and_(v.consignment_id == c.id, v.version == c.version))
+        .where(c.received_at >= since, c.received_at < until,
+               c.status.not_in(["invalidated", "seized"]), c.id.not_in(infringing()))
+        .order_by(c.received_at.desc())
+        .limit(limit)
+    )  # fmt: skip
+    with engine.connect() as conn:
+        return [row[0] for row in conn.execute(query)]
