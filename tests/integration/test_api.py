@@ -404,6 +404,12 @@ TYPED_ANSWERS = {
     ("/v1/officer/consignments/{consignment_id}/{action}", "post"): "ActionDone",
     ("/v1/webhooks", "post"): "WebhookCreated",
     ("/healthz", "get"): "Alive",
+    ("/readyz", "get"): "Readiness",
+    ("/v1/agency/consignments/{consignment_id}", "get"): "ReferredGoods",
+    ("/v1/agency/referrals/{referral_id}/decision", "post"): "ActionDone",
+    ("/v1/ledger/consistency", "get"): "ConsistencyProof",
+    ("/v1/ledger/consignments/{consignment_id}/proof", "get"): "LedgerProofs",
+    ("/v1/public/estimate", "post"): "Assessment",
 }
 """Issue 18, point 3: what a submitter's integrator, the public and an officer read (the one case file the
 submitter's view is also built from), each a schema with its fields."""
@@ -417,10 +423,25 @@ def test_what_submitters_officers_and_the_public_read_is_a_documented_schema(ser
         success = next(r for code, r in answer.items() if code.startswith("2"))
         assert success["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{name}"}, path
         assert schemas[name]["properties"] and schemas[name]["required"], name
-    lists = (("/v1/officer/worklist", "WorklistItem"), ("/v1/officer/audit", "AuditEntry"), ("/v1/webhooks", "Webhook"))
+    lists = (
+        ("/v1/officer/worklist", "WorklistItem"),
+        ("/v1/officer/audit", "AuditEntry"),
+        ("/v1/webhooks", "Webhook"),
+        ("/v1/agency/referrals", "AgencyReferral"),
+        ("/v1/consignments/{consignment_id}/events", "SubmitterEvent"),
+        ("/v1/consignments/{consignment_id}/notifications", "DmsNotification"),
+        ("/v1/quality", "QualityFigures"),
+    )
     for path, name in lists:
         listed = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert listed == {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}}, path
+    nested = schemas["CaseFile"]["properties"]
+    for field, record in (
+        ("decision", "DecisionRecord"),
+        ("referrals", "ReferralRecord"),
+        ("inspections", "InspectionRecord"),
+    ):
+        assert f"#/components/schemas/{record}" in json.dumps(nested[field]), field  # records, not bare objects
     case = schemas["SubmitterCase"]["properties"]
     assert not {"lane", "score", "reasons"} & set(case), "a submitter never reads lanes, scores or reasons"
     cid = registration(service.submit([example(reference="TYPED-1")], who=service.beta, key="typed"))
@@ -433,3 +454,25 @@ def test_what_submitters_officers_and_the_public_read_is_a_documented_schema(ser
     assert any("lane" in e["data"] for e in whole["events"]) and not any("lane" in e for e in events)
     status = service.client.get("/v1/public/status/RR123456785CN").json()
     assert set(status) == set(schemas["PublicStatus"]["properties"])
+    assert {k for e in events for k in e} <= set(schemas["SubmitterEvent"]["properties"])
+    quality = service.client.get("/v1/quality", headers=service.beta).json()
+    assert [set(q) for q in quality] == [set(schemas["QualityFigures"]["properties"])]
+    proofs = service.client.get(f"/v1/ledger/consignments/{cid}/proof", headers=service.beta).json()
+    assert set(proofs) <= set(schemas["LedgerProofs"]["properties"]) and "seal_salt" not in proofs
+
+
+def test_every_json_answer_is_a_named_schema() -> None:
+    """No route answers a bare object (issue 18, point 3): each 2xx JSON answer in the OpenAPI document is a
+    named schema or a list of one, so an integrator sees every field it will read."""
+    document = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text(encoding="utf-8"))
+    bare = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for code, answer in operation.get("responses", {}).items():
+                json_answer = (answer.get("content") or {}).get("application/json")
+                if not code.startswith("2") or json_answer is None:
+                    continue
+                schema = json_answer["schema"]
+                if "$ref" not in schema and "$ref" not in schema.get("items", {}):
+                    bare.append(f"{method.upper()} {path}")
+    assert bare == []

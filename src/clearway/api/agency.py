@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from clearway.api.views import ActionDone, AgencyReferral, ReferredGoods
 from clearway.auth.clients import Principal
 from clearway.workers.runtime import Runtime
 
@@ -28,22 +29,19 @@ class AgencyController(Controller):
         runtime: NamedDependency[Runtime],
         agency: NamedDependency[Principal],
         referral_state: Annotated[Literal["open", "closed"] | None, QueryParameter(name="state")] = None,
-    ) -> list[dict[str, Any]]:
-        return runtime.clearance.agency_referrals(agency, referral_state)
+    ) -> list[AgencyReferral]:
+        return msgspec.convert(runtime.clearance.agency_referrals(agency, referral_state), list[AgencyReferral])
 
     @get(
         "/consignments/{consignment_id:str}", sync_to_thread=True, summary="The goods of a consignment referred to you"
     )
     def goods(
         self, runtime: NamedDependency[Runtime], agency: NamedDependency[Principal], consignment_id: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> ReferredGoods:
         meta = runtime.clearance.owned(agency, consignment_id)
         _, c = runtime.app.store.consignment(consignment_id)
-        return {
-            "consignment_id": consignment_id, "status": meta["status"], "channel": c.channel,
-            "dispatch_country": c.dispatch_country, "destination_country": c.destination_country,
-            "category": c.category, "items": msgspec.to_builtins(c.items),
-        }  # fmt: skip
+        return ReferredGoods(consignment_id, meta["status"], c.channel, c.dispatch_country, c.destination_country,
+                             c.category, list(c.items))  # fmt: skip
 
     @post("/referrals/{referral_id:str}/decision", status_code=200, sync_to_thread=True, summary="Decide a referral")
     def decide(
@@ -52,5 +50,7 @@ class AgencyController(Controller):
         agency: NamedDependency[Principal],
         referral_id: FromPath[str],
         data: JSONBody[AgencyDecision],
-    ) -> dict[str, Any]:
-        return runtime.clearance.agency_decide(agency, referral_id, data.decision, data.note)
+    ) -> ActionDone:
+        return msgspec.convert(
+            runtime.clearance.agency_decide(agency, referral_id, data.decision, data.note), ActionDone
+        )

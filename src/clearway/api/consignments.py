@@ -12,7 +12,15 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, RawBody
 
 from clearway.api.security import RateLimiter
-from clearway.api.views import ReferralAnswered, StatusChange, SubmitterCase, submitter_events, submitter_view
+from clearway.api.views import (
+    DmsNotification,
+    ReferralAnswered,
+    StatusChange,
+    SubmitterCase,
+    SubmitterEvent,
+    submitter_events,
+    submitter_view,
+)
 from clearway.auth.clients import Principal
 from clearway.errors import InvalidInput, TooLarge
 from clearway.intake import read_bytes
@@ -144,7 +152,7 @@ class ConsignmentController(Controller):
     @get("/{consignment_id:str}/events", sync_to_thread=True, summary="The lifecycle of one of your consignments")
     def events(
         self, runtime: NamedDependency[Runtime], reader: NamedDependency[Principal], consignment_id: FromPath[str]
-    ) -> list[dict[str, Any]]:
+    ) -> list[SubmitterEvent]:
         runtime.clearance.owned(reader, consignment_id)
         return submitter_events(reader, runtime.clearance.events(consignment_id))
 
@@ -155,13 +163,14 @@ class ConsignmentController(Controller):
     )
     def notifications(
         self, runtime: NamedDependency[Runtime], reader: NamedDependency[Principal], consignment_id: FromPath[str]
-    ) -> list[dict[str, Any]]:
+    ) -> list[DmsNotification]:
         meta = runtime.clearance.owned(reader, consignment_id)
         decision = runtime.clearance.decision(consignment_id)
         events = [e | {"at": as_utc(e["at"])} for e in runtime.app.store.events(consignment_id)]
-        return dms_notifications.for_events(
+        found = dms_notifications.for_events(
             consignment_id, meta["reference"], events, decision["assessment"] if decision else None
         )
+        return msgspec.convert(found, list[DmsNotification])
 
     @put("/{consignment_id:str}", sync_to_thread=True, summary="Amend a consignment before release")
     def amend(

@@ -3,12 +3,13 @@ a load balancer or an orchestrator: no token, nothing sensitive, 200 or 503 nami
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
+from clearway.api.views import Readiness
 from clearway.workers.health import report
 from clearway.workers.runtime import Runtime
 
@@ -26,6 +27,6 @@ class HealthController(Controller):
         return Alive("alive")
 
     @get("/readyz", sync_to_thread=True, summary="Ready: database, schema, threads, queues and ledger key")
-    def ready(self, runtime: NamedDependency[Runtime]) -> Response[dict[str, Any]]:
+    def ready(self, runtime: NamedDependency[Runtime]) -> Response[Readiness]:
         status, body = report(runtime.readiness())
-        return Response(body, status_code=status, headers={"Cache-Control": "no-store"})
+        return Response(msgspec.convert(body, Readiness), status_code=status, headers={"Cache-Control": "no-store"})

@@ -8,12 +8,14 @@ officers also get the sealed facts and the seal salt (ledger leaves v2, `clearwa
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
+import msgspec
 from litestar import Controller, MediaType, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
+from clearway.api.views import ConsistencyProof, LedgerProofs
 from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.errors import Forbidden, NotFound
@@ -52,8 +54,8 @@ class LedgerController(Controller):
         clearway: NamedDependency[App],
         first: Annotated[int, QueryParameter(ge=0, le=2**62)],
         second: Annotated[int, QueryParameter(ge=0, le=2**62)],
-    ) -> dict[str, Any]:
-        return {"first": first, "second": second, "proof": clearway.ledger.consistency(first, second)}
+    ) -> ConsistencyProof:
+        return ConsistencyProof(first, second, clearway.ledger.consistency(first, second))
 
     @get(
         "/consignments/{consignment_id:str}/proof",
@@ -67,8 +69,10 @@ class LedgerController(Controller):
         caller: NamedDependency[Principal],
         consignment_id: FromPath[str],
         size: Annotated[int | None, QueryParameter(ge=0, le=2**62)] = None,
-    ) -> dict[str, Any]:
+    ) -> LedgerProofs:
         if not (caller.is_submitter or "officer" in caller.scopes):
             raise Forbidden("proofs are for the consignment's submitter and for officers")
         runtime.clearance.owned(caller, consignment_id)
-        return clearway.ledger.proofs(consignment_id, size, customs=not caller.is_submitter)
+        return msgspec.convert(
+            clearway.ledger.proofs(consignment_id, size, customs=not caller.is_submitter), LedgerProofs
+        )

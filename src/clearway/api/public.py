@@ -18,6 +18,7 @@ from clearway.model.consignment import DATE_MAX, DATE_MIN, Consignment
 from clearway.model.identifiers import is_currency
 from clearway.model.vocabulary import Channel
 from clearway.revenue import assess
+from clearway.revenue.assessment import Assessment
 from clearway.store.consignments import filings_of_tracking
 from clearway.workers.runtime import Runtime
 
@@ -93,7 +94,8 @@ class PublicController(Controller):
         runtime: NamedDependency[Runtime],
         limiter: NamedDependency[RateLimiter],
         data: JSONBody[EstimateRequest],
-    ) -> dict[str, Any]:
+    ) -> Assessment:
+        """The assessment the purchase would get (its `reference` is `estimate`)."""
         limiter.take(f"ip:{address_of(request)}")
         on = data.on or dt.datetime.now(dt.UTC).date()
         if not DATE_MIN <= on <= DATE_MAX:
@@ -104,9 +106,7 @@ class PublicController(Controller):
             result = assess(_as_consignment(data), on, runtime.app.revenue)
         except ConfigurationError as exc:  # no rule or no exchange rate for what was asked: the asker's to change
             raise InvalidInput(f"no estimate can be made: {exc.message}") from exc
-        body: dict[str, Any] = msgspec.to_builtins(result)
-        body.pop("reference", None)
-        return body
+        return result
 
     @get(
         "/status/{tracking:str}",

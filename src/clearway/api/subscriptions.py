@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from clearway.api.views import QualityFigures
 from clearway.auth.clients import Principal
 from clearway.errors import Forbidden
 from clearway.services.quality import quality
@@ -71,7 +72,7 @@ class QualityController(Controller):
         caller: NamedDependency[Principal],
         since: Annotated[dt.datetime | None, QueryParameter(name="from")] = None,
         until: Annotated[dt.datetime | None, QueryParameter(name="to")] = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[QualityFigures]:
         """A submitter gets its own figures; an officer every submitter's."""
         if caller.is_submitter:
             who: str | None = caller.tenant
@@ -79,4 +80,6 @@ class QualityController(Controller):
             who = None
         else:
             raise Forbidden("data-quality figures are for submitters (their own) and officers")
-        return quality(runtime.app.store.engine, submitter=who, since=since, until=until)
+        return msgspec.convert(
+            quality(runtime.app.store.engine, submitter=who, since=since, until=until), list[QualityFigures]
+        )

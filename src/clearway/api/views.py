@@ -11,10 +11,11 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from clearway.auth.clients import Principal
 from clearway.interop import ics2
-from clearway.model.consignment import Consignment, TransportDocument
+from clearway.model.consignment import Consignment, Item, TransportDocument
 from clearway.services.clearance import CaseEvent, CaseFile, submitter_facts
 
 
@@ -139,12 +140,12 @@ def submitter_view(case: CaseFile) -> SubmitterCase:
         updated_at=meta["updated_at"],
         released_at=meta.get("released_at"),
         transport_document=consignment.transport_document,
-        referrals=[SubmitterReferral(r["kind"], r["state"], r["opened_at"], r["answered_at"]) for r in referrals],
-        assessment=decision["assessment"] if decision else None,
+        referrals=[SubmitterReferral(r.kind, r.state, r.opened_at, r.answered_at) for r in referrals],
+        assessment=decision.assessment if decision else None,
         ics2=ics2.for_consignment(
             meta["id"],
             meta["status"],
-            referrals,
+            [msgspec.structs.asdict(r) for r in referrals],
             master_level=consignment.master_reference is not None or bool(case.manifests),
         ),
         consignment=consignment,
@@ -152,17 +153,143 @@ def submitter_view(case: CaseFile) -> SubmitterCase:
     )
 
 
-def submitter_events(reader: Principal, events: list[CaseEvent]) -> list[dict[str, Any]]:
+class SubmitterEvent(msgspec.Struct, frozen=True):
+    """A step of one of a submitter's consignments: what happened, when, whether `you` or `customs` acted, and
+    the facts a submitter may read of it (`services.clearance.SUBMITTER_FACTS`; each only where the event
+    has it: never lanes, notes, findings or rules)."""
+
+    type: str
+    at: dt.datetime
+    actor: str
+    status: str | UnsetType = UNSET
+    version: int | UnsetType = UNSET
+    referral: str | UnsetType = UNSET  # the referral an answer or a closing is about
+    referrals: list[str] | UnsetType = UNSET  # the kinds opened
+    decision: str | UnsetType = UNSET  # an agency's decision
+    collection_model: str | UnsetType = UNSET
+    currency: str | UnsetType = UNSET
+    duty: str | UnsetType = UNSET  # amounts as decimal strings
+    vat: str | UnsetType = UNSET
+    other: str | UnsetType = UNSET
+    total: str | UnsetType = UNSET
+    missing: list[Any] | UnsetType = UNSET  # what a full declaration needs
+    declaration: str | UnsetType = UNSET
+    payable: str | UnsetType = UNSET
+    amount: str | UnsetType = UNSET
+    due_on: str | UnsetType = UNSET
+    appeal: str | UnsetType = UNSET
+    review_by: str | UnsetType = UNSET
+    annulled: str | UnsetType = UNSET
+
+
+def submitter_events(reader: Principal, events: list[CaseEvent]) -> list[SubmitterEvent]:
     """Each event with the facts a submitter may read, and `you` or `customs` for who acted."""
     return [
-        {
-            "type": e.type,
-            "at": e.at,
-            "actor": "you" if e.actor == reader.tenant else "customs",
-            **submitter_facts(e.data),
-        }
+        msgspec.convert(
+            {"type": e.type, "at": e.at, "actor": "you" if e.actor == reader.tenant else "customs"}
+            | submitter_facts(e.data),
+            SubmitterEvent,
+        )
         for e in events
     ]
+
+
+class DmsNotification(msgspec.Struct, frozen=True):
+    """A lifecycle event as a WCO DMS 3.6 notification: the event, its notification type, when, and the XML."""
+
+    event: str
+    notification: str
+    at: dt.datetime
+    xml: str
+
+
+class AgencyReferral(msgspec.Struct, frozen=True):
+    """A referral made to an agency, with where its consignment stands."""
+
+    id: str
+    consignment_id: str
+    kind: str
+    agency: str | None
+    state: str
+    opened_at: dt.datetime
+    answered_at: dt.datetime | None
+    answer: dict[str, Any] | None
+    closed_by: str | None
+    status: str
+    channel: str
+    destination_country: str
+
+
+class ReferredGoods(msgspec.Struct, frozen=True):
+    """The goods of a consignment referred to an agency: what it needs to decide, and nothing of the parties."""
+
+    consignment_id: str
+    status: str
+    channel: str
+    dispatch_country: str
+    destination_country: str
+    category: str
+    items: list[Item]
+
+
+class QualityTimeliness(msgspec.Struct, frozen=True):
+    with_expected_arrival: int
+    received_before_arrival: float | None  # share received before the declared arrival
+    median_lead_hours: float | None
+
+
+class QualityFigures(msgspec.Struct, frozen=True):
+    """One submitter's data quality over a period: rejections and warnings by code, vague descriptions and
+    timeliness."""
+
+    submitter: str
+    submitted: int
+    rejected: int
+    rejection_rate: float
+    errors: dict[str, int]
+    warnings: dict[str, int]
+    error_rates: dict[str, float]
+    vague_descriptions: int
+    timeliness: QualityTimeliness
+
+
+class Readiness(msgspec.Struct, frozen=True):
+    """`ready` or `not ready`, the checks that failed, and each check's detail."""
+
+    status: str
+    failed: list[str]
+    checks: dict[str, str]
+
+
+class LedgerEntry(msgspec.Struct, frozen=True):
+    """One of a consignment's ledger leaves: its index, the event as committed (withheld from a submitter
+    for a v1 leaf that holds customs' own facts), the leaf hash, and the inclusion proof at the tree size."""
+
+    index: int
+    event: str | None
+    leaf_hash: str
+    proof: list[str] | None
+    sealed_facts: str | UnsetType = UNSET  # customs' own facts, for customs readers only
+    withheld: str | UnsetType = UNSET
+
+
+class LedgerProofs(msgspec.Struct, frozen=True):
+    """A consignment's leaves with their inclusion proofs at `tree_size`, the signed checkpoint of that size,
+    and the salt of its leaves (customs readers also get the salt of the sealed facts)."""
+
+    tree_size: int
+    checkpoint: str | None
+    salt: str
+    entries: list[LedgerEntry]
+    seal_salt: str | UnsetType = UNSET
+
+
+class ConsistencyProof(msgspec.Struct, frozen=True):
+    """RFC 9162 consistency proof between two tree sizes."""
+
+    first: int
+    second: int
+    proof: list[str]
 
 
 def public_status(tracking: str, meta: dict[str, Any]) -> PublicStatus:

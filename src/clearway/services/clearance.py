@@ -85,6 +85,45 @@ class CaseEvent(msgspec.Struct, frozen=True):
     data: dict[str, Any]
 
 
+class DecisionRecord(msgspec.Struct, frozen=True):
+    """A consignment's last decision as officers read it: lane, score, referrals opened, every reason, and the
+    duty and tax assessment (line by line, with the rules applied)."""
+
+    lane: str | None
+    score: float | None
+    referrals: list[str]
+    reasons: list[dict[str, Any]]  # each hit: code, source, message and what the source adds
+    decided_at: dt.datetime
+    version: int
+    assessment: dict[str, Any] | None
+
+
+class ReferralRecord(msgspec.Struct, frozen=True):
+    """A referral: to whom (an agency for `oga`), its state, and the answer that closed it."""
+
+    id: str
+    consignment_id: str
+    kind: str
+    agency: str | None
+    state: str
+    opened_at: dt.datetime
+    answered_at: dt.datetime | None
+    answer: dict[str, Any] | None
+    closed_by: str | None
+
+
+class InspectionRecord(msgspec.Struct, frozen=True):
+    """An inspection's result: who, when, how, what it found."""
+
+    id: str
+    officer: str
+    at: dt.datetime
+    method: str
+    scan_reference: str | None
+    outcome: str
+    findings: list[dict[str, Any]]
+
+
 class CaseFile(msgspec.Struct, frozen=True):
     """Everything clearway holds on one consignment, read in one place. Officers see it whole (the API's
     case file and the officers' page); what a submitter sees is built from it (`api/views.py`)."""
@@ -92,9 +131,9 @@ class CaseFile(msgspec.Struct, frozen=True):
     consignment_id: str
     meta: dict[str, Any]  # the consignment's row: submitter, status, lane, version, times
     consignment: Consignment  # as filed, its current version
-    decision: dict[str, Any] | None  # lane, score, referrals, reasons, assessment
-    referrals: list[dict[str, Any]]
-    inspections: list[dict[str, Any]]
+    decision: DecisionRecord | None
+    referrals: list[ReferralRecord]
+    inspections: list[InspectionRecord]
     events: list[CaseEvent]
     assessment_failure: dict[str, Any] | None
     manifests: list[dict[str, Any]] = []  # the manifests that list its transport document: its journey
@@ -130,9 +169,11 @@ class Clearance:
             journey = manifests_of(conn, [consignment.transport_document.id]).get(consignment.transport_document.id, [])
             joined = [] if principal.is_submitter else dossiers.joining(conn, [consignment_id]).get(consignment_id, [])
         filings = [f | {"decision": self.decision(f["id"])} for f in joined]  # their reasons, for the officer
+        decision = self.decision(consignment_id)
         return CaseFile(
-            consignment_id, meta, consignment, self.decision(consignment_id), self.referrals(consignment_id),
-            self.inspections(consignment_id), self.events(consignment_id),
+            consignment_id, meta, consignment, msgspec.convert(decision, DecisionRecord) if decision else None,
+            msgspec.convert(self.referrals(consignment_id), list[ReferralRecord]),
+            msgspec.convert(self.inspections(consignment_id), list[InspectionRecord]), self.events(consignment_id),
             self.app.store.assessment_failure(consignment_id), journey, filings,
         )  # fmt: skip
 

@@ -157,7 +157,7 @@ class OfficerPages(Controller):
         decision = case.decision
         profiles = runtime.app.profiles.by_id()
         hits = []
-        for reason in (decision or {}).get("reasons", []):
+        for reason in decision.reasons if decision else []:
             profile = profiles.get(reason["code"])
             hits.append(reason | {"documentation": profile.documentation if profile else None,
                                   "basis": profile.basis if profile else None,
