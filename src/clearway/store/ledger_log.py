@@ -58,27 +58,24 @@ def append(conn: sa.Connection, events: Sequence[tuple[str, LedgerEvent]], known
     """Append (event id, event) leaves after the last one, in the caller's transaction; `known` salts are
     used as given, the others read. Each event comes with all its facts and is sealed here (leaf v2).
 
-    On PostgreSQL an exclusive table lock makes concurrent appenders take turns, so indexes stay dense;
-    SQLite has one writer at a time anyway.
+    On PostgreSQL an exclusive table lock makes concurrent appenders take turns, so indexes stay dense. It is
+    held until the caller commits, so it is taken last: the leaves are sealed and hashed before (a leaf does
+    not hold its index), and under it only the next index is read and the rows inserted. A writer at a low
+    CPU priority (the assessor's process) then holds it for two statements, not for the Python work of its
+    batch (issue 17). SQLite has one writer at a time anyway.
     """
     if not events:
         return
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE ledger_leaves IN EXCLUSIVE MODE")
-    next_index = (
-        int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.ledger_leaves.c.leaf_index), -1))).scalar_one()) + 1
-    )
     salt_of = dict(known or {})
     missing = [event.consignment for _, event in events if event.consignment not in salt_of]
     if missing:
         salt_of.update(salts(conn, missing))
     rows: list[dict[str, Any]] = []
-    for offset, (event_id, event) in enumerate(events):
+    for event_id, event in events:
         salt, seal_salt = salt_of[event.consignment]
         leaf, customs = sealed_event(event.kind, event.consignment, event.at, event.facts, seal_salt)
         rows.append(
             {
-                "leaf_index": next_index + offset,
                 "event_id": event_id,
                 "consignment_id": event.consignment,
                 "event": leaf.canonical().decode(),
@@ -86,6 +83,13 @@ def append(conn: sa.Connection, events: Sequence[tuple[str, LedgerEvent]], known
                 "leaf_hash": leaf_hash(leaf_bytes(leaf, salt)),
             }
         )
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE ledger_leaves IN EXCLUSIVE MODE")
+    next_index = (
+        int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.ledger_leaves.c.leaf_index), -1))).scalar_one()) + 1
+    )
+    for offset, row in enumerate(rows):
+        row["leaf_index"] = next_index + offset
     insert_rows(conn, t.ledger_leaves, rows)
 
 
