@@ -21,8 +21,8 @@ import logging
 import secrets
 import socket
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -127,18 +127,40 @@ def pinned(url: str, address: str) -> tuple[str, str]:
     return parts._replace(netloc=netloc).geturl(), host_header
 
 
+class WebhookRecords(Protocol):
+    """Where subscriptions and deliveries are kept: the store's `SqlWebhooks`, or an in-memory fake in tests."""
+
+    def allowed_hosts(self, client_id: str) -> list[str]: ...
+    def add(self, hook: dict[str, Any]) -> None: ...
+    def of_tenant(self, tenant: str) -> list[dict[str, Any]]: ...
+    def remove(self, tenant: str, hook_id: str) -> bool: ...
+    def subscribers(
+        self, consignment_ids: Collection[str]
+    ) -> tuple[dict[str, tuple[str, str]], dict[str, list[tuple[str, list[str]]]]]: ...
+    def add_deliveries(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    def due(self, now: dt.datetime, max_attempts: int, limit: int) -> list[Any]: ...
+    def claim(self, delivery_id: str, attempts: int, now: dt.datetime, until: dt.datetime) -> bool: ...
+    def tried(self, delivery_id: str, values: dict[str, Any]) -> None: ...
+
+
 class Webhooks:
+    """Subscriptions per tenant, and their deliveries: queued as consignments move, signed, sent to the
+    address that was checked, retried with back-off, one deliverer at a time."""
+
     def __init__(
         self,
-        engine: Engine,
+        engine: Engine | None,
         *,
         allow_private: bool,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         transport: httpx.BaseTransport | None = None,
         resolver: Callable[[str], list[str]] = resolve,
+        kept: WebhookRecords | None = None,
     ) -> None:
-        self.engine = engine
-        self.kept = SqlWebhooks(engine)
+        if kept is None:
+            assert engine is not None, "the webhooks of a database, or the records given"
+            kept = SqlWebhooks(engine)
+        self.kept: WebhookRecords = kept
         self.allow_private = allow_private
         self.now = now
         self.resolver = resolver
