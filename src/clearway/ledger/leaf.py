@@ -90,12 +90,13 @@ def all_facts(event: LedgerEvent, customs_facts: dict[str, Any] | None) -> dict[
     return {**event.facts, **(customs_facts or {})}
 
 
-def leaf_bytes(event: LedgerEvent, salt: bytes) -> bytes:
-    """The leaf entry for an event; hash it with `merkle.leaf_hash` to get the tree's leaf hash."""
+def leaf_bytes(event: LedgerEvent, salt: bytes, canonical: bytes | None = None) -> bytes:
+    """The leaf entry for an event; hash it with `merkle.leaf_hash` to get the tree's leaf hash. `canonical`
+    is the event's canonical bytes where the caller made them already (they are made once per event)."""
     if len(salt) < 16:
         raise ValueError("a ledger salt has at least 16 bytes")
     prefix = LEAF_PREFIX if event.sealed is None else LEAF_PREFIX_V2
-    return prefix + hashlib.sha256(salt + event.canonical()).digest()
+    return prefix + hashlib.sha256(salt + (event.canonical() if canonical is None else canonical)).digest()
 
 
 def reveals_customs_facts(event: LedgerEvent) -> bool:

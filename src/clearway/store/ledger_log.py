@@ -74,13 +74,14 @@ def append(conn: sa.Connection, events: Sequence[tuple[str, LedgerEvent]], known
     for event_id, event in events:
         salt, seal_salt = salt_of[event.consignment]
         leaf, customs = sealed_event(event.kind, event.consignment, event.at, event.facts, seal_salt)
+        text = leaf.canonical()  # once: the stored event and its hash are the same bytes
         rows.append(
             {
                 "event_id": event_id,
                 "consignment_id": event.consignment,
-                "event": leaf.canonical().decode(),
+                "event": text.decode(),
                 "sealed": canonical_facts(customs).decode(),
-                "leaf_hash": leaf_hash(leaf_bytes(leaf, salt)),
+                "leaf_hash": leaf_hash(leaf_bytes(leaf, salt, text)),
             }
         )
     if conn.dialect.name == "postgresql":
