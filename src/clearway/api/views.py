@@ -16,7 +16,7 @@ from msgspec import UNSET, UnsetType
 from clearway.auth.clients import Principal
 from clearway.interop import ics2
 from clearway.model.consignment import Consignment, Item, TransportDocument
-from clearway.services.clearance import CaseEvent, CaseFile, submitter_facts
+from clearway.services.clearance import CaseEvent, CaseFile, ReferralRecord, SubmitterFacts, submitter_facts
 
 
 class SubmitterReferral(msgspec.Struct, frozen=True):
@@ -153,33 +153,13 @@ def submitter_view(case: CaseFile) -> SubmitterCase:
     )
 
 
-class SubmitterEvent(msgspec.Struct, frozen=True):
+class SubmitterEvent(SubmitterFacts, frozen=True, kw_only=True):
     """A step of one of a submitter's consignments: what happened, when, whether `you` or `customs` acted, and
-    the facts a submitter may read of it (`services.clearance.SUBMITTER_FACTS`; each only where the event
-    has it: never lanes, notes, findings or rules)."""
+    the facts a submitter may read of it."""
 
     type: str
     at: dt.datetime
     actor: str
-    status: str | UnsetType = UNSET
-    version: int | UnsetType = UNSET
-    referral: str | UnsetType = UNSET  # the referral an answer or a closing is about
-    referrals: list[str] | UnsetType = UNSET  # the kinds opened
-    decision: str | UnsetType = UNSET  # an agency's decision
-    collection_model: str | UnsetType = UNSET
-    currency: str | UnsetType = UNSET
-    duty: str | UnsetType = UNSET  # amounts as decimal strings
-    vat: str | UnsetType = UNSET
-    other: str | UnsetType = UNSET
-    total: str | UnsetType = UNSET
-    missing: list[Any] | UnsetType = UNSET  # what a full declaration needs
-    declaration: str | UnsetType = UNSET
-    payable: str | UnsetType = UNSET
-    amount: str | UnsetType = UNSET
-    due_on: str | UnsetType = UNSET
-    appeal: str | UnsetType = UNSET
-    review_by: str | UnsetType = UNSET
-    annulled: str | UnsetType = UNSET
 
 
 def submitter_events(reader: Principal, events: list[CaseEvent]) -> list[SubmitterEvent]:
@@ -203,18 +183,9 @@ class DmsNotification(msgspec.Struct, frozen=True):
     xml: str
 
 
-class AgencyReferral(msgspec.Struct, frozen=True):
+class AgencyReferral(ReferralRecord, frozen=True):
     """A referral made to an agency, with where its consignment stands."""
 
-    id: str
-    consignment_id: str
-    kind: str
-    agency: str | None
-    state: str
-    opened_at: dt.datetime
-    answered_at: dt.datetime | None
-    answer: dict[str, Any] | None
-    closed_by: str | None
     status: str
     channel: str
     destination_country: str

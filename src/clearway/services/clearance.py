@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from clearway.auth.clients import Principal
 from clearway.bootstrap import App
@@ -56,10 +57,32 @@ class Inspection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     scan_reference: str | None = None  # non-intrusive inspection: the scan image's reference
 
 
-SUBMITTER_FACTS = ("status", "version", "referral", "referrals", "decision", "collection_model", "currency", "duty",
-                   "vat", "other", "total", "missing", "declaration", "payable", "amount", "due_on", "appeal",
-                   "review_by", "annulled")  # fmt: skip
-"""What a submitter may see of an event's facts: never lanes, notes, findings or rules."""
+class SubmitterFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What a submitter may see of an event's facts, each only where the event has it: never lanes, notes,
+    findings or rules."""
+
+    status: str | UnsetType = UNSET
+    version: int | UnsetType = UNSET
+    referral: str | UnsetType = UNSET  # the referral an answer or a closing is about
+    referrals: list[str] | UnsetType = UNSET  # the kinds opened
+    decision: str | UnsetType = UNSET  # an agency's decision
+    collection_model: str | UnsetType = UNSET
+    currency: str | UnsetType = UNSET
+    duty: str | UnsetType = UNSET  # amounts as decimal strings
+    vat: str | UnsetType = UNSET
+    other: str | UnsetType = UNSET
+    total: str | UnsetType = UNSET
+    missing: list[Any] | UnsetType = UNSET  # what a full declaration needs
+    declaration: str | UnsetType = UNSET
+    payable: str | UnsetType = UNSET
+    amount: str | UnsetType = UNSET
+    due_on: str | UnsetType = UNSET
+    appeal: str | UnsetType = UNSET
+    review_by: str | UnsetType = UNSET
+    annulled: str | UnsetType = UNSET
+
+
+SUBMITTER_FACTS = SubmitterFacts.__struct_fields__
 
 
 def submitter_facts(data: dict[str, Any]) -> dict[str, Any]:
