@@ -115,3 +115,37 @@ def test_bulk_batches(store: Store) -> None:
     assert store.count(t.consignments) == 1200
     again = store.record_batch("bulk", NOON, list(read_bytes(ndjson(*docs), "ndjson")))
     assert {r.outcome for r in again} == {"unchanged"}
+
+
+def test_writers_in_parallel_keep_the_ledger_dense(database_url: str) -> None:
+    """Writers that do not share a process's write turn (another replica, the assessor's process) append to
+    the ledger at the same time: every event gets its leaf, and the leaves' indexes run 0..n-1 with no gap
+    and no repeat (on PostgreSQL they take turns under an advisory lock, which autovacuum does not hold up)."""
+    import threading
+
+    from clearway.store import make_engine, upgrade
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    errors: list[BaseException] = []
+
+    def write(writer: int) -> None:
+        store = Store(engine)  # a write turn of its own, as another process has
+        try:
+            for batch in range(4):
+                docs = [example(reference=f"P-{writer}-{batch}-{n}") for n in range(8)]
+                store.record_batch(f"tenant-{writer}", NOON, list(read_bytes(ndjson(*docs), "ndjson")))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with engine.connect() as conn:
+        indexes = sorted(conn.execute(sa.select(t.ledger_leaves.c.leaf_index)).scalars())
+        events = conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar_one()
+    engine.dispose()
+    assert indexes == list(range(len(indexes))) and len(indexes) == events == 4 * 4 * 8

@@ -54,15 +54,22 @@ def salts(conn: sa.Connection, consignment_ids: Sequence[str], *, create: bool =
     return found
 
 
+APPENDERS = 0x636C_6561_7277_6179  # "clearway"
+"""The advisory lock key ledger appenders take turns under on PostgreSQL. Not `LOCK TABLE ... EXCLUSIVE`:
+that mode conflicts with the lock autovacuum and autoanalyze hold on the table, so every writer waited for
+them until PostgreSQL cancelled them after `deadlock_timeout` (a one-second stall of every request, seen in
+`python -m bench fairness`); an advisory lock conflicts only with other appenders."""
+
+
 def append(conn: sa.Connection, events: Sequence[tuple[str, LedgerEvent]], known: Salts | None = None) -> None:
     """Append (event id, event) leaves after the last one, in the caller's transaction; `known` salts are
     used as given, the others read. Each event comes with all its facts and is sealed here (leaf v2).
 
-    On PostgreSQL an exclusive table lock makes concurrent appenders take turns, so indexes stay dense. It is
-    held until the caller commits, so it is taken last: the leaves are sealed and hashed before (a leaf does
-    not hold its index), and under it only the next index is read and the rows inserted. A writer at a low
-    CPU priority (the assessor's process) then holds it for two statements, not for the Python work of its
-    batch (issue 17). SQLite has one writer at a time anyway.
+    On PostgreSQL a transaction-level advisory lock (APPENDERS) makes concurrent appenders take turns, so
+    indexes stay dense. It is held until the caller commits, so it is taken last: the leaves are sealed and
+    hashed before (a leaf does not hold its index), and under it only the next index is read and the rows
+    inserted. A writer at a low CPU priority (the assessor's process) then holds it for two statements, not
+    for the Python work of its batch (issue 17). SQLite has one writer at a time anyway.
     """
     if not events:
         return
@@ -85,7 +92,7 @@ def append(conn: sa.Connection, events: Sequence[tuple[str, LedgerEvent]], known
             }
         )
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE ledger_leaves IN EXCLUSIVE MODE")
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(APPENDERS)))
     next_index = (
         int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.ledger_leaves.c.leaf_index), -1))).scalar_one()) + 1
     )
