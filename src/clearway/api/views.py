@@ -163,15 +163,26 @@ class SubmitterEvent(SubmitterFacts, frozen=True, kw_only=True):
 
 
 def submitter_events(reader: Principal, events: list[CaseEvent]) -> list[SubmitterEvent]:
-    """Each event with the facts a submitter may read, and `you` or `customs` for who acted."""
-    return [
-        msgspec.convert(
-            {"type": e.type, "at": e.at, "actor": "you" if e.actor == reader.tenant else "customs"}
-            | submitter_facts(e.data),
-            SubmitterEvent,
-        )
-        for e in events
-    ]
+    """Each event with the facts a submitter may read, and `you` or `customs` for who acted. A fact stored in
+    another shape than the one documented (an event written by an older version) is left out, never a 500."""
+    out = []
+    for e in events:
+        head = {"type": e.type, "at": e.at, "actor": "you" if e.actor == reader.tenant else "customs"}
+        facts = submitter_facts(e.data)
+        try:
+            out.append(msgspec.convert(head | facts, SubmitterEvent))
+        except msgspec.ValidationError:
+            fitting = {k: v for k, v in facts.items() if _fits(head, k, v)}
+            out.append(msgspec.convert(head | fitting, SubmitterEvent))
+    return out
+
+
+def _fits(head: dict[str, Any], key: str, value: Any) -> bool:
+    try:
+        msgspec.convert(head | {key: value}, SubmitterEvent)
+    except msgspec.ValidationError:
+        return False
+    return True
 
 
 class DmsNotification(msgspec.Struct, frozen=True):
