@@ -43,7 +43,8 @@ class RevenueContext:
 _QUANTA = {places: Decimal(1).scaleb(-places) for places in range(7)}
 
 
-def _round(value: Decimal, rule: Rule) -> Decimal:
+def rounded(value: Decimal, rule: Rule) -> Decimal:
+    """`value` stated as the rule states every amount: to its places, or its step, half up."""
     if rule.step:
         return (value / rule.step).quantize(Decimal(1), ROUND_HALF_UP) * rule.step
     return value.quantize(_QUANTA.get(rule.places) or Decimal(1).scaleb(-rule.places), ROUND_HALF_UP)
@@ -57,7 +58,7 @@ def _at(step: Step | None, amount: Decimal) -> Decimal:
 def _total(lines: list[Decimal], rule: Rule, less: Decimal = Decimal(0)) -> Decimal:
     """One duty or tax of the consignment: its lines summed, then rounded as the rule's law says."""
     amount = sum(lines, Decimal(0)) - less
-    return _round(_at(rule.round_total, amount), rule)
+    return rounded(_at(rule.round_total, amount), rule)
 
 
 def fx_day(rule: Rule, on: dt.date) -> dt.date:
@@ -201,7 +202,8 @@ def assess(
     if rule.aggregation == "item" and rule.tax_threshold is not None and exempt_reason is None:
         heads = _kept(heads, [v > rule.tax_threshold for v in customs])
         tax_relieved = False
-    model, payer = _collection(c, rule, threshold_value, annual_before, exempt_reason)
+    scheme = c.fiscal.scheme if c.fiscal else None
+    model, payer = collection(scheme, c.channel, rule, threshold_value, annual_before, exempt_reason)
     vendor_tax = sum((_total(lines, rule) for lines in heads.values()), Decimal(0))
     vendor = None
     if model == "vendor_or_platform" and c.fiscal is not None and not rule.vendor_collects_all:
@@ -228,7 +230,7 @@ def assess(
         parts = duty_heads | {name: _total(lines, rule) for name, lines in heads.items()}
         if rule.rounding_source:
             notes.append(f"rounded as {rule.rounding_source}")
-    other = _round(rule.handling_fee, rule) if total_duty or total_tax else Decimal(0)
+    other = rounded(rule.handling_fee, rule) if total_duty or total_tax else Decimal(0)
     total = total_duty + total_tax + other
     free = [i for i, (rate, relief) in enumerate(zip(duty_rates, reliefs, strict=True)) if rate == 0 and not relief]
     for i in free:
@@ -240,15 +242,15 @@ def assess(
         ChargeLine(
             item=i,
             hs_code=item.hs_code,
-            value=_round(values[i], rule),
-            customs_value=_round(customs[i], rule),
+            value=rounded(values[i], rule),
+            customs_value=rounded(customs[i], rule),
             duty_rate=duty_rates[i],
-            duty=_round(line_duties[i], rule),
-            tax_base=_round(bases[i], rule),
+            duty=rounded(line_duties[i], rule),
+            tax_base=rounded(bases[i], rule),
             tax_rate=(
                 line_rates[i] * rule.tax_share * (1 + sum((p.of(Decimal(1)) for p in rule.tax_parts), Decimal(0)))
             ).normalize(),  # fmt: skip
-            tax=_round(sum((lines[i] for lines in heads.values()), Decimal(0)), rule),
+            tax=rounded(sum((lines[i] for lines in heads.values()), Decimal(0)), rule),
             relief=reliefs[i] or (rule.tax_name + " relief" if tax_relieved and exempt_reason is None else None),
             rate_source=rate_sources[i],
         )
@@ -364,10 +366,10 @@ def _duties(
     return duties, rates, reliefs, sources
 
 
-def _collection(
-    c: Consignment, rule: Rule, value: Decimal, annual_before: Decimal, exempt: str | None
+def collection(
+    scheme: str | None, channel: str, rule: Rule, value: Decimal, annual_before: Decimal, exempt: str | None
 ) -> tuple[CollectionModel, str]:
-    scheme = c.fiscal.scheme if c.fiscal else None
+    """Who collects (the collection model) and who pays, for a consignment of this value under `rule`."""
     if exempt is not None:
         return "exempt", "buyer"
     if scheme in rule.vendor_schemes and (rule.vendor_cutoff is None or value <= rule.vendor_cutoff):
@@ -375,6 +377,6 @@ def _collection(
     within_annual = rule.intermediary_annual is None or annual_before + value <= rule.intermediary_annual
     if rule.intermediary_cutoff is not None and value <= rule.intermediary_cutoff and within_annual:
         return "intermediary_withholding", "intermediary"
-    if c.channel in rule.carrier_channels and (rule.carrier_cutoff is None or value <= rule.carrier_cutoff):
+    if channel in rule.carrier_channels and (rule.carrier_cutoff is None or value <= rule.carrier_cutoff):
         return "carrier_or_postal", "carrier"
     return "buyer_at_border", "buyer"

@@ -1,0 +1,405 @@
+"""The revenue engine on the batch frame: the common case's duty and tax in integer micro-units, vectorised.
+
+`assess_frame` gives, for every consignment of a batch in the common case, the revenue stage's columns
+with the same assessment JSON the Decimal engine (`revenue.engine.assess`, the reference) gives, byte for
+byte. Values, transport shares, duties and taxes are exact integers of millionths of the rule's currency
+(the engine's six places) in Int128 columns, rounded half-even where the engine quantizes and half-up to
+cents where it rounds; the assessment's lines, notes and totals are assembled as columns too, so no
+Python runs per consignment.
+
+The common case is a rule without rounding steps, gross-up, tax parts, regional rates, surcharges,
+deductions, handling fees, minimum amounts, aggregation or annual limits (EU, GB, US and SG among the
+shipped rules); a goods consignment that is not a gift; an exchange rate of at most six places; and
+values small enough that the engine's 28-digit arithmetic is exact (about 30,000 units of the rule's
+currency where a rate converts, 10^7 where none does). A transport share that falls exactly half-way
+between two millionths, where the engine's 28-digit share could tip either way, is left to the engine.
+Every consignment not in the answer is for the caller to assess with the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+
+import msgspec
+import polars as pl
+
+from clearway.errors import ClearwayError
+from clearway.revenue.assessment import FxUsed
+from clearway.revenue.engine import RevenueContext, fx_day, member_state_reduced_rate, tax_rate
+from clearway.revenue.rules import Rule
+
+EXACT = 10**27
+"""The engine's Decimal context keeps 28 significant digits: an integer product below 10^27 is exact."""
+LIMIT = 10**13
+"""Millionths: intrinsic value and transport up to 10^7 units of the rule's currency."""
+RATE_DIGITS = 10**12
+"""Duty and tax rates with a numerator above this are left to the engine (products would pass EXACT)."""
+I128 = pl.Int128
+
+COLUMNS = ["key", "revenue_currency", "collection_model", "duty", "vat", "other_charges", "total_due", "assessment",
+           "on", "currency", "intrinsic"]  # fmt: skip
+"""What `assess_frame` answers per consignment: the revenue stage's columns, the assessment day, and the
+consignment's own currency and intrinsic value (six places) for the stage's EUR figures."""
+
+_ROUTE_KEY = ["destination_country", "dispatch_country", "channel", "fiscal_scheme", "currency", "day"]
+_encode = msgspec.json.Encoder().encode
+
+
+def covered(rule: Rule) -> bool:
+    """Whether the vectorised engine computes this rule's assessments (else the Decimal engine does)."""
+    steps = (rule.round_base, rule.round_line, rule.round_carried, rule.round_total, rule.step)
+    return (
+        rule.valuation_factor == 1 and rule.threshold_basis == "intrinsic" and rule.aggregation == "consignment"
+        and rule.currency == rule.threshold_currency and rule.places == 2 and all(s is None for s in steps)
+        and not (rule.tax_gross_up or rule.tax_parts or rule.tax_regional or rule.tax_adds_transport)
+        and not (rule.duty_surcharge or rule.duty_deduction or rule.handling_fee or rule.tax_minimum)
+        and rule.intermediary_annual is None and rule.intermediary_cutoff is None and rule.tax_share == 1
+        and rule.when.max_value is None
+        and (rule.flat_per_subheading is None or _micro(rule.flat_per_subheading) is not None)
+    )  # fmt: skip
+
+
+def _ratio(rate: Decimal) -> tuple[int, int]:
+    """A finite decimal as an integer over a power of ten."""
+    sign, digits, exponent = rate.as_tuple()
+    number = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+    assert isinstance(exponent, int)
+    return (number * 10**exponent, 1) if exponent >= 0 else (number, 10**-exponent)
+
+
+def _micro(amount: Decimal) -> int | None:
+    """An amount in millionths, where it has no more than six places."""
+    scaled = amount.scaleb(6)
+    return int(scaled) if scaled == scaled.to_integral_value() else None
+
+
+def _floor_micro(amount: Decimal | None) -> int | None:
+    """The largest whole number of millionths at or below `amount`: `x <= amount` for any x in millionths."""
+    return None if amount is None else int(amount.scaleb(6).to_integral_value(ROUND_FLOOR))
+
+
+def _json(value: object) -> str:
+    return _encode(value).decode()
+
+
+@dataclass(frozen=True)
+class _Route:
+    """The rule a group of consignments takes (same destination, dispatch, channel, scheme, currency and day)."""
+
+    rule: Rule
+    on: dt.date
+    fx: FxUsed
+    rate: Decimal  # the tax rate
+    reduced: Decimal | None  # the reduced rate of the rule's reduced goods at the destination
+    reduced_source: str
+    scheme: str | None
+    channel: str
+
+    def row(self, basis: int) -> tuple[object, ...]:
+        """The route's figures and texts, as `_ROUTES` names them."""
+        rule = self.rule
+        reduced = self.reduced if self.reduced is not None else self.rate
+        vendor = self.scheme in rule.vendor_schemes
+        relief = (
+            f"flat {rule.flat_per_subheading} {rule.currency} per distinct subheading ({rule.id})"
+            if rule.flat_per_subheading is not None
+            else f"de minimis: value within {rule.duty_threshold} {rule.threshold_currency} ({rule.id})"
+        )
+        return (
+            basis, self.reduced is not None, *_ratio(self.fx.rate), *_ratio(self.rate), *_ratio(reduced),
+            _floor_micro(rule.duty_threshold),
+            _micro(rule.flat_per_subheading) if rule.flat_per_subheading is not None else None,
+            rule.valuation == "cif", _floor_micro(rule.tax_threshold),
+            vendor, _floor_micro(rule.vendor_cutoff), vendor and not rule.vendor_collects_all,
+            self.channel in rule.carrier_channels, _floor_micro(rule.carrier_cutoff),
+            rule.jurisdiction, rule.currency, rule.threshold_currency, self.on.isoformat(),
+            _json([rule.id]), _json([rule.source]), _json([self.fx]), rule.id, rule.tax_name, relief,
+            f"reduced {rule.tax_name} rate {reduced * 100}% ({self.reduced_source})",
+            str((self.rate * rule.tax_share).normalize()), str((reduced * rule.tax_share).normalize()),
+        )  # fmt: skip
+
+
+_ROUTES = {
+    "route": pl.Int64, "basis": pl.Int64, "has_reduced": pl.Boolean, "fx_num": I128, "fx_den": I128,
+    "tax_num": I128, "tax_den": I128, "red_num": I128, "red_den": I128, "threshold": I128, "flat": I128,
+    "cif": pl.Boolean, "tax_threshold": I128, "vendor": pl.Boolean, "vendor_cutoff": I128, "liable": pl.Boolean,
+    "carrier": pl.Boolean, "carrier_cutoff": I128, "jurisdiction": pl.String, "rule_currency": pl.String,
+    "threshold_currency": pl.String, "on": pl.String, "rules_json": pl.String, "sources_json": pl.String,
+    "fx_json": pl.String, "rule_id": pl.String, "tax_name": pl.String, "relief_text": pl.String,
+    "reduced_note": pl.String, "tax_rate": pl.String, "reduced_rate": pl.String,
+}  # fmt: skip
+"""A route's columns: `liable` says a vendor under its scheme is liable for the tax (not collecting it all)."""
+
+
+def _route(ctx: RevenueContext, key: dict[str, object]) -> _Route | None:
+    """The rule a consignment with these features takes when it is in the common case, else None."""
+    on, country, currency, channel = key["day"], key["destination_country"], key["currency"], key["channel"]
+    assert isinstance(on, dt.date) and isinstance(country, str) and isinstance(currency, str)
+    assert isinstance(channel, str)
+    scheme = key["fiscal_scheme"]
+    assert scheme is None or isinstance(scheme, str)
+    for rule in ctx.rules.for_country(country, on):
+        w = rule.when
+        if (w.dispatch and key["dispatch_country"] not in w.dispatch) or (w.channels and channel not in w.channels):
+            continue
+        if w.schemes and scheme not in w.schemes:
+            continue
+        if not covered(rule):
+            return None
+        try:
+            quote = ctx.rates.quote(currency, rule.currency, fx_day(rule, on), on)
+            rate = tax_rate(rule, country, on)
+        except ClearwayError:
+            return None  # the engine says why
+        reduced, source = rule.tax_reduced_rate, rule.id
+        if reduced is None and rule.tax_rate is None and rule.reduced_hs:
+            reduced, source = member_state_reduced_rate(country), "eu-vat-rates-data, main reduced rate"
+        fx = FxUsed(quote.source, quote.target, quote.rate, quote.day, quote.origin)
+        return _Route(rule, on, fx, rate, reduced, source, scheme, channel)
+    return None  # no rule covers it: the engine says so
+
+
+def _goods(ctx: RevenueContext, rule: Rule, on: dt.date, hs_code: str | None) -> tuple[object, ...]:
+    """What a rule makes of an HS code on a day, as `_GOODS` names it."""
+    if rule.duty_rate is not None:
+        rate, source = rule.duty_rate, rule.id
+    else:
+        line = ctx.tariff.line(rule.jurisdiction, hs_code, on)
+        rate = line.rate if line else Decimal(0)
+        average = " (average rate: no heading listed)" if line and not line.prefix else ""
+        source = f"{line.source}{average}" if line else "no tariff rate"
+    reduced = bool(rule.reduced_hs) and bool(hs_code and hs_code.startswith(rule.reduced_hs))
+    return (rule.excluded(hs_code), reduced, *_ratio(rate), str(rate.normalize()), rate == 0, source)
+
+
+_GOODS = {"excluded": pl.Boolean, "reduced_goods": pl.Boolean, "duty_num": I128, "duty_den": I128,
+          "duty_rate": pl.String, "free": pl.Boolean, "source": pl.String}  # fmt: skip
+
+
+def _half_even(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """numerator / denominator rounded half to even, both non-negative integers."""
+    whole, rest = numerator // denominator, numerator % denominator
+    up = (2 * rest > denominator) | ((2 * rest == denominator) & (whole % 2 == 1))
+    return whole + up.cast(I128)
+
+
+def _cents(micro: pl.Expr) -> pl.Expr:
+    """Millionths rounded half up to cents (the engine's `rounded` at two places)."""
+    return ((micro + 5_000) // 10_000).cast(pl.Int64)
+
+
+def _money(cents: pl.Expr) -> pl.Expr:
+    """Cents as the engine states an amount of two places: 12.30, 0.00."""
+    return pl.format("{}.{}", cents // 100, (cents % 100).cast(pl.String).str.zfill(2))
+
+
+def _listed(column: str, name: str) -> pl.Expr:
+    """A list column as JSON."""
+    return pl.struct(pl.col(column).alias(name)).struct.json_encode().str.slice(len(name) + 4).str.strip_suffix("}")
+
+
+def assess_frame(batch: pl.DataFrame, ctx: RevenueContext) -> pl.DataFrame:
+    """`COLUMNS` for each consignment of `batch` in the common case, in batch order; any other is not in it."""
+    heads = batch.select(
+        "key", "reference", "category", "fiscal_id", *_ROUTE_KEY[:-1],
+        pl.col("received_at").dt.date().alias("day"),
+        pl.col("shipping_cost").fill_null(0).to_physical().cast(I128).alias("shipping"),
+        pl.col("insurance").fill_null(0).to_physical().cast(I128).alias("insurance"),
+        pl.col("item_count"),
+    ).with_row_index("pos")  # fmt: skip
+    heads = heads.filter(~pl.col("category").is_in(["documents", "gift"]) & (pl.col("item_count") > 0))
+    groups = heads.select(_ROUTE_KEY).unique(maintain_order=True)
+    routes: list[_Route] = []
+    route_ids: list[int | None] = []
+    for key in groups.iter_rows(named=True):
+        route = _route(ctx, key)
+        route_ids.append(None if route is None else len(routes))
+        if route is not None:
+            routes.append(route)
+    if not routes:
+        return pl.DataFrame(schema=dict.fromkeys(COLUMNS, pl.String) | {"on": pl.Date})
+    bases = list(dict.fromkeys((r.rule, r.on) for r in routes))  # what a goods line's rates depend on
+    route_frame = pl.DataFrame(
+        [(i, *r.row(bases.index((r.rule, r.on)))) for i, r in enumerate(routes)], schema=_ROUTES, orient="row"
+    )
+    heads = (
+        heads.join(groups.with_columns(pl.Series("route", route_ids, dtype=pl.Int64)), on=_ROUTE_KEY, nulls_equal=True)
+        .filter(pl.col("route").is_not_null())
+        .join(route_frame, on="route")
+    )
+    items = (
+        batch.select("key", "items")
+        .join(heads.select("key", "basis"), on="key")
+        .explode("items")
+        .unnest("items")
+        .select(
+            "key", "basis", "hs_code", pl.int_range(pl.len()).over("key").alias("idx"),
+            (pl.col("unit_price").to_physical().cast(I128) * pl.col("quantity").cast(I128)).alias("pq"),
+        )
+    )  # fmt: skip
+    pairs = items.select("basis", "hs_code").unique(maintain_order=True)
+    known = [_goods(ctx, bases[basis][0], bases[basis][1], hs_code) for basis, hs_code in pairs.iter_rows()]
+    goods = pl.DataFrame(known, schema=_GOODS, orient="row")
+    items = items.join(pl.concat([pairs, goods], how="horizontal"), on=["basis", "hs_code"], nulls_equal=True)
+    lines = _charge(items.join(heads.drop("basis"), on="key"))
+    return _assessments(lines)
+
+
+def _charge(items: pl.DataFrame) -> pl.DataFrame:
+    """Each goods line's value, customs value, duty and tax in millionths, for consignments the engine's
+    arithmetic is exact on (the others are dropped whole)."""
+    exact = EXACT // pl.col("fx_num").clip(1, None)
+    transport_in = pl.col("shipping") + pl.col("insurance")
+    items = items.filter(
+        ((pl.col("pq") < exact) & (transport_in < exact) & (pl.col("fx_den") <= 10**6)
+         & (pl.max_horizontal("duty_num", "tax_num", "red_num") <= RATE_DIGITS)).all().over("key")
+    )  # fmt: skip
+    items = items.with_columns(
+        value=_half_even(pl.col("pq") * pl.col("fx_num"), pl.col("fx_den")),
+        # the transport converted, in millionths times fx_den: the engine does not round it
+        transport=pl.when(pl.col("cif")).then(transport_in * pl.col("fx_num")).otherwise(0).cast(I128),
+    ).with_columns(
+        intrinsic=pl.col("value").sum().over("key"),
+        threshold_value=_half_even(pl.col("pq").sum().over("key") * pl.col("fx_num"), pl.col("fx_den")),
+    )
+    transport = pl.col("transport") // pl.col("fx_den")  # whole millionths
+    within = (pl.col("intrinsic") > 0) & (pl.col("intrinsic") <= LIMIT) & (transport <= LIMIT)
+    items = items.filter(within.all().over("key"))
+    # The engine's 28-digit share rounds as the exact share does unless the exact share lies within its
+    # error of a half-millionth: (value + transport) * intrinsic * fx_den below 10^27 keeps it out.
+    margin = (pl.col("intrinsic") + transport + 1) * pl.col("intrinsic") * pl.col("fx_den")
+    items = items.filter((margin < EXACT).all().over("key"))
+    share_num, share_den = pl.col("transport") * pl.col("value"), pl.col("intrinsic") * pl.col("fx_den")
+    items = items.with_columns(
+        customs=pl.col("value") + _half_even(share_num, share_den),
+        tie=2 * (share_num % share_den) == share_den,
+    ).filter(~pl.col("tie").any().over("key"))
+    relief = pl.col("threshold").is_not_null() & (pl.col("threshold_value") <= pl.col("threshold"))
+    eligible = relief & ~pl.col("excluded")  # relieved, and not excise goods
+    subheading = pl.col("hs_code").str.slice(0, 6).fill_null("")
+    first = pl.col("idx") == pl.col("idx").min().over("key", subheading, eligible)  # of its subheading
+    flat = pl.when(first & pl.col("flat").is_not_null()).then(pl.col("flat")).otherwise(0).cast(I128)
+    reduced = pl.col("reduced_goods") & pl.col("has_reduced")
+    return (
+        items.with_columns(relief=relief, eligible=eligible, reduced=reduced)
+        .with_columns(
+            duty=pl.when(pl.col("eligible")).then(flat)
+            .otherwise(_half_even(pl.col("customs") * pl.col("duty_num"), pl.col("duty_den")))
+        )
+        .with_columns(
+            tax=_half_even(
+                (pl.col("customs") + pl.col("duty")) * pl.when("reduced").then("red_num").otherwise("tax_num"),
+                pl.when("reduced").then("red_den").otherwise("tax_den"),
+            )
+        )
+        .sort("pos", "idx")
+    )  # fmt: skip
+
+
+def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
+    """Relief, collection model, totals, notes and the assessment JSON, as the engine states them."""
+    per_key = pl.col("key")
+    tv = pl.col("threshold_value")
+    tax_relieved = pl.col("tax_threshold").is_not_null() & (tv <= pl.col("tax_threshold"))
+    model = (
+        pl.when(pl.col("vendor") & (pl.col("vendor_cutoff").is_null() | (tv <= pl.col("vendor_cutoff"))))
+        .then(pl.lit("vendor_or_platform"))
+        .when(pl.col("carrier") & (pl.col("carrier_cutoff").is_null() | (tv <= pl.col("carrier_cutoff"))))
+        .then(pl.lit("carrier_or_postal"))
+        .otherwise(pl.lit("buyer_at_border"))
+    )
+    lines = lines.with_columns(tax_relieved=tax_relieved, model=model).with_columns(
+        vendor_liable=(pl.col("model") == "vendor_or_platform") & pl.col("liable"),
+        reason=pl.when("eligible").then("relief_text").when(pl.col("relief") & pl.col("excluded"))
+        .then(pl.lit("excise goods: no relief")),
+    ).with_columns(
+        kept_tax=pl.when("vendor_liable").then(0).when("tax_relieved")
+        .then(pl.when("excluded").then("tax").otherwise(0)).otherwise("tax").cast(I128),
+    )  # fmt: skip
+    lines = lines.with_columns(
+        vendor_tax=_cents(pl.col("tax").sum().over(per_key)),
+        total_tax=_cents(pl.col("kept_tax").sum().over(per_key)),
+        total_duty=_cents(pl.col("duty").sum().over(per_key)),
+    ).with_columns(total=pl.col("total_tax") + pl.col("total_duty"))
+    exempt = (
+        (pl.col("total") == 0)
+        & (pl.col("model") != "vendor_or_platform")
+        & (pl.col("tax_relieved") | pl.col("reason").is_not_null().any().over(per_key))
+    )
+    lines = lines.with_columns(model=pl.when(exempt).then(pl.lit("exempt")).otherwise("model"))
+    item = pl.col("idx").cast(pl.String)
+    charge_line = pl.struct(
+        pl.col("idx").cast(pl.Int64).alias("item"),
+        "hs_code",
+        _money(_cents(pl.col("value"))).alias("value"),
+        _money(_cents(pl.col("customs"))).alias("customs_value"),
+        pl.when("eligible").then(None).otherwise("duty_rate").alias("duty_rate"),
+        _money(_cents(pl.col("duty"))).alias("duty"),
+        pl.when("reduced").then("reduced_rate").otherwise("tax_rate").alias("tax_rate"),
+        _money(_cents(pl.col("kept_tax"))).alias("tax"),
+        pl.coalesce("reason", pl.when("tax_relieved").then(pl.col("tax_name") + " relief")).alias("relief"),
+        pl.when("eligible").then("rule_id").otherwise("source").alias("rate_source"),
+        _money(_cents(pl.col("customs") + pl.col("duty"))).alias("tax_base"),
+    )
+    reduced_note = pl.when("reduced").then(pl.format("item {}: {}", item, "reduced_note"))
+    free_note = pl.when(pl.col("free") & pl.col("reason").is_null()).then(
+        pl.format("item {}: duty free at the rate of 0 ({}); not exempt, nothing is due on it", item, "source")
+    )
+    first = pl.all().exclude("lines", "reduced_notes", "free_notes").first()
+    cons = lines.group_by("pos", maintain_order=True).agg(
+        first,
+        charge_line.alias("lines"),
+        reduced_note.drop_nulls().alias("reduced_notes"),
+        free_note.drop_nulls().alias("free_notes"),
+    )
+    vendor_note = pl.when("vendor_liable").then(
+        pl.format(
+            "{} charged at the sale under {} {}; no import {}", "tax_name", "fiscal_scheme", "fiscal_id", "tax_name"
+        )
+    )
+    other = pl.when(pl.col("total") != 0).then(pl.lit("0.00")).otherwise(pl.lit("0"))
+    cons = cons.with_columns(
+        notes=pl.concat_list("reduced_notes", vendor_note, "free_notes").list.drop_nulls(),
+        duty_text=_money(pl.col("total_duty")),
+        vat_text=_money(pl.col("total_tax")),
+        other_text=other,
+        total_text=_money(pl.col("total")),
+        payer=pl.col("model").replace_strict(
+            {"vendor_or_platform": "vendor", "carrier_or_postal": "carrier"}, default="buyer", return_dtype=pl.String
+        ),
+    )
+    head = pl.struct(
+        "reference", "jurisdiction", "destination_country", "on", pl.col("rule_currency").alias("currency"),
+        pl.col("model").alias("collection_model"), _money(_half_even(tv, pl.lit(10_000, I128)).cast(pl.Int64))
+        .alias("threshold_value"), "threshold_currency",
+        pl.struct(pl.col("duty_text").alias("duty"), pl.col("vat_text").alias("vat"),
+                  pl.col("other_text").alias("other"), pl.col("total_text").alias("total")).alias("totals"),
+    ).struct.json_encode().str.strip_suffix("}")  # fmt: skip
+    payer = pl.concat_str(pl.lit('{"'), "payer", pl.lit('":"'), "total_text", pl.lit('"}'))
+    payers = pl.when(pl.col("total") != 0).then(payer).otherwise(pl.lit("{}"))
+    vendor = pl.when("vendor_liable").then(
+        pl.struct(pl.col("fiscal_scheme").alias("scheme"), pl.col("fiscal_id").alias("id"),
+                  _money(pl.col("vendor_tax")).alias("tax")).struct.json_encode()
+    ).otherwise(pl.lit("null"))  # fmt: skip
+    assessment = pl.concat_str(
+        head, pl.lit(',"payers":'), payers, pl.lit(',"lines":'), _listed("lines", "lines"),
+        pl.lit(',"rules":'), "rules_json", pl.lit(',"sources":'), "sources_json",
+        pl.lit(',"vendor_liability":'), vendor, pl.lit(',"fx":'), "fx_json",
+        pl.lit(',"notes":'), _listed("notes", "notes"), pl.lit("}"),
+    )  # fmt: skip
+    intrinsic = pl.col("pq").sum().over(per_key)
+    return lines.select(per_key, "pos", intrinsic.alias("intrinsic")).unique("key").join(
+        cons.select(
+            "key", pl.col("rule_currency").alias("revenue_currency"), pl.col("model").alias("collection_model"),
+            pl.col("duty_text").alias("duty"), pl.col("vat_text").alias("vat"),
+            pl.col("other_text").alias("other_charges"), pl.col("total_text").alias("total_due"),
+            assessment.alias("assessment"), pl.col("day").alias("on"), "currency",
+        ),
+        on="key",
+    ).sort("pos").select(
+        *COLUMNS[:-1],
+        pl.format("{}.{}", pl.col("intrinsic") // 10**6, (pl.col("intrinsic") % 10**6).cast(pl.String).str.zfill(6))
+        .alias("intrinsic"),
+    )  # fmt: skip
