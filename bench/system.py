@@ -1,11 +1,13 @@
 """`python -m bench system`: one table for the whole system, each step beside its floor and the ratio.
 
 Steps: decode and validate; each pipeline stage (rules, screening, the detectors, revenue, the targeting
-model, selectivity); storage on SQLite and PostgreSQL; API bulk intake; the Kafka worker (librdkafka's mock
-cluster); the back-test on the local engine and on Spark local[2]. Floors: msgspec decode of the same lines;
-LightGBM's bare predict for the model; a bare-table insert (executemany on SQLite, COPY on PostgreSQL) for
-storage; a bare consumer of the same messages for the worker; Spark reading and counting the same
-Parquet for the back-test. Ratio = floor rate / step rate. Nothing is asserted: figures, printed.
+model, selectivity); the whole pipeline on the day's frame and on one consignment (its fixed cost); one
+`ingest` of the day (validate, store, assess, ledger); storage on SQLite and PostgreSQL; API bulk intake;
+the Kafka worker (librdkafka's mock cluster); the back-test on the local engine and on Spark local[2].
+Floors: msgspec decode of the same lines; LightGBM's bare predict for the model; a bare-table insert
+(executemany on SQLite, COPY on PostgreSQL) for storage; a bare consumer of the same messages for the
+worker; Spark reading and counting the same Parquet for the back-test; issue 18's targets where there is
+no floor to run. Ratio = floor rate / step rate. Nothing is asserted: figures, printed.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ from clearway.targeting.model import _array, train
 from clearway.targeting.stage import ModelStage, batch_history
 
 Row = tuple[str, float, str, float, str]  # step, rate, floor, floor rate, unit
+ASSESS_TARGET = 25_000.0
+"""Consignments a second on one core that issue 18 sets for `assess` (a floor stated, not measured)."""
 HISTORY_STAGES = ("repeat_offenders", "export_mismatch")  # they read only what the store remembers
 
 
@@ -68,6 +72,14 @@ def _stages(lines: list[bytes], decode_rate: float, watchlist: Path) -> list[Row
     decisions = pipeline(frame, context)
     seconds, _ = timed(lambda: apply_selectivity(decisions, frame, context, settings=load_selectivity()))
     rows.append(("stage: selectivity", frame.height / seconds, "msgspec decode", decode_rate, "consignments"))
+    seconds, _ = timed(lambda: pipeline(frame, context))
+    rows.append(("assess: the frame in, decisions out", frame.height / seconds, "target", ASSESS_TARGET,
+                 "consignments"))  # fmt: skip
+    one = frame.head(1)
+    pipeline(one, context)
+    calls = 20
+    seconds, _ = timed(lambda: [pipeline(one, context) for _ in range(calls)])
+    rows.append(("assess: one consignment (fixed cost of a call)", calls / seconds, "target: 5 ms", 200.0, "calls"))
     labels = pl.Series("label", [0, 1] * (frame.height // 2) + [0] * (frame.height % 2), dtype=pl.Int8)
     history = batch_history(frame).join(frame.select(pl.col("key").alias("consignment")).with_columns(labels),
                                         on="consignment")  # fmt: skip
@@ -180,6 +192,11 @@ def run(size: int, postgres: bool = True) -> None:
                      _floor_rate(sqlite_url(tmp / "f.db"), lines), "consignments"))  # fmt: skip
         with Progress(console=console, transient=True) as progress:
             api = _measure("SQLite", sqlite_url(tmp / "api.db"), lines, 2, progress)
+        app = bootstrap(dataclasses.replace(Settings.from_env({"CLEARWAY_HOME": str(tmp)}),
+                                            database_url=sqlite_url(tmp / "ingest.db")))  # fmt: skip
+        seconds, _ = timed(lambda: ingest(app, "bench", read_ndjson(lines), now=lambda: NOW))
+        rows.append(("ingest a day (validate, store, assess, ledger; SQLite)", size / seconds, "msgspec decode",
+                     decode_rate, "consignments"))  # fmt: skip
         rows.append(("API bulk intake (SQLite)", api["bulk"], "msgspec decode", decode_rate, "consignments"))
         rows.append(("API bulk, assessed (SQLite)", api["bulk_assessed"], "msgspec decode", decode_rate,
                      "consignments"))  # fmt: skip
