@@ -42,13 +42,31 @@ class Settlement:
     events: tuple[Recorded, ...]
 
 
+class _Totals(msgspec.Struct):
+    duty: str
+    vat: str
+    other: str
+    total: str
+
+
+class _Committed(msgspec.Struct):
+    """The fields of an assessment's JSON the ledger commits to (the decoder skips the rest: lines, notes)."""
+
+    currency: str
+    collection_model: str
+    rules: list[str]
+    totals: _Totals
+
+
+_read_committed = msgspec.json.Decoder(_Committed).decode
+
+
 def duty_facts(assessment: str, version: int) -> dict[str, Any]:
     """What the ledger commits to of a duty assessment (its JSON): amounts, currency, model, legal basis."""
-    a = msgspec.json.decode(assessment)
-    totals = a["totals"]
-    facts = {"version": version, "currency": a["currency"], "collection_model": a["collection_model"]}
-    facts["rules"] = a["rules"]
-    return facts | {name: totals[name] for name in ("duty", "vat", "other", "total")}
+    a = _read_committed(assessment)
+    t = a.totals
+    return {"version": version, "currency": a.currency, "collection_model": a.collection_model, "rules": a.rules,
+            "duty": t.duty, "vat": t.vat, "other": t.other, "total": t.total}  # fmt: skip
 
 
 def settle(
