@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import Literal
 
 import polars as pl
@@ -67,15 +69,50 @@ def normalised(name: str) -> str:
 
 
 def explode_items(batch: pl.DataFrame, text_fields: set[str]) -> pl.DataFrame:
-    """One row per item with the consignment's columns beside it, plus normalised text where asked for."""
-    frame = batch.select([c for c, _ in CONSIGNMENT_FIELDS.values()] + ["key", "items"])
-    frame = frame.explode("items").with_columns(
-        [pl.col("items").struct.field(c).alias(f) for f, (c, _) in ITEM_FIELDS.items() if c != "value"]
+    """One row per item with the consignment's columns beside it, plus normalised text where asked for.
+
+    Several stages ask for the same batch: the frame is built once per batch (and each text normalised
+    once), kept while the batch lives. A frame is immutable, so sharing it changes nothing for its readers.
+    """
+    key = id(batch)
+    entry = _EXPLODED.get(key)
+    if entry is None or entry[0]() is not batch:
+        entry = (weakref.ref(batch, _forget(key)), _explode(batch))
+        _EXPLODED[key] = entry
+    missing = sorted(normalised(f) for f in text_fields if normalised(f) not in entry[1].columns)
+    if missing:
+        by_name = {normalised(f): f for f in text_fields}
+        frame = entry[1].with_columns([normalise_expr(pl.col(column(by_name[m]))).alias(m) for m in missing])
+        entry = (entry[0], frame)
+        _EXPLODED[key] = entry
+    return entry[1]
+
+
+_EXPLODED: dict[int, tuple[weakref.ref[pl.DataFrame], pl.DataFrame]] = {}
+"""Exploded frames by the id of their batch, with a weak reference that drops the entry with the batch."""
+
+
+def _forget(key: int) -> Callable[[object], None]:
+    """The weak reference's callback: the batch is gone, and its frame with it."""
+
+    def drop(_: object) -> None:
+        _EXPLODED.pop(key, None)
+
+    return drop
+
+
+def _explode(batch: pl.DataFrame) -> pl.DataFrame:
+    items = [pl.col("items").struct.field(c).alias(f) for f, (c, _) in ITEM_FIELDS.items() if c != "value"]
+    value = (pl.col("item.unit_price") * pl.col("item.quantity").cast(pl.Decimal(38, 0))).alias("item.value")
+    return (
+        batch.lazy()
+        .select([c for c, _ in CONSIGNMENT_FIELDS.values()] + ["key", "items"])
+        .explode("items")
+        .with_columns(items)
+        .with_columns(value)
+        .drop("items")
+        .collect()
     )
-    frame = frame.with_columns(
-        (pl.col("item.unit_price") * pl.col("item.quantity").cast(pl.Decimal(38, 0))).alias("item.value")
-    ).drop("items")
-    return frame.with_columns([normalise_expr(pl.col(column(f))).alias(normalised(f)) for f in sorted(text_fields)])
 
 
 def normalise_expr(expr: pl.Expr) -> pl.Expr:
