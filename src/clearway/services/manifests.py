@@ -112,9 +112,11 @@ def arrive(
     listed; houses without a filing are listed as arrived without data (held where they are)."""
     if principal.role not in FILERS | {"officer"}:
         raise Forbidden("arrival is reported by the carrier or post that carries the goods, or by an officer")
-    owned(app, principal, manifest_id)
     officer = principal.role == "officer"
     with app.store.engine.begin() as conn:
+        filed_by = repo.filer(conn, manifest_id)  # not found, for anyone, when there is none
+        if not officer and filed_by != principal.tenant:  # another filer's manifest is not found either
+            raise NotFound(f"no manifest {manifest_id}", reference=manifest_id)
         done = repo.arrive(conn, manifest_id, documents, now, actor=principal.name,
                            audit_role=principal.role if officer else None, office=office,
                            carrier=None if officer else principal.tenant)  # fmt: skip

@@ -80,6 +80,14 @@ def _settle_state(conn: sa.Connection, manifest_id: str) -> str:
     return state
 
 
+def filer(conn: sa.Connection, manifest_id: str) -> str:
+    """Who filed the manifest (its submitter); not found when there is none of that id."""
+    found = conn.execute(sa.select(t.manifests.c.submitter).where(t.manifests.c.id == manifest_id)).scalar()
+    if found is None:
+        raise NotFound(f"no manifest {manifest_id}", reference=manifest_id)
+    return str(found)
+
+
 def manifest(conn: sa.Connection, manifest_id: str) -> dict[str, Any]:
     """A manifest's row and its houses, each with the consignments filed for its transport document."""
     m, h, c = t.manifests.c, t.manifest_houses.c, t.consignments.c
