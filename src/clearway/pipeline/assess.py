@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from clearway.pipeline.decision import decide
-from clearway.pipeline.stage import HIT_SCHEMA, Context, Stage
+from clearway.pipeline.stage import Context, Stage, as_hits, no_hits
 
 Finisher = Callable[[pl.DataFrame, pl.DataFrame, Context], pl.DataFrame]
 """A last step over (decisions, batch, context), such as selectivity: same rows, same order."""
@@ -31,12 +31,12 @@ class Pipeline:
 
 def assess(batch: pl.DataFrame, context: Context, stages: Sequence[Stage]) -> pl.DataFrame:
     """One decision row per batch row (same order): key, lane, referrals, reasons, score, then stage columns."""
-    hit_frames = [pl.DataFrame(schema=HIT_SCHEMA)]
+    hit_frames = [no_hits()]
     columns: list[pl.DataFrame] = []
     for stage in stages:
         with context.observe(stage.name):
             output = stage.run(batch, context)
-        hit_frames.append(output.hits.select(list(HIT_SCHEMA)).cast(HIT_SCHEMA))  # type: ignore[arg-type]
+        hit_frames.append(as_hits(output.hits))
         if output.columns is not None:
             columns.append(output.columns)
     decisions = decide(batch["key"], pl.concat(hit_frames))
