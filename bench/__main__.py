@@ -1,5 +1,5 @@
-"""`python -m bench system|intake|ledger|risk|screening|api|model|fairness|alerts|manifests|money`: figures,
-printed (no time is asserted)."""
+"""`python -m bench system|intake|ledger|risk|screening|api|openloop|model|fairness|alerts|manifests|money`:
+figures, printed (no time is asserted)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,16 @@ def main(argv: list[str] | None = None) -> None:
     money = sub.add_parser("money", help="a payment file matched to a day's payables")
     money.add_argument("--size", type=int, default=5_000, help="parcels assessed (default 5000)")
     money.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    openloop = sub.add_parser("openloop", help="single submissions at fixed rates from an open-loop generator")
+    openloop.add_argument("--rates", type=float, nargs="+", default=[50, 100, 200, 300, 400], help="requests/s")
+    openloop.add_argument("--seconds", type=float, default=10, help="seconds at each rate (default 10)")
+    openloop.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
+    if args.suite == "openloop":
+        from bench.openloop import run as run_openloop
+
+        run_openloop(args.rates, args.seconds, postgres=not args.no_postgres)
+        return
     if args.suite == "money":
         from bench.money import run as run_money
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -91,7 +90,8 @@ RATES = {"USD_EUR": "0.861234", "EUR_USD": "1.161124", "GBP_EUR": "1.17", "EUR_G
 """Six places at most, as the ECB adapter quotes; SGD to EUR only the other way (a 28-digit inverse)."""
 
 HS = ["610910", "490199", "490300", "220421", "330300", "851712", "950300", "240220", "610990", "64039991"]
-"""Clothes, books (reduced VAT in the EU), wine and perfume (no relief), phones, toys, cigarettes, shoes."""
+"""Clothes, books (reduced VAT in the EU), wine and perfume (no relief), phones, toys, cigarettes, shoes; a
+line may also have none (the contract asks for one on a sale of goods only)."""
 
 
 @st.composite
@@ -107,11 +107,15 @@ def consignments(draw: st.DrawFn) -> Consignment | None:
     dest = draw(st.sampled_from(["DE", "FR", "IT", "IE", "GB", "US", "SG"]))
     top = draw(st.sampled_from([30, 200, 5000, 10**6]))
     items = [
-        {"description": "goods", "hs_code": draw(st.sampled_from(HS)), "quantity": draw(st.integers(1, 12)),
+        {"description": "goods", "hs_code": draw(st.sampled_from([*HS, None])), "quantity": draw(st.integers(1, 12)),
          "unit_price": draw(money(top)), "origin_country": "CN"}
         for _ in range(draw(st.integers(1, 5)))
     ]  # fmt: skip
-    fiscal = draw(st.sampled_from([None, {"scheme": "ioss", "id": "IM2760000012"}, {"scheme": "sg_ovr", "id": "M90371234X"}]))
+    for item in items:  # no HS code: allowed where the category is not a sale of goods
+        if item["hs_code"] is None:
+            del item["hs_code"]
+    schemes = [None, {"scheme": "ioss", "id": "IM2760000012"}, {"scheme": "sg_ovr", "id": "M90371234X"}]
+    fiscal = draw(st.sampled_from(schemes))
     doc = example(
         destination_country=dest,
         currency=draw(st.sampled_from(["EUR", "USD", "GBP", "SGD"])),
