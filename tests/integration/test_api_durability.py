@@ -99,3 +99,44 @@ def test_sigkill_under_load_loses_no_acknowledged_consignment(database_url: str,
     assert len(references) == len(set(references)) == BATCHES * PER_BATCH  # nothing twice, nothing lost
     assert waiting == 0 and decided == BATCHES * PER_BATCH  # the unassessed were assessed after the restart
     engine.dispose()
+
+
+def test_twin_requests_with_one_key_register_once_and_get_one_answer(database_url: str, tmp_path: Path) -> None:
+    """A client that retries before its first try was answered sends twins: the same body under the same
+    Idempotency-Key, at once. One registers; every twin gets that very answer; a new body under the key is
+    refused."""
+    home = tmp_path / "home"
+    env = {"CLEARWAY_DATABASE_URL": database_url, "CLEARWAY_RATE": "100000", "CLEARWAY_CONSIGNMENT_RATE": "100000"}
+    client = json.loads(clearway("clients", "add", "acme", "--role", "platform", home=home, env=env).stdout)
+    answers: list[tuple[int, Any]] = []
+    with serving(home, env) as server:
+        headers = _token(server.url, client) | {"Content-Type": "application/json"}
+        for round_ in range(3):  # several rounds: twins land in one write group, or in groups one after another
+            body, key = json.dumps(example(reference=f"TWIN-{round_}")).encode(), f"twin-{round_}"
+            start = threading.Barrier(8)
+            got: list[tuple[int, Any]] = []
+
+            def send(body: bytes = body, key: str = key, start: threading.Barrier = start,
+                     got: list[tuple[int, Any]] = got) -> None:  # fmt: skip
+                with httpx.Client(base_url=server.url, timeout=30) as http:
+                    start.wait()
+                    answer = http.post("/v1/consignments", content=body, headers=headers | {"Idempotency-Key": key})
+                    got.append((answer.status_code, answer.json()))
+
+            twins = [threading.Thread(target=send) for _ in range(8)]
+            for twin in twins:
+                twin.start()
+            for twin in twins:
+                twin.join()
+            assert len(got) == 8 and all(g == got[0] for g in got), got  # one answer, to every twin
+            assert got[0][0] == 201
+            answers.append(got[0])
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            other = http.post("/v1/consignments", content=json.dumps(example(reference="OTHER")).encode(),
+                              headers=headers | {"Idempotency-Key": "twin-0"})  # fmt: skip
+        assert other.status_code == 422 and "another body" in other.text
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        references = conn.execute(sa.select(t.consignments.c.reference)).scalars().all()
+    engine.dispose()
+    assert sorted(references) == ["TWIN-0", "TWIN-1", "TWIN-2"]

@@ -453,7 +453,10 @@ class Submissions:
                     continue
                 body = answer_for(request.batch, request.registrations, at)
                 status = 201 if any(r.outcome in ("registered", "amended") for r in request.registrations) else 200
-                stored = _stored_answer(conn, request)  # a twin request with the same key may have won
+                # A twin request with the same key may have won since this request's first slice; within one
+                # transaction that looked a moment ago, a twin committed since fails the key's unique insert, and
+                # the group is then committed slice by slice, where the first look finds the twin's answer.
+                stored = None if piece.first else _stored_answer(conn, request)
                 if stored is not None:
                     done.append((request, stored, work))
                     continue
