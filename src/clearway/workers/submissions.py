@@ -52,6 +52,9 @@ SLICE = 10
 """What one tenant gets into a group per turn of the round-robin."""
 SMALL = 5
 """Requests of at most this many consignments are stored ahead of bulk slices (every other transaction)."""
+LONE_SLICE = 50
+"""What a tenant gets into a group when no other tenant has work waiting and no short request is in flight:
+a bigger transaction, one commit for more consignments."""
 INTERACTIVE_SLICE = 5
 """What one tenant gets into a group per turn while a short request is in flight elsewhere (the next one
 may be its turn: the writer's transaction is then short)."""
@@ -390,7 +393,8 @@ class Submissions:
             if not taken and self.priority.yield_point(until=lambda: self._writes.has_small(left, SMALL)):
                 taken = self._writes.smalls(left, SMALL) if self._writes.tenants() > 1 else []
             if not taken:
-                share = INTERACTIVE_SLICE if self.priority.busy() else SLICE
+                alone = self._writes.tenants() == 1
+                share = INTERACTIVE_SLICE if self.priority.busy() else LONE_SLICE if alone else SLICE
                 budget = min(GROUP, share * self._writes.tenants())
                 taken = self._writes.round(budget, left, share)
             slices = []
