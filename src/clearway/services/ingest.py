@@ -117,6 +117,11 @@ def with_release_modes(policy: ClearancePolicy, frame: pl.DataFrame, decisions: 
     )
 
 
+Chunk = int | Callable[[], int]
+"""Decisions stored per transaction: a number, or a callable asked before each transaction (the assessors
+take fewer while a short request is in flight and more when none is)."""
+
+
 def assess_rows(
     app: App,
     rows: list[BatchRow],
@@ -124,10 +129,11 @@ def assess_rows(
     *,
     as_of: dt.datetime,
     decided_at: dt.datetime,
-    record_chunk: int | None = None,
+    record_chunk: Chunk | None = None,
     pause: Callable[[], object] | None = None,
 ) -> Assessed:
-    """Refund what returns name, run the pipeline over the rows, store the decisions (and move each on).
+    """Refund what returns name, run the pipeline over the rows, store the decisions (and move each on),
+    `record_chunk` decisions a transaction (all in one without it; a callable is asked before each).
     `pause`, when given, is called between steps (before the history, each stage, each chunk of decisions
     stored): the API's assessor gives way there to short requests (`workers/priority.py`)."""
     step = pause or (lambda: None)
@@ -156,9 +162,12 @@ def assess_rows(
     gatherer(app).count_decided(as_of, done.decisions)
     with tracer.start_as_current_span("record decisions", attributes={"clearway.consignments": len(rows)}):
         prepared = app.store.prepare_decisions(done.decisions)  # read once, outside the write lock
-        for part in done.decisions.iter_slices(record_chunk or max(1, done.decisions.height)):
+        start, height = 0, done.decisions.height
+        while start < height:  # short transactions where others wait
+            size = record_chunk() if callable(record_chunk) else record_chunk or height
             step()
-            app.store.record_decisions(part, versions, decided_at, prepared=prepared)  # short where others wait
+            app.store.record_decisions(done.decisions.slice(start, size), versions, decided_at, prepared=prepared)
+            start += size
     return done
 
 
@@ -218,7 +227,7 @@ def assess_isolated(
     *,
     as_of: dt.datetime,
     decided_at: dt.datetime,
-    record_chunk: int | None = None,
+    record_chunk: Chunk | None = None,
     pause: Callable[[], object] | None = None,
 ) -> Isolated:
     """Assess the rows; when the batch fails, halve it until the consignments that fail are alone, so that

@@ -44,8 +44,8 @@ log = logging.getLogger("clearway.assessor")
 NICENESS = 10
 """How much lower the child's CPU priority is than the API's (Linux `nice`)."""
 CHILD_CHUNK = 5
-"""Decisions stored per transaction by the child: at its lower priority it holds the write turn longer for
-the same work, so it takes less each time."""
+"""Decisions stored per transaction by the child while the API has a short request in flight: at its lower
+priority it holds the write turn longer for the same work, so it takes less each time."""
 
 
 class _Parcel(msgspec.Struct, array_like=True):
@@ -275,7 +275,7 @@ def _child(
     from clearway.gc_tuning import tune_gc
     from clearway.store.engine import background_checkpoints
     from clearway.telemetry import logs, traces
-    from clearway.workers.submissions import ASSESS_BATCH, SLICE, FairQueue, merge_work
+    from clearway.workers.submissions import ASSESS_BATCH, QUIET_CHUNK, SLICE, FairQueue, merge_work
 
     for interrupt in (signal.SIGINT, signal.SIGTERM):  # the parent tells it when to stop, after its own work
         signal.signal(interrupt, signal.SIG_IGN)
@@ -306,8 +306,8 @@ def _child(
 
         in_flight.hold([r.key for r in rows])
         try:
-            done = assess_isolated(app, rows, versions, as_of=as_of, decided_at=now(), record_chunk=CHILD_CHUNK,
-                                   pause=pause)  # fmt: skip
+            done = assess_isolated(app, rows, versions, as_of=as_of, decided_at=now(), pause=pause,
+                                   record_chunk=lambda: CHILD_CHUNK if busy.value else QUIET_CHUNK)  # fmt: skip
             app.ledger.checkpoint_if_due(now())
         except Exception:  # the store itself failed: they stay registered and are tried at the next start
             log.exception("assessment of %d consignments could not be stored; they stay registered", len(rows))

@@ -58,8 +58,11 @@ a bigger transaction, one commit for more consignments."""
 INTERACTIVE_SLICE = 5
 """What one tenant gets into a group per turn while a short request is in flight elsewhere (the next one
 may be its turn: the writer's transaction is then short)."""
+QUIET_CHUNK = 50
+"""Decisions stored per transaction by an assessor while no short request is in flight: one commit for more."""
 RECORD_CHUNK = 10
-"""Decisions stored per transaction by the assessor, so the writer waits for at most that many."""
+"""Decisions stored per transaction by the assessor while a short request is in flight, so the writer waits
+for at most that many."""
 ASSESS_BATCH = 300
 """Consignments per assessment batch, shared between tenants the same way: its transaction (decisions,
 events, ledger leaves) holds the write lock briefly, so the writer's commits are not held up behind it."""
@@ -487,7 +490,8 @@ class Submissions:
         """Assess rows, each consignment that fails set aside alone; returns how many were set aside."""
         try:
             done = assess_isolated(
-                self.app, rows, versions, as_of=as_of, decided_at=self.now(), record_chunk=RECORD_CHUNK,
+                self.app, rows, versions, as_of=as_of, decided_at=self.now(),
+                record_chunk=lambda: RECORD_CHUNK if self.priority.busy() else QUIET_CHUNK,
                 pause=self.priority.yield_point,
             )  # fmt: skip
             self.app.ledger.checkpoint_if_due(self.now())
