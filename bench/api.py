@@ -7,11 +7,12 @@ concurrent clients (where group commit shows). On SQLite and on a throwaway Post
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from tests.integration.server import serving
+from tests.integration.server import Server, serving
 
 from bench.intake import NOW, _database
 from clearway.auth.clients import add_client
@@ -57,7 +58,10 @@ def _parallel(workers: int, jobs: list[Any], work: Callable[[httpx.Client, Any],
     return time.perf_counter() - started
 
 
-def _measure(name: str, url_of_db: str, lines: list[bytes], singles: int, progress: Progress) -> dict[str, Any]:
+@contextlib.contextmanager
+def served_platform(url_of_db: str) -> Iterator[tuple[Server, sa.Engine, dict[str, str]]]:
+    """A `clearway serve` process on the database (no rate limits), its engine, and the bearer header of a
+    platform client made for the run."""
     engine = make_engine(url_of_db)
     upgrade(engine)
     client = add_client(engine, "bench-market", "platform")
@@ -67,38 +71,39 @@ def _measure(name: str, url_of_db: str, lines: list[bytes], singles: int, progre
             form = {"grant_type": "client_credentials", "client_id": client["client_id"],
                     "client_secret": client["client_secret"]}  # fmt: skip
             token = httpx.post(f"{server.url}/v1/oauth/token", data=form).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
-            bulk_lines = lines[: len(lines) - 2 * singles]
-            batches = [b"\n".join(bulk_lines[i : i + 1000]) for i in range(0, len(bulk_lines), 1000)]
-            task = progress.add_task(f"{name}: bulk", total=len(batches))
-
-            def post_batch(http: httpx.Client, job: tuple[int, bytes]) -> None:
-                answer = http.post(
-                    "/v1/consignments", content=job[1], headers=headers | {"Idempotency-Key": f"b{job[0]}"}
-                )
-                answer.raise_for_status()
-                progress.advance(task)
-
-            bulk_s = _parallel(4, list(enumerate(batches)), post_batch, server.url)
-            assessed_s = bulk_s + _wait_assessed(engine)
-            latencies: list[float] = []
-            task = progress.add_task(f"{name}: single", total=2 * singles)
-
-            def post_one(http: httpx.Client, job: tuple[int, bytes]) -> None:
-                started = time.perf_counter()
-                answer = http.post(
-                    "/v1/consignments", content=job[1], headers=headers | {"Idempotency-Key": f"s{job[0]}"}
-                )
-                latencies.append(time.perf_counter() - started)
-                answer.raise_for_status()
-                progress.advance(task)
-
-            singles_lines = list(enumerate(lines[len(bulk_lines) :]))
-            _parallel(1, singles_lines[:singles], post_one, server.url)
-            sequential = list(latencies)
-            concurrent_s = _parallel(16, singles_lines[singles:], post_one, server.url)
-            _wait_assessed(engine)
+            yield server, engine, {"Authorization": f"Bearer {token}"}
     engine.dispose()
+
+
+def _measure(name: str, url_of_db: str, lines: list[bytes], singles: int, progress: Progress) -> dict[str, Any]:
+    with served_platform(url_of_db) as (server, engine, bearer):
+        headers = bearer | {"Content-Type": "application/x-ndjson"}
+        bulk_lines = lines[: len(lines) - 2 * singles]
+        batches = [b"\n".join(bulk_lines[i : i + 1000]) for i in range(0, len(bulk_lines), 1000)]
+        task = progress.add_task(f"{name}: bulk", total=len(batches))
+
+        def post_batch(http: httpx.Client, job: tuple[int, bytes]) -> None:
+            answer = http.post("/v1/consignments", content=job[1], headers=headers | {"Idempotency-Key": f"b{job[0]}"})
+            answer.raise_for_status()
+            progress.advance(task)
+
+        bulk_s = _parallel(4, list(enumerate(batches)), post_batch, server.url)
+        assessed_s = bulk_s + _wait_assessed(engine)
+        latencies: list[float] = []
+        task = progress.add_task(f"{name}: single", total=2 * singles)
+
+        def post_one(http: httpx.Client, job: tuple[int, bytes]) -> None:
+            started = time.perf_counter()
+            answer = http.post("/v1/consignments", content=job[1], headers=headers | {"Idempotency-Key": f"s{job[0]}"})
+            latencies.append(time.perf_counter() - started)
+            answer.raise_for_status()
+            progress.advance(task)
+
+        singles_lines = list(enumerate(lines[len(bulk_lines) :]))
+        _parallel(1, singles_lines[:singles], post_one, server.url)
+        sequential = list(latencies)
+        concurrent_s = _parallel(16, singles_lines[singles:], post_one, server.url)
+        _wait_assessed(engine)
     return {
         "database": name, "bulk": len(bulk_lines) / bulk_s, "bulk_assessed": len(bulk_lines) / assessed_s,
         "p50": 1000 * statistics.median(sequential), "p99": 1000 * _pct(sequential, 0.99),

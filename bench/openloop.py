@@ -21,13 +21,11 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.table import Table
-from tests.integration.server import serving
 
-from bench.api import _pct, _wait_assessed
+from bench.api import _pct, _wait_assessed, served_platform
 from bench.intake import NOW, _database
-from clearway.auth.clients import add_client
 from clearway.sim import simulate
-from clearway.store import make_engine, sqlite_url, upgrade
+from clearway.store import sqlite_url
 from clearway.store.throwaway import available, postgres_server
 
 BOUND_MS = 50.0
@@ -59,32 +57,22 @@ async def _at_rate(url: str, headers: dict[str, str], lines: list[bytes], rate: 
 
 
 def _measure(name: str, url_of_db: str, lines: list[bytes], rates: list[float], seconds: float) -> list[tuple]:
-    engine = make_engine(url_of_db)
-    upgrade(engine)
-    client = add_client(engine, "bench-market", "platform")
     rows = []
-    with tempfile.TemporaryDirectory() as home:
-        env = {"CLEARWAY_DATABASE_URL": url_of_db, "CLEARWAY_RATE": "1000000", "CLEARWAY_CONSIGNMENT_RATE": "1000000"}
-        with serving(Path(home), env) as server:
-            form = {"grant_type": "client_credentials", "client_id": client["client_id"],
-                    "client_secret": client["client_secret"]}  # fmt: skip
-            token = httpx.post(f"{server.url}/v1/oauth/token", data=form).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            offset = 0
-            warm = lines[:100]
-            asyncio.run(_at_rate(server.url, headers, warm, 50, f"{name}-warm"))
-            offset += len(warm)
-            for rate in rates:
-                n = int(rate * seconds)
-                batch = lines[offset : offset + n]
-                offset += n
-                ms = asyncio.run(_at_rate(server.url, headers, batch, rate, f"{name}-{rate}"))
-                within = sum(v <= BOUND_MS for v in ms) / len(ms)
-                failed = sum(math.isinf(v) for v in ms)
-                behind = _wait_assessed(engine)  # the assessor's lag behind the last answer
-                rows.append((name, rate, len(ms), _pct(ms, 0.5), _pct(ms, 0.99), max(ms), within, failed, behind))
-                print(f"{name} {rate:g}/s: p99 {rows[-1][4]:.1f} ms, {failed} failed", flush=True)
-    engine.dispose()
+    with served_platform(url_of_db) as (server, engine, bearer):
+        headers = bearer | {"Content-Type": "application/json"}
+        warm = lines[:100]
+        asyncio.run(_at_rate(server.url, headers, warm, 50, f"{name}-warm"))
+        offset = len(warm)
+        for rate in rates:
+            n = int(rate * seconds)
+            batch = lines[offset : offset + n]
+            offset += n
+            ms = asyncio.run(_at_rate(server.url, headers, batch, rate, f"{name}-{rate}"))
+            within = sum(v <= BOUND_MS for v in ms) / len(ms)
+            failed = sum(math.isinf(v) for v in ms)
+            behind = _wait_assessed(engine)  # the assessor's lag behind the last answer
+            rows.append((name, rate, len(ms), _pct(ms, 0.5), _pct(ms, 0.99), max(ms), within, failed, behind))
+            print(f"{name} {rate:g}/s: p99 {rows[-1][4]:.1f} ms, {failed} failed", flush=True)
     return rows
 
 
