@@ -17,7 +17,7 @@ from clearway.pipeline.history import ALERT_PARTIES, ALERTS
 from clearway.pipeline.stage import Context, StageOutput, hits_of, no_hits
 from clearway.revenue.fx import ExchangeRates
 from clearway.risk.detectors import usd_rates
-from clearway.risk.fields import explode_items, normalise_expr
+from clearway.risk.fields import explode_items, normalised
 from clearway.risk.party_keys import consignment_party_keys
 
 PRIOR = 50.0
@@ -109,9 +109,8 @@ class AlertDetector:
         )
         if described.is_empty():
             return pl.DataFrame(schema=MATCHED)
-        items = explode_items(batch, set()).with_columns(
-            normalise_expr(pl.col("item.description")).alias("_text"),
-            normalise_expr(pl.col("item.brand")).alias("_brand"),
+        items = explode_items(batch, {"item.description", "item.brand"}).with_columns(  # normalised once a batch
+            pl.col(normalised("item.description")).alias("_text"), pl.col(normalised("item.brand")).alias("_brand")
         )
         currencies = sorted({*batch["currency"].drop_nulls().to_list(), *described["value_currency"].drop_nulls()})
         usd = usd_rates(self.rates, currencies, context.as_of.date())
