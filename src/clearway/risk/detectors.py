@@ -61,6 +61,8 @@ class SplitShipmentDetector:
         return found
 
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
+        if batch.height + context.history.parcels.height < 2:
+            return StageOutput(no_hits())  # a split takes two parcels at least
         thresholds = self.thresholds(batch["destination_country"].unique().to_list(), context.as_of.date())
         if batch.is_empty() or not thresholds:
             return StageOutput(no_hits())
@@ -261,6 +263,8 @@ class UndervaluationDetector:
         """History where it knows the subheading well enough; the batch's own lines for the rest."""
         stored = context.history.unit_values if self.history is None else self.history
         known = stored.filter(pl.col("n") >= self.minimum).select("hs6", "median_log", "mad_log", "n")
+        if items.height < self.minimum:
+            return known  # the batch's own lines cannot reach `minimum` for any subheading
         own = self.reference(items).filter(~pl.col("hs6").is_in(known["hs6"].implode()))
         return pl.concat([known, own], how="vertical_relaxed")
 
