@@ -31,7 +31,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        _copy(conn, table, rows)
+        _postgres(conn, table, rows)
     else:
         _executemany(conn, table, rows)
 
@@ -66,7 +66,8 @@ COPY_FROM = 100
 first row, which for the few rows of one submission took an eighth of the service's time (`bench openloop`)."""
 
 
-def _copy(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+def _postgres(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Rows through the driver in the connection's transaction: one multi-row INSERT, or COPY for many."""
     names = list(rows[0])
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None

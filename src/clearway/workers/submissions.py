@@ -64,8 +64,9 @@ RECORD_CHUNK = 10
 """Decisions stored per transaction by the assessor while a short request is in flight, so the writer waits
 for at most that many."""
 ASSESS_BATCH = 300
-"""Consignments per assessment batch, shared between tenants the same way: its transaction (decisions,
-events, ledger leaves) holds the write lock briefly, so the writer's commits are not held up behind it."""
+"""An assessment batch takes ASSESS_BATCH // SLICE writer slices, one per tenant per turn: 300 consignments
+when slices are SLICE, up to 1,500 when a lone tenant's are LONE_SLICE. Its decisions are stored RECORD_CHUNK
+or QUIET_CHUNK a transaction, so the write lock is held briefly whatever the batch's size."""
 
 
 class IdempotencyConflict(InvalidInput):
@@ -477,7 +478,7 @@ class Submissions:
         while self._assess.wait():
             if self._deadline is not None and time.monotonic() > self._deadline:
                 return  # shutting down, out of time: what is left is registered, assessed at the next start
-            # whole work items (each one writer slice, SLICE consignments at most), one per tenant per turn
+            # whole work items (each one writer slice, LONE_SLICE consignments at most), one per tenant per turn
             taken = self._assess.round(ASSESS_BATCH // SLICE, lambda _: 1, 1)
             try:
                 for received_at, rows, versions, parents, _ in merge_work([(0, work) for _, work, _ in taken]):
