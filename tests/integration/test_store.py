@@ -149,3 +149,22 @@ def test_writers_in_parallel_keep_the_ledger_dense(database_url: str) -> None:
         events = conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar_one()
     engine.dispose()
     assert indexes == list(range(len(indexes))) and len(indexes) == events == 4 * 4 * 8
+
+
+def test_a_batchs_dossier_leads_are_looked_up_by_transport_document_not_by_every_filing_alone(store: Store) -> None:
+    """Nearly every filing has no dossier: the dossier index holds only those that joined one, so looking up
+    the leads of a batch's transport documents searches those documents, at any size of the store."""
+    from clearway.store.dossiers import leads_query
+
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            sql = str(leads_query(["D1", "D2"]).compile(conn, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "ix_consignments_transport_document" in plan, plan
+            assert "ix_consignments_dossier" not in plan, plan
+            definition = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'ix_consignments_dossier'").scalar_one()  # fmt: skip
+        else:
+            definition = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_consignments_dossier'").scalar_one()  # fmt: skip
+    assert "dossier_id IS NOT NULL" in definition.replace("(", "").replace(")", "")

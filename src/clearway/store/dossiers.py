@@ -46,19 +46,25 @@ def filings(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, An
     return found
 
 
+def leads_query(documents: Sequence[str]) -> sa.Select[Any]:
+    """The filings that may lead a dossier for these transport documents, oldest first (searched by the
+    transport document's index: `ix_consignments_dossier` holds only filings that joined a dossier)."""
+    c = t.consignments.c
+    return (
+        sa.select(c.id, c.submitter, c.transport_document_id, c.received_at)
+        .where(c.transport_document_id.in_(list(documents)), c.dossier_id.is_(None), c.status != "invalidated")
+        .order_by(c.received_at, c.id)
+    )
+
+
 def leads_of(conn: sa.Connection, filed_now: dict[str, Any]) -> dict[str, Joined]:
     """Which of `filed_now` (from `filings`) join another filer's dossier: a filing of a transport document
     that another filer filed earlier (and has not withdrawn) joins that filing's dossier. Reads only."""
-    c = t.consignments.c
     mine = list(filed_now.values())
     documents = sorted({row.transport_document_id for row in mine})
     filed: dict[str, list[Any]] = {}
     for chunk in chunked(documents):
-        for row in conn.execute(
-            sa.select(c.id, c.submitter, c.transport_document_id, c.received_at)
-            .where(c.transport_document_id.in_(chunk), c.dossier_id.is_(None), c.status != "invalidated")
-            .order_by(c.received_at, c.id)
-        ):
+        for row in conn.execute(leads_query(chunk)):
             filed.setdefault(row.transport_document_id, []).append(row)
     leads: dict[str, Joined] = {}
     for row in mine:
