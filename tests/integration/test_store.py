@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -151,6 +152,11 @@ def test_writers_in_parallel_keep_the_ledger_dense(database_url: str) -> None:
     assert indexes == list(range(len(indexes))) and len(indexes) == events == 4 * 4 * 8
 
 
+def sqlite_plan(conn: sa.Connection, query: sa.Select[Any]) -> str:
+    sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+    return " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+
+
 def test_a_batchs_dossier_leads_are_looked_up_by_transport_document_not_by_every_filing_alone(store: Store) -> None:
     """Nearly every filing has no dossier: the dossier index holds only those that joined one, so looking up
     the leads of a batch's transport documents searches those documents, at any size of the store."""
@@ -158,8 +164,7 @@ def test_a_batchs_dossier_leads_are_looked_up_by_transport_document_not_by_every
 
     with store.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            sql = str(leads_query(["D1", "D2"]).compile(conn, compile_kwargs={"literal_binds": True}))
-            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+            plan = sqlite_plan(conn, leads_query(["D1", "D2"]))
             assert "ix_consignments_transport_document" in plan, plan
             assert "ix_consignments_dossier" not in plan, plan
             definition = conn.exec_driver_sql(
@@ -168,3 +173,30 @@ def test_a_batchs_dossier_leads_are_looked_up_by_transport_document_not_by_every
             definition = conn.exec_driver_sql(
                 "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_consignments_dossier'").scalar_one()  # fmt: skip
     assert "dossier_id IS NOT NULL" in definition.replace("(", "").replace(")", "")
+
+
+def test_reads_by_receipt_time_search_their_window_not_every_consignment_stored(store: Store) -> None:
+    """The unit-value reference and the day's count of stops are read on the write path: by receipt time,
+    through its index, so that their cost follows the window and not the size of the store."""
+    from clearway.store.risk_history import accepted_bodies, decided_and_stopped
+
+    statements: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    sa.event.listen(store.engine, "before_cursor_execute", keep)
+    try:
+        accepted_bodies(store.engine, NOON - dt.timedelta(days=90), NOON, 100)
+        decided_and_stopped(store.engine, NOON - dt.timedelta(hours=12), NOON)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", keep)
+    assert len(statements) == 2
+    with store.engine.connect() as conn:
+        if conn.dialect.name != "sqlite":  # PostgreSQL plans by statistics: an empty table is read whole
+            indexes = conn.exec_driver_sql("SELECT indexdef FROM pg_indexes WHERE tablename = 'consignments'")
+            assert any("(received_at)" in row[0] for row in indexes)
+            return
+        for statement, parameters in statements:
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+            assert "ix_consignments_received" in plan and "SCAN consignments" not in plan, (statement, plan)

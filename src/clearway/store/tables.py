@@ -52,6 +52,7 @@ consignments = sa.Table(
     sa.UniqueConstraint("submitter", "reference", name="uq_consignments_submitter_reference"),
     sa.Index("ix_consignments_status", "status"),
     sa.Index("ix_consignments_transport_document", "transport_document_id"),
+    sa.Index("ix_consignments_received", "received_at"),  # the unit-value reference, the day's count, periods
     # partial: only filings that joined a dossier, so `dossier_id IS NULL` (nearly every row) is not taken
     # for a selective condition by the planner, and most rows add no entry to it
     sa.Index(
