@@ -109,7 +109,8 @@ SETTINGS: tuple[Setting, ...] = (
             "OTLP/HTTP endpoint traces are exported to (e.g. http://collector:4318/v1/traces); off when unset"),
     Setting("CLEARWAY_ASSESSOR", "assessor", "text", "process",
             "`process`: the service assesses in a process of its own, at a lower CPU priority, so that one tenant's"
-            " bulk assessment does not slow another's requests; `thread`: in the API's process"),
+            " bulk assessment does not slow another's requests, and `clearway ingest` and the demo assess each"
+            " stored batch in a second process while they store the next; `thread`: all in one process"),
     Setting("CLEARWAY_SHUTDOWN_GRACE", "shutdown_grace", "number", 30.0,
             "seconds `serve` takes on SIGTERM to answer requests in flight and drain its queues"),
     Setting("CLEARWAY_ARRIVAL_GRACE_HOURS", "arrival_grace_hours", "number", 24.0,

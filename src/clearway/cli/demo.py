@@ -42,9 +42,8 @@ def demo(
     settings = Settings.from_env()
     key = settings.ledger_key if "CLEARWAY_LEDGER_KEY" in os.environ else out_dir / "ledger.key"
     watchlist = settings.watchlist or write_watchlist(out_dir)  # by default, screen against the simulator's list
-    application = bootstrap(
-        dataclasses.replace(settings, database_url=database_url, ledger_key=key), watchlist=watchlist
-    )
+    settings = dataclasses.replace(settings, database_url=database_url, ledger_key=key, watchlist=watchlist)
+    application = bootstrap(settings)
     tune_gc()
     with progress_bar() as progress:
         task = progress.add_task("starting", total=None)
@@ -55,6 +54,7 @@ def demo(
         result = run_demo(
             application, size=size, seed=seed, day=DEFAULT_DAY, out=out_dir, now=utcnow,
             on_stage=on_stage, on_batch=lambda n: progress.advance(task, n),
+            assessor=settings if settings.assessor == "process" else None,
         )  # fmt: skip
     report_path = write_report(result, out_dir / "report.html")
     export(result.figures, out_dir / "kpi-tables", "csv")

@@ -91,10 +91,17 @@ def ingest(
     from clearway.intake import read_path
     from clearway.services.ingest import ingest as run
     from clearway.settings import Settings
+    from clearway.workers.offload import Offloaded
 
-    application = bootstrap(Settings.from_env())
+    settings = Settings.from_env()
+    application = bootstrap(settings)
     tune_gc()
-    report = run(application, submitter, read_path(file, fmt), now=utcnow)
+    if settings.assessor == "process":  # a second process assesses each batch while this one stores the next
+        with Offloaded(application, settings, now=utcnow) as offloaded:
+            offloaded.ingest(submitter, read_path(file, fmt))
+        report = offloaded.report
+    else:
+        report = run(application, submitter, read_path(file, fmt), now=utcnow)
     decisions = report.decision_frame()
     lanes = dict(decisions.group_by("lane").len().iter_rows()) if not decisions.is_empty() else {}
     out.print(

@@ -21,8 +21,10 @@ from clearway.kpi import Period
 from clearway.services.ingest import IngestReport, ingest
 from clearway.services.manifests import arrive, file_manifests
 from clearway.services.measurement import measure
+from clearway.settings import Settings
 from clearway.sim import simulate, write_day
 from clearway.sim.manifests import carrier_copies, manifests
+from clearway.workers.offload import Offloaded
 
 INSPECTION_CAPACITY = 0.01  # parcels the officers can open, as a share of the day's traffic
 
@@ -69,8 +71,11 @@ def run_demo(
     now: Callable[[], dt.datetime],
     on_stage: Callable[[str, int], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    assessor: Settings | None = None,
 ) -> DemoResult:
-    """`on_stage(name, total)` announces each phase; `on_batch(n)` reports progress within it."""
+    """`on_stage(name, total)` announces each phase; `on_batch(n)` reports progress within it. With
+    `assessor` (the settings the application was built from), a second process assesses each stored batch
+    while this one stores the next (`workers/offload.py`)."""
     started = now()
     if on_stage:
         on_stage("simulating", size)
@@ -81,11 +86,18 @@ def run_demo(
         on_batch(size)
     if on_stage:
         on_stage("ingesting and assessing", len(simulated.records))
+    sources = [(path.stem, read_path(path), on_batch) for path in sorted((out / "aed").glob("*.ndjson"))]
+    sources += [(carrier, read_bytes(b"\n".join(lines), "ndjson"), None)  # one parcel, two filers
+                for carrier, lines in sorted(carrier_copies(simulated, seed).items())]  # fmt: skip
     total = IngestReport()
-    for path in sorted((out / "aed").glob("*.ndjson")):
-        total.merge(ingest(app, path.stem, read_path(path), now=now, on_batch=on_batch))
-    for carrier, lines in sorted(carrier_copies(simulated, seed).items()):  # one parcel, two filers
-        total.merge(ingest(app, carrier, read_bytes(b"\n".join(lines), "ndjson"), now=now))
+    if assessor is None:
+        for submitter, submitted, progress in sources:
+            total.merge(ingest(app, submitter, submitted, now=now, on_batch=progress))
+    else:
+        with Offloaded(app, assessor, now=now) as offloaded:
+            for submitter, submitted, progress in sources:
+                offloaded.ingest(submitter, submitted, on_batch=progress)
+        total = offloaded.report
     carried = manifests(simulated, seed)
     if on_stage:
         on_stage("manifests filed and arrived", sum(len(m["houses"]) for _, m in carried))

@@ -47,6 +47,13 @@ class IngestReport:
     def decision_frame(self) -> pl.DataFrame:
         return pl.concat(self.decisions, how="vertical_relaxed") if self.decisions else pl.DataFrame()
 
+    def add(self, done: Isolated) -> None:
+        """What an assessment of stored rows did."""
+        self.refunds += done.refunds
+        self.return_problems += done.return_problems
+        self.decisions.extend(a.summary() for a in done.assessed)
+        self.assessment_failed += len(done.failed)
+
     def merge(self, other: IngestReport) -> None:
         self.submitted += other.submitted
         self.outcomes.update(other.outcomes)
@@ -291,6 +298,33 @@ def _batches(items: Iterable[Submitted], size: int) -> Iterator[list[Submitted]]
         yield batch
 
 
+@dataclass(frozen=True)
+class StoredBatch:
+    """One batch as stored: when it was received, what of it needs assessing (and the versions), its size."""
+
+    received_at: dt.datetime
+    rows: list[BatchRow]
+    versions: dict[str, int]
+    size: int
+
+
+def store_batches(
+    app: App, submitter: str, submitted: Iterable[Submitted], report: IngestReport, *, now: Callable[[], dt.datetime]
+) -> Iterator[StoredBatch]:
+    """Store every submission batch by batch, counting outcomes, errors and warnings in `report`; each
+    stored batch is handed on for assessment (in this process, or in the assessor's: `workers/offload.py`)."""
+    for batch in _batches(submitted, app.settings.batch_size):
+        received_at = now()
+        registrations = app.store.record_batch(submitter, received_at, batch)
+        for item, registration in zip(batch, registrations, strict=True):
+            report.outcomes[registration.outcome] += 1
+            report.errors.update(e.code for e in (*item.outcome.errors, *registration.errors))
+            report.warnings.update(w.code for w in item.outcome.warnings)
+        report.submitted += len(batch)
+        rows, versions = to_assess(app.store, submitter, received_at, batch, registrations)
+        yield StoredBatch(received_at, rows, versions, len(batch))
+
+
 def ingest(
     app: App,
     submitter: str,
@@ -302,23 +336,12 @@ def ingest(
     """Store every submission and assess what was registered or amended, batch by batch."""
     report = IngestReport()
     started = time.perf_counter()
-    for batch in _batches(submitted, app.settings.batch_size):
-        received_at = now()
-        registrations = app.store.record_batch(submitter, received_at, batch)
-        for item, registration in zip(batch, registrations, strict=True):
-            report.outcomes[registration.outcome] += 1
-            report.errors.update(e.code for e in (*item.outcome.errors, *registration.errors))
-            report.warnings.update(w.code for w in item.outcome.warnings)
-        rows, versions = to_assess(app.store, submitter, received_at, batch, registrations)
-        if rows:
-            done = assess_isolated(app, rows, versions, as_of=received_at, decided_at=now())
-            report.refunds += done.refunds
-            report.return_problems += done.return_problems
-            report.decisions.extend(a.summary() for a in done.assessed)
-            report.assessment_failed += len(done.failed)
+    for stored_batch in store_batches(app, submitter, submitted, report, now=now):
+        if stored_batch.rows:
+            report.add(assess_isolated(app, stored_batch.rows, stored_batch.versions,
+                                       as_of=stored_batch.received_at, decided_at=now()))  # fmt: skip
         app.ledger.checkpoint_if_due(now())
-        report.submitted += len(batch)
         if on_batch is not None:
-            on_batch(len(batch))
+            on_batch(stored_batch.size)
     report.seconds = time.perf_counter() - started
     return report

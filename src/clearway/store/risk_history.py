@@ -63,6 +63,12 @@ def infringing() -> Any:
     return sa.select(i.consignment_id).where(i.outcome == "infringement")
 
 
+def received_by(rows: Sequence[BatchRow]) -> dt.datetime:
+    """The batch's receipt (the latest of its rows'): what was stored after it is not its history, even when
+    it is already stored while the batch is assessed (the writer and the assessor run side by side)."""
+    return max(as_utc(r.received_at) for r in rows)
+
+
 def of_batch(
     engine: sa.Engine, rows: Sequence[BatchRow], annual: Sequence[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -86,7 +92,7 @@ def filings(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> p
         sa.select(c.id, c.transport_document_id, c.submitter, v.body, consignee.c.key)
         .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
         .join(consignee, sa.and_(consignee.c.consignment_id == c.id, consignee.c.role == "consignee"), isouter=True)
-        .where(c.status.not_in(["invalidated"]))
+        .where(c.status.not_in(["invalidated"]), c.received_at <= received_by(rows))
     )  # fmt: skip
     found = []
     for chunk in chunked(documents):
@@ -144,7 +150,7 @@ def parcels(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> p
         .join(consignee, sa.and_(consignee.c.consignment_id == c.id, consignee.c.role == "consignee"))
         .join(seller, sa.and_(seller.c.consignment_id == c.id, seller.c.role == "seller"))
         .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
-        .where(c.received_at >= since, c.status != "invalidated")
+        .where(c.received_at >= since, c.received_at <= received_by(rows), c.status != "invalidated")
     )
     found = [
         row for chunk in chunked(who) for row in conn.execute(query.where(consignee.c.key.in_(chunk)))

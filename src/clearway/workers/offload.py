@@ -1,0 +1,194 @@
+"""Ingest on two cores: this process validates and stores each batch while a second process assesses the
+batch before it (issue 18: "assessment in its own process").
+
+In one process, a day's ingest alternates between storing a batch and assessing it, and one of the
+machine's cores idles. Here the assessor's process (spawned, bootstrapped from the same settings) assesses
+batch N while this process stores batch N+1. Each batch is assessed as the in-process `ingest` assesses it:
+the same rows, the same receipt time, its decisions stored in one transaction; what each batch's assessment
+sees of the store is what it would see in one process, as long as the history it reads stops at the batch's
+receipt (`store/risk_history.py`). At most `AHEAD` batches wait for the assessor, so memory stays bounded
+and storing waits when assessing is the slower.
+
+A batch whose assessment the process could not finish (it died, or the pool broke) stays registered in the
+store; this process then assesses whatever is left registered itself, as a restarted service would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import msgspec
+import polars as pl
+
+from clearway.bootstrap import App
+from clearway.intake.submitted import Submitted
+from clearway.pipeline import BatchRow
+from clearway.services.ingest import IngestReport, StoredBatch, assess_isolated, pending_batches, store_batches
+from clearway.settings import Settings
+
+log = logging.getLogger("clearway.offload")
+AHEAD = 2
+"""Stored batches that may wait for the assessor's process before storing waits for it."""
+
+
+class _Work(msgspec.Struct, array_like=True):
+    """A stored batch as it crosses to the assessor's process (msgpack, not pickle)."""
+
+    received_at: dt.datetime
+    rows: list[BatchRow]
+    versions: dict[str, int]
+
+
+class _Done(msgspec.Struct, array_like=True):
+    """What the assessor's process did with a batch: the decision summaries (Arrow IPC) and the counts."""
+
+    decisions: bytes
+    refunds: int
+    return_problems: list[str]
+    failed: int
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_work = msgspec.msgpack.Decoder(_Work).decode
+_done = msgspec.msgpack.Decoder(_Done).decode
+_child_app: App | None = None
+
+
+def _start(settings: Settings, prepare: Callable[[App], App] | None) -> None:
+    """The assessor's process: the application, as the parent built it from the same settings."""
+    import signal
+
+    from clearway.bootstrap import bootstrap
+    from clearway.gc_tuning import tune_gc
+
+    global _child_app
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops this process
+    app = bootstrap(settings, migrate=False)
+    _child_app = prepare(app) if prepare is not None else app
+    tune_gc()
+
+
+def _assess(payload: bytes) -> bytes:
+    app = _child_app
+    assert app is not None, "the assessor's process was not started"
+    work = _work(payload)
+    done = assess_isolated(app, work.rows, work.versions, as_of=work.received_at, decided_at=dt.datetime.now(dt.UTC))
+    app.ledger.checkpoint_if_due(dt.datetime.now(dt.UTC))
+    summary = io.BytesIO()
+    frames = [a.summary() for a in done.assessed]
+    if frames:
+        pl.concat(frames, how="vertical_relaxed").write_ipc(summary)
+    return _encode(_Done(summary.getvalue(), done.refunds, done.return_problems, len(done.failed)))
+
+
+class Offloaded:
+    """Ingests, storing here and assessing in a second process; `close` waits for the last assessments.
+
+    The process starts with the second stored batch: an input of one batch is assessed here, without the
+    cost of starting a process (about two seconds)."""
+
+    def __init__(
+        self, app: App, settings: Settings, *, prepare: Callable[[App], App] | None = None,
+        now: Callable[[], dt.datetime],
+    ) -> None:  # fmt: skip
+        self.app, self.settings, self.prepare, self.now = app, settings, prepare, now
+        self.report = IngestReport()
+        self._pool: ProcessPoolExecutor | None = None
+        self._waiting: deque[tuple[Future[bytes], int, Callable[[int], None] | None]] = deque()
+        self._held: tuple[StoredBatch, Callable[[int], None] | None] | None = None  # the first batch
+        self._broken = False
+        self._started = time.perf_counter()
+
+    def __enter__(self) -> Offloaded:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is None:
+            self.close()
+        elif self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def ingest(
+        self, submitter: str, submitted: Iterable[Submitted], *, on_batch: Callable[[int], None] | None = None
+    ) -> None:
+        """Store `submitter`'s submissions here, batch by batch, and have each batch assessed."""
+        for stored in store_batches(self.app, submitter, submitted, self.report, now=self.now):
+            if self._held is None and self._pool is None and not self._broken:
+                self._held = (stored, on_batch)  # one batch alone is assessed here, at `close`
+                continue
+            if self._held is not None:
+                first, self._held = self._held, None
+                self._send(*first)
+            self._send(stored, on_batch)
+
+    def close(self) -> IngestReport:
+        """Wait for every batch handed over, assess here what is left, and return the whole report."""
+        if self._held is not None:
+            (stored, on_batch), self._held = self._held, None
+            self._here(stored, on_batch)
+        while self._waiting:
+            self._collect()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self._broken:  # what the process did not finish is registered: assessed here, as at a restart
+            for rows, versions in pending_batches(self.app, self.now(), registered=True):
+                self.report.add(assess_isolated(self.app, rows, versions, as_of=self.now(), decided_at=self.now()))
+        self.app.ledger.checkpoint_if_due(self.now())
+        self.report.seconds = time.perf_counter() - self._started
+        return self.report
+
+    def _send(self, stored: StoredBatch, on_batch: Callable[[int], None] | None) -> None:
+        if not stored.rows or self._broken:  # after a break, what is stored stays registered for `close`
+            if on_batch is not None:
+                on_batch(stored.size)
+            return
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
+                initargs=(self.settings, self.prepare),
+            )  # fmt: skip
+        while len(self._waiting) >= AHEAD:
+            self._collect()
+        payload = _encode(_Work(stored.received_at, stored.rows, stored.versions))
+        try:
+            self._waiting.append((self._pool.submit(_assess, payload), stored.size, on_batch))
+        except BrokenProcessPool:
+            self._gone()
+            if on_batch is not None:
+                on_batch(stored.size)
+
+    def _collect(self) -> None:
+        future, size, on_batch = self._waiting.popleft()
+        try:
+            done = _done(future.result())
+        except BrokenProcessPool:
+            self._gone()
+        else:
+            if done.decisions:
+                self.report.decisions.append(pl.read_ipc(io.BytesIO(done.decisions)))
+            self.report.refunds += done.refunds
+            self.report.return_problems += done.return_problems
+            self.report.assessment_failed += done.failed
+        if on_batch is not None:
+            on_batch(size)
+
+    def _gone(self) -> None:
+        if not self._broken:
+            log.error("the assessor's process ended unexpectedly; what it did not assess is assessed here")
+        self._broken = True
+
+    def _here(self, stored: StoredBatch, on_batch: Callable[[int], None] | None) -> None:
+        if stored.rows:
+            self.report.add(assess_isolated(self.app, stored.rows, stored.versions, as_of=stored.received_at,
+                                            decided_at=self.now()))  # fmt: skip
+        if on_batch is not None:
+            on_batch(stored.size)
