@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from clearway.bootstrap import App, bootstrap
@@ -20,7 +21,7 @@ from clearway.settings import Settings
 from clearway.sim import simulate
 from clearway.store import tables as t
 from clearway.workers.offload import Offloaded
-from tests.integration.conftest import without_random_selection
+from tests.integration.conftest import _fresh_postgres, without_random_selection
 
 DAY = dt.date(2026, 11, 23)
 
@@ -31,10 +32,10 @@ def clock() -> Callable[[], dt.datetime]:
     return lambda: dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC) + dt.timedelta(seconds=next(ticks))
 
 
-def settings_for(folder: Path) -> Settings:
+def settings_for(folder: Path, database_url: str | None = None) -> Settings:
     folder.mkdir()
     settings = Settings.from_env({"CLEARWAY_HOME": str(folder), "CLEARWAY_BATCH_SIZE": "150"})
-    return dataclasses.replace(settings, database_url=f"sqlite:///{folder / 'clearway.db'}")
+    return dataclasses.replace(settings, database_url=database_url or f"sqlite:///{folder / 'clearway.db'}")
 
 
 def sources() -> list[tuple[str, bytes]]:
@@ -72,13 +73,18 @@ def offloaded(settings: Settings, child: Callable[[App], App]) -> tuple[App, Ing
     return app, run.report
 
 
-def test_two_processes_decide_exactly_what_one_decides(tmp_path: Path) -> None:
-    alone = without_random_selection(bootstrap(settings_for(tmp_path / "one")))
+def test_two_processes_decide_exactly_what_one_decides(
+    tmp_path: Path, database_url: str, request: pytest.FixtureRequest
+) -> None:
+    same_kind = None if database_url.startswith("sqlite") else _fresh_postgres(request.getfixturevalue("postgres_url"))
+    alone = without_random_selection(bootstrap(settings_for(tmp_path / "one", same_kind)))
     now, report = clock(), IngestReport()
     for submitter, lines in sources():
         report.merge(ingest(alone, submitter, read_bytes(lines, "ndjson"), now=now))
-    two, offloaded_report = offloaded(settings_for(tmp_path / "two"), without_random_selection)
+    two, offloaded_report = offloaded(settings_for(tmp_path / "two", database_url), without_random_selection)
     expected, got = decided(alone), decided(two)
+    alone.store.engine.dispose()
+    two.store.engine.dispose()
     assert len(expected) == report.outcomes["registered"] > 800
     assert got == expected
     assert lanes(offloaded_report) == lanes(report) and offloaded_report.outcomes == report.outcomes

@@ -15,6 +15,7 @@ of a lane against the seal. Personal data is in neither part.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from typing import Any
 
@@ -48,11 +49,18 @@ class LedgerEvent(msgspec.Struct, frozen=True):
 
     def canonical(self) -> bytes:
         """Sorted keys, no spaces, time in UTC with a Z: the bytes both sides hash."""
-        at = self.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        at = utc_text(self.at)
         doc: dict[str, Any] = {"kind": self.kind, "consignment": self.consignment, "at": at, "facts": self.facts}
         if self.sealed is not None:
             doc["sealed"] = self.sealed
         return _encoder.encode(doc)
+
+
+@functools.lru_cache(maxsize=256)
+def utc_text(at: dt.datetime) -> str:
+    """An instant as the ledger writes it (UTC, microseconds, a Z); the events of a batch share a few instants,
+    so each is formatted once."""
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def canonical_facts(facts: dict[str, Any]) -> bytes:
