@@ -51,6 +51,7 @@ from clearway.store import sqlite_url
 from clearway.store.throwaway import available, postgres_server
 from clearway.targeting.model import _array, train
 from clearway.targeting.stage import ModelStage, batch_history
+from clearway.workers.offload import Offloaded
 
 Row = tuple[str, float, str, float, str]  # step, rate, floor, floor rate, unit
 ASSESS_TARGET = 25_000.0
@@ -176,6 +177,13 @@ def _backtest(lines: list[bytes], tmp: Path, size: int) -> list[Row]:
     return rows
 
 
+def _ingest_offloaded(app: App, settings: Settings, lines: list[bytes]) -> None:
+    """What `clearway ingest` does with the default `CLEARWAY_ASSESSOR=process`: this process stores, a
+    second one assesses (its start, about two seconds, is counted)."""
+    with Offloaded(app, settings, now=lambda: NOW) as run:
+        run.ingest("bench", read_ndjson(lines))
+
+
 def run(size: int, postgres: bool = True) -> None:
     console = Console(width=150)
     console.print(f"simulating {size:,} consignments ...")
@@ -196,6 +204,11 @@ def run(size: int, postgres: bool = True) -> None:
                                             database_url=sqlite_url(tmp / "ingest.db")))  # fmt: skip
         seconds, _ = timed(lambda: ingest(app, "bench", read_ndjson(lines), now=lambda: NOW))
         rows.append(("ingest a day (validate, store, assess, ledger; SQLite)", size / seconds, "msgspec decode",
+                     decode_rate, "consignments"))  # fmt: skip
+        settings = dataclasses.replace(Settings.from_env({"CLEARWAY_HOME": str(tmp)}),
+                                       database_url=sqlite_url(tmp / "offload.db"))  # fmt: skip
+        seconds, _ = timed(lambda: _ingest_offloaded(bootstrap(settings), settings, lines))
+        rows.append(("ingest a day, two processes (`clearway ingest`, the demo)", size / seconds, "msgspec decode",
                      decode_rate, "consignments"))  # fmt: skip
         rows.append(("API bulk intake (SQLite)", api["bulk"], "msgspec decode", decode_rate, "consignments"))
         rows.append(("API bulk, assessed (SQLite)", api["bulk_assessed"], "msgspec decode", decode_rate,
