@@ -102,7 +102,7 @@ def to_assess(
         if registration.outcome in ("registered", "amended") and item.outcome.consignment is not None:
             assert registration.consignment_id is not None and registration.version is not None
             consignment = item.outcome.consignment
-            keys = store.party_keys(consignment) if store.party_keys else None
+            keys = registration.party_keys or (store.party_keys(consignment) if store.party_keys else None)
             rows.append(BatchRow(registration.consignment_id, submitter, received_at, consignment, keys))
             versions[registration.consignment_id] = registration.version
     return rows, versions

@@ -63,6 +63,18 @@ class Registration:
     version: int | None
     reference: str | None
     errors: tuple[Finding, ...] = ()  # the store's own refusals (an amendment after release)
+    party_keys: dict[str, str] | None = None  # the keyed hashes of its parties, as stored beside it
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What storing an accepted consignment needs that no stored row decides: its canonical body, content
+    hash and the keyed hashes of its parties. Made before the write turn (`Store.stage`), so that the turn
+    is held for the reads and writes only, not for this work (the other process waits for the turn)."""
+
+    body: bytes
+    digest: str
+    party_keys: dict[str, str] | None
 
 
 def canonical(consignment: Consignment) -> bytes:
@@ -136,19 +148,37 @@ class Store:
         An amendment of a consignment that is released (or otherwise final) is refused: after release
         neither the goods nor the fiscal scheme id (the IOSS number the VAT was collected under) may change.
         """
+        staged = self.stage(batch)
         with self.writing() as conn:
-            return self.record_in(conn, submitter, received_at, batch)
+            return self.record_in(conn, submitter, received_at, batch, staged)
+
+    def stage(self, batch: Sequence[Submitted]) -> list[Staged | None]:
+        """Each accepted consignment's `Staged` (None for a rejected submission), made outside any transaction."""
+        staged: list[Staged | None] = []
+        for item in batch:
+            consignment = item.outcome.consignment
+            if consignment is None:
+                staged.append(None)
+                continue
+            body = canonical(consignment)
+            keys = self.party_keys(consignment) if self.party_keys else None
+            staged.append(Staged(body, content_hash(body), keys))
+        return staged
 
     def record_in(
-        self, conn: sa.Connection, submitter: str, received_at: dt.datetime, batch: Sequence[Submitted]
-    ) -> list[Registration]:
+        self, conn: sa.Connection, submitter: str, received_at: dt.datetime, batch: Sequence[Submitted],
+        staged: Sequence[Staged | None] | None = None,
+    ) -> list[Registration]:  # fmt: skip
+        """Keep every submission and register, skip or amend each accepted consignment, in `conn`'s
+        transaction; `staged` is `stage(batch)` when the caller made it before taking the write turn."""
+        staged = self.stage(batch) if staged is None else staged
         ids = IdSequence()
         refs = [s.outcome.consignment.reference for s in batch if s.outcome.consignment is not None]
         known = self._existing(conn, submitter, refs)
         subs, new, versions, registrations = [], [], [], []
         recorded = EventBatch(ids)
         amended: list[dict[str, Any]] = []
-        for item in batch:
+        for item, ready in zip(batch, staged, strict=True):
             sid = ids()
             consignment = item.outcome.consignment
             cid: str | None = None
@@ -156,8 +186,8 @@ class Store:
             outcome: RegistrationOutcome = "rejected"
             refused: tuple[Finding, ...] = ()
             if consignment is not None:
-                body = canonical(consignment)
-                digest = content_hash(body)
+                assert ready is not None
+                body, digest = ready.body, ready.digest
                 current = known.get(consignment.reference)
                 if current is None:
                     cid, version, outcome = ids(), 1, "registered"
@@ -189,7 +219,8 @@ class Store:
                     "warnings": _findings(item.outcome.warnings), "raw": item.raw,
                 }
             )  # fmt: skip
-            registrations.append(Registration(sid, outcome, cid, version, item.outcome.reference, refused))
+            registrations.append(Registration(sid, outcome, cid, version, item.outcome.reference, refused,
+                                              ready.party_keys if ready is not None else None))  # fmt: skip
         insert_rows(conn, t.submissions, subs)
         insert_rows(conn, t.consignments, new)
         if amended:
@@ -220,7 +251,7 @@ class Store:
                 continue
             if registration.outcome == "amended":
                 amended.append(registration.consignment_id)
-            keys = self.party_keys(item.outcome.consignment)
+            keys = registration.party_keys or self.party_keys(item.outcome.consignment)
             rows += [{"consignment_id": registration.consignment_id, "role": r, "key": k} for r, k in keys.items()]
         if amended:
             conn.execute(t.party_keys.delete().where(t.party_keys.c.consignment_id.in_(amended)))

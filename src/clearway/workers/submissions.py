@@ -435,8 +435,10 @@ class Submissions:
     def _commit(self, slices: list[_Slice]) -> list[_Done]:
         received_at = self.now()
         done: list[_Done] = []
+        # bodies, hashes and party keys before the write turn: the turn is held for reads and writes only
+        staged = [self.app.store.stage(piece.request.batch[piece.start : piece.end]) for piece in slices]
         with self.app.store.writing() as conn:
-            for piece in slices:
+            for piece, ready in zip(slices, staged, strict=True):
                 request = piece.request
                 if request.answer.done():
                     continue  # answered from its key by an earlier slice, or failed
@@ -452,7 +454,7 @@ class Submissions:
                         continue
                 at = request.received_at or received_at
                 part = request.batch[piece.start : piece.end]
-                registrations = self.app.store.record_in(conn, request.tenant, at, part)
+                registrations = self.app.store.record_in(conn, request.tenant, at, part, ready)
                 request.registrations += registrations
                 rows, versions = to_assess(self.app.store, request.tenant, at, part, registrations)
                 work = (at, rows, versions, (request.span,)) if rows else None
