@@ -200,3 +200,19 @@ def test_reads_by_receipt_time_search_their_window_not_every_consignment_stored(
         for statement, parameters in statements:
             plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
             assert "ix_consignments_received" in plan and "SCAN consignments" not in plan, (statement, plan)
+
+
+def test_the_kpis_read_platform_category_currency_and_value_of_each_body_and_an_odd_body_spoils_only_itself() -> None:
+    from decimal import Decimal
+
+    from clearway.store.period import _body_facts
+
+    good = {"category": "gift", "currency": "EUR", "order": {"platform": "P1"}, "parties": {"x": 1},
+            "items": [{"quantity": 2, "unit_price": "1.50", "hs_code": "610910"},
+                      {"quantity": 1, "unit_price": "0.25"}]}  # fmt: skip
+    empty = {"category": "sale_of_goods", "currency": "USD", "items": []}
+    facts = _body_facts(["a", "b", "c"], [json.dumps(good), json.dumps(empty), '{"items": [{"quantity": "x"}]}'])
+    rows = {r["id"]: r for r in facts.iter_rows(named=True)}
+    assert rows["a"] == {"id": "a", "platform": "P1", "category": "gift", "currency": "EUR", "value": Decimal("3.25")}
+    assert rows["b"]["platform"] is None and rows["b"]["value"] == Decimal(0)
+    assert rows["c"]["category"] is None and rows["c"]["value"] == Decimal(0)  # unreadable: counted as nothing
