@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from clearway.kpi.inputs import MONEY, TIME, Period
 from clearway.store import tables as t
 from clearway.store.accounts import holders
-from clearway.store.bulk import chunked
 
 AMOUNT = pl.String  # decimals are strings in stored JSON; cast to MONEY once decoded
 
@@ -47,8 +46,12 @@ def _utc(frame: pl.DataFrame, name: str) -> pl.Expr:
     return column.cast(TIME)  # a column of nulls
 
 
-def _in_chunks(conn: sa.Connection, query: Any, column: Any, ids: list[str]) -> list[Any]:
-    return [row for chunk in chunked(ids) for row in conn.execute(query.where(column.in_(chunk))).all()]
+def _of_period(conn: sa.Connection, query: Any, column: Any, period: Period) -> list[Any]:
+    """`query`'s rows whose consignment (`column`) was first received in the period: one statement, through
+    the receipt-time index, rather than the period's ids in lists of a few hundred."""
+    c = t.consignments.c
+    joined = query.join(t.consignments, c.id == column)
+    return list(conn.execute(joined.where(c.received_at >= period.since, c.received_at < period.until)).all())
 
 
 def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:
@@ -63,13 +66,12 @@ def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:
             .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
             .where(c.received_at >= period.since, c.received_at < period.until)
         ).all()  # fmt: skip
-        ids = [row.id for row in stored]
-        decided = _in_chunks(conn, sa.select(d.consignment_id, d.lane, d.reasons, d.decided_at, d.assessment)
-                             .order_by(d.decided_at, d.id), d.consignment_id, ids)  # fmt: skip
+        decided = _of_period(conn, sa.select(d.consignment_id, d.lane, d.reasons, d.decided_at, d.assessment)
+                             .order_by(d.decided_at, d.id), d.consignment_id, period)  # fmt: skip
         first_arrival = sa.func.min(e.at, type_=e.at.type)  # typed: SQLite would hand back text
-        arrivals = _in_chunks(conn, sa.select(e.consignment_id, first_arrival).where(e.type == "arrived")
-                              .group_by(e.consignment_id), e.consignment_id, ids)  # fmt: skip
-        inspected = _in_chunks(conn, sa.select(i.consignment_id, i.outcome), i.consignment_id, ids)
+        arrivals = _of_period(conn, sa.select(e.consignment_id, first_arrival).where(e.type == "arrived")
+                              .group_by(e.consignment_id), e.consignment_id, period)  # fmt: skip
+        inspected = _of_period(conn, sa.select(i.consignment_id, i.outcome), i.consignment_id, period)
         refunded = conn.execute(
             sa.select(r.consignment_id, r.kind, r.currency, r.duty, r.vat, r.total).where(
                 r.refunded_on >= period.start, r.refunded_on <= period.end
@@ -89,11 +91,11 @@ def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:
             )
         ).all()  # fmt: skip
         p, ap = t.payables.c, t.appeals.c
-        owed = _in_chunks(conn, sa.select(p.consignment_id, p.kind, p.currency, p.collection_model, p.amount, p.paid,
-                                          p.due_on, p.state, p.origin), p.consignment_id, ids)  # fmt: skip
-        appealed = _in_chunks(conn, sa.select(ap.consignment_id, ap.state, ap.payable_id.is_not(None),
+        owed = _of_period(conn, sa.select(p.consignment_id, p.kind, p.currency, p.collection_model, p.amount, p.paid,
+                                          p.due_on, p.state, p.origin), p.consignment_id, period)  # fmt: skip
+        appealed = _of_period(conn, sa.select(ap.consignment_id, ap.state, ap.payable_id.is_not(None),
                                               ap.state.in_(["lodged", "under_review"]) & (ap.review_by < period.end)),
-                              ap.consignment_id, ids)  # fmt: skip
+                              ap.consignment_id, period)  # fmt: skip
         guaranteed = [(h["holder"], h["currency"], h["guarantee"], h["drawn"]) for h in holders(conn).values()
                       if h["guarantee"] is not None]  # fmt: skip
         submitted = conn.execute(
