@@ -129,3 +129,30 @@ def test_a_batchs_history_stops_at_its_receipt_even_when_later_parcels_are_alrea
     assert before_second["key"].to_list() == [first[0].key]  # the earlier parcel, not the later one
     assert before_first.is_empty()
     assert filed_before_second.height == 1 and filed_before_first.is_empty()  # one transport document, three filings
+
+
+def test_while_a_long_command_runs_a_thread_checkpoints_the_log_and_afterwards_commits_do_again(
+    database_url: str,
+) -> None:
+    import threading
+
+    from clearway.store import make_engine, upgrade
+    from clearway.workers.checkpoints import checkpointing
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    sqlite = engine.dialect.name == "sqlite"
+
+    def autocheckpoint() -> int:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+    threads = lambda: [t.name for t in threading.enumerate()]  # noqa: E731
+    with checkpointing(engine) as quiet:
+        assert quiet is sqlite  # PostgreSQL checkpoints by itself
+        if sqlite:
+            assert autocheckpoint() == 0 and "clearway-checkpoints" in threads()
+    assert "clearway-checkpoints" not in threads()
+    if sqlite:
+        assert autocheckpoint() == 1000  # SQLite's default, back for whatever runs next
+    engine.dispose()

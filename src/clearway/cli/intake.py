@@ -91,13 +91,17 @@ def ingest(
     from clearway.intake import read_path
     from clearway.services.ingest import ingest as run
     from clearway.settings import Settings
+    from clearway.workers.checkpoints import checkpointing
     from clearway.workers.offload import Offloaded
 
     settings = Settings.from_env()
     application = bootstrap(settings)
     tune_gc()
     if settings.assessor == "process":  # a second process assesses each batch while this one stores the next
-        with Offloaded(application, settings, now=utcnow) as offloaded:
+        with (
+            checkpointing(application.store.engine) as quiet,
+            Offloaded(application, settings, now=utcnow, quiet_commits=quiet) as offloaded,
+        ):
             offloaded.ingest(submitter, read_path(file, fmt))
         report = offloaded.report
     else:

@@ -24,6 +24,7 @@ from clearway.services.measurement import measure
 from clearway.settings import Settings
 from clearway.sim import simulate, write_day
 from clearway.sim.manifests import carrier_copies, manifests
+from clearway.workers.checkpoints import checkpointing
 from clearway.workers.offload import Offloaded
 
 INSPECTION_CAPACITY = 0.01  # parcels the officers can open, as a share of the day's traffic
@@ -75,7 +76,17 @@ def run_demo(
 ) -> DemoResult:
     """`on_stage(name, total)` announces each phase; `on_batch(n)` reports progress within it. With
     `assessor` (the settings the application was built from), a second process assesses each stored batch
-    while this one stores the next (`workers/offload.py`)."""
+    while this one stores the next (`workers/offload.py`). Throughout, a thread checkpoints an SQLite
+    database, so that no filing's or arrival's commit pays for it (`workers/checkpoints.py`)."""
+    with checkpointing(app.store.engine) as quiet:
+        return _run(app, size, seed, day, out, now, on_stage, on_batch, assessor, quiet)
+
+
+def _run(
+    app: App, size: int, seed: int, day: dt.date, out: Path, now: Callable[[], dt.datetime],
+    on_stage: Callable[[str, int], None] | None, on_batch: Callable[[int], None] | None,
+    assessor: Settings | None, quiet: bool,
+) -> DemoResult:  # fmt: skip
     started = now()
     if on_stage:
         on_stage("simulating", size)
@@ -94,7 +105,7 @@ def run_demo(
         for submitter, submitted, progress in sources:
             total.merge(ingest(app, submitter, submitted, now=now, on_batch=progress))
     else:
-        with Offloaded(app, assessor, now=now) as offloaded:
+        with Offloaded(app, assessor, now=now, quiet_commits=quiet) as offloaded:
             for submitter, submitted, progress in sources:
                 offloaded.ingest(submitter, submitted, on_batch=progress)
         total = offloaded.report

@@ -69,9 +69,21 @@ def background_checkpoints(engine: sa.Engine) -> bool:
     thread calls `checkpoint` instead. True where that applies (an SQLite file)."""
     if engine.dialect.name != "sqlite":
         return False
-    sa.event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA wal_autocheckpoint=0"))
-    engine.dispose()  # connections opened before now checkpoint as before: the next ones do not
+    if not sa.event.contains(engine, "connect", _no_autocheckpoint):
+        sa.event.listen(engine, "connect", _no_autocheckpoint)
+        engine.dispose()  # connections opened before now checkpoint as before: the next ones do not
     return True
+
+
+def foreground_checkpoints(engine: sa.Engine) -> None:
+    """Undo `background_checkpoints`: commits checkpoint the log again, as by default."""
+    if sa.event.contains(engine, "connect", _no_autocheckpoint):
+        sa.event.remove(engine, "connect", _no_autocheckpoint)
+        engine.dispose()
+
+
+def _no_autocheckpoint(connection: Any, _record: Any) -> None:
+    connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def checkpoint(engine: sa.Engine) -> None:

@@ -38,7 +38,6 @@ from opentelemetry.trace import SpanContext, TraceFlags
 
 from clearway.pipeline import BatchRow
 from clearway.settings import Settings
-from clearway.store.engine import Engine
 
 log = logging.getLogger("clearway.assessor")
 NICENESS = 10
@@ -275,6 +274,7 @@ def _child(
     from clearway.gc_tuning import tune_gc
     from clearway.store.engine import background_checkpoints
     from clearway.telemetry import logs, traces
+    from clearway.workers.checkpoints import keep_checkpointing
     from clearway.workers.submissions import ASSESS_BATCH, QUIET_CHUNK, SLICE, FairQueue, merge_work
 
     for interrupt in (signal.SIGINT, signal.SIGTERM):  # the parent tells it when to stop, after its own work
@@ -287,7 +287,7 @@ def _child(
     traces.configure(settings.otlp_endpoint, "clearway-assessor")
     app = bootstrap(settings)
     if background_checkpoints(app.store.engine):  # the API's commits and ours leave it to this thread
-        threading.Thread(target=_checkpoints, args=(app.store.engine,), name="clearway-checkpoints",
+        threading.Thread(target=keep_checkpointing, args=(app.store.engine,), name="clearway-checkpoints",
                          daemon=True).start()  # fmt: skip
     tune_gc()  # a full collection while it holds the write turn would hold up the API's commits
     pause = _yielding(busy)
@@ -364,21 +364,6 @@ def _child(
         finally:
             work.done(len(taken))
     outbox.put(None)
-
-
-CHECKPOINT_EVERY = 0.25
-"""Seconds between checkpoints of the SQLite write-ahead log, taken by the assessor's process."""
-
-
-def _checkpoints(engine: Engine) -> None:
-    from clearway.store.engine import checkpoint
-
-    while True:
-        time.sleep(CHECKPOINT_EVERY)
-        try:
-            checkpoint(engine)
-        except Exception:  # a busy moment: the next one catches up
-            log.debug("checkpoint skipped", exc_info=True)
 
 
 def _assess_pending(

@@ -62,16 +62,20 @@ _done = msgspec.msgpack.Decoder(_Done).decode
 _child_app: App | None = None
 
 
-def _start(settings: Settings, prepare: Callable[[App], App] | None) -> None:
-    """The assessor's process: the application, as the parent built it from the same settings."""
+def _start(settings: Settings, prepare: Callable[[App], App] | None, quiet_commits: bool) -> None:
+    """The assessor's process: the application, as the parent built it from the same settings; with
+    `quiet_commits`, its commits leave checkpoints to the parent's thread (`workers/checkpoints.py`)."""
     import signal
 
     from clearway.bootstrap import bootstrap
     from clearway.gc_tuning import tune_gc
+    from clearway.store.engine import background_checkpoints
 
     global _child_app
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops this process
     app = bootstrap(settings, migrate=False)
+    if quiet_commits:
+        background_checkpoints(app.store.engine)
     _child_app = prepare(app) if prepare is not None else app
     tune_gc()
 
@@ -97,9 +101,12 @@ class Offloaded:
 
     def __init__(
         self, app: App, settings: Settings, *, prepare: Callable[[App], App] | None = None,
-        now: Callable[[], dt.datetime],
+        now: Callable[[], dt.datetime], quiet_commits: bool = False,
     ) -> None:  # fmt: skip
+        """`quiet_commits`: this process checkpoints the database in a thread (`checkpointing`), so the
+        assessor's commits leave it to that thread too."""
         self.app, self.settings, self.prepare, self.now = app, settings, prepare, now
+        self.quiet_commits = quiet_commits
         self.report = IngestReport()
         self._pool: ProcessPoolExecutor | None = None
         self._waiting: deque[tuple[Future[bytes], int, Callable[[int], None] | None]] = deque()
@@ -154,7 +161,7 @@ class Offloaded:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-                initargs=(self.settings, self.prepare),
+                initargs=(self.settings, self.prepare, self.quiet_commits),
             )  # fmt: skip
         while len(self._waiting) >= AHEAD:
             self._collect()
