@@ -92,12 +92,13 @@ def ingest(
     from clearway.services.ingest import ingest as run
     from clearway.settings import Settings
     from clearway.workers.checkpoints import checkpointing
-    from clearway.workers.offload import Offloaded
+    from clearway.workers.offload import OFFLOAD_FROM, Offloaded
 
     settings = Settings.from_env()
     application = bootstrap(settings)
     tune_gc()
-    if settings.assessor == "process":  # a second process assesses each batch while this one stores the next
+    # a second process assesses each batch while this one stores the next, where the input is big enough
+    if settings.assessor == "process" and file.stat().st_size >= OFFLOAD_FROM:
         with (
             checkpointing(application.store.engine) as quiet,
             Offloaded(application, settings, now=utcnow, quiet_commits=quiet) as offloaded,
