@@ -114,7 +114,7 @@ class Offloaded:
     ) -> None:  # fmt: skip
         """`quiet_commits`: this process checkpoints the database in a thread (`checkpointing`), so the
         assessor's commits leave it to that thread too."""
-        self.app, self.settings, self.prepare, self.now = app, settings, prepare, now
+        self.app, self.now = app, now
         self.report = IngestReport()
         self._waiting: deque[tuple[Future[bytes], int, Callable[[int], None] | None]] = deque()
         self._broken = False
