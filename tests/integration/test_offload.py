@@ -156,3 +156,19 @@ def test_while_a_long_command_runs_a_thread_checkpoints_the_log_and_afterwards_c
     if sqlite:
         assert autocheckpoint() == 1000  # SQLite's default, back for whatever runs next
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_sqlite_and_postgresql_decide_a_day_alike(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Receipt times were stored by bulk inserts in one text form and compared in another on SQLite, so a
+    batch received on a whole second counted itself as its own history there (not on PostgreSQL), and one
+    parcel in 900 got another decision. Both now store and compare one form."""
+    found = []
+    for name, url in (("lite", None), ("pg", _fresh_postgres(request.getfixturevalue("postgres_url")))):
+        app = without_random_selection(bootstrap(settings_for(tmp_path / name, url)))
+        now = clock()
+        for submitter, lines in sources():
+            ingest(app, submitter, read_bytes(lines, "ndjson"), now=now)
+        found.append(decided(app))
+        app.store.engine.dispose()
+    assert len(found[0]) > 800 and found[0] == found[1]

@@ -56,9 +56,11 @@ def _executemany(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, 
 
 
 def _processor(kind: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Any:
-    """The column type's bind processor, but none for bytes: the driver takes them as they are (SQLAlchemy
-    would wrap each in the driver's Binary, a memoryview, a twentieth of an insert's time)."""
-    return None if isinstance(kind, sa.LargeBinary) else kind.bind_processor(dialect)
+    """The bind processor SQLAlchemy's own statements use for the column (the dialect's type: on SQLite a
+    datetime is written as the text every other statement writes and compares with), but none for bytes:
+    the driver takes them as they are (SQLAlchemy would wrap each in the driver's Binary, a memoryview, a
+    twentieth of an insert's time)."""
+    return None if isinstance(kind, sa.LargeBinary) else kind.dialect_impl(dialect).bind_processor(dialect)
 
 
 COPY_FROM = 100
