@@ -216,3 +216,16 @@ def test_the_kpis_read_platform_category_currency_and_value_of_each_body_and_an_
     assert rows["a"] == {"id": "a", "platform": "P1", "category": "gift", "currency": "EUR", "value": Decimal("3.25")}
     assert rows["b"]["platform"] is None and rows["b"]["value"] == Decimal(0)
     assert rows["c"]["category"] is None and rows["c"]["value"] == Decimal(0)  # unreadable: counted as nothing
+
+
+def test_a_time_given_with_an_offset_is_kept_as_the_same_instant(store: Store) -> None:
+    """SQLite keeps no offset: an expected arrival at 10:34 +02:00 must be kept as 08:34 UTC, not as 10:34."""
+    from clearway.store.bulk import as_utc
+
+    doc = example(reference="TZ1")
+    doc["arrival"] = {**doc.get("arrival", {}), "expected_at": "2026-11-17T10:34:16+02:00"}
+    store.record_batch("platform-1", NOON, list(read_bytes(ndjson(doc), "ndjson")))
+    with store.engine.connect() as conn:
+        kept = conn.execute(sa.select(t.consignments.c.expected_arrival, t.consignments.c.received_at)).one()
+    assert as_utc(kept[0]) == dt.datetime(2026, 11, 17, 8, 34, 16, tzinfo=dt.UTC)
+    assert as_utc(kept[1]) == NOON

@@ -6,16 +6,30 @@ A consignment's content lives once, in `consignment_versions`; `consignments.ver
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+
+
+class UtcDateTime(sa.TypeDecorator[dt.datetime]):
+    """A point in time, bound in UTC: SQLite keeps no offset, so a time given with one (a platform's
+    expected arrival at +02:00) would otherwise be kept as its wall-clock time and read back as UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return value.astimezone(dt.UTC) if value is not None and value.tzinfo is not None else value
 
 submissions = sa.Table(
     "submissions",
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("submitter", sa.String(64), nullable=False),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("format", sa.String(16), nullable=False),
     sa.Column("line", sa.Integer),
     sa.Column("reference", sa.String(64)),
@@ -42,12 +56,12 @@ consignments = sa.Table(
     sa.Column("dispatch_country", sa.String(2), nullable=False),
     sa.Column("destination_country", sa.String(2), nullable=False),
     sa.Column("transport_document_id", sa.String(35), nullable=False),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("lane", sa.String(8)),  # the lane of the latest decision (officers may re-route)
-    sa.Column("expected_arrival", sa.DateTime(timezone=True)),  # from `arrival.expected_at`, for timeliness
-    sa.Column("released_at", sa.DateTime(timezone=True)),  # retention counts from here
-    sa.Column("erased_at", sa.DateTime(timezone=True)),  # when the retention job erased its personal data
+    sa.Column("expected_arrival", UtcDateTime()),  # from `arrival.expected_at`, for timeliness
+    sa.Column("released_at", UtcDateTime()),  # retention counts from here
+    sa.Column("erased_at", UtcDateTime()),  # when the retention job erased its personal data
     sa.Column("dossier_id", sa.String(32)),  # the lead filing of the parcel, when another filer filed it first
     sa.UniqueConstraint("submitter", "reference", name="uq_consignments_submitter_reference"),
     sa.Index("ix_consignments_status", "status"),
@@ -70,7 +84,7 @@ consignment_versions = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("submission_id", sa.String(32), nullable=False),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
     sa.Column("body", sa.Text, nullable=False),  # canonical Consignment v1 JSON of this version
 )
 
@@ -84,7 +98,7 @@ decisions = sa.Table(
     sa.Column("referrals", sa.Text, nullable=False),  # JSON list
     sa.Column("reasons", sa.Text, nullable=False),  # JSON list of {source, code, message}
     sa.Column("score", sa.Float, nullable=False),
-    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_at", UtcDateTime(), nullable=False),
     sa.Column("assessment", sa.Text),  # the duty and tax assessment as JSON, when the revenue stage ran
     sa.Column("event_id", sa.String(32)),  # the `assessed` event that committed the lane to the ledger
     sa.Index("ix_decisions_consignment", "consignment_id"),
@@ -100,7 +114,7 @@ events = sa.Table(
     sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), nullable=False),
     sa.Column("type", sa.String(32), nullable=False),  # registered, amended, assessed ...
     sa.Column("actor", sa.String(64), nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
     sa.Column("data", sa.Text, nullable=False),
     sa.Index("ix_events_consignment", "consignment_id", "at"),
 )
@@ -131,7 +145,7 @@ ledger_checkpoints = sa.Table(
     sa.Column("size", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("root", sa.LargeBinary, nullable=False),
     sa.Column("note", sa.Text, nullable=False),  # the signed checkpoint, as published
-    sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("signed_at", UtcDateTime(), nullable=False),
 )
 
 refunds = sa.Table(
@@ -147,7 +161,7 @@ refunds = sa.Table(
     sa.Column("total", sa.Numeric(18, 4), nullable=False),
     sa.Column("refund", sa.Text, nullable=False),  # the whole refund, lines included, as JSON
     sa.Column("refunded_on", sa.Date, nullable=False),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("event_id", sa.String(32)),  # the `refunded` event that committed it to the ledger
     sa.Index("ix_refunds_consignment", "consignment_id"),
@@ -164,9 +178,9 @@ clients = sa.Table(
     sa.Column("agency", sa.String(64)),  # for the agency role: whose referrals it sees
     sa.Column("secret_hash", sa.Text, nullable=False),  # scrypt, salted; the secret itself is never kept
     sa.Column("webhook_hosts", sa.Text, nullable=False),  # JSON list of hosts the client's webhooks may call
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
-    sa.Column("revoked_at", sa.DateTime(timezone=True)),  # `clients revoke`: its tokens stop working from then
+    sa.Column("revoked_at", UtcDateTime()),  # `clients revoke`: its tokens stop working from then
 )
 
 idempotency_keys = sa.Table(
@@ -177,7 +191,7 @@ idempotency_keys = sa.Table(
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("status_code", sa.Integer, nullable=False),
     sa.Column("response", sa.Text, nullable=False),  # the answer given, given again on a retry
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 
 referrals = sa.Table(
@@ -188,8 +202,8 @@ referrals = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),  # rfi, screening, dnl, oga
     sa.Column("agency", sa.String(64)),  # for oga: the agency it is referred to
     sa.Column("state", sa.String(16), nullable=False),  # open, answered, closed
-    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("answered_at", sa.DateTime(timezone=True)),
+    sa.Column("opened_at", UtcDateTime(), nullable=False),
+    sa.Column("answered_at", UtcDateTime()),
     sa.Column("answer", sa.Text),  # the submitter's answer or the agency's decision, as JSON
     sa.Column("closed_by", sa.String(64)),
     sa.Index("ix_referrals_consignment", "consignment_id"),
@@ -202,7 +216,7 @@ inspections = sa.Table(
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), nullable=False),
     sa.Column("officer", sa.String(64), nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
     sa.Column("method", sa.String(16), nullable=False),  # physical, non_intrusive
     sa.Column("scan_reference", sa.String(64)),
     sa.Column("outcome", sa.String(16), nullable=False),  # compliant, infringement
@@ -221,7 +235,7 @@ audit_log = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("action", sa.String(32), nullable=False),
     sa.Column("consignment_id", sa.String(32)),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
     sa.Column("before", sa.Text, nullable=False),  # JSON: the state the action found
     sa.Column("after", sa.Text, nullable=False),  # JSON: the state it left
     sa.Column("event_id", sa.String(32)),  # the event (and so the ledger leaf) the action recorded
@@ -236,7 +250,7 @@ webhooks = sa.Table(
     sa.Column("url", sa.Text, nullable=False),
     sa.Column("secret", sa.String(64), nullable=False),  # the HMAC key, shown once at subscription
     sa.Column("events", sa.Text, nullable=False),  # JSON list of event types, empty for all
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index("ix_webhooks_tenant", "tenant"),
 )
 
@@ -247,8 +261,8 @@ webhook_deliveries = sa.Table(
     sa.Column("webhook_id", sa.String(32), sa.ForeignKey("webhooks.id"), nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("delivered_at", UtcDateTime()),
     sa.Column("last_error", sa.Text),
     sa.Index("ix_webhook_deliveries_due", "delivered_at", "next_attempt_at"),
 )
@@ -269,7 +283,7 @@ config_versions = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("text", sa.Text, nullable=False),  # the document as the officer wrote it
     sa.Column("author", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 
 export_records = sa.Table(
@@ -283,7 +297,7 @@ export_records = sa.Table(
     sa.Column("value", sa.Numeric(18, 4), nullable=False),  # the declared value at export
     sa.Column("goods", sa.Text, nullable=False),  # JSON list of {description, hs_code, quantity, value}
     sa.Column("source", sa.String(16), nullable=False),  # csv, wco-dms
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("raw", sa.LargeBinary, nullable=False),  # the record as the partner sent it
     sa.Index("ix_export_records_transport_document", "transport_document_id"),
 )
@@ -302,16 +316,16 @@ assessment_failures = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),  # the version that could not be assessed
     sa.Column("error", sa.Text, nullable=False),  # what failed, for officers (never shown to submitters)
     sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("first_failed_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_failed_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),  # back-off: 30 s doubling, 1 h at most
+    sa.Column("first_failed_at", UtcDateTime(), nullable=False),
+    sa.Column("last_failed_at", UtcDateTime(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),  # back-off: 30 s doubling, 1 h at most
 )
 
 revoked_tokens = sa.Table(
     "revoked_tokens",
     metadata,
     sa.Column("jti", sa.String(64), primary_key=True),  # the token's id: a signed-out session
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),  # forgotten after the token expires
+    sa.Column("expires_at", UtcDateTime(), nullable=False),  # forgotten after the token expires
 )
 
 partners = sa.Table(
@@ -326,7 +340,7 @@ partners = sa.Table(
     sa.Column("client_secret", sa.Text),
     sa.Column("feedback", sa.Boolean, nullable=False),  # tell it when its alerts lead to findings here
     sa.Column("country", sa.String(2)),  # whose authorised operators its lists may carry (EU: the Union's)
-    sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("registered_at", UtcDateTime(), nullable=False),
 )
 
 risk_alerts = sa.Table(
@@ -337,15 +351,15 @@ risk_alerts = sa.Table(
     sa.Column("alert_id", sa.String(64), primary_key=True),  # the issuer's id
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("body", sa.Text, nullable=False),  # the RiskAlert as JSON, as signed
-    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),  # issued, or loaded, here
+    sa.Column("issued_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),  # issued, or loaded, here
     sa.Column("actor", sa.String(64), nullable=False),  # who issued or loaded it
     sa.Column("consignment_id", sa.String(32)),  # out: the consignment it came from (never sent)
     sa.Column("selected", sa.Integer),  # out: what the partner's feedback reports
     sa.Column("inspected", sa.Integer),
     sa.Column("found", sa.Integer),
-    sa.Column("feedback_at", sa.DateTime(timezone=True)),
+    sa.Column("feedback_at", UtcDateTime()),
     sa.Index("ix_risk_alerts_expiry", "direction", "expires_at"),
 )
 
@@ -362,7 +376,7 @@ aeo_operators = sa.Table(
     sa.Column("status", sa.String(12), nullable=False),  # authorised, suspended, revoked
     sa.Column("effective", sa.Date, nullable=False),
     sa.Column("valid_to", sa.Date, nullable=False),
-    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("loaded_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("source", "operator", "status", "effective", name="uq_aeo_operator_status"),
 )
 
@@ -376,10 +390,10 @@ manifests = sa.Table(
     sa.Column("master_type", sa.String(8), nullable=False),  # mawb, cmr, cim, s8
     sa.Column("master_id", sa.String(35), nullable=False),
     sa.Column("body", sa.Text, nullable=False),  # the manifest's canonical JSON, as last filed
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expected_at", sa.DateTime(timezone=True)),  # declared arrival
-    sa.Column("arrived_at", sa.DateTime(timezone=True)),  # the last arrival recorded on it
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("expected_at", UtcDateTime()),  # declared arrival
+    sa.Column("arrived_at", UtcDateTime()),  # the last arrival recorded on it
     sa.Column("state", sa.String(16), nullable=False),  # filed, partly_arrived, arrived
     sa.UniqueConstraint("submitter", "reference", name="uq_manifests_submitter_reference"),
 )
@@ -392,7 +406,7 @@ manifest_houses = sa.Table(
     sa.Column("document_type", sa.String(16), nullable=False),
     sa.Column("receptacle", sa.String(29)),  # S9, for an item in a UPU despatch
     sa.Column("state", sa.String(24), nullable=False),  # expected, arrived, arrived_without_data
-    sa.Column("arrived_at", sa.DateTime(timezone=True)),
+    sa.Column("arrived_at", UtcDateTime()),
     sa.Index("ix_manifest_houses_document", "transport_document_id"),
     sa.Index("ix_manifest_houses_state", "state"),
 )
@@ -416,8 +430,8 @@ payables = sa.Table(
     sa.Column("state", sa.String(16), nullable=False),  # open, part_paid, paid, overpaid, refund_due, ...
     sa.Column("guaranteed_by", sa.String(64)),  # the holder whose guarantee it draws on
     sa.Column("origin", sa.String(64)),  # what made it: inspection:<id>, audit:<id>, appeal:<id>
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Index("ix_payables_consignment", "consignment_id"),
     sa.Index("ix_payables_payer", "payer"),
     sa.Index("ix_payables_state", "state"),
@@ -436,7 +450,7 @@ payments = sa.Table(
     sa.Column("bank_reference", sa.String(64)),  # the bank's id of the entry: a statement read twice pays once
     sa.Column("unmatched", sa.Numeric(18, 4), nullable=False),  # what no payable took
     sa.Column("recorded_by", sa.String(64), nullable=False),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("bank_reference", name="uq_payments_bank_reference"),
     sa.Index("ix_payments_reference", "reference"),
 )
@@ -456,8 +470,8 @@ accounts = sa.Table(
     sa.Column("deferred", sa.Boolean, nullable=False),  # pays monthly, by the terms' deferred day
     sa.Column("guarantee", sa.Numeric(18, 4)),  # the guarantee's ceiling, when it holds one
     sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("opened_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 reassessments = sa.Table(
@@ -468,7 +482,7 @@ reassessments = sa.Table(
     sa.Column("number", sa.Integer, nullable=False),  # 2 for the first correction (the decision's is 1)
     sa.Column("assessment", sa.Text, nullable=False),
     sa.Column("origin", sa.String(64), nullable=False),  # inspection:<id>, audit:<id>, appeal:<id>
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
     sa.Column("event_id", sa.String(32)),
     sa.UniqueConstraint("consignment_id", "number", name="uq_reassessments_number"),
 )
@@ -480,13 +494,13 @@ appeals = sa.Table(
     sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), nullable=False),
     sa.Column("payable_id", sa.String(32)),  # the demand appealed; none for a decision
     sa.Column("lodged_by", sa.String(64), nullable=False),
-    sa.Column("lodged_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("lodged_at", UtcDateTime(), nullable=False),
     sa.Column("grounds", sa.Text, nullable=False),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("review_by", sa.Date, nullable=False),  # the decision on it is due by
     sa.Column("kept", sa.Numeric(18, 4)),  # partly annulled: what stands of the demand
     sa.Column("decided_by", sa.String(64)),
-    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("decided_at", UtcDateTime()),
     sa.Index("ix_appeals_consignment", "consignment_id"),
 )
 
@@ -497,7 +511,7 @@ audit_cases = sa.Table(
     sa.Column("scope", sa.String(16), nullable=False),  # ioss, seller, platform, consignee
     sa.Column("subject", sa.String(128), nullable=False),
     sa.Column("opened_by", sa.String(64), nullable=False),
-    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("opened_at", UtcDateTime(), nullable=False),
     sa.Column("state", sa.String(16), nullable=False),  # open, closed
     sa.Column("consignments", sa.Text, nullable=False),  # JSON list of the parcels it gathered
 )
@@ -510,6 +524,6 @@ tax_referrals = sa.Table(
     sa.Column("period", sa.String(7), nullable=False),
     sa.Column("destination_country", sa.String(2), nullable=False),
     sa.Column("facts", sa.Text, nullable=False),  # what was declared and what customs saw, as JSON
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("scheme_id", "period", "destination_country", name="uq_tax_referrals_line"),
 )
