@@ -24,6 +24,7 @@ class UtcDateTime(sa.TypeDecorator[dt.datetime]):
     def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         return value.astimezone(dt.UTC) if value is not None and value.tzinfo is not None else value
 
+
 submissions = sa.Table(
     "submissions",
     metadata,
