@@ -211,11 +211,15 @@ def test_the_kpis_read_platform_category_currency_and_value_of_each_body_and_an_
             "items": [{"quantity": 2, "unit_price": "1.50", "hs_code": "610910"},
                       {"quantity": 1, "unit_price": "0.25"}]}  # fmt: skip
     empty = {"category": "sale_of_goods", "currency": "USD", "items": []}
-    facts = _body_facts(["a", "b", "c"], [json.dumps(good), json.dumps(empty), '{"items": [{"quantity": "x"}]}'])
+    odd = ['{"items": [{"quantity": "x"}]}', '{"items": []}, {"items": []}']  # bad field; two values in one
+    facts = _body_facts(["a", "b", "c", "d"], [json.dumps(good), json.dumps(empty), *odd])
     rows = {r["id"]: r for r in facts.iter_rows(named=True)}
     assert rows["a"] == {"id": "a", "platform": "P1", "category": "gift", "currency": "EUR", "value": Decimal("3.25")}
     assert rows["b"]["platform"] is None and rows["b"]["value"] == Decimal(0)
     assert rows["c"]["category"] is None and rows["c"]["value"] == Decimal(0)  # unreadable: counted as nothing
+    assert rows["d"]["category"] is None and facts.height == 4
+    alone = _body_facts(["x", "y"], [json.dumps(empty), odd[1]])  # the only odd body: decodes as two values
+    assert alone["id"].to_list() == ["x", "y"] and alone["category"].to_list() == ["sale_of_goods", None]
 
 
 def test_a_time_given_with_an_offset_is_kept_as_the_same_instant(store: Store) -> None:

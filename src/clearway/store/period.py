@@ -159,7 +159,7 @@ _one_body = msgspec.json.Decoder(_Body)
 def _body(text: str) -> _Body:
     try:
         return _one_body.decode(text)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except msgspec.DecodeError:  # a ValidationError is one too
         return _Body()
 
 
@@ -168,7 +168,9 @@ def _body_facts(ids: list[str], bodies: list[str]) -> pl.DataFrame:
     in one call (a Polars JSON decode of the whole bodies took most of a period's read)."""
     try:
         decoded = _bodies.decode(("[" + ",".join(bodies) + "]").encode())
-    except (msgspec.DecodeError, msgspec.ValidationError):  # one odd body: the others still count
+    except msgspec.DecodeError:  # one odd body: the others still count
+        decoded = []
+    if len(decoded) != len(bodies):  # unreadable, or a body that is not one JSON value
         decoded = [_body(text) for text in bodies]
     owners, prices, quantities = [], [], []
     for cid, body in zip(ids, decoded, strict=True):
