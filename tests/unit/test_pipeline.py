@@ -98,3 +98,21 @@ def test_assess_runs_on_a_partition_of_plain_columns() -> None:
 def test_empty_batch_gives_no_decisions() -> None:
     decisions = build_pipeline(load_profiles(None))(to_batch([]), Context(as_of=NOON))
     assert decisions.height == 0
+
+
+def test_a_value_derived_from_a_frame_lives_as_long_as_the_frame() -> None:
+    import gc
+
+    from clearway.pipeline.derived import Derived
+
+    kept: Derived[int] = Derived()
+    built: list[int] = []
+    frame = pl.DataFrame({"a": [1, 2, 3]})
+    assert kept.of(frame, lambda f: built.append(f.height) or f.height) == 3
+    assert kept.of(frame, lambda f: built.append(f.height) or 0) == 3  # kept, not built again
+    assert built == [3]
+    other = pl.DataFrame({"a": [1, 2, 3]})  # equal, but another frame: its own value
+    assert kept.get(other) is None
+    del frame
+    gc.collect()
+    assert kept._entries == {}  # the entry went with its frame: nothing grows with the batches seen

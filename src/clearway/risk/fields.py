@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
 from typing import Literal
 
 import polars as pl
 
 from clearway.pipeline.batch import BATCH_SCHEMA, ITEM_SCHEMA
+from clearway.pipeline.derived import Derived
 
 Kind = Literal["text", "code", "decimal", "integer", "codes"]  # codes: a list of codes (routing countries)
 
@@ -74,31 +73,18 @@ def explode_items(batch: pl.DataFrame, text_fields: set[str]) -> pl.DataFrame:
     Several stages ask for the same batch: the frame is built once per batch (and each text normalised
     once), kept while the batch lives. A frame is immutable, so sharing it changes nothing for its readers.
     """
-    key = id(batch)
-    entry = _EXPLODED.get(key)
-    if entry is None or entry[0]() is not batch:
-        entry = (weakref.ref(batch, _forget(key)), _explode(batch))
-        _EXPLODED[key] = entry
-    missing = sorted(normalised(f) for f in text_fields if normalised(f) not in entry[1].columns)
+    frame = _EXPLODED.of(batch, _explode)
+    missing = sorted(normalised(f) for f in text_fields if normalised(f) not in frame.columns)
     if missing:
         by_name = {normalised(f): f for f in text_fields}
-        frame = entry[1].with_columns([normalise_expr(pl.col(column(by_name[m]))).alias(m) for m in missing])
-        entry = (entry[0], frame)
-        _EXPLODED[key] = entry
-    return entry[1]
+        frame = _EXPLODED.put(
+            batch, frame.with_columns([normalise_expr(pl.col(column(by_name[m]))).alias(m) for m in missing])
+        )
+    return frame
 
 
-_EXPLODED: dict[int, tuple[weakref.ref[pl.DataFrame], pl.DataFrame]] = {}
-"""Exploded frames by the id of their batch, with a weak reference that drops the entry with the batch."""
-
-
-def _forget(key: int) -> Callable[[object], None]:
-    """The weak reference's callback: the batch is gone, and its frame with it."""
-
-    def drop(_: object) -> None:
-        _EXPLODED.pop(key, None)
-
-    return drop
+_EXPLODED: Derived[pl.DataFrame] = Derived()
+"""Exploded frames by their batch."""
 
 
 def _explode(batch: pl.DataFrame) -> pl.DataFrame:
