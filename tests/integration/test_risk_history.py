@@ -1,5 +1,6 @@
 """Detectors that read the store's history, through the service on both databases: a split across
-submissions, a repeat offender after a seizure, undervaluation against stored accepted lines."""
+submissions, a repeat offender after a seizure, undervaluation against stored accepted lines and a seller's
+habit of declaring low."""
 
 from __future__ import annotations
 
@@ -68,6 +69,27 @@ def test_undervaluation_against_stored_accepted_lines(service: Service) -> None:
     cid = registration(service.submit([low], key="b"))
     found = [r for r in reasons(service, cid) if r["code"] == "DET-UNDERVALUE"]
     assert found and "(20 lines)" in found[0]["message"]  # the reference is the 20 stored lines
+
+
+def test_a_sellers_habit_of_declaring_low_is_read_from_its_stored_lines(service: Service) -> None:
+    usual = [parcel(f"UV{i}", f"{36 + i % 9}.00") for i in range(20)]
+    for i, doc in enumerate(usual):  # ten sellers, each to its own buyers
+        doc["seller"] = {"name": f"Seller {i % 10}", "address": {"city": "Shenzhen", "country": "CN"}}
+        doc["consignee"] = doc["consignee"] | {"name": f"Buyer {i}"}
+    service.submit(usual, key="a")
+
+    def lowball(reference: str, buyer: str) -> dict[str, Any]:
+        doc = parcel(reference, "15.00")  # under half of about 40, inside the subheading's spread
+        doc["seller"] = {"name": "Lowball Trading", "address": {"city": "Yiwu", "country": "CN"}}
+        doc["consignee"] = doc["consignee"] | {"name": buyer}
+        return doc
+
+    first = registration(service.submit([lowball("LB1", "Buyer A")], key="b"))
+    assert not [r for r in reasons(service, first) if r["code"].startswith("DET-UNDERVALUE")]  # one line is no habit
+    service.submit([lowball("LB2", "Buyer B")], key="c")
+    third = registration(service.submit([lowball("LB3", "Buyer C")], key="d"))
+    found = [r["message"] for r in reasons(service, third) if r["code"] == "DET-UNDERVALUE-SELLER"]
+    assert found and "on 3 of its 3 lines" in found[0]  # two stored, accepted lines and this one
 
 
 def korean(reference: str) -> dict[str, Any]:

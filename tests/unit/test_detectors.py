@@ -13,7 +13,7 @@ import polars as pl
 from clearway.bootstrap import load_brand_floors
 from clearway.model import validate_raw
 from clearway.pipeline import BatchRow, Context, History, to_batch
-from clearway.pipeline.history import EXPORTS, OFFENDERS, PARCELS, UNIT_VALUES
+from clearway.pipeline.history import DECLARED_VALUES, EXPORTS, OFFENDERS, PARCELS, UNIT_VALUES
 from clearway.revenue import FixedRates
 from clearway.risk.detectors import CounterfeitDetector, SplitShipmentDetector, UndervaluationDetector
 from clearway.risk.exports import ExportMismatchDetector
@@ -101,9 +101,90 @@ def test_undervaluation_needs_enough_history() -> None:
     few = [row(f"u{i}", "20.00") for i in range(5)]
     assert hits(UndervaluationDetector(RATES), *few, row("low", "2.00")).is_empty()
     history = pl.DataFrame(
-        {"hs6": ["620610"], "median_log": [3.0], "mad_log": [0.2], "n": [500]}, schema_overrides={"n": pl.UInt32}
+        {"hs6": ["620610"], "goods": [None], "median_log": [3.0], "mad_log": [0.2], "n": [500], "declarants": [40]},
+        schema=UNIT_VALUES,
     )
     assert hits(UndervaluationDetector(RATES, history=history), row("low", "2.00"))["key"].to_list() == ["low"]
+
+
+def sold_by(seller: str, key: str, price: str) -> BatchRow:
+    return row(key, price, seller={"name": seller, "address": {"city": "Shenzhen", "country": "CN"}})
+
+
+def test_one_busy_seller_cannot_pull_the_usual_value_down_to_its_own() -> None:
+    # ten sellers declare the blouse at about USD 22; one declares it at USD 2.2 on more lines than all of them
+    honest = [sold_by(f"Seller {s}", f"h{s}-{i}", f"{18 + s}.00") for s in range(10) for i in range(3)]
+    cheap = [sold_by("Lowball Trading", f"c{i}", "2.00") for i in range(40)]
+    found = hits(UndervaluationDetector(RATES), *honest, *cheap)
+    # a median over lines would sit at USD 2.2 and flag nothing; over sellers it stays near USD 22
+    assert set(found.filter(pl.col("code") == "DET-UNDERVALUE-SELLER")["key"]) == {f"c{i}" for i in range(40)}
+    assert (
+        "by a seller who declares under half the usual value on 40 of its 40 lines of them (about USD 2.2 a unit)"
+        in (found["message"][0])
+    )
+    assert not found["key"].str.starts_with("h").any()
+
+
+def test_goods_whose_prices_spread_widely_make_no_habit_of_an_honest_sellers_cheap_lines() -> None:
+    reference = pl.DataFrame({"hs6": ["970191"], "goods": [None], "median_log": [math.log(22.0)], "mad_log": [0.55],
+                              "n": [900], "declarants": [80]}, schema=UNIT_VALUES)  # fmt: skip
+    # a quarter of a painter's 60 lines under half the usual, as prices this spread give a fifth of them
+    lines = [row(f"p{i}", "8.00" if i % 4 == 0 else "18.00", hs="970191", description="Oil painting")
+             for i in range(60)]  # fmt: skip
+    assert with_history(UndervaluationDetector(RATES), History(unit_values=reference), *lines).is_empty()
+
+
+def test_goods_are_compared_with_the_same_goods_not_with_others_under_their_code() -> None:
+    def scissors(seller: str, key: str, price: str) -> BatchRow:
+        return row(key, price, hs="821300", description="Stainless steel scissors",
+                   seller={"name": seller, "address": {"city": "Yangjiang", "country": "CN"}})  # fmt: skip
+
+    honest = [scissors("Blade Works", f"b{i}", "4.00") for i in range(30)]
+    honest += [scissors(f"Seller {s}", f"s{s}-{i}", "4.40") for s in range(2) for i in range(3)]
+    # five sellers declare sweaters under the scissors' code: the subheading's sellers mostly say USD 33
+    sweaters = [row(f"w{s}-{i}", "30.00", hs="821300", description="Wool sweater",
+                    seller={"name": f"Knits {s}", "address": {"city": "Ningbo", "country": "CN"}})
+                for s in range(5) for i in range(3)]  # fmt: skip
+    low = [scissors("Lowball Trading", f"l{i}", "1.00") for i in range(3)]
+    found = hits(UndervaluationDetector(RATES), *honest, *sweaters, *low)
+    assert set(found["key"]) == {"l0", "l1", "l2"}  # not the honest scissors at USD 4.4 (against 33, they would be)
+    assert "those goods usually declare about USD 4.6" in found["message"][0]  # not the sweaters
+
+
+def test_gifts_do_not_set_what_goods_sell_for() -> None:
+    def scissors(seller: str, key: str, price: str, **fields: Any) -> BatchRow:
+        return row(key, price, hs="821300", description="Stainless steel scissors",
+                   seller={"name": seller, "address": {"city": "Yangjiang", "country": "CN"}}, **fields)  # fmt: skip
+
+    sales = [scissors("Blade Works", f"b{i}", "4.00") for i in range(30)]
+    sales += [scissors(f"Seller {s}", f"s{s}-{i}", "4.40") for s in range(2) for i in range(3)]
+    # a dozen private senders give the same scissors, valued at what a shop would ask
+    gifts = [scissors(f"Private {p}", f"g{p}", "15.00", category="gift", order=None) for p in range(12)]
+    assert hits(UndervaluationDetector(RATES), *sales, *gifts).is_empty()
+
+
+def test_a_cheap_line_of_a_seller_who_usually_declares_the_usual_value_is_not_the_seller_pattern() -> None:
+    # one line in six under half the usual value is the spread of honest prices, not a seller's habit
+    others = [sold_by(f"Seller {s}", f"h{s}-{i}", f"{18 + s}.00") for s in range(10) for i in range(3)]
+    usual = [sold_by("Fair Trading", f"f{i}", "20.00") for i in range(5)]
+    found = hits(UndervaluationDetector(RATES), *others, *usual, sold_by("Fair Trading", "sale", "9.00"))
+    assert found.is_empty()  # USD 9.9 against about 22: inside the spread, and the seller declares 22 as a rule
+
+
+def test_a_sellers_accepted_history_counts_toward_its_pattern() -> None:
+    reference = pl.DataFrame({"hs6": ["620610"], "goods": [None], "median_log": [math.log(22.0)], "mad_log": [0.4],
+                              "n": [500], "declarants": [60]}, schema=UNIT_VALUES)  # fmt: skip
+    declared = pl.DataFrame({"hs6": ["620610"], "goods": [None], "declarant": ["lowball trading|CN"],
+                             "median_log": [math.log(6.6)], "n": [12], "low": [6]}, schema=DECLARED_VALUES)  # fmt: skip
+    one = sold_by("Lowball  Trading", "one", "6.00")  # USD 6.6: within the subheading's wide spread
+    assert with_history(UndervaluationDetector(RATES), History(unit_values=reference), one).is_empty()
+    known = History(unit_values=reference, declared_values=declared)
+    stage = UndervaluationDetector(RATES)
+    found = with_history(stage, known, one)
+    assert found.select("key", "code").rows() == [("one", "DET-UNDERVALUE-SELLER")]
+    assert "on 7 of its 13 lines" in found["message"][0]  # twelve stored (six low) and this one
+    missing = stage.run(to_batch([one]), Context(as_of=DAY, history=known)).columns
+    assert missing is not None and round(missing["undervalued_eur"][0], 2) == round((22.0 - 6.6) / 1.1, 2)
 
 
 def test_a_brand_beside_a_counterfeit_marker_is_flagged_at_any_price() -> None:
@@ -168,8 +249,8 @@ def test_repeat_offenders_by_seller_consignee_or_delivery_address() -> None:
 
 
 def test_undervaluation_prefers_stored_history_and_falls_back_to_the_batch() -> None:
-    stored = pl.DataFrame({"hs6": ["620610"], "median_log": [math.log(40.0)], "mad_log": [0.1], "n": [500]},
-                          schema=UNIT_VALUES)  # fmt: skip
+    stored = pl.DataFrame({"hs6": ["620610"], "goods": [None], "median_log": [math.log(40.0)], "mad_log": [0.1],
+                           "n": [500], "declarants": [40]}, schema=UNIT_VALUES)  # fmt: skip
     history = History(unit_values=stored)
     # against the stored USD 40, a USD 8.8 blouse is low even though the batch alone has no reference
     assert with_history(UndervaluationDetector(RATES), history, row("low", "8.00"))["key"].to_list() == ["low"]

@@ -36,11 +36,24 @@ OFFENDERS: dict[str, pl.DataType] = {
 
 UNIT_VALUES: dict[str, pl.DataType] = {
     "hs6": pl.String(),
-    "median_log": pl.Float64(),  # of USD unit values
-    "mad_log": pl.Float64(),
-    "n": pl.UInt32(),
+    "goods": pl.String(),  # a normalised description within the subheading; null for the whole subheading
+    "median_log": pl.Float64(),  # of USD unit values: the median of each declarant's median
+    "mad_log": pl.Float64(),  # of the lines around it
+    "n": pl.UInt32(),  # lines
+    "declarants": pl.UInt32(),  # sellers who declared them
 }
-"""The usual unit value per HS subheading, from accepted history (lines no inspection found wrong)."""
+"""The usual unit value per HS subheading and per description within it, from accepted history (lines no
+inspection found wrong); the description's rows only where it has enough lines to be kept."""
+
+DECLARED_VALUES: dict[str, pl.DataType] = {
+    "hs6": pl.String(),
+    "goods": pl.String(),  # the description whose usual value the lines were compared with, or null: the HS6's
+    "declarant": pl.String(),  # the seller (`risk.detectors.declarant`)
+    "median_log": pl.Float64(),  # of its USD unit values
+    "n": pl.UInt32(),  # lines
+    "low": pl.UInt32(),  # lines under half the usual value they were compared with (UNIT_VALUES)
+}
+"""The unit value each seller usually declares of the same goods, from the same accepted history."""
 
 
 ASSESSED: dict[str, pl.DataType] = {
@@ -141,6 +154,7 @@ class History:
     parcels: pl.DataFrame = field(default_factory=lambda: _empty(PARCELS))
     offenders: pl.DataFrame = field(default_factory=lambda: _empty(OFFENDERS))
     unit_values: pl.DataFrame = field(default_factory=lambda: _empty(UNIT_VALUES))
+    declared_values: pl.DataFrame = field(default_factory=lambda: _empty(DECLARED_VALUES))
     assessed: pl.DataFrame = field(default_factory=lambda: _empty(ASSESSED))
     exports: pl.DataFrame = field(default_factory=lambda: _empty(EXPORTS))
     hit_rates: pl.DataFrame = field(default_factory=lambda: _empty(HIT_RATES))

@@ -11,16 +11,20 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
+import numpy as np
 import polars as pl
+from scipy.special import bdtrc, ndtr
 
 from clearway.errors import RuleFileError
 from clearway.model.codelists import normalise_text
 from clearway.model.vocabulary import Domain
+from clearway.pipeline.derived import Derived
 from clearway.pipeline.stage import Context, StageOutput, hits_of, no_hits
 from clearway.revenue.fx import ExchangeRates, MissingRate
 from clearway.revenue.rules import RuleBook
-from clearway.risk.fields import explode_items, normalise_expr
+from clearway.risk.fields import explode_items, normalise_expr, normalised
 
 
 def usd_rates(rates: ExchangeRates, currencies: list[str], day: dt.date) -> dict[str, float]:
@@ -234,82 +238,286 @@ class CounterfeitDetector:
         return StageOutput(detector_hits(flagged, "DET-COUNTERFEIT", "red", None, 70.0, "ipr"))
 
 
+def declarant() -> pl.Expr:
+    """Who declared a line's price: the seller's first identifier, else its name (case and spacing folded)
+    with its country. Over a frame with `seller_identifier`, `seller_name` and `seller_country`."""
+    name = pl.col("seller_name").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.coalesce(
+        pl.col("seller_identifier"), pl.concat_str([name, pl.col("seller_country").fill_null("")], separator="|")
+    ).alias("declarant")
+
+
+def goods(description: pl.Expr) -> pl.Expr:
+    """The goods a line's price is compared with: its description, normalised (`goods`)."""
+    return normalise_expr(description).alias("goods")
+
+
 @dataclass(frozen=True)
 class UndervaluationDetector:
-    """A unit value far below what the same HS subheading usually declares.
+    """A unit value far below what the same goods usually declare, line by line and seller by seller.
 
-    The reference is the median and the median absolute deviation of log USD unit values per HS6, from
-    accepted history (`context.history.unit_values`, or `history` given at construction) where it has at
-    least `minimum` lines of the subheading, else from the batch itself. A line is flagged below both
-    median - `k` x 1.4826 MAD and `share` x median.
+    The usual unit value is what the same goods sell for: the prices of sales only (a gift has no price paid,
+    and private senders declare what the goods would cost them in a shop), as the WTO Valuation Agreement
+    (art. 2 and 3) values goods by the transaction values of identical, else similar, goods sold for export
+    at about the same time. It is kept for each HS subheading and for each description within it (the same
+    goods under the same words, which several sellers of one product on a marketplace share); a line is compared
+    with its description's where at least `minimum` lines from `declarants` sellers gave one, else with its
+    subheading's: a subheading mixes goods of different prices, and goods declared under a wrong code
+    would otherwise set the price of the right ones. Within either, the usual value is the median of each
+    seller's median log USD unit value, so that one seller who declares many lines (an undervaluing one
+    above all) counts once; the spread is the median absolute deviation of the lines around it. It comes
+    from accepted history (`context.history.unit_values`, or `history` given at construction) where that
+    knows the goods well enough, else from the batch itself.
+
+    - `DET-UNDERVALUE`: a line below both median - `k` x 1.4826 MAD and `share` x the usual value.
+    - `DET-UNDERVALUE-SELLER`: a line below `low_share` x the usual value from a seller who declares that
+      low as a habit: over its lines of the same goods (its accepted history and this batch, at least
+      `seller_minimum`), its usual value is below the goods' and so many are that low that honest prices
+      would give as many with a chance under `seller_significance` (binomial; `chance`). Honest prices that
+      spread log-normally as widely as goods usually do put about one line in twelve under half the usual
+      value. One low line, or two in five, is the spread of honest prices; three in three, or half of ten,
+      is a habit.
+
+    Each flagged consignment carries `undervalued_eur`, the most value one of its flagged lines lacks
+    against the usual.
     """
 
     rates: ExchangeRates
-    history: pl.DataFrame | None = field(default=None)  # hs6, median_log, mad_log, n
+    history: pl.DataFrame | None = field(default=None)  # UNIT_VALUES
     k: float = 3.0
     share: float = 0.35
-    minimum: int = 15  # declarations of the subheading needed before its reference is trusted
+    minimum: int = 15  # declarations of the goods needed before their reference is trusted
+    declarants: int = 3  # sellers of a description needed before it is a reference of its own
+    honest_low: float = 0.1
+    seller_significance: float = 0.01
+    low_share: float = 0.5
+    seller_minimum: int = 3
     name: str = "undervaluation"
 
     def reference(self, items: pl.DataFrame) -> pl.DataFrame:
-        logs = items.filter(pl.col("unit_usd") > 0).with_columns(pl.col("unit_usd").log().alias("log_value"))
-        return logs.group_by("hs6").agg(
-            pl.col("log_value").median().alias("median_log"),
-            (pl.col("log_value") - pl.col("log_value").median()).abs().median().alias("mad_log"),
-            pl.len().alias("n"),
+        """UNIT_VALUES over the sales among lines with `category`, `hs6`, `goods`, `unit_usd` and `declarant`:
+        a row per subheading (`goods` null) and a row per description within it."""
+        logs = _logs(items.filter(pl.col("category") == "sale_of_goods"))
+        return self._usual(pl.concat([logs.with_columns(pl.lit(None, pl.String).alias("goods")), logs]))
+
+    @staticmethod
+    def _usual(logs: pl.DataFrame) -> pl.DataFrame:
+        """UNIT_VALUES of lines with `log_value`, per `hs6` and `goods` (null: the whole subheading)."""
+        centre = (
+            logs.group_by("hs6", "goods", "declarant")
+            .agg(pl.col("log_value").median().alias("median_log"))
+            .group_by("hs6", "goods")
+            .agg(pl.col("median_log").median(), pl.len().cast(pl.UInt32).alias("declarants"))
+        )
+        return (
+            logs.join(centre, on=["hs6", "goods"], nulls_equal=True)
+            .group_by("hs6", "goods")
+            .agg(
+                pl.col("median_log").first(),
+                (pl.col("log_value") - pl.col("median_log")).abs().median().alias("mad_log"),
+                pl.len().cast(pl.UInt32).alias("n"),
+                pl.col("declarants").first(),
+            )
+            .select(list(UNIT_VALUE_COLUMNS))
         )
 
-    def references(self, items: pl.DataFrame, context: Context) -> pl.DataFrame:
-        """History where it knows the subheading well enough; the batch's own lines for the rest."""
+    def _trusted(self, reference: pl.DataFrame) -> _Trusted:
+        """What of `reference` (UNIT_VALUES) lines are compared with: the subheadings and the descriptions
+        with enough lines, the descriptions only where enough sellers share them."""
+        trusted = reference.filter(pl.col("n") >= self.minimum)
+        descriptions = trusted.filter(pl.col("goods").is_not_null())
+        return _Trusted(
+            codes=trusted.filter(pl.col("goods").is_null()).select("hs6", "median_log", "mad_log", "n"),
+            goods=descriptions.filter(pl.col("declarants") >= self.declarants).select(
+                "hs6", "goods", *[pl.col(v).alias(f"own_{v}") for v in _VALUES]
+            ),
+            known_goods=descriptions.select("hs6", "goods"),
+        )
+
+    def compared(self, lines: pl.DataFrame, reference: _Trusted) -> pl.DataFrame:
+        """`lines` (with `hs6` and `goods`) that a reference knows, each with the one it is compared with:
+        `median_log`, `mad_log`, `n` and `basis` (the line's `goods` where their own reference is used,
+        else null for the subheading's)."""
+        return (
+            lines.join(reference.goods, on=["hs6", "goods"], how="left")
+            .join(reference.codes, on="hs6", how="left")
+            .select(
+                *lines.columns,
+                *[pl.coalesce(f"own_{v}", v).alias(v) for v in _VALUES],
+                pl.when(pl.col("own_n").is_not_null()).then(pl.col("goods")).alias("basis"),
+            )
+            .filter(pl.col("n").is_not_null())
+        )
+
+    def declared(self, items: pl.DataFrame, reference: pl.DataFrame) -> pl.DataFrame:
+        """DECLARED_VALUES over lines with `hs6`, `goods`, `declarant` and `unit_usd`, per seller and the
+        reference each line is compared with; `low` counts the lines below `low_share` x its usual value."""
+        return self._per_seller(self.compared(_logs(items), self._trusted(reference))).rename({"basis": "goods"})
+
+    def _per_seller(self, compared: pl.DataFrame) -> pl.DataFrame:
+        """Compared lines (with `log_value`) per seller and reference (`hs6`, `basis`): their median log unit
+        value, their number, and those below `low_share` x the usual value."""
+        low = pl.col("log_value") < pl.col("median_log") + math.log(self.low_share)
+        return compared.group_by("hs6", "basis", "declarant").agg(
+            pl.col("log_value").median().alias("median_log"), pl.len().cast(pl.UInt32).alias("n"),
+            low.sum().cast(pl.UInt32).alias("low"),
+        )  # fmt: skip
+
+    def references(self, items: pl.DataFrame, context: Context) -> _Trusted:
+        """History where it knows the goods well enough; the batch's own lines for the rest."""
         stored = context.history.unit_values if self.history is None else self.history
-        known = stored.filter(pl.col("n") >= self.minimum).select("hs6", "median_log", "mad_log", "n")
+        split = _TRUSTED.of(stored, lambda _: {})
+        known = split.get((self.minimum, self.declarants)) or split.setdefault(
+            (self.minimum, self.declarants), self._trusted(stored)
+        )
         if items.height < self.minimum:
-            return known  # the batch's own lines cannot reach `minimum` for any subheading
-        own = self.reference(items).filter(~pl.col("hs6").is_in(known["hs6"].implode()))
-        return pl.concat([known, own], how="vertical_relaxed")
+            return known  # the batch's own lines cannot reach `minimum` for any goods
+        if known.codes.is_empty() and known.known_goods.is_empty():
+            return self._trusted(self.reference(items))
+        sale = (pl.col("category") == "sale_of_goods") & (pl.col("unit_usd") > 0)
+        # the batch's own reference only where it has enough lines of goods history does not know
+        sales = items.filter(
+            sale & ((sale.sum().over("hs6") >= self.minimum) | (sale.sum().over("hs6", "goods") >= self.minimum))
+        )
+        own = []
+        for keys, by in ((["hs6"], known.codes), (["hs6", "goods"], known.known_goods)):
+            busy = sales.group_by(keys).len().filter(pl.col("len") >= self.minimum) if sales.height else sales
+            busy = busy.join(by.select(keys), on=keys, how="anti") if busy.height else busy
+            if busy.height:
+                lines = sales.join(busy, on=keys, how="semi")
+                own.append(lines.with_columns(pl.lit(None, pl.String).alias("goods")) if keys == ["hs6"] else lines)
+        if not own:
+            return known
+        batch = self._trusted(self._usual(pl.concat(own)))
+        return _Trusted(
+            codes=pl.concat([known.codes, batch.codes], how="vertical_relaxed"),
+            goods=pl.concat([known.goods, batch.goods], how="vertical_relaxed"),
+            known_goods=known.known_goods,
+        )
+
+    def sellers(self, compared: pl.DataFrame, context: Context) -> pl.DataFrame:
+        """Each seller of the compared lines per reference (`hs6`, `basis`), over its accepted history and
+        these lines: its usual log unit value (the two medians weighed by their lines) `seller_log`, its lines
+        `seller_n`, and those below `low_share` x the usual value `seller_low`."""
+        stored = context.history.declared_values.select(
+            "hs6", pl.col("goods").alias("basis"), "declarant", pl.col("median_log").alias("stored_log"),
+            pl.col("n").alias("stored_n"), pl.col("low").alias("stored_low"),
+        )  # fmt: skip
+        lines, stored_lines = pl.col("n").cast(pl.Float64), pl.col("stored_n").fill_null(0).cast(pl.Float64)
+        low = pl.col("low").cast(pl.Float64) + pl.col("stored_low").fill_null(0).cast(pl.Float64)
+        return (
+            self._per_seller(compared)
+            .join(stored, on=["hs6", "basis", "declarant"], how="left", nulls_equal=True)
+            .select(
+                "hs6",
+                "basis",
+                "declarant",
+                ((pl.col("median_log") * lines + pl.col("stored_log").fill_null(0.0) * stored_lines)
+                 / (lines + stored_lines)).alias("seller_log"),
+                (lines + stored_lines).alias("seller_n"),
+                low.alias("seller_low"),
+            )
+        )  # fmt: skip
+
+    def chance(self, lines: pl.DataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """For each line's seller: the chance that honest prices give at least as many lines under `low_share`
+        x the usual value among its lines (binomial), where an honest line falls that low as often as the
+        goods' own spread (MAD) makes it, and at least `honest_low` of the time."""
+        with np.errstate(divide="ignore"):
+            spread = 1.4826 * lines["mad_log"].fill_null(0.0).to_numpy()
+            honest = np.maximum(self.honest_low, ndtr(math.log(self.low_share) / spread))
+        low, n = (lines[c].fill_null(0).cast(pl.Int64).to_numpy() for c in ("seller_low", "seller_n"))
+        # at least `low` of `n` is more than `low` - 1; at least none is certain
+        return np.asarray(np.where(low > 0, bdtrc(np.maximum(low - 1, 0), n, honest), 1.0), dtype=np.float64)
 
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
         if batch.is_empty():
             return StageOutput(no_hits())
         usd = usd_rates(self.rates, [*batch["currency"].unique().to_list(), "EUR"], context.as_of.date())
+        unit_usd = pl.col("item.unit_price").cast(pl.Float64) * pl.col("currency").replace_strict(usd, default=None)
         items = (
-            explode_items(batch, set())
+            explode_items(batch, {"item.description"})
             .with_columns(
-                (
-                    pl.col("item.unit_price").cast(pl.Float64) * pl.col("currency").replace_strict(usd, default=None)
-                ).alias("unit_usd"),
+                unit_usd.alias("unit_usd"),
+                unit_usd.log().alias("log_value"),  # a line declared at nothing: -inf
                 pl.col("item.hs_code").str.slice(0, 6).alias("hs6"),
+                pl.col(normalised("item.description")).alias("goods"),  # the normalisation `goods` makes
+                declarant(),
             )
             .filter(pl.col("unit_usd").is_not_null() & pl.col("hs6").is_not_null())
         )
-        reference = self.references(items, context)
+        compared = self.compared(items, self.references(items, context))
         spread = 1.4826 * self.k
+        typical = pl.col("median_log").exp()
+        half = pl.col("unit_usd") < self.low_share * typical
+        below = pl.col("log_value") < pl.col("median_log") - spread * pl.max_horizontal(
+            "mad_log", pl.lit(math.log(1.5) / spread)
+        )
+        line_low = below & (pl.col("unit_usd") < self.share * typical)
+        pattern = half & (pl.col("seller_n") >= self.seller_minimum) & (pl.col("seller_log") < pl.col("median_log"))
+        lines = compared.filter(line_low | half)
+        if lines.is_empty():
+            return StageOutput(no_hits())
+        lines = lines.join(
+            self.sellers(compared, context), on=["hs6", "basis", "declarant"], how="left", nulls_equal=True
+        ).with_columns(typical.alias("typical"), line_low.alias("line_low"), pattern.fill_null(False).alias("habit"))
+        if lines["habit"].any():  # the test only where a habit could show
+            habit = pl.Series(self.chance(lines) < self.seller_significance)
+            lines = lines.with_columns(pl.col("habit") & habit)
+        lines = lines.filter(pl.col("line_low") | pl.col("habit")).sort("unit_usd")
+        usually = pl.format(
+            "{} usually {} about USD {} ({} lines)",
+            pl.when(pl.col("basis").is_null()).then(pl.lit("that subheading")).otherwise(pl.lit("those goods")),
+            pl.when(pl.col("basis").is_null()).then(pl.lit("declares")).otherwise(pl.lit("declare")),
+            pl.col("typical").round(2),
+            "n",
+        )
         flagged = (
-            items.join(reference.filter(pl.col("n") >= self.minimum), on="hs6")
-            .with_columns(pl.col("median_log").exp().alias("typical"))
-            .filter(
-                (
-                    pl.col("unit_usd").log()
-                    < pl.col("median_log") - spread * pl.max_horizontal("mad_log", pl.lit(math.log(1.5) / spread))
-                )
-                & (pl.col("unit_usd") < self.share * pl.col("typical"))
-            )
-            .sort("unit_usd")
+            lines.filter("line_low")
+            .unique("key", keep="first", maintain_order=True)
+            .with_columns(pl.format("HS {} declared at USD {} a unit; {}", "hs6", pl.col("unit_usd").round(2), usually)
+                          .alias("message"))
+        )  # fmt: skip
+        by_seller = (
+            lines.filter("habit")
             .unique("key", keep="first", maintain_order=True)
             .with_columns(
-                pl.format(
-                    "HS {} declared at USD {} a unit; that subheading usually declares about USD {} ({} lines)",
-                    "hs6",
-                    pl.col("unit_usd").round(2),
-                    pl.col("typical").round(2),
-                    "n",
-                ).alias("message")
-            )  # fmt: skip
-        )
-        eur = usd.get("EUR")
-        missing = (
-            flagged.select("key", ((pl.col("typical") - pl.col("unit_usd")) * pl.col("item.quantity").cast(pl.Float64)
-                                   / eur).alias("undervalued_eur"))
-            if eur and not flagged.is_empty() else None
+                pl.format("HS {} declared at USD {} a unit by a seller who declares under half the usual value on "
+                          "{} of its {} lines of them (about USD {} a unit); {}", "hs6", pl.col("unit_usd").round(2),
+                          pl.col("seller_low").cast(pl.Int64), pl.col("seller_n").cast(pl.Int64),
+                          pl.col("seller_log").exp().round(2), usually).alias("message")
+            )
         )  # fmt: skip
-        return StageOutput(detector_hits(flagged, "DET-UNDERVALUE", "yellow", "rfi", 50.0, "fiscal"), missing)
+        eur = usd.get("EUR")
+        gap = (pl.col("typical") - pl.col("unit_usd")) * pl.col("item.quantity").cast(pl.Float64)
+        missing = (
+            lines.group_by("key", maintain_order=True).agg((gap / eur).max().alias("undervalued_eur"))
+            if eur and not lines.is_empty() else None
+        )  # fmt: skip
+        return StageOutput(
+            pl.concat([detector_hits(flagged, "DET-UNDERVALUE", "yellow", "rfi", 50.0, "fiscal"),
+                       detector_hits(by_seller, "DET-UNDERVALUE-SELLER", "yellow", "rfi", 50.0, "fiscal")]),
+            missing,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Trusted:
+    """A reference split for comparing (`UndervaluationDetector._trusted`)."""
+
+    codes: pl.DataFrame  # hs6, median_log, mad_log, n
+    goods: pl.DataFrame  # hs6, goods, own_median_log, own_mad_log, own_n
+    known_goods: pl.DataFrame  # hs6, goods: every description with enough lines, shared or not
+
+
+_TRUSTED: Derived[dict[tuple[int, int], _Trusted]] = Derived()
+"""The stored references split, by the detector's `minimum` and `declarants`: they serve every batch until
+the history computes them again."""
+_VALUES = ("median_log", "mad_log", "n")
+
+UNIT_VALUE_COLUMNS = ("hs6", "goods", "median_log", "mad_log", "n", "declarants")
+
+
+def _logs(items: pl.DataFrame) -> pl.DataFrame:
+    """Lines with a positive USD unit value, with its log (`log_value`)."""
+    return items.filter(pl.col("unit_usd") > 0).with_columns(pl.col("unit_usd").log().alias("log_value"))

@@ -31,10 +31,11 @@ from clearway.bootstrap import App
 from clearway.pipeline import BatchRow, History
 from clearway.pipeline.history import (
     COMBINATIONS,
+    DECLARED_VALUES,
     HIT_RATES,
     UNIT_VALUES,
 )
-from clearway.risk.detectors import UndervaluationDetector, usd_rates
+from clearway.risk.detectors import UndervaluationDetector, declarant, goods, usd_rates
 from clearway.risk.selectivity import SIGNALS
 from clearway.services.cooperation import partner_history
 from clearway.store import risk_history as kept
@@ -45,7 +46,22 @@ UNIT_VALUES_DAYS = 90
 UNIT_VALUES_LINES = 200_000  # the most recent accepted consignments a reference is computed from
 UNIT_VALUES_KEEP = 5_000  # lines from which a reference is worth keeping between batches
 HIT_RATES_DAYS = 365
-ITEMS = pl.Struct({"currency": pl.String, "items": pl.List(pl.Struct({"hs_code": pl.String, "unit_price": AMOUNT}))})
+ITEMS = pl.Struct(
+    {
+        "currency": pl.String,
+        "category": pl.String,
+        "seller": pl.Struct(
+            {
+                "name": pl.String,
+                "address": pl.Struct({"country": pl.String}),
+                "identifiers": pl.List(pl.Struct({"scheme": pl.String, "value": pl.String})),
+            }
+        ),
+        "items": pl.List(pl.Struct({"description": pl.String, "hs_code": pl.String, "unit_price": AMOUNT})),
+    }
+)
+"""What the unit-value references read of an accepted body: its currency, category and seller, and its lines'
+goods and prices."""
 
 
 class _Code(msgspec.Struct):
@@ -76,7 +92,7 @@ class HistoryGatherer:
     def __init__(self, app: App) -> None:
         self.app = app
         self._lock = threading.Lock()
-        self._unit_values: tuple[dt.datetime, pl.DataFrame] | None = None
+        self._unit_values: tuple[dt.datetime, tuple[pl.DataFrame, pl.DataFrame]] | None = None
         self._hit_rates: tuple[dt.datetime, tuple[pl.DataFrame, pl.DataFrame]] | None = None
         self._day: tuple[dt.date, dt.datetime, int, int] | None = None  # day, counted at, decided, stopped
         self._candidates: tuple[dt.date, list[float], list[int]] | None = None  # day, ranks, [decided, explored]
@@ -97,7 +113,9 @@ class HistoryGatherer:
             assert self._candidates is not None
             pool, before, explored = tuple(self._candidates[1]), self._yesterday, self._candidates[2][1]
         yesterday = before[1:] if before and before[0] == as_of.date() - dt.timedelta(days=1) else None
-        return History(parcels=parcels, offenders=offenders, unit_values=self.unit_values(as_of), assessed=assessed,
+        unit_values, declared_values = self.unit_values(as_of)
+        return History(parcels=parcels, offenders=offenders, unit_values=unit_values,
+                       declared_values=declared_values, assessed=assessed,
                        exports=exports, hit_rates=hit_rates, combinations=combinations, day_decided=decided,
                        day_stopped=stopped, day_candidates=pool, day_explored=explored,
                        yesterday=yesterday, operators=operators, alerts=alerts,
@@ -143,15 +161,16 @@ class HistoryGatherer:
             self._yesterday = (done[0], done[2][0], settings.cut(sorted(done[1], reverse=True), done[2][0]))
         self._candidates = (day, [], [0, 0])
 
-    def unit_values(self, as_of: dt.datetime) -> pl.DataFrame:
-        """The reference, kept for `UNIT_VALUES_TTL` once it rests on `UNIT_VALUES_KEEP` lines or more; a
-        young store is scanned again for each batch (cheaply), so its first accepted lines count at once."""
+    def unit_values(self, as_of: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The references (per HS6, and per HS6 and seller), kept for `UNIT_VALUES_TTL` once they rest on
+        `UNIT_VALUES_KEEP` lines or more; a young store is scanned again for each batch (cheaply), so its first
+        accepted lines count at once."""
         with self._lock:
             cached = self._unit_values
             if cached is not None and cached[0] <= as_of <= cached[0] + UNIT_VALUES_TTL:
                 return cached[1]
             reference = self._compute_unit_values(as_of)
-            keep = int(reference["n"].sum()) >= UNIT_VALUES_KEEP
+            keep = int(reference[0]["n"].sum()) >= UNIT_VALUES_KEEP
             self._unit_values = (as_of, reference) if keep else None
             return reference
 
@@ -204,24 +223,38 @@ class HistoryGatherer:
         )
         return per_code, per_combination
 
-    def _compute_unit_values(self, as_of: dt.datetime) -> pl.DataFrame:
-        """Log USD unit values per HS6 over recent accepted lines: not invalidated, not found infringing."""
+    def _compute_unit_values(self, as_of: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Log USD unit values over recent accepted lines (not invalidated, not found infringing): per HS6
+        (UNIT_VALUES), and per HS6 and seller (DECLARED_VALUES)."""
         since = as_of - dt.timedelta(days=UNIT_VALUES_DAYS)
         bodies = kept.accepted_bodies(self.app.store.engine, since, as_of, UNIT_VALUES_LINES)
         if not bodies:
-            return pl.DataFrame(schema=UNIT_VALUES)
-        item = pl.col("items").struct
+            return pl.DataFrame(schema=UNIT_VALUES), pl.DataFrame(schema=DECLARED_VALUES)
+        item, seller = pl.col("items").struct, pl.col("seller").struct
+        first = seller.field("identifiers").list.first()
         lines = (
             pl.DataFrame({"body": bodies})
             .select(pl.col("body").str.json_decode(ITEMS).struct.unnest())
+            .with_columns(
+                seller.field("name").alias("seller_name"),
+                seller.field("address").struct.field("country").alias("seller_country"),
+                pl.format("{}:{}", *(first.struct.field(f) for f in ("scheme", "value"))).alias("seller_identifier"),
+            )
             .explode("items")
             .drop_nulls("items")
-            .select("currency", item.field("hs_code").str.slice(0, 6).alias("hs6"),
-                    item.field("unit_price").cast(pl.Float64).alias("price"))
+            .select("currency", "category", declarant(), item.field("hs_code").str.slice(0, 6).alias("hs6"),
+                    goods(item.field("description")), item.field("unit_price").cast(pl.Float64).alias("price"))
         )  # fmt: skip
         usd = usd_rates(self.app.revenue.rates, lines["currency"].unique().to_list(), as_of.date())
         items = lines.with_columns(
             (pl.col("price") * pl.col("currency").replace_strict(usd, default=None)).alias("unit_usd")
-        ).filter(pl.col("unit_usd").is_not_null() & pl.col("hs6").is_not_null())
-        reference = UndervaluationDetector(self.app.revenue.rates).reference(items)
-        return reference.select(list(UNIT_VALUES)).cast(UNIT_VALUES)  # type: ignore[arg-type]
+        ).filter(pl.col("unit_usd").is_not_null() & pl.col("hs6").is_not_null() & (pl.col("unit_usd") > 0))
+        detector = UndervaluationDetector(self.app.revenue.rates)
+        reference = (
+            detector.reference(items)
+            .filter(pl.col("goods").is_null() | (pl.col("n") >= detector.minimum))  # the descriptions it would use
+            .select(list(UNIT_VALUES))
+            .cast(UNIT_VALUES)  # type: ignore[arg-type]
+        )
+        declared = detector.declared(items, reference)
+        return reference, declared.select(list(DECLARED_VALUES)).cast(DECLARED_VALUES)  # type: ignore[arg-type]
