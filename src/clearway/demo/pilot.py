@@ -30,6 +30,7 @@ from clearway.services.targeting import promote, train_from_store
 from clearway.sim.days import VALUE_FRAUD, World
 from clearway.sim.writer import write_day
 from clearway.store.consignments import found_infringing, inspected_count
+from clearway.store.repository import reproducible_ids
 
 STOPS = ("yellow", "red")
 MODEL_DAYS = 30  # the window a challenger is back-tested on
@@ -82,28 +83,36 @@ def run_pilot(
     on_day: Callable[[PilotDay], None] | None = None,
 ) -> PilotResult:
     result = PilotResult(world.seed, world.size)
-    for index in range(days):
-        day = start + dt.timedelta(days=index)
-        noon = dt.datetime.combine(day, dt.time(12), dt.UTC)
-        traffic = world.day(index, day)
-        folder = out / f"day-{index + 1:02d}"
-        write_day(traffic, folder)
-        report = IngestReport()
-        for path in sorted((folder / "aed").glob("*.ndjson")):
-            report.merge(ingest(app, path.stem, read_path(path), now=lambda noon=noon: noon))
-        labels = read_labels(folder / "labels.csv")
-        capacity = max(1, round(world.size * OFFICERS_OPEN))
-        afternoon = noon + dt.timedelta(hours=4)
-        inspect_held(app, labels, capacity=capacity, seed=world.seed + index, now=lambda t=afternoon: t)
-        found = _found(app, day)
-        shifts_before = len(world.shifts)
-        world.caught(index, found)
-        model = _overnight(app, noon + dt.timedelta(hours=11), index)
-        measured = _measure(index, day, report, labels, app, found, model, len(world.shifts) - shifts_before)
-        result.days.append(measured)
-        if on_day:
-            on_day(measured)
+    reproducible_ids(world.seed)  # the same world draws the same random sample, run after run
+    try:
+        for index in range(days):
+            result.days.append(_day(app, world, index, start, out))
+            if on_day:
+                on_day(result.days[-1])
+    finally:
+        reproducible_ids(None)
     return result
+
+
+def _day(app: App, world: World, index: int, start: dt.date, out: Path) -> PilotDay:
+    """One day of the pilot: its traffic ingested, the stops inspected, the world's answer, the model overnight."""
+    day = start + dt.timedelta(days=index)
+    noon = dt.datetime.combine(day, dt.time(12), dt.UTC)
+    traffic = world.day(index, day)
+    folder = out / f"day-{index + 1:02d}"
+    write_day(traffic, folder)
+    report = IngestReport()
+    for path in sorted((folder / "aed").glob("*.ndjson")):
+        report.merge(ingest(app, path.stem, read_path(path), now=lambda noon=noon: noon))
+    labels = read_labels(folder / "labels.csv")
+    capacity = max(1, round(world.size * OFFICERS_OPEN))
+    afternoon = noon + dt.timedelta(hours=4)
+    inspect_held(app, labels, capacity=capacity, seed=world.seed + index, now=lambda t=afternoon: t)
+    found = _found(app, day)
+    shifts_before = len(world.shifts)
+    world.caught(index, found)
+    model = _overnight(app, noon + dt.timedelta(hours=11), index)
+    return _measure(index, day, report, labels, app, found, model, len(world.shifts) - shifts_before)
 
 
 def _found(app: App, day: dt.date) -> list[tuple[str, str]]:

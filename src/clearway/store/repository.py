@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import random
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -87,14 +88,31 @@ def content_hash(body: bytes) -> str:
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    return _random_hex()
+
+
+def _random_hex() -> str:
+    return uuid.uuid4().hex if _seeded is None else f"{_seeded.getrandbits(128):032x}"
+
+
+_seeded: random.Random | None = None
+
+
+def reproducible_ids(seed: int | None) -> None:
+    """Draw ids from a generator seeded with `seed` from now on (None: at random again, the default).
+
+    For simulations only: the pilot replays a simulated world, and random selection is a keyed hash of the
+    consignment's id, so random ids would draw another sample on every run of the same seed. A running
+    service keeps random ids: they are what makes the draw unpredictable to a submitter."""
+    global _seeded
+    _seeded = None if seed is None else random.Random(seed)
 
 
 class IdSequence:
     """Ids for one batch: a random 20-hex prefix and a counter (uuid4 per row costs more than the insert)."""
 
     def __init__(self) -> None:
-        self.prefix = uuid.uuid4().hex[:20]
+        self.prefix = _random_hex()[:20]
         self.n = 0
 
     def __call__(self) -> str:
