@@ -128,15 +128,21 @@ def test_mandatory_stops_stay_and_say_so_when_they_exceed_capacity() -> None:
 
 def test_a_parcel_released_over_capacity_keeps_only_what_holds_it_for_someone_else() -> None:
     """Released for audit means no open request for information, but the carrier still gets back what it
-    may not carry, and the agency keeps its referral."""
+    may not carry, and the agency keeps its referral; neither goes to customs' inspectors."""
     rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
     both: list[Ask] = [("yellow", "rfi", 20.0), (None, "carrier", 50.0, "safety", False)]
+    excise: list[Ask] = [("yellow", None, 20.0), (None, "oga", 60.0, "oga", False)]  # a repeat seller's vape
     wanted: dict[str, Ask | list[Ask]] = {"k000": ("yellow", "rfi", 95.0), "k001": both,
-                                          "k002": (None, "carrier", 50.0, "safety", False)}  # fmt: skip
-    out = decide(rows, wanted, settings(capacity_yellow=0.01)).filter(pl.col("key").is_in(["k000", "k001", "k002"]))
+                                          "k002": (None, "carrier", 50.0, "safety", False), "k003": excise,
+                                          "k004": (None, "oga", 60.0, "oga", False)}  # fmt: skip
+    out = decide(rows, wanted, settings(capacity_yellow=0.01)).filter(
+        pl.col("key").is_in([f"k00{i}" for i in range(5)])
+    )
     assert out.select("key", "lane", "referrals").rows() == [
         ("k000", "yellow", ["rfi"]), ("k001", "green", ["carrier"]), ("k002", "green", ["carrier"]),
-    ]  # fmt: skip  # k001 released over capacity: not blue, since the carrier's referral still holds it
+        ("k003", "green", ["oga"]), ("k004", "green", ["oga"]),
+    ]  # fmt: skip  # k001 and k003 released over capacity: not blue, since a referral still holds them; held for
+    # the carrier or the excise office as k002 and k004 are, not sent to customs' inspectors
 
 
 def test_random_selection_is_reproducible_and_explained() -> None:

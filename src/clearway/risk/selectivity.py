@@ -6,8 +6,9 @@
   infringement (measured hit rates blended with each hit's prior) times what is at stake (duty and tax at
   risk plus the harm weight of its domain, `data/risk/domains.yaml`), and kept up to the day's capacity;
   the rest go to blue (released now, then post-clearance audit), keeping only the referrals that hold a
-  parcel for someone else (the carrier, an agency), which make it green (the carrier's alone) or yellow
-  instead: a blue parcel never waits. Each stop and each release says its expected value and why.
+  parcel for someone else (the carrier, an agency), which make it green instead: a blue parcel never waits,
+  and a parcel the excise office or the carrier holds takes none of customs' inspections (as it would not
+  had no stop been asked for). Each stop and each release says its expected value and why.
 - A stop whose likelihood rests on priors alone (no hit of it, nor its combination, inspected
   `proven_after` times) takes at most `explore_share` of the day's stops while stops with a record could
   fill the rest: a new detector or a newly promoted model explores before it spends the day.
@@ -231,14 +232,12 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     over = pl.col("_mandatory") & (pl.lit(mandatory) > capacity)
     drawn = pl.col("_drawn")
     below = "" if cut is None else f" (below the day's cut of {round(cut, 2)})"
-    held_for = pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS))
-    holding, carrier_only = held_for.list.len() > 0, held_for.list.set_difference(["carrier"]).list.len() == 0
+    holding = pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)).list.len() > 0
     frame = frame.with_columns(
         # released beyond capacity: blue (released now, audited after), unless another body's referral holds
-        # it: green when only the carrier's (as a parcel with dangerous goods alone), else yellow (a referral);
-        # a blue parcel never waits
-        pl.when(released & ~holding).then(pl.lit("blue")).when(released & carrier_only).then(pl.lit("green"))
-        .when(released).then(pl.lit("yellow"))
+        # it: then green, held for that body alone, as a parcel whose only hits were that body's would be (a
+        # yellow lane would send it to customs' inspectors, whose capacity it was just released from)
+        pl.when(released & ~holding).then(pl.lit("blue")).when(released).then(pl.lit("green"))
         .when(drawn & ~stop).then(pl.lit("yellow")).otherwise(pl.col("lane"))
         .alias("lane"),
         pl.when(released).then(pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)))
