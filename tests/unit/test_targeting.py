@@ -64,6 +64,20 @@ def test_party_history_counts_only_earlier_days() -> None:
     assert round(float(np.expm1(later["history_importer_declarations"][0]))) == 3
 
 
+def test_the_weekday_and_the_month_are_features_only_once_training_saw_their_cycle() -> None:
+    def over(days: int) -> pl.DataFrame:  # 2,000 declarations spread evenly over `days` days from a Wednesday
+        return history(2000, 3).with_columns(
+            pl.Series("date", [dt.date(2025, 1, 1) + dt.timedelta(days=i % days) for i in range(2000)])
+        )
+
+    # three days: the weekday would name the day, and the month is one month
+    assert {"weekday", "month"}.isdisjoint(fit(over(3), "test").names)
+    assert "weekday" not in fit(over(27), "test").names  # each weekday on three or four dates: not yet
+    names = fit(over(56), "test").names  # eight weeks: every weekday on eight dates; two months of twelve
+    assert "weekday" in names and "month" not in names
+    assert {"weekday", "month"} <= set(fit(over(365), "test").names)  # a year: every month on many dates
+
+
 def test_the_model_learns_the_price_signal_and_explains_it() -> None:
     model = train(history(3000, 1), mapping="test", trained_on="t", seed=0)
     new = history(1000, 2, start=dt.date(2025, 11, 1))

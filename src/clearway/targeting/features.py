@@ -7,7 +7,11 @@
   they cost 2 points of precision at 10%, the trees find the same from the codes and the prices);
 - party history strictly from the past: for each party, the infringements and declarations before the
   row's day (in training, the days before; for new rows, all of training);
-- categorical codes with an unknown bucket (0) for what training never saw; the month and the weekday.
+- categorical codes with an unknown bucket (0) for what training never saw; the month and the weekday, each
+  only where training saw every value of its cycle on `MIN_DATES` dates or more: trained on a few days, the
+  weekday names the day, and the trees learn that Wednesday found much and send Thursday, which they never
+  saw, to Wednesday's leaves (on the pilot's fourth day, a model so trained stopped 115 compliant parcels
+  and 23 others with the weekday as their first driver).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import numpy as np
 import polars as pl
 
 SMOOTHING = 20.0  # declarations of prior weight in a party's history rate
+CALENDAR = {"weekday": range(1, 8), "month": range(1, 13)}  # calendar features and the values of their cycles
+MIN_DATES = 4  # dates on which training saw each value of a cycle, before the cycle is a feature
 MIN_CATEGORY = 5  # a category seen fewer times in training goes to the unknown bucket
 EPS = 0.05
 
@@ -100,8 +106,20 @@ def fit(history: pl.DataFrame, mapping: str) -> FeatureSpec:
     prior = float(frame["label"].cast(pl.Float64).sum()) / max(1, frame.height)
     spec = FeatureSpec(mapping, categories, price, parties, prior, [], [])
     sample = transform(history.head(50), spec)
-    names = [c for c in sample.columns if c not in ("id",)]
+    unseen = [name for name in CALENDAR if name not in _calendar_seen(frame)]
+    names = [c for c in sample.columns if c not in ("id", *unseen)]
     return msgspec.structs.replace(spec, names=names, categorical=[f"code_{c}" for c in categories])
+
+
+def _calendar_seen(frame: pl.DataFrame) -> set[str]:
+    """The calendar features whose every value training saw on `MIN_DATES` dates or more."""
+    seen = set()
+    for name, cycle in CALENDAR.items():
+        dates = frame.group_by(name).agg(pl.col("date").n_unique().alias("dates"))
+        counted = dict(zip(dates[name].to_list(), dates["dates"].to_list(), strict=True))
+        if all(counted.get(value, 0) >= MIN_DATES for value in cycle):
+            seen.add(name)
+    return seen
 
 
 def _price_features(frame: pl.DataFrame, spec: FeatureSpec) -> list[pl.Series]:
