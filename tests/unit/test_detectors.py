@@ -125,6 +125,17 @@ def test_one_busy_seller_cannot_pull_the_usual_value_down_to_its_own() -> None:
     assert not found["key"].str.starts_with("h").any()
 
 
+def test_a_cheap_but_honest_seller_is_no_habit_of_undervaluing() -> None:
+    reference = pl.DataFrame({"hs6": ["620610"], "goods": [None], "median_log": [math.log(22.0)], "mad_log": [0.2],
+                              "n": [900], "declarants": [80]}, schema=UNIT_VALUES)  # fmt: skip
+    # both sellers declare nearly half their lines under half the usual USD 22 (EUR 7.27 is USD 8.00)
+    outlet = [sold_by("Outlet Store", f"o{i}", "7.27" if i < 14 else "16.00") for i in range(30)]  # usually 80%
+    lowball = [sold_by("Lowball Trading", f"l{i}", "7.27" if i < 20 else "18.20") for i in range(30)]  # 36%
+    found = with_history(UndervaluationDetector(RATES), History(unit_values=reference), *outlet, *lowball)
+    assert set(found.filter(pl.col("code") == "DET-UNDERVALUE-SELLER")["key"]) == {f"l{i}" for i in range(20)}
+    assert not found["key"].str.starts_with("o").any()  # its promotions are not a habit of declaring low
+
+
 def test_goods_whose_prices_spread_widely_make_no_habit_of_an_honest_sellers_cheap_lines() -> None:
     reference = pl.DataFrame({"hs6": ["970191"], "goods": [None], "median_log": [math.log(22.0)], "mad_log": [0.55],
                               "n": [900], "declarants": [80]}, schema=UNIT_VALUES)  # fmt: skip

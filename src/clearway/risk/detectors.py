@@ -272,11 +272,13 @@ class UndervaluationDetector:
     - `DET-UNDERVALUE`: a line below both median - `k` x 1.4826 MAD and `share` x the usual value.
     - `DET-UNDERVALUE-SELLER`: a line below `low_share` x the usual value from a seller who declares that
       low as a habit: over its lines of the same goods (its accepted history and this batch, at least
-      `seller_minimum`), its usual value is below the goods' and so many are that low that honest prices
-      would give as many with a chance under `seller_significance` (binomial; `chance`). Honest prices that
-      spread log-normally as widely as goods usually do put about one line in twelve under half the usual
-      value. One low line, or two in five, is the spread of honest prices; three in three, or half of ten,
-      is a habit.
+      `seller_minimum`), its usual value is at most `seller_share` of the goods' and so many are that low
+      that honest prices would give as many with a chance under `seller_significance` (binomial; `chance`).
+      Honest prices that spread log-normally as widely as goods usually do put about one line in twelve
+      under half the usual value. One low line, or two in five, is the spread of honest prices; three in
+      three, or half of ten, is a habit. The test takes the seller's lines as drawn from every seller's
+      prices, which a cheap but honest seller's are not: one that usually sells at 80% of the usual value
+      has more lines under half than the spread says, so its own usual value must be low too.
 
     Each flagged consignment carries `undervalued_eur`, the most value one of its flagged lines lacks
     against the usual.
@@ -292,6 +294,7 @@ class UndervaluationDetector:
     seller_significance: float = 0.01
     low_share: float = 0.5
     seller_minimum: int = 3
+    seller_share: float = 0.75
     name: str = "undervaluation"
 
     def reference(self, items: pl.DataFrame) -> pl.DataFrame:
@@ -454,7 +457,11 @@ class UndervaluationDetector:
             "mad_log", pl.lit(math.log(1.5) / spread)
         )
         line_low = below & (pl.col("unit_usd") < self.share * typical)
-        pattern = half & (pl.col("seller_n") >= self.seller_minimum) & (pl.col("seller_log") < pl.col("median_log"))
+        pattern = (
+            half
+            & (pl.col("seller_n") >= self.seller_minimum)
+            & (pl.col("seller_log") < pl.col("median_log") + math.log(self.seller_share))
+        )
         lines = compared.filter(line_low | half)
         if lines.is_empty():
             return StageOutput(no_hits())
