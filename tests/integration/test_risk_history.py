@@ -4,6 +4,7 @@ habit of declaring low."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,18 @@ def test_a_partner_s_export_record_is_matched_to_the_import_of_the_same_parcel(
     with pytest.raises(InvalidInput, match="line 2: value 'lots' is not a decimal"):
         parse_csv(b"transport_document_id,exporting_country,currency,hs_code,description,quantity,value\n"
                   b"X1,CN,EUR,620610,silk,1,lots\n", "bad.csv")  # fmt: skip
+
+
+def test_the_unit_value_history_reads_what_it_needs_and_leaves_out_a_body_of_another_shape() -> None:
+    from clearway.services.history import _accepted_lines
+
+    good = parcel("AB1", "12.50")
+    good["seller"] = good["seller"] | {"identifiers": None}  # stored bodies spell out their nulls
+    identified = parcel("AB2", "3.00")
+    identified["seller"] = good["seller"] | {"identifiers": [{"scheme": "eori", "value": "CN123"}]}
+    other = {"currency": "EUR", "items": "not a list"}  # stored before a change of shape
+    lines = _accepted_lines([json.dumps(good), "{not json", json.dumps(other), json.dumps(identified)])
+    assert lines.select("hs_code", "price", "seller_identifier").rows() == [
+        ("620610", 12.5, None), ("620610", 3.0, "eori:CN123")
+    ]  # fmt: skip
+    assert lines["seller_name"].to_list() == [good["seller"]["name"]] * 2
