@@ -382,10 +382,12 @@ class UndervaluationDetector:
         sales = items.filter(
             sale & ((sale.sum().over("hs6") >= self.minimum) | (sale.sum().over("hs6", "goods") >= self.minimum))
         )
+        if sales.is_empty():
+            return known  # the usual case once history knows the goods: one step, and nothing more
         own = []
         for keys, by in ((["hs6"], known.codes), (["hs6", "goods"], known.known_goods)):
-            busy = sales.group_by(keys).len().filter(pl.col("len") >= self.minimum) if sales.height else sales
-            busy = busy.join(by.select(keys), on=keys, how="anti") if busy.height else busy
+            busy = sales.group_by(keys).len().filter(pl.col("len") >= self.minimum)
+            busy = busy.join(by.select(keys), on=keys, how="anti")
             if busy.height:
                 lines = sales.join(busy, on=keys, how="semi")
                 own.append(lines.with_columns(pl.lit(None, pl.String).alias("goods")) if keys == ["hs6"] else lines)
