@@ -106,8 +106,8 @@ def fit(history: pl.DataFrame, mapping: str) -> FeatureSpec:
     prior = float(frame["label"].cast(pl.Float64).sum()) / max(1, frame.height)
     spec = FeatureSpec(mapping, categories, price, parties, prior, [], [])
     sample = transform(history.head(50), spec)
-    unseen = [name for name in CALENDAR if name not in _calendar_seen(frame)]
-    names = [c for c in sample.columns if c not in ("id", *unseen)]
+    unseen = set(CALENDAR) - _calendar_seen(frame)
+    names = [c for c in sample.columns if c != "id" and c not in unseen]
     return msgspec.structs.replace(spec, names=names, categorical=[f"code_{c}" for c in categories])
 
 
