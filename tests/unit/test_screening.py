@@ -14,6 +14,7 @@ from clearway.pipeline import BatchRow, Context, to_batch
 from clearway.risk.names import normalise
 from clearway.risk.screening import (
     Entity,
+    Match,
     ScreeningStage,
     WatchList,
     parse_consequences,
@@ -198,6 +199,25 @@ def test_a_delta_adds_changes_and_removes_entities() -> None:
     assert updated.screen("Viktor Orlov") == [] and LIST.screen("Viktor Orlov")  # removed from the new one only
     with pytest.raises(RuleFileError, match="d.jsonl:1"):
         parse_delta_lines('{"op": "SWAP", "entity": {}}', "d.jsonl")
+
+
+def test_a_recurring_name_is_screened_once_and_a_new_list_screens_it_afresh() -> None:
+    class Counting(WatchList):
+        asked: list[str] = []
+
+        def screen(self, name: str, *args: object, **kwargs: object) -> list[Match]:  # type: ignore[override]
+            Counting.asked.append(name)
+            return super().screen(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    seller = {"name": "Ivor Newlisted", "address": {"city": "Leeds", "country": "GB"}}
+    batch = to_batch([row("a", "10.00", seller=seller), row("b", "10.00", seller=seller)])
+    stage = ScreeningStage(Counting(LIST.entities))
+    assert stage.run(batch, Context(as_of=DAY)).hits.is_empty()
+    assert stage.run(batch, Context(as_of=DAY)).hits.is_empty()  # the next batch: the same seller
+    assert Counting.asked.count("Ivor Newlisted") == 1
+    listed = Counting((*LIST.entities, Entity("N1", "Ivor Newlisted", (), frozenset({"GB"}))))
+    hits = ScreeningStage(listed).run(batch, Context(as_of=DAY)).hits  # the list changed: the stage is rebuilt
+    assert hits["key"].to_list() == ["a", "b"] and set(hits["code"]) == {"N1"}
 
 
 def test_every_screened_consignment_records_the_list_version() -> None:

@@ -21,6 +21,7 @@ the weights, and why the score is what it is.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -28,7 +29,7 @@ import math
 import re
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -61,6 +62,7 @@ WEIGHT_CEILING = 2_000.0
 one in a million from unseen, and a word the list lacks (a title rigour does not know, a typo) must not outweigh
 the rest of a name because the list is long."""
 NEIGHBOUR_MIN = 5  # tokens this long also find list tokens one edit away (deletion neighbourhoods)
+SCREENED_NAMES = 65_536  # (name, country) pairs a stage remembers the screening of: a few MB
 NEIGHBOUR_VOTE = 0.5  # what a list token one edit away counts in choosing candidates, against 1 for the same
 Outcome = Literal["match", "possible"]
 
@@ -482,24 +484,30 @@ class ScreeningStage:
     match_at: float = MATCH
     consequences: Consequences = field(default_factory=Consequences)
     name: str = "screening"
+    _screened: Callable[[str, str | None], tuple[Match, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A name and country screen the same against the same list, batch after batch: the day's sellers
+        # recur thousands of times. A bounded cache (thread-safe), gone with the stage when the list changes.
+        watchlist, threshold, match_at = self.watchlist, self.threshold, self.match_at
+
+        def screened(name: str, country: str | None) -> tuple[Match, ...]:
+            return tuple(watchlist.screen(name, country, threshold=threshold, match_at=match_at))
+
+        object.__setattr__(self, "_screened", functools.lru_cache(maxsize=SCREENED_NAMES)(screened))
 
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
         if batch.is_empty() or not self.watchlist.entities:
             return StageOutput(no_hits())
         roles = {"seller": "seller_country", "consignee": "consignee_country", "consignor": "consignor_country"}
         columns = [c for role, country in roles.items() for c in (f"{role}_name", country)]
-        seen: dict[tuple[str, str | None], list[Match]] = {}
         rows = []
         for key, *values in batch.select("key", *columns).iter_rows():
             found: dict[str, tuple[Match, list[str]]] = {}
             for role, name, country in zip(roles, values[0::2], values[1::2], strict=True):
                 if not name:
                     continue
-                if (name, country) not in seen:
-                    seen[name, country] = self.watchlist.screen(
-                        name, country, threshold=self.threshold, match_at=self.match_at
-                    )
-                for match in seen[name, country][:1]:
+                for match in self._screened(name, country)[:1]:
                     found.setdefault(match.entity_id, (match, []))[1].append(role)
             for match, where in found.values():
                 rows.append(self._hit(key, match, where))
