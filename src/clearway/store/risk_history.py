@@ -86,24 +86,35 @@ def of_batch(
 def filings(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
     """Other open filings of the batch's transport documents (another filer's, or an earlier batch's)."""
     documents = sorted({r.consignment.transport_document.id for r in rows})
-    c, v = t.consignments.c, t.consignment_versions.c
+    c = t.consignments.c
     consignee = t.party_keys.alias("consignee")
     query = (
-        sa.select(c.id, c.transport_document_id, c.submitter, v.body, consignee.c.key)
-        .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
+        sa.select(c.id, c.transport_document_id, c.submitter, consignee.c.key)
         .join(consignee, sa.and_(consignee.c.consignment_id == c.id, consignee.c.role == "consignee"), isouter=True)
         .where(c.status.not_in(["invalidated"]), c.received_at <= received_by(rows))
     )  # fmt: skip
+    others = [
+        row for chunk in chunked(documents) for row in conn.execute(query.where(c.transport_document_id.in_(chunk)))
+        if row[0] not in batch
+    ]  # fmt: skip
+    body = _bodies(conn, [row[0] for row in others])
     found = []
-    for chunk in chunked(documents):
-        for cid, document, filer, body, key in conn.execute(query.where(c.transport_document_id.in_(chunk))):
-            if cid in batch:
-                continue
-            doc = _FILED.decode(body)
-            value = sum(float(i.unit_price) * i.quantity for i in doc.items)
-            chapters = sorted({i.hs_code[:2] for i in doc.items if i.hs_code})
-            found.append((document, cid, filer, doc.currency, value, chapters, key))
+    for cid, document, filer, key in others:
+        doc = _FILED.decode(body[cid])
+        value = sum(float(i.unit_price) * i.quantity for i in doc.items)
+        chapters = sorted({i.hs_code[:2] for i in doc.items if i.hs_code})
+        found.append((document, cid, filer, doc.currency, value, chapters, key))
     return pl.DataFrame(found, schema=FILINGS, orient="row")
+
+
+def _bodies(conn: sa.Connection, ids: Sequence[str]) -> dict[str, str]:
+    """The current body of each consignment. Read apart from the query that chose them, so that the batch's
+    own rows, which every such query also finds (and leaves out), are not read with their bodies."""
+    c, v = t.consignments.c, t.consignment_versions.c
+    query = sa.select(c.id, v.body).join(
+        t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version)
+    )
+    return {cid: body for chunk in chunked(ids) for cid, body in conn.execute(query.where(c.id.in_(chunk)))}
 
 
 def assessed(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str], annual: Sequence[str]) -> pl.DataFrame:
@@ -143,13 +154,12 @@ def parcels(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> p
     if not who:
         return pl.DataFrame(schema=PARCELS)
     since = dt.datetime.combine(min(as_utc(r.received_at) for r in rows).date(), dt.time(), dt.UTC)
-    c, v = t.consignments.c, t.consignment_versions.c
+    c = t.consignments.c
     consignee, seller = t.party_keys.alias("consignee"), t.party_keys.alias("seller")
     query = (
-        sa.select(c.id, c.destination_country, c.received_at, consignee.c.key, seller.c.key, v.body)
+        sa.select(c.id, c.destination_country, c.received_at, consignee.c.key, seller.c.key)
         .join(consignee, sa.and_(consignee.c.consignment_id == c.id, consignee.c.role == "consignee"))
         .join(seller, sa.and_(seller.c.consignment_id == c.id, seller.c.role == "seller"))
-        .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
         .where(c.received_at >= since, c.received_at <= received_by(rows), c.status != "invalidated")
     )
     found = [
@@ -158,9 +168,10 @@ def parcels(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> p
     ]  # fmt: skip
     if not found:
         return pl.DataFrame(schema=PARCELS)
+    body = _bodies(conn, [r[0] for r in found])
     item = pl.element().struct
     frame = pl.DataFrame(
-        [(r[0], r[1], as_utc(r[2]), r[3], r[4], r[5]) for r in found],
+        [(r[0], r[1], as_utc(r[2]), r[3], r[4], body[r[0]]) for r in found],
         schema=["key", "destination_country", "received_at", "who", "seller", "body"], orient="row",
     )  # fmt: skip
     body = pl.col("body").str.json_decode(VALUE)
