@@ -233,3 +233,19 @@ def test_a_time_given_with_an_offset_is_kept_as_the_same_instant(store: Store) -
         kept = conn.execute(sa.select(t.consignments.c.expected_arrival, t.consignments.c.received_at)).one()
     assert as_utc(kept[0]) == dt.datetime(2026, 11, 17, 8, 34, 16, tzinfo=dt.UTC)
     assert as_utc(kept[1]) == NOON
+
+
+def test_a_bulk_insert_writes_each_instant_as_the_same_instant_in_utc_however_many_rows_share_it() -> None:
+    """The bulk insert formats each distinct instant once for the rows that share it: equal instants given
+    with other offsets, and a missing one, still come back as given."""
+    from clearway.store.bulk import as_utc, insert_rows
+
+    table = sa.Table("instants", sa.MetaData(), sa.Column("n", sa.Integer), sa.Column("at", t.UtcDateTime()))
+    engine = sa.create_engine("sqlite://")
+    table.metadata.create_all(engine)
+    noon = dt.datetime(2026, 11, 17, 12, tzinfo=dt.UTC)
+    given = [noon, noon.astimezone(dt.timezone(dt.timedelta(hours=2))), None, noon + dt.timedelta(microseconds=1)]
+    with engine.begin() as conn:
+        insert_rows(conn, table, [{"n": i, "at": at} for i, at in enumerate(given * 3)])
+        kept = conn.execute(sa.select(table.c.at).order_by(table.c.n)).scalars().all()
+    assert [None if at is None else as_utc(at) for at in kept] == [noon, noon, None, given[3]] * 3

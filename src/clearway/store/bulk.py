@@ -44,15 +44,27 @@ def _executemany(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, 
     """
     names = list(rows[0])
     processors = [_processor(table.c[n].type, conn.dialect) for n in names]
+    instants = [isinstance(getattr(table.c[n].type, "impl", table.c[n].type), sa.DateTime) for n in names]
     columns = ", ".join(names)
     marks = ", ".join("?" for _ in names)
     get = operator.itemgetter(*names)
     params: list[Any] = list(map(get, rows)) if len(names) > 1 else [(get(r),) for r in rows]
     if any(processors):
         transposed = zip(*params, strict=True)
-        by_column = [list(map(p, values)) if p else values for p, values in zip(processors, transposed, strict=True)]
+        by_column = [
+            (_each_once(p, values) if instant else list(map(p, values))) if p else values
+            for p, instant, values in zip(processors, instants, transposed, strict=True)
+        ]
         params = list(zip(*by_column, strict=True))
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", params)
+
+
+def _each_once(processor: Any, values: Sequence[Any]) -> list[Any]:
+    """`processor` over `values`, run once per distinct value: the rows of a batch share a few instants (when
+    it was decided, received), and formatting a datetime is most of what inserting one costs. Equal instants
+    are the same instant in UTC, which is what is written, whatever their offsets."""
+    done = {value: processor(value) for value in set(values)}
+    return list(map(done.__getitem__, values))
 
 
 def _processor(kind: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Any:

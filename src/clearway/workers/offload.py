@@ -93,7 +93,6 @@ def _assess(payload: bytes) -> bytes:
     assert app is not None, "the assessor's process was not started"
     work = _work(payload)
     done = assess_isolated(app, work.rows, work.versions, as_of=work.received_at, decided_at=dt.datetime.now(dt.UTC))
-    app.ledger.checkpoint_if_due(dt.datetime.now(dt.UTC))
     summary = io.BytesIO()
     frames = [a.summary() for a in done.assessed]
     if frames:
@@ -183,6 +182,9 @@ class Offloaded:
             self.report.refunds += done.refunds
             self.report.return_problems += done.return_problems
             self.report.assessment_failed += done.failed
+            # signed here, where there is time to spare, not in the assessor's process, whose time every batch
+            # waits for: reading the new leaves into a tree is a good part of a batch's work
+            self.app.ledger.checkpoint_if_due(self.now())
         if on_batch is not None:
             on_batch(size)
 
