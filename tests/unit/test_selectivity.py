@@ -239,3 +239,18 @@ def test_stops_on_priors_alone_take_only_their_share_of_the_day_when_others_have
     assert not set(spent.filter(pl.col("lane") == "yellow")["key"].to_list()) & {f"k{i:03d}" for i in range(10)}
     alone = decide(rows, {k: v for k, v in wanted.items() if int(k[1:]) < 10}, s, History(hit_rates=record))
     assert alone.filter(pl.col("lane") == "yellow").height == 10  # nothing with a record: priors fill the day
+
+
+def test_room_is_kept_for_the_mandatory_stops_the_rest_of_the_day_will_bring() -> None:
+    """Mandatory stops are kept whatever the capacity: a morning that spent the whole day's capacity would
+    leave the day over it when they come. Room is kept at yesterday's share, then at today's."""
+    rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
+    wanted: dict[str, Ask | list[Ask]] = {f"k{i:03d}": ("yellow", None, 90.0) for i in range(30)}
+    day = settings(capacity_yellow=0.02)  # yesterday's 1,000 consignments: 20 stops for the day
+    unknown = History(day_decided=0, yesterday=(1000, 0.5))
+    assert decide(rows, wanted, day, unknown).filter(pl.col("lane") == "yellow").height == 20
+    morning = History(day_decided=0, yesterday=(1000, 0.5), yesterday_mandatory=0.01)
+    kept = decide(rows, wanted, day, morning).filter(pl.col("lane") == "yellow").height
+    assert kept == 20 - 9  # 1% of the 900 still to come (weighed 9 to 1 toward yesterday: 0.9%, rounded up)
+    evening = History(day_decided=900, day_mandatory=(0, 900), yesterday=(1000, 0.5), yesterday_mandatory=0.01)
+    assert decide(rows, wanted, day, evening).filter(pl.col("lane") == "yellow").height == 20  # none to come

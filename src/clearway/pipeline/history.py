@@ -164,6 +164,8 @@ class History:
     day_candidates: tuple[float, ...] = ()  # the ranks (expected values) of the day's earlier discretionary stops
     day_explored: int = 0  # the day's stops so far that rested on priors alone
     yesterday: tuple[int, float] | None = None  # the day before: consignments decided, and the cut it ended with
+    day_mandatory: tuple[int, int] = (0, 0)  # the day's mandatory stops so far, and the decisions they were among
+    yesterday_mandatory: float | None = None  # the share of the day before's decisions that were mandatory stops
     operators: tuple[Operator, ...] = ()  # authorised operators the store holds (ours, partners'), by status date
     alerts: pl.DataFrame = field(default_factory=lambda: _empty(ALERTS))
     filings: pl.DataFrame = field(default_factory=lambda: _empty(FILINGS))

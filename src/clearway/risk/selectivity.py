@@ -13,7 +13,9 @@
   `proven_after` times) takes at most `explore_share` of the day's stops while stops with a record could
   fill the rest: a new detector or a newly promoted model explores before it spends the day.
 - The capacity is the day's: a share of the consignments decided that day (`History.day_decided`), less
-  the stops already made (`History.day_stopped`), so a batch of one is treated as a slice of the day.
+  the stops already made (`History.day_stopped`), so a batch of one is treated as a slice of the day. Room
+  is kept for the mandatory stops still to come that day (at today's rate, early on yesterday's), so that
+  the stops a batch spends do not leave the day over capacity when they come.
 - A keyed hash draws the random sample among all parcels, whatever their risk (so that it estimates the
   non-compliance of all traffic, not of what the rules let through); a parcel drawn is stopped and
   inspected even if it would have been released. AEO operators, at home or mutually recognised, get a
@@ -215,7 +217,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     if context.history.yesterday is not None:  # with more worth stopping than its share may borrow the rest,
         expected = max(expected, context.history.yesterday[0])  # the cut keeps the poor ones out
     capacity = settings.day_capacity(expected, context.history.day_decided + frame.height) - context.history.day_stopped
-    free = max(0, capacity - mandatory - sampled)
+    reserve = mandatory_reserve(context.history, mandatory, frame.height, expected)
+    free = max(0, capacity - mandatory - sampled - reserve)
     discretionary = frame.filter(stop & ~pl.col("_mandatory") & ~pl.col("_drawn")).sort(
         ["_rank", "key"], descending=[True, False])  # fmt: skip
     proven = discretionary.filter(pl.col("_proven"))
@@ -269,6 +272,22 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         )
     )
     return frame.drop("_aeo", "_draw", "_drawn", "_mandatory", "_rank", "_why", "_proven", "signals")
+
+
+def mandatory_reserve(history: History, mandatory: int, consignments: int, expected: int) -> int:
+    """Stops kept back for the mandatory stops the rest of the day will bring: a discretionary stop spent now
+    would otherwise push the day over its capacity when they come (they are kept whatever the capacity).
+    Their share is today's so far, weighed early in the day toward yesterday's, as much as the day has yet
+    to come; the consignments still to come are those `expected` beyond the ones decided with this batch."""
+    rest = expected - history.day_decided - consignments
+    stops, among = history.day_mandatory
+    if rest <= 0 or among + consignments == 0:
+        return 0
+    share = (stops + mandatory) / (among + consignments)
+    if history.yesterday_mandatory is not None and history.yesterday is not None:
+        progress = min(1.0, (among + consignments) / max(1, history.yesterday[0]))
+        share = (1 - progress) * history.yesterday_mandatory + progress * share
+    return math.ceil(share * rest - 1e-9)
 
 
 def _add_reason(reason: pl.Expr) -> pl.Expr:

@@ -116,8 +116,9 @@ class HistoryGatherer:
         self._unit_values: tuple[dt.datetime, tuple[pl.DataFrame, pl.DataFrame]] | None = None
         self._hit_rates: tuple[dt.datetime, tuple[pl.DataFrame, pl.DataFrame]] | None = None
         self._day: tuple[dt.date, dt.datetime, int, int] | None = None  # day, counted at, decided, stopped
-        self._candidates: tuple[dt.date, list[float], list[int]] | None = None  # day, ranks, [decided, explored]
-        self._yesterday: tuple[dt.date, int, float] | None = None  # the day, decided, its final cut
+        # day, ranks, [decided, explored, mandatory stops]
+        self._candidates: tuple[dt.date, list[float], list[int]] | None = None
+        self._yesterday: tuple[dt.date, int, float, int] | None = None  # the day, decided, its final cut, mandatory
 
     def __call__(self, rows: Sequence[BatchRow], as_of: dt.datetime) -> History:
         if not rows:
@@ -133,13 +134,17 @@ class HistoryGatherer:
                 self._close_day(as_of.date())
             assert self._candidates is not None
             pool, before, explored = tuple(self._candidates[1]), self._yesterday, self._candidates[2][1]
-        yesterday = before[1:] if before and before[0] == as_of.date() - dt.timedelta(days=1) else None
+            mandatory = (self._candidates[2][2], self._candidates[2][0])
+        known = before is not None and before[0] == as_of.date() - dt.timedelta(days=1)
+        yesterday = (before[1], before[2]) if before and known else None
+        yesterday_mandatory = before[3] / before[1] if before and known else None
         unit_values, declared_values = self.unit_values(as_of)
         return History(parcels=parcels, offenders=offenders, unit_values=unit_values,
                        declared_values=declared_values, assessed=assessed,
                        exports=exports, hit_rates=hit_rates, combinations=combinations, day_decided=decided,
                        day_stopped=stopped, day_candidates=pool, day_explored=explored,
-                       yesterday=yesterday, operators=operators, alerts=alerts,
+                       yesterday=yesterday, day_mandatory=mandatory, yesterday_mandatory=yesterday_mandatory,
+                       operators=operators, alerts=alerts,
                        alert_parties=alert_parties, filings=filings, loading=loading)  # fmt: skip
 
     def day_so_far(self, as_of: dt.datetime, batch: set[str]) -> tuple[int, int]:
@@ -160,6 +165,10 @@ class HistoryGatherer:
     def count_decided(self, as_of: dt.datetime, decisions: pl.DataFrame) -> None:
         """Keep the day's tally current between counts in the store."""
         stopped = int(decisions["lane"].is_in(["yellow", "red"]).sum()) if "lane" in decisions.columns else 0
+        mandatory = (
+            int((decisions["lane"].is_in(["yellow", "red"]) & decisions["mandatory"]).sum())
+            if {"lane", "mandatory"} <= set(decisions.columns) else 0
+        )  # fmt: skip
         ranks = (
             decisions.filter("discretionary")["expected_value"].to_list()
             if {"discretionary", "expected_value"} <= set(decisions.columns) else []
@@ -174,13 +183,15 @@ class HistoryGatherer:
             self._candidates[1].extend(ranks)
             self._candidates[2][0] += decisions.height
             self._candidates[2][1] += int(decisions["explored"].sum()) if "explored" in decisions.columns else 0
+            self._candidates[2][2] += mandatory
 
     def _close_day(self, day: dt.date) -> None:
         """Start `day`'s pool; the day before ends with the cut its pool and volume set (the lock is held)."""
         settings, done = self.app.selectivity, self._candidates
         if done is not None and settings is not None and done[0] == day - dt.timedelta(days=1) and done[2][0]:
-            self._yesterday = (done[0], done[2][0], settings.cut(sorted(done[1], reverse=True), done[2][0]))
-        self._candidates = (day, [], [0, 0])
+            cut = settings.cut(sorted(done[1], reverse=True), done[2][0])
+            self._yesterday = (done[0], done[2][0], cut, done[2][2])
+        self._candidates = (day, [], [0, 0, 0])
 
     def unit_values(self, as_of: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The references (per HS6, and per HS6 and seller), kept for `UNIT_VALUES_TTL` once they rest on
