@@ -14,7 +14,7 @@ from clearway.errors import InvalidInput, RuleFileError
 from clearway.targeting import metrics
 from clearway.targeting.features import fit, transform
 from clearway.targeting.history import parse_mapping
-from clearway.targeting.model import TargetingModel, train
+from clearway.targeting.model import TargetingModel, shift_prior, train
 
 pytestmark = pytest.mark.xdist_group("lightgbm")  # one LightGBM training at a time: OpenMP threads oversubscribe
 
@@ -31,14 +31,16 @@ def test_metrics_at_the_top_n_percent() -> None:
     assert math.isnan(metrics.recall_at(scores, np.zeros(10), 0.1))
 
 
-def history(n: int, seed: int, start: dt.date = dt.date(2025, 1, 1)) -> pl.DataFrame:
-    """Declarations where an infringement is a unit value far below its HS subheading's usual one."""
+def history(n: int, seed: int, start: dt.date = dt.date(2025, 1, 1), hidden: float = 0.0) -> pl.DataFrame:
+    """Declarations where an infringement is a unit value far below its HS subheading's usual one (but for
+    a `hidden` share of them, declared at the usual value: nothing in the data tells them apart)."""
     rng = np.random.default_rng(seed)
     hs = rng.choice(["610910", "851712", "392690", "640399", "950300"], n)
     typical = {"610910": 8.0, "851712": 120.0, "392690": 3.0, "640399": 40.0, "950300": 15.0}
     mass = rng.uniform(0.2, 5.0, n)
     fraud = rng.random(n) < 0.2
-    unit = np.array([typical[h] for h in hs]) * rng.lognormal(0, 0.25, n) * np.where(fraud, 0.15, 1.0)
+    cheap = fraud & (rng.random(n) >= hidden)
+    unit = np.array([typical[h] for h in hs]) * rng.lognormal(0, 0.25, n) * np.where(cheap, 0.15, 1.0)
     return pl.DataFrame({
         "id": [f"D{seed}-{i}" for i in range(n)],
         "date": [start + dt.timedelta(days=int(d)) for d in sorted(rng.integers(0, 300, n))],
@@ -102,3 +104,26 @@ def test_a_mapping_that_uses_the_leaking_column_is_refused() -> None:
         parse_mapping(text + "never: [Critical Fraud]\n", "m.yaml")
     with pytest.raises(RuleFileError, match="needs the columns value"):
         parse_mapping(text.replace("value: V\n", ""), "m.yaml")
+
+
+def test_a_model_learnt_on_inspections_is_restated_for_all_traffic() -> None:
+    """Inspections are a selection made for risk: learnt on them alone, a model calls most traffic likely to
+    infringe. Given the traffic's rate (the random sample's), its probabilities are the traffic's; its
+    ranking is the same."""
+    assert shift_prior(np.array([0.0, 0.8, 0.5, 1.0]), 0.8, 0.2) == pytest.approx(
+        [0.0, 0.2, 1 / 17, 1.0]
+    )  # odds x 1/16
+    everything = history(6000, 3, hidden=0.5)
+    inspected = everything.filter((pl.col("label") == 1) | (pl.int_range(pl.len()) % 8 == 0))  # risk-selected
+    assert inspected["label"].mean() > 0.6  # type: ignore[operator]
+    traffic = history(2000, 4, start=dt.date(2025, 11, 1), hidden=0.5)
+    learnt = train(inspected, mapping="test", trained_on="t", seed=0)
+    restated = train(inspected, mapping="test", trained_on="t", seed=0, base_rate=0.2)
+    assert learnt.score(traffic).mean() > 0.4  # most parcels look likely
+    assert restated.score(traffic).mean() == pytest.approx(traffic["label"].mean(), abs=0.06)
+    labels = traffic["label"].to_numpy()
+    assert metrics.precision_at(restated.score(traffic), labels, 0.1) == metrics.precision_at(
+        learnt.score(traffic), labels, 0.1
+    )
+    again = TargetingModel.from_bytes(restated.to_bytes())  # the restated calibration is the model file's
+    assert np.allclose(again.score(traffic), restated.score(traffic))

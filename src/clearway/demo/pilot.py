@@ -127,7 +127,7 @@ def _overnight(app: App, at: dt.datetime, index: int) -> str:
     if app.model is None and inspected < MIN_TRAINING:
         return f"not trained: {inspected:,} inspected consignments so far, the first model waits for {MIN_TRAINING:,}"
     try:
-        challenger = train_from_store(app, seed=index)
+        challenger = train_from_store(app, seed=index, as_of=at)
     except (ClearwayError, ValueError) as exc:  # too few inspections or one class only: nothing to learn yet
         return f"not trained ({exc})"
     promotion = promote(app, challenger.to_bytes(), actor="pilot", days=MODEL_DAYS, now=at)

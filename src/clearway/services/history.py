@@ -217,6 +217,17 @@ class HistoryGatherer:
             self._hit_rates = (as_of, records)
             return records
 
+    def random_sample(self, as_of: dt.datetime, days: int = HIT_RATES_DAYS) -> tuple[int, int]:
+        """The random sample's record over the last `days`: consignments inspected, and found infringing. The
+        sample is drawn among all traffic whatever its risk, so its rate is the traffic's."""
+        found: dict[str, bool] = {}
+        for cid, outcome, reasons in kept.inspected_reasons(
+            self.app.store.engine, as_of - dt.timedelta(days=days), as_of
+        ):
+            if any(r.code == "RANDOM" for r in _CODES.decode(reasons)):
+                found[cid] = found.get(cid, False) or outcome == "infringement"
+        return len(found), sum(found.values())
+
     def compute_hit_rates(self, as_of: dt.datetime) -> pl.DataFrame:
         """Each hit's record, counted afresh."""
         return self.compute_records(as_of)[0]

@@ -18,6 +18,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from clearway.bootstrap import App, packaged_text
 from clearway.errors import InvalidInput
 from clearway.pipeline import to_batch
+from clearway.services.history import gatherer
 from clearway.store import config as config_store
 from clearway.store import consignments as stored
 from clearway.targeting import metrics
@@ -196,10 +197,25 @@ def store_history(app: App, *, since: dt.datetime | None = None) -> pl.DataFrame
     )
 
 
-def train_from_store(app: App, seed: int = 0) -> TargetingModel:
+def train_from_store(app: App, seed: int = 0, *, as_of: dt.datetime | None = None) -> TargetingModel:
+    """A model on every inspection so far. Inspections are a selection made for risk (most of them find
+    something): its probabilities are restated for all traffic at the rate the random sample measures
+    (`traffic_rate`), so that a stop's likelihood is what it is among the parcels the model scores."""
     history = store_history(app)
     digest = data_hash(history.write_ipc(None).getvalue())
-    return train(history, mapping=CLEARWAY_MAPPING, trained_on=digest, seed=seed, trained_at=_now())
+    rate = traffic_rate(app, as_of or dt.datetime.now(dt.UTC))
+    return train(history, mapping=CLEARWAY_MAPPING, trained_on=digest, seed=seed, trained_at=_now(), base_rate=rate)
+
+
+RANDOM_MINIMUM = 30
+"""Random inspections the traffic's rate needs before a model's probabilities are restated for it."""
+
+
+def traffic_rate(app: App, as_of: dt.datetime) -> float | None:
+    """The share of traffic that infringes, from the random sample (with half a parcel found and half not,
+    Jeffreys' prior); None while the sample is under RANDOM_MINIMUM inspections."""
+    inspected, found = gatherer(app).random_sample(as_of)
+    return (found + 0.5) / (inspected + 1) if inspected >= RANDOM_MINIMUM else None
 
 
 # --- the learning loop: drift, back-test of a challenger, promotion on record ---

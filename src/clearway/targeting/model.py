@@ -113,6 +113,21 @@ class TargetingModel:
         return cls(meta.spec, lgb.Booster(model_str=meta.booster), calibration, meta)
 
 
+def shift_prior(probabilities: np.ndarray, learnt: float, traffic: float) -> np.ndarray:
+    """Probabilities learnt where `learnt` of the rows were positive, restated for a population where `traffic`
+    are: the odds scale by the ratio of the two base rates' odds (Saerens, Latinne and Decaestecker, "Adjusting
+    the outputs of a classifier to new a priori probabilities", Neural Computation 14(1), 2002). Inspected
+    parcels are a selection made for their risk: a model calibrated on them alone calls most traffic likely."""
+    low, high = 1e-6, 1 - 1e-6
+    learnt, traffic = min(max(learnt, low), high), min(max(traffic, low), high)
+    ratio = (traffic / (1 - traffic)) / (learnt / (1 - learnt))
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        odds = p / (1 - p) * ratio
+        out = np.where(p >= 1.0, 1.0, odds / (1 + odds))
+    return np.asarray(out, dtype=np.float64)
+
+
 def distribution(values: np.ndarray, bins: int = 10) -> list[list[float]]:
     """Decile edges of `values` and the share of values in each bin (NaN as a bin of its own)."""
     finite = values[np.isfinite(values)]
@@ -153,9 +168,12 @@ def train(
     seed: int = 0,
     params: dict[str, Any] | None = None,
     trained_at: str = "",
+    base_rate: float | None = None,
 ) -> TargetingModel:
     """Fit on labelled history: the trees on the earlier part, early stopping and calibration on the latest
-    CALIBRATION_SHARE of days, then the trees again on everything for the rounds found."""
+    CALIBRATION_SHARE of days, then the trees again on everything for the rounds found. With `base_rate`
+    (the share of all traffic that infringes, where the history is a selection of it, as inspections are),
+    the probabilities are restated for that traffic (`shift_prior`)."""
     history = history.sort("date", "id")
     spec = fit(history, mapping)
     matrix = _array(transform(history, spec, training=True))
@@ -172,6 +190,9 @@ def train(
     rounds = max(1, early.best_iteration)
     held_out = np.asarray(early.predict(matrix[cut:], num_iteration=rounds), dtype=np.float64)
     calibration = IsotonicRegression(out_of_bounds="clip").fit(held_out, labels[cut:])
+    if base_rate is not None:
+        shifted = shift_prior(calibration.y_thresholds_, float(labels[cut:].mean()), base_rate)
+        calibration = IsotonicRegression(out_of_bounds="clip").fit(calibration.X_thresholds_, shifted)
     booster = lgb.train(
         settings,
         _dataset(matrix, labels, spec),
