@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import msgspec
 import pytest
 
 from clearway.errors import RateLimited
@@ -21,7 +22,8 @@ SALT, SEAL = bytes(range(32)), bytes(range(32, 64))
 
 def test_a_sealed_leaf_hides_customs_facts_and_commits_to_them() -> None:
     facts = {"version": 1, "lane": "red", "referrals": ["dnl"]}
-    event, customs = sealed_event("assessed", "c1", AT, facts, SEAL)
+    event, sealed = sealed_event("assessed", "c1", AT, facts, SEAL)
+    customs = msgspec.json.decode(sealed)
     assert event.facts == {"version": 1} and customs == {"lane": "red", "referrals": ["dnl"]}
     assert b"red" not in event.canonical() and b"dnl" not in event.canonical()
     assert leaf_bytes(event, SALT).startswith(LEAF_PREFIX_V2)

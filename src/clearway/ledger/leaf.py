@@ -69,9 +69,13 @@ def canonical_facts(facts: dict[str, Any]) -> bytes:
 
 def seal(customs_facts: dict[str, Any], seal_salt: bytes) -> str:
     """The commitment to customs-only facts that a v2 event carries."""
+    return _seal(canonical_facts(customs_facts), seal_salt)
+
+
+def _seal(canonical: bytes, seal_salt: bytes) -> str:
     if len(seal_salt) < 16:
         raise ValueError("a seal salt has at least 16 bytes")
-    return hashlib.sha256(seal_salt + canonical_facts(customs_facts)).hexdigest()
+    return hashlib.sha256(seal_salt + canonical).hexdigest()
 
 
 def split_facts(facts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -82,10 +86,12 @@ def split_facts(facts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def sealed_event(
     kind: EventKind, consignment: str, at: dt.datetime, facts: dict[str, Any], seal_salt: bytes
-) -> tuple[LedgerEvent, dict[str, Any]]:
-    """A v2 event over all of an event's facts, and the customs-only facts it seals."""
+) -> tuple[LedgerEvent, bytes]:
+    """A v2 event over all of an event's facts, and the customs-only facts it seals, as the canonical bytes
+    the seal is over (made once: they are also what is kept beside the leaf)."""
     public, customs = split_facts(facts)
-    return LedgerEvent(kind, consignment, at, public, seal(customs, seal_salt)), customs
+    text = canonical_facts(customs)
+    return LedgerEvent(kind, consignment, at, public, _seal(text, seal_salt)), text
 
 
 def seal_holds(event: LedgerEvent, customs_facts: dict[str, Any], seal_salt: bytes) -> bool:

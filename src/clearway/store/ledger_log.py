@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from clearway.ledger import LedgerEvent, leaf_bytes, leaf_hash
-from clearway.ledger.leaf import canonical_facts, sealed_event
+from clearway.ledger.leaf import sealed_event
 from clearway.store import tables as t
 from clearway.store.bulk import insert_rows
 
@@ -87,7 +87,7 @@ def append(conn: sa.Connection, events: Sequence[tuple[str, LedgerEvent]], known
                 "event_id": event_id,
                 "consignment_id": event.consignment,
                 "event": text.decode(),
-                "sealed": canonical_facts(customs).decode(),
+                "sealed": customs.decode(),
                 "leaf_hash": leaf_hash(leaf_bytes(leaf, salt, text)),
             }
         )
