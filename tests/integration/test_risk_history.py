@@ -145,3 +145,19 @@ def test_the_unit_value_history_reads_what_it_needs_and_leaves_out_a_body_of_ano
         ("620610", 12.5, None), ("620610", 3.0, "eori:CN123")
     ]  # fmt: skip
     assert lines["seller_name"].to_list() == [good["seller"]["name"]] * 2
+
+
+def test_an_earlier_parcel_whose_body_is_gone_between_the_two_reads_is_left_out(service: Service) -> None:
+    """History reads the rows it needs, then the bodies of those it keeps; on PostgreSQL (READ COMMITTED) a
+    body can go in between. That parcel is then no history of the parcels kind: the batch is assessed."""
+    import sqlalchemy as sa
+
+    from clearway.store import tables as t
+
+    first = registration(service.submit([korean("KR1")], key="a"))
+    with service.app.store.engine.begin() as conn:
+        conn.execute(t.consignment_versions.delete().where(t.consignment_versions.c.consignment_id == first))
+        assert conn.execute(sa.select(t.consignments.c.id).where(t.consignments.c.id == first)).scalar() == first
+    second = registration(service.submit([korean("KR2")], key="b"))
+    read = service.client.get(f"/v1/consignments/{second}", headers=service.alpha).json()
+    assert read["status"] != "assessment_failed" and read["assessment"]["totals"]["total"]

@@ -97,10 +97,12 @@ def filings(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> p
         row for chunk in chunked(documents) for row in conn.execute(query.where(c.transport_document_id.in_(chunk)))
         if row[0] not in batch
     ]  # fmt: skip
-    body = _bodies(conn, [row[0] for row in others])
+    bodies = _bodies(conn, [row[0] for row in others])
     found = []
     for cid, document, filer, key in others:
-        doc = _FILED.decode(body[cid])
+        if cid not in bodies:  # gone between the two reads (READ COMMITTED on PostgreSQL): not history any more
+            continue
+        doc = _FILED.decode(bodies[cid])
         value = sum(float(i.unit_price) * i.quantity for i in doc.items)
         chapters = sorted({i.hs_code[:2] for i in doc.items if i.hs_code})
         found.append((document, cid, filer, doc.currency, value, chapters, key))
@@ -166,12 +168,13 @@ def parcels(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> p
         row for chunk in chunked(who) for row in conn.execute(query.where(consignee.c.key.in_(chunk)))
         if row[0] not in batch
     ]  # fmt: skip
+    bodies = _bodies(conn, [r[0] for r in found])
+    found = [row for row in found if row[0] in bodies]  # gone between the two reads: not history any more
     if not found:
         return pl.DataFrame(schema=PARCELS)
-    body = _bodies(conn, [r[0] for r in found])
     item = pl.element().struct
     frame = pl.DataFrame(
-        [(r[0], r[1], as_utc(r[2]), r[3], r[4], body[r[0]]) for r in found],
+        [(r[0], r[1], as_utc(r[2]), r[3], r[4], bodies[r[0]]) for r in found],
         schema=["key", "destination_country", "received_at", "who", "seller", "body"], orient="row",
     )  # fmt: skip
     body = pl.col("body").str.json_decode(VALUE)
