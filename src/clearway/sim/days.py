@@ -6,7 +6,10 @@ What comes from where:
   simulator's (`generator.py`, `violations.py`, `catalogue.csv`), with its rates (`Rates`) as the day's
   shares of each violation.
 - Concentration: value fraud and counterfeits are each committed by a few sellers, chosen until their
-  expected parcels make up the day's share; each commits on `OFFENDER_SHARE` of its parcels. The KCS
+  expected parcels make up the day's share (a seller that would take a scheme past `OVERSHOOT` times its
+  share is passed over, and a split order counts as the parcels it becomes); each commits on
+  `OFFENDER_SHARE` of its parcels. A seller's conduct belongs to that seller, not to its name: two firms
+  may share a name, and the honest one stays honest. The KCS
   customs declarations (`../shared/data/customs-declarations`, Korea Customs Service's synthetic set) put
   43% of fraudulent declarations on the 5% most fraudulent sellers; our offenders hold all of a scheme's
   parcels, a stronger concentration than KCS shows and the assumption a targeting loop can learn from.
@@ -49,6 +52,7 @@ SHIFTS: dict[str, tuple[str, ...]] = {
     "counterfeit": ("counterfeit",),  # a counterfeiter changes brands and words, not trade
 }
 OFFENDER_SHARE = (0.5, 0.9)  # share of an offender's parcels that carry its scheme (uniform between)
+OVERSHOOT = 1.25  # how far past a scheme's share the offenders chosen for it may go
 RETURNING = 0.6
 ADAPT = 0.5
 OFFLINE_DETECTION = 0.05  # without a pilot, the chance a violating parcel is caught (the default capacity)
@@ -62,11 +66,11 @@ class World:
     size: int
     rates: Rates = field(default_factory=Rates)
     sellers: list[Seller] = field(default_factory=list)
-    conduct: dict[str, str] = field(default_factory=dict)  # seller name -> scheme
-    share: dict[str, float] = field(default_factory=dict)  # seller name -> share of its parcels
+    conduct: dict[int, str] = field(default_factory=dict)  # seller (its place in `sellers`) -> scheme
+    share: dict[int, float] = field(default_factory=dict)  # seller -> share of its parcels
     buyers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    sent_by: dict[tuple[str, str], str] = field(default_factory=dict)  # (submitter, reference) -> seller
-    shifts: list[tuple[int, str, str, str]] = field(default_factory=list)  # day, seller, from, to
+    sent_by: dict[tuple[str, str], int] = field(default_factory=dict)  # (submitter, reference) -> seller
+    shifts: list[tuple[int, int, str, str]] = field(default_factory=list)  # day, seller, from, to
 
     @classmethod
     def make(cls, seed: int, size: int, rates: Rates | None = None) -> World:
@@ -74,19 +78,24 @@ class World:
         rng = random.Random(f"world:{seed}")
         world.sellers = make_sellers(rng, max(300, size // 20), catalogue())
         total = sum(s.activity for s in world.sellers)
-        candidates = [s for s in world.sellers if s.platform != "webshop"]
+        candidates = [i for i, s in enumerate(world.sellers) if s.platform != "webshop"]
         rng.shuffle(candidates)
-        pool = iter(candidates)
+        split_parts = _split_parcels_per_order()
         for scheme in SCHEMES:
             target = getattr(world.rates, scheme) * size
             expected = 0.0
-            while expected < target:
-                seller = next(pool, None)
-                if seller is None:
+            for seller in candidates:
+                if expected >= target:
                     break
+                if seller in world.conduct:
+                    continue
                 share = rng.uniform(*OFFENDER_SHARE)
-                world.conduct[seller.name], world.share[seller.name] = scheme, share
-                expected += size * seller.activity / total * share
+                parcels = size * world.sellers[seller].activity / total * share
+                parcels *= split_parts if scheme == "split_shipment" else 1.0
+                if expected + parcels > target * OVERSHOOT:
+                    continue
+                world.conduct[seller], world.share[seller] = scheme, share
+                expected += parcels
         return world
 
     def day(self, index: int, day: dt.date) -> SimulatedDay:
@@ -100,23 +109,24 @@ class World:
         out = SimulatedDay(day, self.seed * 1000 + index)
         number = 0
         while number < self.size:
-            seller = rng.choices(self.sellers, cum_weights=weights)[0]
+            who = rng.choices(range(len(self.sellers)), cum_weights=weights)[0]
+            seller = self.sellers[who]
             destination = rng.choices(DESTINATIONS, cum_weights=dest_weights)[0]
             draw = _draw(rng, day, number, seller, destination, ranges[seller.name])
-            scheme = self.conduct.get(seller.name)
-            violation = scheme if scheme and rng.random() < self.share[seller.name] else _pick(rng, spread)
+            scheme = self.conduct.get(who)
+            violation = scheme if scheme and rng.random() < self.share[who] else _pick(rng, spread)
             buyer = self._buyer(rng, destination.country, destination)
             if violation == "split_shipment":
                 parts = violations.split_shipment(draw, min(4, self.size - number))
                 buyer = self._buyer(rng, parts[0][0]["destination_country"], None) if parts else buyer
                 for doc, detail in parts:
                     doc["consignee"] = buyer
-                    self._sent(out, draw.submitter, doc, seller, "split_shipment", detail)
+                    self._sent(out, draw.submitter, doc, who, "split_shipment", detail)
                 number += len(parts)
                 continue
             doc = build(draw)
             doc["consignee"] = buyer
-            sent = partial(self._sent, out, draw.submitter, doc, seller)
+            sent = partial(self._sent, out, draw.submitter, doc, who)
             inject(out, draw, doc, violation, sent)
             number += 1
         return out
@@ -147,7 +157,15 @@ class World:
         known.append(buyer)
         return buyer
 
-    def _sent(self, out: SimulatedDay, submitter: str, doc: dict[str, Any], seller: Seller, violation: str | None,
+    def _sent(self, out: SimulatedDay, submitter: str, doc: dict[str, Any], seller: int, violation: str | None,
               detail: str) -> None:  # fmt: skip
-        self.sent_by[(submitter, doc["reference"])] = seller.name
+        self.sent_by[(submitter, doc["reference"])] = seller
         _emit(out, submitter, doc, violation, detail)
+
+
+def _split_parcels_per_order() -> float:
+    """Parcels one split order becomes on average: 2 to 4 where the destination has a threshold to split under,
+    none elsewhere (`violations.split_shipment`)."""
+    total = sum(d.weight for d in DESTINATIONS)
+    under = sum(d.weight for d in DESTINATIONS if d.currency in violations.SPLIT_THRESHOLDS)
+    return 3.0 * under / total
