@@ -13,7 +13,7 @@ import pytest
 
 from clearway.auth.clients import Principal, add_client
 from clearway.kpi import Period
-from clearway.services.clearance import Inspection
+from clearway.services.clearance import Inspection, InspectionFinding
 from clearway.services.history import gatherer
 from clearway.services.measurement import measure
 from tests.integration.test_api import Service, registration, service_for, vague
@@ -61,3 +61,26 @@ def test_a_profile_whose_stops_find_nothing_is_measured_and_put_up_for_review(se
     assert "<h2>Profile hits</h2><p>none</p>" in checked.text  # no profile but the retired one hit them
     missing = s.client.post("/ui/profiles/check", data={"text": html.unescape(text), "without": "NO-SUCH"})
     assert "no profile &#39;NO-SUCH&#39; to leave out" in missing.text
+
+
+def test_one_sellers_parcels_count_at_most_per_party_times_in_the_record_selectivity_weighs(
+    service: Service,
+) -> None:
+    # Eight clean parcels of one cheap but honest seller, and three of three others, one of them infringing:
+    # the seller's eight are not eight independent trials of DQ-VAGUE. The profile review still counts them all.
+    s = service
+    docs = [vague(f"S{i}") for i in range(8)]
+    for i, name in enumerate(("Yiwu Crystal Commerce Co.", "Ningbo Zen Trading Co.", "Dongguan Silver Co.")):
+        docs.append(vague(f"O{i}") | {"seller": {"name": name, "address": {"city": "Yiwu", "country": "CN"}}})
+    ids = [registration(s.submit([doc], key=doc["reference"])) for doc in docs]
+    clearance = s.runtime.clearance
+    for index, cid in enumerate(ids):
+        bad = index == len(ids) - 1
+        findings = [InspectionFinding("undervaluation")] if bad else []
+        outcome = "infringement" if bad else "compliant"
+        clearance.inspect(OFFICER, cid, Inspection(method="physical", outcome=outcome, findings=findings))
+    rates, combinations = gatherer(s.app).compute_records(dt.datetime.now(dt.UTC))
+    inspected, found, alone, alone_found = next(rest for code, *rest in rates.rows() if code == "DQ-VAGUE")
+    assert (inspected, found) == (11, 1)  # the review's plain counts
+    assert (alone, alone_found) == (3 + 3, 1)  # the one seller's eight count as three
+    assert {row[0]: row[1:] for row in combinations.rows()}["DQ-VAGUE"] == (6, 1)

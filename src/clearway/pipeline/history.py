@@ -84,7 +84,8 @@ HIT_RATES: dict[str, pl.DataType] = {
     "code": pl.String(),  # a profile id, detector code, watch-list entry or model band
     "inspected": pl.Int64(),  # consignments that carried the hit and were inspected
     "found": pl.Int64(),  # of which an inspection found an infringement
-    "alone_inspected": pl.Int64(),  # of those inspected, the ones where no other profile or detector hit
+    "alone_inspected": pl.Int64(),  # of those inspected, the ones where no other profile or detector hit (one
+    # party's parcels counted at most `per_party` times: `services.history.HistoryGatherer.compute_records`)
     "alone_found": pl.Int64(),  # and of those, found infringing
 }
 """Each hit's measured record. Selectivity blends the record of the hit on its own with the hit's prior: a hit

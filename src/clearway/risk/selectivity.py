@@ -41,6 +41,8 @@ from clearway.yaml_lines import LINE, line_of, load_with_lines
 
 SIGNALS = ("rule", "detector", "screening", "model")
 """Hit sources whose combinations are measured (as `services.history` counts them)."""
+PER_PARTY = 3
+"""Inspections of one party's parcels that a hit's record counts at most, unless `expected_value.per_party` says."""
 HOLDING_FOR_OTHERS = ("carrier", "oga", "dnl")
 """Referrals that hold a parcel for someone other than customs' inspectors: kept when a stop is released."""
 
@@ -64,6 +66,9 @@ class Settings:
     proven_after: int = 10  # inspections of a hit on its own (or of a combination) before its record is trusted
     explore_share: float = 0.2  # the share of discretionary stops a stop resting on priors alone may take
     # when stops with a record could fill the rest
+    per_party: int = PER_PARTY  # inspections of one seller's parcels that a hit's (or a combination's) record counts at
+    # most: a party's parcels are not independent trials, and one cheap but honest seller inspected seven times
+    # would otherwise set a detector's record for every seller
 
     def day_capacity(self, consignments: int, sampled: int | None = None) -> int:
         """Stops the day may hold after `consignments` decided: its share of them (targeted and random),
@@ -136,20 +141,24 @@ def parse_settings(config: str, registry: str, source: str, domains: Domains) ->
     operators = parse_operators(registry, f"{source} (registry)")
     mutual = {str(k): frozenset(v) for k, v in (doc.get("mutual_recognition") or {}).items() if k != LINE}
     ev = doc.get("expected_value") or {}
-    keys = {"prior_strength", "tax_at_risk", "proven_after", "explore_share"}
+    keys = {"prior_strength", "tax_at_risk", "proven_after", "explore_share", "per_party"}
     if not isinstance(ev, dict) or set(ev) - keys - {LINE}:
         raise RuleFileError(f"expected_value takes {', '.join(sorted(keys))}", file=source, line=line_of(doc))
     strength, share = ev.get("prior_strength", 10), ev.get("tax_at_risk", 0.2)
     proven, explore = ev.get("proven_after", 10), ev.get("explore_share", 0.2)
+    per_party = ev.get("per_party", PER_PARTY)
     if (
         not all(
             isinstance(x, int | float) and not isinstance(x, bool) and x >= 0
             for x in (strength, share, proven, explore)
         )
         or explore > 1
+        or isinstance(per_party, bool)
+        or not isinstance(per_party, int)
+        or per_party < 1
     ):
-        raise RuleFileError("expected_value settings are numbers, zero or more (explore_share at most 1)",
-                            file=source, line=line_of(doc))  # fmt: skip
+        raise RuleFileError("expected_value settings are numbers, zero or more (explore_share at most 1, per_party "
+                            "a whole number, one or more)", file=source, line=line_of(doc))  # fmt: skip
     review = doc.get("review") or {}
     if not isinstance(review, dict):
         raise RuleFileError("review takes hit_rate_floor (a share) and minimum_inspected (a count)", file=source,
@@ -182,6 +191,7 @@ def parse_settings(config: str, registry: str, source: str, domains: Domains) ->
         tax_at_risk=float(share),
         proven_after=int(proven),
         explore_share=float(explore),
+        per_party=per_party,
     )
 
 

@@ -36,7 +36,7 @@ from clearway.pipeline.history import (
     UNIT_VALUES,
 )
 from clearway.risk.detectors import UndervaluationDetector, declarant, goods, usd_rates
-from clearway.risk.selectivity import SIGNALS
+from clearway.risk.selectivity import PER_PARTY, SIGNALS
 from clearway.services.cooperation import partner_history
 from clearway.store import risk_history as kept
 
@@ -221,7 +221,7 @@ class HistoryGatherer:
         """The random sample's record over the last `days`: consignments inspected, and found infringing. The
         sample is drawn among all traffic whatever its risk, so its rate is the traffic's."""
         found: dict[str, bool] = {}
-        for cid, outcome, reasons in kept.inspected_reasons(
+        for cid, outcome, reasons, _ in kept.inspected_reasons(
             self.app.store.engine, as_of - dt.timedelta(days=days), as_of
         ):
             if any(r.code == "RANDOM" for r in _CODES.decode(reasons)):
@@ -235,32 +235,46 @@ class HistoryGatherer:
     def compute_records(self, as_of: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Per code among the reasons of the decisions that put inspected consignments where they were: the
         consignments inspected, and those an inspection found infringing; the same where the code was the
-        consignment's only profile, detector, watch-list or model hit; and per combination of such hits."""
+        consignment's only profile, detector, watch-list or model hit; and per combination of such hits.
+
+        `inspected` and `found` are plain counts (what the profile review shows). In the records selectivity
+        weighs (a code on its own, a combination), one party's parcels count as at most `per_party`
+        inspections, their findings in proportion: a seller's parcels are not independent trials of a
+        detector, and the few parties a day's stops return to would otherwise make its record theirs."""
         found: dict[str, bool] = {}
         codes: dict[str, set[str]] = {}
+        party: dict[str, str] = {}
         since = as_of - dt.timedelta(days=HIT_RATES_DAYS)
-        for cid, outcome, reasons in kept.inspected_reasons(self.app.store.engine, since, as_of):
+        for cid, outcome, reasons, who in kept.inspected_reasons(self.app.store.engine, since, as_of):
             found[cid] = found.get(cid, False) or outcome == "infringement"
             codes.setdefault(cid, set()).update(r.code for r in _CODES.decode(reasons) if r.source in SIGNALS)
-        rows = [(code, hit, len(codes[cid]) == 1) for cid, hit in found.items() for code in codes[cid]]
+            party[cid] = who
+        rows = [(code, hit, len(codes[cid]) == 1, party[cid]) for cid, hit in found.items() for code in codes[cid]]
         if not rows:
             return pl.DataFrame(schema=HIT_RATES), pl.DataFrame(schema=COMBINATIONS)
-        frame = pl.DataFrame(rows, schema=["code", "hit", "alone"], orient="row")
+        cap = self.app.selectivity.per_party if self.app.selectivity is not None else PER_PARTY
+        frame = pl.DataFrame(rows, schema=["code", "hit", "alone", "party"], orient="row")
         per_code = (
-            frame.group_by("code")
+            frame.group_by("code", "party")
             .agg(pl.len().alias("inspected"), pl.col("hit").sum().alias("found"),
                  pl.col("alone").sum().alias("alone_inspected"),
                  (pl.col("hit") & pl.col("alone")).sum().alias("alone_found"))
+            .pipe(_capped, cap, ("alone_inspected", "alone_found"))
+            .group_by("code")
+            .agg(pl.col("inspected", "found", "alone_inspected", "alone_found").sum().round(0))
             .select(list(HIT_RATES))
             .cast(HIT_RATES)  # type: ignore[arg-type]
         )  # fmt: skip
         together = pl.DataFrame(
-            [("+".join(sorted(codes[cid])), hit) for cid, hit in found.items() if codes[cid]],
-            schema=["signals", "hit"], orient="row",
+            [("+".join(sorted(codes[cid])), hit, party[cid]) for cid, hit in found.items() if codes[cid]],
+            schema=["signals", "hit", "party"], orient="row",
         )  # fmt: skip
         per_combination = (
-            together.group_by("signals")
+            together.group_by("signals", "party")
             .agg(pl.len().alias("inspected"), pl.col("hit").sum().alias("found"))
+            .pipe(_capped, cap, ("inspected", "found"))
+            .group_by("signals")
+            .agg(pl.col("inspected", "found").sum().round(0))
             .select(list(COMBINATIONS))
             .cast(COMBINATIONS)  # type: ignore[arg-type]
         )
@@ -290,6 +304,22 @@ class HistoryGatherer:
         )
         declared = detector.declared(items, reference)
         return reference, declared.select(list(DECLARED_VALUES)).cast(DECLARED_VALUES)  # type: ignore[arg-type]
+
+
+def _capped(frame: pl.DataFrame, cap: int, *counts: tuple[str, str]) -> pl.DataFrame:
+    """`frame` (a row per party) with each (inspected, found) pair cut to `cap` inspections, the found in
+    proportion (as floats: the sums are rounded once)."""
+    return frame.with_columns(
+        expr
+        for inspected, hit in counts
+        for expr in (
+            pl.min_horizontal(pl.col(inspected), cap).cast(pl.Float64).alias(inspected),
+            pl.when(pl.col(inspected) > 0)
+            .then(pl.col(hit) * pl.min_horizontal(pl.col(inspected), cap) / pl.col(inspected))
+            .otherwise(0.0)
+            .alias(hit),
+        )
+    )
 
 
 def _accepted_lines(bodies: list[str]) -> pl.DataFrame:
