@@ -257,6 +257,24 @@ def test_repeat_offenders_by_seller_consignee_or_delivery_address() -> None:
     assert found["message"][1].count("; ") == 1  # b: both its consignee and its address, in one reason
     wrong_role = History(offenders=pl.DataFrame([offender("consignee", "s" * 64, 1, 1, [])], schema=OFFENDERS))
     assert with_history(stage, wrong_role, keyed("a", "20.00")).is_empty()  # a seller's key is not a consignee's
+    assert found["domain"].to_list() == ["fiscal", "fiscal"]
+    assert with_history(stage, seized, keyed("a", "20.00"))["domain"].to_list() == ["ipr"]  # counterfeits found
+
+
+def test_a_record_of_the_consignments_own_matters_makes_no_repeat_offender() -> None:
+    # A prohibited item, a listed party or undeclared batteries found once are screened for on every parcel by
+    # their own rules; they say nothing of the seller's declarations. A seizure, or value fraud, does.
+    def offender(kinds: list[str], seizures: int = 0) -> History:
+        return History(offenders=pl.DataFrame(
+            [{"role": "seller", "party_key": "s" * 64, "infringements": 1, "seizures": seizures, "kinds": kinds,
+              "last_at": DAY - dt.timedelta(days=2)}], schema=OFFENDERS))  # fmt: skip
+
+    stage = RepeatOffenderDetector()
+    for kinds in (["prohibited"], ["restricted", "dangerous_goods"]):
+        assert with_history(stage, offender(kinds), keyed("a", "20.00")).is_empty(), kinds
+    assert with_history(stage, offender(["prohibited"], seizures=1), keyed("a", "20.00"))["lane"].to_list() == ["red"]
+    mixed = with_history(stage, offender(["prohibited", "wrong_hs_code"]), keyed("a", "20.00"))
+    assert mixed.select("code", "domain").rows() == [("DET-REPEAT-SELLER", "fiscal")]
 
 
 def test_undervaluation_prefers_stored_history_and_falls_back_to_the_batch() -> None:
