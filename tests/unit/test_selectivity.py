@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import polars as pl
 import pytest
 
@@ -254,3 +255,25 @@ def test_room_is_kept_for_the_mandatory_stops_the_rest_of_the_day_will_bring() -
     assert kept == 20 - 9  # 1% of the 900 still to come (weighed 9 to 1 toward yesterday: 0.9%, rounded up)
     evening = History(day_decided=900, day_mandatory=(0, 900), yesterday=(1000, 0.5), yesterday_mandatory=0.01)
     assert decide(rows, wanted, day, evening).filter(pl.col("lane") == "yellow").height == 20  # none to come
+
+
+def test_once_records_exist_a_new_signal_is_tried_as_often_as_measuring_it_needs() -> None:
+    """The day a seller's record first shows, it is tried on a few parcels (and a few of one seller), not on
+    every parcel the capacity has room for: measuring it needs `proven_after` of them."""
+    one_seller = [msgspec.structs.replace(row(f"a{i:02d}", "10.00"), party_keys={"seller": "a" * 64})
+                  for i in range(20)]  # fmt: skip
+    others = [msgspec.structs.replace(row(f"b{i:02d}", "10.00"), party_keys={"seller": f"{i:02d}" * 32})
+              for i in range(10)]  # fmt: skip
+    rows = one_seller + others + [row(f"z{i:03d}", "10.00") for i in range(70)]
+    wanted: dict[str, Ask | list[Ask]] = {r.key: ("yellow", None, 95.0) for r in one_seller + others}  # new: D95
+    record = pl.DataFrame({"code": ["D60"], "inspected": [30], "found": [24], "alone_inspected": [30],
+                           "alone_found": [24]})  # fmt: skip
+    s = settings(capacity_yellow=0.5, proven_after=10, per_party=3)
+    out = decide(rows, wanted, s, History(hit_rates=record))
+    stopped = out.filter(pl.col("lane") == "yellow")["key"].to_list()
+    assert len(stopped) == 10 and sum(k.startswith("a") for k in stopped) == 3  # 3 of one seller, 7 of others
+    assert out.filter(pl.col("key").is_in(stopped))["explored_as"].to_list() == ["D95"] * 10
+    tried = decide(rows, wanted, s, History(hit_rates=record, day_explored_by={"D95": 8}))
+    assert tried.filter(pl.col("lane") == "yellow").height == 2  # the day tried 8 already
+    new_office = decide(rows, wanted, s, History())
+    assert new_office.filter(pl.col("lane") == "yellow").height == 30  # nothing has a record: priors rule

@@ -164,6 +164,7 @@ class History:
     day_stopped: int = 0  # of which stopped (yellow or red): what the day's capacity has left
     day_candidates: tuple[float, ...] = ()  # the ranks (expected values) of the day's earlier discretionary stops
     day_explored: int = 0  # the day's stops so far that rested on priors alone
+    day_explored_by: dict[str, int] = field(default_factory=dict)  # of which, per combination of hits ("A+B")
     yesterday: tuple[int, float] | None = None  # the day before: consignments decided, and the cut it ended with
     day_mandatory: tuple[int, int] = (0, 0)  # the day's mandatory stops so far, and the decisions they were among
     yesterday_mandatory: float | None = None  # the share of the day before's decisions that were mandatory stops

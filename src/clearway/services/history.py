@@ -116,8 +116,8 @@ class HistoryGatherer:
         self._unit_values: tuple[dt.datetime, tuple[pl.DataFrame, pl.DataFrame]] | None = None
         self._hit_rates: tuple[dt.datetime, tuple[pl.DataFrame, pl.DataFrame]] | None = None
         self._day: tuple[dt.date, dt.datetime, int, int] | None = None  # day, counted at, decided, stopped
-        # day, ranks, [decided, explored, mandatory stops]
-        self._candidates: tuple[dt.date, list[float], list[int]] | None = None
+        # day, ranks, [decided, explored, mandatory stops], explored per combination of hits
+        self._candidates: tuple[dt.date, list[float], list[int], dict[str, int]] | None = None
         self._yesterday: tuple[dt.date, int, float, int] | None = None  # the day, decided, its final cut, mandatory
 
     def __call__(self, rows: Sequence[BatchRow], as_of: dt.datetime) -> History:
@@ -134,6 +134,7 @@ class HistoryGatherer:
                 self._close_day(as_of.date())
             assert self._candidates is not None
             pool, before, explored = tuple(self._candidates[1]), self._yesterday, self._candidates[2][1]
+            explored_by = dict(self._candidates[3])
             mandatory = (self._candidates[2][2], self._candidates[2][0])
         known = before is not None and before[0] == as_of.date() - dt.timedelta(days=1)
         yesterday = (before[1], before[2]) if before and known else None
@@ -143,6 +144,7 @@ class HistoryGatherer:
                        declared_values=declared_values, assessed=assessed,
                        exports=exports, hit_rates=hit_rates, combinations=combinations, day_decided=decided,
                        day_stopped=stopped, day_candidates=pool, day_explored=explored,
+                       day_explored_by=explored_by,
                        yesterday=yesterday, day_mandatory=mandatory, yesterday_mandatory=yesterday_mandatory,
                        operators=operators, alerts=alerts,
                        alert_parties=alert_parties, filings=filings, loading=loading)  # fmt: skip
@@ -183,6 +185,9 @@ class HistoryGatherer:
             self._candidates[1].extend(ranks)
             self._candidates[2][0] += decisions.height
             self._candidates[2][1] += int(decisions["explored"].sum()) if "explored" in decisions.columns else 0
+            if "explored_as" in decisions.columns:
+                for combination, count in decisions["explored_as"].drop_nulls().value_counts().iter_rows():
+                    self._candidates[3][combination] = self._candidates[3].get(combination, 0) + count
             self._candidates[2][2] += mandatory
 
     def _close_day(self, day: dt.date) -> None:
@@ -191,7 +196,7 @@ class HistoryGatherer:
         if done is not None and settings is not None and done[0] == day - dt.timedelta(days=1) and done[2][0]:
             cut = settings.cut(sorted(done[1], reverse=True), done[2][0])
             self._yesterday = (done[0], done[2][0], cut, done[2][2])
-        self._candidates = (day, [], [0, 0, 0])
+        self._candidates = (day, [], [0, 0, 0], {})
 
     def unit_values(self, as_of: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The references (per HS6, and per HS6 and seller), kept for `UNIT_VALUES_TTL` once they rest on
