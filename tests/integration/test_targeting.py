@@ -9,6 +9,7 @@ import html
 from collections.abc import Iterator
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from clearway.auth.clients import Principal, add_client
@@ -17,6 +18,7 @@ from clearway.services.clearance import Inspection, InspectionFinding
 from clearway.services.history import gatherer
 from clearway.services.measurement import measure
 from tests.integration.test_api import Service, registration, service_for, vague
+from tests.unit.test_detectors import row
 
 OFFICER = Principal("officer-review", "officer-review", "officer", None, frozenset({"officer"}))
 
@@ -84,3 +86,14 @@ def test_one_sellers_parcels_count_at_most_per_party_times_in_the_record_selecti
     assert (inspected, found) == (11, 1)  # the review's plain counts
     assert (alone, alone_found) == (3 + 3, 1)  # the one seller's eight count as three
     assert {row[0]: row[1:] for row in combinations.rows()}["DQ-VAGUE"] == (6, 1)
+
+
+def test_the_day_remembers_how_often_it_tried_each_new_combination_of_hits(service: Service) -> None:
+    tally = gatherer(service.app)
+    now = dt.datetime.now(dt.UTC)
+    decided = pl.DataFrame({"lane": ["yellow", "yellow", "yellow", "green"], "explored": [True, True, True, False],
+                            "explored_as": ["A+B", "A+B", "C", None]})  # fmt: skip
+    tally.count_decided(now, decided)
+    tally.count_decided(now, decided.head(1))
+    assert tally([row("k1", "10.00")], now).day_explored_by == {"A+B": 3, "C": 1}
+    assert tally([row("k1", "10.00")], now + dt.timedelta(days=1)).day_explored_by == {}  # a new day starts afresh
