@@ -32,7 +32,10 @@ FINDINGS = pl.List(pl.Struct({"code": pl.String}))
 
 def _frame(rows: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """Rows into a frame; times as UTC (SQLite hands back naive datetimes, and the store writes UTC)."""
-    frame = pl.DataFrame([tuple(r) for r in rows], schema=list(schema), orient="row", infer_schema_length=None)
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]  # column-wise: rows are slow
+    frame = pl.DataFrame(
+        {name: pl.Series(name, values, strict=False) for name, values in zip(schema, columns, strict=True)}
+    )
     casts = [_utc(frame, name) if dtype == TIME else pl.col(name).cast(dtype) for name, dtype in schema.items()]
     return frame.select(casts) if frame.height else pl.DataFrame(schema=schema)
 
@@ -152,7 +155,6 @@ class _Body(msgspec.Struct):
     items: list[_Item] = msgspec.field(default_factory=list)
 
 
-_bodies = msgspec.json.Decoder(list[_Body])
 _one_body = msgspec.json.Decoder(_Body)
 
 
@@ -165,19 +167,11 @@ def _body(text: str) -> _Body:
 
 def _body_facts(ids: list[str], bodies: list[str]) -> pl.DataFrame:
     """Platform, category, currency and intrinsic value (sum of unit price x quantity) of each body, decoded
-    in one call (a Polars JSON decode of the whole bodies took most of a period's read)."""
-    try:
-        decoded = _bodies.decode(("[" + ",".join(bodies) + "]").encode())
-    except msgspec.DecodeError:  # one odd body: the others still count
-        decoded = []
-    if len(decoded) != len(bodies):  # unreadable, or a body that is not one JSON value
-        decoded = [_body(text) for text in bodies]
-    owners, prices, quantities = [], [], []
-    for cid, body in zip(ids, decoded, strict=True):
-        for item in body.items:
-            owners.append(cid)
-            prices.append(item.unit_price)
-            quantities.append(item.quantity)
+    by msgspec into only what is read (a Polars JSON decode of the whole bodies took most of a period's read)."""
+    decoded = [_body(text) for text in bodies]
+    owners = [cid for cid, body in zip(ids, decoded, strict=True) for _ in body.items]
+    prices = [item.unit_price for body in decoded for item in body.items]
+    quantities = [item.quantity for body in decoded for item in body.items]
     lines = pl.DataFrame({"id": owners, "price": prices, "quantity": quantities},
                          schema={"id": pl.String, "price": pl.String, "quantity": pl.Int64})  # fmt: skip
     values = lines.group_by("id").agg((pl.col("price").cast(MONEY) * pl.col("quantity")).sum().cast(MONEY))
