@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import polars as pl
 
@@ -46,6 +47,9 @@ from clearway.yaml_lines import LINE, line_of, load_with_lines
 SIGNALS = ("rule", "detector", "screening", "model")
 """Hit sources whose combinations are measured (as `services.history` counts them)."""
 PER_PARTY = 3
+RESERVE_CONFIDENCE = 0.95
+"""How sure the room kept for the mandatory stops still to come is to hold them (`mandatory_reserve`)."""
+RESERVE_Z = NormalDist().inv_cdf(RESERVE_CONFIDENCE)
 """Inspections of one party's parcels that a hit's record counts at most, unless `expected_value.per_party` says."""
 HOLDING_FOR_OTHERS = ("carrier", "oga", "dnl")
 """Referrals that hold a parcel for someone other than customs' inspectors: kept when a stop is released."""
@@ -315,7 +319,9 @@ def mandatory_reserve(history: History, mandatory: int, consignments: int, expec
     """Stops kept back for the mandatory stops the rest of the day will bring: a discretionary stop spent now
     would otherwise push the day over its capacity when they come (they are kept whatever the capacity).
     Their share is today's so far, weighed early in the day toward yesterday's, as much as the day has yet
-    to come; the consignments still to come are those `expected` beyond the ones decided with this batch."""
+    to come; the consignments still to come are those `expected` beyond the ones decided with this batch.
+    Their number varies about that mean as a Poisson count, so the room kept is its one-sided upper bound at
+    `RESERVE_CONFIDENCE`: room kept at the mean alone left half the days over capacity."""
     rest = expected - history.day_decided - consignments
     stops, among = history.day_mandatory
     if rest <= 0 or among + consignments == 0:
@@ -324,7 +330,8 @@ def mandatory_reserve(history: History, mandatory: int, consignments: int, expec
     if history.yesterday_mandatory is not None and history.yesterday is not None:
         progress = min(1.0, (among + consignments) / max(1, history.yesterday[0]))
         share = (1 - progress) * history.yesterday_mandatory + progress * share
-    return math.ceil(share * rest - 1e-9)
+    mean = share * rest
+    return math.ceil(mean + RESERVE_Z * math.sqrt(mean) - 1e-9)
 
 
 def _add_reason(reason: pl.Expr) -> pl.Expr:
