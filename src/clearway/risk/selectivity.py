@@ -18,8 +18,8 @@
   yet goes by its priors.
 - The capacity is the day's: a share of the consignments decided that day (`History.day_decided`), less
   the stops already made (`History.day_stopped`), so a batch of one is treated as a slice of the day. Room
-  is kept for the mandatory stops still to come that day (at today's rate, early on yesterday's), so that
-  the stops a batch spends do not leave the day over capacity when they come.
+  is kept for the mandatory stops still to come that day (at today's rate, early on yesterday's, and for
+  their spread), so that the stops a batch spends do not leave the day over capacity when they come.
 - A keyed hash draws the random sample among all parcels, whatever their risk (so that it estimates the
   non-compliance of all traffic, not of what the rules let through); a parcel drawn is stopped and
   inspected even if it would have been released. AEO operators, at home or mutually recognised, get a
@@ -47,10 +47,10 @@ from clearway.yaml_lines import LINE, line_of, load_with_lines
 SIGNALS = ("rule", "detector", "screening", "model")
 """Hit sources whose combinations are measured (as `services.history` counts them)."""
 PER_PARTY = 3
+"""Inspections of one party's parcels that a hit's record counts at most, unless `expected_value.per_party` says."""
 RESERVE_CONFIDENCE = 0.95
 """How sure the room kept for the mandatory stops still to come is to hold them (`mandatory_reserve`)."""
 RESERVE_Z = NormalDist().inv_cdf(RESERVE_CONFIDENCE)
-"""Inspections of one party's parcels that a hit's record counts at most, unless `expected_value.per_party` says."""
 HOLDING_FOR_OTHERS = ("carrier", "oga", "dnl")
 """Referrals that hold a parcel for someone other than customs' inspectors: kept when a stop is released."""
 
