@@ -12,7 +12,7 @@ from clearway.bootstrap import bootstrap
 from clearway.demo.pilot import run_pilot
 from clearway.report.pilot_report import write_report
 from clearway.settings import Settings
-from clearway.sim.days import World
+from clearway.sim.days import VALUE_FRAUD, World
 from clearway.sim.writer import write_watchlist
 from clearway.store import tables as t
 
@@ -37,6 +37,12 @@ def test_two_days_are_ingested_inspected_measured_and_reported(tmp_path: Path) -
     # also open parcels held from the day before)
     html = write_report(result, tmp_path / "pilot.html").read_text(encoding="utf-8")
     assert html.count("<svg") >= 2 and "Recall by violation" in html and "non-compliance" in html
+    first = result.days[0]  # the goal's arithmetic: half of each value-fraud type, against the day's capacity
+    assert first.capacity == 50 and sum(first.carried.values()) > 0  # 5% of ~600 is below the day's minimum
+    assert first.half_of_value_fraud == sum((first.carried.get(v, 0) + 1) // 2 for v in VALUE_FRAUD)
+    carried = sum(first.carried.get(v, 0) for v in VALUE_FRAUD)
+    row = f'<td class="n">{carried:,}</td><td class="n">{first.half_of_value_fraud:,}</td><td class="n">50</td>'
+    assert "stops for half of each type" in html and row in html
 
 
 def test_the_same_world_gives_the_same_days_run_after_run(tmp_path: Path) -> None:

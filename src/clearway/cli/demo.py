@@ -87,7 +87,16 @@ def pilot(
     application = bootstrap(settings, watchlist=settings.watchlist or write_watchlist(out_dir))
     tune_gc()
     table = Table(title=f"Pilot: seed {seed}, {size:,} parcels a day")
-    for column in ("day", "stop rate", "precision", *VALUE_FRAUD_SHORT, "found", "non-compliance (random)", "model"):
+    for column in (
+        "day",
+        "stop rate",
+        "precision",
+        *VALUE_FRAUD_SHORT,
+        "half of each / capacity",
+        "found",
+        "non-compliance (random)",
+        "model",
+    ):
         table.add_column(column, justify="left" if column == "model" else "right")
     with progress_bar() as progress:
         task = progress.add_task("days", total=days)
@@ -102,7 +111,8 @@ def pilot(
         estimate = "–" if rate is None or interval is None else f"{rate:.1%} [{interval[0]:.1%}, {interval[1]:.1%}]"
         recall = [f"{d.recall.get(v, 0.0):.0%}" for v in VALUE_FRAUD_SHORT.values()]
         table.add_row(str(d.index), f"{d.stop_rate:.1%}", "–" if d.precision is None else f"{d.precision:.0%}",
-                      *recall, f"{d.found:,}", estimate, _overnight(d.model))  # fmt: skip
+                      *recall, f"{d.half_of_value_fraud:,}/{d.capacity:,}", f"{d.found:,}", estimate,
+                      _overnight(d.model))  # fmt: skip
     out.print(table)
     out.print(f"Report: {write_report(result, out_dir / 'pilot.html')}")
 

@@ -12,6 +12,7 @@ weighs are measured afresh each day from the inspections (`services.history`).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,14 @@ class PilotDay:
     random_found: int
     model: str  # what happened overnight
     shifts: int  # sellers that changed scheme after being caught
+    carried: dict[str, int] = field(default_factory=dict)  # parcels carrying each violation
+    capacity: int = 0  # the stops the day's capacity holds (targeted and random)
+
+    @property
+    def half_of_value_fraud(self) -> int:
+        """Stops it takes to reach a recall of 0.5 on every value-fraud type at once, at perfect precision: the
+        arithmetic of issue 20's goal, set beside the day's capacity."""
+        return sum(math.ceil(self.carried.get(v, 0) / 2) for v in VALUE_FRAUD)
 
     @property
     def non_compliance(self) -> tuple[float | None, tuple[float, float] | None]:
@@ -176,4 +185,6 @@ def _measure(
         random_found=sampled_found,
         model=model,
         shifts=shifts,
+        carried={str(v): n for v, n in per.group_by("violation").len().iter_rows()},
+        capacity=app.selectivity.day_capacity(decisions.height) if app.selectivity else 0,
     )
