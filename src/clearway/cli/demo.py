@@ -87,16 +87,17 @@ def pilot(
     application = bootstrap(settings, watchlist=settings.watchlist or write_watchlist(out_dir))
     tune_gc()
     table = Table(title=f"Pilot: seed {seed}, {size:,} parcels a day")
-    for column in (
+    columns = (
         "day",
         "stop rate",
         "precision",
         *VALUE_FRAUD_SHORT,
-        "half of each / capacity",
+        "half/cap",
         "found",
         "non-compliance (random)",
         "model",
-    ):
+    )  # fmt: skip  (half/cap: stops for a recall of 0.5 on each value-fraud type / capacity)
+    for column in columns:
         table.add_column(column, justify="left" if column == "model" else "right")
     with progress_bar() as progress:
         task = progress.add_task("days", total=days)
