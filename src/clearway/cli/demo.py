@@ -92,11 +92,11 @@ def pilot(
         "stop rate",
         "precision",
         *VALUE_FRAUD_SHORT,
-        "half/cap",
+        "half/cap",  # the stops a recall of 0.5 on each value-fraud type takes / the day's capacity
         "found",
         "non-compliance (random)",
         "model",
-    )  # fmt: skip  (half/cap: stops for a recall of 0.5 on each value-fraud type / capacity)
+    )
     for column in columns:
         table.add_column(column, justify="left" if column == "model" else "right")
     with progress_bar() as progress:
