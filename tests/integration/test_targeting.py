@@ -11,12 +11,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 
 from clearway.auth.clients import Principal, add_client
 from clearway.kpi import Period
 from clearway.services.clearance import Inspection, InspectionFinding
 from clearway.services.history import gatherer
 from clearway.services.measurement import measure
+from clearway.store import tables as t
 from tests.integration.test_api import Service, registration, service_for, vague
 from tests.unit.test_detectors import row
 
@@ -86,6 +88,10 @@ def test_one_sellers_parcels_count_at_most_per_party_times_in_the_record_selecti
     assert (inspected, found) == (11, 1)  # the review's plain counts
     assert (alone, alone_found) == (3 + 3, 1)  # the one seller's eight count as three
     assert {row[0]: row[1:] for row in combinations.rows()}["DQ-VAGUE"] == (6, 1)
+    with s.app.store.engine.begin() as conn:  # parties unknown (keys gone): each parcel is a party of its own
+        conn.execute(sa.delete(t.party_keys))
+    rates, _ = gatherer(s.app).compute_records(dt.datetime.now(dt.UTC))
+    assert next(rest for code, *rest in rates.rows() if code == "DQ-VAGUE")[2:] == [11, 1]
 
 
 def test_the_day_remembers_how_often_it_tried_each_new_combination_of_hits(service: Service) -> None:

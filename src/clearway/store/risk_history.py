@@ -242,12 +242,13 @@ def decided_and_stopped(engine: sa.Engine, start: dt.datetime, as_of: dt.datetim
 def inspected_reasons(engine: sa.Engine, since: dt.datetime, until: dt.datetime) -> Iterator[tuple[str, str, str, str]]:
     """Inspections made in [since, until]: the consignment, the outcome, the reasons (JSON) of the decision of
     its current version, and the party that answers for it: the seller's key, else the consignor's, else the
-    submitter (so that a record can count one party's parcels as the one party they are)."""
+    consignment itself (so that a record can count one party's parcels as the one party they are, and a parcel
+    whose parties are unknown as a party of its own)."""
     c, d, i = t.consignments.c, t.decisions.c, t.inspections.c
     seller, consignor = t.party_keys.alias("seller"), t.party_keys.alias("consignor")
     query = (
         sa.select(i.consignment_id, i.outcome, d.reasons,
-                  sa.func.coalesce(seller.c.key, consignor.c.key, c.submitter))
+                  sa.func.coalesce(seller.c.key, consignor.c.key, c.id))
         .join(t.consignments, c.id == i.consignment_id)
         .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version))
         .outerjoin(seller, sa.and_(seller.c.consignment_id == c.id, seller.c.role == "seller"))
