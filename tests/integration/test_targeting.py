@@ -40,8 +40,9 @@ def test_a_profile_whose_stops_find_nothing_is_measured_and_put_up_for_review(se
     now = dt.datetime.now(dt.UTC)
     rates = gatherer(s.app).compute_hit_rates(now)
     record = {code: rest for code, *rest in rates.rows()}
-    inspected, found, alone, alone_found = record["DQ-VAGUE"]
+    inspected, found, alone, alone_found, alone_tried = record["DQ-VAGUE"]
     assert (inspected, found, alone_found) == (21, 0, 0) and alone > 0  # alone: where no other hit rode along
+    assert alone_tried >= alone  # every inspection on its own, where `alone` counts one party's at most 3
     # (the later parcels are also split shipments); what selectivity blends with the profile's prior of 30%
 
     figures = measure(s.app, Period(now.date(), now.date()))
@@ -84,14 +85,15 @@ def test_one_sellers_parcels_count_at_most_per_party_times_in_the_record_selecti
         outcome = "infringement" if bad else "compliant"
         clearance.inspect(OFFICER, cid, Inspection(method="physical", outcome=outcome, findings=findings))
     rates, combinations = gatherer(s.app).compute_records(dt.datetime.now(dt.UTC))
-    inspected, found, alone, alone_found = next(rest for code, *rest in rates.rows() if code == "DQ-VAGUE")
+    inspected, found, alone, alone_found, tried = next(rest for code, *rest in rates.rows() if code == "DQ-VAGUE")
     assert (inspected, found) == (11, 1)  # the review's plain counts
     assert (alone, alone_found) == (3 + 3, 1)  # the one seller's eight count as three
-    assert {row[0]: row[1:] for row in combinations.rows()}["DQ-VAGUE"] == (6, 1)
+    assert tried == 11  # but all eleven say the record is measured (`proven_after`)
+    assert {row[0]: row[1:] for row in combinations.rows()}["DQ-VAGUE"] == (6, 1, 11)
     with s.app.store.engine.begin() as conn:  # parties unknown (keys gone): each parcel is a party of its own
         conn.execute(sa.delete(t.party_keys))
     rates, _ = gatherer(s.app).compute_records(dt.datetime.now(dt.UTC))
-    assert next(rest for code, *rest in rates.rows() if code == "DQ-VAGUE")[2:] == [11, 1]
+    assert next(rest for code, *rest in rates.rows() if code == "DQ-VAGUE")[2:] == [11, 1, 11]
 
 
 def test_the_day_remembers_how_often_it_tried_each_new_combination_of_hits(service: Service) -> None:

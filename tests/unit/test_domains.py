@@ -43,11 +43,13 @@ def test_a_bad_domains_file_names_what_is_wrong(change: tuple[str, str], words: 
     [
         ("capacity: {yellow: 0.03, red: 0.015, minimum: 50}", "capacity: 5", "capacity takes yellow, red"),
         ("minimum: 50", "minimum: -1", "capacity minimum is a whole number"),
-        ("explore_share: 0.2", "explore_share: 2", "explore_share at most 1"),
+        ("explore_share: 0.2", "explore_share: 2", "explore_share and least_likely at most 1"),
         ("proven_after: 10", "proven_after: ten", "expected_value settings are numbers"),
         ("per_party: 3", "per_party: 0", "per_party a whole number, one or more"),
         ("per_party: 3", "per_party: 2.5", "per_party a whole number, one or more"),
         ("per_party: 3", "per_party: true", "per_party a whole number, one or more"),
+        ("least_likely: 0.5", "least_likely: 1.5", "explore_share and least_likely at most 1"),
+        ("least_likely: 0.5", "least_likely: -0.1", "expected_value settings are numbers, zero or more"),
         ("hit_rate_floor: 0.1", "hit_rate_floor: high", "review takes hit_rate_floor"),
     ],
 )

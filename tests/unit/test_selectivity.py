@@ -104,6 +104,7 @@ def test_measured_hit_rates_take_over_from_the_prior() -> None:
             "found": [6, 30],
             "alone_inspected": [90, 30],
             "alone_found": [2, 27],
+            "alone_tried": [90, 30],
         }
     )  # what each found where it alone asked for the stop
     out = decide(rows, wanted, settings(capacity_yellow=0.01), History(hit_rates=record))
@@ -177,6 +178,7 @@ def test_the_shipped_settings_load() -> None:
     assert loaded.capacity_yellow + loaded.capacity_red + loaded.random_rate == pytest.approx(0.05) and loaded.registry
     assert loaded.domains["security"].harm > loaded.domains["fiscal"].harm and loaded.prior_strength > 0
     assert loaded.minimum_stops == 50 and 0 < loaded.review_floor < 1 and loaded.review_minimum >= 1
+    assert loaded.least_likely == 0.5  # more likely than not
 
 
 def test_the_days_capacity_goes_to_what_is_worth_most_across_batches() -> None:
@@ -186,7 +188,8 @@ def test_the_days_capacity_goes_to_what_is_worth_most_across_batches() -> None:
     poor: dict[str, Ask | list[Ask]] = {"k000": ("yellow", None, 20.0), "k001": ("yellow", None, 20.0)}
     alone = decide(rows, poor, settings(capacity_yellow=0.02))
     assert alone.filter(pl.col("lane") == "yellow").height == 2  # nothing better seen today: kept
-    better = History(day_decided=900, day_candidates=(9.0,) * 40)  # earlier today: 40 stops worth 9 each
+    better = History(day_decided=900, day_stopped=18, day_candidates=(9.0,) * 40)  # earlier today: 40 worth 9,
+    # the 18 of them its share had room for stopped
     later = decide(rows, poor, settings(capacity_yellow=0.02), better)
     assert later.filter(pl.col("lane") == "yellow").height == 0  # 20% x EUR 12 = 2.4, below the day's cut of 9
     assert "below the day's cut of 9.0" in later.filter(pl.col("key") == "k000")["reasons"][0][-1]["message"]
@@ -195,6 +198,9 @@ def test_the_days_capacity_goes_to_what_is_worth_most_across_batches() -> None:
     assert early.filter(pl.col("lane") == "yellow").height == 2
     quiet = settings(capacity_yellow=0.02, minimum_stops=50)  # a quiet office keeps its minimum of stops
     assert decide(rows, poor, quiet, better).filter(pl.col("lane") == "yellow").height == 2
+    idle = History(day_decided=900, day_stopped=0, day_candidates=(9.0,) * 40)  # a morning that stopped none of
+    # them (its cut, yesterday's, was too high): the room left goes at the rate today's candidates come
+    assert decide(rows, poor, settings(capacity_yellow=0.02), idle).filter(pl.col("lane") == "yellow").height == 2
 
 
 def test_a_combination_that_inspections_keep_clearing_loses_its_place() -> None:
@@ -205,7 +211,7 @@ def test_a_combination_that_inspections_keep_clearing_loses_its_place() -> None:
                                           "k001": ("yellow", None, 50.0)}  # fmt: skip
     first = decide(rows, wanted, settings(capacity_yellow=0.01))
     assert first.filter(pl.col("lane") == "yellow")["key"].to_list() == ["k000"]  # 98% before any record
-    pairing = pl.DataFrame({"signals": ["D80+D90"], "inspected": [40], "found": [0]})
+    pairing = pl.DataFrame({"signals": ["D80+D90"], "inspected": [40], "found": [0], "tried": [40]})
     out = decide(rows, wanted, settings(capacity_yellow=0.01), History(combinations=pairing))
     assert out.filter(pl.col("lane") == "yellow")["key"].to_list() == ["k001"]
     why = out.filter(pl.col("key") == "k000")["reasons"][0][-1]["message"]
@@ -231,7 +237,7 @@ def test_stops_on_priors_alone_take_only_their_share_of_the_day_when_others_have
     wanted: dict[str, Ask | list[Ask]] = {f"k{i:03d}": ("yellow", None, 95.0) for i in range(10)}  # new: D95
     wanted |= {f"k{i:03d}": ("yellow", None, 60.0) for i in range(10, 20)}  # measured: D60
     record = pl.DataFrame({"code": ["D60"], "inspected": [30], "found": [24], "alone_inspected": [30],
-                           "alone_found": [24]})  # fmt: skip
+                           "alone_found": [24], "alone_tried": [30]})  # fmt: skip
     s = settings(capacity_yellow=0.1, explore_share=0.2)
     out = decide(rows, wanted, s, History(hit_rates=record))
     stopped = set(out.filter(pl.col("lane") == "yellow")["key"].to_list())
@@ -258,6 +264,20 @@ def test_room_is_kept_for_the_mandatory_stops_the_rest_of_the_day_will_bring() -
     assert decide(rows, wanted, day, evening).filter(pl.col("lane") == "yellow").height == 20  # none to come
 
 
+def test_room_is_kept_for_the_random_sample_drawing_above_its_share() -> None:
+    """The random sample brings its room as its parcels come, at its mean: room is kept for its spread too,
+    or a day whose sample draws above its share ends over capacity."""
+    rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
+    wanted: dict[str, Ask | list[Ask]] = {f"k{i:03d}": ("yellow", None, 90.0) for i in range(30)}
+    unknown = History(day_decided=0, yesterday=(1000, 0.5))
+    sampled = settings(capacity_yellow=0.02, random_rate=0.01)  # 21 stops once these 100 are seen
+    out = decide(rows, wanted, sampled, unknown)
+    stops = out.filter(pl.col("lane").is_in(["yellow", "red"])).height
+    assert stops == 21 - 5  # 1% of the 900 still to come: 9, which may draw up to 1.645 x sqrt(9) above it
+    evening = History(day_decided=900, day_mandatory=(0, 900), yesterday=(1000, 0.5))
+    assert decide(rows, wanted, sampled, evening).filter(pl.col("lane") == "yellow").height == 30  # none to come
+
+
 def test_once_records_exist_a_new_signal_is_tried_as_often_as_measuring_it_needs() -> None:
     """The day a seller's record first shows, it is tried on a few parcels (and a few of one seller), not on
     every parcel the capacity has room for: measuring it needs `proven_after` of them."""
@@ -268,7 +288,7 @@ def test_once_records_exist_a_new_signal_is_tried_as_often_as_measuring_it_needs
     rows = one_seller + others + [row(f"z{i:03d}", "10.00") for i in range(70)]
     wanted: dict[str, Ask | list[Ask]] = {r.key: ("yellow", None, 95.0) for r in one_seller + others}  # new: D95
     record = pl.DataFrame({"code": ["D60"], "inspected": [30], "found": [24], "alone_inspected": [30],
-                           "alone_found": [24]})  # fmt: skip
+                           "alone_found": [24], "alone_tried": [30]})  # fmt: skip
     s = settings(capacity_yellow=0.5, proven_after=10, per_party=3)
     out = decide(rows, wanted, s, History(hit_rates=record))
     stopped = out.filter(pl.col("lane") == "yellow")["key"].to_list()
@@ -278,3 +298,48 @@ def test_once_records_exist_a_new_signal_is_tried_as_often_as_measuring_it_needs
     assert tried.filter(pl.col("lane") == "yellow").height == 2  # the day tried 8 already
     new_office = decide(rows, wanted, s, History())
     assert new_office.filter(pl.col("lane") == "yellow").height == 30  # nothing has a record: priors rule
+
+
+def test_a_record_from_few_sellers_is_measured_and_weighs_as_few() -> None:
+    """A detector whose 141 inspections on its own came from three sellers (138 found): its record counts as
+    nine inspections for what it says, but it is measured; its stops, and those it makes with a new hit (the
+    same sellers, now repeat offenders), are not held to the few a day tries of an unmeasured signal."""
+    rows = [msgspec.structs.replace(row(f"s{i:03d}", "100.00"), party_keys={"seller": f"{i % 3:02d}" * 32})
+            for i in range(60)] + [row(f"z{i:03d}", "10.00") for i in range(940)]  # fmt: skip
+    wanted: dict[str, Ask | list[Ask]] = {f"s{i:03d}": [("yellow", None, 60.0), ("yellow", None, 25.0)]
+                                          for i in range(60)}  # D60 (the detector) with D25 (new)  # fmt: skip
+    wanted |= {f"z{i:03d}": ("yellow", None, 50.0) for i in range(40)}  # measured: D50, nothing found
+    record = pl.DataFrame({"code": ["D60", "D50"], "inspected": [141, 40], "found": [138, 4],
+                           "alone_inspected": [9, 40], "alone_found": [9, 4], "alone_tried": [141, 40]})  # fmt: skip
+    s = settings(capacity_yellow=0.05, proven_after=10, per_party=3)
+    out = decide(rows, wanted, s, History(hit_rates=record))
+    stopped = out.filter(pl.col("lane") == "yellow")["key"].to_list()
+    assert sum(k.startswith("s") for k in stopped) == 50  # the capacity: not 9, the detector is measured
+    why = out.filter(pl.col("key") == stopped[0])["reasons"][0][-1]["message"]
+    assert "D60 " in why and "found in 9 inspected on its own" in why  # what it says weighs as three sellers
+    unmeasured = record.with_columns(pl.col("alone_tried").replace({141: 9}))
+    held = decide(rows, wanted, s, History(hit_rates=unmeasured)).filter(pl.col("lane") == "yellow")
+    assert held.filter(pl.col("key").str.starts_with("s")).height == 9  # 3 of each seller: measuring it
+
+
+def test_a_stop_on_a_measured_record_must_be_likely_whatever_is_at_stake() -> None:
+    """A seller's record that finds something one time in ten does not stop its dear parcels ahead of cheap
+    ones nine times in ten infringing; a new signal still explores, and says why a parcel was released."""
+    rows = [row("dear", "5000.00"), row("cheap", "20.00"), row("new", "5000.00")]
+    rows += [row(f"z{i:03d}", "10.00") for i in range(97)]
+    wanted: dict[str, Ask | list[Ask]] = {
+        "dear": ("yellow", None, 10.0),
+        "cheap": ("yellow", None, 90.0),
+        "new": ("yellow", None, 30.0),
+    }  # D10 and D90 measured; D30 is new
+    record = pl.DataFrame({"code": ["D10", "D90"], "inspected": [40, 40], "found": [4, 36],
+                           "alone_inspected": [40, 40], "alone_found": [4, 36], "alone_tried": [40, 40]})  # fmt: skip
+    s = settings(capacity_yellow=0.03)
+    ranked = decide(rows, wanted, s, History(hit_rates=record))
+    assert set(ranked.filter(pl.col("lane") == "yellow")["key"].to_list()) == {"dear", "cheap", "new"}
+    floor = settings(capacity_yellow=0.03, least_likely=0.5)
+    out = decide(rows, wanted, floor, History(hit_rates=record))
+    assert set(out.filter(pl.col("lane") == "yellow")["key"].to_list()) == {"cheap", "new"}
+    why = out.filter(pl.col("key") == "dear")["reasons"][0][-1]
+    assert why["code"] == "UNLIKELY" and why["message"].startswith("10.0% likely, under the 50% a stop")
+    assert out.filter(pl.col("key") == "dear")["lane"][0] == "blue"  # released, then audited

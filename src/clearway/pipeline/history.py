@@ -87,15 +87,19 @@ HIT_RATES: dict[str, pl.DataType] = {
     "alone_inspected": pl.Int64(),  # of those inspected, the ones where no other profile or detector hit (one
     # party's parcels counted at most `per_party` times: `services.history.HistoryGatherer.compute_records`)
     "alone_found": pl.Int64(),  # and of those, found infringing
+    "alone_tried": pl.Int64(),  # the consignments inspected with it as their only hit, every one counted
 }
 """Each hit's measured record. Selectivity blends the record of the hit on its own with the hit's prior: a hit
-that mostly rides along with a stronger one would otherwise borrow that one's findings."""
+that mostly rides along with a stronger one would otherwise borrow that one's findings. Whether the record is
+measured at all (`proven_after`) goes by every inspection (`alone_tried`); what it says goes by the capped
+counts, so a detector whose findings all came from three sellers is measured, at the weight of three."""
 
 
 COMBINATIONS: dict[str, pl.DataType] = {
     "signals": pl.String(),  # the profile, detector, watch-list and model codes a consignment had, sorted, `+`
-    "inspected": pl.Int64(),
+    "inspected": pl.Int64(),  # one party's parcels counted at most `per_party` times
     "found": pl.Int64(),
+    "tried": pl.Int64(),  # every consignment inspected with it counted
 }
 """The record of each combination of hits: what selectivity trusts over its estimate from single hits once
 inspections have tried it (a seller's record beside a split shipment is not two independent signals)."""

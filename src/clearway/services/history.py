@@ -245,7 +245,9 @@ class HistoryGatherer:
         `inspected` and `found` are plain counts (what the profile review shows). In the records selectivity
         weighs (a code on its own, a combination), one party's parcels count as at most `per_party`
         inspections, their findings in proportion: a seller's parcels are not independent trials of a
-        detector, and the few parties a day's stops return to would otherwise make its record theirs."""
+        detector, and the few parties a day's stops return to would otherwise make its record theirs.
+        `alone_tried` and a combination's `tried` count every inspection: they say whether a record is
+        measured, not what it measured."""
         found: dict[str, bool] = {}
         codes: dict[str, set[str]] = {}
         party: dict[str, str] = {}
@@ -263,10 +265,11 @@ class HistoryGatherer:
             frame.group_by("code", "party")
             .agg(pl.len().alias("inspected"), pl.col("hit").sum().alias("found"),
                  pl.col("alone").sum().alias("alone_inspected"),
-                 (pl.col("hit") & pl.col("alone")).sum().alias("alone_found"))
+                 (pl.col("hit") & pl.col("alone")).sum().alias("alone_found"),
+                 pl.col("alone").sum().alias("alone_tried"))
             .pipe(_capped, cap, ("alone_inspected", "alone_found"))
             .group_by("code")
-            .agg(pl.col("inspected", "found", "alone_inspected", "alone_found").sum().round(0))
+            .agg(pl.col("inspected", "found", "alone_inspected", "alone_found", "alone_tried").sum().round(0))
             .select(list(HIT_RATES))
             .cast(HIT_RATES)  # type: ignore[arg-type]
         )  # fmt: skip
@@ -276,10 +279,10 @@ class HistoryGatherer:
         )  # fmt: skip
         per_combination = (
             together.group_by("signals", "party")
-            .agg(pl.len().alias("inspected"), pl.col("hit").sum().alias("found"))
+            .agg(pl.len().alias("inspected"), pl.col("hit").sum().alias("found"), pl.len().alias("tried"))
             .pipe(_capped, cap, ("inspected", "found"))
             .group_by("signals")
-            .agg(pl.col("inspected", "found").sum().round(0))
+            .agg(pl.col("inspected", "found", "tried").sum().round(0))
             .select(list(COMBINATIONS))
             .cast(COMBINATIONS)  # type: ignore[arg-type]
         )
