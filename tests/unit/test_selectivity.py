@@ -198,9 +198,13 @@ def test_the_days_capacity_goes_to_what_is_worth_most_across_batches() -> None:
     assert early.filter(pl.col("lane") == "yellow").height == 2
     quiet = settings(capacity_yellow=0.02, minimum_stops=50)  # a quiet office keeps its minimum of stops
     assert decide(rows, poor, quiet, better).filter(pl.col("lane") == "yellow").height == 2
-    idle = History(day_decided=900, day_stopped=0, day_candidates=(9.0,) * 40)  # a morning that stopped none of
-    # them (its cut, yesterday's, was too high): the room left goes at the rate today's candidates come
+    idle = History(day_decided=900, day_stopped=0, day_candidates=(9.0,) * 30, yesterday=(2000, 2.0))  # a day
+    # whose morning stopped nothing: the room left (40 for yesterday's 2,000) goes at the rate its candidates come
     assert decide(rows, poor, settings(capacity_yellow=0.02), idle).filter(pl.col("lane") == "yellow").height == 2
+    today_only = History(day_decided=900, day_stopped=15, day_candidates=(9.0,) * 40)  # no yesterday: the day
+    # so far is all it knows, so a stop of room opening (16 for 901) goes to the day's best, not the next one
+    one = decide(rows[:1], poor, settings(capacity_yellow=0.018), today_only)
+    assert one.filter(pl.col("lane") == "yellow").height == 0
 
 
 def test_a_combination_that_inspections_keep_clearing_loses_its_place() -> None:

@@ -109,7 +109,8 @@ class Settings:
         consignments still expected), it fills that room at the rate the day's candidates have come instead:
         a day whose morning spent less than its share (its cut, yesterday's, was too high for today's
         candidates) lowers the cut for the rest of the day rather than end under capacity, and one that spent
-        more raises it."""
+        more raises it. `apply` gives them only while yesterday's volume says how much of the day is to come:
+        otherwise a stop of room opening would take the next candidate, whatever its rank."""
         pool = sorted([*history.day_candidates, *ranks], reverse=True)
         decided = history.day_decided + consignments
         if room is None or not to_come:
@@ -281,7 +282,9 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         unproven = _enough_to_measure(unproven, batch, context, settings)
     considered = pl.concat([proven, unproven.head(unproven_room)]).sort(
         ["_rank", "key"], descending=[True, False])  # fmt: skip
-    day_cut = settings.day_cut(context.history, considered["_rank"].to_list(), frame.height, room=free,
+    rest_known = context.history.yesterday is not None and expected > context.history.day_decided + frame.height
+    day_cut = settings.day_cut(context.history, considered["_rank"].to_list(), frame.height,
+                               room=free if rest_known else None,
                                to_come=expected - context.history.day_decided)  # fmt: skip
     kept = considered.filter(pl.col("_rank") >= day_cut).head(free)
     needed = float(kept["_rank"].min()) if kept.height else day_cut  # type: ignore[arg-type]  # what a stop took
