@@ -347,3 +347,17 @@ def test_a_stop_on_a_measured_record_must_be_likely_whatever_is_at_stake() -> No
     why = out.filter(pl.col("key") == "dear")["reasons"][0][-1]
     assert why["code"] == "UNLIKELY" and why["message"].startswith("10.0% likely, under the 50% a stop")
     assert out.filter(pl.col("key") == "dear")["lane"][0] == "blue"  # released, then audited
+
+
+def test_a_prior_beside_a_measured_record_does_not_raise_the_likelihood() -> None:
+    """The day a model is promoted, its new band (a prior) rides along a seller's record of one in ten: the
+    stop is as likely as the record says, and says which hit was not counted."""
+    rows = [row("dear", "5000.00")] + [row(f"z{i:03d}", "10.00") for i in range(99)]
+    wanted: dict[str, Ask | list[Ask]] = {"dear": [("yellow", None, 10.0), ("yellow", None, 45.0)]}  # D45: new
+    record = pl.DataFrame({"code": ["D10"], "inspected": [40], "found": [4], "alone_inspected": [40],
+                           "alone_found": [4], "alone_tried": [40]})  # fmt: skip
+    out = decide(rows, wanted, settings(capacity_yellow=0.05, least_likely=0.5), History(hit_rates=record))
+    dear = out.filter(pl.col("key") == "dear")
+    assert dear["lane"][0] == "blue" and dear["likelihood"][0] == pytest.approx(0.1)  # not 1 - 0.9 x 0.55
+    why = dear["reasons"][0][-1]["message"]
+    assert "D45 45.0% (prior), not counted beside a measured hit" in why and "D10 10.0% (4 found in 40" in why

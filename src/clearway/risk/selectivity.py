@@ -403,7 +403,10 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
     prior counting as `prior_strength` inspections; the model's hits are measured per band the same way,
     its score as their prior (a model trained on inspected parcels overrates the rest until its band's
     record says otherwise). Hits combine as independent signals, 1 - the product of (1 - each), and that
-    estimate is in turn the prior of the combination's own record, once inspections have tried it.
+    estimate is in turn the prior of the combination's own record, once inspections have tried it. Where
+    some of the hits are measured (`proven_after` inspections on their own), only those combine: a prior
+    beside them would raise the estimate on no evidence (the day a model was promoted, its new bands beside
+    a seller's record of one in ten made stops 40-60% likely that found something one time in ten).
 
     The duty and tax at risk is the assessed duty and tax, or `tax_at_risk` of the declared value, or of the
     value a detector found missing (`undervalued_eur`), whichever is more."""
@@ -420,15 +423,23 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
             ((found + m * prior) / (inspected + m)).alias("p"),
             pl.col("domain").replace_strict(harm, default=0.0, return_dtype=pl.Float64).alias("harm"),
         )
+        .with_columns((pl.col("alone_tried").fill_null(0) >= settings.proven_after).alias("_measured"))
         .with_columns(
-            pl.format("{} {}%{}", "code", (pl.col("p") * 100).round(0),
+            pl.format("{} {}%{}{}", "code", (pl.col("p") * 100).round(0),
                       pl.when(inspected > 0).then(pl.format(" ({} found in {} inspected on its own)", found, inspected))
-                      .otherwise(pl.lit(" (prior)"))).alias("said")
+                      .otherwise(pl.lit(" (prior)")),
+                      pl.when(~pl.col("_measured") & pl.col("_measured").any().over("key"))
+                      .then(pl.lit(", not counted beside a measured hit")).otherwise(pl.lit(""))).alias("said")
         )
     )  # fmt: skip
+    counted = pl.col("p").filter(pl.col("_measured"))  # a measured record speaks for the stop: a prior beside it
+    # (a newly promoted model's band, say) would only inflate it; priors alone are what exploring stops go by
     per = asking.group_by("key").agg(
-        (pl.col("alone_tried").fill_null(0) >= settings.proven_after).any().alias("_proven"),
-        (1 - (1 - pl.col("p")).product()).alias("estimate"),
+        pl.col("_measured").any().alias("_proven"),
+        pl.when(pl.col("_measured").any())
+        .then(1 - (1 - counted).product())
+        .otherwise(1 - (1 - pl.col("p")).product())
+        .alias("estimate"),
         pl.col("harm").max().alias("harm"),
         pl.col("domain").sort_by("harm", descending=True).first().alias("harm_domain"),
         pl.col("said").str.join("; ").alias("said"),
