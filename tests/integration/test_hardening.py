@@ -127,6 +127,31 @@ def test_a_version_assessed_twice_is_decided_once(service: Service) -> None:
     assert s.app.ledger.audit() == []
 
 
+def test_an_assessor_out_of_time_ends_its_batch_at_a_step_and_leaves_the_rest_registered(service: Service) -> None:
+    # a stopping assessor checked its grace only between rounds, so a long round under load outlasted it
+    # and the process was killed; it now ends the batch under way at its next step, storing no more
+    from clearway.services.ingest import OutOfTime, assess_isolated, pending_rows
+
+    s = service
+    body = "\n".join(json.dumps(example(reference=f"LATE-{n}")) for n in range(6)).encode()
+    s.app.store.record_batch("alpha-market", dt.datetime.now(dt.UTC), list(read_bytes(body, "ndjson")))
+    rows, versions = pending_rows(s.app)
+
+    def stopping() -> None:  # the grace runs out once the first chunk of decisions is stored
+        if any(status_of(s, row.key) != "registered" for row in rows):
+            raise OutOfTime("the shutdown grace ran out")
+
+    with pytest.raises(OutOfTime):
+        assess_isolated(s.app, rows, versions, as_of=dt.datetime.now(dt.UTC), decided_at=dt.datetime.now(dt.UTC),
+                        record_chunk=2, pause=stopping)  # fmt: skip
+    states = [status_of(s, row.key) for row in rows]
+    assert states.count("registered") == 4, states  # not set aside as failures, left for the next start
+    assert "assessment_failed" not in states
+    assert s.app.ledger.audit() == []
+    left, _ = pending_rows(s.app)
+    assert sorted(r.key for r in left) == sorted(r.key for r in rows[2:])
+
+
 # --- finding 2: unbounded memory without a token ---
 
 

@@ -124,6 +124,11 @@ def with_release_modes(policy: ClearancePolicy, frame: pl.DataFrame, decisions: 
     )
 
 
+class OutOfTime(Exception):
+    """Raised by a `pause` when the assessor is stopping and its grace has run out: the batch under way ends at
+    that step. Decisions already stored stay; the rest of the batch stays registered for the next start."""
+
+
 Chunk = int | Callable[[], int]
 """Decisions stored per transaction: a number, or a callable asked before each transaction (the assessors
 take fewer while a short request is in flight and more when none is)."""
@@ -142,7 +147,8 @@ def assess_rows(
     """Refund what returns name, run the pipeline over the rows, store the decisions (and move each on),
     `record_chunk` decisions a transaction (all in one without it; a callable is asked before each).
     `pause`, when given, is called between steps (before the history, each stage, each chunk of decisions
-    stored): the API's assessor gives way there to short requests (`workers/priority.py`)."""
+    stored): the API's assessor gives way there to short requests (`workers/priority.py`), and a stopping
+    assessor ends the batch there by raising `OutOfTime`."""
     step = pause or (lambda: None)
 
     @contextlib.contextmanager
@@ -255,6 +261,8 @@ def assess_isolated(
                     pause=pause,
                 )  # fmt: skip
             )
+        except OutOfTime:
+            raise  # the assessor is stopping: not a failure of these consignments
         except Exception as exc:  # noqa: BLE001 - any failure is narrowed down to the consignments that cause it
             if len(part) == 1:
                 done.failed[part[0].key] = f"{type(exc).__name__}: {exc}"

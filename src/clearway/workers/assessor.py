@@ -272,6 +272,7 @@ def _child(
     told to stop."""
     from clearway.bootstrap import bootstrap
     from clearway.gc_tuning import tune_gc
+    from clearway.services.ingest import OutOfTime, assess_isolated
     from clearway.store.engine import background_checkpoints
     from clearway.telemetry import logs, traces
     from clearway.workers.checkpoints import keep_checkpointing
@@ -301,14 +302,21 @@ def _child(
 
     in_flight = InFlight(marker)
 
-    def assess(rows: list[BatchRow], versions: dict[str, int], as_of: dt.datetime, number: int) -> None:
-        from clearway.services.ingest import assess_isolated
+    def step() -> float:
+        """A yield point of the batch under way: give way to the API, or end the batch once out of time."""
+        if deadline[0] is not None and time.monotonic() > deadline[0]:
+            raise OutOfTime("the shutdown grace ran out")
+        return pause()
 
+    def assess(rows: list[BatchRow], versions: dict[str, int], as_of: dt.datetime, number: int) -> None:
         in_flight.hold([r.key for r in rows])
         try:
-            done = assess_isolated(app, rows, versions, as_of=as_of, decided_at=now(), pause=pause,
+            done = assess_isolated(app, rows, versions, as_of=as_of, decided_at=now(), pause=step,
                                    record_chunk=lambda: CHILD_CHUNK if busy.value else QUIET_CHUNK)  # fmt: skip
             app.ledger.checkpoint_if_due(now())
+        except OutOfTime:
+            outbox.put((number, [], 0))
+            raise
         except Exception:  # the store itself failed: they stay registered and are tried at the next start
             log.exception("assessment of %d consignments could not be stored; they stay registered", len(rows))
             outbox.put((number, [], 0))
@@ -342,27 +350,31 @@ def _child(
                 work.close()
                 return
 
-    if crash is not None:
-        _narrow_down(app, now, assess, outbox, *crash)
-    _assess_pending(app, now, assess)
+    # The inbox is read from the start: a stop that comes while an earlier run's backlog is assessed is heard.
     threading.Thread(target=read, name="clearway-assessor-inbox", daemon=True).start()
-    while work.wait():
-        if deadline[0] is not None and time.monotonic() > deadline[0]:
-            break  # out of time: what is left is registered, assessed at the next start
-        taken = work.round(ASSESS_BATCH // SLICE, lambda _: 1, 1)
-        try:
-            config.refresh()
-            retries = [n for _, (n, _), _ in taken if n < 0]
-            if retries:
-                _assess_pending(app, now, assess, registered=False)
-            items = [(n, item) for _, (n, item), _ in taken if n >= 0]
-            for received_at, rows, versions, parents, numbers in merge_work(items):
-                with traces.child_of(parents, "assess", {"clearway.consignments": len(rows)}):
-                    assess(rows, versions, received_at, numbers[0])
-                for number in numbers[1:]:
-                    outbox.put((number, [], 0))
-        finally:
-            work.done(len(taken))
+    try:
+        if crash is not None:
+            _narrow_down(app, now, assess, outbox, *crash)
+        _assess_pending(app, now, assess)
+        while work.wait():
+            if deadline[0] is not None and time.monotonic() > deadline[0]:
+                break  # out of time: what is left is registered, assessed at the next start
+            taken = work.round(ASSESS_BATCH // SLICE, lambda _: 1, 1)
+            try:
+                config.refresh()
+                retries = [n for _, (n, _), _ in taken if n < 0]
+                if retries:
+                    _assess_pending(app, now, assess, registered=False)
+                items = [(n, item) for _, (n, item), _ in taken if n >= 0]
+                for received_at, rows, versions, parents, numbers in merge_work(items):
+                    with traces.child_of(parents, "assess", {"clearway.consignments": len(rows)}):
+                        assess(rows, versions, received_at, numbers[0])
+                    for number in numbers[1:]:
+                        outbox.put((number, [], 0))
+            finally:
+                work.done(len(taken))
+    except OutOfTime:  # ended at a step of the batch under way: the rest is registered, assessed at the next start
+        log.warning("the shutdown grace ran out while assessing; what is left stays registered for the next start")
     outbox.put(None)
 
 

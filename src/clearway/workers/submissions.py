@@ -33,7 +33,7 @@ from clearway.errors import InvalidInput, RateLimited
 from clearway.intake.submitted import Submitted
 from clearway.interop import dms_notifications, ics2
 from clearway.pipeline import BatchRow
-from clearway.services.ingest import assess_isolated, pending_batches, to_assess
+from clearway.services.ingest import OutOfTime, assess_isolated, pending_batches, to_assess
 from clearway.store import Registration
 from clearway.store.engine import Connection, background_checkpoints
 from clearway.store.repository import keep_answer, stored_answer
@@ -486,8 +486,17 @@ class Submissions:
                 for received_at, rows, versions, parents, _ in merge_work([(0, work) for _, work, _ in taken]):
                     with traces.child_of(parents, "assess", {"clearway.consignments": len(rows)}):
                         self._assess_rows(rows, versions, received_at)
+            except OutOfTime:
+                return  # stopped at a step of the batch under way: the rest of it stays registered
             finally:
                 self._assess.done(len(taken))
+
+    def _step(self) -> float:
+        """The in-process assessor's yield point: it gives way to short requests, and ends the batch under
+        way once a stop's grace has run out."""
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise OutOfTime("the shutdown grace ran out")
+        return self.priority.yield_point()
 
     def _assess_rows(self, rows: list[BatchRow], versions: dict[str, int], as_of: dt.datetime) -> int:
         """Assess rows, each consignment that fails set aside alone; returns how many were set aside."""
@@ -495,9 +504,11 @@ class Submissions:
             done = assess_isolated(
                 self.app, rows, versions, as_of=as_of, decided_at=self.now(),
                 record_chunk=lambda: RECORD_CHUNK if self.priority.busy() else QUIET_CHUNK,
-                pause=self.priority.yield_point,
+                pause=self._step,
             )  # fmt: skip
             self.app.ledger.checkpoint_if_due(self.now())
+        except OutOfTime:
+            raise
         except Exception:  # the store itself failed: they stay as they were and are tried at the next start
             log.exception("assessment of %d consignments could not be stored; they stay registered", len(rows))
             return 0
