@@ -24,7 +24,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench.api import _measure
-from bench.intake import NOW, _database, _decode_or_none, _floor_rate, _store_rate, timed
+from bench.intake import NOW, _database, _decode_or_none, _floor_rate, _store_rate, best_of, timed
 from clearway.bootstrap import (
     App,
     bootstrap,
@@ -73,14 +73,16 @@ def _stages(lines: list[bytes], decode_rate: float, watchlist: Path) -> list[Row
     decisions = pipeline(frame, context)
     seconds, _ = timed(lambda: apply_selectivity(decisions, frame, context, settings=load_selectivity()))
     rows.append(("stage: selectivity", frame.height / seconds, "msgspec decode", decode_rate, "consignments"))
-    seconds, _ = timed(lambda: pipeline(frame, context))
-    rows.append(("assess: the frame in, decisions out", frame.height / seconds, "target", ASSESS_TARGET,
+    seconds, _ = best_of(lambda: pipeline(frame, context))
+    rows.append(("assess: the frame in, decisions out (best of 3)", frame.height / seconds, "target", ASSESS_TARGET,
                  "consignments"))  # fmt: skip
     one = frame.head(1)
     pipeline(one, context)
     calls = 20
-    seconds, _ = timed(lambda: [pipeline(one, context) for _ in range(calls)])
-    rows.append(("assess: one consignment (fixed cost of a call)", calls / seconds, "target: 5 ms", 200.0, "calls"))
+    seconds, _ = best_of(lambda: [pipeline(one, context) for _ in range(calls)])
+    rows.append(
+        ("assess: one consignment (fixed cost of a call, best of 3)", calls / seconds, "target: 5 ms", 200.0, "calls")
+    )
     labels = pl.Series("label", [0, 1] * (frame.height // 2) + [0] * (frame.height % 2), dtype=pl.Int8)
     history = batch_history(frame).join(frame.select(pl.col("key").alias("consignment")).with_columns(labels),
                                         on="consignment")  # fmt: skip

@@ -86,8 +86,16 @@ def _frames_equal(a: tuple[pl.DataFrame, pl.DataFrame], b: tuple[pl.DataFrame, p
 
 RATES = {"USD_EUR": "0.861234", "EUR_USD": "1.161124", "GBP_EUR": "1.17", "EUR_GBP": "0.854701",
          "USD_GBP": "0.7361", "GBP_USD": "1.3585", "SGD_USD": "0.77", "USD_SGD": "1.298701",
-         "EUR_SGD": "1.5"}  # fmt: skip
+         "EUR_SGD": "1.5", "USD_AUD": "1.527913", "USD_CAD": "1.4013", "USD_CHF": "0.80215"}  # fmt: skip
 """Six places at most, as the ECB adapter quotes; SGD to EUR only the other way (a 28-digit inverse)."""
+
+LOCAL = {"AU": "AUD", "CA": "CAD", "CH": "CHF"}
+"""Where the rule's own features are: a tax base that adds the transport (AU), a province's rate (CA), a total
+rounded to 5 centimes and a minimum amount of tax (CH); parcels to them are priced in USD or their currency."""
+
+POSTCODES = ["K1A 0B1", " m5v 2t6", "B3H4R2", "E1C", "A1B 2C3", "V6B", "X0A 0H0", "Z9Z", "", "  ", "12345"]
+"""Canadian postcodes name the province by their first letter (ON, NS, NB, NL with HST; BC and NT without);
+Z is no province, and some are not postcodes at all."""
 
 HS = ["610910", "490199", "490300", "220421", "330300", "851712", "950300", "240220", "610990", "64039991"]
 """Clothes, books (reduced VAT in the EU), wine and perfume (no relief), phones, toys, cigarettes, shoes; a
@@ -104,7 +112,7 @@ def money(draw: st.DrawFn, top: int) -> str:
 
 @st.composite
 def consignments(draw: st.DrawFn) -> Consignment | None:
-    dest = draw(st.sampled_from(["DE", "FR", "IT", "IE", "GB", "US", "SG"]))
+    dest = draw(st.sampled_from(["DE", "FR", "IT", "IE", "GB", "US", "SG", "AU", "CA", "CH"]))
     top = draw(st.sampled_from([30, 200, 5000, 10**6]))
     items = [
         {"description": "goods", "hs_code": draw(st.sampled_from([*HS, None])), "quantity": draw(st.integers(1, 12)),
@@ -114,11 +122,19 @@ def consignments(draw: st.DrawFn) -> Consignment | None:
     for item in items:  # no HS code: allowed where the category is not a sale of goods
         if item["hs_code"] is None:
             del item["hs_code"]
-    schemes = [None, {"scheme": "ioss", "id": "IM2760000012"}, {"scheme": "sg_ovr", "id": "M90371234X"}]
+    schemes = [
+        None,
+        {"scheme": "ioss", "id": "IM2760000012"},
+        {"scheme": "sg_ovr", "id": "M90371234X"},
+        {"scheme": "au_lvig", "id": "12345678901"},
+        {"scheme": "ch_mail_order", "id": "CHE-123.456.789"},
+    ]
     fiscal = draw(st.sampled_from(schemes))
+    currencies = ["USD", LOCAL[dest]] if dest in LOCAL else ["EUR", "USD", "GBP", "SGD"]
     doc = example(
         destination_country=dest,
-        currency=draw(st.sampled_from(["EUR", "USD", "GBP", "SGD"])),
+        dispatch_country=draw(st.sampled_from(["CN", "US"])),
+        currency=draw(st.sampled_from(currencies)),
         channel=draw(st.sampled_from(["post", "express", "cargo"])),
         category=draw(st.sampled_from(["sale_of_goods", "sale_of_goods", "commercial_sample", "gift", "other"])),
         shipping_cost=draw(st.one_of(st.none(), money(40))),
@@ -127,6 +143,7 @@ def consignments(draw: st.DrawFn) -> Consignment | None:
         items=items,
     )
     doc["consignee"]["address"]["country"] = dest
+    doc["consignee"]["address"]["postcode"] = draw(st.sampled_from(POSTCODES)) if dest == "CA" else "50667"
     return validate_raw(doc).consignment
 
 
@@ -136,7 +153,8 @@ def consignments(draw: st.DrawFn) -> Consignment | None:
     day=st.sampled_from([dt.date(2026, 3, 2), dt.date(2026, 11, 20), dt.date(2025, 6, 2)]),
 )
 def test_any_mix_of_parcels_is_assessed_as_the_engine_does(parcels: list[Consignment | None], day: dt.date) -> None:
-    """Prices of 0 to 6 places, converted or not, relief and excise lines, reduced rates, vendor schemes."""
+    """Prices of 0 to 6 places, converted or not, relief and excise lines, reduced rates, vendor schemes, the
+    transport added to the tax base, regional rates, totals rounded to a step and tax below its minimum."""
     ctx = context(**RATES)
     at = dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)
     rows = [BatchRow(f"k{i}", "p", at, c) for i, c in enumerate(parcels) if c is not None]
@@ -165,6 +183,29 @@ def test_a_transport_share_half_way_between_two_millionths_is_left_to_the_engine
     plain = parcel([("610910", 1, "1"), ("950300", 1, "1")], "0.000002")
     batch = to_batch([BatchRow("tie", "p", at, tie), BatchRow("plain", "p", at, plain)])
     assert assert_agrees(batch, ctx)["key"].to_list() == ["plain"]
+    assert _frames_equal(stage_output(batch, ctx, True, monkeypatch), stage_output(batch, ctx, False, monkeypatch))
+
+
+def test_a_tax_base_with_transport_on_a_half_cent_is_left_to_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Australia's GST base adds the transport, unrounded: a cent of it over two equal lines puts each base on
+    a half cent, where the engine's 28-digit sum decides; a base clear of it is on the frame."""
+    ctx = context(**RATES)
+    at = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
+
+    def to_australia(shipping: str) -> Consignment:
+        doc = msgspec.to_builtins(parcel([("610910", 1, "1"), ("950300", 1, "1")], shipping, currency="AUD"))
+        doc |= {"destination_country": "AU", "fiscal": {"scheme": "au_lvig", "id": "12345678901"}}
+        doc["consignee"]["address"]["country"] = "AU"
+        consignment = validate_raw(doc).consignment
+        assert consignment is not None
+        return consignment
+
+    batch = to_batch(
+        [BatchRow("half", "p", at, to_australia("0.01")), BatchRow("clear", "p", at, to_australia("0.02"))]
+    )
+    fast = assert_agrees(batch, ctx)
+    assert fast["key"].to_list() == ["clear"]
+    assert '"tax_base":"1.01"' in fast["assessment"][0]  # 1 + half of 0.02: the transport is in the base
     assert _frames_equal(stage_output(batch, ctx, True, monkeypatch), stage_output(batch, ctx, False, monkeypatch))
 
 

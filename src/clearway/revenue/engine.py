@@ -300,13 +300,21 @@ def _regional_rate(
 ) -> Decimal:
     """The consignee's region's rate where the regional table lists one on the day, else the rule's."""
     region = region_of(c.consignee.address) if c.consignee.address else None
-    line = ctx.regional.rate(rule.jurisdiction, region, on) if region else None
+    rate, note = regional_rate(rule, ctx.regional, on, region, rate)
+    notes.append(note)
+    return rate
+
+
+def regional_rate(
+    rule: Rule, regional: RegionalRates, on: dt.date, region: str | None, rate: Decimal
+) -> tuple[Decimal, str]:
+    """The rate a region's consignee pays (the rule's `rate` where the table has none on the day), and the
+    note that says which."""
+    line = regional.rate(rule.jurisdiction, region, on) if region else None
     if line is None:
         where = f"region {region}" if region else "an address whose region cannot be told"
-        notes.append(f"{rule.tax_name} at {rate * 100}%: no regional rate for {where}")
-        return rate
-    notes.append(f"{rule.tax_name} at the {region} rate of {line.rate * 100}% ({line.source})")
-    return line.rate
+        return rate, f"{rule.tax_name} at {rate * 100}%: no regional rate for {where}"
+    return line.rate, f"{rule.tax_name} at the {region} rate of {line.rate * 100}% ({line.source})"
 
 
 def _duties(

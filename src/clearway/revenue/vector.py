@@ -7,12 +7,15 @@ byte. Values, transport shares, duties and taxes are exact integers of millionth
 cents where it rounds; the assessment's lines, notes and totals are assembled as columns too, so no
 Python runs per consignment.
 
-The common case is a rule without rounding steps, gross-up, tax parts, regional rates, surcharges,
-deductions, handling fees, minimum amounts, aggregation or annual limits (EU, GB, US and SG among the
-shipped rules); a goods consignment that is not a gift; an exchange rate of at most six places; and
-values small enough that the engine's 28-digit arithmetic is exact (about 30,000 units of the rule's
+The common case is a rule without rounding steps other than on the total, gross-up, tax parts, surcharges,
+deductions, handling fees, aggregation or annual limits (EU, GB, US, SG, AU, CA and CH among the shipped
+rules: a tax base that adds the transport, a region's rate, a total rounded to a step of 2^a 5^b millionths,
+a minimum amount of tax are covered); a goods consignment that is not a gift; an exchange rate of at most
+six places; and values small enough that the engine's 28-digit arithmetic is exact (about 30,000 units of the rule's
 currency where a rate converts, 10^7 where none does). A transport share that falls exactly half-way
-between two millionths, where the engine's 28-digit share could tip either way, is left to the engine.
+between two millionths, where the engine's 28-digit share could tip either way, is left to the engine; so
+is a tax base with the transport added (not rounded by the engine) whose tax or stated cents lie within
+10^-12 of a half.
 Every consignment not in the answer is for the caller to assess with the engine.
 """
 
@@ -26,9 +29,11 @@ import msgspec
 import polars as pl
 
 from clearway.errors import ClearwayError
+from clearway.model.consignment import Address
 from clearway.revenue.assessment import FxUsed
-from clearway.revenue.engine import RevenueContext, fx_day, member_state_reduced_rate, tax_rate
-from clearway.revenue.rules import Rule
+from clearway.revenue.engine import RevenueContext, fx_day, member_state_reduced_rate, regional_rate, tax_rate
+from clearway.revenue.regional import RegionalRates, region_of
+from clearway.revenue.rules import Rule, Step
 
 EXACT = 10**27
 """The engine's Decimal context keeps 28 significant digits: an integer product below 10^27 is exact."""
@@ -37,6 +42,10 @@ LIMIT = 10**13
 RATE_DIGITS = 10**12
 """Duty and tax rates with a numerator above this are left to the engine (products would pass EXACT)."""
 I128 = pl.Int128
+NEAR = 10**12
+"""A value within 1/NEAR of a half is left to the engine where its 28-digit arithmetic is not exact."""
+HEADROOM = 10**37
+"""Products of an unrounded tax base and a rate stay below this (Int128 holds 1.7 * 10^38)."""
 
 COLUMNS = ["key", "revenue_currency", "collection_model", "duty", "vat", "other_charges", "total_due", "assessment",
            "on", "currency", "intrinsic"]  # fmt: skip
@@ -49,12 +58,14 @@ _encode = msgspec.json.Encoder().encode
 
 def covered(rule: Rule) -> bool:
     """Whether the vectorised engine computes this rule's assessments (else the Decimal engine does)."""
-    steps = (rule.round_base, rule.round_line, rule.round_carried, rule.round_total, rule.step)
+    steps = (rule.round_base, rule.round_line, rule.round_carried, rule.step)
     return (
         rule.valuation_factor == 1 and rule.threshold_basis == "intrinsic" and rule.aggregation == "consignment"
         and rule.currency == rule.threshold_currency and rule.places == 2 and all(s is None for s in steps)
-        and not (rule.tax_gross_up or rule.tax_parts or rule.tax_regional or rule.tax_adds_transport)
-        and not (rule.duty_surcharge or rule.duty_deduction or rule.handling_fee or rule.tax_minimum)
+        and (rule.round_total is None or _stepping(rule.round_total) is not None)
+        and not (rule.tax_gross_up or rule.tax_parts)
+        and not (rule.duty_surcharge or rule.duty_deduction or rule.handling_fee)
+        and _micro(rule.tax_minimum) is not None
         and rule.intermediary_annual is None and rule.intermediary_cutoff is None and rule.tax_share == 1
         and rule.when.max_value is None
         and (rule.flat_per_subheading is None or _micro(rule.flat_per_subheading) is not None)
@@ -73,6 +84,19 @@ def _micro(amount: Decimal) -> int | None:
     """An amount in millionths, where it has no more than six places."""
     scaled = amount.scaleb(6)
     return int(scaled) if scaled == scaled.to_integral_value() else None
+
+
+def _stepping(step: Step) -> tuple[int, bool] | None:
+    """A rounding step as millionths and whether it rounds down (else half up), where the engine's quotient by
+    it is exact: a step of 2^a 5^b millionths (0.05, 0.01, 1), up to 10^6 units."""
+    to = _micro(step.to)
+    if to is None or not 0 < to <= 10**12 or step.mode not in ("half_up", "down"):
+        return None
+    rest = to
+    for prime in (2, 5):
+        while rest % prime == 0:
+            rest //= prime
+    return (to, step.mode == "down") if rest == 1 else None
 
 
 def _floor_micro(amount: Decimal | None) -> int | None:
@@ -102,6 +126,7 @@ class _Route:
         rule = self.rule
         reduced = self.reduced if self.reduced is not None else self.rate
         vendor = self.scheme in rule.vendor_schemes
+        step = _stepping(rule.round_total) if rule.round_total is not None else None
         relief = (
             f"flat {rule.flat_per_subheading} {rule.currency} per distinct subheading ({rule.id})"
             if rule.flat_per_subheading is not None
@@ -118,7 +143,16 @@ class _Route:
             _json([rule.id]), _json([rule.source]), _json([self.fx]), rule.id, rule.tax_name, relief,
             f"reduced {rule.tax_name} rate {reduced * 100}% ({self.reduced_source})",
             str((self.rate * rule.tax_share).normalize()), str((reduced * rule.tax_share).normalize()),
+            rule.tax_adds_transport and rule.valuation != "cif", rule.tax_regional,
+            step[0] if step else None, bool(step and step[1]), _micro(rule.tax_minimum), str(rule.tax_minimum),
         )  # fmt: skip
+
+    def regional(self, rates: RegionalRates, country: str | None, postcode: str | None) -> tuple[object, ...]:
+        """The tax rate and its note for a consignee of a regional rule, as `_REGIONAL` names them (the batch
+        carries the consignee's country and postcode, as the revenue stage gives them to the engine)."""
+        region = region_of(Address(city="", country=country or "", postcode=postcode))
+        rate, note = regional_rate(self.rule, rates, self.on, region, self.rate)
+        return (*_ratio(rate), str((rate * self.rule.tax_share).normalize()), note)
 
 
 _ROUTES = {
@@ -128,9 +162,16 @@ _ROUTES = {
     "carrier": pl.Boolean, "carrier_cutoff": I128, "jurisdiction": pl.String, "rule_currency": pl.String,
     "threshold_currency": pl.String, "on": pl.String, "rules_json": pl.String, "sources_json": pl.String,
     "fx_json": pl.String, "rule_id": pl.String, "tax_name": pl.String, "relief_text": pl.String,
-    "reduced_note": pl.String, "tax_rate": pl.String, "reduced_rate": pl.String,
+    "reduced_note": pl.String, "tax_rate": pl.String, "reduced_rate": pl.String, "adds": pl.Boolean,
+    "regional": pl.Boolean, "step_to": I128, "step_down": pl.Boolean, "minimum": I128, "minimum_text": pl.String,
 }  # fmt: skip
-"""A route's columns: `liable` says a vendor under its scheme is liable for the tax (not collecting it all)."""
+"""A route's columns: `liable` says a vendor under its scheme is liable for the tax (not collecting it all);
+`adds`, that the tax base adds the transport the customs value leaves out; `regional`, that the consignee's
+region may set the tax rate; `step_to`, the step the totals are rounded to (millionths); `minimum`, the tax
+that is not levied (millionths)."""
+
+_REGIONAL = {"route": pl.Int64, "consignee_country": pl.String, "consignee_postcode": pl.String,
+             "tax_num": I128, "tax_den": I128, "tax_rate": pl.String, "regional_note": pl.String}  # fmt: skip
 
 
 def _route(ctx: RevenueContext, key: dict[str, object]) -> _Route | None:
@@ -190,6 +231,14 @@ def _cents(micro: pl.Expr) -> pl.Expr:
     return ((micro + 5_000) // 10_000).cast(pl.Int64)
 
 
+def _total(micro: pl.Expr) -> pl.Expr:
+    """A duty or tax of the consignment, its lines' sum in millionths, as the engine's `_total` states it in
+    cents: rounded to the route's step where its law names one (half up, or down), then half up to cents."""
+    to = pl.col("step_to")
+    stepped = pl.when(pl.col("step_down")).then(micro // to * to).otherwise((2 * micro + to) // (2 * to) * to)
+    return _cents(pl.when(to.is_null()).then(micro).otherwise(stepped))
+
+
 def _money(cents: pl.Expr) -> pl.Expr:
     """Cents as the engine states an amount of two places: 12.30, 0.00."""
     return pl.format("{}.{}", cents // 100, (cents % 100).cast(pl.String).str.zfill(2))
@@ -203,7 +252,7 @@ def _listed(column: str, name: str) -> pl.Expr:
 def assess_frame(batch: pl.DataFrame, ctx: RevenueContext) -> pl.DataFrame:
     """`COLUMNS` for each consignment of `batch` in the common case, in batch order; any other is not in it."""
     heads = batch.select(
-        "key", "reference", "category", "fiscal_id", *_ROUTE_KEY[:-1],
+        "key", "reference", "category", "fiscal_id", "consignee_country", "consignee_postcode", *_ROUTE_KEY[:-1],
         pl.col("received_at").dt.date().alias("day"),
         pl.col("shipping_cost").fill_null(0).to_physical().cast(I128).alias("shipping"),
         pl.col("insurance").fill_null(0).to_physical().cast(I128).alias("insurance"),
@@ -229,6 +278,7 @@ def assess_frame(batch: pl.DataFrame, ctx: RevenueContext) -> pl.DataFrame:
         .filter(pl.col("route").is_not_null())
         .join(route_frame, on="route")
     )
+    heads = _regional_rates(heads, routes, ctx)
     items = (
         batch.select("key", "items")
         .join(heads.select("key", "basis"), on="key")
@@ -247,6 +297,27 @@ def assess_frame(batch: pl.DataFrame, ctx: RevenueContext) -> pl.DataFrame:
     return _assessments(lines)
 
 
+def _regional_rates(heads: pl.DataFrame, routes: list[_Route], ctx: RevenueContext) -> pl.DataFrame:
+    """Each consignment's tax rate where its region may set it, with the note that says which (null else)."""
+    where = ["route", "consignee_country", "consignee_postcode"]
+    asked = heads.filter("regional").select(where).unique(maintain_order=True)
+    found = pl.DataFrame(
+        [(r, country, postcode, *routes[r].regional(ctx.regional, country, postcode))
+         for r, country, postcode in asked.iter_rows()],
+        schema=_REGIONAL, orient="row",
+    )  # fmt: skip
+    heads = heads.join(found, on=where, how="left", nulls_equal=True, suffix="_regional")
+    return heads.with_columns(
+        pl.coalesce(f"{name}_regional", name).alias(name) for name in ("tax_num", "tax_den", "tax_rate")
+    ).drop(f"{name}_regional" for name in ("tax_num", "tax_den", "tax_rate"))
+
+
+def _near_half(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """Whether numerator / denominator lies within 1/NEAR of a half-integer (a tie included)."""
+    distance = (2 * (numerator % denominator) - denominator).abs()
+    return distance <= denominator // NEAR
+
+
 def _charge(items: pl.DataFrame) -> pl.DataFrame:
     """Each goods line's value, customs value, duty and tax in millionths, for consignments the engine's
     arithmetic is exact on (the others are dropped whole)."""
@@ -260,12 +331,14 @@ def _charge(items: pl.DataFrame) -> pl.DataFrame:
         value=_half_even(pl.col("pq") * pl.col("fx_num"), pl.col("fx_den")),
         # the transport converted, in millionths times fx_den: the engine does not round it
         transport=pl.when(pl.col("cif")).then(transport_in * pl.col("fx_num")).otherwise(0).cast(I128),
+        carried=pl.when(pl.col("adds")).then(transport_in * pl.col("fx_num")).otherwise(0).cast(I128),
     ).with_columns(
         intrinsic=pl.col("value").sum().over("key"),
         threshold_value=_half_even(pl.col("pq").sum().over("key") * pl.col("fx_num"), pl.col("fx_den")),
     )
     transport = pl.col("transport") // pl.col("fx_den")  # whole millionths
-    within = (pl.col("intrinsic") > 0) & (pl.col("intrinsic") <= LIMIT) & (transport <= LIMIT)
+    carried = pl.col("carried") // pl.col("fx_den")
+    within = (pl.col("intrinsic") > 0) & (pl.col("intrinsic") <= LIMIT) & (transport <= LIMIT) & (carried <= LIMIT)
     items = items.filter(within.all().over("key"))
     # The engine's 28-digit share rounds as the exact share does unless the exact share lies within its
     # error of a half-millionth: (value + transport) * intrinsic * fx_den below 10^27 keeps it out.
@@ -282,20 +355,26 @@ def _charge(items: pl.DataFrame) -> pl.DataFrame:
     first = pl.col("idx") == pl.col("idx").min().over("key", subheading, eligible)  # of its subheading
     flat = pl.when(first & pl.col("flat").is_not_null()).then(pl.col("flat")).otherwise(0).cast(I128)
     reduced = pl.col("reduced_goods") & pl.col("has_reduced")
-    return (
-        items.with_columns(relief=relief, eligible=eligible, reduced=reduced)
-        .with_columns(
-            duty=pl.when(pl.col("eligible")).then(flat)
-            .otherwise(_half_even(pl.col("customs") * pl.col("duty_num"), pl.col("duty_den")))
-        )
-        .with_columns(
-            tax=_half_even(
-                (pl.col("customs") + pl.col("duty")) * pl.when("reduced").then("red_num").otherwise("tax_num"),
-                pl.when("reduced").then("red_den").otherwise("tax_den"),
-            )
-        )
-        .sort("pos", "idx")
+    items = items.with_columns(relief=relief, eligible=eligible, reduced=reduced).with_columns(
+        duty=pl.when(pl.col("eligible")).then(flat)
+        .otherwise(_half_even(pl.col("customs") * pl.col("duty_num"), pl.col("duty_den"))),
+        rate_num=pl.when("reduced").then("red_num").otherwise("tax_num"),
+        rate_den=pl.when("reduced").then("red_den").otherwise("tax_den"),
+        # the tax base over `per`: where it adds the transport, its share of it is not rounded by the engine
+        per=pl.when("adds").then(pl.col("intrinsic") * pl.col("fx_den")).otherwise(1).cast(I128),
     )  # fmt: skip
+    largest = (pl.col("customs") + pl.col("duty") + carried + 2) * pl.col("per")  # above the base
+    items = items.filter((largest < HEADROOM // pl.col("rate_num").clip(1, None)).all().over("key"))
+    base = (pl.col("customs") + pl.col("duty")) * pl.col("per") + pl.col("carried") * pl.col("value")
+    items = items.with_columns(base=base).with_columns(
+        tax=_half_even(pl.col("base") * pl.col("rate_num"), pl.col("per") * pl.col("rate_den")),
+        tax_base=(2 * pl.col("base") + pl.col("per") * 10_000) // (2 * pl.col("per") * 10_000),  # cents, half up
+        near=pl.col("adds") & (
+            _near_half(pl.col("base") * pl.col("rate_num"), pl.col("per") * pl.col("rate_den"))
+            | _near_half(pl.col("base"), pl.col("per") * 10_000)
+        ),
+    )  # fmt: skip
+    return items.filter(~pl.col("near").any().over("key")).sort("pos", "idx")
 
 
 def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
@@ -319,14 +398,26 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
         .then(pl.when("excluded").then("tax").otherwise(0)).otherwise("tax").cast(I128),
     )  # fmt: skip
     lines = lines.with_columns(
-        vendor_tax=_cents(pl.col("tax").sum().over(per_key)),
-        total_tax=_cents(pl.col("kept_tax").sum().over(per_key)),
-        total_duty=_cents(pl.col("duty").sum().over(per_key)),
-    ).with_columns(total=pl.col("total_tax") + pl.col("total_duty"))
+        vendor_tax=_total(pl.col("tax").sum().over(per_key)),
+        total_tax=_total(pl.col("kept_tax").sum().over(per_key)),
+        total_duty=_total(pl.col("duty").sum().over(per_key)),
+    )
+    # tax of the minimum amount or less is not levied
+    not_levied = (pl.col("total_tax") > 0) & (pl.col("total_tax").cast(I128) * 10_000 <= pl.col("minimum"))
+    lines = lines.with_columns(
+        not_levied=not_levied,
+        levied_note=pl.when(not_levied).then(pl.format(
+            "import {} of {} is not levied (minimum {} {})", "tax_name", _money(pl.col("total_tax")), "minimum_text",
+            "rule_currency",
+        )),
+    ).with_columns(
+        total_tax=pl.when("not_levied").then(0).otherwise("total_tax"),
+        kept_tax=pl.when("not_levied").then(0).otherwise("kept_tax").cast(I128),
+    ).with_columns(total=pl.col("total_tax") + pl.col("total_duty"))  # fmt: skip
     exempt = (
         (pl.col("total") == 0)
         & (pl.col("model") != "vendor_or_platform")
-        & (pl.col("tax_relieved") | pl.col("reason").is_not_null().any().over(per_key))
+        & (pl.col("tax_relieved") | pl.col("not_levied") | pl.col("reason").is_not_null().any().over(per_key))
     )
     lines = lines.with_columns(model=pl.when(exempt).then(pl.lit("exempt")).otherwise("model"))
     item = pl.col("idx").cast(pl.String)
@@ -341,7 +432,7 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
         _money(_cents(pl.col("kept_tax"))).alias("tax"),
         pl.coalesce("reason", pl.when("tax_relieved").then(pl.col("tax_name") + " relief")).alias("relief"),
         pl.when("eligible").then("rule_id").otherwise("source").alias("rate_source"),
-        _money(_cents(pl.col("customs") + pl.col("duty"))).alias("tax_base"),
+        _money(pl.col("tax_base").cast(pl.Int64)).alias("tax_base"),
     )
     reduced_note = pl.when("reduced").then(pl.format("item {}: {}", item, "reduced_note"))
     free_note = pl.when(pl.col("free") & pl.col("reason").is_null()).then(
@@ -361,9 +452,11 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
     )
     other = pl.when(pl.col("total") != 0).then(pl.lit("0.00")).otherwise(pl.lit("0"))
     cons = cons.with_columns(
-        notes=pl.concat_list("reduced_notes", vendor_note, "free_notes").list.drop_nulls(),
+        notes=pl.concat_list(
+            "regional_note", "reduced_notes", vendor_note, "levied_note", "free_notes"
+        ).list.drop_nulls(),
         duty_text=_money(pl.col("total_duty")),
-        vat_text=_money(pl.col("total_tax")),
+        vat_text=pl.when("not_levied").then(pl.lit("0")).otherwise(_money(pl.col("total_tax"))),
         other_text=other,
         total_text=_money(pl.col("total")),
         payer=pl.col("model").replace_strict(
