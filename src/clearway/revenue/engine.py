@@ -285,13 +285,21 @@ def _kept(heads: dict[str, list[Decimal]], keep: list[bool]) -> dict[str, list[D
     return {name: [t if k else Decimal(0) for t, k in zip(lines, keep, strict=True)] for name, lines in heads.items()}
 
 
+DOCUMENTS_EXEMPT = "documents carry no duty or tax"
+
+
+def gift_exemption(rule: Rule) -> str:
+    """What a gift between private persons within the rule's limit is exempt by (of a rule that has a limit)."""
+    return f"gift between private persons up to {rule.gift_exempt_up_to} {rule.currency} ({rule.id})"
+
+
 def _exemption(c: Consignment, rule: Rule, intrinsic: Decimal) -> str | None:
     if c.category == "documents":
-        return "documents carry no duty or tax"
+        return DOCUMENTS_EXEMPT
     private = c.order is None
     within = rule.gift_exempt_up_to is not None and intrinsic <= rule.gift_exempt_up_to
     if c.category == "gift" and private and within and not any(rule.excluded(item.hs_code) for item in c.items):
-        return f"gift between private persons up to {rule.gift_exempt_up_to} {rule.currency} ({rule.id})"
+        return gift_exemption(rule)
     return None
 
 

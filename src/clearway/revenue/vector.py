@@ -10,9 +10,10 @@ Python runs per consignment.
 The common case is a rule without rounding steps other than on the total, gross-up, tax parts, surcharges,
 deductions, handling fees, aggregation or annual limits (EU, GB, US, SG, AU, CA and CH among the shipped
 rules: a tax base that adds the transport, a region's rate, a total rounded to a step of 2^a 5^b millionths,
-a minimum amount of tax are covered); a goods consignment that is not a gift; an exchange rate of at most
-six places; and values small enough that the engine's 28-digit arithmetic is exact (about 30,000 units of the rule's
-currency where a rate converts, 10^7 where none does). A transport share that falls exactly half-way
+a minimum amount of tax are covered); any consignment with items, documents and gifts between private
+persons exempt as the engine exempts them; an exchange rate of at most six places; and values small enough
+that the engine's 28-digit arithmetic is exact (about 30,000 units of the rule's currency where a rate
+converts, 10^7 where none does). A transport share that falls exactly half-way
 between two millionths, where the engine's 28-digit share could tip either way, is left to the engine; so
 is a tax base with the transport added (not rounded by the engine) whose tax or stated cents lie within
 10^-12 of a half.
@@ -31,7 +32,15 @@ import polars as pl
 from clearway.errors import ClearwayError
 from clearway.model.consignment import Address
 from clearway.revenue.assessment import FxUsed
-from clearway.revenue.engine import RevenueContext, fx_day, member_state_reduced_rate, regional_rate, tax_rate
+from clearway.revenue.engine import (
+    DOCUMENTS_EXEMPT,
+    RevenueContext,
+    fx_day,
+    gift_exemption,
+    member_state_reduced_rate,
+    regional_rate,
+    tax_rate,
+)
 from clearway.revenue.regional import RegionalRates, region_of
 from clearway.revenue.rules import Rule, Step
 
@@ -145,6 +154,7 @@ class _Route:
             str((self.rate * rule.tax_share).normalize()), str((reduced * rule.tax_share).normalize()),
             rule.tax_adds_transport and rule.valuation != "cif", rule.tax_regional,
             step[0] if step else None, bool(step and step[1]), _micro(rule.tax_minimum), str(rule.tax_minimum),
+            _floor_micro(rule.gift_exempt_up_to), gift_exemption(rule) if rule.gift_exempt_up_to is not None else None,
         )  # fmt: skip
 
     def regional(self, rates: RegionalRates, country: str | None, postcode: str | None) -> tuple[object, ...]:
@@ -164,6 +174,7 @@ _ROUTES = {
     "fx_json": pl.String, "rule_id": pl.String, "tax_name": pl.String, "relief_text": pl.String,
     "reduced_note": pl.String, "tax_rate": pl.String, "reduced_rate": pl.String, "adds": pl.Boolean,
     "regional": pl.Boolean, "step_to": I128, "step_down": pl.Boolean, "minimum": I128, "minimum_text": pl.String,
+    "gift_up_to": I128, "gift_text": pl.String,
 }  # fmt: skip
 """A route's columns: `liable` says a vendor under its scheme is liable for the tax (not collecting it all);
 `adds`, that the tax base adds the transport the customs value leaves out; `regional`, that the consignee's
@@ -252,13 +263,14 @@ def _listed(column: str, name: str) -> pl.Expr:
 def assess_frame(batch: pl.DataFrame, ctx: RevenueContext) -> pl.DataFrame:
     """`COLUMNS` for each consignment of `batch` in the common case, in batch order; any other is not in it."""
     heads = batch.select(
-        "key", "reference", "category", "fiscal_id", "consignee_country", "consignee_postcode", *_ROUTE_KEY[:-1],
+        "key", "reference", "category", "platform", "fiscal_id", "consignee_country", "consignee_postcode",
+        *_ROUTE_KEY[:-1],
         pl.col("received_at").dt.date().alias("day"),
         pl.col("shipping_cost").fill_null(0).to_physical().cast(I128).alias("shipping"),
         pl.col("insurance").fill_null(0).to_physical().cast(I128).alias("insurance"),
         pl.col("item_count"),
     ).with_row_index("pos")  # fmt: skip
-    heads = heads.filter(~pl.col("category").is_in(["documents", "gift"]) & (pl.col("item_count") > 0))
+    heads = heads.filter(pl.col("item_count") > 0)
     groups = heads.select(_ROUTE_KEY).unique(maintain_order=True)
     routes: list[_Route] = []
     route_ids: list[int | None] = []
@@ -349,15 +361,23 @@ def _charge(items: pl.DataFrame) -> pl.DataFrame:
         customs=pl.col("value") + _half_even(share_num, share_den),
         tie=2 * (share_num % share_den) == share_den,
     ).filter(~pl.col("tie").any().over("key"))
+    documents = pl.col("category") == "documents"
+    gift = (  # between private persons (no platform's order), within the rule's limit, no excise goods
+        (pl.col("category") == "gift") & pl.col("platform").is_null() & (pl.col("intrinsic") <= pl.col("gift_up_to"))
+        & ~pl.col("excluded").any().over("key")
+    ).fill_null(False)  # fmt: skip
+    items = items.with_columns(
+        exempt_text=pl.when(documents).then(pl.lit(DOCUMENTS_EXEMPT)).when(gift).then("gift_text")
+    ).with_columns(exempt=pl.col("exempt_text").is_not_null())
     relief = pl.col("threshold").is_not_null() & (pl.col("threshold_value") <= pl.col("threshold"))
-    eligible = relief & ~pl.col("excluded")  # relieved, and not excise goods
+    eligible = relief & ~pl.col("excluded") & ~pl.col("exempt")  # relieved, and not excise goods
     subheading = pl.col("hs_code").str.slice(0, 6).fill_null("")
     first = pl.col("idx") == pl.col("idx").min().over("key", subheading, eligible)  # of its subheading
     flat = pl.when(first & pl.col("flat").is_not_null()).then(pl.col("flat")).otherwise(0).cast(I128)
     reduced = pl.col("reduced_goods") & pl.col("has_reduced")
     items = items.with_columns(relief=relief, eligible=eligible, reduced=reduced).with_columns(
-        duty=pl.when(pl.col("eligible")).then(flat)
-        .otherwise(_half_even(pl.col("customs") * pl.col("duty_num"), pl.col("duty_den"))),
+        duty=pl.when("exempt").then(0).when("eligible").then(flat)
+        .otherwise(_half_even(pl.col("customs") * pl.col("duty_num"), pl.col("duty_den"))).cast(I128),
         rate_num=pl.when("reduced").then("red_num").otherwise("tax_num"),
         rate_den=pl.when("reduced").then("red_den").otherwise("tax_den"),
         # the tax base over `per`: where it adds the transport, its share of it is not rounded by the engine
@@ -381,9 +401,11 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
     """Relief, collection model, totals, notes and the assessment JSON, as the engine states them."""
     per_key = pl.col("key")
     tv = pl.col("threshold_value")
-    tax_relieved = pl.col("tax_threshold").is_not_null() & (tv <= pl.col("tax_threshold"))
+    tax_relieved = pl.col("exempt") | (pl.col("tax_threshold").is_not_null() & (tv <= pl.col("tax_threshold")))
     model = (
-        pl.when(pl.col("vendor") & (pl.col("vendor_cutoff").is_null() | (tv <= pl.col("vendor_cutoff"))))
+        pl.when("exempt")
+        .then(pl.lit("exempt"))
+        .when(pl.col("vendor") & (pl.col("vendor_cutoff").is_null() | (tv <= pl.col("vendor_cutoff"))))
         .then(pl.lit("vendor_or_platform"))
         .when(pl.col("carrier") & (pl.col("carrier_cutoff").is_null() | (tv <= pl.col("carrier_cutoff"))))
         .then(pl.lit("carrier_or_postal"))
@@ -391,11 +413,11 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
     )
     lines = lines.with_columns(tax_relieved=tax_relieved, model=model).with_columns(
         vendor_liable=(pl.col("model") == "vendor_or_platform") & pl.col("liable"),
-        reason=pl.when("eligible").then("relief_text").when(pl.col("relief") & pl.col("excluded"))
-        .then(pl.lit("excise goods: no relief")),
+        reason=pl.when("exempt").then("exempt_text").when("eligible").then("relief_text")
+        .when(pl.col("relief") & pl.col("excluded")).then(pl.lit("excise goods: no relief")),
     ).with_columns(
         kept_tax=pl.when("vendor_liable").then(0).when("tax_relieved")
-        .then(pl.when("excluded").then("tax").otherwise(0)).otherwise("tax").cast(I128),
+        .then(pl.when(pl.col("excluded") & ~pl.col("exempt")).then("tax").otherwise(0)).otherwise("tax").cast(I128),
     )  # fmt: skip
     lines = lines.with_columns(
         vendor_tax=_total(pl.col("tax").sum().over(per_key)),
@@ -414,24 +436,24 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
         total_tax=pl.when("not_levied").then(0).otherwise("total_tax"),
         kept_tax=pl.when("not_levied").then(0).otherwise("kept_tax").cast(I128),
     ).with_columns(total=pl.col("total_tax") + pl.col("total_duty"))  # fmt: skip
-    exempt = (
+    none_due = (
         (pl.col("total") == 0)
         & (pl.col("model") != "vendor_or_platform")
         & (pl.col("tax_relieved") | pl.col("not_levied") | pl.col("reason").is_not_null().any().over(per_key))
     )
-    lines = lines.with_columns(model=pl.when(exempt).then(pl.lit("exempt")).otherwise("model"))
+    lines = lines.with_columns(model=pl.when(none_due).then(pl.lit("exempt")).otherwise("model"))
     item = pl.col("idx").cast(pl.String)
     charge_line = pl.struct(
         pl.col("idx").cast(pl.Int64).alias("item"),
         "hs_code",
         _money(_cents(pl.col("value"))).alias("value"),
         _money(_cents(pl.col("customs"))).alias("customs_value"),
-        pl.when("eligible").then(None).otherwise("duty_rate").alias("duty_rate"),
+        pl.when(pl.col("eligible") | pl.col("exempt")).then(None).otherwise("duty_rate").alias("duty_rate"),
         _money(_cents(pl.col("duty"))).alias("duty"),
         pl.when("reduced").then("reduced_rate").otherwise("tax_rate").alias("tax_rate"),
         _money(_cents(pl.col("kept_tax"))).alias("tax"),
         pl.coalesce("reason", pl.when("tax_relieved").then(pl.col("tax_name") + " relief")).alias("relief"),
-        pl.when("eligible").then("rule_id").otherwise("source").alias("rate_source"),
+        pl.when("exempt").then(None).when("eligible").then("rule_id").otherwise("source").alias("rate_source"),
         _money(pl.col("tax_base").cast(pl.Int64)).alias("tax_base"),
     )
     reduced_note = pl.when("reduced").then(pl.format("item {}: {}", item, "reduced_note"))
@@ -453,7 +475,7 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
     other = pl.when(pl.col("total") != 0).then(pl.lit("0.00")).otherwise(pl.lit("0"))
     cons = cons.with_columns(
         notes=pl.concat_list(
-            "regional_note", "reduced_notes", vendor_note, "levied_note", "free_notes"
+            "regional_note", "reduced_notes", vendor_note, "levied_note", "free_notes", "exempt_text"
         ).list.drop_nulls(),
         duty_text=_money(pl.col("total_duty")),
         vat_text=pl.when("not_levied").then(pl.lit("0")).otherwise(_money(pl.col("total_tax"))),
