@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 from collections import Counter
@@ -88,27 +89,30 @@ def _run(
     assessor: Settings | None, quiet: bool,
 ) -> DemoResult:  # fmt: skip
     started = now()
-    if on_stage:
-        on_stage("simulating", size)
-    simulated = simulate(size, seed, day)
-    write_day(simulated, out)
-    simulate_seconds = (now() - started).total_seconds()
-    if on_batch:
-        on_batch(size)
-    if on_stage:
-        on_stage("ingesting and assessing", len(simulated.records))
-    sources = [(path.stem, read_path(path), on_batch) for path in sorted((out / "aed").glob("*.ndjson"))]
-    sources += [(carrier, read_bytes(b"\n".join(lines), "ndjson"), None)  # one parcel, two filers
-                for carrier, lines in sorted(carrier_copies(simulated, seed).items())]  # fmt: skip
-    total = IngestReport()
-    if assessor is None:
-        for submitter, submitted, progress in sources:
-            total.merge(ingest(app, submitter, submitted, now=now, on_batch=progress))
-    else:
-        with Offloaded(app, assessor, now=now, quiet_commits=quiet) as offloaded:
+    with contextlib.ExitStack() as stack:  # the assessor's process boots while the day is simulated
+        offloaded = None
+        if assessor is not None:
+            offloaded = stack.enter_context(Offloaded(app, assessor, now=now, quiet_commits=quiet))
+        if on_stage:
+            on_stage("simulating", size)
+        simulated = simulate(size, seed, day)
+        write_day(simulated, out)
+        simulate_seconds = (now() - started).total_seconds()
+        if on_batch:
+            on_batch(size)
+        if on_stage:
+            on_stage("ingesting and assessing", len(simulated.records))
+        sources = [(path.stem, read_path(path), on_batch) for path in sorted((out / "aed").glob("*.ndjson"))]
+        sources += [(carrier, read_bytes(b"\n".join(lines), "ndjson"), None)  # one parcel, two filers
+                    for carrier, lines in sorted(carrier_copies(simulated, seed).items())]  # fmt: skip
+        total = IngestReport()
+        if offloaded is None:
+            for submitter, submitted, progress in sources:
+                total.merge(ingest(app, submitter, submitted, now=now, on_batch=progress))
+        else:
             for submitter, submitted, progress in sources:
                 offloaded.ingest(submitter, submitted, on_batch=progress)
-        total = offloaded.report
+            total = offloaded.close()
     carried = manifests(simulated, seed)
     if on_stage:
         on_stage("manifests filed and arrived", sum(len(m["houses"]) for _, m in carried))

@@ -117,7 +117,8 @@ class Offloaded:
         self.report = IngestReport()
         self._waiting: deque[tuple[Future[bytes], int, Callable[[int], None] | None]] = deque()
         self._broken = False
-        self._started = time.perf_counter()
+        self._started: float | None = None  # the first `ingest`: the report's seconds are the ingest's
+        self._closed = False
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
             1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
             initargs=(settings, prepare, quiet_commits),
@@ -137,11 +138,17 @@ class Offloaded:
         self, submitter: str, submitted: Iterable[Submitted], *, on_batch: Callable[[int], None] | None = None
     ) -> None:
         """Store `submitter`'s submissions here, batch by batch, and have each batch assessed."""
+        if self._started is None:
+            self._started = time.perf_counter()
         for stored in store_batches(self.app, submitter, submitted, self.report, now=self.now):
             self._send(stored, on_batch)
 
     def close(self) -> IngestReport:
-        """Wait for every batch handed over, assess here what is left, and return the whole report."""
+        """Wait for every batch handed over, assess here what is left, and return the whole report (once:
+        closing again returns the same report)."""
+        if self._closed:
+            return self.report
+        self._closed = True
         while self._waiting:
             self._collect()
         if self._pool is not None:
@@ -151,7 +158,7 @@ class Offloaded:
             for rows, versions in pending_batches(self.app, self.now(), registered=True):
                 self.report.add(assess_isolated(self.app, rows, versions, as_of=self.now(), decided_at=self.now()))
         self.app.ledger.checkpoint_if_due(self.now())
-        self.report.seconds = time.perf_counter() - self._started
+        self.report.seconds = time.perf_counter() - (self._started or time.perf_counter())
         return self.report
 
     def _send(self, stored: StoredBatch, on_batch: Callable[[int], None] | None) -> None:
