@@ -31,7 +31,7 @@ from clearway.model.findings import Finding
 from clearway.store import accounts, dossiers, ledger_log
 from clearway.store import tables as t
 from clearway.store.accounts import transport_filers
-from clearway.store.bulk import as_utc, insert_rows
+from clearway.store.bulk import as_utc, chunked, insert_rows
 from clearway.store.events import EventBatch
 from clearway.store.write_turn import WriteTurn
 
@@ -263,17 +263,23 @@ class Store:
     ) -> None:
         if self.party_keys is None:
             return
-        rows, amended = [], []
+        rows: dict[tuple[str | None, str], dict[str, Any]] = {}  # a parcel registered and amended in one
+        amended = []  # batch keeps its latest version's keys
         for item, registration in zip(batch, registrations, strict=True):
             if registration.outcome not in ("registered", "amended") or item.outcome.consignment is None:
                 continue
             if registration.outcome == "amended":
                 amended.append(registration.consignment_id)
             keys = registration.party_keys or self.party_keys(item.outcome.consignment)
-            rows += [{"consignment_id": registration.consignment_id, "role": r, "key": k} for r, k in keys.items()]
+            for role, key in keys.items():
+                rows[registration.consignment_id, role] = {
+                    "consignment_id": registration.consignment_id,
+                    "role": role,
+                    "key": key,
+                }
         if amended:
             conn.execute(t.party_keys.delete().where(t.party_keys.c.consignment_id.in_(amended)))
-        insert_rows(conn, t.party_keys, rows)
+        insert_rows(conn, t.party_keys, list(rows.values()))
 
     def party_keys_of(self, consignment_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """The stored keyed hashes of these consignments' parties (they outlive the erasure of names)."""
@@ -546,6 +552,21 @@ def stored_answer(conn: sa.Connection, tenant: str, key: str) -> tuple[str, int,
         sa.select(k.request_hash, k.status_code, k.response).where(k.tenant == tenant, k.key == key)
     ).first()
     return None if row is None else (str(row.request_hash), int(row.status_code), row.response)
+
+
+def stored_answers(
+    conn: sa.Connection, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, int, bytes | str]]:
+    """`stored_answer` of many (tenant, key) pairs at once: those kept, by pair."""
+    k = t.idempotency_keys.c
+    found: dict[tuple[str, str], tuple[str, int, bytes | str]] = {}
+    for chunk in chunked(list(pairs), _CHUNK // 2):
+        query = sa.select(k.tenant, k.key, k.request_hash, k.status_code, k.response).where(
+            sa.tuple_(k.tenant, k.key).in_(chunk)
+        )
+        for tenant, key, digest, status, body in conn.execute(query):
+            found[tenant, key] = (str(digest), int(status), body)
+    return found
 
 
 def keep_answer(
