@@ -36,7 +36,7 @@ from clearway.pipeline import BatchRow
 from clearway.services.ingest import OutOfTime, assess_isolated, pending_batches, to_assess
 from clearway.store import Registration
 from clearway.store.engine import Connection, background_checkpoints
-from clearway.store.repository import keep_answer, stored_answer
+from clearway.store.repository import Staged, keep_answer, stored_answer, stored_answers
 from clearway.telemetry import traces
 from clearway.workers.assessor import AssessorProcess
 from clearway.workers.health import Alive
@@ -433,19 +433,36 @@ class Submissions:
                 self._count(answer[1])
 
     def _commit(self, slices: list[_Slice]) -> list[_Done]:
+        """One transaction for the group: replayed keys answered from what was kept (looked up at once),
+        then consecutive slices of one tenant received at one instant stored in one `record_in` (a platform's
+        single filings arrive so: one call rather than a round of statements each), then each answered."""
         received_at = self.now()
         done: list[_Done] = []
         # bodies, hashes and party keys before the write turn: the turn is held for reads and writes only
         staged = [self.app.store.stage(piece.request.batch[piece.start : piece.end]) for piece in slices]
         with self.app.store.writing() as conn:
+            asked: set[tuple[str, str]] = set()
+            twins: set[int] = set()  # a key sent twice in this group: the later one looks after the first's answer
+            for piece in slices:
+                if piece.first and not piece.request.answer.done():
+                    pair = (piece.request.tenant, piece.request.key)
+                    if pair in asked:
+                        twins.add(id(piece.request))
+                    asked.add(pair)
+            kept = stored_answers(conn, sorted(asked))
+            runs: list[list[tuple[_Slice, list[Staged | None]]]] = []
+            later: list[tuple[_Slice, list[Staged | None]]] = []
             for piece, ready in zip(slices, staged, strict=True):
                 request = piece.request
                 if request.answer.done():
                     continue  # answered from its key by an earlier slice, or failed
+                if id(request) in twins:
+                    later.append((piece, ready))
+                    continue
                 if piece.first:
                     request.received_at = received_at
                     try:
-                        stored = _stored_answer(conn, request)
+                        stored = _kept_answer(request, kept.get((request.tenant, request.key)))
                     except IdempotencyConflict as exc:
                         done.append((request, exc, None))
                         continue
@@ -453,26 +470,63 @@ class Submissions:
                         done.append((request, stored, None))
                         continue
                 at = request.received_at or received_at
-                part = request.batch[piece.start : piece.end]
-                registrations = self.app.store.record_in(conn, request.tenant, at, part, ready)
-                request.registrations += registrations
-                rows, versions = to_assess(self.app.store, request.tenant, at, part, registrations)
-                work = (at, rows, versions, (request.span,)) if rows else None
-                if not piece.last:
-                    done.append((request, None, work))
-                    continue
-                body = answer_for(request.batch, request.registrations, at)
-                status = 201 if any(r.outcome in ("registered", "amended") for r in request.registrations) else 200
-                # A twin request with the same key may have won since this request's first slice; within one
-                # transaction that looked a moment ago, a twin committed since fails the key's unique insert, and
-                # the group is then committed slice by slice, where the first look finds the twin's answer.
-                stored = None if piece.first else _stored_answer(conn, request)
-                if stored is not None:
-                    done.append((request, stored, work))
-                    continue
-                keep_answer(conn, request.tenant, request.key, request.digest, status, _encode(body).decode(), at)
-                done.append((request, (status, body), work))
+                run = runs[-1] if runs else None
+                if run and run[-1][0].request.tenant == request.tenant and _at(run[-1][0], received_at) == at:
+                    run.append((piece, ready))
+                else:
+                    runs.append([(piece, ready)])
+            for run in runs:
+                first = run[0][0]
+                at = _at(first, received_at)
+                parts = [piece.request.batch[piece.start : piece.end] for piece, _ in run]
+                registrations = self.app.store.record_in(
+                    conn, first.request.tenant, at, [s for part in parts for s in part],
+                    [r for _, ready in run for r in ready],
+                )  # fmt: skip
+                start = 0
+                for (piece, _), part in zip(run, parts, strict=True):
+                    self._answer(conn, piece, at, part, registrations[start : start + len(part)], done)
+                    start += len(part)
+            for piece, ready in later:  # a twin's key is kept by now: it is answered from it, as a replay
+                if piece.first:
+                    piece.request.received_at = received_at
+                    try:
+                        stored = _stored_answer(conn, piece.request)
+                    except IdempotencyConflict as exc:
+                        done.append((piece.request, exc, None))
+                        continue
+                    if stored is not None:
+                        done.append((piece.request, stored, None))
+                        continue
+                at = _at(piece, received_at)
+                part = piece.request.batch[piece.start : piece.end]
+                registrations = self.app.store.record_in(conn, piece.request.tenant, at, part, ready)
+                self._answer(conn, piece, at, part, registrations, done)
         return done
+
+    def _answer(
+        self, conn: Connection, piece: _Slice, at: dt.datetime, part: Sequence[Submitted],
+        registrations: list[Registration], done: list[_Done],
+    ) -> None:  # fmt: skip
+        """A stored slice's work for the assessor; on the request's last slice, its answer, kept under its key."""
+        request = piece.request
+        request.registrations += registrations
+        rows, versions = to_assess(self.app.store, request.tenant, at, part, registrations)
+        work = (at, rows, versions, (request.span,)) if rows else None
+        if not piece.last:
+            done.append((request, None, work))
+            return
+        body = answer_for(request.batch, request.registrations, at)
+        status = 201 if any(r.outcome in ("registered", "amended") for r in request.registrations) else 200
+        # A twin request with the same key may have won since this request's first slice; within one
+        # transaction that looked a moment ago, a twin committed since fails the key's unique insert, and
+        # the group is then committed slice by slice, where the first look finds the twin's answer.
+        stored = None if piece.first else _stored_answer(conn, request)
+        if stored is not None:
+            done.append((request, stored, work))
+            return
+        keep_answer(conn, request.tenant, request.key, request.digest, status, _encode(body).decode(), at)
+        done.append((request, (status, body), work))
 
     # --- the assessor ---
 
@@ -562,8 +616,17 @@ def merge_work(
     return merged
 
 
+def _at(piece: _Slice, received_at: dt.datetime) -> dt.datetime:
+    """When a slice's request was received: the group's instant for its first slice."""
+    return piece.request.received_at or received_at
+
+
 def _stored_answer(conn: Connection, request: _Request) -> tuple[int, dict[str, Any]] | None:
-    kept = stored_answer(conn, request.tenant, request.key)
+    return _kept_answer(request, stored_answer(conn, request.tenant, request.key))
+
+
+def _kept_answer(request: _Request, kept: tuple[str, int, bytes | str] | None) -> tuple[int, dict[str, Any]] | None:
+    """The answer kept under the request's key, for a replay of the same body (None when the key is new)."""
     if kept is None:
         return None
     digest, status, body = kept
