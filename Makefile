@@ -11,8 +11,12 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-venv: $(BIN)/python
+# installed once, and again when pyproject.toml changes (the install is editable: code changes need none)
+$(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+venv: $(VENV)/.installed
 
 demo: venv
 	$(BIN)/clearway demo --size $(SIZE)
