@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -19,6 +21,7 @@ from clearway.pipeline.rows import consignment_from_row
 from clearway.revenue import stage as revenue_stage
 from clearway.revenue.engine import RevenueContext, assess
 from clearway.revenue.packaged import load_revenue
+from clearway.revenue.rules import RuleBook, Step
 from clearway.revenue.stage import RevenueStage
 from clearway.revenue.vector import assess_frame
 from clearway.sim import simulate
@@ -211,6 +214,30 @@ def test_a_tax_base_with_transport_on_a_half_cent_is_left_to_the_engine(monkeypa
     assert fast["key"].to_list() == ["clear"]
     assert '"tax_base":"1.01"' in fast["assessment"][0]  # 1 + half of 0.02: the transport is in the base
     assert _frames_equal(stage_output(batch, ctx, True, monkeypatch), stage_output(batch, ctx, False, monkeypatch))
+
+
+@pytest.mark.parametrize(
+    ("step", "on_the_frame"),
+    [(Step(Decimal("0.05")), True), (Step(Decimal("1"), "down"), True), (Step(Decimal("0.25")), True),
+     (Step(Decimal("0.03")), False)],
+    ids=["5 centimes", "whole francs down", "quarters", "3 centimes (the engine's quotient is not exact)"],
+)  # fmt: skip
+def test_totals_rounded_to_a_step_are_rounded_as_the_engine_rounds_them(step: Step, on_the_frame: bool) -> None:
+    """Switzerland's rule with its totals rounded to other steps (an administration's own rule book)."""
+    ctx = context(**RATES)
+    swiss = [dataclasses.replace(r, round_total=step) if r.jurisdiction == "CH" else r for r in ctx.rules.rules]
+    ctx = RevenueContext(RuleBook(tuple(swiss)), ctx.tariff, ctx.rates, ctx.regional)
+    at = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
+    rows = []
+    for n, price in enumerate(["11.11", "37.37", "61.99", "62.00", "99.97", "431.13", "1234.56"]):
+        doc = msgspec.to_builtins(parcel([("610910", 1, price), ("950300", 3, "2.49")], "7.77", currency="CHF"))
+        doc |= {"destination_country": "CH", "fiscal": None}
+        doc["consignee"]["address"]["country"] = "CH"
+        consignment = validate_raw({k: v for k, v in doc.items() if v is not None}).consignment
+        assert consignment is not None
+        rows.append(BatchRow(f"ch{n}", "p", at, consignment))
+    fast = assert_agrees(to_batch(rows), ctx)
+    assert fast.height == (len(rows) if on_the_frame else 0)
 
 
 def test_what_the_engine_keeps_is_left_to_it() -> None:

@@ -9,7 +9,7 @@ Python runs per consignment.
 
 The common case is a rule without rounding steps other than on the total, gross-up, tax parts, surcharges,
 deductions, handling fees, aggregation or annual limits (EU, GB, US, SG, AU, CA and CH among the shipped
-rules: a tax base that adds the transport, a region's rate, a total rounded to a step of 2^a 5^b millionths,
+rules: a tax base that adds the transport, a region's rate, a total rounded to a step dividing 10^6 units,
 a minimum amount of tax are covered); any consignment with items, documents and gifts between private
 persons exempt as the engine exempts them; an exchange rate of at most six places; and values small enough
 that the engine's 28-digit arithmetic is exact (about 30,000 units of the rule's currency where a rate
@@ -97,15 +97,12 @@ def _micro(amount: Decimal) -> int | None:
 
 def _stepping(step: Step) -> tuple[int, bool] | None:
     """A rounding step as millionths and whether it rounds down (else half up), where the engine's quotient by
-    it is exact: a step of 2^a 5^b millionths (0.05, 0.01, 1), up to 10^6 units."""
+    it is exact: a step that divides 10^12 millionths (0.05, 0.25, 1, 5), so that an amount over it has at
+    most 12 more digits, well within the engine's 28."""
     to = _micro(step.to)
-    if to is None or not 0 < to <= 10**12 or step.mode not in ("half_up", "down"):
+    if to is None or to <= 0 or 10**12 % to or step.mode not in ("half_up", "down"):
         return None
-    rest = to
-    for prime in (2, 5):
-        while rest % prime == 0:
-            rest //= prime
-    return (to, step.mode == "down") if rest == 1 else None
+    return to, step.mode == "down"
 
 
 def _floor_micro(amount: Decimal | None) -> int | None:
