@@ -461,13 +461,7 @@ class Submissions:
                     continue
                 if piece.first:
                     request.received_at = received_at
-                    try:
-                        stored = _kept_answer(request, kept.get((request.tenant, request.key)))
-                    except IdempotencyConflict as exc:
-                        done.append((request, exc, None))
-                        continue
-                    if stored is not None:
-                        done.append((request, stored, None))
+                    if _replayed(request, kept.get((request.tenant, request.key)), done):
                         continue
                 at = request.received_at or received_at
                 run = runs[-1] if runs else None
@@ -488,16 +482,10 @@ class Submissions:
                     self._answer(conn, piece, at, part, registrations[start : start + len(part)], done)
                     start += len(part)
             for piece, ready in later:  # a twin's key is kept by now: it is answered from it, as a replay
-                if piece.first:
-                    piece.request.received_at = received_at
-                    try:
-                        stored = _stored_answer(conn, piece.request)
-                    except IdempotencyConflict as exc:
-                        done.append((piece.request, exc, None))
-                        continue
-                    if stored is not None:
-                        done.append((piece.request, stored, None))
-                        continue
+                request = piece.request
+                request.received_at = received_at
+                if _replayed(request, stored_answer(conn, request.tenant, request.key), done):
+                    continue
                 at = _at(piece, received_at)
                 part = piece.request.batch[piece.start : piece.end]
                 registrations = self.app.store.record_in(conn, piece.request.tenant, at, part, ready)
@@ -619,6 +607,19 @@ def merge_work(
 def _at(piece: _Slice, received_at: dt.datetime) -> dt.datetime:
     """When a slice's request was received: the group's instant for its first slice."""
     return piece.request.received_at or received_at
+
+
+def _replayed(request: _Request, kept: tuple[str, int, bytes | str] | None, done: list[_Done]) -> bool:
+    """Whether a request's first slice is answered from what its key kept (the same body: that answer; another
+    body: refused), `done` holding the answer."""
+    try:
+        stored = _kept_answer(request, kept)
+    except IdempotencyConflict as exc:
+        done.append((request, exc, None))
+        return True
+    if stored is not None:
+        done.append((request, stored, None))
+    return stored is not None
 
 
 def _stored_answer(conn: Connection, request: _Request) -> tuple[int, dict[str, Any]] | None:
