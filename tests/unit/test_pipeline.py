@@ -14,6 +14,7 @@ from clearway.pipeline import (
     BatchRow,
     Context,
     StageOutput,
+    as_batch,
     assess,
     decisions_from_frame,
     to_batch,
@@ -93,6 +94,17 @@ def test_assess_runs_on_a_partition_of_plain_columns() -> None:
     whole = pipeline(frame, Context(as_of=NOON))
     parts = [pipeline(pl.from_arrow(frame.slice(s, 3).to_arrow()), Context(as_of=NOON)) for s in (0, 3)]  # type: ignore[arg-type]
     assert pl.concat(parts).equals(whole)
+
+
+def test_a_partition_exported_before_a_batch_column_was_added_is_assessed_with_it_null() -> None:
+    """`history export` partitions outlive the batch's schema: the back-test and replay read old ones."""
+    pipeline = build_pipeline(load_profiles(None))
+    frame = batch(*[example(reference=str(i)) for i in range(3)])
+    old = pl.from_arrow(frame.drop("consignee_region").to_arrow())
+    assert isinstance(old, pl.DataFrame)
+    again = as_batch(old)
+    assert again.columns == frame.columns and again["consignee_region"].null_count() == 3
+    assert pipeline(again, Context(as_of=NOON)).equals(pipeline(frame, Context(as_of=NOON)))
 
 
 def test_empty_batch_gives_no_decisions() -> None:

@@ -240,6 +240,25 @@ def test_totals_rounded_to_a_step_are_rounded_as_the_engine_rounds_them(step: St
     assert fast.height == (len(rows) if on_the_frame else 0)
 
 
+@pytest.mark.parametrize("vectorised", [True, False], ids=["on the frame", "by the engine"])
+def test_a_consignees_region_sets_the_rate_in_the_pipeline_as_in_an_estimate(
+    vectorised: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Canada's HST by the consignee's province as sent (`region`), with no postcode to tell it by: the
+    pipeline's batch once dropped the region, and assessed GST at 5% where `estimate` said HST at 13%."""
+    ctx = context(**RATES)
+    at = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
+    doc = example(destination_country="CA", currency="CAD", fiscal=None, shipping_cost=None, insurance=None)
+    doc["items"][0]["unit_price"] = "100.00"
+    doc["consignee"]["address"] = {"street": "1 Bay St", "city": "Toronto", "region": "ON", "country": "CA"}
+    consignment = validate_raw(doc).consignment
+    assert consignment is not None
+    columns, _ = stage_output(to_batch([BatchRow("on", "p", at, consignment)]), ctx, vectorised, monkeypatch)
+    stated = columns["assessment"][0]
+    assert stated == ENCODE(assess(consignment, at.date(), ctx)).decode()  # as `clearway estimate` says
+    assert '"tax_rate":"0.13"' in stated and "at the ON rate of 13" in stated
+
+
 def test_what_the_engine_keeps_is_left_to_it() -> None:
     """Rules with rounding steps (India), a 28-digit exchange rate (SGD to EUR); a gift between private
     persons is on the frame, exempt as the engine says."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from clearway.pipeline import BATCH_SCHEMA, Context, Pipeline
+from clearway.pipeline import Context, Pipeline, as_batch
 
 OUTCOME: dict[str, pl.DataType] = {
     "actual_lane": pl.String(),
@@ -38,7 +38,7 @@ def replay(partition: pl.DataFrame, pipeline: Pipeline) -> pl.DataFrame:
     """Each consignment of the partition with its actual outcome and the candidate pipeline's lane."""
     if partition.is_empty():
         return pl.DataFrame(schema=REPLAY_SCHEMA)
-    batch = partition.select(list(BATCH_SCHEMA)).cast(BATCH_SCHEMA)  # type: ignore[arg-type]
+    batch = as_batch(partition)
     as_of = batch["received_at"].max()
     decisions = pipeline(batch, Context(as_of=as_of))  # type: ignore[arg-type]
     candidate = decisions.select(

@@ -7,7 +7,7 @@ engine.
 """
 
 from clearway.pipeline.assess import Pipeline, assess
-from clearway.pipeline.batch import BATCH_SCHEMA, ITEM_SCHEMA, BatchRow, to_batch
+from clearway.pipeline.batch import BATCH_SCHEMA, ITEM_SCHEMA, BatchRow, as_batch, to_batch
 from clearway.pipeline.decision import DECISION_SCHEMA, LANES, Decision, Reason, decisions_from_frame
 from clearway.pipeline.history import History
 from clearway.pipeline.stage import HIT_SCHEMA, Context, Stage, StageOutput
@@ -26,6 +26,7 @@ __all__ = [
     "History",
     "Stage",
     "StageOutput",
+    "as_batch",
     "assess",
     "decisions_from_frame",
     "to_batch",

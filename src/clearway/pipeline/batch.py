@@ -50,6 +50,7 @@ BATCH_SCHEMA: dict[str, pl.DataType] = {
     "consignee_street": pl.String(),
     "consignee_city": pl.String(),
     "consignee_postcode": pl.String(),
+    "consignee_region": pl.String(),  # as sent (a province or state: the revenue stage's regional rates)
     "consignee_country": pl.String(),
     "seller_key": pl.String(),  # keyed hashes of the parties (risk/party_keys.py), when the edge gives them
     "consignee_key": pl.String(),
@@ -89,8 +90,15 @@ def _text(value: Decimal | None) -> str | None:
 
 
 def _address_fields(a: Address | None) -> tuple[str | None, ...]:
-    """Street, city, postcode and country; none for a party named by its identifier alone."""
-    return (a.street, a.city, a.postcode, a.country) if a is not None else (None, None, None, None)
+    """Street, city, postcode, region and country; none for a party named by its identifier alone."""
+    return (a.street, a.city, a.postcode, a.region, a.country) if a is not None else (None,) * 5
+
+
+def as_batch(partition: pl.DataFrame) -> pl.DataFrame:
+    """A stored partition (`history export`) as the pipeline's batch: a column added to the batch since the
+    partition was written is null in it, as the consignments it holds did not say."""
+    missing = [pl.lit(None, dtype).alias(name) for name, dtype in BATCH_SCHEMA.items() if name not in partition.columns]
+    return partition.with_columns(missing).select(list(BATCH_SCHEMA)).cast(BATCH_SCHEMA)  # type: ignore[arg-type]
 
 
 def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:

@@ -20,6 +20,7 @@ def consignment_from_row(row: dict[str, Any]) -> Consignment:
             country=row["consignee_country"],
             street=row["consignee_street"],
             postcode=row["consignee_postcode"],
+            region=row["consignee_region"],
         ),
     )
     return Consignment(

@@ -154,11 +154,13 @@ class _Route:
             _floor_micro(rule.gift_exempt_up_to), gift_exemption(rule) if rule.gift_exempt_up_to is not None else None,
         )  # fmt: skip
 
-    def regional(self, rates: RegionalRates, country: str | None, postcode: str | None) -> tuple[object, ...]:
+    def regional(
+        self, rates: RegionalRates, country: str | None, postcode: str | None, region: str | None
+    ) -> tuple[object, ...]:
         """The tax rate and its note for a consignee of a regional rule, as `_REGIONAL` names them (the batch
-        carries the consignee's country and postcode, as the revenue stage gives them to the engine)."""
-        region = region_of(Address(city="", country=country or "", postcode=postcode))
-        rate, note = regional_rate(self.rule, rates, self.on, region, self.rate)
+        carries the consignee's country, postcode and region, as the revenue stage gives them to the engine)."""
+        where = region_of(Address(city="", country=country or "", postcode=postcode, region=region))
+        rate, note = regional_rate(self.rule, rates, self.on, where, self.rate)
         return (*_ratio(rate), str((rate * self.rule.tax_share).normalize()), note)
 
 
@@ -179,7 +181,8 @@ region may set the tax rate; `step_to`, the step the totals are rounded to (mill
 that is not levied (millionths)."""
 
 _REGIONAL = {"route": pl.Int64, "consignee_country": pl.String, "consignee_postcode": pl.String,
-             "tax_num": I128, "tax_den": I128, "tax_rate": pl.String, "regional_note": pl.String}  # fmt: skip
+             "consignee_region": pl.String, "tax_num": I128, "tax_den": I128, "tax_rate": pl.String,
+             "regional_note": pl.String}  # fmt: skip
 
 
 def _route(ctx: RevenueContext, key: dict[str, object]) -> _Route | None:
@@ -261,6 +264,7 @@ def assess_frame(batch: pl.DataFrame, ctx: RevenueContext) -> pl.DataFrame:
     """`COLUMNS` for each consignment of `batch` in the common case, in batch order; any other is not in it."""
     heads = batch.select(
         "key", "reference", "category", "platform", "fiscal_id", "consignee_country", "consignee_postcode",
+        "consignee_region",
         *_ROUTE_KEY[:-1],
         pl.col("received_at").dt.date().alias("day"),
         pl.col("shipping_cost").fill_null(0).to_physical().cast(I128).alias("shipping"),
@@ -308,11 +312,11 @@ def assess_frame(batch: pl.DataFrame, ctx: RevenueContext) -> pl.DataFrame:
 
 def _regional_rates(heads: pl.DataFrame, routes: list[_Route], ctx: RevenueContext) -> pl.DataFrame:
     """Each consignment's tax rate where its region may set it, with the note that says which (null else)."""
-    where = ["route", "consignee_country", "consignee_postcode"]
+    where = ["route", "consignee_country", "consignee_postcode", "consignee_region"]
     asked = heads.filter("regional").select(where).unique(maintain_order=True)
     found = pl.DataFrame(
-        [(r, country, postcode, *routes[r].regional(ctx.regional, country, postcode))
-         for r, country, postcode in asked.iter_rows()],
+        [(r, country, postcode, region, *routes[r].regional(ctx.regional, country, postcode, region))
+         for r, country, postcode, region in asked.iter_rows()],
         schema=_REGIONAL, orient="row",
     )  # fmt: skip
     heads = heads.join(found, on=where, how="left", nulls_equal=True, suffix="_regional")

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import polars as pl
 
 from clearway.impact.replay import REPLAY_SCHEMA, replay
-from clearway.pipeline import BATCH_SCHEMA
+from clearway.pipeline import as_batch
 from clearway.scale.candidate import Candidate
 from clearway.targeting.model import TargetingModel
 from clearway.targeting.stage import batch_history
@@ -40,7 +40,7 @@ def _days(history: Path) -> Iterator[pl.DataFrame]:
 
 
 def _scores(partition: pl.DataFrame, model: TargetingModel) -> pl.DataFrame:
-    batch = partition.select(list(BATCH_SCHEMA)).cast(BATCH_SCHEMA)  # type: ignore[arg-type]
+    batch = as_batch(partition)
     rows = batch_history(batch)
     scored = rows.select("consignment").with_columns(pl.Series("score", model.score(rows.drop("consignment"))))
     best = scored.group_by("consignment").agg(pl.col("score").max())
