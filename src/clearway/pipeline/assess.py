@@ -39,7 +39,11 @@ def assess(batch: pl.DataFrame, context: Context, stages: Sequence[Stage]) -> pl
         hit_frames.append(as_hits(output.hits))
         if output.columns is not None:
             columns.append(output.columns)
-    decisions = decide(batch["key"], pl.concat(hit_frames))
+    keys = batch["key"]
+    decisions = decide(keys, pl.concat(hit_frames))
     for extra in columns:
-        decisions = decisions.join(extra, on="key", how="left", maintain_order="left")
+        if extra["key"].equals(keys):  # a row for each key, in the batch's order (the common case): side by side
+            decisions = decisions.hstack(extra.drop("key"))
+        else:
+            decisions = decisions.join(extra, on="key", how="left", maintain_order="left")
     return decisions

@@ -6,6 +6,7 @@ import msgspec
 import polars as pl
 
 from clearway.model.vocabulary import LANES, Lane
+from clearway.pipeline import plans
 
 __all__ = ["DECISION_SCHEMA", "LANES", "REASON", "Decision", "Lane", "Reason", "decide", "decisions_from_frame"]
 
@@ -46,7 +47,7 @@ class Decision(msgspec.Struct, frozen=True):
 def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
     """Fold hits into one decision per key: the most controlling lane asked for, every referral, every reason."""
     rank = {lane: i for i, lane in enumerate(LANES)}
-    ranked = hits.with_columns(
+    ranked = hits.lazy().with_columns(
         pl.col("lane").replace_strict(rank, default=None, return_dtype=pl.Int32).alias("lane_rank")
     )
     folded = ranked.group_by("key").agg(
@@ -59,8 +60,8 @@ def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
         pl.struct(*SIGNAL.to_schema()).alias("signals"),
     )
     names = dict(enumerate(LANES))
-    return (
-        pl.DataFrame({"key": keys})
+    return plans.run(
+        pl.LazyFrame({"key": keys})
         .join(folded, on="key", how="left", maintain_order="left")
         .with_columns(
             pl.col("lane_rank").fill_null(0).replace_strict(names, return_dtype=pl.String).alias("lane"),

@@ -118,6 +118,8 @@ class RevenueStage:
         for row in rows:
             if results[row["key"]].rules[0] in aggregating:
                 groups[(row["destination_country"], _who(row), row["received_at"].date())].append(row["key"])
+        if not groups:
+            return  # nothing here combines: what was assessed earlier is not read
         before: dict[tuple[str, str, dt.date], list[Decimal]] = defaultdict(list)
         for e in earlier.filter(pl.col("rule").is_in(list(aggregating))).iter_rows(named=True):
             before[(e["destination_country"], e["who"], e["received_at"].date())].append(e["threshold_value"])

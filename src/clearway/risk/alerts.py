@@ -73,9 +73,11 @@ class AlertDetector:
     name: str = "partner_alerts"
 
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
+        if batch.is_empty() or context.history.alerts.is_empty():  # before a filter on an instant (0.2 ms)
+            return StageOutput(no_hits())
         at = context.as_of
         alerts = context.history.alerts.filter((pl.col("issued_at") <= at) & (pl.col("expires_at") > at))
-        if batch.is_empty() or alerts.is_empty():
+        if alerts.is_empty():
             return StageOutput(no_hits())
         matched = pl.concat([self._by_party(alerts, context), self._by_goods(batch, alerts, context)])
         if matched.is_empty():

@@ -20,6 +20,7 @@ from scipy.special import bdtrc, ndtr
 from clearway.errors import RuleFileError
 from clearway.model.codelists import normalise_text
 from clearway.model.vocabulary import Domain
+from clearway.pipeline import plans
 from clearway.pipeline.derived import Derived
 from clearway.pipeline.stage import Context, StageOutput, hits_of, no_hits
 from clearway.revenue.fx import ExchangeRates, MissingRate
@@ -192,16 +193,19 @@ class CounterfeitDetector:
         if batch.is_empty() or not self.floors:
             return StageOutput(no_hits())
         usd = usd_rates(self.rates, batch["currency"].unique().to_list(), context.as_of.date())
-        items = explode_items(batch, {"item.description", "item.brand"}).with_columns(
-            (pl.col("item.unit_price").cast(pl.Float64) * pl.col("currency").replace_strict(usd, default=None)).alias(
-                "unit_usd"
-            ),
-            pl.concat_str(
-                [pl.col("item.description~norm"), pl.col("item.brand~norm")], separator=" ", ignore_nulls=True
-            ).alias("text"),
-        )
         every_name = "|".join(floor.pattern for floor in self.floors)
-        items = items.filter(pl.col("text").str.contains(every_name).fill_null(False))  # most lines name no brand
+        items = plans.run(
+            explode_items(batch, {"item.description", "item.brand"})
+            .lazy()
+            .with_columns(
+                (pl.col("item.unit_price").cast(pl.Float64) * pl.col("currency").replace_strict(usd, default=None))
+                .alias("unit_usd"),
+                pl.concat_str(
+                    [pl.col("item.description~norm"), pl.col("item.brand~norm")], separator=" ", ignore_nulls=True
+                ).alias("text"),
+            )
+            .filter(pl.col("text").str.contains(every_name).fill_null(False))  # most lines name no brand
+        )  # fmt: skip
         if items.is_empty():
             return StageOutput(no_hits())
         named_here = set(items["text"].to_list())
@@ -341,9 +345,10 @@ class UndervaluationDetector:
         """`lines` (with `hs6` and `goods`) that a reference knows, each with the one it is compared with:
         `median_log`, `mad_log`, `n` and `basis` (the line's `goods` where their own reference is used,
         else null for the subheading's)."""
-        return (
-            lines.join(reference.goods, on=["hs6", "goods"], how="left")
-            .join(reference.codes, on="hs6", how="left")
+        return plans.run(
+            lines.lazy()
+            .join(reference.goods.lazy(), on=["hs6", "goods"], how="left")
+            .join(reference.codes.lazy(), on="hs6", how="left")
             .select(
                 *lines.columns,
                 *[pl.coalesce(f"own_{v}", v).alias(v) for v in _VALUES],
@@ -440,8 +445,9 @@ class UndervaluationDetector:
             return StageOutput(no_hits())
         usd = usd_rates(self.rates, [*batch["currency"].unique().to_list(), "EUR"], context.as_of.date())
         unit_usd = pl.col("item.unit_price").cast(pl.Float64) * pl.col("currency").replace_strict(usd, default=None)
-        items = (
+        items = plans.run(
             explode_items(batch, {"item.description"})
+            .lazy()
             .with_columns(
                 unit_usd.alias("unit_usd"),
                 unit_usd.log().alias("log_value"),  # a line declared at nothing: -inf

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from clearway.pipeline import plans
 from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput, no_hits
 from clearway.risk.fields import explode_items
 from clearway.risk.profiles import ProfileSet
@@ -21,9 +22,7 @@ class RuleStage:
         if not active or batch.is_empty():
             return StageOutput(no_hits())
         items = explode_items(batch, set(self.profiles.text_fields))
-        flags = items.group_by("key").agg([p.expression.any().alias(p.id) for p in active])
-        matched = flags.unpivot(index="key", variable_name="code", value_name="hit").filter(pl.col("hit"))
-        table = pl.DataFrame(
+        table = pl.LazyFrame(
             {
                 "code": [p.id for p in active],
                 "message": [p.title for p in active],
@@ -36,5 +35,14 @@ class RuleStage:
             },
             schema={k: v for k, v in HIT_SCHEMA.items() if k not in ("key", "source")},
         )
-        hits = matched.join(table, on="code").with_columns(pl.lit("rule").alias("source"))
-        return StageOutput(hits.select(list(HIT_SCHEMA)))
+        hits = (
+            items.lazy()
+            .group_by("key")
+            .agg([p.expression.any().alias(p.id) for p in active])
+            .unpivot(index="key", variable_name="code", value_name="hit")
+            .filter(pl.col("hit"))
+            .join(table, on="code")
+            .with_columns(pl.lit("rule").alias("source"))
+            .select(list(HIT_SCHEMA))
+        )
+        return StageOutput(plans.run(hits))
