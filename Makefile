@@ -28,6 +28,7 @@ chromium:
 
 test: $(BIN)/python chromium
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed  # the package is installed with its test extras: `make demo` need not again
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
