@@ -87,7 +87,7 @@ class RevenueStage:
         columns = columns.with_columns(
             due_eur=self._eur(columns["total_due"], columns["revenue_currency"], columns["on"]),
             value_eur=self._eur(columns["intrinsic"], columns["currency"], columns["on"]),
-        ).select(list(REVENUE_COLUMNS))
+        )[list(REVENUE_COLUMNS)]  # picked, not selected: no query for a choice of columns
         return StageOutput(pl.DataFrame(failures, schema=HIT_SCHEMA), columns)
 
     def _eur(self, amounts: pl.Series, currencies: pl.Series, days: pl.Series) -> pl.Series:

@@ -502,7 +502,7 @@ class ScreeningStage:
         roles = {"seller": "seller_country", "consignee": "consignee_country", "consignor": "consignor_country"}
         columns = [c for role, country in roles.items() for c in (f"{role}_name", country)]
         rows = []
-        for key, *values in batch.select("key", *columns).iter_rows():
+        for key, *values in zip(*(batch.get_column(c).to_list() for c in ("key", *columns)), strict=True):
             found: dict[str, tuple[Match, list[str]]] = {}
             for role, name, country in zip(roles, values[0::2], values[1::2], strict=True):
                 if not name:
@@ -511,7 +511,8 @@ class ScreeningStage:
                     found.setdefault(match.entity_id, (match, []))[1].append(role)
             for match, where in found.values():
                 rows.append(self._hit(key, match, where))
-        screened = batch.select("key", pl.lit(self.watchlist.version, dtype=pl.String).alias("screened_with"))
+        version = pl.Series("screened_with", [self.watchlist.version], dtype=pl.String)
+        screened = pl.DataFrame([batch.get_column("key"), version.new_from_index(0, batch.height)])
         return StageOutput(pl.DataFrame(rows, schema=HIT_SCHEMA), screened)
 
     def _hit(self, key: str, match: Match, where: list[str]) -> dict[str, Any]:
