@@ -199,6 +199,43 @@ def test_one_batch_that_files_a_parcel_and_then_amends_it_keeps_both_versions(se
     assert s.app.store.consignment(results[0]["registration_id"])[0]["version"] == 2
 
 
+def test_a_parcel_filed_and_amended_in_one_batch_is_assessed_once_on_its_latest_version(service: Service) -> None:
+    # each version was assessed and both decisions recorded as the latest: two decisions, its duty owed twice,
+    # one of them on content the filer had already replaced
+    s = service
+    doc = example(reference="ONCE-IN-ONE")
+    changed = example(reference="ONCE-IN-ONE")
+    changed["items"][0]["unit_price"] = "99.00"
+    answer = s.submit([doc, changed], key="once")
+    assert answer.status_code == 201, answer.text
+    cid = answer.json()["results"][0]["registration_id"]
+    s.runtime.submissions.drain()
+    with s.app.store.engine.connect() as conn:
+        decided = conn.execute(sa.select(t.decisions.c.version, t.decisions.c.assessment)
+                               .where(t.decisions.c.consignment_id == cid)).all()  # fmt: skip
+        events = conn.execute(sa.select(t.events.c.type).where(t.events.c.consignment_id == cid)).scalars().all()
+        owed = conn.execute(sa.select(sa.func.count()).where(t.payables.c.consignment_id == cid)).scalar_one()
+    assert [version for version, _ in decided] == [2]
+    assert events.count("assessed") == 1 and events.count("duty_assessed") == 1
+    [(_, assessment)] = decided
+    alone, owed_alone = _assessed_alone(s, changed)
+    assert json.loads(assessment)["threshold_value"] == json.loads(alone)["threshold_value"]  # the 99.00 version
+    assert owed == owed_alone == 1  # what the assessment makes owed, once
+    assert s.app.ledger.audit() == []
+
+
+def _assessed_alone(s: Service, doc: dict[str, Any]) -> tuple[str, int]:
+    """The assessment the latest version gets when it is filed on its own, and the payables it makes."""
+    alone = dict(doc, reference="ALONE-" + doc["reference"])
+    answer = s.submit([alone], key="alone-" + doc["reference"])
+    s.runtime.submissions.drain()
+    cid = answer.json()["results"][0]["registration_id"]
+    with s.app.store.engine.connect() as conn:
+        assessment = conn.execute(sa.select(t.decisions.c.assessment).where(t.decisions.c.consignment_id == cid))
+        owed = conn.execute(sa.select(sa.func.count()).where(t.payables.c.consignment_id == cid))
+        return str(assessment.scalar_one()), int(owed.scalar_one())
+
+
 # --- finding 2: unbounded memory without a token ---
 
 

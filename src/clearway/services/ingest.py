@@ -96,16 +96,21 @@ def to_assess(
     batch: Sequence[Submitted],
     registrations: Sequence[Registration],
 ) -> tuple[list[BatchRow], dict[str, int]]:
-    """The rows a stored batch needs assessed (registered or amended), and their versions."""
-    rows, versions = [], {}
+    """The rows a stored batch needs assessed (registered or amended), and their versions: one row for each
+    consignment, its latest version. A parcel filed and amended in one batch was assessed once for each
+    version, both recorded as the latest: two decisions, and its duty owed twice. (Requests stay apart: each
+    is its own work for the assessor, which assesses one version after the other, `merge_work`.)"""
+    rows: dict[str, BatchRow] = {}
+    versions: dict[str, int] = {}
     for item, registration in zip(batch, registrations, strict=True):
         if registration.outcome in ("registered", "amended") and item.outcome.consignment is not None:
             assert registration.consignment_id is not None and registration.version is not None
             consignment = item.outcome.consignment
             keys = registration.party_keys or (store.party_keys(consignment) if store.party_keys else None)
-            rows.append(BatchRow(registration.consignment_id, submitter, received_at, consignment, keys))
+            rows[registration.consignment_id] = BatchRow(registration.consignment_id, submitter, received_at,
+                                                         consignment, keys)  # fmt: skip
             versions[registration.consignment_id] = registration.version
-    return rows, versions
+    return list(rows.values()), versions
 
 
 def with_release_modes(policy: ClearancePolicy, frame: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
