@@ -343,3 +343,33 @@ def test_retention_keeps_a_case_under_appeal_and_then_erases_what_names_people(s
         grounds = conn.execute(sa.select(t.appeals.c.grounds)).scalar_one()
         payer = conn.execute(sa.select(t.payments.c.payer)).scalar_one()
     assert "Anna" not in grounds and payer is None
+
+
+def test_a_parcel_amended_before_release_owes_what_its_latest_assessment_says_and_gets_back_what_was_paid(
+    service: Service,
+) -> None:
+    # the earlier version's payable stayed open beside the new one: its payer was billed for goods the filer
+    # had since declared otherwise, on top of what the amended parcel owes
+    s = service
+    cid = registration(s.submit([shirt("AM1", "HAM1", channel="post")], key="v1"))  # by post: not released yet
+    s.runtime.submissions.drain()
+    [first] = payables(s, s.officer, consignment_id=cid)
+    assert first["state"] == "open" and status(s, cid) == "assessed"
+    payment = {"reference": "HAM1", "amount": first["amount"], "currency": "EUR", "payer": "Buyer AM1",
+               "paid_on": dt.date.today().isoformat(), "bank_reference": "TX-AM1"}  # fmt: skip
+    assert D(s.client.post("/v1/payments", json=payment, headers=s.officer).json()["unmatched"]) == 0
+    amended = s.submit([shirt("AM1", "HAM1", channel="post", price="300.00")], key="v2")
+    assert amended.json()["results"][0]["outcome"] == "amended"
+    s.runtime.submissions.drain()
+    lines = {p["id"]: p for p in payables(s, s.officer, consignment_id=cid)}
+    assert lines[first["id"]]["state"] == "cancelled"
+    [refund] = [p for p in lines.values() if p["kind"] == "refund"]
+    assert (D(refund["amount"]), refund["state"], refund["payer"]) == (-D(first["amount"]), "refund_due",
+                                                                       first["payer"])  # fmt: skip
+    [latest] = [p for p in lines.values() if p["kind"] == "assessment" and p["state"] != "cancelled"]
+    case = s.client.get(f"/v1/officer/consignments/{cid}", headers=s.officer).json()
+    assert case["decision"]["version"] == 2
+    assert D(latest["amount"]) == D(case["decision"]["assessment"]["totals"]["total"]) > D(first["amount"])
+    events = [e["type"] for e in case["events"]]
+    assert events.count("duty_assessed") == 2 and events.count("refund_due") == 1
+    assert s.app.ledger.audit() == []

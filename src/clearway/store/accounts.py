@@ -194,6 +194,31 @@ def _row(
             "created_at": at, "updated_at": at}  # fmt: skip
 
 
+AMENDED = "amended before release: the assessment of the earlier version no longer stands"
+
+
+def supersede(
+    conn: sa.Connection, consignment_ids: Sequence[str], at: dt.datetime, next_id: Callable[[], str]
+) -> list[dict[str, Any]]:
+    """Cancel what earlier assessments of these consignments made owed, in the caller's transaction: each was
+    amended before release and is assessed afresh, and what the earlier version billed no longer stands
+    (the fresh assessment's lines replace it). What was paid on a cancelled line is owed back to its payer;
+    returns those refund lines."""
+    p = t.payables.c
+    query = sa.select(p.id, p.consignment_id, p.payer_role, p.payer, p.currency, p.collection_model).where(
+        p.kind == "assessment", p.state.not_in(["cancelled", "refund_due", "refunded"]))  # fmt: skip
+    found = [row for chunk in chunked(sorted(set(consignment_ids)))
+             for row in conn.execute(query.where(p.consignment_id.in_(chunk)))]  # fmt: skip
+    refunds: list[dict[str, Any]] = []
+    for row in found:
+        overpaid = cancel(conn, row.id, Decimal(0), at)
+        if overpaid > 0:
+            back = Owed("refund", row.payer_role, row.payer, -overpaid, row.currency, row.collection_model, at.date(),
+                        AMENDED)  # fmt: skip
+            refunds += add_owed(conn, row.consignment_id, [back], at, f"superseded:{row.id}", next_id)
+    return refunds
+
+
 def add_owed(
     conn: sa.Connection, consignment_id: str, lines: Sequence[Owed], at: dt.datetime, origin: str,
     next_id: Callable[[], str],

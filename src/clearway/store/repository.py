@@ -378,6 +378,11 @@ class Store:
             ]  # fmt: skip
             owing = [accounts.Owing(s.consignment_id, d["assessment"], s.status) for d, s in settlements
                      if d.get("assessment") and s.consignment_id not in joined]  # fmt: skip
+            amended = [o.consignment_id for o in owing if versions[o.consignment_id] > 1]
+            for refund in accounts.supersede(conn, amended, decided_at, ids) if self.terms and amended else []:
+                recorded.add(refund["consignment_id"], "refund_due", actor, decided_at,
+                             {"payable": refund["id"], "kind": "refund", "amount": str(refund["amount"]),
+                              "currency": refund["currency"], "due_on": refund["due_on"].isoformat()})  # fmt: skip
             exhausted = (
                 accounts.owe(conn, owing, decided_at, self.terms, ids, ready.owing) if self.terms and owing else set()
             )
