@@ -32,7 +32,7 @@ def money(data: KpiInput) -> pl.DataFrame:
         _sum(kind.is_in(DEMANDS), paid).alias("recovered"),
         _sum(kind == "refund", -amount).alias("refunds_owed"),
         _sum(kind == "refund", -paid).alias("refunded"),
-        (kind == "assessment").sum().alias("payables"),
+        ((kind == "assessment") & (pl.col("state") != "cancelled")).sum().alias("payables"),  # not one replaced
     ]
     return (
         p.group_by("currency", "collection_model").agg(figures)
