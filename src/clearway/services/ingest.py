@@ -134,6 +134,19 @@ class OutOfTime(Exception):
     that step. Decisions already stored stay; the rest of the batch stays registered for the next start."""
 
 
+def until(deadline: Callable[[], float | None], pause: Callable[[], float]) -> Callable[[], float]:
+    """An assessor's yield point: `pause` (giving way to short requests), or `OutOfTime` once `deadline()` (a
+    `time.monotonic()` instant, None while not stopping) has passed."""
+
+    def step() -> float:
+        limit = deadline()
+        if limit is not None and time.monotonic() > limit:
+            raise OutOfTime("the shutdown grace ran out")
+        return pause()
+
+    return step
+
+
 Chunk = int | Callable[[], int]
 """Decisions stored per transaction: a number, or a callable asked before each transaction (the assessors
 take fewer while a short request is in flight and more when none is)."""

@@ -272,7 +272,7 @@ def _child(
     told to stop."""
     from clearway.bootstrap import bootstrap
     from clearway.gc_tuning import tune_gc
-    from clearway.services.ingest import OutOfTime, assess_isolated
+    from clearway.services.ingest import OutOfTime, assess_isolated, until
     from clearway.store.engine import background_checkpoints
     from clearway.telemetry import logs, traces
     from clearway.workers.checkpoints import keep_checkpointing
@@ -302,11 +302,7 @@ def _child(
 
     in_flight = InFlight(marker)
 
-    def step() -> float:
-        """A yield point of the batch under way: give way to the API, or end the batch once out of time."""
-        if deadline[0] is not None and time.monotonic() > deadline[0]:
-            raise OutOfTime("the shutdown grace ran out")
-        return pause()
+    step = until(lambda: deadline[0], pause)  # give way to the API, or end the batch once out of time
 
     def assess(rows: list[BatchRow], versions: dict[str, int], as_of: dt.datetime, number: int) -> None:
         in_flight.hold([r.key for r in rows])

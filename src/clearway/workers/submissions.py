@@ -33,7 +33,7 @@ from clearway.errors import InvalidInput, RateLimited
 from clearway.intake.submitted import Submitted
 from clearway.interop import dms_notifications, ics2
 from clearway.pipeline import BatchRow
-from clearway.services.ingest import OutOfTime, assess_isolated, pending_batches, to_assess
+from clearway.services.ingest import OutOfTime, assess_isolated, pending_batches, to_assess, until
 from clearway.store import Registration
 from clearway.store.engine import Connection, background_checkpoints
 from clearway.store.repository import Staged, keep_answer, stored_answer, stored_answers
@@ -533,20 +533,13 @@ class Submissions:
             finally:
                 self._assess.done(len(taken))
 
-    def _step(self) -> float:
-        """The in-process assessor's yield point: it gives way to short requests, and ends the batch under
-        way once a stop's grace has run out."""
-        if self._deadline is not None and time.monotonic() > self._deadline:
-            raise OutOfTime("the shutdown grace ran out")
-        return self.priority.yield_point()
-
     def _assess_rows(self, rows: list[BatchRow], versions: dict[str, int], as_of: dt.datetime) -> int:
         """Assess rows, each consignment that fails set aside alone; returns how many were set aside."""
         try:
             done = assess_isolated(
                 self.app, rows, versions, as_of=as_of, decided_at=self.now(),
                 record_chunk=lambda: RECORD_CHUNK if self.priority.busy() else QUIET_CHUNK,
-                pause=self._step,
+                pause=until(lambda: self._deadline, self.priority.yield_point),
             )  # fmt: skip
             self.app.ledger.checkpoint_if_due(self.now())
         except OutOfTime:
