@@ -293,7 +293,10 @@ class _Compiler:
             low, high = (self.literal(kind, v, node) for v in value)
             return col.ge(low) & col.le(high)
         if op == "prefix":
-            return pl.any_horizontal([col.str.starts_with(p) for p in self.strings(value, node, "prefix")])
+            prefixes = self.strings(value, node, "prefix")
+            if len(prefixes) == 1:
+                return col.str.starts_with(prefixes[0])
+            return col.str.contains("^(?:" + "|".join(re.escape(p) for p in prefixes) + ")")  # one test, not one each
         if op == "any":
             return col.list.set_intersection(pl.lit(self.strings(value, node, "any"))).list.len() > 0
         if op == "present":
@@ -312,7 +315,7 @@ class _Compiler:
                 pl.select(pl.lit("").str.contains(p))
             except pl.exceptions.PolarsError as exc:
                 raise self.fail(f"pattern {p!r} does not compile: {str(exc).splitlines()[0]}", node) from exc
-        return pl.any_horizontal([norm.str.contains(p) for p in pattern])
+        return norm.str.contains("|".join(f"(?:{p})" for p in pattern))  # one regex, not one test a pattern
 
 
 def keyword_pattern(keywords: list[str]) -> str:
