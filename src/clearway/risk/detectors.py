@@ -345,12 +345,16 @@ class UndervaluationDetector:
         """`lines` (with `hs6` and `goods`) that a reference knows, each with the one it is compared with:
         `median_log`, `mad_log`, `n` and `basis` (the line's `goods` where their own reference is used,
         else null for the subheading's)."""
-        return plans.run(
-            lines.lazy()
-            .join(reference.goods.lazy(), on=["hs6", "goods"], how="left")
+        return plans.run(self._compared(lines.lazy(), lines.columns, reference))
+
+    @staticmethod
+    def _compared(lines: pl.LazyFrame, columns: list[str], reference: _Trusted) -> pl.LazyFrame:
+        """`compared`'s plan, over `lines` (of `columns`) not yet collected."""
+        return (
+            lines.join(reference.goods.lazy(), on=["hs6", "goods"], how="left")
             .join(reference.codes.lazy(), on="hs6", how="left")
             .select(
-                *lines.columns,
+                *columns,
                 *[pl.coalesce(f"own_{v}", v).alias(v) for v in _VALUES],
                 pl.when(pl.col("own_n").is_not_null()).then(pl.col("goods")).alias("basis"),
             )
@@ -445,9 +449,9 @@ class UndervaluationDetector:
             return StageOutput(no_hits())
         usd = usd_rates(self.rates, [*batch["currency"].unique().to_list(), "EUR"], context.as_of.date())
         unit_usd = pl.col("item.unit_price").cast(pl.Float64) * pl.col("currency").replace_strict(usd, default=None)
-        items = plans.run(
-            explode_items(batch, {"item.description"})
-            .lazy()
+        exploded = explode_items(batch, {"item.description"})
+        items = (
+            exploded.lazy()
             .with_columns(
                 unit_usd.alias("unit_usd"),
                 unit_usd.log().alias("log_value"),  # a line declared at nothing: -inf
@@ -457,7 +461,12 @@ class UndervaluationDetector:
             )
             .filter(pl.col("unit_usd").is_not_null() & pl.col("hs6").is_not_null())
         )
-        compared = self.compared(items, self.references(items, context))
+        columns = items.collect_schema().names()
+        if exploded.height < self.minimum:  # too few lines for a reference of their own (a call of one parcel):
+            plan = self._compared(items, columns, self.references(exploded, context))  # one plan to the end
+        else:
+            lines_in = plans.run(items)
+            plan = self._compared(lines_in.lazy(), columns, self.references(lines_in, context))
         spread = 1.4826 * self.k
         typical = pl.col("median_log").exp()
         half = pl.col("unit_usd") < self.low_share * typical
@@ -470,9 +479,11 @@ class UndervaluationDetector:
             & (pl.col("seller_n") >= self.seller_minimum)
             & (pl.col("seller_log") < pl.col("median_log") + math.log(self.seller_share))
         )
-        lines = compared.filter(line_low | half)
-        if lines.is_empty():
+        flagged_low = plans.run(plan.with_columns((line_low | half).alias("_low")))
+        if not flagged_low["_low"].any():  # the usual case: a flag is cheaper to read than a filter to run
             return StageOutput(no_hits())
+        lines = flagged_low.filter("_low").drop("_low")
+        compared = flagged_low.drop("_low")
         lines = lines.join(
             self.sellers(compared, context), on=["hs6", "basis", "declarant"], how="left", nulls_equal=True
         ).with_columns(typical.alias("typical"), line_low.alias("line_low"), pattern.fill_null(False).alias("habit"))
