@@ -46,6 +46,8 @@ class Decision(msgspec.Struct, frozen=True):
 
 def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
     """Fold hits into one decision per key: the most controlling lane asked for, every referral, every reason."""
+    if hits.is_empty():  # most parcels: no stage asked for anything (a third of a call of one parcel, folded)
+        return _undecided(keys)
     rank = {lane: i for i, lane in enumerate(LANES)}
     ranked = hits.lazy().with_columns(
         pl.col("lane").replace_strict(rank, default=None, return_dtype=pl.Int32).alias("lane_rank")
@@ -75,6 +77,16 @@ def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
         .select(list(DECISION_SCHEMA))
         .cast(DECISION_SCHEMA)  # type: ignore[arg-type]
     )
+
+
+def _undecided(keys: pl.Series) -> pl.DataFrame:
+    """The decision of keys that no hit asked anything for: the lowest lane, nothing else."""
+    n = keys.len()
+    return pl.DataFrame(
+        {"key": keys, "lane": [LANES[0]] * n, "referrals": [[]] * n, "reasons": [[]] * n, "score": [0.0] * n,
+         "agencies": [[]] * n, "mandatory": [False] * n, "signals": [[]] * n},
+        schema=DECISION_SCHEMA,
+    )  # fmt: skip
 
 
 def decisions_from_frame(frame: pl.DataFrame) -> list[Decision]:
