@@ -68,6 +68,19 @@ def test_most_controlling_lane_wins_and_every_reason_is_kept() -> None:
     assert decisions["duty"].to_list() == ["1.00", "1.00", None]  # stage columns are carried forward
 
 
+def test_a_batch_no_stage_flags_decides_as_its_parcels_would_beside_a_flagged_one() -> None:
+    """A parcel nothing flagged is decided the same, column for column, alone or beside one that was."""
+    frame = batch(example(), example(reference="2"))
+    together = assess(frame, Context(as_of=NOON), [FixedHits({"k0": ("red", "rfi")})])
+    alone = assess(frame.slice(1, 1), Context(as_of=NOON), [FixedHits({})])
+    assert alone.schema == together.schema
+    assert alone.row(0, named=True) == together.row(1, named=True)
+    assert alone.row(0, named=True) == {
+        "key": "k1", "lane": "green", "referrals": [], "reasons": [], "score": 0.0, "agencies": [],
+        "mandatory": False, "signals": [],
+    }  # fmt: skip
+
+
 def test_decisions_have_the_contract_shape() -> None:
     decisions = assess(batch(example()), Context(as_of=NOON), build_pipeline(load_profiles(None)).stages)
     assert {k: decisions.schema[k] for k in DECISION_SCHEMA} == DECISION_SCHEMA
