@@ -31,16 +31,18 @@ class Pipeline:
 
 def assess(batch: pl.DataFrame, context: Context, stages: Sequence[Stage]) -> pl.DataFrame:
     """One decision row per batch row (same order): key, lane, referrals, reasons, score, then stage columns."""
-    hit_frames = [no_hits()]
+    hit_frames: list[pl.DataFrame] = []
     columns: list[pl.DataFrame] = []
     for stage in stages:
         with context.observe(stage.name):
             output = stage.run(batch, context)
-        hit_frames.append(as_hits(output.hits))
+        if not output.hits.is_empty():  # most stages flag nothing in a small batch: nothing to concatenate
+            hit_frames.append(as_hits(output.hits))
         if output.columns is not None:
             columns.append(output.columns)
     keys = batch["key"]
-    decisions = decide(keys, pl.concat(hit_frames))
+    hits = pl.concat(hit_frames) if len(hit_frames) > 1 else hit_frames[0] if hit_frames else no_hits()
+    decisions = decide(keys, hits)
     for extra in columns:
         if extra["key"].equals(keys):  # a row for each key, in the batch's order (the common case): side by side
             decisions = decisions.hstack(extra.drop("key"))
