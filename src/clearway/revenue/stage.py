@@ -24,7 +24,7 @@ from clearway.errors import ClearwayError
 from clearway.model.codelists import normalise_text
 from clearway.model.consignment import Consignment
 from clearway.pipeline.rows import consignment_from_row
-from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput
+from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput, no_hits
 from clearway.revenue.assessment import Assessment
 from clearway.revenue.engine import RevenueContext, assess
 from clearway.revenue.fx import MissingRate
@@ -84,11 +84,13 @@ class RevenueStage:
             orient="row",
         )  # fmt: skip
         columns = engine if fast is None else pl.concat([fast, engine])
-        columns = columns.with_columns(
-            due_eur=self._eur(columns["total_due"], columns["revenue_currency"], columns["on"]),
-            value_eur=self._eur(columns["intrinsic"], columns["currency"], columns["on"]),
-        )[list(REVENUE_COLUMNS)]  # picked, not selected: no query for a choice of columns
-        return StageOutput(pl.DataFrame(failures, schema=HIT_SCHEMA), columns)
+        columns = columns.hstack(
+            [
+                self._eur(columns["total_due"], columns["revenue_currency"], columns["on"]).alias("due_eur"),
+                self._eur(columns["intrinsic"], columns["currency"], columns["on"]).alias("value_eur"),
+            ]
+        )[list(REVENUE_COLUMNS)]  # side by side and picked, not selected: no query for either
+        return StageOutput(pl.DataFrame(failures, schema=HIT_SCHEMA) if failures else no_hits(), columns)
 
     def _eur(self, amounts: pl.Series, currencies: pl.Series, days: pl.Series) -> pl.Series:
         """Amounts in EUR at the day's rate, to the cent (as given where already in EUR; null without a rate)."""
