@@ -192,14 +192,11 @@ class CounterfeitDetector:
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
         if batch.is_empty() or not self.floors:
             return StageOutput(no_hits())
-        usd = usd_rates(self.rates, batch["currency"].unique().to_list(), context.as_of.date())
         every_name = "|".join(floor.pattern for floor in self.floors)
         items = plans.run(
             explode_items(batch, {"item.description", "item.brand"})
             .lazy()
             .with_columns(
-                (pl.col("item.unit_price").cast(pl.Float64) * pl.col("currency").replace_strict(usd, default=None))
-                .alias("unit_usd"),
                 pl.concat_str(
                     [pl.col("item.description~norm"), pl.col("item.brand~norm")], separator=" ", ignore_nulls=True
                 ).alias("text"),
@@ -208,6 +205,12 @@ class CounterfeitDetector:
         )  # fmt: skip
         if items.is_empty():
             return StageOutput(no_hits())
+        usd = usd_rates(self.rates, items["currency"].unique().to_list(), context.as_of.date())
+        items = items.with_columns(
+            (pl.col("item.unit_price").cast(pl.Float64) * pl.col("currency").replace_strict(usd, default=None)).alias(
+                "unit_usd"
+            )
+        )
         named_here = set(items["text"].to_list())
         found = []
         for floor in self.floors:
