@@ -27,7 +27,8 @@ class FilingsDetector:
         if batch.is_empty():
             return StageOutput(no_hits())
         found = [self._disagreements(batch, context), self._late(batch, context), self._routing(batch)]
-        return StageOutput(pl.concat(found))
+        found = [frame for frame in found if not frame.is_empty()]
+        return StageOutput(pl.concat(found) if found else no_hits())
 
     def _disagreements(self, batch: pl.DataFrame, context: Context) -> pl.DataFrame:
         others = context.history.filings
@@ -96,10 +97,10 @@ class FilingsDetector:
     def _routing(self, batch: pl.DataFrame) -> pl.DataFrame:
         """The declared countries of routing (v1.1) run from the dispatch country to the destination, as ICS2
         reads them; a route that starts or ends elsewhere is a reason for the officer, not a stop."""
+        if not batch["routing_countries"].list.len().sum():  # a routing is optional: most filings have none
+            return no_hits()
         routed = batch.select("key", "routing_countries", "dispatch_country", "destination_country").filter(
             pl.col("routing_countries").list.len() > 0)  # fmt: skip
-        if routed.is_empty():
-            return no_hits()
         route = pl.col("routing_countries").list.join(" > ")
         start = pl.col("routing_countries").list.first() != pl.col("dispatch_country")
         end = pl.col("routing_countries").list.last() != pl.col("destination_country")
