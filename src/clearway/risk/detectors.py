@@ -453,18 +453,19 @@ class UndervaluationDetector:
         usd = usd_rates(self.rates, [*batch["currency"].unique().to_list(), "EUR"], context.as_of.date())
         unit_usd = pl.col("item.unit_price").cast(pl.Float64) * pl.col("currency").replace_strict(usd, default=None)
         exploded = explode_items(batch, {"item.description"})
+        derived = {
+            "unit_usd": unit_usd,
+            "log_value": unit_usd.log(),  # a line declared at nothing: -inf
+            "hs6": pl.col("item.hs_code").str.slice(0, 6),
+            "goods": pl.col(normalised("item.description")),  # the normalisation `goods` makes
+            "declarant": declarant(),
+        }
         items = (
             exploded.lazy()
-            .with_columns(
-                unit_usd.alias("unit_usd"),
-                unit_usd.log().alias("log_value"),  # a line declared at nothing: -inf
-                pl.col("item.hs_code").str.slice(0, 6).alias("hs6"),
-                pl.col(normalised("item.description")).alias("goods"),  # the normalisation `goods` makes
-                declarant(),
-            )
+            .with_columns(**derived)
             .filter(pl.col("unit_usd").is_not_null() & pl.col("hs6").is_not_null())
         )
-        columns = items.collect_schema().names()
+        columns = [*exploded.columns, *(name for name in derived if name not in exploded.columns)]
         if exploded.height < self.minimum:  # too few lines for a reference of their own (a call of one parcel):
             plan = self._compared(items, columns, self.references(exploded, context))  # one plan to the end
         else:
