@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
+import pytest
 
 from clearway.bootstrap import build_pipeline, load_profiles
 from clearway.model import validate_raw
@@ -68,17 +69,19 @@ def test_most_controlling_lane_wins_and_every_reason_is_kept() -> None:
     assert decisions["duty"].to_list() == ["1.00", "1.00", None]  # stage columns are carried forward
 
 
-def test_a_batch_no_stage_flags_decides_as_its_parcels_would_beside_a_flagged_one() -> None:
-    """A parcel nothing flagged is decided the same, column for column, alone or beside one that was."""
-    frame = batch(example(), example(reference="2"))
-    together = assess(frame, Context(as_of=NOON), [FixedHits({"k0": ("red", "rfi")})])
-    alone = assess(frame.slice(1, 1), Context(as_of=NOON), [FixedHits({})])
+@pytest.mark.parametrize("asked", [{}, {"k1": (None, "screening")}, {"k1": ("yellow", "rfi")}])
+def test_a_parcel_is_decided_the_same_alone_as_in_a_batch(asked: dict[str, tuple[str | None, str | None]]) -> None:
+    """A call of one parcel (flagged or not) decides it as a batch would, column for column."""
+    frame = batch(example(), example(reference="2"), example(reference="3"))
+    together = assess(frame, Context(as_of=NOON), [FixedHits({"k0": ("red", "rfi"), **asked})])
+    alone = assess(frame.slice(1, 1), Context(as_of=NOON), [FixedHits(asked)])
     assert alone.schema == together.schema
     assert alone.row(0, named=True) == together.row(1, named=True)
-    assert alone.row(0, named=True) == {
-        "key": "k1", "lane": "green", "referrals": [], "reasons": [], "score": 0.0, "agencies": [],
-        "mandatory": False, "signals": [],
-    }  # fmt: skip
+    if not asked:
+        assert alone.row(0, named=True) == {
+            "key": "k1", "lane": "green", "referrals": [], "reasons": [], "score": 0.0, "agencies": [],
+            "mandatory": False, "signals": [],
+        }  # fmt: skip
 
 
 def test_decisions_have_the_contract_shape() -> None:

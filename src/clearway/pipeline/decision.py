@@ -44,29 +44,31 @@ class Decision(msgspec.Struct, frozen=True):
     score: float
 
 
+_RANKS = {lane: i for i, lane in enumerate(LANES)}
+_NAMES = dict(enumerate(LANES))
+
+
 def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
     """Fold hits into one decision per key: the most controlling lane asked for, every referral, every reason."""
     if hits.is_empty():  # most parcels: no stage asked for anything (a third of a call of one parcel, folded)
         return _undecided(keys)
-    rank = {lane: i for i, lane in enumerate(LANES)}
-    ranked = hits.lazy().with_columns(
-        pl.col("lane").replace_strict(rank, default=None, return_dtype=pl.Int32).alias("lane_rank")
-    )
-    folded = ranked.group_by("key").agg(
-        pl.col("lane_rank").max().alias("lane_rank"),
+    folded = hits.lazy().group_by("key").agg(
+        pl.col("lane").replace_strict(_RANKS, default=None, return_dtype=pl.Int32).max().fill_null(0)
+        .replace_strict(_NAMES, return_dtype=pl.String).alias("lane"),
         pl.col("referral").drop_nulls().unique(maintain_order=True).alias("referrals"),
         pl.struct("source", "code", "message").alias("reasons"),
         pl.col("weight").sum().clip(0, 100).alias("score"),
         pl.col("agency").drop_nulls().unique(maintain_order=True).alias("agencies"),
         (pl.col("mandatory").fill_null(False) & pl.col("lane").is_in(["yellow", "red"])).any().alias("mandatory"),
         pl.struct(*SIGNAL.to_schema()).alias("signals"),
-    )
-    names = dict(enumerate(LANES))
+    )  # fmt: skip
+    if keys.len() == 1:  # a call of one parcel, which has hits: its one fold is its decision
+        return plans.run(folded.cast(DECISION_SCHEMA))  # type: ignore[arg-type]
     return plans.run(
         pl.LazyFrame({"key": keys})
         .join(folded, on="key", how="left", maintain_order="left")
         .with_columns(
-            pl.col("lane_rank").fill_null(0).replace_strict(names, return_dtype=pl.String).alias("lane"),
+            pl.col("lane").fill_null(LANES[0]),
             pl.col("referrals").fill_null(pl.lit([], dtype=pl.List(pl.String))),
             pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(REASON))),
             pl.col("score").fill_null(0.0),
