@@ -373,3 +373,31 @@ def test_a_parcel_amended_before_release_owes_what_its_latest_assessment_says_an
     events = [e["type"] for e in case["events"]]
     assert events.count("duty_assessed") == 2 and events.count("refund_due") == 1
     assert s.app.ledger.audit() == []
+
+
+def test_a_parcel_withdrawn_before_release_owes_nothing_and_gets_back_what_was_paid(service: Service) -> None:
+    # the invalidated declaration's debt is extinguished (UCC art. 124(1)(d)); before, its payable stayed
+    # paid (nothing owed back) or open (billed) for a parcel that never entered
+    s = service
+    paid, unpaid = (registration(s.submit([shirt(ref, f"H{ref}", channel="post")], key=ref)) for ref in ("IV1", "IV2"))
+    s.runtime.submissions.drain()
+    [first] = payables(s, s.officer, consignment_id=paid)
+    payment = {"reference": "HIV1", "amount": first["amount"], "currency": "EUR", "payer": first["payer"],
+               "paid_on": dt.date.today().isoformat(), "bank_reference": "TX-IV1"}  # fmt: skip
+    assert D(s.client.post("/v1/payments", json=payment, headers=s.officer).json()["unmatched"]) == 0
+    for cid in (paid, unpaid):
+        withdrawn = s.client.post(f"/v1/consignments/{cid}/invalidate", json={"note": "order cancelled"},
+                                  headers=s.alpha)  # fmt: skip
+        assert withdrawn.status_code == 200, withdrawn.text
+        assert status(s, cid) == "invalidated"
+    lines = payables(s, s.officer, consignment_id=paid)
+    assert sorted((p["kind"], D(p["amount"]), p["state"]) for p in lines) == [
+        ("assessment", D(0), "cancelled"), ("refund", -D(first["amount"]), "refund_due")]  # fmt: skip
+    assert [p["payer"] for p in lines if p["kind"] == "refund"] == [first["payer"]]
+    assert [(p["kind"], D(p["amount"]), p["state"]) for p in payables(s, s.officer, consignment_id=unpaid)] == [
+        ("assessment", D(0), "cancelled")]  # fmt: skip
+    events = [e["type"] for e in s.client.get(f"/v1/officer/consignments/{paid}", headers=s.officer).json()["events"]]
+    assert events[-2:] == ["invalidated", "refund_due"]
+    refund_id = next(p["id"] for p in lines if p["kind"] == "refund")
+    assert s.client.post(f"/v1/payables/{refund_id}/refund-paid", headers=s.officer).status_code == 200
+    assert s.app.ledger.audit() == []

@@ -9,6 +9,7 @@ import pytest
 
 from clearway.bootstrap import load_policy
 from clearway.clearance import FINAL, STATUSES, after_assessment, next_status
+from clearway.clearance.lifecycle import under_control
 from clearway.clearance.policy import parse_policy
 from clearway.errors import IllegalTransition, RuleFileError
 
@@ -37,6 +38,22 @@ def test_the_contract_lifecycle_and_nothing_else() -> None:
         assert final in STATUSES
     assert after_assessment("red", []) == "held" and after_assessment("green", ["rfi"]) == "held"
     assert after_assessment("blue", []) == "assessed"
+
+
+@pytest.mark.parametrize(
+    ("status", "lane", "referrals", "controlled"),
+    [
+        ("held", "red", [], True),  # an examination announced (UCC art. 173(2)(a), 174(1)(b))
+        ("held", "green", ["oga"], True), ("held", "green", ["dnl"], True), ("held", "green", ["screening"], True),
+        ("held", "blue", ["carrier"], True), ("held", "yellow", ["rfi", "oga"], True),
+        ("held", "yellow", ["rfi"], False),  # a request for information is answered by amending
+        ("held", "green", [], False),  # held for an exhausted guarantee or an officer's release
+        ("assessed", "red", ["oga"], False), ("registered", None, [], False),  # not held: the transitions decide
+    ],
+)  # fmt: skip
+def test_what_a_filer_may_not_amend_or_withdraw(status: str, lane: str | None, referrals: list[str],
+                                                controlled: bool) -> None:  # fmt: skip
+    assert under_control(status, lane, referrals) is controlled
 
 
 def assessment(jurisdiction: str, currency: str, value: str, total: str, model: str) -> dict[str, Any]:

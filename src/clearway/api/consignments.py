@@ -181,7 +181,9 @@ class ConsignmentController(Controller):
         body: RawBody,
     ) -> Response[SubmissionResult]:
         """The amended consignment, whole, with the same reference; it is assessed again. Refused (409)
-        once the consignment is released: neither the goods nor the IOSS number change after release."""
+        once the consignment is released (neither the goods nor the IOSS number change after release), and
+        while it is held for a customs control (`amend.control`: an examination, or a referral other than a
+        request for information, until it is done)."""
         meta = runtime.clearance.owned(submitter, consignment_id)
         batch = list(read_bytes(body, "json"))
         if len(batch) != 1:
@@ -196,7 +198,7 @@ class ConsignmentController(Controller):
         key = f"PUT {consignment_id} v{meta['version']} {digest}"
         status, answer = runtime.submissions.submit(submitter.tenant, key, digest, batch)
         result = msgspec.convert(answer["results"][0], SubmissionResult)
-        if any(e["code"] == "amend.final" for e in result.errors):
+        if any(e["code"] in ("amend.final", "amend.control") for e in result.errors):
             return Response(result, status_code=409)
         return Response(result, status_code=422 if result.errors else 200)
 

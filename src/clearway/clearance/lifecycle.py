@@ -7,12 +7,14 @@ destroyed under customs supervision (seized goods too).
 A consignment the pipeline could not assess is set aside as `assessment_failed` (alone: the others of its
 batch are assessed) and assessed again later, or amended or invalidated meanwhile.
 An amendment sends a consignment back to `registered` (it is assessed again); the submitter may
-invalidate it until release; arrival is recorded in any open status (a parcel waiting for it is then
+invalidate it until release, but neither amends nor invalidates a parcel held under a control until the
+control is done (`under_control`); arrival is recorded in any open status (a parcel waiting for it is then
 released). Anything else is an `IllegalTransition`, raised with the status and action.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal, get_args
 
 from clearway.errors import IllegalTransition
@@ -92,6 +94,20 @@ def next_status(status: str, action: Action) -> Status:
         )
     target = moves[status]
     return status if target is None else target
+
+
+def under_control(status: str, lane: str | None, open_referrals: Iterable[str]) -> bool:
+    """Whether a parcel is held under a control its filer may neither amend nor withdraw it from: held for a
+    physical examination (the red lane), or with a referral open that is not a request for information (a
+    watch-list match to confirm, do not load, another agency's control, goods the carrier may not accept).
+
+    The Union Customs Code permits no amendment once customs have said they intend to examine the goods
+    (art. 173(2)(a)), and no invalidation before that examination (art. 174(1)(b)); otherwise the filer of
+    a parcel stopped for a stun gun could declare it a T-shirt, have it assessed afresh, and released. A
+    request for information (the yellow lane's documentary check) is answered by amending the filing, as
+    in ICS2; a parcel held only for one, for an exhausted guarantee or for an officer's release may be
+    amended or withdrawn."""
+    return status == "held" and (lane == "red" or any(kind != "rfi" for kind in open_referrals))
 
 
 def after_assessment(lane: str, referrals: list[str] | tuple[str, ...]) -> Status:

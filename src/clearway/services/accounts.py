@@ -291,10 +291,8 @@ def correct(
     kept.add_reassessment(conn, consignment_id, number + 1, body, origin, now, event_id, recorded.next_id)
     rows = kept.add_owed(conn, consignment_id, lines, now, origin, recorded.next_id)
     for row in rows:
-        kind = "refund_due" if row["kind"] == "refund" else "demand_issued"
-        recorded.add(consignment_id, kind, actor.name, now,
-                     {"payable": row["id"], "kind": row["kind"], "amount": str(row["amount"]),
-                      "currency": row["currency"], "due_on": row["due_on"].isoformat()})  # fmt: skip
+        kind, facts = kept.owed_event(row)
+        recorded.add(consignment_id, kind, actor.name, now, facts)
     return rows
 
 
@@ -384,9 +382,8 @@ def move_appeal(app: App, officer: Principal, appeal_id: str, action: str, now: 
                                       demanded.collection_model, now.date(),
                                       f"appeal {appeal_id}: annulled")  # fmt: skip
                         made = kept.add_owed(conn, row["consignment_id"], [refund], now, f"appeal:{appeal_id}", ids)
-                        recorded.add(row["consignment_id"], "refund_due", officer.name, now,
-                                     {"payable": made[0]["id"], "kind": "refund", "amount": str(-overpaid),
-                                      "currency": demanded.currency, "due_on": now.date().isoformat()})  # fmt: skip
+                        kind, owed = kept.owed_event(made[0])
+                        recorded.add(row["consignment_id"], kind, officer.name, now, owed)
         kept.update_appeal(conn, appeal_id, values)
         audit = Audit(officer.name, officer.role, {"state": row["state"]}, {"state": state, "note": note})
         recorded.add(row["consignment_id"], f"appeal_{state}", officer.name, now, facts, audit=audit)

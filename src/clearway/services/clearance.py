@@ -25,7 +25,7 @@ from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import ANSWERABLE, LANES, FindingKind
 from clearway.services import accounts
 from clearway.store import cases, dossiers
-from clearway.store.accounts import add_inspection
+from clearway.store.accounts import INVALIDATED, add_inspection, owed_event, supersede
 from clearway.store.engine import Connection
 from clearway.store.events import Audit, EventBatch
 from clearway.store.manifests import manifests_of
@@ -294,7 +294,7 @@ class Clearance:
             _, declared = self.app.store.consignment(consignment_id)
             accounts.corrected(declared, findings)  # a correction that cannot stand is refused before anything
 
-        def also(conn: Connection, at: dt.datetime, event_id: str) -> None:
+        def also(conn: Connection, at: dt.datetime, event_id: str, _: EventBatch) -> None:
             add_inspection(conn, {
                 "id": inspection_id, "consignment_id": consignment_id, "officer": officer.name, "at": at,
                 "method": inspection.method, "scan_reference": inspection.scan_reference,
@@ -342,12 +342,28 @@ class Clearance:
         return self._close_referral(submitter, consignment_id, referral_id, answer, state="answered")
 
     def invalidate(self, submitter: Principal, consignment_id: str, note: str) -> dict[str, Any]:
+        """The filer withdraws its filing before release. Not while the parcel is held under a control
+        (`lifecycle.under_control`: UCC art. 174(1)(b)). The customs debt it made is extinguished (UCC art.
+        124(1)(d)): what its assessment made owed is cancelled, and what was paid on it is owed back."""
         self.owned(submitter, consignment_id)
 
         def change(row: dict[str, Any]) -> dict[str, Any]:
             return {"status": next_status(row["status"], "invalidate")}
 
-        return self._act(submitter, consignment_id, "invalidated", change, {"note": note})
+        def guard(conn: Connection) -> None:
+            if dossiers.under_control(conn, [consignment_id]):
+                raise IllegalTransition(
+                    f"consignment {consignment_id} is held for a customs control (an inspection, or a referral to"
+                    " answer or to be decided): it cannot be withdrawn before the control is done (Union Customs"
+                    " Code art. 174(1)(b))"
+                )
+
+        def also(conn: Connection, at: dt.datetime, event_id: str, recorded: EventBatch) -> None:
+            for refund in supersede(conn, [consignment_id], at, recorded.next_id, INVALIDATED):
+                kind, facts = owed_event(refund)
+                recorded.add(consignment_id, kind, submitter.name, at, facts)
+
+        return self._act(submitter, consignment_id, "invalidated", change, {"note": note}, also=also, guard=guard)
 
     # --- arrival and time ---
 
@@ -402,7 +418,7 @@ class Clearance:
         def change(row: dict[str, Any]) -> dict[str, Any]:
             return {}
 
-        def also(conn: Connection, at: dt.datetime, event_id: str) -> None:
+        def also(conn: Connection, at: dt.datetime, event_id: str, _: EventBatch) -> None:
             if not cases.close_referral(conn, referral_id, state, at, answer, actor.name):
                 raise IllegalTransition(f"referral {referral_id} is not open")
 
@@ -417,7 +433,8 @@ class Clearance:
         change: Callable[[dict[str, Any]], dict[str, Any]],
         facts: dict[str, Any],
         *,
-        also: Callable[[Connection, dt.datetime, str], None] | None = None,
+        also: Callable[[Connection, dt.datetime, str, EventBatch], None] | None = None,
+        guard: Callable[[Connection], None] | None = None,
     ) -> dict[str, Any]:
         at = self.now()
         ids = IdSequence()
@@ -431,18 +448,20 @@ class Clearance:
                     f"consignment {consignment_id} is another filing of a parcel whose dossier is consignment "
                     f"{found['dossier_id']}: officers act on that one, and this filing follows it"
                 )
+            if guard is not None:  # a refusal that reads more than the row, before anything changes
+                guard(conn)
             before = {"status": found["status"], "lane": found["lane"]}
             updates = change({k: v for k, v in found.items() if k != "dossier_id"})
             after = before | {k: v for k, v in updates.items() if k in before}
             if updates:
                 cases.change_consignment(conn, consignment_id, updates, at)
-            if also is not None:
-                also(conn, at, event_id)
             public = {k: v for k, v in facts.items() if k not in PRIVATE_FACTS} | {"status": after["status"]}
             audit = None if actor.is_submitter else Audit(actor.name, actor.role, before, after | {"facts": facts})
             recorded = EventBatch(ids)
             recorded.add(consignment_id, kind, actor.name, at, public, shown=facts | {"status": after["status"]},
                          audit=audit, event_id=event_id)  # fmt: skip
+            if also is not None:  # what else the change writes, and the events that follow from it
+                also(conn, at, event_id, recorded)
             moved: list[tuple[str, str]] = []
             if updates and not found["dossier_id"]:  # a lead: the filings that joined its dossier follow it
                 if after["status"] == "invalidated":

@@ -195,14 +195,18 @@ def _row(
 
 
 AMENDED = "amended before release: the assessment of the earlier version no longer stands"
+INVALIDATED = (
+    "withdrawn before release: the declaration is invalidated and its customs debt extinguished (UCC art. 124(1)(d))"
+)
 
 
 def supersede(
-    conn: sa.Connection, consignment_ids: Sequence[str], at: dt.datetime, next_id: Callable[[], str]
-) -> list[dict[str, Any]]:
-    """Cancel what earlier assessments of these consignments made owed, in the caller's transaction: each was
-    amended before release and is assessed afresh, and what the earlier version billed no longer stands
-    (the fresh assessment's lines replace it). What was paid on a cancelled line is owed back to its payer;
+    conn: sa.Connection, consignment_ids: Sequence[str], at: dt.datetime, next_id: Callable[[], str],
+    reason: str = AMENDED,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Cancel what the assessments of these consignments made owed, in the caller's transaction, for `reason`:
+    each was amended before release and is assessed afresh (the fresh assessment's lines replace what the
+    earlier version billed), or withdrawn. What was paid on a cancelled line is owed back to its payer;
     returns those refund lines."""
     p = t.payables.c
     query = sa.select(p.id, p.consignment_id, p.payer_role, p.payer, p.currency, p.collection_model).where(
@@ -214,9 +218,17 @@ def supersede(
         overpaid = cancel(conn, row.id, Decimal(0), at)
         if overpaid > 0:
             back = Owed("refund", row.payer_role, row.payer, -overpaid, row.currency, row.collection_model, at.date(),
-                        AMENDED)  # fmt: skip
+                        reason)  # fmt: skip
             refunds += add_owed(conn, row.consignment_id, [back], at, f"superseded:{row.id}", next_id)
     return refunds
+
+
+def owed_event(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The event a new line of `add_owed` makes, and the facts the ledger commits to: a refund owed back, or
+    a demand issued."""
+    kind = "refund_due" if row["kind"] == "refund" else "demand_issued"
+    return kind, {"payable": row["id"], "kind": row["kind"], "amount": str(row["amount"]),
+                  "currency": row["currency"], "due_on": row["due_on"].isoformat()}  # fmt: skip
 
 
 def add_owed(

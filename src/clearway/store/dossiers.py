@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from clearway.clearance import lifecycle
 from clearway.model.vocabulary import EVENT_KINDS, LANES
 from clearway.store import tables as t
 from clearway.store.bulk import chunked
@@ -199,3 +200,26 @@ def escalate(
     facts = {"lane": stricter, "referrals": [kind for kind, _ in new], "by": "transport_filing"}
     recorded.add(lead, "held", actor, at, {"status": "held"} | facts)
     return True
+
+
+def under_control(conn: sa.Connection, consignment_ids: Sequence[str]) -> set[str]:
+    """Those of `consignment_ids` that are held under a control their filer may neither amend nor withdraw
+    them from (`lifecycle.under_control`), judged on their dossier's lead: a filing that joined another's
+    dossier is held by the lead's control."""
+    c, r = t.consignments.c, t.referrals.c
+    leads: dict[str, str] = {}
+    for chunk in chunked(sorted(set(consignment_ids))):
+        query = sa.select(c.id, sa.func.coalesce(c.dossier_id, c.id)).where(c.id.in_(chunk), c.status == "held")
+        leads |= {str(cid): str(lead) for cid, lead in conn.execute(query)}
+    if not leads:
+        return set()
+    held: dict[str, tuple[str, str | None]] = {}
+    kinds: dict[str, list[str]] = {}
+    for chunk in chunked(sorted(set(leads.values()))):
+        held |= {str(i): (s, lane) for i, s, lane in conn.execute(sa.select(c.id, c.status, c.lane)
+                                                                  .where(c.id.in_(chunk)))}  # fmt: skip
+        for cid, kind in conn.execute(sa.select(r.consignment_id, r.kind).where(r.consignment_id.in_(chunk),
+                                                                                 r.state == "open")):  # fmt: skip
+            kinds.setdefault(str(cid), []).append(str(kind))
+    return {cid for cid, lead in leads.items()
+            if lead in held and lifecycle.under_control(held[lead][0], held[lead][1], kinds.get(lead, []))}  # fmt: skip

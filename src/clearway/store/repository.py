@@ -193,6 +193,8 @@ class Store:
         ids = IdSequence()
         refs = [s.outcome.consignment.reference for s in batch if s.outcome.consignment is not None]
         known = self._existing(conn, submitter, refs)
+        held = [cid for cid, _, _, status in known.values() if status == "held"]
+        controlled = dossiers.under_control(conn, held) if held else set()
         subs, new, versions, registrations = [], [], [], []
         recorded = EventBatch(ids)
         amended: list[dict[str, Any]] = []
@@ -214,6 +216,8 @@ class Store:
                     cid, version, outcome = current[0], current[1], "unchanged"
                 elif current[3] in FINAL:
                     refused = (_refusal(current[3]),)
+                elif current[0] in controlled:
+                    refused = (_UNDER_CONTROL,)
                 else:
                     cid, version, outcome = current[0], current[1] + 1, "amended"
                     amended.append({"cid": cid, "version": version, "digest": digest, "at": received_at})
@@ -380,9 +384,8 @@ class Store:
                      if d.get("assessment") and s.consignment_id not in joined]  # fmt: skip
             amended = [o.consignment_id for o in owing if versions[o.consignment_id] > 1]
             for refund in accounts.supersede(conn, amended, decided_at, ids) if self.terms and amended else []:
-                recorded.add(refund["consignment_id"], "refund_due", actor, decided_at,
-                             {"payable": refund["id"], "kind": "refund", "amount": str(refund["amount"]),
-                              "currency": refund["currency"], "due_on": refund["due_on"].isoformat()})  # fmt: skip
+                kind, facts = accounts.owed_event(refund)
+                recorded.add(refund["consignment_id"], kind, actor, decided_at, facts)
             exhausted = (
                 accounts.owe(conn, owing, decided_at, self.terms, ids, ready.owing) if self.terms and owing else set()
             )
@@ -547,6 +550,14 @@ def _refusal(status: str) -> Finding:
         f"the consignment is {status.replace('_', ' ')}; it can no longer be amended (after release neither"
         " the goods nor the fiscal scheme id may change): declare a correction or a return instead",
     )  # fmt: skip
+
+
+_UNDER_CONTROL = Finding(
+    "", "amend.control",
+    "the consignment is held for a customs control (an inspection, or a referral to answer or to be"
+    " decided): it cannot be amended until the control is done (Union Customs Code art. 173(2)(a));"
+    " the submission is kept",
+)  # fmt: skip
 
 
 def stored_answer(conn: sa.Connection, tenant: str, key: str) -> tuple[str, int, bytes | str] | None:

@@ -1,0 +1,86 @@
+"""A parcel held under a customs control stays under it, on SQLite and PostgreSQL.
+
+Its filer may neither amend it (Union Customs Code art. 173(2)(a)) nor withdraw it (art. 174(1)(b)) until
+the control is done: before, a platform whose parcel was stopped for a stun gun declared it a T-shirt, and
+the fresh assessment closed the police referral and released it. A request for information is answered by
+amending the filing, and stays so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from clearway.store import tables as t
+from tests.conftest import example
+from tests.integration.test_api import Service, registration, service_for
+
+
+@pytest.fixture
+def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
+    yield from service_for(database_url, tmp_path)
+
+
+def parcel(reference: str, description: str, hs_code: str = "610910") -> dict[str, Any]:
+    doc = example(reference=reference)
+    doc["items"] = [{"description": description, "hs_code": hs_code, "quantity": 1, "unit_price": "40.00",
+                     "origin_country": "CN"}]  # fmt: skip
+    return doc
+
+
+def case(s: Service, cid: str) -> dict[str, Any]:
+    answer = s.client.get(f"/v1/officer/consignments/{cid}", headers=s.officer)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def test_a_parcel_held_for_an_examination_is_neither_amended_nor_withdrawn_before_it(service: Service) -> None:
+    s = service
+    cid = registration(s.submit([parcel("CTL-1", "Stun gun 50000V with holster", "930400")], key="c1"))
+    held = case(s, cid)
+    assert (held["meta"]["status"], held["decision"]["lane"]) == ("held", "red")
+    assert [(r["kind"], r["state"]) for r in held["referrals"]] == [("oga", "open")]
+
+    answer = s.submit([parcel("CTL-1", "Cotton T-shirt, men, printed")], key="c2")
+    [result] = answer.json()["results"]
+    assert result["outcome"] == "rejected"
+    assert [e["code"] for e in result["errors"]] == ["amend.control"]
+    assert "art. 173(2)(a)" in result["errors"][0]["message"]
+    put = s.client.put(f"/v1/consignments/{cid}", json=parcel("CTL-1", "Cotton T-shirt, women"), headers=s.alpha)
+    assert put.status_code == 409 and [e["code"] for e in put.json()["errors"]] == ["amend.control"]
+    withdrawn = s.client.post(f"/v1/consignments/{cid}/invalidate", json={"note": "order cancelled"},
+                              headers=s.alpha)  # fmt: skip
+    assert withdrawn.status_code == 409, withdrawn.text
+    assert "art. 174(1)(b)" in withdrawn.json()["detail"]
+
+    after = case(s, cid)  # nothing moved: the same version, lane, referral and reasons
+    assert (after["meta"]["status"], after["meta"]["version"], after["decision"]["lane"]) == ("held", 1, "red")
+    assert [(r["kind"], r["state"]) for r in after["referrals"]] == [("oga", "open")]
+    assert {r["code"] for r in after["decision"]["reasons"]} == {r["code"] for r in held["decision"]["reasons"]}
+    assert [e["type"] for e in after["events"]] == [e["type"] for e in held["events"]]
+    sub = t.submissions.c
+    with s.app.store.engine.connect() as conn:
+        kept = conn.execute(sa.select(sub.outcome, sub.errors, sub.raw).where(sub.reference == "CTL-1")
+                            .order_by(sub.received_at)).all()  # fmt: skip
+    assert [row.outcome for row in kept] == ["registered", "rejected", "rejected"]
+    assert all("amend.control" in str(row.errors) and "Cotton T-shirt" in str(row.raw) for row in kept[1:])
+    assert s.app.ledger.audit() == []
+
+
+def test_a_request_for_information_is_answered_by_amending_the_filing(service: Service) -> None:
+    s = service
+    cid = registration(s.submit([parcel("CTL-2", "goods")], key="r1"))
+    asked = case(s, cid)
+    assert asked["meta"]["status"] == "held" and ("rfi", "open") in {
+        (r["kind"], r["state"]) for r in asked["referrals"]
+    }
+    answer = s.submit([parcel("CTL-2", "Cotton T-shirt, men, printed")], key="r2")
+    assert answer.json()["results"][0]["outcome"] == "amended"
+    after = case(s, cid)
+    assert after["meta"]["version"] == 2
+    assert "DQ-VAGUE" not in {r["code"] for r in after["decision"]["reasons"]}
+    assert all(r["state"] != "open" for r in after["referrals"] if r["kind"] == "rfi")
