@@ -2,8 +2,8 @@
 
 Its filer may neither amend it (Union Customs Code art. 173(2)(a)) nor withdraw it (art. 174(1)(b)) until
 the control is done: before, a platform whose parcel was stopped for a stun gun declared it a T-shirt, and
-the fresh assessment closed the police referral and released it. A request for information is answered by
-amending the filing, and stays so.
+the fresh assessment closed the police referral and released it; found infringing, it could still be amended
+before the officer seized it. A request for information is answered by amending the filing, and stays so.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_a_parcel_held_for_an_examination_is_neither_amended_nor_withdrawn_befor
     [result] = answer.json()["results"]
     assert result["outcome"] == "rejected"
     assert [e["code"] for e in result["errors"]] == ["amend.control"]
-    assert "art. 173(2)(a)" in result["errors"][0]["message"]
+    assert "art. 173(2)" in result["errors"][0]["message"]
     put = s.client.put(f"/v1/consignments/{cid}", json=parcel("CTL-1", "Cotton T-shirt, women"), headers=s.alpha)
     assert put.status_code == 409 and [e["code"] for e in put.json()["errors"]] == ["amend.control"]
     withdrawn = s.client.post(f"/v1/consignments/{cid}/invalidate", json={"note": "order cancelled"},
@@ -84,3 +84,24 @@ def test_a_request_for_information_is_answered_by_amending_the_filing(service: S
     assert after["meta"]["version"] == 2
     assert "DQ-VAGUE" not in {r["code"] for r in after["decision"]["reasons"]}
     assert all(r["state"] != "open" for r in after["referrals"] if r["kind"] == "rfi")
+
+
+def test_a_parcel_found_infringing_is_not_amended_before_the_officer_acts_on_it(service: Service) -> None:
+    s = service
+    cid = registration(s.submit([parcel("CTL-3", "Stun gun 50000V with holster", "930400")], key="i1"))
+    found = s.client.post(
+        f"/v1/officer/consignments/{cid}/inspections",
+        headers=s.officer,
+        json={"method": "physical", "outcome": "infringement", "findings": [{"kind": "prohibited"}]},
+    )
+    assert found.status_code == 201, found.text
+    answer = s.submit([parcel("CTL-3", "Cotton T-shirt, men, printed")], key="i2")
+    assert [e["code"] for e in answer.json()["results"][0]["errors"]] == ["amend.control"]
+    assert s.client.post(f"/v1/consignments/{cid}/invalidate", json={"note": "x"}, headers=s.alpha).status_code == 409
+    after = case(s, cid)  # the officer's to seize
+    assert (after["meta"]["status"], after["decision"]["lane"]) == ("inspected", "red")
+    assert [(r["kind"], r["state"]) for r in after["referrals"]] == [("oga", "open")]
+    assert (
+        s.client.post(f"/v1/officer/consignments/{cid}/seize", json={"note": "stun gun"}, headers=s.officer).status_code
+        == 200
+    )

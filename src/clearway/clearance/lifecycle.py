@@ -116,6 +116,8 @@ def after_assessment(lane: str, referrals: list[str] | tuple[str, ...]) -> Statu
     return "held" if lane in HOLDING_LANES or referrals else "assessed"
 
 
+AMENDABLE: frozenset[Status] = frozenset(_MOVES["amend"])
+"""Statuses in which a filing may be amended (not once inspected, nor in a final status)."""
 ARRIVABLE: frozenset[Status] = frozenset(s for s, _ in _MOVES["arrive"].items())
 """Statuses in which an arrival is recorded (a final status has nothing to wait for)."""
 

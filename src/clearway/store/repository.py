@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql
 from clearway.accounts.guarantees import GUARANTEE_EXHAUSTED
 from clearway.accounts.owed import Terms
 from clearway.clearance import FINAL
+from clearway.clearance.lifecycle import AMENDABLE
 from clearway.clearance.settle import hold_for, settle
 from clearway.errors import NotFound
 from clearway.intake.submitted import Submitted
@@ -216,7 +217,7 @@ class Store:
                     cid, version, outcome = current[0], current[1], "unchanged"
                 elif current[3] in FINAL:
                     refused = (_refusal(current[3]),)
-                elif current[0] in controlled:
+                elif current[3] not in AMENDABLE or current[0] in controlled:  # inspected, or held for it
                     refused = (_UNDER_CONTROL,)
                 else:
                     cid, version, outcome = current[0], current[1] + 1, "amended"
@@ -554,9 +555,9 @@ def _refusal(status: str) -> Finding:
 
 _UNDER_CONTROL = Finding(
     "", "amend.control",
-    "the consignment is held for a customs control (an inspection, or a referral to answer or to be"
-    " decided): it cannot be amended until the control is done (Union Customs Code art. 173(2)(a));"
-    " the submission is kept",
+    "the consignment is under a customs control (an examination, announced or done, or a referral other than"
+    " a request for information, until it is answered or decided): it cannot be amended (Union Customs Code"
+    " art. 173(2)); the submission is kept",
 )  # fmt: skip
 
 
