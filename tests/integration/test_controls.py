@@ -26,7 +26,7 @@ def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
 
 
 def parcel(reference: str, description: str, hs_code: str = "610910") -> dict[str, Any]:
-    doc = example(reference=reference)
+    doc = example(reference=reference, transport_document={"type": "hawb", "id": f"H{reference}"})
     doc["items"] = [{"description": description, "hs_code": hs_code, "quantity": 1, "unit_price": "40.00",
                      "origin_country": "CN"}]  # fmt: skip
     return doc
@@ -105,3 +105,22 @@ def test_a_parcel_found_infringing_is_not_amended_before_the_officer_acts_on_it(
         s.client.post(f"/v1/officer/consignments/{cid}/seize", json={"note": "stun gun"}, headers=s.officer).status_code
         == 200
     )
+
+
+def test_a_parcel_under_control_is_not_filed_again_under_another_reference(service: Service) -> None:
+    # the same tracking number filed anew by the same platform was its own consignment, assessed green and
+    # released beside the held one; so was another filing amended to carry it
+    s = service
+    cid = registration(s.submit([parcel("CTL-4", "Stun gun 50000V with holster", "930400")], key="f1"))
+    other = registration(s.submit([parcel("CTL-5", "Cotton T-shirt, men, printed")], key="f2"))
+    document = parcel("CTL-4", "x")["transport_document"]
+    again = parcel("CTL-4-BIS", "Cotton T-shirt, men, printed") | {"transport_document": document}
+    moved = parcel("CTL-5", "Cotton T-shirt, women, printed") | {"transport_document": document}
+    results = s.submit([again, moved], key="f3").json()["results"]
+    assert [[e["code"] for e in r["errors"]] for r in results] == [["transport_document.control"]] * 2
+    assert [r["outcome"] for r in results] == ["rejected", "rejected"]
+    assert case(s, cid)["meta"]["status"] == "held" and case(s, other)["meta"]["version"] == 1
+    beta_files_it = parcel("CTL-4-B", "Cotton T-shirt, men, printed") | {"transport_document": document}
+    joined = s.submit([beta_files_it], who=s.beta, key="f4").json()["results"][0]
+    assert joined["outcome"] == "registered"  # another filer's filing joins the dossier and follows the hold
+    assert s.client.get(f"/v1/consignments/{joined['registration_id']}", headers=s.beta).json()["status"] == "held"

@@ -196,6 +196,8 @@ class Store:
         known = self._existing(conn, submitter, refs)
         held = [cid for cid, _, _, status in known.values() if status == "held"]
         controlled = dossiers.under_control(conn, held) if held else set()
+        documents = [s.outcome.consignment.transport_document.id for s in batch if s.outcome.consignment is not None]
+        parcels_held = dossiers.documents_under_control(conn, submitter, documents)
         subs, new, versions, registrations = [], [], [], []
         recorded = EventBatch(ids)
         amended: list[dict[str, Any]] = []
@@ -210,7 +212,10 @@ class Store:
                 assert ready is not None
                 body, digest = ready.body, ready.digest
                 current = known.get(consignment.reference)
-                if current is None:
+                holding = parcels_held.get(consignment.transport_document.id)
+                if holding is not None and (current is None or current[0] != holding):
+                    refused = (_parcel_under_control(consignment.transport_document.id),)
+                elif current is None:
                     cid, version, outcome = ids(), 1, "registered"
                     new.append(_consignment_row(cid, submitter, consignment, digest, received_at))
                 elif current[2] == digest:
@@ -559,6 +564,15 @@ _UNDER_CONTROL = Finding(
     " a request for information, until it is answered or decided): it cannot be amended (Union Customs Code"
     " art. 173(2)); the submission is kept",
 )  # fmt: skip
+
+
+def _parcel_under_control(document: str) -> Finding:
+    return Finding(
+        "/transport_document/id", "transport_document.control",
+        f"another of your consignments with transport document {document} is under a customs control: the"
+        " parcel cannot be filed again, nor another filing amended to it, until the control is done (Union"
+        " Customs Code art. 173(2)); the submission is kept",
+    )  # fmt: skip
 
 
 def stored_answer(conn: sa.Connection, tenant: str, key: str) -> tuple[str, int, bytes | str] | None:
