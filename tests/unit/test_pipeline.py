@@ -69,7 +69,9 @@ def test_most_controlling_lane_wins_and_every_reason_is_kept() -> None:
     assert decisions["duty"].to_list() == ["1.00", "1.00", None]  # stage columns are carried forward
 
 
-@pytest.mark.parametrize("asked", [{}, {"k1": (None, "screening")}, {"k1": ("yellow", "rfi")}])
+@pytest.mark.parametrize(
+    "asked", [{}, {"k1": (None, "screening")}, {"k1": ("yellow", "rfi")}, {"k9": ("red", None)}]
+)  # k9: a hit for a key that is not in the batch is not anyone's decision
 def test_a_parcel_is_decided_the_same_alone_as_in_a_batch(asked: dict[str, tuple[str | None, str | None]]) -> None:
     """A call of one parcel (flagged or not) decides it as a batch would, column for column."""
     frame = batch(example(), example(reference="2"), example(reference="3"))
@@ -77,7 +79,7 @@ def test_a_parcel_is_decided_the_same_alone_as_in_a_batch(asked: dict[str, tuple
     alone = assess(frame.slice(1, 1), Context(as_of=NOON), [FixedHits(asked)])
     assert alone.schema == together.schema
     assert alone.row(0, named=True) == together.row(1, named=True)
-    if not asked:
+    if "k1" not in asked:
         assert alone.row(0, named=True) == {
             "key": "k1", "lane": "green", "referrals": [], "reasons": [], "score": 0.0, "agencies": [],
             "mandatory": False, "signals": [],

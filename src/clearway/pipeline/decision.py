@@ -52,7 +52,9 @@ def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
     """Fold hits into one decision per key: the most controlling lane asked for, every referral, every reason."""
     if hits.is_empty():  # most parcels: no stage asked for anything (a third of a call of one parcel, folded)
         return _undecided(keys)
-    folded = hits.lazy().group_by("key").agg(
+    one = keys.len() == 1  # a call of one parcel: its one fold is its decision, with no join to the keys
+    asked = hits.lazy().filter(pl.col("key") == keys[0]) if one else hits.lazy()
+    folded = asked.group_by("key").agg(
         pl.col("lane").replace_strict(_RANKS, default=None, return_dtype=pl.Int32).max().fill_null(0)
         .replace_strict(_NAMES, return_dtype=pl.String).alias("lane"),
         pl.col("referral").drop_nulls().unique(maintain_order=True).alias("referrals"),
@@ -62,8 +64,9 @@ def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
         (pl.col("mandatory").fill_null(False) & pl.col("lane").is_in(["yellow", "red"])).any().alias("mandatory"),
         pl.struct(*SIGNAL.to_schema()).alias("signals"),
     )  # fmt: skip
-    if keys.len() == 1:  # a call of one parcel, which has hits: its one fold is its decision
-        return plans.run(folded.cast(DECISION_SCHEMA))  # type: ignore[arg-type]
+    if one:
+        decided = plans.run(folded.cast(DECISION_SCHEMA))  # type: ignore[arg-type]
+        return decided if decided.height else _undecided(keys)  # its hits were all for other keys
     return plans.run(
         pl.LazyFrame({"key": keys})
         .join(folded, on="key", how="left", maintain_order="left")
