@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import os
 from typing import Any
 
 import pytest
 
 import clearway.settings as settings_module
+from clearway.model.identifiers import s10_check_digit
 
 # The service built in a test's own process assesses in a thread of its own (`drain()` waits for it there,
 # without a process to start per test), whatever environment a test builds its settings from; a served
@@ -61,6 +63,13 @@ def example(**changes: Any) -> dict[str, Any]:
         else:
             doc[key] = value
     return doc
+
+
+def tracked(reference: str, country: str = "CN") -> dict[str, str]:
+    """A transport document of its own for a parcel filed as `reference`: a UPU S10 item id (with its check
+    digit) derived from the reference, so that parcels filed in one test are separate parcels."""
+    serial = f"{int(hashlib.sha256(reference.encode()).hexdigest(), 16) % 10**8:08d}"
+    return {"type": "s10", "id": f"RR{serial}{s10_check_digit(serial)}{country}"}
 
 
 @pytest.fixture

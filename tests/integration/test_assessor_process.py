@@ -19,7 +19,7 @@ from clearway.bootstrap import bootstrap
 from clearway.services import config
 from clearway.settings import Settings
 from clearway.store import tables as t
-from tests.conftest import example
+from tests.conftest import example, tracked
 from tests.integration.server import serving
 from tests.integration.test_cli import clearway
 
@@ -56,7 +56,8 @@ def _settled(url: str, headers: dict[str, str], cid: str, within: float = 60) ->
 
 
 def _file(url: str, headers: dict[str, str], key: str, **fields: object) -> str:
-    answer = httpx.post(f"{url}/v1/consignments", content=json.dumps(example(reference=key, **fields)),
+    doc = example(reference=key, **({"transport_document": tracked(key)} | fields))
+    answer = httpx.post(f"{url}/v1/consignments", content=json.dumps(doc),
                         headers=headers | {"Idempotency-Key": key}, timeout=30)  # fmt: skip
     assert answer.status_code == 201, answer.text
     return str(answer.json()["results"][0]["registration_id"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import example
+from tests.conftest import example, tracked
 from tests.integration.test_api import Service, medicine, registration, service_for, vague, without_ioss
 
 
@@ -28,7 +28,7 @@ def test_registration_assessment_referrals_and_errors_in_ics2_terms(service: Ser
     assert codes(service, clear) == ["IE3R01", "IE3N03"]  # registered, assessment complete
     # the medicine's oga referral is customs' own, not a pre-loading one: assessment is complete in ICS2 terms
     assert codes(service, referred) == ["IE3R01", "IE3N03"]
-    asked = registration(service.submit([vague("I4") | master], key="k3"))
+    asked = registration(service.submit([vague("I4") | master | {"transport_document": tracked("I4")}], key="k3"))
     assert codes(service, asked) == ["IE3R01", "IE3Q02"]  # information requested: not complete yet
     first = service.client.get(f"/v1/consignments/{clear}", headers=service.alpha).json()["ics2"][0]
     assert first["mrn"] == clear

@@ -24,7 +24,7 @@ from clearway.services.ingest import ingest
 from clearway.services.witness import LedgerCompromised, observe
 from clearway.settings import Settings
 from clearway.store import tables as t
-from tests.conftest import NOON, example
+from tests.conftest import NOON, example, tracked
 from tests.integration.clients import bearer
 from tests.integration.conftest import without_random_selection
 
@@ -32,7 +32,7 @@ from tests.integration.conftest import without_random_selection
 def docs(prefix: str, n: int) -> bytes:
     out = []
     for i in range(n):
-        doc = example(reference=f"{prefix}-{i}")
+        doc = example(reference=f"{prefix}-{i}", transport_document=tracked(f"{prefix}-{i}"))
         if i % 3 == 0:
             doc["items"][0]["description"] = "Power bank 20000mAh"
         out.append(msgspec.json.encode(doc))
