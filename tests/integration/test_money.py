@@ -401,3 +401,32 @@ def test_a_parcel_withdrawn_before_release_owes_nothing_and_gets_back_what_was_p
     refund_id = next(p["id"] for p in lines if p["kind"] == "refund")
     assert s.client.post(f"/v1/payables/{refund_id}/refund-paid", headers=s.officer).status_code == 200
     assert s.app.ledger.audit() == []
+
+
+def test_a_parcel_returned_or_destroyed_before_release_owes_no_duty(service: Service) -> None:
+    # goods returned to the sender, abandoned or destroyed under customs supervision are not imported: the
+    # declaration's debt does not stand (UCC arts. 124(1), 174); before, its payable stayed open or paid
+    s = service
+    ids = []
+    for ref in ("ND1", "ND2"):
+        doc = shirt(ref, f"H{ref}")
+        doc["items"][0] |= {"description": "Stun gun 50000V with holster", "hs_code": "930400"}
+        ids.append(registration(s.submit([doc], key=ref)))
+    destroyed, returned = ids
+    assert {status(s, cid) for cid in ids} == {"held"}
+    [owed] = payables(s, s.officer, consignment_id=destroyed)
+    payment = {"reference": "HND1", "amount": owed["amount"], "currency": "EUR", "payer": owed["payer"],
+               "paid_on": dt.date.today().isoformat(), "bank_reference": "TX-ND1"}  # fmt: skip
+    assert D(s.client.post("/v1/payments", json=payment, headers=s.officer).json()["unmatched"]) == 0
+    for cid, action in ((destroyed, "destroy"), (returned, "return")):
+        moved = s.client.post(f"/v1/officer/consignments/{cid}/{action}", json={"note": "stun gun"}, headers=s.officer)
+        assert moved.status_code == 200, moved.text
+    assert (status(s, destroyed), status(s, returned)) == ("destroyed", "returned_to_sender")
+    lines = payables(s, s.officer, consignment_id=destroyed)
+    assert sorted((p["kind"], D(p["amount"]), p["state"]) for p in lines) == [
+        ("assessment", D(0), "cancelled"), ("refund", -D(owed["amount"]), "refund_due")]  # fmt: skip
+    assert [(p["kind"], p["state"]) for p in payables(s, s.officer, consignment_id=returned)] == [
+        ("assessment", "cancelled")]  # fmt: skip
+    case = s.client.get(f"/v1/officer/consignments/{destroyed}", headers=s.officer).json()
+    assert [e["type"] for e in case["events"]][-2:] == ["destroyed", "refund_due"]
+    assert s.app.ledger.audit() == []

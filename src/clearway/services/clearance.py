@@ -25,7 +25,7 @@ from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import ANSWERABLE, LANES, FindingKind
 from clearway.services import accounts
 from clearway.store import cases, dossiers
-from clearway.store.accounts import INVALIDATED, add_inspection, owed_event, supersede
+from clearway.store.accounts import DEBT, INVALIDATED, NOT_IMPORTED, add_inspection, owed_event, supersede
 from clearway.store.engine import Connection
 from clearway.store.events import Audit, EventBatch
 from clearway.store.manifests import manifests_of
@@ -250,7 +250,9 @@ class Clearance:
 
     def move(self, officer: Principal, consignment_id: str, what: str, note: str) -> dict[str, Any]:
         """release, seize, return (to sender), abandon (to customs, by the owner) or destroy (under customs
-        supervision)."""
+        supervision). A parcel returned, abandoned or destroyed before release owes no duty or tax: what its
+        declaration made owed (assessment and demands, not penalties) is cancelled and what was paid on it
+        owed back (`NOT_IMPORTED`)."""
         if what not in OFFICER_MOVES:
             raise InvalidInput(f"unknown action {what!r}: one of {', '.join(OFFICER_MOVES)}")
         action, kind = OFFICER_MOVES[what]
@@ -259,7 +261,13 @@ class Clearance:
             status = next_status(row["status"], action)
             return {"status": status, **({"released_at": self.now()} if status == "released" else {})}
 
-        return self._act(officer, consignment_id, kind, change, {"note": note})
+        def also(conn: Connection, at: dt.datetime, event_id: str, recorded: EventBatch) -> None:
+            for refund in supersede(conn, [consignment_id], at, recorded.next_id, NOT_IMPORTED[kind], DEBT):
+                owed, facts = owed_event(refund)
+                recorded.add(consignment_id, owed, officer.name, at, facts)
+
+        return self._act(officer, consignment_id, kind, change, {"note": note},
+                         also=also if kind in NOT_IMPORTED else None)  # fmt: skip
 
     def declare_fully(
         self, officer: Principal, consignment_id: str, declaration: str, note: str = ""

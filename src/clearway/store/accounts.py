@@ -14,7 +14,7 @@ import msgspec
 import sqlalchemy as sa
 
 from clearway.accounts.guarantees import fits
-from clearway.accounts.owed import Owed, PayerRole, Terms, owed
+from clearway.accounts.owed import Owed, PayableKind, PayerRole, Terms, owed
 from clearway.accounts.payments import OpenItem, Payment, allocate, state_of
 from clearway.errors import NotFound
 from clearway.model.consignment import Consignment
@@ -198,19 +198,28 @@ AMENDED = "amended before release: the assessment of the earlier version no long
 INVALIDATED = (
     "withdrawn before release: the declaration is invalidated and its customs debt extinguished (UCC art. 124(1)(d))"
 )
+NOT_IMPORTED = {
+    "returned_to_sender": "returned to the sender before release: the goods are not imported and the declaration"
+                          " no longer stands (UCC arts. 174 and 124(1)(d))",
+    "abandoned": "abandoned to the State: the customs debt is extinguished (UCC art. 124(1))",
+    "destroyed": "destroyed under customs supervision: the customs debt is extinguished (UCC art. 124(1))",
+}  # fmt: skip
+"""The ends of a parcel held before release that extinguish what its declaration made owed, and why."""
+DEBT: tuple[PayableKind, ...] = ("assessment", "demand")
+"""What a customs debt is owed as (not the penalties, nor the refunds already owed back)."""
 
 
 def supersede(
     conn: sa.Connection, consignment_ids: Sequence[str], at: dt.datetime, next_id: Callable[[], str],
-    reason: str = AMENDED,
+    reason: str = AMENDED, kinds: Sequence[PayableKind] = ("assessment",),
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Cancel what the assessments of these consignments made owed, in the caller's transaction, for `reason`:
-    each was amended before release and is assessed afresh (the fresh assessment's lines replace what the
-    earlier version billed), or withdrawn. What was paid on a cancelled line is owed back to its payer;
-    returns those refund lines."""
+    """Cancel these consignments' payables of `kinds`, in the caller's transaction, for `reason`: each was
+    amended before release and is assessed afresh (the fresh assessment's lines replace what the earlier
+    version billed), or withdrawn, or ended unreleased (`NOT_IMPORTED`, with its demands). What was paid on a
+    cancelled line is owed back to its payer; returns those refund lines."""
     p = t.payables.c
     query = sa.select(p.id, p.consignment_id, p.payer_role, p.payer, p.currency, p.collection_model).where(
-        p.kind == "assessment", p.state.not_in(["cancelled", "refund_due", "refunded"]))  # fmt: skip
+        p.kind.in_(list(kinds)), p.state.not_in(["cancelled", "refund_due", "refunded"]))  # fmt: skip
     found = [row for chunk in chunked(sorted(set(consignment_ids)))
              for row in conn.execute(query.where(p.consignment_id.in_(chunk)))]  # fmt: skip
     refunds: list[dict[str, Any]] = []
