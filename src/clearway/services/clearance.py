@@ -25,7 +25,7 @@ from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import ANSWERABLE, LANES, FindingKind
 from clearway.services import accounts
 from clearway.store import cases, dossiers
-from clearway.store.accounts import DEBT, INVALIDATED, NOT_IMPORTED, add_inspection, owed_event, supersede
+from clearway.store.accounts import DEBT, INVALIDATED, NOT_IMPORTED, add_inspection, supersede
 from clearway.store.engine import Connection
 from clearway.store.events import Audit, EventBatch
 from clearway.store.manifests import manifests_of
@@ -262,9 +262,7 @@ class Clearance:
             return {"status": status, **({"released_at": self.now()} if status == "released" else {})}
 
         def also(conn: Connection, at: dt.datetime, event_id: str, recorded: EventBatch) -> None:
-            for refund in supersede(conn, [consignment_id], at, recorded.next_id, NOT_IMPORTED[kind], DEBT):
-                owed, facts = owed_event(refund)
-                recorded.add(consignment_id, owed, officer.name, at, facts)
+            supersede(conn, [consignment_id], at, recorded, officer.name, NOT_IMPORTED[kind], DEBT)
 
         return self._act(officer, consignment_id, kind, change, {"note": note},
                          also=also if kind in NOT_IMPORTED else None)  # fmt: skip
@@ -367,9 +365,7 @@ class Clearance:
                 )
 
         def also(conn: Connection, at: dt.datetime, event_id: str, recorded: EventBatch) -> None:
-            for refund in supersede(conn, [consignment_id], at, recorded.next_id, INVALIDATED):
-                kind, facts = owed_event(refund)
-                recorded.add(consignment_id, kind, submitter.name, at, facts)
+            supersede(conn, [consignment_id], at, recorded, submitter.name, INVALIDATED)
 
         return self._act(submitter, consignment_id, "invalidated", change, {"note": note}, also=also, guard=guard)
 

@@ -210,26 +210,26 @@ DEBT: tuple[PayableKind, ...] = ("assessment", "demand")
 
 
 def supersede(
-    conn: sa.Connection, consignment_ids: Sequence[str], at: dt.datetime, next_id: Callable[[], str],
+    conn: sa.Connection, consignment_ids: Sequence[str], at: dt.datetime, recorded: EventBatch, actor: str,
     reason: str = AMENDED, kinds: Sequence[PayableKind] = ("assessment",),
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> None:  # fmt: skip
     """Cancel these consignments' payables of `kinds`, in the caller's transaction, for `reason`: each was
     amended before release and is assessed afresh (the fresh assessment's lines replace what the earlier
     version billed), or withdrawn, or ended unreleased (`NOT_IMPORTED`, with its demands). What was paid on a
-    cancelled line is owed back to its payer; returns those refund lines."""
+    cancelled line is owed back to its payer: a refund line, its event recorded in `recorded` as `actor`'s."""
     p = t.payables.c
     query = sa.select(p.id, p.consignment_id, p.payer_role, p.payer, p.currency, p.collection_model).where(
         p.kind.in_(list(kinds)), p.state.not_in(["cancelled", "refund_due", "refunded"]))  # fmt: skip
     found = [row for chunk in chunked(sorted(set(consignment_ids)))
              for row in conn.execute(query.where(p.consignment_id.in_(chunk)))]  # fmt: skip
-    refunds: list[dict[str, Any]] = []
     for row in found:
         overpaid = cancel(conn, row.id, Decimal(0), at)
         if overpaid > 0:
             back = Owed("refund", row.payer_role, row.payer, -overpaid, row.currency, row.collection_model, at.date(),
                         reason)  # fmt: skip
-            refunds += add_owed(conn, row.consignment_id, [back], at, f"superseded:{row.id}", next_id)
-    return refunds
+            for refund in add_owed(conn, row.consignment_id, [back], at, f"superseded:{row.id}", recorded.next_id):
+                kind, facts = owed_event(refund)
+                recorded.add(row.consignment_id, kind, actor, at, facts)
 
 
 def owed_event(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:

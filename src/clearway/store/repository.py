@@ -389,9 +389,8 @@ class Store:
             owing = [accounts.Owing(s.consignment_id, d["assessment"], s.status) for d, s in settlements
                      if d.get("assessment") and s.consignment_id not in joined]  # fmt: skip
             amended = [o.consignment_id for o in owing if versions[o.consignment_id] > 1]
-            for refund in accounts.supersede(conn, amended, decided_at, ids) if self.terms and amended else []:
-                kind, facts = accounts.owed_event(refund)
-                recorded.add(refund["consignment_id"], kind, actor, decided_at, facts)
+            if self.terms and amended:
+                accounts.supersede(conn, amended, decided_at, recorded, actor)
             exhausted = (
                 accounts.owe(conn, owing, decided_at, self.terms, ids, ready.owing) if self.terms and owing else set()
             )
