@@ -393,7 +393,8 @@ def test_a_parcel_withdrawn_before_release_owes_nothing_and_gets_back_what_was_p
     lines = payables(s, s.officer, consignment_id=paid)
     assert sorted((p["kind"], D(p["amount"]), p["state"]) for p in lines) == [
         ("assessment", D(0), "cancelled"), ("refund", -D(first["amount"]), "refund_due")]  # fmt: skip
-    assert [p["payer"] for p in lines if p["kind"] == "refund"] == [first["payer"]]
+    assert [(p["payer"], "art. 124(1)(d)" in p["basis"]) for p in lines if p["kind"] == "refund"] == [
+        (first["payer"], True)]  # fmt: skip
     assert [(p["kind"], D(p["amount"]), p["state"]) for p in payables(s, s.officer, consignment_id=unpaid)] == [
         ("assessment", D(0), "cancelled")]  # fmt: skip
     events = [e["type"] for e in s.client.get(f"/v1/officer/consignments/{paid}", headers=s.officer).json()["events"]]
@@ -429,4 +430,25 @@ def test_a_parcel_returned_or_destroyed_before_release_owes_no_duty(service: Ser
         ("assessment", "cancelled")]  # fmt: skip
     case = s.client.get(f"/v1/officer/consignments/{destroyed}", headers=s.officer).json()
     assert [e["type"] for e in case["events"]][-2:] == ["destroyed", "refund_due"]
+    assert s.app.ledger.audit() == []
+
+
+def test_a_parcel_taken_over_by_a_full_declaration_is_not_billed_twice(service: Service) -> None:
+    # above the low-value ceiling, the standard declaration lodged for the parcel carries the duty and tax;
+    # before, the low-value assessment's payable stayed open beside it and the buyer was billed twice
+    s = service
+    dear = registration(s.submit([shirt("FD1", "HFD1", price="400.00")], key="fd"))
+    assert status(s, dear) == "full_declaration_required"
+    [owed] = payables(s, s.officer, consignment_id=dear)
+    part = {"reference": "HFD1", "amount": "50.00", "currency": "EUR", "payer": owed["payer"],
+            "paid_on": dt.date.today().isoformat(), "bank_reference": "TX-FD1"}  # fmt: skip
+    assert D(s.client.post("/v1/payments", json=part, headers=s.officer).json()["unmatched"]) == 0
+    done = s.client.post(f"/v1/officer/consignments/{dear}/full-declaration",
+                         json={"reference": "26DE123456789012A1"}, headers=s.officer)  # fmt: skip
+    assert done.status_code == 200, done.text
+    lines = payables(s, s.officer, consignment_id=dear)
+    assert sorted((p["kind"], D(p["amount"]), p["state"]) for p in lines) == [
+        ("assessment", D(0), "cancelled"), ("refund", D("-50.00"), "refund_due")]  # fmt: skip
+    refund = next(p for p in lines if p["kind"] == "refund")
+    assert "standard customs declaration 26DE123456789012A1" in refund["basis"]
     assert s.app.ledger.audit() == []
