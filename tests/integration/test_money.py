@@ -358,7 +358,7 @@ def test_a_parcel_amended_before_release_owes_what_its_latest_assessment_says_an
     payment = {"reference": "HAM1", "amount": first["amount"], "currency": "EUR", "payer": "Buyer AM1",
                "paid_on": dt.date.today().isoformat(), "bank_reference": "TX-AM1"}  # fmt: skip
     assert D(s.client.post("/v1/payments", json=payment, headers=s.officer).json()["unmatched"]) == 0
-    amended = s.submit([shirt("AM1", "HAM1", channel="post", price="300.00")], key="v2")
+    amended = s.submit([shirt("AM1", "HAM1", channel="post", price="140.00")], key="v2")  # still within EUR 150
     assert amended.json()["results"][0]["outcome"] == "amended"
     s.runtime.submissions.drain()
     lines = {p["id"]: p for p in payables(s, s.officer, consignment_id=cid)}
@@ -433,22 +433,28 @@ def test_a_parcel_returned_or_destroyed_before_release_owes_no_duty(service: Ser
     assert s.app.ledger.audit() == []
 
 
-def test_a_parcel_taken_over_by_a_full_declaration_is_not_billed_twice(service: Service) -> None:
+def test_a_parcel_for_a_full_declaration_owes_under_it_not_twice(service: Service) -> None:
     # above the low-value ceiling, the standard declaration lodged for the parcel carries the duty and tax;
-    # before, the low-value assessment's payable stayed open beside it and the buyer was billed twice
+    # before, the low-value assessment made a payable too (EUR 268.09 for the buyer of a EUR 400 parcel),
+    # which stayed open after the officer recorded the standard declaration: the buyer was billed twice
     s = service
     dear = registration(s.submit([shirt("FD1", "HFD1", price="400.00")], key="fd"))
     assert status(s, dear) == "full_declaration_required"
-    [owed] = payables(s, s.officer, consignment_id=dear)
-    part = {"reference": "HFD1", "amount": "50.00", "currency": "EUR", "payer": owed["payer"],
-            "paid_on": dt.date.today().isoformat(), "bank_reference": "TX-FD1"}  # fmt: skip
+    assert payables(s, s.officer, consignment_id=dear) == []
+    amended = registration(s.submit([shirt("FD2", "HFD2", channel="post")], key="fd2"))  # owes, waits, is amended
+    [owed] = payables(s, s.officer, consignment_id=amended)  # above the ceiling: its payable goes
+    part = {"reference": "HFD2", "amount": "10.00", "currency": "EUR", "payer": owed["payer"],
+            "paid_on": dt.date.today().isoformat(), "bank_reference": "TX-FD2"}  # fmt: skip
     assert D(s.client.post("/v1/payments", json=part, headers=s.officer).json()["unmatched"]) == 0
-    done = s.client.post(f"/v1/officer/consignments/{dear}/full-declaration",
-                         json={"reference": "26DE123456789012A1"}, headers=s.officer)  # fmt: skip
-    assert done.status_code == 200, done.text
-    lines = payables(s, s.officer, consignment_id=dear)
-    assert sorted((p["kind"], D(p["amount"]), p["state"]) for p in lines) == [
-        ("assessment", D(0), "cancelled"), ("refund", D("-50.00"), "refund_due")]  # fmt: skip
-    refund = next(p for p in lines if p["kind"] == "refund")
-    assert "standard customs declaration 26DE123456789012A1" in refund["basis"]
+    dearer = shirt("FD2", "HFD2", channel="post", price="400.00")
+    assert s.submit([dearer], key="fd3").json()["results"][0]["outcome"] == "amended"
+    assert status(s, amended) == "full_declaration_required"
+    assert sorted((p["kind"], D(p["amount"]), p["state"]) for p in payables(s, s.officer, consignment_id=amended)) == [
+        ("assessment", D(0), "cancelled"), ("refund", D("-10.00"), "refund_due")]  # fmt: skip
+    for cid in (dear, amended):
+        done = s.client.post(f"/v1/officer/consignments/{cid}/full-declaration",
+                             json={"reference": f"26DE12345678901{cid[-1]}A1"}, headers=s.officer)  # fmt: skip
+        assert done.status_code == 200, done.text
+        assert status(s, cid) == "released"
+    assert [p["state"] for p in payables(s, s.officer, consignment_id=dear)] == []
     assert s.app.ledger.audit() == []

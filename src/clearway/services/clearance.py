@@ -25,7 +25,7 @@ from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import ANSWERABLE, LANES, FindingKind
 from clearway.services import accounts
 from clearway.store import cases, dossiers
-from clearway.store.accounts import DEBT, INVALIDATED, NOT_IMPORTED, add_inspection, supersede, taken_over
+from clearway.store.accounts import DEBT, INVALIDATED, NOT_IMPORTED, add_inspection, supersede
 from clearway.store.engine import Connection
 from clearway.store.events import Audit, EventBatch
 from clearway.store.manifests import manifests_of
@@ -272,8 +272,7 @@ class Clearance:
     ) -> dict[str, Any]:
         """A parcel above the low-value ceiling is transferred to the full declaration lodged for it (its
         reference, e.g. the MRN): that declaration's release takes over, and this consignment ends released.
-        What this consignment's assessment made owed is cancelled (what was paid is owed back): the duty and
-        tax are owed under the full declaration."""
+        The duty and tax are owed under the full declaration: this consignment made no payable."""
         reference = declaration.strip()
         if not reference or len(reference) > 35 or not storable(reference):
             raise InvalidInput("the full declaration's reference (e.g. the MRN) is 1 to 35 characters")
@@ -281,12 +280,8 @@ class Clearance:
         def change(row: dict[str, Any]) -> dict[str, Any]:
             return {"status": next_status(row["status"], "declare_fully"), "released_at": self.now()}
 
-        def also(conn: Connection, at: dt.datetime, event_id: str, recorded: EventBatch) -> None:
-            # the full declaration carries the debt from now on: what this one made owed would bill it twice
-            supersede(conn, [consignment_id], at, recorded, officer.name, taken_over(reference), DEBT)
-
         return self._act(officer, consignment_id, "transferred_to_full_declaration", change,
-                         {"declaration": reference, "note": note}, also=also)  # fmt: skip
+                         {"declaration": reference, "note": note})  # fmt: skip
 
     def inspect(self, officer: Principal, consignment_id: str, inspection: Inspection) -> dict[str, Any]:
         if inspection.method == "non_intrusive" and not inspection.scan_reference:

@@ -207,11 +207,6 @@ NOT_IMPORTED = {
 """The ends of a parcel held before release that extinguish what its declaration made owed, and why."""
 
 
-def taken_over(declaration: str) -> str:
-    """Why a parcel's payables no longer stand once the standard declaration `declaration` takes it over."""
-    return f"taken over by the standard customs declaration {declaration}: the duty and tax are owed under it"
-
-
 DEBT: tuple[PayableKind, ...] = ("assessment", "demand")
 """What a customs debt is owed as (not the penalties, nor the refunds already owed back)."""
 

@@ -386,9 +386,11 @@ class Store:
                            screened_with=d.get("screened_with"), missing=d.get("missing")))
                 for d in decisions.select(columns).iter_rows(named=True)
             ]  # fmt: skip
-            owing = [accounts.Owing(s.consignment_id, d["assessment"], s.status) for d, s in settlements
-                     if d.get("assessment") and s.consignment_id not in joined]  # fmt: skip
-            amended = [o.consignment_id for o in owing if versions[o.consignment_id] > 1]
+            assessed = [(d, s) for d, s in settlements if d.get("assessment") and s.consignment_id not in joined]
+            amended = [s.consignment_id for _, s in assessed if versions[s.consignment_id] > 1]
+            # a parcel above the low-value ceiling owes under the standard declaration that takes it over
+            owing = [accounts.Owing(s.consignment_id, d["assessment"], s.status) for d, s in assessed
+                     if s.status != "full_declaration_required"]  # fmt: skip
             if self.terms and amended:
                 accounts.supersede(conn, amended, decided_at, recorded, actor)
             exhausted = (
