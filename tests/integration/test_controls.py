@@ -105,6 +105,10 @@ def test_a_parcel_found_infringing_is_not_amended_before_the_officer_acts_on_it(
         s.client.post(f"/v1/officer/consignments/{cid}/seize", json={"note": "stun gun"}, headers=s.officer).status_code
         == 200
     )
+    seized = parcel("CTL-3", "x")["transport_document"]  # the seized parcel's tracking number, filed anew
+    again = parcel("CTL-3-BIS", "Cotton T-shirt, men, printed") | {"transport_document": seized}
+    refused = s.submit([again], key="i3").json()["results"][0]
+    assert [e["code"] for e in refused["errors"]] == ["transport_document.control"]
 
 
 def test_a_parcel_under_control_is_not_filed_again_under_another_reference(service: Service) -> None:

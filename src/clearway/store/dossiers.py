@@ -227,17 +227,17 @@ def under_control(conn: sa.Connection, consignment_ids: Sequence[str]) -> set[st
 
 def documents_under_control(conn: sa.Connection, filer: str, documents: Sequence[str]) -> dict[str, str]:
     """Of `documents` (transport document ids), those that one of `filer`'s own consignments holds under a
-    control (`under_control`), or that were inspected and wait for the officer, each with that consignment's
-    id: the parcel may not be filed again, under another reference or by amending another filing, to be
-    assessed afresh meanwhile."""
+    control (`under_control`), that were inspected and wait for the officer, or that customs seized, each
+    with that consignment's id: the parcel may not be filed again, under another reference or by amending
+    another filing, to be assessed afresh meanwhile."""
     c = t.consignments.c
     found: dict[str, tuple[str, str]] = {}
     for chunk in chunked(sorted(set(documents))):
         query = sa.select(c.id, c.transport_document_id, c.status).where(
-            c.submitter == filer, c.status.in_(["held", "inspected"]), c.transport_document_id.in_(chunk)
+            c.submitter == filer, c.status.in_(["held", "inspected", "seized"]), c.transport_document_id.in_(chunk)
         )
         found |= {str(cid): (str(document), str(status)) for cid, document, status in conn.execute(query)}
     held = [cid for cid, (_, status) in found.items() if status == "held"]
     controlled = under_control(conn, held) if held else set()
     return {document: cid for cid, (document, status) in sorted(found.items())
-            if status == "inspected" or cid in controlled}  # fmt: skip
+            if status in ("inspected", "seized") or cid in controlled}  # fmt: skip
