@@ -20,7 +20,7 @@ from clearway.bootstrap import App, bootstrap
 from clearway.settings import Settings
 from clearway.store import tables as t
 from clearway.workers.runtime import Runtime
-from tests.conftest import example
+from tests.conftest import example, tracked
 from tests.integration.clients import bearer
 from tests.integration.conftest import without_random_selection
 
@@ -258,7 +258,7 @@ def test_an_officer_works_a_held_parcel_and_every_step_is_audited(service: Servi
     path = f"/v1/officer/consignments/{cid}"
     premature = service.client.post(f"{path}/seize", json={"note": "x"}, headers=o)
     assert premature.status_code == 200  # held parcels may be seized at once
-    cid = registration(service.submit([medicine("OF3")], key="k3"))
+    cid = registration(service.submit([medicine("OF3") | {"transport_document": tracked("OF3")}], key="k3"))
     path = f"/v1/officer/consignments/{cid}"
     assert service.client.post(f"{path}/reroute", json={"lane": "yellow", "note": "documents first"},
                                headers=o).status_code == 200  # fmt: skip

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from clearway.errors import InvalidInput
-from tests.conftest import example
+from tests.conftest import example, tracked
 from tests.integration.test_api import Service, medicine, registration, service_for
 
 
@@ -48,7 +48,8 @@ def test_a_party_seized_before_is_stopped_again(service: Service) -> None:
     seized = service.client.post(f"/v1/officer/consignments/{held}/seize", json={"note": "fakes"},
                                  headers=service.officer)  # fmt: skip
     assert seized.status_code == 200
-    innocent = registration(service.submit([parcel("RO2", "20.00", "Cotton socks", "611595")], key="b"))
+    socks = parcel("RO2", "20.00", "Cotton socks", "611595") | {"transport_document": tracked("RO2")}
+    innocent = registration(service.submit([socks], key="b"))  # another parcel of the same seller
     repeat = {r["code"]: r["message"] for r in reasons(service, innocent) if r["code"].startswith("DET-REPEAT")}
     # seller, consignee and address all had the seized parcel: the seller's record and the buyer's apart
     assert repeat["DET-REPEAT-SELLER"].startswith("the seller had 1 parcel(s) seized, the last on ")
