@@ -70,15 +70,7 @@ def decide(keys: pl.Series, hits: pl.DataFrame) -> pl.DataFrame:
     return plans.run(
         pl.LazyFrame({"key": keys})
         .join(folded, on="key", how="left", maintain_order="left")
-        .with_columns(
-            pl.col("lane").fill_null(LANES[0]),
-            pl.col("referrals").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-            pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(REASON))),
-            pl.col("score").fill_null(0.0),
-            pl.col("agencies").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-            pl.col("mandatory").fill_null(False),
-            pl.col("signals").fill_null(pl.lit([], dtype=pl.List(SIGNAL))),
-        )
+        .with_columns(pl.col(column.name).fill_null(pl.lit(column)) for column in _ALL_CLEAR.iter_columns())
         .select(list(DECISION_SCHEMA))
         .cast(DECISION_SCHEMA)  # type: ignore[arg-type]
     )
