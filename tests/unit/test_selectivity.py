@@ -361,3 +361,19 @@ def test_a_prior_beside_a_measured_record_does_not_raise_the_likelihood() -> Non
     assert dear["lane"][0] == "blue" and dear["likelihood"][0] == pytest.approx(0.1)  # not 1 - 0.9 x 0.55
     why = dear["reasons"][0][-1]["message"]
     assert "D45 45.0% (prior), not counted beside a measured hit" in why and "D10 10.0% (4 found in 40" in why
+
+
+def test_a_stop_released_because_the_day_is_full_says_so_and_not_that_it_was_worth_too_little() -> None:
+    """Late in a day whose capacity earlier parcels took, a parcel worth more than the day's cut is released:
+    the officer and the audit read that the room was taken, not that it fell below the cut."""
+    rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
+    rows[0] = row("k000", "500.00")
+    wanted: dict[str, Ask | list[Ask]] = {"k000": ("yellow", None, 90.0), "k001": ("yellow", None, 10.0)}
+    full = History(day_decided=900, day_stopped=20, day_candidates=(5.0,) * 20)  # 2% of 1,000: all 20 taken
+    out = decide(rows, wanted, settings(capacity_yellow=0.02), full)
+    assert out.filter(pl.col("lane") == "yellow").height == 0
+    worth = out.filter(pl.col("key") == "k000")["reasons"][0][-1]
+    assert worth["code"] == "CAPACITY" and "below the day's cut" not in worth["message"]
+    assert "worth the day's cut of 5.0, but the stops made before it took the room" in worth["message"]
+    poor = out.filter(pl.col("key") == "k001")["reasons"][0][-1]["message"]
+    assert "expected value 1.2 (below the day's cut of 5.0)" in poor  # 10% x (EUR 2 at risk + 10 harm)

@@ -293,7 +293,12 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     released = pl.col("key").is_in(discretionary["key"].implode()) & ~pl.col("key").is_in(keep)
     over = pl.col("_mandatory") & (pl.lit(mandatory) > capacity)
     drawn = pl.col("_drawn")
-    below = "" if cut is None else f" (below the day's cut of {round(cut, 2)})"
+    below = pl.lit("") if cut is None else (  # a stop worth the cut finds the day's room taken by earlier ones
+        pl.when(pl.col("_rank") < cut).then(pl.lit(f" (below the day's cut of {round(cut, 2)})"))
+        .when(pl.col("key").is_in(considered["key"].implode()))
+        .then(pl.lit(f" (worth the day's cut of {round(cut, 2)}, but the stops made before it took the room)"))
+        .otherwise(pl.lit(" (today's room for stops on priors alone is taken)"))
+    )  # fmt: skip
     holding = pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)).list.len() > 0
     frame = frame.with_columns(
         # released beyond capacity: blue (released now, audited after), unless another body's referral holds
@@ -315,7 +320,7 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
                 pl.lit(round(settings.least_likely * 100)), pl.col("expected_value").round(2), pl.col("_why"))))
             .when(released).then(_reason("selectivity", "CAPACITY", pl.format(
                 "over today's inspection capacity: expected value {}{} = {}; released for post-clearance audit",
-                pl.col("expected_value").round(2), pl.lit(below), pl.col("_why"))))
+                pl.col("expected_value").round(2), below, pl.col("_why"))))
             .when(pl.col("key").is_in(keep)).then(_reason("selectivity", "EXPECTED-VALUE", pl.format(
                 "selected within capacity: expected value {} = {}", pl.col("expected_value").round(2),
                 pl.col("_why"))))
