@@ -43,6 +43,12 @@ def test_two_days_are_ingested_inspected_measured_and_reported(tmp_path: Path) -
     carried = sum(first.carried.get(v, 0) for v in VALUE_FRAUD)
     row = f'<td class="n">{carried:,}</td><td class="n">{first.half_of_value_fraud:,}</td><td class="n">50</td>'
     assert "stops for half of each type" in html and row in html
+    for day in result.days:  # every violating parcel is stopped (or refused at intake), or let through for a reason
+        for violation, carried in day.carried.items():
+            through = sum(day.missed.get(violation, {}).values())
+            assert through == round(carried * (1 - day.recall[violation]))
+    assert "Value fraud let through, by why" in html
+    assert any(day.missed.get(v) for day in result.days for v in VALUE_FRAUD)  # 5% of the traffic stops: some go
 
 
 def test_the_same_world_gives_the_same_days_run_after_run(tmp_path: Path) -> None:

@@ -115,6 +115,11 @@ def pilot(
                       *recall, f"{d.half_of_value_fraud:,}/{d.capacity:,}", f"{d.found:,}", estimate,
                       _overnight(d.model))  # fmt: skip
     out.print(table)
+    if result.days:
+        last = result.days[-1]
+        through = [f"{short}: {', '.join(f'{why} {n:,}' for why, n in last.missed.get(v, {}).items())}"
+                   for short, v in VALUE_FRAUD_SHORT.items() if last.missed.get(v)]  # fmt: skip
+        out.print(f"Value fraud let through on day {last.index}: {'; '.join(through) or 'none'}")
     out.print(f"Report: {write_report(result, out_dir / 'pilot.html')}")
 
 

@@ -25,7 +25,7 @@ from clearway.demo.run import read_labels
 from clearway.errors import ClearwayError
 from clearway.intake import read_path
 from clearway.kpi.stats import wilson
-from clearway.risk.selectivity import HOLDING_FOR_OTHERS
+from clearway.risk.selectivity import HOLDING_FOR_OTHERS, SIGNALS
 from clearway.services.ingest import IngestReport, ingest
 from clearway.services.targeting import promote, train_from_store
 from clearway.sim.days import VALUE_FRAUD, World
@@ -57,6 +57,7 @@ class PilotDay:
     shifts: int  # sellers that changed scheme after being caught
     carried: dict[str, int] = field(default_factory=dict)  # parcels carrying each violation
     capacity: int = 0  # the stops the day's capacity holds (targeted and random)
+    missed: dict[str, dict[str, int]] = field(default_factory=dict)  # per violation: its parcels let through, by why
 
     @property
     def half_of_value_fraud(self) -> int:
@@ -156,6 +157,7 @@ def _measure(
         pl.col("due_eur").cast(pl.Float64).fill_null(0.0).alias("due"),
         pl.col("value_eur").cast(pl.Float64).fill_null(0.0).alias("value"),
         pl.col("reasons").list.eval(pl.element().struct.field("code") == "RANDOM").list.any().alias("random"),
+        _let_through().alias("why"),
     )  # fmt: skip
     bad = labels.group_by(on).agg(pl.col("violation").first())
     joined = frame.join(bad, on=on, how="left")
@@ -187,4 +189,26 @@ def _measure(
         shifts=shifts,
         carried={str(v): n for v, n in per.group_by("violation").len().iter_rows()},
         capacity=app.selectivity.day_capacity(decisions.height) if app.selectivity else 0,
+        missed={
+            str(v): {str(w): n for w, n in g.drop_nulls("why").group_by("why").len().sort("why").iter_rows()}
+            for (v,), g in per.group_by("violation")
+        },
     )
+
+
+LET_THROUGH = ("not flagged", "flagged, no stop asked", "unlikely", "over capacity")
+"""Why a parcel was not stopped, as the pilot's report counts it per violation."""
+
+
+def _let_through() -> pl.Expr:
+    """Why a decision did not stop its parcel (null when it did): no hit of a signal at all; hits that asked
+    for no stop (information, a carrier's or agency's referral); a stop selectivity released as unlikely on
+    its record; or one released beyond the day's capacity."""
+    codes, sources = (pl.col("reasons").list.eval(pl.element().struct.field(f)) for f in ("code", "source"))
+    return (
+        pl.when(pl.col("lane").is_in(STOPS)).then(pl.lit(None, pl.String))
+        .when(codes.list.contains("UNLIKELY")).then(pl.lit(LET_THROUGH[2]))
+        .when(codes.list.contains("CAPACITY")).then(pl.lit(LET_THROUGH[3]))
+        .when(sources.list.set_intersection(list(SIGNALS)).list.len() > 0).then(pl.lit(LET_THROUGH[1]))
+        .otherwise(pl.lit(LET_THROUGH[0]))
+    )  # fmt: skip

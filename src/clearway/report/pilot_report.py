@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clearway.demo.pilot import PilotResult
+from clearway.demo.pilot import LET_THROUGH, PilotResult
 from clearway.report import charts
 from clearway.report.kpi_report import share
 from clearway.report.page import Chart, Page, Section, Table
@@ -33,12 +33,19 @@ def build_page(result: PilotResult) -> Page:
           f"{d.capacity:,}", share(d.half_of_value_fraud / d.capacity if d.capacity else None)]
          for d in result.days],
     )  # fmt: skip
+    through = Table(
+        "Value fraud let through, by why (not flagged; flagged, but no hit asked for a stop; a stop released as "
+        "unlikely on its record; a stop released beyond the day's capacity)",
+        ["violation", "why", *days],
+        [[v, why, *(f"{d.missed.get(v, {}).get(why, 0):,}" for d in result.days)]
+         for v in VALUE_FRAUD for why in LET_THROUGH if any(d.missed.get(v, {}).get(why) for d in result.days)],
+    )  # fmt: skip
     section = Section(
         "Day by day",
         text="Each day is ingested, the officers inspect every stop (the random sample first) and record what "
         "the simulator's labels say they find, the world's sellers learn who was caught, and a challenger model "
         "is trained overnight.",
-        tables=[Table("The days", header, rows), recall, goal],
+        tables=[Table("The days", header, rows), recall, through, goal],
     )
     section.charts.append(Chart("Stop rate and precision by day", charts.lines(
         "Stop rate and precision of stops", days,
