@@ -32,6 +32,12 @@ def parcel(reference: str, description: str, hs_code: str = "610910") -> dict[st
     return doc
 
 
+def buyer(doc: dict[str, Any], n: int) -> dict[str, Any]:
+    """`doc` to a buyer of its own (parcels to one buyer from one seller would be a split shipment)."""
+    address = {"street": f"Ringstr. {n + 1}", "city": "Bonn", "postcode": "53111", "country": "DE"}
+    return doc | {"consignee": {"name": f"Buyer {n}", "address": address}}
+
+
 def case(s: Service, cid: str) -> dict[str, Any]:
     answer = s.client.get(f"/v1/officer/consignments/{cid}", headers=s.officer)
     assert answer.status_code == 200, answer.text
@@ -128,3 +134,42 @@ def test_a_parcel_under_control_is_not_filed_again_under_another_reference(servi
     joined = s.submit([beta_files_it], who=s.beta, key="f4").json()["results"][0]
     assert joined["outcome"] == "registered"  # another filer's filing joins the dossier and follows the hold
     assert s.client.get(f"/v1/consignments/{joined['registration_id']}", headers=s.beta).json()["status"] == "held"
+
+
+def test_a_stop_is_not_drawn_again_by_amending_or_refiling_the_parcel(service: Service) -> None:
+    # a parcel held for a request for information about its vague description, amended late in a day whose
+    # capacity was spent with the same vague description (a price changed), was drawn again: released for audit
+    # with the request closed as reassessed. Withdrawing it and filing it again under a new reference did the same.
+    s = service
+    amended = registration(s.submit([parcel("STD-1", "goods")], key="d1"))
+    withdrawn = registration(s.submit([parcel("STD-2", "goods")], key="d2"))
+    for cid in (amended, withdrawn):
+        stopped = case(s, cid)
+        assert (stopped["meta"]["status"], stopped["decision"]["lane"]) == ("held", "yellow")
+    for batch in range(3):  # the day's capacity (its minimum of 50 stops) is spent
+        answer = s.submit([buyer(parcel(f"STD-F{batch}-{i}", "goods"), 40 * batch + i) for i in range(40)],
+                          key=f"f{batch}")  # fmt: skip
+    last = [case(s, r["registration_id"])["decision"] for r in answer.json()["results"]]
+    assert {d["lane"] for d in last} == {"blue"} and all(d["reasons"][-1]["code"] == "CAPACITY" for d in last)
+
+    same = parcel("STD-1", "goods")
+    same["items"][0]["unit_price"] = "39.00"
+    assert s.submit([same], key="d3").json()["results"][0]["outcome"] == "amended"
+    after = case(s, amended)
+    assert (after["meta"]["status"], after["meta"]["version"], after["decision"]["lane"]) == ("held", 2, "yellow")
+    assert after["decision"]["reasons"][-1]["code"] == "STANDING"
+    assert ("rfi", "open") in {(r["kind"], r["state"]) for r in after["referrals"]}
+
+    gone = s.client.post(f"/v1/consignments/{withdrawn}/invalidate", json={"note": "wrong reference"},
+                         headers=s.alpha)  # fmt: skip
+    assert gone.status_code == 200, gone.text  # a request for information does not bar withdrawing (art. 174)
+    again = parcel("STD-2-BIS", "goods") | {"transport_document": parcel("STD-2", "x")["transport_document"]}
+    refiled = registration(s.submit([again], key="d4"))
+    anew = case(s, refiled)
+    assert (anew["meta"]["status"], anew["decision"]["lane"]) == ("held", "yellow")
+    assert anew["decision"]["reasons"][-1]["code"] == "STANDING"
+
+    answered = parcel("STD-1", "Cotton T-shirt, men, printed")  # the request answered: nothing asks for a stop
+    assert s.submit([answered], key="d5").json()["results"][0]["outcome"] == "amended"
+    final = case(s, amended)
+    assert final["meta"]["status"] in ("released", "assessed"), final["decision"]

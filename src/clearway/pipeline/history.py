@@ -177,3 +177,5 @@ class History:
     filings: pl.DataFrame = field(default_factory=lambda: _empty(FILINGS))
     loading: pl.DataFrame = field(default_factory=lambda: _empty(LOADING))
     alert_parties: pl.DataFrame = field(default_factory=lambda: _empty(ALERT_PARTIES))
+    stopped_before: frozenset[str] = frozenset()  # the batch's consignments already stopped (yellow or red) when
+    # their filer amended them, or withdrew and filed them again: a stop their new filing still asks for stands

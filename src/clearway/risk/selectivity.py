@@ -26,6 +26,10 @@
   is kept for the mandatory stops still to come that day (at today's rate, early on yesterday's, and for
   their spread and the random sample's), so that the stops a batch spends do not leave the day over
   capacity when they come. The capacity is in whole stops at or under the day's share.
+- A stop stands once made: a parcel stopped for a control whose filer amends it, or withdraws it and files it
+  again (the same transport document), keeps its stop while the new filing still asks for one, whatever the
+  day's capacity has left (`History.stopped_before`). An amendment answers a control by removing what asked
+  for it; otherwise a trivial amendment late in a full day drew it again and released it for audit.
 - A keyed hash draws the random sample among all parcels, whatever their risk (so that it estimates the
   non-compliance of all traffic, not of what the rules let through); a parcel drawn is stopped and
   inspected even if it would have been released. AEO operators, at home or mutually recognised, get a
@@ -256,8 +260,10 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         pl.col("key").map_elements(lambda k: _draw(k, settings.seed), return_dtype=pl.Float64).alias("_draw"),
     )
     stop = pl.col("lane").is_in(["yellow", "red"])
+    stopped_before = list(context.history.stopped_before)
     frame = frame.with_columns(
         (stop & pl.col("mandatory")).alias("_mandatory"),
+        (stop & ~pl.col("mandatory") & pl.col("key").is_in(stopped_before)).alias("_standing"),
         (pl.col("expected_value") * pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_score_factor)
          .otherwise(1.0)).alias("_rank"),
     )  # fmt: skip
@@ -265,13 +271,14 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     drawn = pl.col("_draw") < random_rate  # whatever the parcel's risk: the sample estimates all traffic
     frame = frame.with_columns(drawn.alias("_drawn"))
     mandatory, sampled = int(frame["_mandatory"].sum()), int((frame["_drawn"] & ~frame["_mandatory"]).sum())
+    kept_before = int((frame["_standing"] & ~frame["_drawn"]).sum())
     expected = context.history.day_decided + frame.height  # the day so far, or yesterday's whole day: a batch
     if context.history.yesterday is not None:  # with more worth stopping than its share may borrow the rest,
         expected = max(expected, context.history.yesterday[0])  # the cut keeps the poor ones out
     capacity = settings.day_capacity(expected, context.history.day_decided + frame.height) - context.history.day_stopped
     reserve = day_reserve(context.history, mandatory, frame.height, expected, settings.random_rate)
-    free = max(0, capacity - mandatory - sampled - reserve)
-    discretionary = frame.filter(stop & ~pl.col("_mandatory") & ~pl.col("_drawn")).sort(
+    free = max(0, capacity - mandatory - sampled - kept_before - reserve)
+    discretionary = frame.filter(stop & ~pl.col("_mandatory") & ~pl.col("_drawn") & ~pl.col("_standing")).sort(
         ["_rank", "key"], descending=[True, False])  # fmt: skip
     unlikely = pl.col("_proven") & (pl.col("likelihood") < settings.least_likely)
     proven = discretionary.filter(pl.col("_proven") & ~unlikely)
@@ -310,7 +317,7 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         pl.when(released).then(pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)))
         .otherwise(pl.col("referrals")).alias("referrals"),
         over.alias("mandatory_over_capacity"),
-        (stop & ~pl.col("_mandatory") & ~drawn).alias("discretionary"),
+        (stop & ~pl.col("_mandatory") & ~drawn & ~pl.col("_standing")).alias("discretionary"),
         (pl.col("key").is_in(keep) & ~pl.col("_proven")).alias("explored"),
         pl.when(pl.col("key").is_in(keep) & ~pl.col("_proven")).then(pl.col("_combination")).alias("explored_as"),
         _add_reason(
@@ -327,6 +334,9 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             .when(over).then(_reason("selectivity", "MANDATORY-OVER-CAPACITY", pl.lit(
                 f"mandatory stop kept: this batch's {mandatory} mandatory stops alone exceed the {max(capacity, 0)} "
                 "stops the day's capacity has left")))
+            .when(pl.col("_standing") & ~drawn).then(_reason("selectivity", "STANDING", pl.lit(
+                "stopped for a control before its filer filed it again, and the new filing still asks for one: the "
+                "stop stands (amending or withdrawing a filing answers a control; it does not draw it again)")))
             .when(pl.col("_mandatory")).then(_reason("selectivity", "MANDATORY", pl.lit(
                 "mandatory stop, kept whatever the capacity (the law it follows is in the hit's profile)")))
         ),
@@ -340,7 +350,9 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             pl.when(pl.col("_aeo").is_not_null()).then(_reason("aeo", "AEO", pl.format("trusted operator: {}", "_aeo")))
         )
     )
-    return frame.drop("_aeo", "_draw", "_drawn", "_mandatory", "_rank", "_why", "_proven", "_combination", "signals")
+    return frame.drop(
+        "_aeo", "_draw", "_drawn", "_mandatory", "_standing", "_rank", "_why", "_proven", "_combination", "signals"
+    )
 
 
 def _enough_to_measure(unproven: pl.DataFrame, batch: pl.DataFrame, context: Context,

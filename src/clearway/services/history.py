@@ -12,6 +12,8 @@
 - how far the day's capacity is used: consignments of the as-of day decided, and stopped, before the batch
   (counted in the store at most every `UNIT_VALUES_TTL`, and kept current in between by `count_decided`),
   and the expected values of the day's discretionary stops so far (this process's, kept in memory);
+- the batch's consignments stopped for a control before their filer amended them or filed them again (a stop
+  stands while the new filing still asks for one);
 - partners' risk alerts, the batch's parties they name, and authorised-operator lists by status date
   (`services/cooperation.py`, read at most every minute).
 
@@ -125,7 +127,9 @@ class HistoryGatherer:
             return History()
         batch = {r.key for r in rows}
         annual = sorted({c for r in self.app.revenue.rules.rules if r.intermediary_annual for c in r.countries})
-        parcels, offenders, assessed, exports, filings, loading = kept.of_batch(self.app.store.engine, rows, annual)
+        parcels, offenders, assessed, exports, filings, loading, stopped_before = kept.of_batch(
+            self.app.store.engine, rows, annual
+        )
         operators, alerts, alert_parties = partner_history(self.app, rows)
         decided, stopped = self.day_so_far(as_of, batch)
         hit_rates, combinations = self.records(as_of)
@@ -147,7 +151,8 @@ class HistoryGatherer:
                        day_explored_by=explored_by,
                        yesterday=yesterday, day_mandatory=mandatory, yesterday_mandatory=yesterday_mandatory,
                        operators=operators, alerts=alerts,
-                       alert_parties=alert_parties, filings=filings, loading=loading)  # fmt: skip
+                       alert_parties=alert_parties, filings=filings, loading=loading,
+                       stopped_before=stopped_before)  # fmt: skip
 
     def day_so_far(self, as_of: dt.datetime, batch: set[str]) -> tuple[int, int]:
         """Consignments of the as-of day decided, and stopped, before the batch."""

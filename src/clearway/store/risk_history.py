@@ -71,16 +71,41 @@ def received_by(rows: Sequence[BatchRow]) -> dt.datetime:
 
 def of_batch(
     engine: sa.Engine, rows: Sequence[BatchRow], annual: Sequence[str]
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The batch's parcels, offenders, assessed, exports, filings and loading frames, read in one go."""
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, frozenset[str]]:
+    """The batch's parcels, offenders, assessed, exports, filings and loading frames, and its consignments
+    stopped before they were filed again, read in one go."""
     batch = {r.key for r in rows}
     documents = sorted({r.consignment.transport_document.id for r in rows})
     with engine.connect() as conn:
         return (
             parcels(conn, rows, batch), offenders(conn, rows, batch), assessed(conn, rows, batch, annual),
             exports_for(conn, documents), filings(conn, rows, batch),
-            pl.DataFrame(loading_of(conn, documents), schema=LOADING, orient="row"),
+            pl.DataFrame(loading_of(conn, documents), schema=LOADING, orient="row"), stopped_before(conn, rows),
         )  # fmt: skip
+
+
+STOPS = ("yellow", "red")
+
+
+def stopped_before(conn: sa.Connection, rows: Sequence[BatchRow]) -> frozenset[str]:
+    """The batch's consignments whose parcel its filer had stopped for a control when it filed them again: an
+    amended filing last decided on a stop lane (an amendment leaves the lane as decided until the new decision),
+    or a new filing of a transport document whose earlier filing by the same filer was withdrawn on a stop lane.
+    """
+    c = t.consignments.c
+    keys = [r.key for r in rows]
+    amended = {
+        cid for chunk in chunked(keys)
+        for (cid,) in conn.execute(sa.select(c.id).where(c.id.in_(chunk), c.version > 1, c.lane.in_(STOPS)))
+    }  # fmt: skip
+    by_filing = {(r.submitter, r.consignment.transport_document.id): r.key for r in rows if r.key not in amended}
+    withdrawn = sa.select(c.submitter, c.transport_document_id).where(c.status == "invalidated", c.lane.in_(STOPS))
+    refiled = {
+        by_filing[(filer, document)] for chunk in chunked(sorted({d for _, d in by_filing}))
+        for filer, document in conn.execute(withdrawn.where(c.transport_document_id.in_(chunk)))
+        if (filer, document) in by_filing
+    }  # fmt: skip
+    return frozenset(amended | refiled)
 
 
 def filings(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
