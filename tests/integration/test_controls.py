@@ -173,3 +173,26 @@ def test_a_stop_is_not_drawn_again_by_amending_or_refiling_the_parcel(service: S
     assert s.submit([answered], key="d5").json()["results"][0]["outcome"] == "amended"
     final = case(s, amended)
     assert final["meta"]["status"] in ("released", "assessed"), final["decision"]
+
+
+def test_a_carriers_filing_that_would_stop_a_parcel_released_before_it_came_is_not_dropped(service: Service) -> None:
+    # a platform's filing of an express parcel was released at assessment (before arrival); the carrier then
+    # filed the same parcel as a stun gun, a stop with a police referral: the filing joined the released dossier
+    # and nothing else happened, no referral, no officer's queue
+    s = service
+    doc = parcel("REL-1", "Cotton T-shirt, men, printed") | {"channel": "express"}
+    lead = registration(s.submit([doc], key="r1"))
+    assert case(s, lead)["meta"]["status"] == "released"
+    weapon = parcel("REL-1-C", "Stun gun 50000V with holster", "930400") | {"channel": "express",
+                                                                          "transport_document": doc["transport_document"]}  # fmt: skip
+    joined = registration(s.submit([weapon], who=s.beta, key="r2"))
+    after = case(s, lead)
+    assert (after["meta"]["status"], after["meta"]["lane"]) == ("released", "blue")  # post-release control
+    assert [(r["kind"], r["agency"], r["state"]) for r in after["referrals"]] == [("oga", "police", "open")]
+    moved = after["events"][-1]
+    assert moved["type"] == "rerouted" and moved["data"]["by"] == "transport_filing"
+    queue = s.client.get("/v1/officer/audit-queue", headers=s.officer).json()
+    assert queue[0]["id"] == lead and queue[0]["why"] == "blue lane"
+    carrier_view = s.client.get(f"/v1/consignments/{joined}", headers=s.beta).json()
+    assert carrier_view["status"] == "released" and "lane" not in carrier_view  # it follows; it sees no lane
+    assert s.app.ledger.audit() == []

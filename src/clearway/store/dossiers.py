@@ -178,15 +178,59 @@ def escalate(
     actor: str,
 ) -> bool:
     """A transport operator's filing that joined `lead`'s dossier would stop the parcel: the dossier is held
-    on the stricter lane, with that filing's referrals opened on the lead. Only a dossier not yet released
-    (assessed, held, waiting for a full declaration) is held; for one released or ended the filing's
+    on the stricter lane, with that filing's referrals opened on the lead, while it is not yet released
+    (assessed, held, waiting for a full declaration). One released already (at assessment, before it arrived)
+    is not held again: it goes to post-release control (`after_release`). For one that ended, the filing's
     reasons stay for the officer to read. Returns whether the dossier was held."""
-    c, r = t.consignments.c, t.referrals.c
+    c = t.consignments.c
     found = conn.execute(sa.select(c.status, c.lane).where(c.id == lead)).first()
+    if found is not None and found.status == "released":
+        after_release(conn, lead, found.lane, lane, referrals, at, recorded, actor)
+        return False
     if found is None or found.status not in ("assessed", "held", "full_declaration_required"):
         return False
     rank = {name: i for i, name in enumerate(LANES)}
     stricter = max((found.lane or "green", lane), key=lambda x: rank.get(x, 0))
+    new = _open_referrals(conn, lead, referrals, at, recorded)
+    if stricter == found.lane and found.status == "held" and not new:
+        return True
+    conn.execute(t.consignments.update().where(c.id == lead).values(status="held", lane=stricter, updated_at=at))
+    facts = {"lane": stricter, "referrals": [kind for kind, _ in new], "by": "transport_filing"}
+    recorded.add(lead, "held", actor, at, {"status": "held"} | facts)
+    return True
+
+
+def after_release(
+    conn: sa.Connection,
+    lead: str,
+    lead_lane: str | None,
+    lane: str,
+    referrals: Sequence[tuple[str, str | None]],
+    at: dt.datetime,
+    recorded: EventBatch,
+    actor: str,
+) -> None:
+    """A transport operator's filing would stop a parcel whose dossier was released before it came: the goods
+    are in free circulation and nothing holds them, but what the carrier's data shows is not dropped. A stop
+    for customs puts the dossier on the blue lane (post-release control: the audit queue takes blue-lane
+    parcels first, UCC art. 48), and the referrals for other bodies (another agency, do-not-load, screening,
+    the carrier) are opened on it; a request for information, which asks the filer before release, is not."""
+    c = t.consignments.c
+    new = _open_referrals(conn, lead, [(k, a) for k, a in referrals if k != "rfi"], at, recorded)
+    audit = lane in ("yellow", "red") and lead_lane != "blue"
+    if not new and not audit:
+        return
+    if audit:
+        conn.execute(t.consignments.update().where(c.id == lead).values(lane="blue", updated_at=at))
+    facts = {"lane": "blue" if audit else lead_lane, "referrals": [kind for kind, _ in new], "by": "transport_filing"}
+    recorded.add(lead, "rerouted", actor, at, {"status": "released"} | facts)
+
+
+def _open_referrals(
+    conn: sa.Connection, lead: str, referrals: Sequence[tuple[str, str | None]], at: dt.datetime, recorded: EventBatch
+) -> list[tuple[str, str | None]]:
+    """Opens on `lead` those of `referrals` (kind, agency) not open on it already; returns them."""
+    r = t.referrals.c
     open_now = {(row.kind, row.agency) for row in conn.execute(
         sa.select(r.kind, r.agency).where(r.consignment_id == lead, r.state == "open"))}  # fmt: skip
     new = [(kind, agency) for kind, agency in dict.fromkeys(referrals) if (kind, agency) not in open_now]
@@ -194,12 +238,7 @@ def escalate(
         conn.execute(t.referrals.insert(), [
             {"id": recorded.next_id(), "consignment_id": lead, "kind": kind, "agency": agency, "state": "open",
              "opened_at": at} for kind, agency in new])  # fmt: skip
-    if stricter == found.lane and found.status == "held" and not new:
-        return True
-    conn.execute(t.consignments.update().where(c.id == lead).values(status="held", lane=stricter, updated_at=at))
-    facts = {"lane": stricter, "referrals": [kind for kind, _ in new], "by": "transport_filing"}
-    recorded.add(lead, "held", actor, at, {"status": "held"} | facts)
-    return True
+    return new
 
 
 def under_control(conn: sa.Connection, consignment_ids: Sequence[str]) -> set[str]:
