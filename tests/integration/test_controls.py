@@ -183,8 +183,8 @@ def test_a_carriers_filing_that_would_stop_a_parcel_released_before_it_came_is_n
     doc = parcel("REL-1", "Cotton T-shirt, men, printed") | {"channel": "express"}
     lead = registration(s.submit([doc], key="r1"))
     assert case(s, lead)["meta"]["status"] == "released"
-    weapon = parcel("REL-1-C", "Stun gun 50000V with holster", "930400") | {"channel": "express",
-                                                                          "transport_document": doc["transport_document"]}  # fmt: skip
+    weapon = parcel("REL-1-C", "Stun gun 50000V with holster", "930400")
+    weapon |= {"channel": "express", "transport_document": doc["transport_document"]}
     joined = registration(s.submit([weapon], who=s.beta, key="r2"))
     after = case(s, lead)
     assert (after["meta"]["status"], after["meta"]["lane"]) == ("released", "blue")  # post-release control
