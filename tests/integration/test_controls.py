@@ -163,7 +163,8 @@ def test_a_stop_is_not_drawn_again_by_amending_or_refiling_the_parcel(service: S
     gone = s.client.post(f"/v1/consignments/{withdrawn}/invalidate", json={"note": "wrong reference"},
                          headers=s.alpha)  # fmt: skip
     assert gone.status_code == 200, gone.text  # a request for information does not bar withdrawing (art. 174)
-    again = parcel("STD-2-BIS", "goods") | {"transport_document": parcel("STD-2", "x")["transport_document"]}
+    again = parcel("STD-2-BIS", "Cotton T-shirt, men, printed")  # filed anew: the stop stands, whatever it says
+    again["transport_document"] = parcel("STD-2", "x")["transport_document"]
     refiled = registration(s.submit([again], key="d4"))
     anew = case(s, refiled)
     assert (anew["meta"]["status"], anew["decision"]["lane"]) == ("held", "yellow")

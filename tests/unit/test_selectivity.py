@@ -385,15 +385,22 @@ def test_a_stop_made_before_the_filing_was_amended_stands_whatever_the_capacity(
     what asked for the stop goes as any other."""
     rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
     wanted: dict[str, Ask | list[Ask]] = {"k000": ("yellow", "rfi", 30.0), "k001": ("yellow", None, 90.0)}
-    full = History(day_decided=900, day_stopped=20, day_candidates=(5.0,) * 20, stopped_before=frozenset({"k000"}))
+    full = History(
+        day_decided=900, day_stopped=20, day_candidates=(5.0,) * 20, stopped_before={"k000": ("yellow", False)}
+    )
     out = decide(rows, wanted, settings(capacity_yellow=0.02), full)
     lanes = dict(zip(out["key"], out["lane"], strict=True))
     assert (lanes["k000"], lanes["k001"]) == ("yellow", "blue")
     standing = out.filter(pl.col("key") == "k000").row(0, named=True)
     assert standing["reasons"][-1]["code"] == "STANDING" and not standing["discretionary"]
     assert standing["referrals"] == ["rfi"]
-    room = History(day_decided=900, day_stopped=18, day_candidates=(5.0,) * 18, stopped_before=frozenset({"k000"}))
+    room = History(
+        day_decided=900, day_stopped=18, day_candidates=(5.0,) * 18, stopped_before={"k000": ("yellow", False)}
+    )
     both = decide(rows, wanted, settings(capacity_yellow=0.02), room)  # 20 for 1,000: the standing stop takes one
     assert both.filter(pl.col("lane") == "yellow")["key"].to_list() == ["k000", "k001"]
     answered = decide(rows, {"k001": ("yellow", None, 90.0)}, settings(capacity_yellow=0.02), full)
     assert answered.filter(pl.col("key") == "k000")["lane"][0] == "green"  # nothing asks for a stop any more
+    anew = History(day_decided=900, day_stopped=20, day_candidates=(5.0,) * 20, stopped_before={"k000": ("red", True)})
+    refiled = decide(rows, {"k001": ("yellow", None, 90.0)}, settings(capacity_yellow=0.02), anew).row(0, named=True)
+    assert (refiled["lane"], refiled["reasons"][-1]["code"]) == ("red", "STANDING")  # withdrawn and filed anew

@@ -177,5 +177,6 @@ class History:
     filings: pl.DataFrame = field(default_factory=lambda: _empty(FILINGS))
     loading: pl.DataFrame = field(default_factory=lambda: _empty(LOADING))
     alert_parties: pl.DataFrame = field(default_factory=lambda: _empty(ALERT_PARTIES))
-    stopped_before: frozenset[str] = frozenset()  # the batch's consignments already stopped (yellow or red) when
-    # their filer amended them, or withdrew and filed them again: a stop their new filing still asks for stands
+    stopped_before: dict[str, tuple[str, bool]] = field(default_factory=dict)  # the batch's consignments already
+    # stopped when their filer filed them again: the lane they were stopped on, and whether they were withdrawn and
+    # filed anew (else amended). An amended one keeps a stop its new filing still asks for; one filed anew keeps it

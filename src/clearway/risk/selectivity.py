@@ -26,10 +26,11 @@
   is kept for the mandatory stops still to come that day (at today's rate, early on yesterday's, and for
   their spread and the random sample's), so that the stops a batch spends do not leave the day over
   capacity when they come. The capacity is in whole stops at or under the day's share.
-- A stop stands once made: a parcel stopped for a control whose filer amends it, or withdraws it and files it
-  again (the same transport document), keeps its stop while the new filing still asks for one, whatever the
-  day's capacity has left (`History.stopped_before`). An amendment answers a control by removing what asked
-  for it; otherwise a trivial amendment late in a full day drew it again and released it for audit.
+- A stop stands once made, whatever the day's capacity has left (`History.stopped_before`): a parcel stopped
+  for a control whose filer amends it keeps its stop while the amended filing still asks for one (an
+  amendment answers a control by removing what asked for it; a trivial one late in a full day drew it again
+  and released it for audit); one its filer withdrew and filed anew (the same transport document) keeps it
+  whatever the new filing asks, on the lane it was stopped on (a random selection, too, is not drawn again).
 - A keyed hash draws the random sample among all parcels, whatever their risk (so that it estimates the
   non-compliance of all traffic, not of what the rules let through); a parcel drawn is stopped and
   inspected even if it would have been released. AEO operators, at home or mutually recognised, get a
@@ -260,10 +261,13 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         pl.col("key").map_elements(lambda k: _draw(k, settings.seed), return_dtype=pl.Float64).alias("_draw"),
     )
     stop = pl.col("lane").is_in(["yellow", "red"])
-    stopped_before = list(context.history.stopped_before)
+    before = context.history.stopped_before
+    amended = [key for key, (_, anew) in before.items() if not anew]
+    refiled = {key: lane for key, (lane, anew) in before.items() if anew}
     frame = frame.with_columns(
         (stop & pl.col("mandatory")).alias("_mandatory"),
-        (stop & ~pl.col("mandatory") & pl.col("key").is_in(stopped_before)).alias("_standing"),
+        (~(stop & pl.col("mandatory")) & ((stop & pl.col("key").is_in(amended)) | pl.col("key").is_in(list(refiled))))
+        .alias("_standing"),
         (pl.col("expected_value") * pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_score_factor)
          .otherwise(1.0)).alias("_rank"),
     )  # fmt: skip
@@ -312,6 +316,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         # it: then green, held for that body alone, as a parcel whose only hits were that body's would be (a
         # yellow lane would send it to customs' inspectors, whose capacity it was just released from)
         pl.when(released & ~holding).then(pl.lit("blue")).when(released).then(pl.lit("green"))
+        .when(pl.col("_standing") & ~stop)
+        .then(pl.col("key").replace_strict(refiled, default="yellow", return_dtype=pl.String))
         .when(drawn & ~stop).then(pl.lit("yellow")).otherwise(pl.col("lane"))
         .alias("lane"),
         pl.when(released).then(pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)))
@@ -335,8 +341,9 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
                 f"mandatory stop kept: this batch's {mandatory} mandatory stops alone exceed the {max(capacity, 0)} "
                 "stops the day's capacity has left")))
             .when(pl.col("_standing") & ~drawn).then(_reason("selectivity", "STANDING", pl.lit(
-                "stopped for a control before its filer filed it again, and the new filing still asks for one: the "
-                "stop stands (amending or withdrawing a filing answers a control; it does not draw it again)")))
+                "stopped for a control before its filer filed it again: the stop stands (an amendment answers a "
+                "control by removing what asked for it; withdrawing the parcel and filing it anew does not draw it "
+                "again)")))
             .when(pl.col("_mandatory")).then(_reason("selectivity", "MANDATORY", pl.lit(
                 "mandatory stop, kept whatever the capacity (the law it follows is in the hit's profile)")))
         ),

@@ -71,7 +71,9 @@ def received_by(rows: Sequence[BatchRow]) -> dt.datetime:
 
 def of_batch(
     engine: sa.Engine, rows: Sequence[BatchRow], annual: Sequence[str]
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, frozenset[str]]:
+) -> tuple[
+    pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, tuple[str, bool]]
+]:
     """The batch's parcels, offenders, assessed, exports, filings and loading frames, and its consignments
     stopped before they were filed again, read in one go."""
     batch = {r.key for r in rows}
@@ -87,25 +89,27 @@ def of_batch(
 STOPS = ("yellow", "red")
 
 
-def stopped_before(conn: sa.Connection, rows: Sequence[BatchRow]) -> frozenset[str]:
-    """The batch's consignments whose parcel its filer had stopped for a control when it filed them again: an
-    amended filing last decided on a stop lane (an amendment leaves the lane as decided until the new decision),
-    or a new filing of a transport document whose earlier filing by the same filer was withdrawn on a stop lane.
-    """
+def stopped_before(conn: sa.Connection, rows: Sequence[BatchRow]) -> dict[str, tuple[str, bool]]:
+    """The batch's consignments whose parcel was stopped for a control when its filer filed it again, each with
+    the lane it was stopped on and whether it was filed anew: an amended filing last decided on a stop lane (an
+    amendment leaves the lane as decided until the new decision), or a new filing of a transport document whose
+    earlier filing by the same filer was withdrawn on a stop lane."""
     c = t.consignments.c
     keys = [r.key for r in rows]
-    amended = {
-        cid for chunk in chunked(keys)
-        for (cid,) in conn.execute(sa.select(c.id).where(c.id.in_(chunk), c.version > 1, c.lane.in_(STOPS)))
-    }  # fmt: skip
-    by_filing = {(r.submitter, r.consignment.transport_document.id): r.key for r in rows if r.key not in amended}
-    withdrawn = sa.select(c.submitter, c.transport_document_id).where(c.status == "invalidated", c.lane.in_(STOPS))
-    refiled = {
-        by_filing[(filer, document)] for chunk in chunked(sorted({d for _, d in by_filing}))
-        for filer, document in conn.execute(withdrawn.where(c.transport_document_id.in_(chunk)))
-        if (filer, document) in by_filing
-    }  # fmt: skip
-    return frozenset(amended | refiled)
+    found: dict[str, tuple[str, bool]] = {}
+    for chunk in chunked(keys):
+        query = sa.select(c.id, c.lane).where(c.id.in_(chunk), c.version > 1, c.lane.in_(STOPS))
+        found |= {str(cid): (str(lane), False) for cid, lane in conn.execute(query)}
+    by_filing = {(r.submitter, r.consignment.transport_document.id): r.key for r in rows if r.key not in found}
+    withdrawn = sa.select(c.submitter, c.transport_document_id, c.lane).where(
+        c.status == "invalidated", c.lane.in_(STOPS)
+    )
+    for chunk in chunked(sorted({document for _, document in by_filing})):
+        for filer, document, lane in conn.execute(withdrawn.where(c.transport_document_id.in_(chunk))):
+            key = by_filing.get((filer, document))
+            if key is not None and found.get(key, ("", True))[0] != "red":  # the stricter, if withdrawn twice
+                found[key] = (str(lane), True)
+    return found
 
 
 def filings(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
