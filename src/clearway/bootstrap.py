@@ -17,6 +17,7 @@ from clearway.revenue.packaged import load_revenue
 from clearway.revenue.stage import RevenueStage
 from clearway.risk import ProfileSet, RuleStage, parse_profiles
 from clearway.risk.alerts import AlertDetector
+from clearway.risk.amendments import AmendedValueDetector
 from clearway.risk.classification import MisclassificationDetector
 from clearway.risk.detectors import (
     BrandFloor,
@@ -173,6 +174,7 @@ def build_pipeline(
             SplitShipmentDetector(revenue.rules),
             CounterfeitDetector(load_brand_floors(), revenue.rates),
             UndervaluationDetector(revenue.rates),
+            AmendedValueDetector(revenue.rules),
             MisclassificationDetector(),
             RepeatOffenderDetector(),
             ExportMismatchDetector(revenue.rates),

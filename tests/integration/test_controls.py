@@ -197,3 +197,23 @@ def test_a_carriers_filing_that_would_stop_a_parcel_released_before_it_came_is_n
     carrier_view = s.client.get(f"/v1/consignments/{joined}", headers=s.beta).json()
     assert carrier_view["status"] == "released" and "lane" not in carrier_view  # it follows; it sees no lane
     assert s.app.ledger.audit() == []
+
+
+def test_lowering_the_value_out_of_a_stop_asks_for_proof_of_the_price(service: Service) -> None:
+    # a parcel held at EUR 400 (an IOSS number above the EUR 150 ceiling) was amended to EUR 140 and released
+    # with no question asked: the stop's reason had gone, and undervaluation with it
+    s = service
+    doc = parcel("VAL-1", "Bluetooth headphones, wireless", "851830")
+    doc["items"][0]["unit_price"] = "400.00"
+    cid = registration(s.submit([doc], key="v1"))
+    assert case(s, cid)["meta"]["status"] == "held"
+    for step, price in enumerate(("300.00", "140.00")):  # in two steps: compared with the highest before
+        doc["items"][0]["unit_price"] = price
+        assert s.submit([doc], key=f"v{step + 2}").json()["results"][0]["outcome"] == "amended"
+    after = case(s, cid)
+    assert (after["meta"]["status"], after["meta"]["version"], after["decision"]["lane"]) == ("held", 3, "yellow")
+    lowered = next(r for r in after["decision"]["reasons"] if r["code"] == "DET-VALUE-LOWERED")
+    assert lowered["message"].startswith("amended from 400.0 to 140.0 EUR (65% lower), under the 150.0 EUR")
+    assert ("rfi", "open") in {(r["kind"], r["state"]) for r in after["referrals"]}
+    mine = s.client.get(f"/v1/consignments/{cid}", headers=s.alpha).json()
+    assert "DET-VALUE-LOWERED" not in str(mine) and mine["status"] == "held"  # the filer sees no rule

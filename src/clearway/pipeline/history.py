@@ -116,6 +116,12 @@ FILINGS: dict[str, pl.DataType] = {
 }
 """The other filings of the batch's parcels (same transport document, another filer), still open."""
 
+AMENDED: dict[str, pl.DataType] = {
+    "key": pl.String(),  # an amended consignment of the batch
+    "earlier": pl.Float64(),  # the highest intrinsic value its earlier versions declared, in the batch's currency
+}
+"""What the batch's amended consignments declared before (versions in another currency are left out)."""
+
 LOADING: dict[str, pl.DataType] = {
     "transport_document_id": pl.String(),
     "master": pl.String(),  # the air master waybill that lists the parcel
@@ -177,6 +183,7 @@ class History:
     filings: pl.DataFrame = field(default_factory=lambda: _empty(FILINGS))
     loading: pl.DataFrame = field(default_factory=lambda: _empty(LOADING))
     alert_parties: pl.DataFrame = field(default_factory=lambda: _empty(ALERT_PARTIES))
+    amended: pl.DataFrame = field(default_factory=lambda: _empty(AMENDED))
     stopped_before: dict[str, tuple[str, bool]] = field(default_factory=dict)  # the batch's consignments already
     # stopped when their filer filed them again: the lane they were stopped on, and whether they were withdrawn and
     # filed anew (else amended). An amended one keeps a stop its new filing still asks for; one filed anew keeps it

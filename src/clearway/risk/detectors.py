@@ -39,6 +39,16 @@ def usd_rates(rates: ExchangeRates, currencies: list[str], day: dt.date) -> dict
     return found
 
 
+def relief_thresholds(rules: RuleBook, countries: list[str], day: dt.date) -> dict[str, tuple[str, Decimal]]:
+    """Destination -> (currency, duty relief threshold) of its general rule on `day`, where it has one."""
+    found = {}
+    for country in countries:
+        general = [r for r in rules.for_country(country, day) if r.when.specificity == 0]
+        if general and general[0].duty_threshold:
+            found[country] = (general[0].threshold_currency, general[0].duty_threshold)
+    return found
+
+
 def detector_hits(
     frame: pl.DataFrame, code: str, lane: str, referral: str | None, weight: float, domain: Domain
 ) -> pl.DataFrame:
@@ -56,19 +66,12 @@ class SplitShipmentDetector:
     rules: RuleBook
     name: str = "split_shipments"
 
-    def thresholds(self, countries: list[str], day: dt.date) -> dict[str, tuple[str, Decimal]]:
-        """Destination -> (currency, duty relief threshold) of its general rule on `day`, where it has one."""
-        found = {}
-        for country in countries:
-            general = [r for r in self.rules.for_country(country, day) if r.when.specificity == 0]
-            if general and general[0].duty_threshold:
-                found[country] = (general[0].threshold_currency, general[0].duty_threshold)
-        return found
-
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
         if batch.height + context.history.parcels.height < 2:
             return StageOutput(no_hits())  # a split takes two parcels at least
-        thresholds = self.thresholds(batch["destination_country"].unique().to_list(), context.as_of.date())
+        thresholds = relief_thresholds(
+            self.rules, batch["destination_country"].unique().to_list(), context.as_of.date()
+        )
         if batch.is_empty() or not thresholds:
             return StageOutput(no_hits())
         limits = pl.DataFrame(

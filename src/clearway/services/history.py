@@ -127,9 +127,7 @@ class HistoryGatherer:
             return History()
         batch = {r.key for r in rows}
         annual = sorted({c for r in self.app.revenue.rules.rules if r.intermediary_annual for c in r.countries})
-        parcels, offenders, assessed, exports, filings, loading, stopped_before = kept.of_batch(
-            self.app.store.engine, rows, annual
-        )
+        stored = kept.of_batch(self.app.store.engine, rows, annual)
         operators, alerts, alert_parties = partner_history(self.app, rows)
         decided, stopped = self.day_so_far(as_of, batch)
         hit_rates, combinations = self.records(as_of)
@@ -144,15 +142,15 @@ class HistoryGatherer:
         yesterday = (before[1], before[2]) if before and known else None
         yesterday_mandatory = before[3] / before[1] if before and known else None
         unit_values, declared_values = self.unit_values(as_of)
-        return History(parcels=parcels, offenders=offenders, unit_values=unit_values,
-                       declared_values=declared_values, assessed=assessed,
-                       exports=exports, hit_rates=hit_rates, combinations=combinations, day_decided=decided,
+        return History(parcels=stored.parcels, offenders=stored.offenders, unit_values=unit_values,
+                       declared_values=declared_values, assessed=stored.assessed,
+                       exports=stored.exports, hit_rates=hit_rates, combinations=combinations, day_decided=decided,
                        day_stopped=stopped, day_candidates=pool, day_explored=explored,
                        day_explored_by=explored_by,
                        yesterday=yesterday, day_mandatory=mandatory, yesterday_mandatory=yesterday_mandatory,
                        operators=operators, alerts=alerts,
-                       alert_parties=alert_parties, filings=filings, loading=loading,
-                       stopped_before=stopped_before)  # fmt: skip
+                       alert_parties=alert_parties, filings=stored.filings, loading=stored.loading,
+                       amended=stored.amended, stopped_before=stored.stopped_before)  # fmt: skip
 
     def day_so_far(self, as_of: dt.datetime, batch: set[str]) -> tuple[int, int]:
         """Consignments of the as-of day decided, and stopped, before the batch."""

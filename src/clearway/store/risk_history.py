@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import polars as pl
 import sqlalchemy as sa
 
 from clearway.pipeline import BatchRow
-from clearway.pipeline.history import ASSESSED, FILINGS, LOADING, OFFENDERS, PARCELS
+from clearway.pipeline.history import AMENDED, ASSESSED, FILINGS, LOADING, OFFENDERS, PARCELS
 from clearway.store import tables as t
 from clearway.store.bulk import as_utc, chunked
 from clearway.store.cooperation import exports_for
@@ -69,38 +69,56 @@ def received_by(rows: Sequence[BatchRow]) -> dt.datetime:
     return max(as_utc(r.received_at) for r in rows)
 
 
-def of_batch(
-    engine: sa.Engine, rows: Sequence[BatchRow], annual: Sequence[str]
-) -> tuple[
-    pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, tuple[str, bool]]
-]:
-    """The batch's parcels, offenders, assessed, exports, filings and loading frames, and its consignments
-    stopped before they were filed again, read in one go."""
+class Kept(NamedTuple):
+    """What the store holds of one batch's history (`of_batch`)."""
+
+    parcels: pl.DataFrame
+    offenders: pl.DataFrame
+    assessed: pl.DataFrame
+    exports: pl.DataFrame
+    filings: pl.DataFrame
+    loading: pl.DataFrame
+    amended: pl.DataFrame
+    stopped_before: dict[str, tuple[str, bool]]
+
+
+def of_batch(engine: sa.Engine, rows: Sequence[BatchRow], annual: Sequence[str]) -> Kept:
+    """The batch's history that the store holds, read in one go."""
     batch = {r.key for r in rows}
     documents = sorted({r.consignment.transport_document.id for r in rows})
     with engine.connect() as conn:
-        return (
+        amended = amended_in(conn, rows)
+        return Kept(
             parcels(conn, rows, batch), offenders(conn, rows, batch), assessed(conn, rows, batch, annual),
             exports_for(conn, documents), filings(conn, rows, batch),
-            pl.DataFrame(loading_of(conn, documents), schema=LOADING, orient="row"), stopped_before(conn, rows),
+            pl.DataFrame(loading_of(conn, documents), schema=LOADING, orient="row"),
+            earlier_values(conn, rows, list(amended)), stopped_before(conn, rows, amended),
         )  # fmt: skip
 
 
 STOPS = ("yellow", "red")
 
 
-def stopped_before(conn: sa.Connection, rows: Sequence[BatchRow]) -> dict[str, tuple[str, bool]]:
-    """The batch's consignments whose parcel was stopped for a control when its filer filed it again, each with
-    the lane it was stopped on and whether it was filed anew: an amended filing last decided on a stop lane (an
-    amendment leaves the lane as decided until the new decision), or a new filing of a transport document whose
-    earlier filing by the same filer was withdrawn on a stop lane."""
+def amended_in(conn: sa.Connection, rows: Sequence[BatchRow]) -> dict[str, str | None]:
+    """The batch's amended consignments (a version after the first), each with its lane as last decided (an
+    amendment leaves it so until the new decision)."""
     c = t.consignments.c
-    keys = [r.key for r in rows]
-    found: dict[str, tuple[str, bool]] = {}
-    for chunk in chunked(keys):
-        query = sa.select(c.id, c.lane).where(c.id.in_(chunk), c.version > 1, c.lane.in_(STOPS))
-        found |= {str(cid): (str(lane), False) for cid, lane in conn.execute(query)}
-    by_filing = {(r.submitter, r.consignment.transport_document.id): r.key for r in rows if r.key not in found}
+    found: dict[str, str | None] = {}
+    query = sa.select(c.id, c.lane).where(c.version > 1)
+    for chunk in chunked([r.key for r in rows]):
+        found |= {str(cid): lane for cid, lane in conn.execute(query.where(c.id.in_(chunk)))}
+    return found
+
+
+def stopped_before(
+    conn: sa.Connection, rows: Sequence[BatchRow], amended: dict[str, str | None]
+) -> dict[str, tuple[str, bool]]:
+    """The batch's consignments whose parcel was stopped for a control when its filer filed it again, each with
+    the lane it was stopped on and whether it was filed anew: an amended filing last decided on a stop lane, or
+    a new filing of a transport document whose earlier filing by the same filer was withdrawn on a stop lane."""
+    c = t.consignments.c
+    found = {key: (lane, False) for key, lane in amended.items() if lane in STOPS}
+    by_filing = {(r.submitter, r.consignment.transport_document.id): r.key for r in rows if r.key not in amended}
     withdrawn = sa.select(c.submitter, c.transport_document_id, c.lane).where(
         c.status == "invalidated", c.lane.in_(STOPS)
     )
@@ -110,6 +128,24 @@ def stopped_before(conn: sa.Connection, rows: Sequence[BatchRow]) -> dict[str, t
             if key is not None and found.get(key, ("", True))[0] != "red":  # the stricter, if withdrawn twice
                 found[key] = (str(lane), True)
     return found
+
+
+def earlier_values(conn: sa.Connection, rows: Sequence[BatchRow], amended: Sequence[str]) -> pl.DataFrame:
+    """AMENDED: for each amended consignment of the batch, the highest intrinsic value its earlier versions
+    declared in the currency it declares now."""
+    if not amended:
+        return pl.DataFrame(schema=AMENDED)
+    currency = {r.key: r.consignment.currency for r in rows}
+    c, v = t.consignments.c, t.consignment_versions.c
+    query = sa.select(v.consignment_id, v.body).join(t.consignments, c.id == v.consignment_id)
+    highest: dict[str, Decimal] = {}
+    for chunk in chunked(list(amended)):
+        for cid, body in conn.execute(query.where(v.consignment_id.in_(chunk), v.version < c.version)):
+            doc = _FILED.decode(body)
+            if doc.currency == currency.get(cid):
+                value = sum((i.unit_price * i.quantity for i in doc.items), Decimal(0))
+                highest[cid] = max(value, highest.get(cid, value))
+    return pl.DataFrame({"key": list(highest), "earlier": [float(x) for x in highest.values()]}, schema=AMENDED)
 
 
 def filings(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:

@@ -1,0 +1,72 @@
+"""Amendments that lower the declared value: a risk of their own, whatever the new filing says.
+
+A filer may amend its filing before release (Union Customs Code art. 173(1)), and a request for information
+is answered that way. Lowering the value declared is also how an undervalued parcel gets out of a stop: a
+parcel held at EUR 400 for an IOSS number above the EUR 150 ceiling, amended to EUR 140, was released with
+no question asked. Where customs have reasonable doubts that a declared transaction value is the price paid,
+they ask the declarant for proof of it (Implementing Regulation (EU) 2015/2447 art. 140): `DET-VALUE-LOWERED`
+asks it (yellow lane, request for information) of an amendment that lowers the intrinsic value from above
+the destination's relief threshold to within it, or to `drop` of the highest value declared before or less.
+Pure stage: the earlier values come from `History.amended`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from clearway.pipeline.stage import Context, StageOutput, no_hits
+from clearway.revenue.rules import RuleBook
+from clearway.risk.detectors import detector_hits, relief_thresholds
+
+
+@dataclass(frozen=True)
+class AmendedValueDetector:
+    rules: RuleBook
+    drop: float = 0.5  # lowered to this share of the highest earlier value, or less
+    name: str = "amended_value"
+
+    def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
+        earlier = context.history.amended
+        if earlier.is_empty() or batch.is_empty():
+            return StageOutput(no_hits())
+        frame = batch.select(
+            "key", "destination_country", "currency", pl.col("intrinsic_value").cast(pl.Float64).alias("value")
+        ).join(earlier, on="key")
+        if frame.is_empty():
+            return StageOutput(no_hits())
+        limits = relief_thresholds(self.rules, frame["destination_country"].unique().to_list(), context.as_of.date())
+        frame = frame.join(
+            pl.DataFrame(
+                {
+                    "destination_country": list(limits),
+                    "limit_currency": [currency for currency, _ in limits.values()],
+                    "limit": [float(value) for _, value in limits.values()],
+                },
+                schema={"destination_country": pl.String, "limit_currency": pl.String, "limit": pl.Float64},
+            ),
+            on="destination_country",
+            how="left",
+        )
+        crossed = (
+            (pl.col("currency") == pl.col("limit_currency"))
+            & (pl.col("earlier") > pl.col("limit"))
+            & (pl.col("value") <= pl.col("limit"))
+        )
+        flagged = frame.filter(crossed.fill_null(False) | (pl.col("value") <= self.drop * pl.col("earlier")))
+        if flagged.is_empty():
+            return StageOutput(no_hits())
+        lower = ((1 - pl.col("value") / pl.col("earlier")) * 100).round(0).cast(pl.Int64)
+        message = pl.format(
+            "amended from {} to {} {} ({}% lower){}: proof of the price paid is asked", pl.col("earlier").round(2),
+            pl.col("value").round(2), "currency", lower,
+            pl.when(crossed.fill_null(False))
+            .then(pl.format(", under the {} {} relief threshold", pl.col("limit").round(2), "limit_currency"))
+            .otherwise(pl.lit("")),
+        )  # fmt: skip
+        return StageOutput(
+            detector_hits(
+                flagged.with_columns(message.alias("message")), "DET-VALUE-LOWERED", "yellow", "rfi", 60.0, "fiscal"
+            )  # fmt: skip
+        )
