@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from clearway.store import tables as t
-from tests.conftest import example
+from tests.conftest import example, tracked
 from tests.integration.test_api import Service, registration, service_for
 
 
@@ -217,3 +217,31 @@ def test_lowering_the_value_out_of_a_stop_asks_for_proof_of_the_price(service: S
     assert ("rfi", "open") in {(r["kind"], r["state"]) for r in after["referrals"]}
     mine = s.client.get(f"/v1/consignments/{cid}", headers=s.alpha).json()
     assert "DET-VALUE-LOWERED" not in str(mine) and mine["status"] == "held"  # the filer sees no rule
+
+
+def test_a_declared_return_is_refunded_when_its_carrier_reports_it_left(service: Service) -> None:
+    # the refund of a declared return was recorded as its filing came in: a platform's filing alone gave back
+    # the duty and tax of goods that never left (UCC art. 118(2): provided they are taken out of the territory)
+    s = service
+    sold = parcel("ORIG-1", "Cotton T-shirt, men, printed") | {"channel": "express"}
+    original = registration(s.submit([sold], key="o1"))
+    assert case(s, original)["meta"]["status"] == "released"
+    back = parcel("RET-1", "Cotton T-shirt, men, printed") | {
+        "category": "returned_goods", "original_reference": "ORIG-1", "order": None, "fiscal": None,
+        "dispatch_country": "DE", "destination_country": "CN", "transport_document": tracked("RET-1", "DE"),
+    }  # fmt: skip
+    back = {k: v for k, v in back.items() if v is not None}
+    returned = registration(s.submit([back], key="o2"))
+    assert [e["type"] for e in case(s, original)["events"]].count("refunded") == 0  # filed, not gone
+    assert s.client.post(f"/v1/consignments/{returned}/exit", json={}, headers=s.alpha).status_code == 403
+    carried = registration(s.submit([back | {"reference": "RET-1-C"}], who=s.beta, key="o3"))
+    left = s.client.post(f"/v1/consignments/{carried}/exit", json={"office": "DE004250"}, headers=s.beta)
+    assert left.status_code == 200, left.text
+    assert left.json()["consignment_id"] == carried  # its own filing, not the platform's
+    again = s.client.post(f"/v1/consignments/{carried}/exit", json={}, headers=s.beta)
+    assert again.status_code == 409 and "recorded already" in again.text
+    assert [e["type"] for e in case(s, original)["events"]].count("refunded") == 1
+    assert [e["type"] for e in case(s, returned)["events"]][-1] == "exited"
+    not_a_return = s.client.post(f"/v1/officer/consignments/{original}/exit", json={}, headers=s.officer)
+    assert not_a_return.status_code == 409 and "not a declared return" in not_a_return.text
+    assert s.app.ledger.audit() == []

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from clearway.auth.clients import Principal
 from clearway.bootstrap import App
+from clearway.errors import Forbidden, IllegalTransition
 from clearway.intake import read_bytes
 from clearway.revenue.refunds import RefundRefused
 from clearway.services.clearance import Clearance
@@ -91,7 +92,10 @@ def test_refunds_are_recorded_once_and_logged(app: App) -> None:
     assert sum('"kind":"refunded"' in e for e in logged) == 2
 
 
-def test_a_declared_return_refunds_the_lines_it_sends_back(app: App) -> None:
+def test_a_declared_return_is_refunded_when_it_leaves_not_when_it_is_filed(app: App) -> None:
+    """Repayment for rejected goods is granted provided they are taken out of the customs territory (UCC art.
+    118(2)). The refund was recorded as the return was filed: a filing alone gave the duty and tax back, and
+    took a carrier's parcel out of the VAT it owed under the special arrangements."""
     cid = load(app, original())
     back = example(reference="RETURN-1", category="returned_goods", order=None, fiscal=None,
                    dispatch_country="DE", destination_country="CN", original_reference="ORDER-1")  # fmt: skip
@@ -105,14 +109,32 @@ def test_a_declared_return_refunds_the_lines_it_sends_back(app: App) -> None:
             "origin_country": "CN",
         }
     ]
-    report = ingest(
-        app, "platform-1", read_bytes(msgspec.json.encode(back), "ndjson"), now=lambda: NOW + dt.timedelta(days=3)
-    )
-    assert report.refunds == 1 and report.return_problems == []
+    later = NOW + dt.timedelta(days=3)
+    report = ingest(app, "platform-1", read_bytes(msgspec.json.encode(back), "ndjson"), now=lambda: later)
+    assert report.returns == 1 and report.return_problems == []
+    with app.store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.refunds)).scalar_one() == 0  # not yet
+        returned = str(conn.execute(sa.select(t.consignments.c.id).where(t.consignments.c.reference == "RETURN-1"))
+                       .scalar_one())  # fmt: skip
+    clearance = Clearance(app, now=lambda: later + dt.timedelta(days=1))
+    platform = Principal("platform-1", "platform-1", "platform", None, frozenset())
+    with pytest.raises(Forbidden):  # a platform's word would refund its own parcels
+        clearance.exit(platform, returned, "DE004250")
+    with pytest.raises(IllegalTransition, match="not a declared return"):
+        clearance.exit(OFFICER, cid, "DE004250")
+    done = clearance.exit(OFFICER, returned, "DE004250")
+    assert done["event"] == "exited"
+    with pytest.raises(IllegalTransition, match="recorded already"):
+        clearance.exit(OFFICER, returned, "DE004250")
     with app.store.engine.connect() as conn:
         [row] = conn.execute(sa.select(t.refunds.c.consignment_id, t.refunds.c.refund, t.refunds.c.reason)).all()
+        kinds = conn.execute(sa.select(t.events.c.type).where(t.events.c.consignment_id == returned)).scalars().all()
     assert row.consignment_id == cid and row.reason == "returned as RETURN-1"
     assert [line["item"] for line in json.loads(row.refund)["lines"]] == [0]
+    assert "exited" in kinds and app.ledger.audit() == []  # an amount kept at four places is the same amount
+    with app.store.engine.begin() as conn:  # ... and one changed in the record is found
+        conn.execute(sa.update(t.refunds).values(duty=t.refunds.c.duty + 1))
+    assert any("duty is" in problem and "in the record" in problem for problem in app.ledger.audit())
 
 
 def test_a_return_of_something_never_sent_is_reported(app: App) -> None:
@@ -124,4 +146,4 @@ def test_a_return_of_something_never_sent_is_reported(app: App) -> None:
         {"description": "A phone", "hs_code": "851713", "quantity": 1, "unit_price": "60.00", "origin_country": "CN"}
     ]
     report = ingest(app, "platform-1", read_bytes(msgspec.json.encode(back), "ndjson"), now=lambda: NOW)
-    assert report.refunds == 0 and "was not in ORDER-1" in report.return_problems[0]
+    assert report.returns == 0 and "was not in ORDER-1" in report.return_problems[0]

@@ -226,6 +226,21 @@ class ConsignmentController(Controller):
         done = runtime.clearance.arrive(submitter, consignment_id, data.office)
         return StatusChange(consignment_id, done["after"]["status"])
 
+    @post("/{consignment_id:str}/exit", status_code=200, sync_to_thread=True,
+          summary="Report a declared return's exit: its refund is recorded")  # fmt: skip
+    def exit(
+        self,
+        runtime: NamedDependency[Runtime],
+        submitter: NamedDependency[Principal],
+        consignment_id: FromPath[str],
+        data: JSONBody[ArrivalReport],
+    ) -> StatusChange:
+        """The carrier or post that carries a declared return (`returned_goods`, naming the consignment it
+        sends back) reports that it left the customs territory: the duty and tax of the lines it sends back
+        are refunded on the original, once (Union Customs Code art. 118(2))."""
+        done = runtime.clearance.exit(submitter, consignment_id, data.office)
+        return StatusChange(consignment_id, done["after"]["status"])
+
     @post(
         "/{consignment_id:str}/referrals/{kind:str}/answer",
         status_code=200,

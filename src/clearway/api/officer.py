@@ -88,6 +88,17 @@ class OfficerController(Controller):
     ) -> ActionDone:
         return msgspec.convert(runtime.clearance.arrive(officer, consignment_id, data.office), ActionDone)
 
+    @post("/consignments/{consignment_id:str}/exit", status_code=200, sync_to_thread=True,
+          summary="Record a declared return's exit: its refund is recorded")  # fmt: skip
+    def exit(
+        self,
+        runtime: NamedDependency[Runtime],
+        officer: NamedDependency[Principal],
+        consignment_id: FromPath[str],
+        data: JSONBody[ArrivalReport],
+    ) -> ActionDone:
+        return msgspec.convert(runtime.clearance.exit(officer, consignment_id, data.office), ActionDone)
+
     @post("/consignments/{consignment_id:str}/full-declaration", status_code=200, sync_to_thread=True,
           summary="Transfer a parcel above the low-value ceiling to the full declaration lodged for it")  # fmt: skip
     def full_declaration(

@@ -51,7 +51,7 @@ EventKind = Literal[
     "referral_closed", "referral_answered", "referral_timed_out", "full_declaration_required",
     "transferred_to_full_declaration", "destroyed", "abandoned", "joined_dossier", "dossier_lead",
     "paid", "reassessed", "demand_issued", "refund_due", "refund_paid", "appeal_lodged", "appeal_under_review",
-    "appeal_upheld", "appeal_annulled", "appeal_partly_annulled", "audited",
+    "appeal_upheld", "appeal_annulled", "appeal_partly_annulled", "audited", "exited",
 ]  # fmt: skip
 """What the event log and the ledger record of a consignment."""
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)

@@ -24,6 +24,7 @@ from clearway.model.bounds import storable
 from clearway.model.consignment import Consignment
 from clearway.model.vocabulary import ANSWERABLE, LANES, FindingKind
 from clearway.services import accounts
+from clearway.services.returns import is_return, refund_in, returned_lines
 from clearway.store import cases, dossiers
 from clearway.store.accounts import DEBT, INVALIDATED, NOT_IMPORTED, add_inspection, supersede
 from clearway.store.engine import Connection
@@ -91,6 +92,8 @@ def submitter_facts(data: dict[str, Any]) -> dict[str, Any]:
 
 PRIVATE_FACTS = frozenset({"note"})  # free text may name people: kept in events and audit, never in the ledger
 CARRIER_ROLES = frozenset({"carrier", "postal"})
+NO_EXIT = frozenset({"invalidated", "held", "inspected", "seized", "destroyed", "abandoned"})
+"""Statuses of a declared return whose exit is not recorded: withdrawn, under a control, or gone otherwise."""
 """Submitters that carry parcels, and so may report their arrival."""
 OFFICER_MOVES: dict[str, tuple[Action, str]] = {  # the officer's word -> the lifecycle's action, the event
     "release": ("release", "released"), "seize": ("seize", "seized"),
@@ -390,6 +393,41 @@ class Clearance:
             return {"status": status, "released_at": self.now()} if status != row["status"] else {}
 
         done = self._act(actor, lead, "arrived", change, {"office": office} if office else {})
+        return done | {"consignment_id": consignment_id}  # the caller's own filing, never the lead's id
+
+    def exit(self, actor: Principal, consignment_id: str, office: str | None = None) -> dict[str, Any]:
+        """A declared return (`returned_goods` naming the consignment it sends back) has left the customs
+        territory, reported by the carrier or post that carries it or by an officer: the duty and tax of the
+        lines it sends back are refunded on the original now, once (Union Customs Code art. 118(2): repayment
+        provided the goods are taken out of the customs territory), with the exit's event."""
+        if actor.is_submitter:
+            self._carried_by(actor, consignment_id)
+        elif actor.role == "agency":
+            raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
+        with self.engine.connect() as conn:
+            lead = dossiers.lead_of(conn, consignment_id)  # a carrier's filing of the return: the dossier leaves
+        row = cases.consignment_row(self.engine, lead)
+        if row is None:
+            raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
+        _, returned = self.app.store.consignment(lead)
+        if not is_return(returned):
+            raise IllegalTransition(
+                f"consignment {consignment_id} is not a declared return (category returned_goods, naming the "
+                "consignment it sends back): only a return's exit is reported here"
+            )
+        if row["status"] in NO_EXIT:
+            raise IllegalTransition(f"consignment {consignment_id} is {row['status']}: its exit is not recorded")
+        original, lines = returned_lines(self.app, row["submitter"], returned)
+
+        def guard(conn: Connection) -> None:
+            if cases.has_event(conn, lead, "exited"):
+                raise IllegalTransition(f"the exit of consignment {consignment_id} is recorded already")
+
+        def also(conn: Connection, at: dt.datetime, event_id: str, recorded: EventBatch) -> None:
+            refund_in(conn, self.app, original, lines, on=at.date(), at=at, reason=f"returned as {returned.reference}")
+
+        facts = {"original": original} | ({"office": office} if office else {})
+        done = self._act(actor, lead, "exited", lambda row: {}, facts, also=also, guard=guard)
         return done | {"consignment_id": consignment_id}  # the caller's own filing, never the lead's id
 
     def _carried_by(self, actor: Principal, consignment_id: str) -> None:

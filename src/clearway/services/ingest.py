@@ -21,7 +21,7 @@ from clearway.errors import ClearwayError
 from clearway.intake.submitted import Submitted
 from clearway.pipeline import BatchRow, Context, to_batch
 from clearway.services.history import gather, gatherer
-from clearway.services.returns import refund_return
+from clearway.services.returns import is_return, returned_lines
 from clearway.store import Registration, Store
 from clearway.store import consignments as stored
 from clearway.telemetry import traces
@@ -40,7 +40,7 @@ class IngestReport:
     warnings: Counter[str] = field(default_factory=Counter)
     decisions: list[pl.DataFrame] = field(default_factory=list)
     seconds: float = 0.0
-    refunds: int = 0
+    returns: int = 0  # declared returns checked: each is refunded when its exit is reported
     return_problems: list[str] = field(default_factory=list)
     assessment_failed: int = 0  # consignments set aside because their assessment failed
 
@@ -49,7 +49,7 @@ class IngestReport:
 
     def add(self, done: Isolated) -> None:
         """What an assessment of stored rows did."""
-        self.refunds += done.refunds
+        self.returns += done.returns
         self.return_problems += done.return_problems
         self.decisions.extend(a.summary() for a in done.assessed)
         self.assessment_failed += len(done.failed)
@@ -61,7 +61,7 @@ class IngestReport:
         self.warnings.update(other.warnings)
         self.decisions.extend(other.decisions)
         self.seconds += other.seconds
-        self.refunds += other.refunds
+        self.returns += other.returns
         self.return_problems.extend(other.return_problems)
         self.assessment_failed += other.assessment_failed
 
@@ -72,7 +72,7 @@ class Assessed:
 
     frame: pl.DataFrame
     decisions: pl.DataFrame
-    refunds: int = 0
+    returns: int = 0  # declared returns checked: each is refunded when its exit is reported
     return_problems: list[str] = field(default_factory=list)
 
     def summary(self) -> pl.DataFrame:
@@ -176,11 +176,11 @@ def assess_rows(
             yield
 
     done = Assessed(pl.DataFrame(), pl.DataFrame())
-    for row in rows:
-        if row.consignment.category == "returned_goods" and row.consignment.original_reference:
+    for row in rows:  # a declared return is checked now, and refunded when it leaves (`Clearance.exit`)
+        if is_return(row.consignment):
             try:
-                if refund_return(app, row.submitter, row.consignment, at=as_of) is not None:
-                    done.refunds += 1
+                returned_lines(app, row.submitter, row.consignment)
+                done.returns += 1
             except ClearwayError as exc:
                 done.return_problems.append(f"{row.consignment.reference}: {exc.message}")
     done.frame = to_batch(rows)
@@ -243,8 +243,8 @@ class Isolated:
     failed: dict[str, str] = field(default_factory=dict)  # consignment id -> the error, for officers
 
     @property
-    def refunds(self) -> int:
-        return sum(a.refunds for a in self.assessed)
+    def returns(self) -> int:
+        return sum(a.returns for a in self.assessed)
 
     @property
     def return_problems(self) -> list[str]:

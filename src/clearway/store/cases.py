@@ -30,6 +30,15 @@ def consignment_row(engine: sa.Engine, consignment_id: str) -> dict[str, Any] | 
     return None if row is None else _utc(row)
 
 
+def has_event(conn: sa.Connection, consignment_id: str, kind: str) -> bool:
+    """Whether the consignment's event log holds an event of `kind`."""
+    e = t.events.c
+    return (
+        conn.execute(sa.select(e.id).where(e.consignment_id == consignment_id, e.type == kind).limit(1)).first()
+        is not None
+    )
+
+
 def referred_to(engine: sa.Engine, consignment_id: str, agency: str | None) -> bool:
     """Whether the consignment was referred to this agency."""
     with engine.connect() as conn:

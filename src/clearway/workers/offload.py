@@ -55,7 +55,7 @@ class _Done(msgspec.Struct, array_like=True):
     """What the assessor's process did with a batch: the decision summaries (Arrow IPC) and the counts."""
 
     decisions: bytes
-    refunds: int
+    returns: int
     return_problems: list[str]
     failed: int
 
@@ -97,7 +97,7 @@ def _assess(payload: bytes) -> bytes:
     frames = [a.summary() for a in done.assessed]
     if frames:
         pl.concat(frames, how="vertical_relaxed").write_ipc(summary)
-    return _encode(_Done(summary.getvalue(), done.refunds, done.return_problems, len(done.failed)))
+    return _encode(_Done(summary.getvalue(), done.returns, done.return_problems, len(done.failed)))
 
 
 class Offloaded:
@@ -186,7 +186,7 @@ class Offloaded:
         else:
             if done.decisions:
                 self.report.decisions.append(pl.read_ipc(io.BytesIO(done.decisions)))
-            self.report.refunds += done.refunds
+            self.report.returns += done.returns
             self.report.return_problems += done.return_problems
             self.report.assessment_failed += done.failed
             # signed here, where there is time to spare, not in the assessor's process, whose time every batch
