@@ -92,9 +92,9 @@ def submitter_facts(data: dict[str, Any]) -> dict[str, Any]:
 
 PRIVATE_FACTS = frozenset({"note"})  # free text may name people: kept in events and audit, never in the ledger
 CARRIER_ROLES = frozenset({"carrier", "postal"})
+"""Submitters that carry parcels, and so may report their arrival."""
 NO_EXIT = frozenset({"invalidated", "held", "inspected", "seized", "destroyed", "abandoned"})
 """Statuses of a declared return whose exit is not recorded: withdrawn, under a control, or gone otherwise."""
-"""Submitters that carry parcels, and so may report their arrival."""
 OFFICER_MOVES: dict[str, tuple[Action, str]] = {  # the officer's word -> the lifecycle's action, the event
     "release": ("release", "released"), "seize": ("seize", "seized"),
     "return": ("return_to_sender", "returned_to_sender"), "abandon": ("abandon", "abandoned"),

@@ -17,6 +17,7 @@ import msgspec
 import polars as pl
 import sqlalchemy as sa
 
+from clearway.model.vocabulary import HOLDING_LANES
 from clearway.pipeline import BatchRow
 from clearway.pipeline.history import AMENDED, ASSESSED, FILINGS, LOADING, OFFENDERS, PARCELS
 from clearway.store import tables as t
@@ -96,9 +97,6 @@ def of_batch(engine: sa.Engine, rows: Sequence[BatchRow], annual: Sequence[str])
         )  # fmt: skip
 
 
-STOPS = ("yellow", "red")
-
-
 def amended_in(conn: sa.Connection, rows: Sequence[BatchRow]) -> dict[str, str | None]:
     """The batch's amended consignments (a version after the first), each with its lane as last decided (an
     amendment leaves it so until the new decision)."""
@@ -117,10 +115,10 @@ def stopped_before(
     the lane it was stopped on and whether it was filed anew: an amended filing last decided on a stop lane, or
     a new filing of a transport document whose earlier filing by the same filer was withdrawn on a stop lane."""
     c = t.consignments.c
-    found = {key: (lane, False) for key, lane in amended.items() if lane in STOPS}
+    found = {key: (lane, False) for key, lane in amended.items() if lane in HOLDING_LANES}
     by_filing = {(r.submitter, r.consignment.transport_document.id): r.key for r in rows if r.key not in amended}
     withdrawn = sa.select(c.submitter, c.transport_document_id, c.lane).where(
-        c.status == "invalidated", c.lane.in_(STOPS)
+        c.status == "invalidated", c.lane.in_(sorted(HOLDING_LANES))
     )
     for chunk in chunked(sorted({document for _, document in by_filing})):
         for filer, document, lane in conn.execute(withdrawn.where(c.transport_document_id.in_(chunk))):
