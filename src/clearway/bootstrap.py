@@ -174,7 +174,7 @@ def build_pipeline(
             SplitShipmentDetector(revenue.rules),
             CounterfeitDetector(load_brand_floors(), revenue.rates),
             UndervaluationDetector(revenue.rates),
-            AmendedValueDetector(revenue.rules),
+            AmendedValueDetector(revenue.rules, revenue.rates),
             MisclassificationDetector(),
             RepeatOffenderDetector(),
             ExportMismatchDetector(revenue.rates),

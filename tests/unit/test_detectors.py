@@ -333,17 +333,21 @@ def test_a_declared_routing_that_does_not_run_from_dispatch_to_destination_is_a_
 def test_an_amendment_that_lowers_the_value_under_the_threshold_or_by_half_asks_for_proof_of_the_price() -> None:
     """A parcel held at EUR 400 and amended to EUR 140 was released with no question asked."""
     rules, _ = reference()
-    earlier = pl.DataFrame({"key": ["under", "halved", "typo", "raised", "slight"],
-                            "earlier": [400.0, 120.0, 160.0, 40.0, 100.0]}, schema=AMENDED)  # fmt: skip
+    earlier = pl.DataFrame({"key": ["under", "halved", "typo", "raised", "slight", "dollars", "dollars"],
+                            "earlier_currency": ["EUR"] * 6 + ["USD"],
+                            "earlier": [400.0, 120.0, 160.0, 40.0, 100.0, 90.0, 440.0]}, schema=AMENDED)  # fmt: skip
     rows = [row("under", "140.00"), row("halved", "60.00"), row("typo", "150.00"), row("raised", "60.00"),
-            row("slight", "80.00"), row("new", "10.00")]  # fmt: skip
-    found = AmendedValueDetector(rules).run(to_batch(rows), Context(as_of=DAY, history=History(amended=earlier))).hits
+            row("slight", "80.00"), row("new", "10.00"), row("dollars", "140.00")]  # fmt: skip
+    detector = AmendedValueDetector(rules, RATES)
+    found = detector.run(to_batch(rows), Context(as_of=DAY, history=History(amended=earlier))).hits
     why = dict(zip(found["key"], found["message"], strict=True))
-    assert sorted(why) == ["halved", "typo", "under"]  # 150 is within the relief (<= 150); 80 of 100 is not half
+    assert sorted(why) == ["dollars", "halved", "typo", "under"]  # 150 is within the relief (<= 150); 80 of 100
+    # is not half; USD 440 declared before is EUR 400 (at 1.10): a new currency hides nothing
+    assert why["dollars"].startswith("amended from 400.0 to 140.0 EUR (65% lower), under the 150.0 EUR")
     assert why["under"] == (
         "amended from 400.0 to 140.0 EUR (65% lower), under the 150.0 EUR relief threshold: proof of the price paid "
         "is asked"
     )
     assert why["halved"] == "amended from 120.0 to 60.0 EUR (50% lower): proof of the price paid is asked"
     assert set(found["lane"]) == {"yellow"} and set(found["referral"]) == {"rfi"} and set(found["domain"]) == {"fiscal"}
-    assert AmendedValueDetector(rules).run(to_batch(rows), Context(as_of=DAY)).hits.is_empty()  # nothing amended
+    assert detector.run(to_batch(rows), Context(as_of=DAY)).hits.is_empty()  # nothing amended

@@ -118,9 +118,10 @@ FILINGS: dict[str, pl.DataType] = {
 
 AMENDED: dict[str, pl.DataType] = {
     "key": pl.String(),  # an amended consignment of the batch
-    "earlier": pl.Float64(),  # the highest intrinsic value its earlier versions declared, in the batch's currency
+    "earlier_currency": pl.String(),
+    "earlier": pl.Float64(),  # the highest intrinsic value its earlier versions declared in that currency
 }
-"""What the batch's amended consignments declared before (versions in another currency are left out)."""
+"""What the batch's amended consignments declared before, per currency they declared it in."""
 
 LOADING: dict[str, pl.DataType] = {
     "transport_document_id": pl.String(),

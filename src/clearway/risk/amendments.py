@@ -6,8 +6,9 @@ parcel held at EUR 400 for an IOSS number above the EUR 150 ceiling, amended to 
 no question asked. Where customs have reasonable doubts that a declared transaction value is the price paid,
 they ask the declarant for proof of it (Implementing Regulation (EU) 2015/2447 art. 140): `DET-VALUE-LOWERED`
 asks it (yellow lane, request for information) of an amendment that lowers the intrinsic value from above
-the destination's relief threshold to within it, or to `drop` of the highest value declared before or less.
-Pure stage: the earlier values come from `History.amended`.
+the destination's relief threshold to within it, or to `drop` of the highest value declared before or less
+(a value declared in another currency is converted at the day's indicative rate). Pure stage: the earlier
+values come from `History.amended`.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from dataclasses import dataclass
 import polars as pl
 
 from clearway.pipeline.stage import Context, StageOutput, no_hits
+from clearway.revenue.fx import ExchangeRates
 from clearway.revenue.rules import RuleBook
-from clearway.risk.detectors import detector_hits, relief_thresholds
+from clearway.risk.detectors import detector_hits, relief_thresholds, usd_rates
 
 
 @dataclass(frozen=True)
 class AmendedValueDetector:
     rules: RuleBook
+    rates: ExchangeRates
     drop: float = 0.5  # lowered to this share of the highest earlier value, or less
     name: str = "amended_value"
 
@@ -36,6 +39,24 @@ class AmendedValueDetector:
         ).join(earlier, on="key")
         if frame.is_empty():
             return StageOutput(no_hits())
+        # a value declared before in another currency, at the day's indicative rate: a new currency hides nothing
+        usd = usd_rates(self.rates, sorted({*frame["currency"], *frame["earlier_currency"]}), context.as_of.date())
+        per_usd = {currency: rate for currency, rate in usd.items() if rate > 0}
+        frame = (
+            frame.with_columns(
+                pl.when(pl.col("earlier_currency") == pl.col("currency"))
+                .then(pl.col("earlier"))
+                .otherwise(
+                    pl.col("earlier")
+                    * pl.col("earlier_currency").replace_strict(per_usd, default=None)
+                    / pl.col("currency").replace_strict(per_usd, default=None)
+                )
+                .alias("earlier")
+            )  # fmt: skip
+            .drop_nulls("earlier")
+            .group_by("key", "destination_country", "currency", "value", maintain_order=True)
+            .agg(pl.col("earlier").max())
+        )
         limits = relief_thresholds(self.rules, frame["destination_country"].unique().to_list(), context.as_of.date())
         frame = frame.join(
             pl.DataFrame(

@@ -93,7 +93,7 @@ def of_batch(engine: sa.Engine, rows: Sequence[BatchRow], annual: Sequence[str])
             parcels(conn, rows, batch), offenders(conn, rows, batch), assessed(conn, rows, batch, annual),
             exports_for(conn, documents), filings(conn, rows, batch),
             pl.DataFrame(loading_of(conn, documents), schema=LOADING, orient="row"),
-            earlier_values(conn, rows, list(amended)), stopped_before(conn, rows, amended),
+            earlier_values(conn, list(amended)), stopped_before(conn, rows, amended),
         )  # fmt: skip
 
 
@@ -128,22 +128,21 @@ def stopped_before(
     return found
 
 
-def earlier_values(conn: sa.Connection, rows: Sequence[BatchRow], amended: Sequence[str]) -> pl.DataFrame:
+def earlier_values(conn: sa.Connection, amended: Sequence[str]) -> pl.DataFrame:
     """AMENDED: for each amended consignment of the batch, the highest intrinsic value its earlier versions
-    declared in the currency it declares now."""
+    declared, per currency they declared it in."""
     if not amended:
         return pl.DataFrame(schema=AMENDED)
-    currency = {r.key: r.consignment.currency for r in rows}
     c, v = t.consignments.c, t.consignment_versions.c
     query = sa.select(v.consignment_id, v.body).join(t.consignments, c.id == v.consignment_id)
-    highest: dict[str, Decimal] = {}
+    highest: dict[tuple[str, str], Decimal] = {}
     for chunk in chunked(list(amended)):
         for cid, body in conn.execute(query.where(v.consignment_id.in_(chunk), v.version < c.version)):
             doc = _FILED.decode(body)
-            if doc.currency == currency.get(cid):
-                value = sum((i.unit_price * i.quantity for i in doc.items), Decimal(0))
-                highest[cid] = max(value, highest.get(cid, value))
-    return pl.DataFrame({"key": list(highest), "earlier": [float(x) for x in highest.values()]}, schema=AMENDED)
+            value = sum((i.unit_price * i.quantity for i in doc.items), Decimal(0))
+            highest[(cid, doc.currency)] = max(value, highest.get((cid, doc.currency), value))
+    rows = [(cid, currency, float(value)) for (cid, currency), value in highest.items()]
+    return pl.DataFrame(rows, schema=AMENDED, orient="row")
 
 
 def filings(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
