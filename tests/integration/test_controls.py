@@ -245,3 +245,21 @@ def test_a_declared_return_is_refunded_when_its_carrier_reports_it_left(service:
     not_a_return = s.client.post(f"/v1/officer/consignments/{original}/exit", json={}, headers=s.officer)
     assert not_a_return.status_code == 409 and "not a declared return" in not_a_return.text
     assert s.app.ledger.audit() == []
+
+
+def test_withdrawing_a_parcel_to_file_it_anew_at_a_lower_value_asks_for_proof_of_the_price(service: Service) -> None:
+    # a EUR 400 parcel waits for a full declaration; withdrawn and filed anew at EUR 140 (the same parcel, the
+    # same tracking number), it was a new consignment under the ceiling, released with no question asked
+    s = service
+    doc = parcel("VAL-2", "Bluetooth headphones, wireless", "851830") | {"fiscal": None}
+    doc = {k: v for k, v in doc.items() if v is not None}
+    doc["items"][0]["unit_price"] = "400.00"
+    first = registration(s.submit([doc], key="w1"))
+    assert case(s, first)["meta"]["status"] == "full_declaration_required"
+    gone = s.client.post(f"/v1/consignments/{first}/invalidate", json={"note": "wrong price"}, headers=s.alpha)
+    assert gone.status_code == 200, gone.text
+    again = doc | {"reference": "VAL-2-BIS", "items": [doc["items"][0] | {"unit_price": "140.00"}]}
+    anew = case(s, registration(s.submit([again], key="w2")))
+    assert (anew["meta"]["status"], anew["decision"]["lane"]) == ("held", "yellow")
+    lowered = next(r for r in anew["decision"]["reasons"] if r["code"] == "DET-VALUE-LOWERED")
+    assert lowered["message"].startswith("withdrawn and filed anew from 400.0 to 140.0 EUR (65% lower), under the")

@@ -335,7 +335,8 @@ def test_an_amendment_that_lowers_the_value_under_the_threshold_or_by_half_asks_
     rules, _ = reference()
     earlier = pl.DataFrame({"key": ["under", "halved", "typo", "raised", "slight", "dollars", "dollars"],
                             "earlier_currency": ["EUR"] * 6 + ["USD"],
-                            "earlier": [400.0, 120.0, 160.0, 40.0, 100.0, 90.0, 440.0]}, schema=AMENDED)  # fmt: skip
+                            "earlier": [400.0, 120.0, 160.0, 40.0, 100.0, 90.0, 440.0],
+                            "refiled": [False] * 7}, schema=AMENDED)  # fmt: skip
     rows = [row("under", "140.00"), row("halved", "60.00"), row("typo", "150.00"), row("raised", "60.00"),
             row("slight", "80.00"), row("new", "10.00"), row("dollars", "140.00")]  # fmt: skip
     detector = AmendedValueDetector(rules, RATES)

@@ -120,8 +120,10 @@ AMENDED: dict[str, pl.DataType] = {
     "key": pl.String(),  # an amended consignment of the batch
     "earlier_currency": pl.String(),
     "earlier": pl.Float64(),  # the highest intrinsic value its earlier versions declared in that currency
+    "refiled": pl.Boolean(),  # declared by a filing of the same parcel its filer withdrew (else: amended)
 }
-"""What the batch's amended consignments declared before, per currency they declared it in."""
+"""What the batch's consignments declared before, per currency: their own earlier versions, or the filings
+of the same parcel (transport document) that the same filer withdrew."""
 
 LOADING: dict[str, pl.DataType] = {
     "transport_document_id": pl.String(),

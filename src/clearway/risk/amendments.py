@@ -1,4 +1,5 @@
-"""Amendments that lower the declared value: a risk of their own, whatever the new filing says.
+"""Amendments (and filings anew) that lower the declared value: a risk of their own, whatever the new
+filing says.
 
 A filer may amend its filing before release (Union Customs Code art. 173(1)), and a request for information
 is answered that way. Lowering the value declared is also how an undervalued parcel gets out of a stop: a
@@ -7,8 +8,10 @@ no question asked. Where customs have reasonable doubts that a declared transact
 they ask the declarant for proof of it (Implementing Regulation (EU) 2015/2447 art. 140): `DET-VALUE-LOWERED`
 asks it (yellow lane, request for information) of an amendment that lowers the intrinsic value from above
 the destination's relief threshold to within it, or to `drop` of the highest value declared before or less
-(a value declared in another currency is converted at the day's indicative rate). Pure stage: the earlier
-values come from `History.amended`.
+(a value declared in another currency is converted at the day's indicative rate). A parcel its filer
+withdrew and filed anew (the same transport document) is compared with what the withdrawn filing declared:
+a filing above the ceiling waits for a full declaration, and withdrawing it to file it at EUR 140 is the
+same move. Pure stage: the earlier values come from `History.amended`.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class AmendedValueDetector:
             )  # fmt: skip
             .drop_nulls("earlier")
             .group_by("key", "destination_country", "currency", "value", maintain_order=True)
-            .agg(pl.col("earlier").max())
+            .agg(pl.col("earlier").max(), pl.col("refiled").first())
         )
         limits = relief_thresholds(self.rules, frame["destination_country"].unique().to_list(), context.as_of.date())
         frame = frame.join(
@@ -80,8 +83,9 @@ class AmendedValueDetector:
             return StageOutput(no_hits())
         lower = ((1 - pl.col("value") / pl.col("earlier")) * 100).round(0).cast(pl.Int64)
         message = pl.format(
-            "amended from {} to {} {} ({}% lower){}: proof of the price paid is asked", pl.col("earlier").round(2),
-            pl.col("value").round(2), "currency", lower,
+            "{} from {} to {} {} ({}% lower){}: proof of the price paid is asked",
+            pl.when("refiled").then(pl.lit("withdrawn and filed anew")).otherwise(pl.lit("amended")),
+            pl.col("earlier").round(2), pl.col("value").round(2), "currency", lower,
             pl.when(crossed.fill_null(False))
             .then(pl.format(", under the {} {} relief threshold", pl.col("limit").round(2), "limit_currency"))
             .otherwise(pl.lit("")),

@@ -93,7 +93,7 @@ def of_batch(engine: sa.Engine, rows: Sequence[BatchRow], annual: Sequence[str])
             parcels(conn, rows, batch), offenders(conn, rows, batch), assessed(conn, rows, batch, annual),
             exports_for(conn, documents), filings(conn, rows, batch),
             pl.DataFrame(loading_of(conn, documents), schema=LOADING, orient="row"),
-            earlier_values(conn, list(amended)), stopped_before(conn, rows, amended),
+            earlier_values(conn, rows, list(amended)), stopped_before(conn, rows, amended),
         )  # fmt: skip
 
 
@@ -128,21 +128,36 @@ def stopped_before(
     return found
 
 
-def earlier_values(conn: sa.Connection, amended: Sequence[str]) -> pl.DataFrame:
-    """AMENDED: for each amended consignment of the batch, the highest intrinsic value its earlier versions
-    declared, per currency they declared it in."""
-    if not amended:
-        return pl.DataFrame(schema=AMENDED)
+def earlier_values(conn: sa.Connection, rows: Sequence[BatchRow], amended: Sequence[str]) -> pl.DataFrame:
+    """AMENDED: for each consignment of the batch, the highest intrinsic value declared for it before, per
+    currency: by its own earlier versions when amended, else by the versions of the same filer's withdrawn
+    filings of its transport document."""
     c, v = t.consignments.c, t.consignment_versions.c
-    query = sa.select(v.consignment_id, v.body).join(t.consignments, c.id == v.consignment_id)
-    highest: dict[tuple[str, str], Decimal] = {}
+    highest: dict[tuple[str, str, bool], Decimal] = {}
+
+    def keep(key: str, body: str, refiled: bool) -> None:
+        doc = _FILED.decode(body)
+        value = sum((i.unit_price * i.quantity for i in doc.items), Decimal(0))
+        found = (key, doc.currency, refiled)
+        highest[found] = max(value, highest.get(found, value))
+
+    versions = sa.select(v.consignment_id, v.body).join(t.consignments, c.id == v.consignment_id)
     for chunk in chunked(list(amended)):
-        for cid, body in conn.execute(query.where(v.consignment_id.in_(chunk), v.version < c.version)):
-            doc = _FILED.decode(body)
-            value = sum((i.unit_price * i.quantity for i in doc.items), Decimal(0))
-            highest[(cid, doc.currency)] = max(value, highest.get((cid, doc.currency), value))
-    rows = [(cid, currency, float(value)) for (cid, currency), value in highest.items()]
-    return pl.DataFrame(rows, schema=AMENDED, orient="row")
+        for cid, body in conn.execute(versions.where(v.consignment_id.in_(chunk), v.version < c.version)):
+            keep(str(cid), body, False)
+    by_filing = {(r.submitter, r.consignment.transport_document.id): r.key for r in rows if r.key not in amended}
+    withdrawn = (
+        sa.select(c.submitter, c.transport_document_id, v.body)
+        .join(t.consignment_versions, v.consignment_id == c.id)
+        .where(c.status == "invalidated")
+    )
+    for chunk in chunked(sorted({document for _, document in by_filing})):
+        for filer, document, body in conn.execute(withdrawn.where(c.transport_document_id.in_(chunk))):
+            key = by_filing.get((filer, document))
+            if key is not None:
+                keep(key, body, True)
+    found = [(key, currency, float(value), refiled) for (key, currency, refiled), value in highest.items()]
+    return pl.DataFrame(found, schema=AMENDED, orient="row")
 
 
 def filings(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
