@@ -9,7 +9,7 @@ Parties are matched on keyed hashes only; a consignment in the batch never count
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -89,11 +89,12 @@ def of_batch(engine: sa.Engine, rows: Sequence[BatchRow], annual: Sequence[str])
     documents = sorted({r.consignment.transport_document.id for r in rows})
     with engine.connect() as conn:
         amended = amended_in(conn, rows)
+        withdrawn = withdrawn_before(conn, rows, amended)
         return Kept(
             parcels(conn, rows, batch), offenders(conn, rows, batch), assessed(conn, rows, batch, annual),
             exports_for(conn, documents), filings(conn, rows, batch),
             pl.DataFrame(loading_of(conn, documents), schema=LOADING, orient="row"),
-            earlier_values(conn, rows, list(amended)), stopped_before(conn, rows, amended),
+            earlier_values(conn, list(amended), withdrawn), stopped_before(amended, withdrawn),
         )  # fmt: skip
 
 
@@ -108,30 +109,46 @@ def amended_in(conn: sa.Connection, rows: Sequence[BatchRow]) -> dict[str, str |
     return found
 
 
-def stopped_before(
-    conn: sa.Connection, rows: Sequence[BatchRow], amended: dict[str, str | None]
-) -> dict[str, tuple[str, bool]]:
+class Withdrawn(NamedTuple):
+    """A version of a filing its filer withdrew, of the same parcel as one of the batch's new filings."""
+
+    key: str  # the batch's new filing of that parcel
+    lane: str | None  # the lane the withdrawn filing was last decided on
+    body: str  # the withdrawn version's body
+
+
+def withdrawn_before(conn: sa.Connection, rows: Sequence[BatchRow], amended: Container[str]) -> list[Withdrawn]:
+    """Every version of the filings that the filer of one of the batch's new (not amended) filings withdrew,
+    of the same transport document: the same parcel, filed again."""
+    c, v = t.consignments.c, t.consignment_versions.c
+    by_filing = {(r.submitter, r.consignment.transport_document.id): r.key for r in rows if r.key not in amended}
+    query = (
+        sa.select(c.submitter, c.transport_document_id, c.lane, v.body)
+        .join(t.consignment_versions, v.consignment_id == c.id)
+        .where(c.status == "invalidated")
+    )
+    return [
+        Withdrawn(by_filing[(filer, document)], lane, body)
+        for chunk in chunked(sorted({document for _, document in by_filing}))
+        for filer, document, lane, body in conn.execute(query.where(c.transport_document_id.in_(chunk)))
+        if (filer, document) in by_filing
+    ]
+
+
+def stopped_before(amended: dict[str, str | None], withdrawn: Sequence[Withdrawn]) -> dict[str, tuple[str, bool]]:
     """The batch's consignments whose parcel was stopped for a control when its filer filed it again, each with
     the lane it was stopped on and whether it was filed anew: an amended filing last decided on a stop lane, or
-    a new filing of a transport document whose earlier filing by the same filer was withdrawn on a stop lane."""
-    c = t.consignments.c
+    a new filing of a parcel whose earlier filing by the same filer was withdrawn on a stop lane."""
     found = {key: (lane, False) for key, lane in amended.items() if lane in HOLDING_LANES}
-    by_filing = {(r.submitter, r.consignment.transport_document.id): r.key for r in rows if r.key not in amended}
-    withdrawn = sa.select(c.submitter, c.transport_document_id, c.lane).where(
-        c.status == "invalidated", c.lane.in_(sorted(HOLDING_LANES))
-    )
-    for chunk in chunked(sorted({document for _, document in by_filing})):
-        for filer, document, lane in conn.execute(withdrawn.where(c.transport_document_id.in_(chunk))):
-            key = by_filing.get((filer, document))
-            if key is not None and found.get(key, ("", True))[0] != "red":  # the stricter, if withdrawn twice
-                found[key] = (str(lane), True)
+    for w in withdrawn:
+        if w.lane in HOLDING_LANES and found.get(w.key, ("", True))[0] != "red":  # the stricter, if several
+            found[w.key] = (w.lane, True)
     return found
 
 
-def earlier_values(conn: sa.Connection, rows: Sequence[BatchRow], amended: Sequence[str]) -> pl.DataFrame:
+def earlier_values(conn: sa.Connection, amended: Sequence[str], withdrawn: Sequence[Withdrawn]) -> pl.DataFrame:
     """AMENDED: for each consignment of the batch, the highest intrinsic value declared for it before, per
-    currency: by its own earlier versions when amended, else by the versions of the same filer's withdrawn
-    filings of its transport document."""
+    currency: by its own earlier versions when amended, else by its filer's withdrawn filings of the parcel."""
     c, v = t.consignments.c, t.consignment_versions.c
     highest: dict[tuple[str, str, bool], Decimal] = {}
 
@@ -145,17 +162,8 @@ def earlier_values(conn: sa.Connection, rows: Sequence[BatchRow], amended: Seque
     for chunk in chunked(list(amended)):
         for cid, body in conn.execute(versions.where(v.consignment_id.in_(chunk), v.version < c.version)):
             keep(str(cid), body, False)
-    by_filing = {(r.submitter, r.consignment.transport_document.id): r.key for r in rows if r.key not in amended}
-    withdrawn = (
-        sa.select(c.submitter, c.transport_document_id, v.body)
-        .join(t.consignment_versions, v.consignment_id == c.id)
-        .where(c.status == "invalidated")
-    )
-    for chunk in chunked(sorted({document for _, document in by_filing})):
-        for filer, document, body in conn.execute(withdrawn.where(c.transport_document_id.in_(chunk))):
-            key = by_filing.get((filer, document))
-            if key is not None:
-                keep(key, body, True)
+    for w in withdrawn:
+        keep(w.key, w.body, True)
     found = [(key, currency, float(value), refiled) for (key, currency, refiled), value in highest.items()]
     return pl.DataFrame(found, schema=AMENDED, orient="row")
 
