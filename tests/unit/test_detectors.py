@@ -352,3 +352,7 @@ def test_an_amendment_that_lowers_the_value_under_the_threshold_or_by_half_asks_
     assert why["halved"] == "amended from 120.0 to 60.0 EUR (50% lower): proof of the price paid is asked"
     assert set(found["lane"]) == {"yellow"} and set(found["referral"]) == {"rfi"} and set(found["domain"]) == {"fiscal"}
     assert detector.run(to_batch(rows), Context(as_of=DAY)).hits.is_empty()  # nothing amended
+    free = pl.DataFrame({"key": ["zero", "same"], "earlier_currency": ["EUR", "EUR"], "earlier": [0.0, 0.0],
+                         "refiled": [False, False]}, schema=AMENDED)  # fmt: skip
+    zero = [row("zero", "0.00"), row("same", "5.00")]  # declared at nothing before: no drop, and no failure
+    assert detector.run(to_batch(zero), Context(as_of=DAY, history=History(amended=free))).hits.is_empty()

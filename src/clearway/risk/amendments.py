@@ -78,7 +78,10 @@ class AmendedValueDetector:
             & (pl.col("earlier") > pl.col("limit"))
             & (pl.col("value") <= pl.col("limit"))
         )
-        flagged = frame.filter(crossed.fill_null(False) | (pl.col("value") <= self.drop * pl.col("earlier")))
+        lowered = (pl.col("earlier") > 0) & (pl.col("value") < pl.col("earlier"))  # nothing before: nothing lower
+        flagged = frame.filter(
+            lowered & (crossed.fill_null(False) | (pl.col("value") <= self.drop * pl.col("earlier")))
+        )
         if flagged.is_empty():
             return StageOutput(no_hits())
         lower = ((1 - pl.col("value") / pl.col("earlier")) * 100).round(0).cast(pl.Int64)
