@@ -1,11 +1,11 @@
-"""Bulk inserts (COPY on PostgreSQL, or one multi-row INSERT for a few rows; executemany in one statement
-read back in UTC: what every store module needs of the database."""
+"""What every store module needs of the database in bulk: inserts given column by column (COPY on PostgreSQL,
+one multi-row INSERT for a few rows; one executemany statement on SQLite), IN lists in chunks, and instants
+read back in UTC."""
 
 from __future__ import annotations
 
 import datetime as dt
-import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -26,37 +26,50 @@ def chunked(values: Sequence[T], size: int = IN_LIST) -> Iterator[list[T]]:
         yield list(values[start : start + size])
 
 
+Columns = Mapping[str, Sequence[Any]]
+"""A batch of rows by column: each column's values in row order, every column as long as the others."""
+
+
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows` (dicts with the same keys) inside the connection's transaction; absent columns default."""
-    if not rows:
+    """Insert `rows` (dicts with the same keys) inside the connection's transaction; absent columns default.
+    For a few rows built one by one; a batch made column by column goes to `insert_columns` as it is."""
+    if rows:
+        insert_columns(conn, table, {name: [row[name] for row in rows] for name in rows[0]})
+
+
+def insert_columns(conn: sa.Connection, table: sa.Table, columns: Columns) -> None:
+    """Insert a batch given column by column, inside the connection's transaction; absent columns default."""
+    lengths = {len(values) for values in columns.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns of {table.name} differ in length: {sorted(lengths)}")
+    if not columns or not lengths or lengths == {0}:
         return
     if conn.dialect.name == "postgresql":
-        _postgres(conn, table, rows)
+        _postgres(conn, table, columns)
     else:
-        _executemany(conn, table, rows)
+        _executemany(conn, table, columns)
 
 
-def _executemany(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+def _executemany(conn: sa.Connection, table: sa.Table, columns: Columns) -> None:
     """One prepared INSERT through the driver, values converted by each column type's bind processor.
 
-    SQLAlchemy's generic path builds parameters row by row in Python; this builds them column by column
-    (a column without a processor is copied as it is), in C loops wherever no processor runs.
+    SQLAlchemy's generic path builds parameters row by row in Python; this converts them column by column (a
+    column without a processor is passed as it is) and zips the rows once, in C.
     """
-    names = list(rows[0])
-    processors = [_processor(table.c[n].type, conn.dialect) for n in names]
-    instants = [isinstance(getattr(table.c[n].type, "impl", table.c[n].type), sa.DateTime) for n in names]
-    columns = ", ".join(names)
+    names = list(columns)
+    converted = []
+    for name in names:
+        kind, values = table.c[name].type, columns[name]
+        processor = _processor(kind, conn.dialect)
+        if processor is None:
+            converted.append(values)
+        elif isinstance(getattr(kind, "impl", kind), sa.DateTime):
+            converted.append(_each_once(processor, values))
+        else:
+            converted.append(list(map(processor, values)))
     marks = ", ".join("?" for _ in names)
-    get = operator.itemgetter(*names)
-    params: list[Any] = list(map(get, rows)) if len(names) > 1 else [(get(r),) for r in rows]
-    if any(processors):
-        transposed = zip(*params, strict=True)
-        by_column = [
-            (_each_once(p, values) if instant else list(map(p, values))) if p else values
-            for p, instant, values in zip(processors, instants, transposed, strict=True)
-        ]
-        params = list(zip(*by_column, strict=True))
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", params)
+    statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    conn.exec_driver_sql(statement, list(zip(*converted, strict=True)))
 
 
 def _each_once(processor: Any, values: Sequence[Any]) -> list[Any]:
@@ -80,17 +93,19 @@ COPY_FROM = 100
 first row, which for the few rows of one submission took an eighth of the service's time (`bench openloop`)."""
 
 
-def _postgres(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+def _postgres(conn: sa.Connection, table: sa.Table, columns: Columns) -> None:
     """Rows through the driver in the connection's transaction: one multi-row INSERT, or COPY for many."""
-    names = list(rows[0])
+    names = list(columns)
+    rows = zip(*(columns[n] for n in names), strict=True)
+    count = len(columns[names[0]])
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
-    if len(rows) < COPY_FROM:
+    if count < COPY_FROM:
         one = "(" + ", ".join(["%s"] * len(names)) + ")"
-        statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES " + ", ".join([one] * len(rows))
+        statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES " + ", ".join([one] * count)
         with dbapi.cursor() as cursor:
-            cursor.execute(statement, [row[n] for row in rows for n in names])
+            cursor.execute(statement, [value for row in rows for value in row])
         return
     with dbapi.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
         for row in rows:
-            copy.write_row([row[n] for n in names])
+            copy.write_row(row)

@@ -2,7 +2,7 @@
 action, its audit row, written together in the caller's transaction.
 
 `EventBatch` collects the events of one transaction (`add` returns each event's id at once, for rows that
-name it) and `write` stores them all: events and audit rows in bulk, leaves appended in order.
+name it) and `write` stores them all: events column by column and audit rows in bulk, leaves appended in order.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from clearway.ledger import LedgerEvent
 from clearway.store import ledger_log
 from clearway.store import tables as t
-from clearway.store.bulk import insert_rows
+from clearway.store.bulk import insert_columns, insert_rows
 
 _encode = msgspec.json.Encoder(order="deterministic").encode
 
@@ -33,10 +33,13 @@ class Audit:
     after: dict[str, Any]
 
 
+EVENT_COLUMNS = ("id", "consignment_id", "type", "actor", "at", "data")
+
+
 @dataclass
 class EventBatch:
     next_id: Callable[[], str]  # fresh ids (`repository.IdSequence`)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in EVENT_COLUMNS})
     leaves: list[tuple[str, LedgerEvent]] = field(default_factory=list)
     audits: list[dict[str, Any]] = field(default_factory=list)
 
@@ -53,11 +56,11 @@ class EventBatch:
         event_id: str | None = None,
     ) -> str:
         """One event: `facts` go to the ledger (sealed there as it decides), `shown` (default: the facts)
-        to the event log; returns the event's id."""
+        to the event log; returns the event's id. The event log's rows are kept column by column."""
         eid = event_id or self.next_id()
-        row = {"id": eid, "consignment_id": consignment_id, "type": kind, "actor": actor, "at": at,
-               "data": _encode(facts if shown is None else shown).decode()}  # fmt: skip
-        self.events.append(row)
+        row = (eid, consignment_id, kind, actor, at, _encode(facts if shown is None else shown).decode())
+        for column, value in zip(self.events.values(), row, strict=True):
+            column.append(value)
         self.leaves.append((eid, LedgerEvent(kind, consignment_id, at, facts)))
         if audit is not None:
             self.audits.append(
@@ -69,10 +72,10 @@ class EventBatch:
 
     def write(self, conn: sa.Connection, salts: ledger_log.Salts | None = None) -> None:
         """Store what was added, in `conn`'s transaction; `salts` made in it are used as given."""
-        insert_rows(conn, t.events, self.events)
+        insert_columns(conn, t.events, self.events)
         insert_rows(conn, t.audit_log, self.audits)
         ledger_log.append(conn, self.leaves, salts)
-        self.events, self.leaves, self.audits = [], [], []
+        self.events, self.leaves, self.audits = {name: [] for name in EVENT_COLUMNS}, [], []
 
 
 def record_audit(

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from clearway.ledger import LedgerEvent, leaf_bytes, leaf_hash
 from clearway.ledger.leaf import sealed_event
 from clearway.store import tables as t
-from clearway.store.bulk import insert_rows
+from clearway.store.bulk import insert_columns
 
 SALT_BYTES = 32
 
@@ -24,8 +24,9 @@ Salts = dict[str, tuple[bytes, bytes]]
 def new_salts(conn: sa.Connection, consignment_ids: Sequence[str]) -> Salts:
     """Fresh salts for each new consignment, stored; returned so the same transaction need not read them back."""
     made = {c: (os.urandom(SALT_BYTES), os.urandom(SALT_BYTES)) for c in consignment_ids}
-    rows = [{"consignment_id": c, "salt": salt, "seal_salt": seal} for c, (salt, seal) in made.items()]
-    insert_rows(conn, t.ledger_salts, rows)
+    columns: dict[str, list[Any]] = {"consignment_id": list(made), "salt": [salt for salt, _ in made.values()],
+               "seal_salt": [seal for _, seal in made.values()]}  # fmt: skip
+    insert_columns(conn, t.ledger_salts, columns)
     return made
 
 
@@ -77,28 +78,28 @@ def append(conn: sa.Connection, events: Sequence[tuple[str, LedgerEvent]], known
     missing = [event.consignment for _, event in events if event.consignment not in salt_of]
     if missing:
         salt_of.update(salts(conn, missing))
-    rows: list[dict[str, Any]] = []
-    for event_id, event in events:
+    texts, sealed, hashes = [], [], []
+    for _, event in events:
         salt, seal_salt = salt_of[event.consignment]
         leaf, customs = sealed_event(event.kind, event.consignment, event.at, event.facts, seal_salt)
         text = leaf.canonical()  # once: the stored event and its hash are the same bytes
-        rows.append(
-            {
-                "event_id": event_id,
-                "consignment_id": event.consignment,
-                "event": text.decode(),
-                "sealed": customs.decode(),
-                "leaf_hash": leaf_hash(leaf_bytes(leaf, salt, text)),
-            }
-        )
+        texts.append(text.decode())
+        sealed.append(customs.decode())
+        hashes.append(leaf_hash(leaf_bytes(leaf, salt, text)))
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(APPENDERS)))
     next_index = (
         int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.ledger_leaves.c.leaf_index), -1))).scalar_one()) + 1
     )
-    for offset, row in enumerate(rows):
-        row["leaf_index"] = next_index + offset
-    insert_rows(conn, t.ledger_leaves, rows)
+    columns: dict[str, list[Any]] = {
+        "event_id": [event_id for event_id, _ in events],
+        "consignment_id": [event.consignment for _, event in events],
+        "event": texts,
+        "sealed": sealed,
+        "leaf_hash": hashes,
+        "leaf_index": list(range(next_index, next_index + len(events))),
+    }
+    insert_columns(conn, t.ledger_leaves, columns)
 
 
 def leaf_hashes(conn: sa.Connection, start: int) -> list[bytes]:

@@ -32,7 +32,7 @@ from clearway.model.findings import Finding
 from clearway.store import accounts, dossiers, ledger_log
 from clearway.store import tables as t
 from clearway.store.accounts import transport_filers
-from clearway.store.bulk import as_utc, chunked, insert_rows
+from clearway.store.bulk import as_utc, chunked, insert_columns, insert_rows
 from clearway.store.events import EventBatch
 from clearway.store.write_turn import WriteTurn
 
@@ -357,7 +357,7 @@ class Store:
         A filing of a parcel another filer filed first joins that dossier (`store/dossiers.py`): its decision
         is kept (its reasons are the officer's to read) without an assessment or referrals of its own, and it
         follows the lead; a carrier's or post's filing that would stop the parcel holds the dossier."""
-        rows, updates, referrals = [], [], []
+        updates: list[dict[str, Any]] = []
         ids = IdSequence()
         recorded = EventBatch(ids)
         has_assessment = "assessment" in decisions.columns
@@ -396,6 +396,16 @@ class Store:
             exhausted = (
                 accounts.owe(conn, owing, decided_at, self.terms, ids, ready.owing) if self.terms and owing else set()
             )
+            # the rows to write, column by column: a decision per row of `decisions`, in its order
+            made: dict[str, list[Any]] = {
+                "id": [],
+                "consignment_id": [],
+                "version": [],
+                "lane": [],
+                "assessment": [],
+                "event_id": [],
+            }
+            opened: dict[str, list[Any]] = {"id": [], "consignment_id": [], "kind": [], "agency": []}
             for d, settled in settlements:
                 cid = d["key"]
                 if cid in exhausted:
@@ -409,21 +419,25 @@ class Store:
                 else:
                     event_ids = [recorded.add(cid, e.kind, actor, decided_at, e.facts, shown=e.shown)
                                  for e in settled.events]  # fmt: skip
-                rows.append(
-                    {"id": ids(), "consignment_id": cid, "version": settled.version, "lane": settled.lane,
-                     "referrals": _encoder.encode(list(d["referrals"])).decode(),
-                     "reasons": _encoder.encode(d["reasons"]).decode(), "score": d["score"], "decided_at": decided_at,
-                     "assessment": None if lead else d.get("assessment"), "event_id": event_ids[0]}
-                )  # fmt: skip
+                for column, value in zip(made.values(), (ids(), cid, settled.version, settled.lane,
+                                                         None if lead else d.get("assessment"), event_ids[0]),
+                                         strict=True):  # fmt: skip
+                    column.append(value)
                 if lead is not None:
                     continue
-                referrals += [
-                    {"id": ids(), "consignment_id": cid, "kind": kind, "agency": agency, "state": "open",
-                     "opened_at": decided_at}
-                    for kind, agency in settled.referrals
-                ]  # fmt: skip
+                for kind, agency in settled.referrals:
+                    for column, value in zip(opened.values(), (ids(), cid, kind, agency), strict=True):
+                        column.append(value)
                 updates.append({"cid": cid, "at": decided_at, "status": settled.status, "lane": settled.lane,
                                 "released": decided_at if settled.released else None})  # fmt: skip
+            encode = _encoder.encode
+            made |= {
+                "referrals": [encode(list(kinds)).decode() for kinds in decisions["referrals"].to_list()],
+                "reasons": [encode(reasons).decode() for reasons in decisions["reasons"].to_list()],
+                "score": decisions["score"].to_list(),
+                "decided_at": [decided_at] * decisions.height,
+            }
+            opened |= {"state": ["open"] * len(opened["id"]), "opened_at": [decided_at] * len(opened["id"])}
             if updates:
                 r = t.referrals.c
                 conn.execute(
@@ -434,8 +448,8 @@ class Store:
             keys = decisions["key"].to_list()
             if keys:
                 conn.execute(t.assessment_failures.delete().where(t.assessment_failures.c.consignment_id.in_(keys)))
-            insert_rows(conn, t.decisions, rows)
-            insert_rows(conn, t.referrals, referrals)
+            insert_columns(conn, t.decisions, made)
+            insert_columns(conn, t.referrals, opened)
             if updates:
                 conn.execute(
                     t.consignments.update()
