@@ -233,7 +233,9 @@ def test_a_declared_return_is_refunded_when_its_carrier_reports_it_left(service:
     back = {k: v for k, v in back.items() if v is not None}
     returned = registration(s.submit([back], key="o2"))
     assert [e["type"] for e in case(s, original)["events"]].count("refunded") == 0  # filed, not gone
-    assert s.client.post(f"/v1/consignments/{returned}/exit", json={}, headers=s.alpha).status_code == 403
+    refused = s.client.post(f"/v1/consignments/{returned}/exit", json={}, headers=s.alpha)
+    assert refused.status_code == 403
+    assert refused.json()["detail"].startswith("exit is reported by the carrier or post")  # not "arrival"
     carried = registration(s.submit([back | {"reference": "RET-1-C"}], who=s.beta, key="o3"))
     left = s.client.post(f"/v1/consignments/{carried}/exit", json={"office": "DE004250"}, headers=s.beta)
     assert left.status_code == 200, left.text

@@ -36,5 +36,6 @@ def principal_of(request: Request[object, object, object], tokens: TokenIssuer, 
 
 def require(principal: Principal, scope: str) -> Principal:
     if scope not in principal.scopes:
-        raise Forbidden(f"a {principal.role} client may not do this (it needs the `{scope}` scope)")
+        article = "an" if principal.role[:1] in "aeiou" else "a"
+        raise Forbidden(f"{article} {principal.role} client may not do this (it needs the `{scope}` scope)")
     return principal

@@ -381,7 +381,7 @@ class Clearance:
         whose word would release its own parcels. A parcel that was waiting for it (released on arrival,
         nothing open on it) is released."""
         if actor.is_submitter:
-            self._carried_by(actor, consignment_id)
+            self._carried_by(actor, consignment_id, "arrival")
         else:
             self.owned(actor, consignment_id)
         with self.engine.connect() as conn:
@@ -401,7 +401,7 @@ class Clearance:
         lines it sends back are refunded on the original now, once (Union Customs Code art. 118(2): repayment
         provided the goods are taken out of the customs territory), with the exit's event."""
         if actor.is_submitter:
-            self._carried_by(actor, consignment_id)
+            self._carried_by(actor, consignment_id, "exit")
         elif actor.role == "agency":
             raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
         with self.engine.connect() as conn:
@@ -430,9 +430,9 @@ class Clearance:
         done = self._act(actor, lead, "exited", lambda row: {}, facts, also=also, guard=guard)
         return done | {"consignment_id": consignment_id}  # the caller's own filing, never the lead's id
 
-    def _carried_by(self, actor: Principal, consignment_id: str) -> None:
+    def _carried_by(self, actor: Principal, consignment_id: str, what: str) -> None:
         if actor.role not in CARRIER_ROLES:
-            raise Forbidden("arrival is reported by the carrier or post that carries the parcel, or by an officer")
+            raise Forbidden(f"{what} is reported by the carrier or post that carries the parcel, or by an officer")
         if not cases.carried_by(self.engine, consignment_id, actor.tenant):
             raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
 
