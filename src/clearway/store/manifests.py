@@ -5,7 +5,7 @@ finds. All the SQL of manifests is here; what an arrival does to a parcel is the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,13 +71,18 @@ def _add_houses(conn: sa.Connection, manifest_id: str, manifest: Manifest, known
 
 def _settle_state(conn: sa.Connection, manifest_id: str) -> str:
     h = t.manifest_houses.c
-    by_state = dict(conn.execute(sa.select(h.state, sa.func.count()).where(h.manifest_id == manifest_id)
-                                 .group_by(h.state)).all())  # fmt: skip
-    counts = {True: by_state.get("expected", 0), False: sum(n for k, n in by_state.items() if k != "expected")}
-    waiting, done = counts.get(True, 0), counts.get(False, 0)
-    state = "filed" if not done else ("arrived" if not waiting else "partly_arrived")
+    state = _state_of(conn.execute(sa.select(h.state).where(h.manifest_id == manifest_id)).scalars())
     conn.execute(t.manifests.update().where(t.manifests.c.id == manifest_id).values(state=state))
     return state
+
+
+def _state_of(house_states: Iterable[str]) -> str:
+    """A manifest's state from its houses': filed while none arrived, arrived when none still waits."""
+    states = list(house_states)
+    waiting = sum(1 for s in states if s == "expected")
+    if waiting == len(states):
+        return "filed"
+    return "partly_arrived" if waiting else "arrived"
 
 
 def filer(conn: sa.Connection, manifest_id: str) -> str:
@@ -143,6 +148,52 @@ class Arrival:
     events: list[tuple[str, str]] = field(default_factory=list)  # (consignment, status) for listeners
 
 
+_h, _c = t.manifest_houses.c, t.consignments.c
+_HOUSES = sa.select(_h.transport_document_id, _h.state).where(_h.manifest_id == sa.bindparam("manifest"))
+_LOCK = sa.select(t.manifests.c.id).where(t.manifests.c.id == sa.bindparam("manifest")).with_for_update()
+_OTHER_TRANSPORT = sa.select(t.clients.c.name).where(
+    t.clients.c.role.in_(["carrier", "postal"]), t.clients.c.name != sa.bindparam("carrier")
+)
+_FILED = sa.select(_c.id, _c.status, _c.lane, _c.transport_document_id, _c.dossier_id).where(
+    _c.transport_document_id.in_(sa.bindparam("documents", expanding=True))
+)
+_FILED_BY = {  # (a carrier's own report, PostgreSQL) -> the query of the parcels filed for the documents
+    (False, False): _FILED,
+    (False, True): _FILED.with_for_update(),
+    (True, False): _FILED.where(_c.submitter.not_in(_OTHER_TRANSPORT)),
+    (True, True): _FILED.where(_c.submitter.not_in(_OTHER_TRANSPORT)).with_for_update(),
+}
+_OPEN = (
+    sa.select(t.referrals.c.consignment_id)
+    .distinct()
+    .where(t.referrals.c.consignment_id.in_(sa.bindparam("ids", expanding=True)), t.referrals.c.state == "open")
+)
+_IDS = _c.id.in_(sa.bindparam("ids", expanding=True))
+_RELEASE = (
+    t.consignments.update()
+    .where(_IDS)
+    .values(status="released", released_at=sa.bindparam("arrival"), updated_at=sa.bindparam("arrival"))
+)
+_TOUCH = t.consignments.update().where(_IDS).values(updated_at=sa.bindparam("arrival"))
+_HOUSES_ARRIVED = (
+    t.manifest_houses.update()
+    .where(
+        _h.manifest_id == sa.bindparam("manifest"),
+        _h.transport_document_id.in_(sa.bindparam("documents", expanding=True)),
+    )
+    .values(state=sa.bindparam("house_state"), arrived_at=sa.bindparam("arrival"))
+)
+_MANIFEST_ARRIVED = (
+    t.manifests.update()
+    .where(t.manifests.c.id == sa.bindparam("manifest"))
+    .values(
+        arrived_at=sa.bindparam("arrival"), updated_at=sa.bindparam("arrival"), state=sa.bindparam("manifest_state")
+    )
+)
+"""The statements of an arrival, built once: an arrival is a request per manifest, and building and keying
+a dozen statements each time took a third of it."""
+
+
 def arrive(
     conn: sa.Connection, manifest_id: str, documents: Sequence[str] | None, at: dt.datetime, *, actor: str,
     audit_role: str | None, office: str | None, carrier: str | None = None,
@@ -151,10 +202,12 @@ def arrive(
     caller's transaction: every parcel filed for each house's transport document gets its `arrived` event
     (and audit row when `audit_role`, an officer's), and is released when it was only waiting for it. With
     `carrier` (a carrier's own report), parcels another carrier or post filed are left to it: a carrier
-    speaks for what it carries, never for another's."""
-    h, c, r = t.manifest_houses.c, t.consignments.c, t.referrals.c
-    houses = {row.transport_document_id: row.state for row in conn.execute(
-        sa.select(h.transport_document_id, h.state).where(h.manifest_id == manifest_id))}  # fmt: skip
+    speaks for what it carries, never for another's. On PostgreSQL the manifest's row is locked first, so
+    that two arrivals of one manifest take turns and the second sees the houses the first arrived."""
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn.execute(_LOCK, {"manifest": manifest_id})
+    houses = {document: state for document, state in conn.execute(_HOUSES, {"manifest": manifest_id})}
     wanted = list(houses) if documents is None else list(dict.fromkeys(documents))
     done = Arrival()
     unknown = [d for d in wanted if d not in houses]
@@ -164,24 +217,16 @@ def arrive(
     done.skipped = [d for d in wanted if d not in due]
     found: dict[str, list[dict[str, Any]]] = {}
     filed: set[str] = set()  # documents some filing names, whatever its status (released before arrival, too)
-    others = sa.select(t.clients.c.name).where(t.clients.c.role.in_(["carrier", "postal"]),
-                                               t.clients.c.name != (carrier or ""))  # fmt: skip
+    query = _FILED_BY[carrier is not None, postgres]
     for chunk in chunked(due):
-        query = sa.select(c.id, c.status, c.lane, c.transport_document_id, c.dossier_id).where(
-            c.transport_document_id.in_(chunk))  # fmt: skip
-        if carrier is not None:
-            query = query.where(c.submitter.not_in(others))
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        for row in conn.execute(query).mappings():
+        for row in conn.execute(query, {"documents": chunk, "carrier": carrier or ""}).mappings():
             filed.add(row["transport_document_id"])
             if row["status"] in ARRIVABLE and not row["dossier_id"]:  # a dossier arrives by its lead
                 found.setdefault(row["transport_document_id"], []).append(_plain(row))
     ids = [x["id"] for rows in found.values() for x in rows]
     waiting = set()
     for chunk in chunked(ids):
-        waiting |= {cid for (cid,) in conn.execute(sa.select(r.consignment_id).distinct()
-                                                   .where(r.consignment_id.in_(chunk), r.state == "open"))}  # fmt: skip
+        waiting |= {cid for (cid,) in conn.execute(_OPEN, {"ids": chunk})}
     sequence = IdSequence()
     recorded = EventBatch(sequence)
     facts_base = {"office": office} if office else {}
@@ -199,21 +244,19 @@ def arrive(
                 done.stayed.append({"consignment_id": parcel["id"], "status": status, "lane": parcel["lane"],
                                     "transport_document_id": document})  # fmt: skip
     for chunk in chunked(done.released):
-        conn.execute(t.consignments.update().where(c.id.in_(chunk)).values(status="released", released_at=at,
-                                                                            updated_at=at))  # fmt: skip
-    touched = [x["consignment_id"] for x in done.stayed]
-    for chunk in chunked(touched):
-        conn.execute(t.consignments.update().where(c.id.in_(chunk)).values(updated_at=at))
+        conn.execute(_RELEASE, {"ids": chunk, "arrival": at})
+    for chunk in chunked([x["consignment_id"] for x in done.stayed]):
+        conn.execute(_TOUCH, {"ids": chunk, "arrival": at})
     done.events += dossiers.follow(conn, ids, at, recorded, actor)
     recorded.write(conn)
     done.without_data = [d for d in due if d not in filed]
     for state, documents_ in (("arrived", [d for d in due if d in filed]), ("arrived_without_data", done.without_data)):
         for chunk in chunked(documents_):
-            conn.execute(t.manifest_houses.update().where(h.manifest_id == manifest_id,
-                                                          h.transport_document_id.in_(chunk))
-                         .values(state=state, arrived_at=at))  # fmt: skip
-    conn.execute(t.manifests.update().where(t.manifests.c.id == manifest_id).values(arrived_at=at, updated_at=at))
-    done.state = _settle_state(conn, manifest_id)
+            conn.execute(_HOUSES_ARRIVED, {"manifest": manifest_id, "documents": chunk, "house_state": state,
+                                           "arrival": at})  # fmt: skip
+            houses.update(dict.fromkeys(chunk, state))
+    done.state = _state_of(houses.values())
+    conn.execute(_MANIFEST_ARRIVED, {"manifest": manifest_id, "arrival": at, "manifest_state": done.state})
     return done
 
 
