@@ -50,3 +50,14 @@ def test_history_counts_beside_the_model_read_as_the_refitted_model_would() -> N
     ours = HsTextModel.train(texts, chapters, matrix=matrix, counts=[1, 2, 1, 1])
     assert ours.classes == list(refitted.classes_)
     assert np.abs(ours.proba(matrix) - refitted.predict_proba(matrix)).max() < 1e-12
+
+
+def test_a_warmed_pipeline_has_fitted_the_nomenclature_model_before_its_first_batch() -> None:
+    """An assessor's process warms its pipeline while it boots: the first batch then waits for no model fit."""
+    from clearway.pipeline import Pipeline
+    from clearway.risk.classification import nomenclature_model
+
+    nomenclature_model.cache_clear()
+    Pipeline([MisclassificationDetector()]).warm()
+    assert nomenclature_model.cache_info().currsize == 1
+    Pipeline([]).warm()  # a pipeline without such a stage warms nothing, and does not fail

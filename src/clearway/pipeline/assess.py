@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from clearway.pipeline.decision import decide
-from clearway.pipeline.stage import Context, Stage, as_hits, no_hits
+from clearway.pipeline.stage import Context, Stage, Warms, as_hits, no_hits
 
 Finisher = Callable[[pl.DataFrame, pl.DataFrame, Context], pl.DataFrame]
 """A last step over (decisions, batch, context), such as selectivity: same rows, same order."""
@@ -27,6 +27,12 @@ class Pipeline:
             return decisions
         with context.observe("finish"):
             return self.finish(decisions, batch, context)
+
+    def warm(self) -> None:
+        """Build what the stages would build on the first batch, so that it waits for none of it."""
+        for stage in self.stages:
+            if isinstance(stage, Warms):
+                stage.warm()
 
 
 def assess(batch: pl.DataFrame, context: Context, stages: Sequence[Stage]) -> pl.DataFrame:

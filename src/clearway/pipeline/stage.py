@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
@@ -94,3 +94,11 @@ class Stage(Protocol):
     def name(self) -> str: ...
 
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput: ...
+
+
+@runtime_checkable
+class Warms(Protocol):
+    """A stage that builds something once, on its first batch (a model fitted on the nomenclature): `warm`
+    builds it ahead, where a process has time to spare (an assessor's process booting)."""
+
+    def warm(self) -> None: ...

@@ -137,6 +137,11 @@ class MisclassificationDetector:
     likely: float = 0.5
     name: str = "misclassification"
 
+    def warm(self) -> None:
+        """Fit the nomenclature model now (about 0.6 s), not on the first batch."""
+        nomenclature_model()
+        _nomenclature_totals()
+
     def run(self, batch: pl.DataFrame, context: Context) -> StageOutput:
         items = explode_items(batch, {"item.description"}).filter(
             pl.col("item.hs_code").is_not_null() & (pl.col("item.description~norm").str.len_chars() > 2)

@@ -291,6 +291,7 @@ def _child(
         threading.Thread(target=keep_checkpointing, args=(app.store.engine,), name="clearway-checkpoints",
                          daemon=True).start()  # fmt: skip
     tune_gc()  # a full collection while it holds the write turn would hold up the API's commits
+    app.pipeline.warm()
     pause = _yielding(busy)
     config = _Config(app)
     config.refresh()

@@ -81,6 +81,7 @@ def _start(settings: Settings, prepare: Callable[[App], App] | None, quiet_commi
     if quiet_commits:
         background_checkpoints(app.store.engine)
     _child_app = prepare(app) if prepare is not None else app
+    _child_app.pipeline.warm()  # while the parent stores its first batches (or simulates the demo's day)
     tune_gc()
 
 
