@@ -40,11 +40,11 @@ def test_history_counts_beside_the_model_read_as_the_refitted_model_would() -> N
 
     import numpy as np
 
-    from clearway.risk.classification import VECTORIZER, nomenclature_model
+    from clearway.risk.classification import nomenclature_model, vectorizer
 
     texts = ["cotton t shirt printed", "phone case silicone", "wireless earbuds bluetooth", "cotton t shirt printed"]
     chapters = ["61", "39", "85", "39"]
-    matrix = VECTORIZER.transform(texts)
+    matrix = vectorizer().transform(texts)
     refitted = copy.deepcopy(nomenclature_model())
     refitted.partial_fit(matrix, chapters, sample_weight=np.array([3.0, 6.0, 3.0, 3.0]))
     ours = HsTextModel.train(texts, chapters, matrix=matrix, counts=[1, 2, 1, 1])

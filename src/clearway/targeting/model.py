@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import lightgbm as lgb
 import msgspec
 import numpy as np
 import polars as pl
-import sklearn
-from sklearn.isotonic import IsotonicRegression
 
 from clearway.errors import InvalidInput
 from clearway.targeting.features import FeatureSpec, fit, transform
+
+if TYPE_CHECKING:  # LightGBM and scikit-learn (1.2 s to import) come in where a model is read or trained, so
+    import lightgbm as lgb  # that every process that builds the application without one is spared them
+    from sklearn.isotonic import IsotonicRegression
+
+    Booster: TypeAlias = lgb.Booster
+    Calibration: TypeAlias = IsotonicRegression
+else:  # what the fields' annotations read as at run time (the API's dependency check resolves them): anything
+    Booster = Calibration = object
 
 FORMAT = "clearway-targeting-model/1"
 # chosen on the KCS validation quarter (2021-Q1) after fitting on 2020, as the published protocol does
@@ -56,8 +62,8 @@ def data_hash(raw: bytes) -> str:
 @dataclass
 class TargetingModel:
     spec: FeatureSpec
-    booster: lgb.Booster
-    calibration: IsotonicRegression
+    booster: Booster
+    calibration: Calibration
     meta: ModelFile
 
     def matrix(self, history: pl.DataFrame) -> pl.DataFrame:
@@ -109,6 +115,9 @@ class TargetingModel:
             raise InvalidInput(f"not a clearway model file: {exc}") from exc
         if meta.format != FORMAT:
             raise InvalidInput(f"model format {meta.format!r}; this clearway reads {FORMAT!r}")
+        import lightgbm as lgb
+        from sklearn.isotonic import IsotonicRegression
+
         calibration = IsotonicRegression(out_of_bounds="clip").fit(meta.calibration_x, meta.calibration_y)
         return cls(meta.spec, lgb.Booster(model_str=meta.booster), calibration, meta)
 
@@ -155,6 +164,8 @@ def _array(matrix: pl.DataFrame) -> np.ndarray:
 
 
 def _dataset(features: np.ndarray, labels: np.ndarray, spec: FeatureSpec) -> lgb.Dataset:
+    import lightgbm as lgb
+
     return lgb.Dataset(
         features, labels, feature_name=spec.names, categorical_feature=spec.categorical, free_raw_data=False
     )
@@ -174,6 +185,10 @@ def train(
     CALIBRATION_SHARE of days, then the trees again on everything for the rounds found. With `base_rate`
     (the share of all traffic that infringes, where the history is a selection of it, as inspections are),
     the probabilities are restated for that traffic (`shift_prior`)."""
+    import lightgbm as lgb
+    import sklearn
+    from sklearn.isotonic import IsotonicRegression
+
     history = history.sort("date", "id")
     spec = fit(history, mapping)
     matrix = _array(transform(history, spec, training=True))
