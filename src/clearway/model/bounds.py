@@ -47,7 +47,9 @@ def _fine(value: Any, depth: int) -> bool:
         return value.isascii() and "\x00" not in value or storable(value)
     if kind is dict:
         for key, element in value.items():
-            if not (type(key) is str and storable(key)) or not _fine(element, depth + 1):
+            if type(key) is not str or not (key.isascii() and "\x00" not in key or storable(key)):
+                return False
+            if not _fine(element, depth + 1):
                 return False
         return True
     if kind is list:
