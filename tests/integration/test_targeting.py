@@ -68,6 +68,26 @@ def test_a_profile_whose_stops_find_nothing_is_measured_and_put_up_for_review(se
     assert "no profile &#39;NO-SUCH&#39; to leave out" in missing.text
 
 
+def test_a_record_nobody_refreshes_fades_back_to_its_prior_and_is_tried_again(service: Service) -> None:
+    """An inspection counts in selectivity's records as much as its age leaves of it (half at the configured
+    half-life): a detector judged on its first days and never inspected since stops being measured, and is
+    explored again. The profile review's plain counts do not fade."""
+    s = service
+    selectivity = s.app.selectivity
+    assert selectivity is not None and selectivity.half_life_days > 0
+    ids = [registration(s.submit([vague(f"F{i}")], key=f"f{i}")) for i in range(22)]
+    for cid in ids[:21]:
+        s.runtime.clearance.inspect(OFFICER, cid, Inspection(method="physical", outcome="compliant", findings=[]))
+    now = dt.datetime.now(dt.UTC)
+    history = gatherer(s.app)
+    fresh = {code: rest for code, *rest in history.compute_hit_rates(now).rows()}["DQ-VAGUE"]
+    later = now + dt.timedelta(days=2 * selectivity.half_life_days)  # two half-lives on, nothing inspected since
+    faded = {code: rest for code, *rest in history.compute_hit_rates(later).rows()}["DQ-VAGUE"]
+    assert faded[:2] == fresh[:2] == [21, 0]  # inspected, found: what the review reads, whole
+    assert fresh[4] >= 4 and faded[4] == round(fresh[4] / 4)  # tried on its own: a quarter left, so a record
+    # of proven_after inspections is no longer measured, and its stops are explored again
+
+
 def test_one_sellers_parcels_count_at_most_per_party_times_in_the_record_selectivity_weighs(
     service: Service,
 ) -> None:

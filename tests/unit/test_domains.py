@@ -50,6 +50,8 @@ def test_a_bad_domains_file_names_what_is_wrong(change: tuple[str, str], words: 
         ("per_party: 3", "per_party: true", "per_party a whole number, one or more"),
         ("least_likely: 0.5", "least_likely: 1.5", "explore_share and least_likely at most 1"),
         ("least_likely: 0.5", "least_likely: -0.1", "expected_value settings are numbers, zero or more"),
+        ("half_life_days: 3", "half_life_days: -3", "half_life_days 0 for records that never fade"),
+        ("half_life_days: 3", "half_life_days: soon", "expected_value settings are numbers"),
         ("hit_rate_floor: 0.1", "hit_rate_floor: high", "review takes hit_rate_floor"),
     ],
 )

@@ -349,18 +349,26 @@ def test_a_stop_on_a_measured_record_must_be_likely_whatever_is_at_stake() -> No
     assert out.filter(pl.col("key") == "dear")["lane"][0] == "blue"  # released, then audited
 
 
-def test_a_prior_beside_a_measured_record_does_not_raise_the_likelihood() -> None:
+def test_a_prior_beside_a_measured_record_does_not_raise_the_likelihood_but_has_the_pair_measured() -> None:
     """The day a model is promoted, its new band (a prior) rides along a seller's record of one in ten: the
-    stop is as likely as the record says, and says which hit was not counted."""
+    stop is as likely as the record says, and says which hit was not counted. Unlikely on that record, it is
+    not released on it either: the pair is a combination nobody measured, explored like a new signal until
+    its own record speaks, and released as unlikely once that record says one in ten too."""
     rows = [row("dear", "5000.00")] + [row(f"z{i:03d}", "10.00") for i in range(99)]
     wanted: dict[str, Ask | list[Ask]] = {"dear": [("yellow", None, 10.0), ("yellow", None, 45.0)]}  # D45: new
     record = pl.DataFrame({"code": ["D10"], "inspected": [40], "found": [4], "alone_inspected": [40],
                            "alone_found": [4], "alone_tried": [40]})  # fmt: skip
-    out = decide(rows, wanted, settings(capacity_yellow=0.05, least_likely=0.5), History(hit_rates=record))
-    dear = out.filter(pl.col("key") == "dear")
-    assert dear["lane"][0] == "blue" and dear["likelihood"][0] == pytest.approx(0.1)  # not 1 - 0.9 x 0.55
+    s = settings(capacity_yellow=0.05, least_likely=0.5)
+    dear = decide(rows, wanted, s, History(hit_rates=record)).filter(pl.col("key") == "dear")
+    assert dear["likelihood"][0] == pytest.approx(0.1)  # not 1 - 0.9 x 0.55
+    assert dear["lane"][0] == "yellow" and dear["explored_as"][0] == "D10+D45"  # tried, to measure the pair
     why = dear["reasons"][0][-1]["message"]
     assert "D45 45.0% (prior), not counted beside a measured hit" in why and "D10 10.0% (4 found in 40" in why
+    pair = pl.DataFrame({"signals": ["D10+D45"], "inspected": [10], "found": [1], "tried": [10]})
+    measured = decide(rows, wanted, s, History(hit_rates=record, combinations=pair)).filter(pl.col("key") == "dear")
+    assert measured["lane"][0] == "blue" and measured["reasons"][0][-1]["code"] == "UNLIKELY"
+    alone = decide(rows, {"dear": ("yellow", None, 10.0)}, s, History(hit_rates=record)).filter(pl.col("key") == "dear")
+    assert alone["lane"][0] == "blue"  # on its measured record alone: released as unlikely, as before
 
 
 def test_a_stop_released_because_the_day_is_full_says_so_and_not_that_it_was_worth_too_little() -> None:

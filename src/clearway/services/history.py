@@ -229,7 +229,7 @@ class HistoryGatherer:
         """The random sample's record over the last `days`: consignments inspected, and found infringing. The
         sample is drawn among all traffic whatever its risk, so its rate is the traffic's."""
         found: dict[str, bool] = {}
-        for cid, outcome, reasons, _ in kept.inspected_reasons(
+        for cid, outcome, reasons, _, _ in kept.inspected_reasons(
             self.app.store.engine, as_of - dt.timedelta(days=days), as_of
         ):
             if any(r.code == "RANDOM" for r in _CODES.decode(reasons)):
@@ -250,26 +250,38 @@ class HistoryGatherer:
         inspections, their findings in proportion: a seller's parcels are not independent trials of a
         detector, and the few parties a day's stops return to would otherwise make its record theirs.
         `alone_tried` and a combination's `tried` count every inspection: they say whether a record is
-        measured, not what it measured."""
+        measured, not what it measured.
+
+        With the settings' `half_life_days`, an inspection counts in these records as much as its age leaves
+        of it (half at that age, a quarter at twice it; the latest inspection of a parcel, if several): a
+        record nobody refreshes fades back to its prior and, once it weighs fewer than `proven_after`
+        inspections, is tried again like a new signal. The plain counts do not fade."""
         found: dict[str, bool] = {}
         codes: dict[str, set[str]] = {}
         party: dict[str, str] = {}
+        weight: dict[str, float] = {}
         since = as_of - dt.timedelta(days=HIT_RATES_DAYS)
-        for cid, outcome, reasons, who in kept.inspected_reasons(self.app.store.engine, since, as_of):
+        selectivity = self.app.selectivity
+        half_life = selectivity.half_life_days if selectivity is not None else 0.0
+        for cid, outcome, reasons, who, at in kept.inspected_reasons(self.app.store.engine, since, as_of):
             found[cid] = found.get(cid, False) or outcome == "infringement"
             codes.setdefault(cid, set()).update(r.code for r in _CODES.decode(reasons) if r.source in SIGNALS)
             party[cid] = who
-        rows = [(code, hit, len(codes[cid]) == 1, party[cid]) for cid, hit in found.items() for code in codes[cid]]
+            age = max(0.0, (as_of - at).total_seconds() / 86_400)
+            weight[cid] = max(weight.get(cid, 0.0), 0.5 ** (age / half_life) if half_life else 1.0)
+        rows = [(code, hit, len(codes[cid]) == 1, party[cid], weight[cid])
+                for cid, hit in found.items() for code in codes[cid]]  # fmt: skip
         if not rows:
             return pl.DataFrame(schema=HIT_RATES), pl.DataFrame(schema=COMBINATIONS)
-        cap = self.app.selectivity.per_party if self.app.selectivity is not None else PER_PARTY
-        frame = pl.DataFrame(rows, schema=["code", "hit", "alone", "party"], orient="row")
+        cap = selectivity.per_party if selectivity is not None else PER_PARTY
+        frame = pl.DataFrame(rows, schema=["code", "hit", "alone", "party", "weight"], orient="row")
+        w, alone = pl.col("weight"), pl.col("alone")
         per_code = (
             frame.group_by("code", "party")
             .agg(pl.len().alias("inspected"), pl.col("hit").sum().alias("found"),
-                 pl.col("alone").sum().alias("alone_inspected"),
-                 (pl.col("hit") & pl.col("alone")).sum().alias("alone_found"),
-                 pl.col("alone").sum().alias("alone_tried"))
+                 w.filter(alone).sum().alias("alone_inspected"),
+                 w.filter(alone & pl.col("hit")).sum().alias("alone_found"),
+                 w.filter(alone).sum().alias("alone_tried"))
             .pipe(_capped, cap, ("alone_inspected", "alone_found"))
             .group_by("code")
             .agg(pl.col("inspected", "found", "alone_inspected", "alone_found", "alone_tried").sum().round(0))
@@ -277,12 +289,12 @@ class HistoryGatherer:
             .cast(HIT_RATES)  # type: ignore[arg-type]
         )  # fmt: skip
         together = pl.DataFrame(
-            [("+".join(sorted(codes[cid])), hit, party[cid]) for cid, hit in found.items() if codes[cid]],
-            schema=["signals", "hit", "party"], orient="row",
+            [("+".join(sorted(codes[cid])), hit, party[cid], weight[cid]) for cid, hit in found.items() if codes[cid]],
+            schema=["signals", "hit", "party", "weight"], orient="row",
         )  # fmt: skip
         per_combination = (
             together.group_by("signals", "party")
-            .agg(pl.len().alias("inspected"), pl.col("hit").sum().alias("found"), pl.len().alias("tried"))
+            .agg(w.sum().alias("inspected"), w.filter(pl.col("hit")).sum().alias("found"), w.sum().alias("tried"))
             .pipe(_capped, cap, ("inspected", "found"))
             .group_by("signals")
             .agg(pl.col("inspected", "found", "tried").sum().round(0))

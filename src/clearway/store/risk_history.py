@@ -324,16 +324,18 @@ def decided_and_stopped(engine: sa.Engine, start: dt.datetime, as_of: dt.datetim
     return int(decided), int(stopped)
 
 
-def inspected_reasons(engine: sa.Engine, since: dt.datetime, until: dt.datetime) -> Iterator[tuple[str, str, str, str]]:
+def inspected_reasons(
+    engine: sa.Engine, since: dt.datetime, until: dt.datetime
+) -> Iterator[tuple[str, str, str, str, dt.datetime]]:
     """Inspections made in [since, until]: the consignment, the outcome, the reasons (JSON) of the decision of
-    its current version, and the party that answers for it: the seller's key, else the consignor's, else the
-    consignment itself (so that a record can count one party's parcels as the one party they are, and a parcel
-    whose parties are unknown as a party of its own)."""
+    its current version, the party that answers for it (the seller's key, else the consignor's, else the
+    consignment itself, so that a record can count one party's parcels as the one party they are, and a parcel
+    whose parties are unknown as a party of its own), and when it was inspected."""
     c, d, i = t.consignments.c, t.decisions.c, t.inspections.c
     seller, consignor = t.party_keys.alias("seller"), t.party_keys.alias("consignor")
     query = (
         sa.select(i.consignment_id, i.outcome, d.reasons,
-                  sa.func.coalesce(seller.c.key, consignor.c.key, c.id))
+                  sa.func.coalesce(seller.c.key, consignor.c.key, c.id), i.at)
         .join(t.consignments, c.id == i.consignment_id)
         .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version))
         .outerjoin(seller, sa.and_(seller.c.consignment_id == c.id, seller.c.role == "seller"))
@@ -341,8 +343,8 @@ def inspected_reasons(engine: sa.Engine, since: dt.datetime, until: dt.datetime)
         .where(i.at >= since, i.at <= until)
     )  # fmt: skip
     with engine.connect() as conn:
-        for cid, outcome, reasons, party in conn.execute(query):
-            yield str(cid), str(outcome), reasons, str(party)
+        for cid, outcome, reasons, party, at in conn.execute(query):
+            yield str(cid), str(outcome), reasons, str(party), as_utc(at)
 
 
 def accepted_bodies(engine: sa.Engine, since: dt.datetime, until: dt.datetime, limit: int) -> list[str]:
