@@ -70,3 +70,20 @@ def test_the_same_world_gives_the_same_days_run_after_run(tmp_path: Path) -> Non
     first, second = once(tmp_path / "a"), once(tmp_path / "b")
     assert first == second
     assert new_id() != new_id() and new_id() not in first[1]  # after the pilot, ids are random again
+
+
+def test_the_pilots_tables_are_read_whole_in_an_80_column_terminal(tmp_path: Path) -> None:
+    """`clearway pilot` prints its day-by-day figures as an analyst reads them in a plain terminal: every
+    header and figure whole, none cut to an ellipsis."""
+    from typer.testing import CliRunner
+
+    from clearway.cli import app as cli
+
+    env = {"CLEARWAY_HOME": str(tmp_path), "COLUMNS": "80"}
+    args = ["pilot", "--days", "1", "--size", "300", "--seed", "21", "--out", str(tmp_path / "pilot")]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    for words in ("stop rate", "precision", "found", "half/cap", "non-compliance", "(random sample)", "under-value",
+                  "misclass.", "false gift", "IOSS", "Report:"):  # fmt: skip
+        assert words in result.output
+    assert "…" not in result.output

@@ -86,19 +86,12 @@ def pilot(
                                    ledger_key=out_dir / "ledger.key")  # fmt: skip
     application = bootstrap(settings, watchlist=settings.watchlist or write_watchlist(out_dir))
     tune_gc()
-    table = Table(title=f"Pilot: seed {seed}, {size:,} parcels a day")
-    columns = (
-        "day",
-        "stop rate",
-        "precision",
-        *VALUE_FRAUD_SHORT,
-        "half/cap",  # the stops a recall of 0.5 on each value-fraud type takes / the day's capacity
-        "found",
-        "non-compliance (random)",
-        "model",
-    )
-    for column in columns:
-        table.add_column(column, justify="left" if column == "model" else "right")
+    stops = Table(title=f"Pilot: seed {seed}, {size:,} parcels a day: stops")
+    for column in ("day", "stop rate", "precision", "found", "half/cap", "non-compliance\n(random sample)", "model"):
+        stops.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
+    recall = Table(title="Recall of value fraud (share of each kind stopped)")
+    for column in ("day", *VALUE_FRAUD_SHORT):
+        recall.add_column(column, justify="right", no_wrap=True)
     with progress_bar() as progress:
         task = progress.add_task("days", total=days)
 
@@ -107,14 +100,16 @@ def pilot(
 
         result = run_pilot(application, world=World.make(seed, size), days=days, start=DEFAULT_DAY, out=out_dir,
                            on_day=on_day)  # fmt: skip
-    for d in result.days:
+    for d in result.days:  # two tables, so that each is read whole in an 80-column terminal
         rate, interval = d.non_compliance
-        estimate = "–" if rate is None or interval is None else f"{rate:.1%} [{interval[0]:.1%}, {interval[1]:.1%}]"
-        recall = [f"{d.recall.get(v, 0.0):.0%}" for v in VALUE_FRAUD_SHORT.values()]
-        table.add_row(str(d.index), f"{d.stop_rate:.1%}", "–" if d.precision is None else f"{d.precision:.0%}",
-                      *recall, f"{d.half_of_value_fraud:,}/{d.capacity:,}", f"{d.found:,}", estimate,
+        estimate = "–" if rate is None or interval is None else f"{rate:.1%}\n[{interval[0]:.1%}, {interval[1]:.1%}]"
+        stops.add_row(str(d.index), f"{d.stop_rate:.1%}", "–" if d.precision is None else f"{d.precision:.0%}",
+                      f"{d.found:,}", f"{d.half_of_value_fraud:,}/{d.capacity:,}", estimate,
                       _overnight(d.model))  # fmt: skip
-    out.print(table)
+        recall.add_row(str(d.index), *(f"{d.recall.get(v, 0.0):.0%}" for v in VALUE_FRAUD_SHORT.values()))
+    out.print(stops)
+    out.print(recall)
+    out.print("half/cap: the stops a recall of 50% of each kind of value fraud takes / the day's capacity")
     if result.days:
         last = result.days[-1]
         through = [f"{short}: {', '.join(f'{why} {n:,}' for why, n in last.missed.get(v, {}).items())}"
