@@ -519,6 +519,7 @@ class Submissions:
     # --- the assessor ---
 
     def _assess_loop(self) -> None:
+        self.app.pipeline.warm()  # at start, not in the first request's batch (the model, scikit-learn's import)
         while self._assess.wait():
             if self._deadline is not None and time.monotonic() > self._deadline:
                 return  # shutting down, out of time: what is left is registered, assessed at the next start
