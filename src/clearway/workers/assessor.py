@@ -291,7 +291,8 @@ def _child(
         threading.Thread(target=keep_checkpointing, args=(app.store.engine,), name="clearway-checkpoints",
                          daemon=True).start()  # fmt: skip
     tune_gc()  # a full collection while it holds the write turn would hold up the API's commits
-    app.pipeline.warm()
+    # not warmed (`Pipeline.warm`): single submissions never need the text model (it learns from 50 lines or
+    # more), and fitting it as the child boots delayed a new service's first assessments by 1.4 s
     pause = _yielding(busy)
     config = _Config(app)
     config.refresh()
