@@ -29,7 +29,7 @@ FOUND: dict[str, FindingKind] = {  # the simulator's violation -> what the offic
     "watchlisted_party": "restricted",
     "ioss_misuse": "other",
     "false_gift": "other",
-    "vague_description": "other",
+    "vague_description": "vague_description",
 }
 OFFICER = Principal("demo-officer", "demo-officer", "officer", None, frozenset({"officer"}))
 

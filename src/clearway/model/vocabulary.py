@@ -31,9 +31,11 @@ DOMAINS: tuple[Domain, ...] = get_args(Domain)
 
 FindingKind = Literal[
     "counterfeit", "undervaluation", "wrong_hs_code", "dangerous_goods", "prohibited", "restricted",
-    "misdeclared_origin", "other",
+    "misdeclared_origin", "vague_description", "other",
 ]  # fmt: skip
-"""What an inspection found (the targeting model's labels), and what a risk alert warns of."""
+"""What an inspection found (the targeting model's labels), and what a risk alert warns of. A vague description
+(one that does not say what the goods are, so that neither their code nor their rules can be told) is a
+finding about the filing's data, not about the trader's conduct: see `risk.offenders`."""
 FINDING_KINDS: tuple[FindingKind, ...] = get_args(FindingKind)
 
 Channel = Literal["post", "express", "cargo"]
