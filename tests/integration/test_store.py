@@ -222,6 +222,32 @@ def test_the_kpis_read_platform_category_currency_and_value_of_each_body_and_an_
     assert alone["id"].to_list() == ["x", "y"] and alone["category"].to_list() == ["sale_of_goods", None]
 
 
+def test_the_kpis_read_what_each_assessment_owes_and_an_odd_one_spoils_only_itself() -> None:
+    from decimal import Decimal
+
+    import polars as pl
+
+    from clearway.store.period import _assessments
+
+    full = {"jurisdiction": "EU", "currency": "EUR", "collection_model": "ioss", "threshold_value": "150",
+            "threshold_currency": "EUR", "totals": {"duty": "0.00", "vat": "4.20", "other": "3", "total": "7.20"},
+            "rules": ["EU-2026-07", "EU-2021-07"], "lines": [{"item": 0, "duty": "0.00"}],
+            "vendor_liability": {"scheme": "ioss", "id": "IM2500000001", "tax": "4.20"}}  # fmt: skip
+    bare = {"jurisdiction": "US", "currency": "USD", "collection_model": "buyer_at_border",
+            "totals": {"duty": "12.50", "vat": "0", "other": "0"}, "rules": []}  # fmt: skip
+    odd = '{"totals": {"vat": 4}}'  # an amount as a number: not what an assessment stores
+    latest = pl.DataFrame({"consignment_id": ["a", "b", "c", "d"],
+                           "assessment": [json.dumps(full), json.dumps(bare), odd, None]})  # fmt: skip
+    rows = {r["consignment_id"]: r for r in _assessments(latest).iter_rows(named=True)}
+    assert set(rows) == {"a", "b", "c"}  # d: not assessed
+    assert (rows["a"]["vat"], rows["a"]["other"], rows["a"]["vendor_tax"], rows["a"]["rule"]) == (
+        Decimal("4.20"), Decimal(3), Decimal("4.20"), "EU-2026-07")  # fmt: skip
+    assert rows["a"]["threshold_value"] == Decimal(150) and rows["a"]["collection_model"] == "ioss"
+    assert rows["b"]["duty"] == Decimal("12.50") and rows["b"]["vendor_tax"] == Decimal(0)  # none: nothing owed
+    assert rows["b"]["rule"] is None and rows["b"]["threshold_value"] is None
+    assert rows["c"]["jurisdiction"] is None and rows["c"]["vat"] is None  # unreadable: counted as nothing
+
+
 def test_a_time_given_with_an_offset_is_kept_as_the_same_instant(store: Store) -> None:
     """SQLite keeps no offset: an expected arrival at 10:34 +02:00 must be kept as 08:34 UTC, not as 10:34."""
     from clearway.store.bulk import as_utc

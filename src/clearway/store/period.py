@@ -7,8 +7,8 @@ arrivals and inspections; the submissions received in it; and the refunds made i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import msgspec
 import polars as pl
@@ -149,14 +149,24 @@ class _Body(msgspec.Struct):
     items: list[_Item] = msgspec.field(default_factory=list)
 
 
-_one_body = msgspec.json.Decoder(_Body)
+S = TypeVar("S", bound=msgspec.Struct)
 
 
-def _body(text: str) -> _Body:
-    try:
-        return _one_body.decode(text)
-    except msgspec.DecodeError:  # a ValidationError is one too
-        return _Body()
+def _lenient(kind: type[S]) -> Callable[[str], S]:
+    """Decodes stored JSON into `kind`, reading JSON that does not fit as `kind()` (every field unsaid): one
+    damaged record counts as saying nothing rather than failing the period's figures."""
+    decoder = msgspec.json.Decoder(kind)
+
+    def decode(text: str) -> S:
+        try:
+            return decoder.decode(text)
+        except msgspec.DecodeError:  # a ValidationError is one too
+            return kind()
+
+    return decode
+
+
+_body = _lenient(_Body)
 
 
 def _body_facts(ids: list[str], bodies: list[str]) -> pl.DataFrame:
@@ -221,14 +231,7 @@ class _Assessment(msgspec.Struct):
     vendor_liability: _Vendor | None = None
 
 
-_one_assessment = msgspec.json.Decoder(_Assessment)
-
-
-def _assessment(text: str) -> _Assessment:
-    try:
-        return _one_assessment.decode(text)
-    except msgspec.DecodeError:  # a ValidationError is one too
-        return _Assessment()
+_assessment = _lenient(_Assessment)
 
 
 def _assessments(latest: pl.DataFrame) -> pl.DataFrame:
