@@ -1,8 +1,9 @@
 """Reads the records of one period out of the store, as frames in the shapes the KPIs are computed from.
 
 A period holds the consignments first received in it, their latest decision and assessment, their
-arrivals and inspections; the submissions received in it; and the refunds made in it. Stored JSON
-(bodies, reasons, assessments, findings) is decoded by Polars, column-wise, reading only what is needed.
+arrivals and inspections; the submissions received in it; and the refunds made in it. Stored JSON is
+decoded reading only what is needed: the short reasons and findings by Polars, column-wise; the long
+bodies and assessments by msgspec into the few fields the KPIs read, skipping the rest unbuilt.
 """
 
 from __future__ import annotations
