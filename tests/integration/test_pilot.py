@@ -87,3 +87,63 @@ def test_the_pilots_tables_are_read_whole_in_an_80_column_terminal(tmp_path: Pat
                   "misclass.", "false gift", "IOSS", "Report:"):  # fmt: skip
         assert words in result.output
     assert "…" not in result.output
+
+
+def test_the_officers_enter_the_value_and_code_they_find_and_what_was_short_is_demanded(tmp_path: Path) -> None:
+    """An officer who opens an under-valued or misclassified parcel records the value or code found, so the
+    parcel is reassessed on it and the difference is demanded (or owed back, where the declared code cost
+    more): the pilot's "duty and tax demanded" is that, not an estimate."""
+    import json
+    from decimal import Decimal
+
+    import polars as pl
+
+    from clearway.demo.officers import OFFICER, inspect_held
+    from clearway.demo.run import read_labels
+    from clearway.intake import read_path
+    from clearway.services.clearance import Clearance
+    from clearway.services.ingest import ingest
+    from clearway.sim import simulate, write_day
+    from clearway.sim.generator import Rates
+    from clearway.store.repository import reproducible_ids
+
+    settings = Settings.from_env({"CLEARWAY_HOME": str(tmp_path)})
+    app = bootstrap(dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'day.db'}"),
+                    watchlist=write_watchlist(tmp_path))  # fmt: skip
+    rates = Rates(**{name: 0.0 for name, _ in Rates().items()} | {"undervaluation": 0.4, "misclassification": 0.2})
+    noon = dt.datetime(2026, 11, 16, 12, tzinfo=dt.UTC)
+    write_day(simulate(400, 5, noon.date(), rates), tmp_path / "day")
+    reproducible_ids(5)  # the random sample draws the same parcels run after run
+    try:
+        for path in sorted((tmp_path / "day" / "aed").glob("*.ndjson")):
+            ingest(app, path.stem, read_path(path), now=lambda: noon)
+        labels = read_labels(tmp_path / "day" / "labels.csv")
+        later = noon + dt.timedelta(hours=3)
+        clearance = Clearance(app, now=lambda: later)
+        c = t.consignments.c
+        for violation in ("undervaluation", "misclassification"):  # a tip-off on a few: they are held for sure
+            pairs = labels.filter(pl.col("violation") == violation).select("submitter", "reference").rows()
+            with app.store.engine.connect() as conn:
+                open_ = conn.execute(sa.select(c.id).where(  # not yet released: a hold can still reach them
+                    sa.tuple_(c.submitter, c.reference).in_(pairs), c.status.in_(["assessed", "held"])
+                ).order_by(c.reference).limit(4)).scalars().all()  # fmt: skip
+            for cid in open_:
+                clearance.reroute(OFFICER, cid, "yellow", "intelligence: the goods are not as declared")
+        done = inspect_held(app, labels, capacity=400, seed=5, now=lambda: later)
+    finally:
+        reproducible_ids(None)
+    assert done.parcels > 0 and done.refused == 0
+    truth = {(s, r): (v, value, code) for s, r, v, value, code in labels.select(
+        "submitter", "reference", "violation", "corrected_value", "corrected_hs_code").iter_rows()}  # fmt: skip
+    c, e = t.consignments.c, t.events.c
+    with app.store.engine.connect() as conn:
+        corrected = conn.execute(sa.select(c.submitter, c.reference, e.data).join(t.events, e.consignment_id == c.id)
+                                 .where(e.type == "reassessed")).all()  # fmt: skip
+    kinds = {truth[(s, r)][0] for s, r, _ in corrected}
+    assert kinds == {"undervaluation", "misclassification"}  # both were found, and entered as found
+    for submitter, reference, data in corrected:
+        violation, value, code = truth[(submitter, reference)]
+        said = " ".join(json.loads(data)["corrected"])
+        assert (f"corrected to {value} " in said) if violation == "undervaluation" else said.endswith(code)
+    demands = [p for p in done.payables if p["kind"] == "demand"]
+    assert demands and all(Decimal(p["amount"]) > 0 for p in demands)

@@ -119,3 +119,29 @@ def test_the_days_manifests_are_valid_and_carry_almost_every_parcel() -> None:
     without = [h for h in houses if h not in filed]
     assert 0 < len(without) < 0.02 * len(houses)  # a few houses arrive with no filing
     assert 0.95 * len(filed) < len(set(houses) & filed) < len(filed)  # and a few filings are on no manifest
+
+
+def test_a_misstated_value_or_code_is_labelled_with_what_an_officer_would_find() -> None:
+    """The label of an under-valued parcel carries its true value (the declared one with the under-valued line
+    at its true price), and that of a misclassified one the item and its true code: what an inspecting officer
+    enters, so that the parcel is reassessed on the facts."""
+    from decimal import Decimal
+
+    simulated = day()
+    docs = {(r.submitter, r.reference): r.line for r in simulated.records}
+    under = [x for x in simulated.labels if x.violation == "undervaluation"]
+    wrong = [x for x in simulated.labels if x.violation == "misclassification"]
+    assert len(under) > 100 and len(wrong) > 50
+    for label in under:
+        items = msgspec.json.decode(docs[label.submitter, label.reference])["items"]
+        declared = sum(Decimal(i["unit_price"]) * i["quantity"] for i in items)
+        line = next(i for i in items if label.detail.startswith(f"{i['description']}: declared {i['unit_price']} "))
+        true_price = Decimal(label.detail.rsplit(" of a true ", 1)[1].split()[0])
+        short = (true_price - Decimal(line["unit_price"])) * line["quantity"]
+        assert Decimal(label.corrected_value) == declared + short
+        assert Decimal(label.corrected_value) > declared and not label.corrected_hs_code and label.item is None
+    for label in wrong:
+        item = msgspec.json.decode(docs[label.submitter, label.reference])["items"][label.item]
+        assert label.detail == f"{item['description']}: declared {item['hs_code']}, goods are {label.corrected_hs_code}"
+        assert label.corrected_hs_code in hs_subheadings() and label.corrected_hs_code != item["hs_code"]
+    assert all(not x.corrected_value and not x.corrected_hs_code for x in simulated.labels if x not in under + wrong)

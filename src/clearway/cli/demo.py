@@ -89,8 +89,8 @@ def pilot(
     stops = Table(title=f"Pilot: seed {seed}, {size:,} parcels a day: stops")
     for column in ("day", "stop rate", "precision", "found", "half/cap", "non-compliance\n(random sample)", "model"):
         stops.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
-    recall = Table(title="Recall of value fraud (share of each kind stopped)")
-    for column in ("day", *VALUE_FRAUD_SHORT):
+    recall = Table(title="Value fraud: the share of each kind stopped, and the duty and tax demanded")
+    for column in ("day", *VALUE_FRAUD_SHORT, "demanded\n(EUR)"):
         recall.add_column(column, justify="right", no_wrap=True)
     with progress_bar() as progress:
         task = progress.add_task("days", total=days)
@@ -106,10 +106,13 @@ def pilot(
         stops.add_row(str(d.index), f"{d.stop_rate:.1%}", "–" if d.precision is None else f"{d.precision:.0%}",
                       f"{d.found:,}", f"{d.half_of_value_fraud:,}/{d.capacity:,}", estimate,
                       _overnight(d.model))  # fmt: skip
-        recall.add_row(str(d.index), *(f"{d.recall.get(v, 0.0):.0%}" for v in VALUE_FRAUD_SHORT.values()))
+        recall.add_row(
+            str(d.index), *(f"{d.recall.get(v, 0.0):.0%}" for v in VALUE_FRAUD_SHORT.values()), f"{d.demanded:,.2f}"
+        )
     out.print(stops)
     out.print(recall)
     out.print("half/cap: the stops a recall of 50% of each kind of value fraud takes / the day's capacity")
+    out.print("demanded: on the value or code the inspections found, reassessed (penalties apart)")
     if result.days:
         last = result.days[-1]
         through = [f"{short}: {', '.join(f'{why} {n:,}' for why, n in last.missed.get(v, {}).items())}"

@@ -11,11 +11,14 @@ weighs are measured afresh each day from the inspections (`services.history`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -51,6 +54,7 @@ class PilotDay:
     inspected: int
     found: int  # inspections that found an infringement
     at_risk_found: float  # EUR: duty and tax at risk on the parcels found infringing (selectivity's estimate)
+    demanded: Decimal  # EUR: duty and tax demanded on the value or code the day's inspections found
     random_inspected: int
     random_found: int
     model: str  # what happened overnight
@@ -117,12 +121,26 @@ def _day(app: App, world: World, index: int, start: dt.date, out: Path) -> Pilot
     labels = read_labels(folder / "labels.csv")
     capacity = max(1, round(world.size * OFFICERS_OPEN))
     afternoon = noon + dt.timedelta(hours=4)
-    inspect_held(app, labels, capacity=capacity, seed=world.seed + index, now=lambda t=afternoon: t)
+    inspected = inspect_held(app, labels, capacity=capacity, seed=world.seed + index, now=lambda t=afternoon: t)
     found = _found(app, day)
     shifts_before = len(world.shifts)
     world.caught(index, found)
     model = _overnight(app, noon + dt.timedelta(hours=11), index)
-    return _measure(index, day, report, labels, app, found, model, len(world.shifts) - shifts_before)
+    measured = _measure(index, day, report, labels, app, found, model, len(world.shifts) - shifts_before)
+    return dataclasses.replace(measured, demanded=_in_eur(app, inspected.payables, day))
+
+
+def _in_eur(app: App, payables: list[dict[str, Any]], day: dt.date) -> Decimal:
+    """The duty and tax demanded (penalties apart), in EUR at the day's rate."""
+    total = Decimal(0)
+    for payable in payables:
+        if payable["kind"] != "demand":
+            continue
+        amount = Decimal(payable["amount"])
+        if payable["currency"] != "EUR":
+            amount *= app.revenue.rates.quote(payable["currency"], "EUR", day).rate
+        total += amount
+    return total.quantize(Decimal("0.01"))
 
 
 def _found(app: App, day: dt.date) -> list[tuple[str, str]]:
@@ -183,6 +201,7 @@ def _measure(
         inspected=int(inspected),
         found=len(found),
         at_risk_found=float(hits.select(pl.max_horizontal("due", pl.col("value") * share)).sum().item() or 0.0),
+        demanded=Decimal(0),
         random_inspected=sample.height,
         random_found=sampled_found,
         model=model,

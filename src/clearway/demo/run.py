@@ -25,6 +25,7 @@ from clearway.services.measurement import measure
 from clearway.settings import Settings
 from clearway.sim import simulate, write_day
 from clearway.sim.manifests import carrier_copies, manifests
+from clearway.sim.writer import LABEL_COLUMNS
 from clearway.workers.checkpoints import checkpointing
 from clearway.workers.offload import Offloaded
 
@@ -121,7 +122,7 @@ def _run(
     capacity = max(1, round(size * INSPECTION_CAPACITY))
     if on_stage:
         on_stage("inspecting (the demo's officers)", capacity)
-    inspected = inspect_held(app, labels, capacity=capacity, seed=seed, now=now, on_batch=on_batch)
+    inspected = inspect_held(app, labels, capacity=capacity, seed=seed, now=now, on_batch=on_batch).parcels
     if on_stage:
         on_stage("computing the KPIs", 1)
     period = Period(started.date(), now().date())
@@ -160,10 +161,12 @@ def arrive_the_day(
 
 
 def read_labels(path: Path) -> pl.DataFrame:
+    """labels.csv as written by `sim.writer` (`LABEL_COLUMNS`); an empty value or item is null."""
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    schema = {"submitter": pl.String, "reference": pl.String, "violation": pl.String, "detail": pl.String}
-    return pl.DataFrame(rows, schema=schema)
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(LABEL_COLUMNS, pl.String))
+    blank = [pl.when(pl.col(c) != "").then(c).alias(c) for c in LABEL_COLUMNS[4:]]
+    return frame.with_columns(blank).with_columns(pl.col("item").cast(pl.Int64))
 
 
 def counts_by(frame: pl.DataFrame, column: str) -> Counter[str]:

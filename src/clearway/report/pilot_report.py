@@ -15,15 +15,17 @@ def build_page(result: PilotResult) -> Page:
     days = [f"day {d.index}" for d in result.days]
     violations = sorted({v for d in result.days for v in d.recall})
     header = ["day", "date", "consignments", "stop rate", "precision of stops", "held for carrier or agency",
-              "inspected", "found", "duty and tax at risk found (EUR)", "non-compliance (random sample, 95%)",
+              "inspected", "found", "duty and tax demanded on what was found (EUR)",
+              "duty and tax at risk on the parcels found (EUR, selectivity's estimate)",
+              "non-compliance (random sample, 95%)",
               "model overnight", "sellers that changed scheme"]  # fmt: skip
     rows = []
     for d in result.days:
         rate, interval = d.non_compliance
         estimate = "–" if rate is None or interval is None else f"{rate:.1%} ({interval[0]:.1%} to {interval[1]:.1%})"
         rows.append([str(d.index), d.day.isoformat(), f"{d.consignments:,}", f"{d.stop_rate:.1%}", share(d.precision),
-                     f"{d.referred:,}", f"{d.inspected:,}", f"{d.found:,}", f"{d.at_risk_found:,.2f}", estimate,
-                     d.model, str(d.shifts)])  # fmt: skip
+                     f"{d.referred:,}", f"{d.inspected:,}", f"{d.found:,}", f"{d.demanded:,.2f}",
+                     f"{d.at_risk_found:,.2f}", estimate, d.model, str(d.shifts)])  # fmt: skip
     recall = Table("Recall by violation (stopped, or rejected at intake)", ["violation", *days],
                    [[v, *(share(d.recall.get(v)) for d in result.days)] for v in violations])  # fmt: skip
     goal = Table(
@@ -44,7 +46,10 @@ def build_page(result: PilotResult) -> Page:
         "Day by day",
         text="Each day is ingested, the officers inspect every stop (the random sample first) and record what "
         "the simulator's labels say they find, the world's sellers learn who was caught, and a challenger model "
-        "is trained overnight.",
+        "is trained overnight. Where a parcel's value or code was misstated, the officer enters the value or code "
+        "found; the parcel is reassessed on it and what was short is demanded (a code that was too high is owed "
+        "back instead). Split orders, false gifts and IOSS misuse are recorded as found but not corrected: their "
+        "duty and tax is in the estimate only.",
         tables=[Table("The days", header, rows), recall, through, goal],
     )
     section.charts.append(Chart("Stop rate and precision by day", charts.lines(

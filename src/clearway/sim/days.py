@@ -158,9 +158,9 @@ class World:
         return buyer
 
     def _sent(self, out: SimulatedDay, submitter: str, doc: dict[str, Any], seller: int, violation: str | None,
-              detail: str) -> None:  # fmt: skip
+              found: str | violations.Truth) -> None:  # fmt: skip
         self.sent_by[(submitter, doc["reference"])] = seller
-        _emit(out, submitter, doc, violation, detail)
+        _emit(out, submitter, doc, violation, found)
 
 
 def _split_parcels_per_order() -> float:

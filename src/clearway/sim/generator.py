@@ -68,10 +68,15 @@ class Record:
 
 @dataclass(frozen=True)
 class Label:
+    """What the simulator injected into one consignment, and what an officer opening it would find."""
+
     submitter: str
     reference: str
     violation: str
     detail: str
+    corrected_value: str = ""  # the consignment's true value, in its currency, where the value was misstated
+    corrected_hs_code: str = ""  # the true code of item `item`, where the goods were misclassified
+    item: int | None = None
 
 
 @dataclass
@@ -127,23 +132,28 @@ def simulate(size: int, seed: int, day: dt.date, rates: Rates | None = None) -> 
 
 
 def inject(
-    out: SimulatedDay, draw: _Draw, doc: dict[str, Any], violation: str | None, emit: Callable[[str | None, str], None]
-) -> None:
-    """Bend `doc` with `violation` and `emit(violation or None, detail)` it; a malformed record is kept as the
-    broken line its submitter's system sent."""
+    out: SimulatedDay, draw: _Draw, doc: dict[str, Any], violation: str | None,
+    emit: Callable[[str | None, str | violations.Truth], None],
+) -> None:  # fmt: skip
+    """Bend `doc` with `violation` and `emit(violation or None, what is found)` it; a malformed record is kept
+    as the broken line its submitter's system sent."""
     if violation == "malformed":
         line, detail = violations.malformed(draw, doc)
         out.records.append(Record(draw.submitter, doc["reference"], line))
         out.labels.append(Label(draw.submitter, doc["reference"], "malformed", detail))
         return
-    detail = getattr(violations, violation)(draw, doc) if violation else None
-    emit(violation if detail is not None else None, detail or "")
+    found = getattr(violations, violation)(draw, doc) if violation else None
+    emit(violation if found is not None else None, found or "")
 
 
-def _emit(out: SimulatedDay, submitter: str, doc: dict[str, Any], violation: str | None, detail: str) -> None:
+def _emit(
+    out: SimulatedDay, submitter: str, doc: dict[str, Any], violation: str | None, found: str | violations.Truth
+) -> None:
     out.records.append(Record(submitter, doc["reference"], _encode(doc)))
     if violation:
-        out.labels.append(Label(submitter, doc["reference"], violation, detail))
+        truth = found if isinstance(found, violations.Truth) else violations.Truth(found)
+        out.labels.append(Label(submitter, doc["reference"], violation, truth.detail, truth.corrected_value,
+                                truth.corrected_hs_code, truth.item))  # fmt: skip
 
 
 def _pick(rng: random.Random, plan: list[tuple[str, float]]) -> str | None:

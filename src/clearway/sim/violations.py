@@ -1,12 +1,16 @@
 """Violation injectors: each bends an honest consignment and says how, for the label file.
 
 An injector returns the label's detail, or None when it could not apply (the consignment stays honest
-and unlabelled). `split_shipment` builds its own parcels; `malformed` returns the broken line.
+and unlabelled); where the violation misstates a fact the duty rests on, it returns a `Truth`: the detail
+and that fact as an officer opening the parcel finds it. `split_shipment` builds its own parcels;
+`malformed` returns the broken line.
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -38,26 +42,46 @@ SPLIT_THRESHOLDS = {"EUR": 150.0, "GBP": 135.0, "AUD": 1000.0}
 """Thresholds that splitters aim under (EU IOSS and duty relief; UK point of sale; AU LVIG), local currency."""
 
 
+@dataclass(frozen=True)
+class Truth:
+    """What an inspection finds beside the violation: the label's detail, and the misstated fact as it is."""
+
+    detail: str
+    corrected_value: str = ""  # the consignment's value (its items' prices times quantities), in its currency
+    corrected_hs_code: str = ""  # the code of the goods of item `item`
+    item: int | None = None
+
+
+def _value(items: list[dict[str, Any]]) -> Decimal:
+    return sum((Decimal(i["unit_price"]) * i["quantity"] for i in items), Decimal(0))
+
+
 def _products(flag: str) -> list[Product]:
     return [p for p in catalogue() if p.has(flag)]
 
 
-def undervaluation(draw: _Draw, doc: dict[str, Any]) -> str | None:
+def undervaluation(draw: _Draw, doc: dict[str, Any]) -> Truth | None:
     line = max(doc["items"], key=lambda i: float(i["unit_price"]) * i["quantity"])
     true_price = line["unit_price"]
+    value = _value(doc["items"])
     factor = draw.rng.uniform(0.05, 0.3)
+    if not Decimal(true_price):
+        return None  # documents, free samples: nothing to under-value (drawn first, so the day stays the same)
     line["unit_price"] = f"{max(0.01, float(true_price) * factor):.2f}"
-    return f"{line['description']}: declared {line['unit_price']} of a true {true_price} {doc['currency']}"
+    return Truth(f"{line['description']}: declared {line['unit_price']} of a true {true_price} {doc['currency']}",
+                 corrected_value=str(value))  # fmt: skip
 
 
-def misclassification(draw: _Draw, doc: dict[str, Any]) -> str | None:
-    line = draw.rng.choice(doc["items"])
+def misclassification(draw: _Draw, doc: dict[str, Any]) -> Truth | None:
+    item = draw.rng.randrange(len(doc["items"]))
+    line = doc["items"][item]
     if "hs_code" not in line:
         return None
     others = [p for p in catalogue() if p.hs6[:2] != line["hs_code"][:2] and not p.flags]
     wrong = draw.rng.choice(others).hs6
     true_code, line["hs_code"] = line["hs_code"], wrong
-    return f"{line['description']}: declared {wrong}, goods are {true_code}"
+    return Truth(f"{line['description']}: declared {wrong}, goods are {true_code}", corrected_hs_code=true_code,
+                 item=item)  # fmt: skip
 
 
 def vague_description(draw: _Draw, doc: dict[str, Any]) -> str | None:

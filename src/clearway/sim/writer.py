@@ -22,6 +22,10 @@ def write_watchlist(out: Path) -> Path:
     return path
 
 
+LABEL_COLUMNS = ("submitter", "reference", "violation", "detail", "corrected_value", "corrected_hs_code", "item")
+"""labels.csv: the injected violation, its detail, and the value or code an inspection would find (or empty)."""
+
+
 def write_day(day: SimulatedDay, out: Path) -> dict[str, int]:
     """Write `aed/<submitter>.ndjson`, `labels.csv`, `watchlist.csv` and `manifest.json`; return counts."""
     aed = out / "aed"
@@ -33,8 +37,9 @@ def write_day(day: SimulatedDay, out: Path) -> dict[str, int]:
         (aed / f"{submitter}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
     with (out / "labels.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["submitter", "reference", "violation", "detail"])
-        writer.writerows([label.submitter, label.reference, label.violation, label.detail] for label in day.labels)
+        writer.writerow(LABEL_COLUMNS)
+        writer.writerows([x.submitter, x.reference, x.violation, x.detail, x.corrected_value, x.corrected_hs_code,
+                          "" if x.item is None else x.item] for x in day.labels)  # fmt: skip
     write_watchlist(out)
     counts: dict[str, int] = defaultdict(int)
     for label in day.labels:
