@@ -48,8 +48,10 @@ def build_page(result: PilotResult) -> Page:
         "the simulator's labels say they find, the world's sellers learn who was caught, and a challenger model "
         "is trained overnight. Where a parcel's value or code was misstated, the officer enters the value or code "
         "found; the parcel is reassessed on it and what was short is demanded (a code that was too high is owed "
-        "back instead). Split orders, false gifts and IOSS misuse are recorded as found but not corrected: their "
-        "duty and tax is in the estimate only.",
+        "back instead). False gifts on a platform order and IOSS used above its ceiling are assessed as what they "
+        "are from the start (no gift relief on an order, no IOSS above the vendor cutoff), so nothing is short; "
+        "the parts of a split order are recorded as found, not reassessed as one consignment, so their duty and "
+        "tax is in the estimate only.",
         tables=[Table("The days", header, rows), recall, through, goal],
     )
     section.charts.append(Chart("Stop rate and precision by day", charts.lines(
