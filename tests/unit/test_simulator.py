@@ -127,6 +127,8 @@ def test_a_misstated_value_or_code_is_labelled_with_what_an_officer_would_find()
     enters, so that the parcel is reassessed on the facts."""
     from decimal import Decimal
 
+    from clearway.sim.violations import duty_rates
+
     simulated = day()
     docs = {(r.submitter, r.reference): r.line for r in simulated.records}
     under = [x for x in simulated.labels if x.violation == "undervaluation"]
@@ -140,8 +142,15 @@ def test_a_misstated_value_or_code_is_labelled_with_what_an_officer_would_find()
         short = (true_price - Decimal(line["unit_price"])) * line["quantity"]
         assert Decimal(label.corrected_value) == declared + short
         assert Decimal(label.corrected_value) > declared and not label.corrected_hs_code and label.item is None
+    cheaper = 0
     for label in wrong:
-        item = msgspec.json.decode(docs[label.submitter, label.reference])["items"][label.item]
+        doc = msgspec.json.decode(docs[label.submitter, label.reference])
+        item = doc["items"][label.item]
         assert label.detail == f"{item['description']}: declared {item['hs_code']}, goods are {label.corrected_hs_code}"
         assert label.corrected_hs_code in hs_subheadings() and label.corrected_hs_code != item["hs_code"]
+        rates = duty_rates(doc["destination_country"], DAY)  # the scheme lowers the duty, never raises it
+        if label.corrected_hs_code in rates and item["hs_code"] in rates:
+            assert rates[item["hs_code"]] <= rates[label.corrected_hs_code]
+            cheaper += rates[item["hs_code"]] < rates[label.corrected_hs_code]
+    assert cheaper > len(wrong) / 2
     assert all(not x.corrected_value and not x.corrected_hs_code for x in simulated.labels if x not in under + wrong)

@@ -9,12 +9,15 @@ and that fact as an officer opening the parcel finds it. `split_shipment` builds
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from clearway.revenue.packaged import packaged_context
 from clearway.sim.catalogue import Product, catalogue, description_text
 from clearway.sim.world import BRANDS, EU, USD_RATES, WATCHLIST
 
@@ -40,6 +43,8 @@ DISGUISES = (
 )  # fmt: skip
 SPLIT_THRESHOLDS = {"EUR": 150.0, "GBP": 135.0, "AUD": 1000.0}
 """Thresholds that splitters aim under (EU IOSS and duty relief; UK point of sale; AU LVIG), local currency."""
+SPLIT_PARTS = (2, 4)
+"""The fewest and most parcels a split order becomes."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +77,33 @@ def undervaluation(draw: _Draw, doc: dict[str, Any]) -> Truth | None:
                  corrected_value=str(value))  # fmt: skip
 
 
+@lru_cache(maxsize=64)
+def duty_rates(country: str, day: dt.date) -> dict[str, Decimal]:
+    """The duty rate of each catalogue code at `country` on `day` (the packaged tariff of its rules)."""
+    revenue = packaged_context()
+    rules = revenue.rules.for_country(country, day)
+    if not rules:
+        return {}
+    lines = {p.hs6: revenue.tariff.line(rules[0].jurisdiction, p.hs6, day) for p in catalogue()}
+    return {code: line.rate for code, line in lines.items() if line is not None}
+
+
 def misclassification(draw: _Draw, doc: dict[str, Any]) -> Truth | None:
+    """An item declared under the code of other goods, a lower-duty one where the destination's tariff has one
+    (the scheme's point: declaring goods under "codes of products that are subject to a lower duty", as US
+    customs-fraud practice describes it: eliasllc.com, "Customs and Tariffs Fraud"; mondaq.com, "Are There
+    Legitimate Ways To Achieve More Advantageous Tariff Classifications?"), else one of the same rate; never
+    a dearer one."""
     item = draw.rng.randrange(len(doc["items"]))
     line = doc["items"][item]
     if "hs_code" not in line:
         return None
     others = [p for p in catalogue() if p.hs6[:2] != line["hs_code"][:2] and not p.flags]
+    rates = duty_rates(doc["destination_country"], draw.day)
+    if line["hs_code"] in rates:
+        true_rate = rates[line["hs_code"]]
+        cheaper = [p for p in others if rates.get(p.hs6, true_rate) < true_rate]
+        others = cheaper or [p for p in others if rates.get(p.hs6) == true_rate] or others
     wrong = draw.rng.choice(others).hs6
     true_code, line["hs_code"] = line["hs_code"], wrong
     return Truth(f"{line['description']}: declared {wrong}, goods are {true_code}", corrected_hs_code=true_code,
@@ -204,7 +230,7 @@ def split_shipment(draw: _Draw, max_parts: int) -> list[tuple[dict[str, Any], st
     if dest.currency not in SPLIT_THRESHOLDS:
         dest = rng.choice([d for d in DESTINATIONS if d.currency in SPLIT_THRESHOLDS])
     threshold = SPLIT_THRESHOLDS[dest.currency]
-    parts = max(1, min(max_parts, rng.randint(2, 4)))
+    parts = max(1, min(max_parts, rng.randint(*SPLIT_PARTS)))
     base = build(
         Draw(
             rng,
