@@ -164,8 +164,7 @@ class World:
 
 
 def _split_parcels_per_order() -> float:
-    """Parcels one split order becomes on average: 2 to 4 where the destination has a threshold to split under,
-    none elsewhere (`violations.split_shipment`)."""
-    total = sum(d.weight for d in DESTINATIONS)
-    under = sum(d.weight for d in DESTINATIONS if d.currency in violations.SPLIT_THRESHOLDS)
-    return 3.0 * under / total
+    """Parcels one split order becomes on average: every split order goes to a destination with a threshold to
+    split under (`violations.split_shipment` sends it to one) in `SPLIT_PARTS` parcels, drawn evenly."""
+    fewest, most = violations.SPLIT_PARTS
+    return (fewest + most) / 2
