@@ -37,6 +37,13 @@ def test_two_days_are_ingested_inspected_measured_and_reported(tmp_path: Path) -
     # also open parcels held from the day before)
     html = write_report(result, tmp_path / "pilot.html").read_text(encoding="utf-8")
     assert html.count("<svg") >= 2 and "Recall by violation" in html and "non-compliance" in html
+    for day in result.days:  # the random sample, drawn whatever the risk, is measured apart from the targeting
+        random_stops = day.random_inspected
+        assert day.targeted_precision is not None and random_stops > 0
+        stops = round(day.stop_rate * day.consignments)
+        targeted_found = day.targeted_precision * (stops - random_stops)
+        assert -1e-9 <= day.precision * stops - targeted_found <= random_stops + 1e-9  # what the sample found
+    assert "precision of targeted stops" in html
     first = result.days[0]  # the goal's arithmetic: half of each value-fraud type, against the day's capacity
     assert first.capacity == 50 and sum(first.carried.values()) > 0  # 5% of ~600 is below the day's minimum
     assert first.half_of_value_fraud == sum((first.carried.get(v, 0) + 1) // 2 for v in VALUE_FRAUD)

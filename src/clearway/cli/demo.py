@@ -87,7 +87,15 @@ def pilot(
     application = bootstrap(settings, watchlist=settings.watchlist or write_watchlist(out_dir))
     tune_gc()
     stops = Table(title=f"Pilot: seed {seed}, {size:,} parcels a day: stops")
-    for column in ("day", "stop rate", "precision", "found", "half/cap", "non-compliance\n(random sample)", "model"):
+    for column in (
+        "day",
+        "stop rate",
+        "precision\n(targeted)",
+        "found",
+        "half/cap",
+        "non-compliance\n(random sample)",
+        "model",
+    ):
         stops.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
     recall = Table(title="Value fraud: the share of each kind stopped, and the duty and tax demanded")
     for column in ("day", *VALUE_FRAUD_SHORT, "demanded\n(EUR)"):
@@ -103,7 +111,7 @@ def pilot(
     for d in result.days:  # two tables, so that each is read whole in an 80-column terminal
         rate, interval = d.non_compliance
         estimate = "–" if rate is None or interval is None else f"{rate:.1%}\n[{interval[0]:.1%}, {interval[1]:.1%}]"
-        stops.add_row(str(d.index), f"{d.stop_rate:.1%}", "–" if d.precision is None else f"{d.precision:.0%}",
+        stops.add_row(str(d.index), f"{d.stop_rate:.1%}", _precision(d.precision, d.targeted_precision),
                       f"{d.found:,}", f"{d.half_of_value_fraud:,}/{d.capacity:,}", estimate,
                       _overnight(d.model))  # fmt: skip
         recall.add_row(
@@ -119,6 +127,11 @@ def pilot(
                    for short, v in VALUE_FRAUD_SHORT.items() if last.missed.get(v)]  # fmt: skip
         out.print(f"Value fraud let through on day {last.index}: {'; '.join(through) or 'none'}")
     out.print(f"Report: {write_report(result, out_dir / 'pilot.html')}")
+
+
+def _precision(every: float | None, targeted: float | None) -> str:
+    """Precision of every stop, and of the targeted ones (the random sample left out) below it."""
+    return "\n".join("–" if p is None else f"{p:.0%}" for p in (every, targeted))
 
 
 def _overnight(said: str) -> str:

@@ -49,6 +49,7 @@ class PilotDay:
     consignments: int
     stop_rate: float
     precision: float | None  # stopped parcels that carry a violation
+    targeted_precision: float | None  # the same, of the stops the random sample did not draw
     recall: dict[str, float]  # per violation: stopped (or rejected at intake) / carried
     referred: int  # held for the carrier or an agency only
     inspected: int
@@ -195,7 +196,8 @@ def _measure(
         day=day,
         consignments=decisions.height,
         stop_rate=stops.height / max(decisions.height, 1),
-        precision=(stops["violation"].is_not_null().mean() if stops.height else None),  # type: ignore[arg-type]
+        precision=_infringing(stops),
+        targeted_precision=_infringing(stops.filter(~pl.col("random"))),
         recall=dict(sorted(recall.items())),
         referred=int(frame["referred"].sum()),
         inspected=int(inspected),
@@ -213,6 +215,11 @@ def _measure(
             for (v,), g in per.group_by("violation")
         },
     )
+
+
+def _infringing(stops: pl.DataFrame) -> float | None:
+    """The share of `stops` that carry a violation (None without stops)."""
+    return float(stops["violation"].is_not_null().mean() or 0.0) if stops.height else None
 
 
 LET_THROUGH = ("not flagged", "flagged, no stop asked", "unlikely", "over capacity")

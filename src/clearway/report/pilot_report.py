@@ -14,7 +14,8 @@ from clearway.sim.days import VALUE_FRAUD
 def build_page(result: PilotResult) -> Page:
     days = [f"day {d.index}" for d in result.days]
     violations = sorted({v for d in result.days for v in d.recall})
-    header = ["day", "date", "consignments", "stop rate", "precision of stops", "held for carrier or agency",
+    header = ["day", "date", "consignments", "stop rate", "precision of stops",
+              "precision of targeted stops (the random sample left out)", "held for carrier or agency",
               "inspected", "found", "duty and tax demanded on what was found (EUR)",
               "duty and tax at risk on the parcels found (EUR, selectivity's estimate)",
               "non-compliance (random sample, 95%)",
@@ -24,6 +25,7 @@ def build_page(result: PilotResult) -> Page:
         rate, interval = d.non_compliance
         estimate = "–" if rate is None or interval is None else f"{rate:.1%} ({interval[0]:.1%} to {interval[1]:.1%})"
         rows.append([str(d.index), d.day.isoformat(), f"{d.consignments:,}", f"{d.stop_rate:.1%}", share(d.precision),
+                     share(d.targeted_precision),
                      f"{d.referred:,}", f"{d.inspected:,}", f"{d.found:,}", f"{d.demanded:,.2f}",
                      f"{d.at_risk_found:,.2f}", estimate, d.model, str(d.shifts)])  # fmt: skip
     recall = Table("Recall by violation (stopped, or rejected at intake)", ["violation", *days],
@@ -57,7 +59,8 @@ def build_page(result: PilotResult) -> Page:
     section.charts.append(Chart("Stop rate and precision by day", charts.lines(
         "Stop rate and precision of stops", days,
         {"stop rate": [100 * d.stop_rate for d in result.days],
-         "precision": [100 * (d.precision or 0.0) for d in result.days]}, ylabel="%")))  # fmt: skip
+         "precision": [100 * (d.precision or 0.0) for d in result.days],
+         "precision, targeted": [100 * (d.targeted_precision or 0.0) for d in result.days]}, ylabel="%")))  # fmt: skip
     section.charts.append(Chart("Recall of value fraud by day", charts.lines(
         "Recall of value fraud by type", days,
         {v: [100 * d.recall.get(v, 0.0) for d in result.days] for v in VALUE_FRAUD}, ylabel="%")))  # fmt: skip
