@@ -154,3 +154,38 @@ def test_the_officers_enter_the_value_and_code_they_find_and_what_was_short_is_d
         assert (f"corrected to {value} " in said) if violation == "undervaluation" else said.endswith(code)
     demands = [p for p in done.payables if p["kind"] == "demand"]
     assert demands and all(Decimal(p["amount"]) > 0 for p in demands)
+
+
+def test_auditors_work_the_releases_blue_lane_first_and_what_they_find_is_learnt_and_demanded(tmp_path: Path) -> None:
+    """With `audit_share`, the pilot's auditors audit released parcels after clearance, the blue-lane releases
+    (stops let go beyond the day's capacity) first, through the audited audit path: each is kept as an
+    inspection of method `audit` (a label the model learns from), and the day's table says what they found."""
+    settings = Settings.from_env({"CLEARWAY_HOME": str(tmp_path)})
+    app = bootstrap(dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'pilot.db'}"),
+                    watchlist=write_watchlist(tmp_path))  # fmt: skip
+    result = run_pilot(app, world=World.make(21, 1500), days=1, start=dt.date(2026, 11, 16), out=tmp_path,
+                       audit_share=0.02)  # fmt: skip
+    day = result.days[0]
+    assert day.audited == 30 and 0 < sum(day.audit_found.values()) <= day.audited
+    c, i = t.consignments.c, t.inspections.c
+    with app.store.engine.connect() as conn:
+        audits = conn.execute(
+            sa.select(c.lane, i.outcome, c.submitter, c.reference)
+            .join(t.inspections, i.consignment_id == c.id)
+            .where(i.method == "audit")
+        ).all()
+        blue = conn.execute(sa.select(sa.func.count()).where(c.lane == "blue", c.status == "released")).scalar_one()
+        logged = conn.execute(sa.select(sa.func.count()).where(t.audit_log.c.action == "audited")).scalar_one()
+    assert len(audits) == logged == 30  # each through the audited path
+    assert [lane for lane, *_ in audits].count("blue") == min(30, blue) > 0  # blue-lane releases first
+    labelled = {(s, r) for s, r in read_labels_of(tmp_path)}
+    assert {(s, r) for _, outcome, s, r in audits if outcome == "infringement"} <= labelled  # found what was there
+    html = write_report(result, tmp_path / "pilot.html").read_text(encoding="utf-8")
+    assert "Post-clearance audit" in html
+
+
+def read_labels_of(folder: Path) -> list[tuple[str, str]]:
+    from clearway.demo.run import read_labels
+
+    return [(s, r) for path in sorted(folder.glob("day-*/labels.csv"))
+            for s, r in read_labels(path).select("submitter", "reference").iter_rows()]  # fmt: skip

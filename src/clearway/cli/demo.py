@@ -69,9 +69,18 @@ def pilot(
     out_dir: Annotated[Path, typer.Option("--out", help="folder for the days, the database and the report")] = Path(
         "pilot"
     ),
+    audits: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="share of a day's traffic audited after release "
+            "(blue-lane releases first); 0: no post-clearance audit",
+        ),
+    ] = 0.0,
 ) -> None:
     """Run days of one world as an administration would: ingest, inspect the stops and the random sample,
-    retrain the model overnight; print a table by day and write an HTML report with charts."""
+    audit releases if asked, retrain the model overnight; print a table by day and write an HTML report."""
     from clearway.bootstrap import bootstrap
     from clearway.demo.pilot import run_pilot
     from clearway.report.pilot_report import write_report
@@ -107,7 +116,7 @@ def pilot(
             progress.advance(task)
 
         result = run_pilot(application, world=World.make(seed, size), days=days, start=DEFAULT_DAY, out=out_dir,
-                           on_day=on_day)  # fmt: skip
+                           audit_share=audits, on_day=on_day)  # fmt: skip
     for d in result.days:  # two tables, so that each is read whole in an 80-column terminal
         rate, interval = d.non_compliance
         estimate = "–" if rate is None or interval is None else f"{rate:.1%}\n[{interval[0]:.1%}, {interval[1]:.1%}]"
@@ -121,6 +130,10 @@ def pilot(
     out.print(recall)
     out.print("half/cap: the stops a recall of 50% of each kind of value fraud takes / the day's capacity")
     out.print("demanded: on the value or code the inspections found, reassessed (penalties apart)")
+    for d in result.days if audits else []:
+        value = sum(d.audit_found.get(v, 0) for v in VALUE_FRAUD_SHORT.values())
+        out.print(f"Day {d.index}: {d.audited:,} releases audited, {sum(d.audit_found.values()):,} found infringing "
+                  f"({value:,} value fraud), EUR {d.audit_demanded:,.2f} demanded")  # fmt: skip
     if result.days:
         last = result.days[-1]
         through = [f"{short}: {', '.join(f'{why} {n:,}' for why, n in last.missed.get(v, {}).items())}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from clearway.auth.clients import Principal
 from clearway.bootstrap import App
 from clearway.errors import InvalidInput
 from clearway.model.vocabulary import FindingKind
+from clearway.services import accounts
 from clearway.services.clearance import Clearance, Inspection, InspectionFinding
 from clearway.store.consignments import held_for_inspection
 
@@ -46,11 +48,53 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Inspected:
-    """What the officers did: how many parcels they opened, and what their findings made owed."""
+    """What the officers did: how many parcels they opened, what they found, and what it made owed."""
 
     parcels: int = 0
     payables: list[dict[str, Any]] = field(default_factory=list)  # demands and refunds: kind, amount, currency
     refused: int = 0  # corrections the service refused (the finding was recorded without them)
+    found: Counter[str] = field(default_factory=Counter)  # the simulator's violations found, by name
+    infringing: list[tuple[str, str]] = field(default_factory=list)  # (submitter, reference) found infringing
+
+
+Keep = Callable[[str, InspectionFinding | None], dict[str, Any]]
+"""Records what was found on a consignment (its id): nothing (None) or one finding; returns the service's answer."""
+
+
+class _Truth:
+    """What an officer finds on a parcel, from the simulator's labels: the finding as recorded with the value
+    or code found entered, and without them (should the service refuse the correction)."""
+
+    def __init__(self, labels: pl.DataFrame) -> None:
+        self.corrections = [c for c in CORRECTIONS if c in labels.columns]
+        rows = labels.select("submitter", "reference", "violation", *self.corrections).iter_rows()
+        self.labels = {(row[0], row[1]): row[2:] for row in rows}
+
+    def of(
+        self, submitter: str, reference: str
+    ) -> tuple[str | None, InspectionFinding | None, InspectionFinding | None]:
+        """The violation, the finding with its correction, and the finding alone (None for a clean parcel)."""
+        violation, *values = self.labels.get((submitter, reference)) or (None,)
+        kind = FOUND.get(violation) if violation else None
+        if kind is None:
+            return None, None, None
+        finding = InspectionFinding(kind=kind, note=f"simulated: {violation}")
+        return violation, msgspec.structs.replace(finding, **dict(zip(self.corrections, values, strict=True))), finding
+
+    def record(self, done: Inspected, cid: str, submitter: str, reference: str, keep: Keep) -> None:
+        """Record what is found on one parcel through `keep`; a correction the service refuses is logged, and
+        the finding is kept without it."""
+        violation, corrected, finding = self.of(submitter, reference)
+        try:
+            made = keep(cid, corrected)
+        except InvalidInput as exc:  # the finding stands without the value or code found
+            log.warning("the correction of %s was refused: %s", cid, exc.message)
+            done.refused += 1
+            made = keep(cid, finding)
+        done.payables += made["payables"]
+        if violation:
+            done.found[violation] += 1
+            done.infringing.append((submitter, reference))
 
 
 def inspect_held(
@@ -64,28 +108,38 @@ def inspect_held(
 ) -> Inspected:
     """Inspect up to `capacity` held parcels."""
     held = held_for_inspection(app.store)  # one row per parcel (a dossier: its lead), whatever its decisions
-    corrections = [c for c in CORRECTIONS if c in labels.columns]
-    found = {(row[0], row[1]): row[2:] for row in labels.select("submitter", "reference", "violation",
-                                                                 *corrections).iter_rows()}  # fmt: skip
+    truth = _Truth(labels)
     order = random.Random(seed)
     shuffled = order.sample(held, len(held))
     chosen = sorted(shuffled, key=lambda row: '"RANDOM"' not in row[3])[:capacity]  # stable: random first
     clearance = Clearance(app, now=now)
     done = Inspected(len(chosen))
+
+    def inspect(cid: str, finding: InspectionFinding | None) -> dict[str, Any]:
+        return clearance.inspect(OFFICER, cid, _inspection(finding))
+
     for cid, submitter, reference, _ in chosen:
-        violation, *values = found.get((submitter, reference)) or (None,)
-        kind = FOUND.get(violation) if violation else None
-        finding = InspectionFinding(kind=kind, note=f"simulated: {violation}") if kind else None
-        corrected = finding and msgspec.structs.replace(finding, **dict(zip(corrections, values, strict=True)))
-        try:
-            made = clearance.inspect(OFFICER, cid, _inspection(corrected))
-        except InvalidInput as exc:  # the finding stands; the value or code found is for a later audit
-            log.warning("the correction of %s was refused: %s", cid, exc.message)
-            done.refused += 1
-            made = clearance.inspect(OFFICER, cid, _inspection(finding))
-        done.payables += made["payables"]
+        truth.record(done, cid, submitter, reference, inspect)
         if on_batch:
             on_batch(1)
+    return done
+
+
+def audit_released(app: App, labels: pl.DataFrame, *, capacity: int, now: Callable[[], dt.datetime]) -> Inspected:
+    """Audit up to `capacity` released parcels after clearance, from the audit queue (every blue-lane release
+    first, the oldest first, then the riskiest of the others): the platform's order and payment records show
+    the goods and the price, so an audit finds what an inspection would, through the same audited path an
+    auditor's finding takes (`services.accounts.audit_finding`), reassessed into a demand where it corrects."""
+    truth = _Truth(labels)
+    queue = accounts.audit_queue(app, OFFICER, sample=capacity, limit=capacity)
+    done = Inspected(len(queue))
+
+    def audit(cid: str, finding: InspectionFinding | None) -> dict[str, Any]:
+        outcome = "infringement" if finding else "compliant"
+        return accounts.audit_finding(app, OFFICER, cid, outcome, [finding] if finding else [], now())
+
+    for row in queue:
+        truth.record(done, row["id"], row["submitter"], row["reference"], audit)
     return done
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from clearway.bootstrap import App
-from clearway.demo.officers import inspect_held
+from clearway.demo.officers import Inspected, audit_released, inspect_held
 from clearway.demo.run import read_labels
 from clearway.errors import ClearwayError
 from clearway.intake import read_path
@@ -63,6 +63,9 @@ class PilotDay:
     carried: dict[str, int] = field(default_factory=dict)  # parcels carrying each violation
     capacity: int = 0  # the stops the day's capacity holds (targeted and random)
     missed: dict[str, dict[str, int]] = field(default_factory=dict)  # per violation: its parcels let through, by why
+    audited: int = 0  # released parcels audited after clearance that day (any day's releases)
+    audit_found: dict[str, int] = field(default_factory=dict)  # per violation: what those audits found
+    audit_demanded: Decimal = Decimal(0)  # EUR: duty and tax the audits demanded
 
     @property
     def half_of_value_fraud(self) -> int:
@@ -95,13 +98,18 @@ def run_pilot(
     days: int,
     start: dt.date,
     out: Path,
+    audit_share: float = 0.0,
     on_day: Callable[[PilotDay], None] | None = None,
 ) -> PilotResult:
+    """Run `days` days of `world`. With `audit_share`, auditors also audit that share of a day's traffic among
+    the parcels released, after clearance (blue-lane releases first): what they find is reassessed and
+    demanded, and is learnt from as inspections are."""
     result = PilotResult(world.seed, world.size)
     reproducible_ids(world.seed)  # the same world draws the same random sample, run after run
+    labels: list[pl.DataFrame] = []
     try:
         for index in range(days):
-            result.days.append(_day(app, world, index, start, out))
+            result.days.append(_day(app, world, index, start, out, labels, audit_share))
             if on_day:
                 on_day(result.days[-1])
     finally:
@@ -109,8 +117,10 @@ def run_pilot(
     return result
 
 
-def _day(app: App, world: World, index: int, start: dt.date, out: Path) -> PilotDay:
-    """One day of the pilot: its traffic ingested, the stops inspected, the world's answer, the model overnight."""
+def _day(app: App, world: World, index: int, start: dt.date, out: Path, earlier: list[pl.DataFrame],
+         audit_share: float) -> PilotDay:  # fmt: skip
+    """One day of the pilot: its traffic ingested, the stops inspected, releases audited, the world's answer,
+    the model overnight. `earlier` holds the labels of the days before (an audit may reach their parcels)."""
     day = start + dt.timedelta(days=index)
     noon = dt.datetime.combine(day, dt.time(12), dt.UTC)
     traffic = world.day(index, day)
@@ -124,11 +134,19 @@ def _day(app: App, world: World, index: int, start: dt.date, out: Path) -> Pilot
     afternoon = noon + dt.timedelta(hours=4)
     inspected = inspect_held(app, labels, capacity=capacity, seed=world.seed + index, now=lambda t=afternoon: t)
     found = _found(app, day)
+    opened = _inspected(app, day)
+    earlier.append(labels)
+    audits = Inspected()
+    if audit_share > 0:
+        audits = audit_released(app, pl.concat(earlier), capacity=max(1, round(world.size * audit_share)),
+                                now=lambda t=afternoon + dt.timedelta(hours=1): t)  # fmt: skip
     shifts_before = len(world.shifts)
-    world.caught(index, found)
+    world.caught(index, [*found, *audits.infringing])
     model = _overnight(app, noon + dt.timedelta(hours=11), index)
-    measured = _measure(index, day, report, labels, app, found, model, len(world.shifts) - shifts_before)
-    return dataclasses.replace(measured, demanded=_in_eur(app, inspected.payables, day))
+    measured = _measure(index, day, report, labels, app, found, opened, model, len(world.shifts) - shifts_before)
+    return dataclasses.replace(measured, demanded=_in_eur(app, inspected.payables, day), audited=audits.parcels,
+                               audit_found=dict(sorted(audits.found.items())),
+                               audit_demanded=_in_eur(app, audits.payables, day))  # fmt: skip
 
 
 def _in_eur(app: App, payables: list[dict[str, Any]], day: dt.date) -> Decimal:
@@ -150,6 +168,12 @@ def _found(app: App, day: dt.date) -> list[tuple[str, str]]:
     return found_infringing(app.store, start, start + dt.timedelta(days=1))
 
 
+def _inspected(app: App, day: dt.date) -> int:
+    """How many of the day's parcels were inspected."""
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    return inspected_count(app.store, start, start + dt.timedelta(days=1))
+
+
 def _overnight(app: App, at: dt.datetime, index: int) -> str:
     """Train a challenger on every inspection so far; it replaces the champion if it finds at least as much."""
     inspected = inspected_count(app.store)
@@ -165,7 +189,7 @@ def _overnight(app: App, at: dt.datetime, index: int) -> str:
 
 def _measure(
     index: int, day: dt.date, report: IngestReport, labels: pl.DataFrame, app: App, found: list[tuple[str, str]],
-    model: str, shifts: int,
+    inspected: int, model: str, shifts: int,
 ) -> PilotDay:  # fmt: skip
     decisions = report.decision_frame()
     share = app.selectivity.tax_at_risk if app.selectivity else 0.0
@@ -187,8 +211,6 @@ def _measure(
         for (v,), g in per.group_by("violation")
     }
     hits = joined.join(pl.DataFrame(found, schema=on, orient="row"), on=on, how="semi")
-    start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    inspected = inspected_count(app.store, start, start + dt.timedelta(days=1))
     sample = joined.filter("random")
     sampled_found = sample.join(pl.DataFrame(found, schema=on, orient="row"), on=on, how="semi").height
     return PilotDay(
@@ -200,7 +222,7 @@ def _measure(
         targeted_precision=_infringing(stops.filter(~pl.col("random"))),
         recall=dict(sorted(recall.items())),
         referred=int(frame["referred"].sum()),
-        inspected=int(inspected),
+        inspected=inspected,
         found=len(found),
         at_risk_found=float(hits.select(pl.max_horizontal("due", pl.col("value") * share)).sum().item() or 0.0),
         demanded=Decimal(0),
@@ -219,7 +241,7 @@ def _measure(
 
 def _infringing(stops: pl.DataFrame) -> float | None:
     """The share of `stops` that carry a violation (None without stops)."""
-    return float(stops["violation"].is_not_null().mean() or 0.0) if stops.height else None
+    return int(stops["violation"].is_not_null().sum()) / stops.height if stops.height else None
 
 
 LET_THROUGH = ("not flagged", "flagged, no stop asked", "unlikely", "over capacity")

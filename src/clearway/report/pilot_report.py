@@ -44,6 +44,14 @@ def build_page(result: PilotResult) -> Page:
         [[v, why, *(f"{d.missed.get(v, {}).get(why, 0):,}" for d in result.days)]
          for v in VALUE_FRAUD for why in LET_THROUGH if any(d.missed.get(v, {}).get(why) for d in result.days)],
     )  # fmt: skip
+    audited = Table(
+        "Post-clearance audit: releases audited (blue-lane releases first), what was found, and the duty and tax "
+        "demanded (EUR)",
+        ["day", "audited", *VALUE_FRAUD, "other violations", "demanded"],
+        [[str(d.index), f"{d.audited:,}", *(f"{d.audit_found.get(v, 0):,}" for v in VALUE_FRAUD),
+          f"{sum(n for v, n in d.audit_found.items() if v not in VALUE_FRAUD):,}", f"{d.audit_demanded:,.2f}"]
+         for d in result.days],
+    )  # fmt: skip
     section = Section(
         "Day by day",
         text="Each day is ingested, the officers inspect every stop (the random sample first) and record what "
@@ -54,7 +62,13 @@ def build_page(result: PilotResult) -> Page:
         "are from the start (no gift relief on an order, no IOSS above the vendor cutoff), so nothing is short; "
         "the parts of a split order are recorded as found, not reassessed as one consignment, so their duty and "
         "tax is in the estimate only.",
-        tables=[Table("The days", header, rows), recall, through, goal],
+        tables=[
+            Table("The days", header, rows),
+            recall,
+            through,
+            goal,
+            *([audited] if any(d.audited for d in result.days) else []),
+        ],
     )
     section.charts.append(Chart("Stop rate and precision by day", charts.lines(
         "Stop rate and precision of stops", days,
