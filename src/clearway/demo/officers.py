@@ -127,9 +127,11 @@ def inspect_held(
 
 def audit_released(app: App, labels: pl.DataFrame, *, capacity: int, now: Callable[[], dt.datetime]) -> Inspected:
     """Audit up to `capacity` released parcels after clearance, from the audit queue (every blue-lane release
-    first, the oldest first, then the riskiest of the others): the platform's order and payment records show
-    the goods and the price, so an audit finds what an inspection would, through the same audited path an
-    auditor's finding takes (`services.accounts.audit_finding`), reassessed into a demand where it corrects."""
+    first, the oldest first, then the riskiest of the others), through the same audited path an auditor's
+    finding takes (`services.accounts.audit_finding`), reassessed into a demand where it corrects. An audit is
+    taken to find what an inspection would, as the platform's order and payment records show the goods and
+    the price: an assumption that holds for value and classification, less for what is established on the
+    goods themselves (a counterfeit, with the right holder), which a documentary audit finds less often."""
     truth = _Truth(labels)
     queue = accounts.audit_queue(app, OFFICER, sample=capacity, limit=capacity)
     done = Inspected(len(queue))
