@@ -36,7 +36,8 @@ def test_two_days_are_ingested_inspected_measured_and_reported(tmp_path: Path) -
     assert audited == inspected >= sum(d.inspected for d in result.days)  # through the audited path (a day may
     # also open parcels held from the day before)
     html = write_report(result, tmp_path / "pilot.html").read_text(encoding="utf-8")
-    assert html.count("<svg") >= 2 and "Recall by violation" in html and "non-compliance" in html
+    assert html.count("<svg") >= 3 and "Recall by violation" in html and "non-compliance" in html
+    assert "Duty and tax demanded by day" in html and "on audit after release" not in html  # no audits asked
     for day in result.days:  # the random sample, drawn whatever the risk, is measured apart from the targeting
         random_stops = day.random_inspected
         assert day.targeted_precision is not None and random_stops > 0
@@ -181,7 +182,7 @@ def test_auditors_work_the_releases_blue_lane_first_and_what_they_find_is_learnt
     labelled = {(s, r) for s, r in read_labels_of(tmp_path)}
     assert {(s, r) for _, outcome, s, r in audits if outcome == "infringement"} <= labelled  # found what was there
     html = write_report(result, tmp_path / "pilot.html").read_text(encoding="utf-8")
-    assert "Post-clearance audit" in html
+    assert "Post-clearance audit" in html and "on audit after release" in html  # in the table and the chart
 
 
 def read_labels_of(folder: Path) -> list[tuple[str, str]]:

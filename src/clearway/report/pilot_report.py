@@ -78,6 +78,11 @@ def build_page(result: PilotResult) -> Page:
     section.charts.append(Chart("Recall of value fraud by day", charts.lines(
         "Recall of value fraud by type", days,
         {v: [100 * d.recall.get(v, 0.0) for d in result.days] for v in VALUE_FRAUD}, ylabel="%")))  # fmt: skip
+    demanded = {"on inspection": [float(d.demanded) for d in result.days]}
+    if any(d.audited for d in result.days):
+        demanded["on audit after release"] = [float(d.audit_demanded) for d in result.days]
+    section.charts.append(Chart("Duty and tax demanded by day, on what was found (EUR)", charts.grouped(
+        "Duty and tax demanded on what was found (EUR)", days, demanded)))  # fmt: skip
     return Page(
         title=f"Pilot: {len(result.days)} days of one world (seed {result.seed}, {result.size:,} parcels a day)",
         subtitle="Targeting as an administration runs it: capacity by expected value, hit rates measured "
