@@ -190,3 +190,23 @@ def read_labels_of(folder: Path) -> list[tuple[str, str]]:
 
     return [(s, r) for path in sorted(folder.glob("day-*/labels.csv"))
             for s, r in read_labels(path).select("submitter", "reference").iter_rows()]  # fmt: skip
+
+
+def test_the_days_demands_are_summed_in_eur_at_the_days_rate_and_penalties_and_refunds_are_left_out(
+    tmp_path: Path,
+) -> None:
+    from decimal import Decimal
+
+    from clearway.demo.pilot import demanded_in_eur
+
+    app = bootstrap(Settings.from_env({"CLEARWAY_HOME": str(tmp_path)}))
+    day = dt.date(2026, 11, 16)
+    rate = app.revenue.rates.quote("GBP", "EUR", day).rate
+    assert rate != 1
+    payables = [
+        {"kind": "demand", "amount": Decimal("10.00"), "currency": "GBP"},
+        {"kind": "demand", "amount": Decimal("2.50"), "currency": "EUR"},
+        {"kind": "penalty", "amount": Decimal("4.00"), "currency": "EUR"},  # not duty or tax
+        {"kind": "refund", "amount": Decimal("-3.00"), "currency": "EUR"},  # owed back, not recovered
+    ]
+    assert demanded_in_eur(app, payables, day) == (Decimal("10.00") * rate + Decimal("2.50")).quantize(Decimal("0.01"))

@@ -144,12 +144,12 @@ def _day(app: App, world: World, index: int, start: dt.date, out: Path, earlier:
     world.caught(index, [*found, *audits.infringing])
     model = _overnight(app, noon + dt.timedelta(hours=11), index)
     measured = _measure(index, day, report, labels, app, found, opened, model, len(world.shifts) - shifts_before)
-    return dataclasses.replace(measured, demanded=_in_eur(app, inspected.payables, day), audited=audits.parcels,
+    return dataclasses.replace(measured, demanded=demanded_in_eur(app, inspected.payables, day), audited=audits.parcels,
                                audit_found=dict(sorted(audits.found.items())),
-                               audit_demanded=_in_eur(app, audits.payables, day))  # fmt: skip
+                               audit_demanded=demanded_in_eur(app, audits.payables, day))  # fmt: skip
 
 
-def _in_eur(app: App, payables: list[dict[str, Any]], day: dt.date) -> Decimal:
+def demanded_in_eur(app: App, payables: list[dict[str, Any]], day: dt.date) -> Decimal:
     """The duty and tax demanded (penalties apart), in EUR at the day's rate."""
     total = Decimal(0)
     for payable in payables:
