@@ -164,14 +164,18 @@ def demanded_in_eur(app: App, payables: list[dict[str, Any]], day: dt.date) -> D
 
 def _found(app: App, day: dt.date) -> list[tuple[str, str]]:
     """(submitter, reference) of the day's parcels an inspection found infringing."""
-    start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    return found_infringing(app.store, start, start + dt.timedelta(days=1))
+    return found_infringing(app.store, *_window(day))
 
 
 def _inspected(app: App, day: dt.date) -> int:
     """How many of the day's parcels were inspected."""
+    return inspected_count(app.store, *_window(day))
+
+
+def _window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The day, as the instants its parcels were received in: [midnight, next midnight) UTC."""
     start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    return inspected_count(app.store, start, start + dt.timedelta(days=1))
+    return start, start + dt.timedelta(days=1)
 
 
 def _overnight(app: App, at: dt.datetime, index: int) -> str:
