@@ -188,6 +188,47 @@ def test_a_demand_after_an_undervaluation_finding_and_an_appeal_that_annuls_it(s
     assert s.app.ledger.audit() == []
 
 
+def test_an_order_found_split_is_reassessed_as_one_consignment(service: Service) -> None:
+    # Three parts of one order, T-shirts at EUR 60.00 each from one seller to one buyer: each alone EUR 3.00
+    # flat duty and VAT 0.19 x 63.00 = 11.97, 14.97 in all. As one order of EUR 180.00 (above EUR 150), each
+    # part pays duty 12% x 60.00 = 7.20 and VAT 0.19 x 67.20 = 12.768 = 12.77, 19.97: a demand of 5.00 each.
+    s = service
+    parts = [shirt(f"S{i}", f"HS{i}", channel="post", price="60.00") for i in range(3)]  # wait for arrival
+    for doc in parts:
+        doc["consignee"] = doc["consignee"] | {"name": "One Buyer"}
+    ids = [registration(s.submit([doc], key=doc["reference"])) for doc in parts]
+    other = registration(s.submit([shirt("S9", "HS9", price="60.00")], key="s9"))  # another buyer's parcel
+    s.client.post(f"/v1/officer/consignments/{ids[0]}/reroute", json={"lane": "red", "note": "split?"},
+                  headers=s.officer)  # fmt: skip
+
+    def inspect(same_order: list[str], kind: str = "split_consignment") -> Any:
+        finding = {"kind": kind, "same_order": same_order, "note": "one order number on the three invoices"}
+        return s.client.post(f"/v1/officer/consignments/{ids[0]}/inspections", headers=s.officer,
+                             json={"method": "physical", "outcome": "infringement", "findings": [finding]})  # fmt: skip
+
+    for refused, why in (([other], "consignee differ"), ([ids[0]], "not this one"), (["0" * 32], "no consignment"),
+                         ([ids[1]], "split_consignment finding")):  # fmt: skip
+        answer = inspect(refused, kind="undervaluation" if why.startswith("split") else "split_consignment")
+        assert answer.status_code == 422 and why in answer.text, answer.text
+    assert inspect(["not-an-id"]).status_code in (400, 422)
+    case = s.client.get(f"/v1/officer/consignments/{ids[0]}", headers=s.officer).json()
+    assert case["inspections"] == []  # a refused finding records nothing
+    found = inspect(ids[1:])
+    assert found.status_code == 201, found.text
+    made = found.json()["payables"]
+    assert [(p["kind"], D(p["amount"])) for p in made] == [("demand", D("5.00"))] * 3
+    for cid in ids:
+        [first, demand] = sorted(payables(s, s.officer, consignment_id=cid), key=lambda p: p["kind"] != "assessment")
+        assert (D(first["amount"]), D(demand["amount"]), demand["kind"]) == (D("14.97"), D("5.00"), "demand")
+        events = s.client.get(f"/v1/officer/consignments/{cid}", headers=s.officer).json()["events"]
+        reassessed = next(e for e in events if e["type"] == "reassessed")
+        assert (
+            reassessed["data"]["total"] == "19.97" and "one order of 3 parcels" in reassessed["data"]["corrected"][-1]
+        )
+    assert payables(s, s.officer, consignment_id=other)[0]["kind"] != "demand"
+    assert s.app.ledger.audit() == []
+
+
 def test_a_partly_annulled_demand_keeps_what_stands(service: Service) -> None:
     s = service
     cid = registration(s.submit([shirt("U2", "HU2", channel="post")], key="u2"))

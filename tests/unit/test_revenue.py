@@ -115,6 +115,20 @@ class TestEuropeanUnion:
         assert above.totals.duty == D("18.00")  # 12% MFN on 150.01
         assert above.totals.vat == D("31.92")  # 19% of 150.01 + 18.00
 
+    # Regulation (EC) 1186/2009 art. 23(1): the relief is per consignment and is not had by dividing one; an
+    # order found sent in parts is one consignment (AEAT low-value shipments manual 3.1.6).
+    def test_a_part_of_an_order_found_split_is_assessed_on_the_orders_value(self) -> None:
+        ioss = {"scheme": "ioss", "id": "IM2760000012"}
+        part = parcel("DE", "EUR", [("620610", 1, "80.00")], fiscal=ioss)
+        alone = assess(part, JULY_2026, context())
+        assert alone.collection_model == "vendor_or_platform" and alone.totals.duty == D("3.00")
+        found = assess(part, JULY_2026, context(), order_value=D("240.00"))
+        assert found.collection_model != "vendor_or_platform"  # IOSS stops at EUR 150, for the order too
+        assert found.totals.duty == D("9.60")  # 12% MFN on the part's 80.00, as the order passes EUR 150
+        assert found.totals.vat == D("17.02")  # 19% of 80.00 + 9.60 = 17.024
+        assert found.threshold_value == D("240.00") and any("one order" in n for n in found.notes)
+        assert assess(part, JULY_2026, context(), order_value=D("150.00")).totals == alone.totals  # still within
+
 
 class TestUnitedKingdom:
     # HMRC guidance "VAT and overseas goods sold directly to customers in the UK": up to GBP 135 the

@@ -29,7 +29,8 @@ DOMAIN_OF_KIND: dict[str, tuple[RiskDomain, Referral]] = {
     "undervaluation": ("fiscal", "rfi"),
     "wrong_hs_code": ("fiscal", "rfi"),
     "misdeclared_origin": ("fiscal", "rfi"),
-    "vague_description": ("fiscal", "rfi"),  # the code, and so the duty, cannot be told: the filer is asked
+    "vague_description": ("fiscal", "rfi"),
+    "split_consignment": ("fiscal", "rfi"),  # the code, and so the duty, cannot be told: the filer is asked
     "prohibited": ("prohibitions", "rfi"),
     "restricted": ("prohibitions", "rfi"),
     "dangerous_goods": ("safety", "carrier"),

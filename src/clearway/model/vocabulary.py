@@ -31,11 +31,12 @@ DOMAINS: tuple[Domain, ...] = get_args(Domain)
 
 FindingKind = Literal[
     "counterfeit", "undervaluation", "wrong_hs_code", "dangerous_goods", "prohibited", "restricted",
-    "misdeclared_origin", "vague_description", "other",
+    "misdeclared_origin", "vague_description", "split_consignment", "other",
 ]  # fmt: skip
 """What an inspection found (the targeting model's labels), and what a risk alert warns of. A vague description
 (one that does not say what the goods are, so that neither their code nor their rules can be told) is a
-finding about the filing's data, not about the trader's conduct: see `risk.offenders`."""
+finding about the filing's data, not about the trader's conduct: see `risk.offenders`. A split consignment is one
+order sent as several parcels, each under a threshold the whole is above."""
 FINDING_KINDS: tuple[FindingKind, ...] = get_args(FindingKind)
 
 Channel = Literal["post", "express", "cargo"]

@@ -121,17 +121,25 @@ def assess(
     *,
     aggregate_value: Decimal | None = None,
     annual_before: Decimal = Decimal(0),
+    order_value: Decimal | None = None,
 ) -> Assessment:
     """Assess one consignment on day `on`. `aggregate_value` (threshold currency) replaces its own value where
     the jurisdiction aggregates (same consignee, same day); `annual_before` is the buyer's earlier total this
-    year, for annual limits (China). Without `ctx`, the reference data shipped with clearway is used."""
+    year, for annual limits (China). `order_value` (threshold currency) is the value of the whole order an
+    inspection found this parcel to be one part of: the parts are one consignment, so every threshold compares
+    the order's value, whatever the rule aggregates (the relief for a consignment of negligible value is per
+    consignment and is not had by dividing one, Regulation (EC) 1186/2009 art. 23(1); AEAT, low-value
+    shipments manual, 3.1.6). Without `ctx`, the reference data shipped with clearway is used."""
     if ctx is None:
         from clearway.revenue.packaged import packaged_context  # read once, on first use
 
         ctx = packaged_context()
     rule, own_threshold_value, threshold_fx = choose_rule(c, on, ctx, annual_before=annual_before)
-    if aggregate_value is not None and rule.aggregation == "consignee_day":
-        rule, _, threshold_fx = choose_rule(c, on, ctx, aggregate_value, annual_before)
+    combined = order_value if order_value is not None else aggregate_value
+    if combined is not None and (order_value is not None or rule.aggregation == "consignee_day"):
+        rule, _, threshold_fx = choose_rule(c, on, ctx, combined, annual_before)
+    else:
+        combined = None
     quote = ctx.rates.quote(c.currency, rule.currency, fx_day(rule, on), on)
     fx = [FxUsed(quote.source, quote.target, quote.rate, quote.day, quote.origin)]
     if threshold_fx.target != quote.target:
@@ -152,11 +160,13 @@ def assess(
     if rule.threshold_basis == "valuation":
         threshold_quote = ctx.rates.quote(rule.currency, rule.threshold_currency, fx_day(rule, on), on)
         threshold_value = (sum(customs, Decimal(0)) * threshold_quote.rate).quantize(EXACT)
-    if aggregate_value is not None and rule.aggregation == "consignee_day":
+    if combined is not None:
         notes.append(
-            f"same consignee and day: thresholds compare the combined value {aggregate_value} {rule.threshold_currency}"
+            f"one order in several parcels: thresholds compare the order's value {combined} {rule.threshold_currency}"
+            if order_value is not None
+            else f"same consignee and day: thresholds compare the combined value {combined} {rule.threshold_currency}"
         )
-        threshold_value = aggregate_value
+        threshold_value = combined
     exempt_reason = _exemption(c, rule, intrinsic)
     duties, duty_rates, reliefs, rate_sources = _duties(c, rule, ctx, on, customs, threshold_value, exempt_reason)
     duties = [_at(rule.round_line, d) for d in duties]

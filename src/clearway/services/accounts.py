@@ -262,24 +262,96 @@ def corrected(consignment: Consignment, findings: list[Any]) -> tuple[Consignmen
     return fixed, said
 
 
+CORRECTIONS = ("corrected_value", "corrected_hs_code", "corrected_origin")
+MAX_ORDER_PARTS = 20
+"""The most parcels one order found split is reassessed as: the consignment inspected and 19 others."""
+
+
+def order_of(app: App, consignment_id: str, consignment: Consignment, findings: list[Any]) -> list[str]:
+    """The other parcels of the order a `split_consignment` finding names (`same_order`), checked before anything
+    is recorded: each is a stored consignment, and comes from the same seller to the same consignee in the same
+    country (one order is one seller's sale to one buyer, AEAT low-value shipments manual 3.1.6)."""
+    if any(getattr(f, "same_order", None) and f.kind != "split_consignment" for f in findings):
+        raise InvalidInput("`same_order` names the other parcels of a split_consignment finding")
+    named = list(dict.fromkeys(i for f in findings for i in getattr(f, "same_order", None) or ()))
+    if consignment_id in named:
+        raise InvalidInput("`same_order` names the order's other parcels, not this one")
+    if len(named) >= MAX_ORDER_PARTS:
+        raise InvalidInput(f"an order is reassessed as at most {MAX_ORDER_PARTS} parcels")
+    for other in named:
+        try:
+            _, part = app.store.consignment(other)
+        except NotFound as exc:
+            raise InvalidInput(f"`same_order` names {other}, which is no consignment") from exc
+        differs = [what for what, ours, theirs in (
+            ("destination", consignment.destination_country, part.destination_country),
+            ("seller", _name(consignment.seller.name), _name(part.seller.name)),
+            ("consignee", _name(consignment.consignee.name), _name(part.consignee.name)),
+        ) if ours != theirs]  # fmt: skip
+        if differs:
+            raise InvalidInput(f"{other} is not of this order: its {' and '.join(differs)} differ")
+    return named
+
+
+def _name(name: str | None) -> str:
+    return " ".join((name or "").casefold().split())
+
+
+def check_findings(app: App, consignment_id: str, findings: list[Any]) -> None:
+    """Refuse, before anything is recorded, findings whose correction or order cannot stand."""
+    if not any(getattr(f, a, None) for f in findings for a in (*CORRECTIONS, "same_order")):
+        return
+    _, declared = app.store.consignment(consignment_id)
+    corrected(declared, findings)
+    order_of(app, consignment_id, declared, findings)
+
+
 def correct(
     app: App, actor: Principal, consignment_id: str, findings: list[Any], origin: str, now: dt.datetime,
     conn: Connection, recorded: EventBatch,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """In the caller's transaction: reassess the consignment as found, record the new assessment version, and
-    demand what it adds (with the terms' penalty) of the right payer, or owe back what it takes off. Returns
-    the payables made (none when nothing was corrected or nothing changes)."""
-    if not any(getattr(f, a, None) for f in findings for a in ("corrected_value", "corrected_hs_code",
-                                                               "corrected_origin")):  # fmt: skip
+    demand what it adds (with the terms' penalty) of the right payer, or owe back what it takes off. Where the
+    findings name the other parcels of its order (`same_order`), each part is reassessed so, on the value of
+    the whole order. Returns the payables made (none when nothing was corrected or nothing changes)."""
+    if not any(getattr(f, a, None) for f in findings for a in (*CORRECTIONS, "same_order")):
         return []
     current = kept.latest_assessment(conn, consignment_id)
     if current is None:
         return []  # not assessed (a joined filing): the dossier's lead carries the assessment
-    number, text = current
-    before = _decode_assessment(text)
     _, consignment = app.store.consignment(consignment_id)
     fixed, said = corrected(consignment, findings)
-    after = assess(fixed, before.on, app.revenue)
+    others = order_of(app, consignment_id, consignment, findings)
+    if not others:
+        return _reassess(app, actor, consignment_id, current, fixed, said, origin, now, conn, recorded)
+    parts: list[tuple[str, tuple[int, str], Consignment]] = [(consignment_id, current, fixed)]
+    for other in others:
+        held = kept.latest_assessment(conn, other)
+        if held is None:
+            raise InvalidInput(f"{other} has no assessment of its own (a dossier's filing): name its lead filing")
+        parts.append((other, held, app.store.consignment(other)[1]))
+    own = [assess(c, _decode_assessment(text).on, app.revenue) for _, (_, text), c in parts]
+    currencies = {a.threshold_currency for a in own}
+    if len(currencies) > 1:
+        raise InvalidInput(f"the parcels named are assessed under thresholds in {', '.join(sorted(currencies))}")
+    value = sum((a.threshold_value for a in own), Decimal(0))
+    ids = ", ".join(cid for cid, _, _ in parts)
+    order = f"one order of {len(parts)} parcels ({ids}), {value} {own[0].threshold_currency}"
+    made = []
+    for cid, held, found in parts:
+        notes = said + [order] if cid == consignment_id else [order]
+        made += _reassess(app, actor, cid, held, found, notes, origin, now, conn, recorded, order_value=value)
+    return made
+
+
+def _reassess(
+    app: App, actor: Principal, consignment_id: str, current: tuple[int, str], fixed: Consignment, said: list[str],
+    origin: str, now: dt.datetime, conn: Connection, recorded: EventBatch, *, order_value: Decimal | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Record one consignment's reassessment as found, and what it makes owed or owed back."""
+    number, text = current
+    before = _decode_assessment(text)
+    after = assess(fixed, before.on, app.revenue, order_value=order_value)
     terms = terms_for(app, after)
     lines = demand(before, after, terms, on=now.date(), payer=kept.payer_of(conn, consignment_id),
                    deferred=kept.deferred_holder(conn), finding="; ".join(said))  # fmt: skip
@@ -490,8 +562,7 @@ def audit_finding(app: App, officer: Principal, consignment_id: str, outcome: st
             raise NotFound(f"no consignment {consignment_id}", reference=consignment_id)
         if row[0] != "released" or row[1]:
             raise InvalidInput("a post-clearance audit is of a released parcel (a dossier's lead filing)")
-        _, declared = app.store.consignment(consignment_id)
-        corrected(declared, findings)  # refused whole before anything is kept
+        check_findings(app, consignment_id, findings)  # refused whole before anything is kept
         audit_id = ids()
         facts = {"method": "audit", "outcome": outcome, "findings": sorted({f.kind for f in findings}),
                  "case": case_id, "status": "released"}  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -36,6 +36,8 @@ _encode = msgspec.json.Encoder(order="deterministic").encode
 _decode = msgspec.json.decode
 
 Method = Literal["physical", "non_intrusive"]
+ConsignmentId = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$", description="a consignment's id")]
+
 InspectionOutcome = Literal["compliant", "infringement"]
 
 
@@ -49,6 +51,8 @@ class InspectionFinding(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     quantity_seized: int | None = None
     corrected_origin: str | None = None  # misdeclared_origin: the country the goods come from
     item: int | None = None  # the item a corrected HS code or origin is for (the only one, if none is said)
+    same_order: Annotated[list[ConsignmentId], msgspec.Meta(max_length=accounts.MAX_ORDER_PARTS - 1)] = []
+    """split_consignment: the ids of the order's other parcels; the parts are reassessed as one consignment"""
 
 
 class Inspection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -300,9 +304,7 @@ class Clearance:
 
         inspection_id = ids()
         findings = list(inspection.findings)
-        if any(f.corrected_value or f.corrected_hs_code or f.corrected_origin for f in findings):
-            _, declared = self.app.store.consignment(consignment_id)
-            accounts.corrected(declared, findings)  # a correction that cannot stand is refused before anything
+        accounts.check_findings(self.app, consignment_id, findings)  # refused, if it cannot stand, before anything
 
         def also(conn: Connection, at: dt.datetime, event_id: str, _: EventBatch) -> None:
             add_inspection(conn, {

@@ -206,7 +206,7 @@ class OfficerPages(Controller):
         form = await read_form(request)
         kinds = [k for k in form.getall("finding", []) if k in FINDINGS]
         text = {name: str(form.get(name) or "").strip() for name in
-                ("note", "corrected_value", "corrected_hs_code", "quantity_seized")}  # fmt: skip
+                ("note", "corrected_value", "corrected_hs_code", "quantity_seized", "same_order")}  # fmt: skip
         seized = (
             int(text["quantity_seized"])
             if text["quantity_seized"].isdecimal() and len(text["quantity_seized"]) < 10
@@ -219,6 +219,7 @@ class OfficerPages(Controller):
                 corrected_value=(text["corrected_value"] or None) if kind == "undervaluation" else None,
                 corrected_hs_code=(text["corrected_hs_code"] or None) if kind == "wrong_hs_code" else None,
                 quantity_seized=seized,
+                same_order=text["same_order"].replace(",", " ").split() if kind == "split_consignment" else [],
             )
             for kind in kinds
         ]
