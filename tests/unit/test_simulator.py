@@ -154,3 +154,27 @@ def test_a_misstated_value_or_code_is_labelled_with_what_an_officer_would_find()
             cheaper += rates[item["hs_code"]] < rates[label.corrected_hs_code]
     assert cheaper > len(wrong) / 2
     assert all(not x.corrected_value and not x.corrected_hs_code for x in simulated.labels if x not in under + wrong)
+
+
+def test_a_split_orders_parts_are_labelled_with_each_other() -> None:
+    """Each part of a split order names the order's other parts (what an officer finds from the order number on
+    the invoice), and together they are one seller's sale to one buyer above the threshold each is under."""
+    from decimal import Decimal
+
+    from clearway.sim.violations import SPLIT_THRESHOLDS
+
+    simulated = day()
+    lines = {(r.submitter, r.reference): r.line for r in simulated.records}
+    parts = {(x.submitter, x.reference): x for x in simulated.labels if x.violation == "split_shipment"}
+    assert len(parts) > 50
+    assert all(not x.same_order for x in simulated.labels if x.violation != "split_shipment")
+    for (submitter, reference), label in parts.items():
+        others = label.same_order.split()
+        assert others and reference not in others
+        order = [msgspec.json.decode(lines[submitter, r]) for r in [reference, *others]]
+        assert all(parts[submitter, other].same_order.split().count(reference) == 1 for other in others)
+        assert len({msgspec.json.encode(d.get("order")) for d in order}) == 1  # the same order, where one is said
+        assert len({d["seller"]["name"] for d in order}) == 1 and len({d["consignee"]["name"] for d in order}) == 1
+        threshold = SPLIT_THRESHOLDS[order[0]["currency"]]
+        values = [sum(Decimal(i["unit_price"]) * i["quantity"] for i in d["items"]) for d in order]
+        assert max(values) <= threshold < sum(values)

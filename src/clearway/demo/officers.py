@@ -26,12 +26,13 @@ from clearway.errors import InvalidInput
 from clearway.model.vocabulary import FindingKind
 from clearway.services import accounts
 from clearway.services.clearance import Clearance, Inspection, InspectionFinding
-from clearway.store.consignments import held_for_inspection
+from clearway.store.consignments import held_for_inspection, id_of_reference
+from clearway.store.repository import Store
 
 FOUND: dict[str, FindingKind] = {  # the simulator's violation -> what the officer records
     "counterfeit": "counterfeit",
     "undervaluation": "undervaluation",
-    "split_shipment": "undervaluation",  # split to stay under a threshold: the value owed is understated
+    "split_shipment": "split_consignment",  # one order in parcels each under a threshold: named as one
     "misclassification": "wrong_hs_code",
     "undeclared_battery": "dangerous_goods",
     "prohibited": "prohibited",
@@ -41,8 +42,9 @@ FOUND: dict[str, FindingKind] = {  # the simulator's violation -> what the offic
     "vague_description": "vague_description",
 }
 OFFICER = Principal("demo-officer", "demo-officer", "officer", None, frozenset({"officer"}))
-CORRECTIONS = ("corrected_value", "corrected_hs_code", "item")
-"""The label's columns an officer enters as found (labels.csv, `sim.writer.LABEL_COLUMNS`)."""
+CORRECTIONS = ("corrected_value", "corrected_hs_code", "item", "same_order")
+"""The label's columns an officer enters as found (labels.csv, `sim.writer.LABEL_COLUMNS`); the references of an
+order's other parts are entered as their consignments' ids."""
 log = logging.getLogger(__name__)
 
 
@@ -65,10 +67,16 @@ class _Truth:
     """What an officer finds on a parcel, from the simulator's labels: the finding as recorded with the value
     or code found entered, and without them (should the service refuse the correction)."""
 
-    def __init__(self, labels: pl.DataFrame) -> None:
+    def __init__(self, labels: pl.DataFrame, store: Store) -> None:
         self.corrections = [c for c in CORRECTIONS if c in labels.columns]
         rows = labels.select("submitter", "reference", "violation", *self.corrections).iter_rows()
         self.labels = {(row[0], row[1]): row[2:] for row in rows}
+        self.store = store
+
+    def _ids(self, submitter: str, references: str | None) -> list[str]:
+        """The consignments the order's other parts were filed as (a part rejected at intake is none)."""
+        found = [id_of_reference(self.store, submitter, r) for r in (references or "").split()]
+        return [cid for cid in found if cid is not None]
 
     def of(
         self, submitter: str, reference: str
@@ -79,7 +87,9 @@ class _Truth:
         if kind is None:
             return None, None, None
         finding = InspectionFinding(kind=kind, note=f"simulated: {violation}")
-        return violation, msgspec.structs.replace(finding, **dict(zip(self.corrections, values, strict=True))), finding
+        found = dict(zip(self.corrections, values, strict=True))
+        found["same_order"] = self._ids(submitter, found.get("same_order"))
+        return violation, msgspec.structs.replace(finding, **found), finding
 
     def record(self, done: Inspected, cid: str, submitter: str, reference: str, keep: Keep) -> None:
         """Record what is found on one parcel through `keep`; a correction the service refuses is logged, and
@@ -108,7 +118,7 @@ def inspect_held(
 ) -> Inspected:
     """Inspect up to `capacity` held parcels."""
     held = held_for_inspection(app.store)  # one row per parcel (a dossier: its lead), whatever its decisions
-    truth = _Truth(labels)
+    truth = _Truth(labels, app.store)
     order = random.Random(seed)
     shuffled = order.sample(held, len(held))
     chosen = sorted(shuffled, key=lambda row: '"RANDOM"' not in row[3])[:capacity]  # stable: random first
@@ -132,7 +142,7 @@ def audit_released(app: App, labels: pl.DataFrame, *, capacity: int, now: Callab
     taken to find what an inspection would, as the platform's order and payment records show the goods and
     the price: an assumption that holds for value and classification, less for what is established on the
     goods themselves (a counterfeit, with the right holder), which a documentary audit finds less often."""
-    truth = _Truth(labels)
+    truth = _Truth(labels, app.store)
     queue = accounts.audit_queue(app, OFFICER, sample=capacity, limit=capacity)
     done = Inspected(len(queue))
 

@@ -77,6 +77,7 @@ class Label:
     corrected_value: str = ""  # the consignment's true value, in its currency, where the value was misstated
     corrected_hs_code: str = ""  # the true code of item `item`, where the goods were misclassified
     item: int | None = None
+    same_order: str = ""  # a split order's part: the references of its other parts, space-separated
 
 
 @dataclass
@@ -153,7 +154,7 @@ def _emit(
     if violation:
         truth = found if isinstance(found, violations.Truth) else violations.Truth(found)
         out.labels.append(Label(submitter, doc["reference"], violation, truth.detail, truth.corrected_value,
-                                truth.corrected_hs_code, truth.item))  # fmt: skip
+                                truth.corrected_hs_code, truth.item, truth.same_order))  # fmt: skip
 
 
 def _pick(rng: random.Random, plan: list[tuple[str, float]]) -> str | None:

@@ -55,6 +55,7 @@ class Truth:
     corrected_value: str = ""  # the consignment's value (its items' prices times quantities), in its currency
     corrected_hs_code: str = ""  # the code of the goods of item `item`
     item: int | None = None
+    same_order: str = ""  # the references of the other parcels of the order this one is a part of, space-separated
 
 
 def _value(items: list[dict[str, Any]]) -> Decimal:
@@ -219,8 +220,9 @@ def ioss_misuse(draw: _Draw, doc: dict[str, Any]) -> str | None:
     return f"IOSS used on a consignment of about EUR {target_eur:.0f}"
 
 
-def split_shipment(draw: _Draw, max_parts: int) -> list[tuple[dict[str, Any], str]]:
-    """2 to 4 parcels from one seller to one buyer on one day, each under the threshold, together above it."""
+def split_shipment(draw: _Draw, max_parts: int) -> list[tuple[dict[str, Any], Truth]]:
+    """2 to 4 parcels from one seller to one buyer on one day, each under the threshold, together above it. An
+    officer opening one finds the order (its number on each invoice) and so the other parts."""
     from clearway.sim.generator import _Draw as Draw  # the generator imports this module
     from clearway.sim.generator import build, transport_document
     from clearway.sim.world import DESTINATIONS
@@ -246,14 +248,16 @@ def split_shipment(draw: _Draw, max_parts: int) -> list[tuple[dict[str, Any], st
     )
     group = base["reference"]
     out = []
-    for index in range(parts):
+    references = [f"{group}-{index + 1}" for index in range(parts)]
+    for index, reference in enumerate(references):
         doc = copy.deepcopy(base)
-        doc["reference"] = f"{group}-{index + 1}"
+        doc["reference"] = reference
         doc["transport_document"] = transport_document(rng, doc["channel"], doc["dispatch_country"])
         line = doc["items"][0] = dict(doc["items"][0])
         line["quantity"] = 1
         line["unit_price"] = f"{threshold * rng.uniform(0.6, 0.95):.2f}"
-        out.append((doc, f"part {index + 1} of {parts} of {group}, threshold {threshold:.0f} {dest.currency}"))
+        detail = f"part {index + 1} of {parts} of {group}, threshold {threshold:.0f} {dest.currency}"
+        out.append((doc, Truth(detail, same_order=" ".join(r for r in references if r != reference))))
     return out
 
 

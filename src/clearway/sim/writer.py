@@ -22,8 +22,10 @@ def write_watchlist(out: Path) -> Path:
     return path
 
 
-LABEL_COLUMNS = ("submitter", "reference", "violation", "detail", "corrected_value", "corrected_hs_code", "item")
-"""labels.csv: the injected violation, its detail, and the value or code an inspection would find (or empty)."""
+LABEL_COLUMNS = ("submitter", "reference", "violation", "detail", "corrected_value", "corrected_hs_code", "item",
+                 "same_order")  # fmt: skip
+"""labels.csv: the injected violation, its detail, and the value or code an inspection would find (or empty); for
+a part of a split order, the references of its other parts (space-separated)."""
 
 
 def write_day(day: SimulatedDay, out: Path) -> dict[str, int]:
@@ -39,7 +41,7 @@ def write_day(day: SimulatedDay, out: Path) -> dict[str, int]:
         writer = csv.writer(handle)
         writer.writerow(LABEL_COLUMNS)
         writer.writerows([x.submitter, x.reference, x.violation, x.detail, x.corrected_value, x.corrected_hs_code,
-                          "" if x.item is None else x.item] for x in day.labels)  # fmt: skip
+                          "" if x.item is None else x.item, x.same_order] for x in day.labels)  # fmt: skip
     write_watchlist(out)
     counts: dict[str, int] = defaultdict(int)
     for label in day.labels:
