@@ -41,6 +41,7 @@ def test_a_split_across_two_submissions_is_caught_on_the_second(service: Service
     split = [r for r in reasons(service, second) if r["code"] == "DET-SPLIT"]
     assert len(split) == 1 and "(1 of them received earlier)" in split[0]["message"]
     assert "2 parcels" in split[0]["message"] and "190.0 EUR" in split[0]["message"]
+    assert split[0]["message"].endswith(f"the others: {first}")  # the officer's finding can name it
 
 
 def test_a_party_seized_before_is_stopped_again(service: Service) -> None:

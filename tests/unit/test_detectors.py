@@ -228,7 +228,7 @@ def test_a_split_across_batches_counts_the_parcels_received_earlier_that_day() -
     history = History(parcels=pl.DataFrame([earlier("old1", 100.0)], schema=PARCELS))
     found = with_history(stage, history, keyed("new", "90.00"))
     assert found["key"].to_list() == ["new"]  # only the new parcel gets a decision; 100 + 90 > 150
-    assert found["message"][0].endswith("(1 of them received earlier)")
+    assert found["message"][0].endswith("(1 of them received earlier); the others: old1")
     yesterday = History(parcels=pl.DataFrame([earlier("old1", 100.0, DAY - dt.timedelta(days=1))], schema=PARCELS))
     assert with_history(stage, yesterday, keyed("new", "90.00")).is_empty()  # another day
     others = History(parcels=pl.DataFrame([earlier("old1", 100.0, seller="z")], schema=PARCELS))

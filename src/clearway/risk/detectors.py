@@ -56,6 +56,10 @@ def detector_hits(
     return hits_of(frame, source="detector", code=code, lane=lane, referral=referral, weight=weight, domain=domain)
 
 
+SPLIT_NAMED = 19
+"""The most other parcels a split-shipment hit names (their ids: what an officer's finding names as one order)."""
+
+
 @dataclass(frozen=True)
 class SplitShipmentDetector:
     """One seller, one consignee, one day: parcels each within the relief threshold of the destination whose
@@ -123,16 +127,21 @@ class SplitShipmentDetector:
             pl.col("earlier").sum().over(group).alias("before"),
             pl.col("value").sum().over(group).alias("together"),
             pl.col("value").max().over(group).alias("largest"),
+            pl.col("key").over(group, mapping_strategy="join").alias("_group"),
         ).filter(
             ~pl.col("earlier") & (pl.col("parcels") >= 2) & (pl.col("largest") <= pl.col("limit"))
             & (pl.col("together") > pl.col("limit"))
         )  # fmt: skip
+        others = pl.col("_group").list.set_difference(pl.concat_list("key")).list.sort()
         flagged = flagged.with_columns(
             pl.format(
-                "{} parcels from {} to one consignee on {} total {} {}, each within the {} {} relief threshold{}",
+                "{} parcels from {} to one consignee on {} total {} {}, each within the {} {} relief threshold{}; "
+                "the others: {}{}",
                 "parcels", "seller_name", "day", pl.col("together").round(2), "currency", "limit", "currency",
                 pl.when(pl.col("before") > 0).then(pl.format(" ({} of them received earlier)", "before"))
                 .otherwise(pl.lit("")),
+                others.list.head(SPLIT_NAMED).list.join(" "),
+                pl.when(others.list.len() > SPLIT_NAMED).then(pl.lit(" ...")).otherwise(pl.lit("")),
             ).alias("message")
         )  # fmt: skip
         return StageOutput(detector_hits(flagged, "DET-SPLIT", "yellow", "rfi", 60.0, "fiscal"))
