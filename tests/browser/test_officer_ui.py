@@ -216,3 +216,46 @@ def test_an_officer_keys_in_a_despatch_records_its_arrival_and_reads_the_reconci
     page.click("#file-manifest")
     expect(page.locator("#notice")).to_contain_text("not filed:")
     expect(page.locator("#notice")).to_contain_text("air waybill check digit")
+
+
+def _token(site: dict[str, Any], who: str) -> dict[str, str]:
+    client = site["clients"][who]
+    form = {"grant_type": "client_credentials", "client_id": client["client_id"],
+            "client_secret": client["client_secret"]}  # fmt: skip
+    token = httpx.post(site["url"] + "/v1/oauth/token", data=form).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_an_officer_finds_an_order_split_in_two_and_names_its_other_parcel(
+    browser: Browser, site: dict[str, Any]
+) -> None:
+    platform, officer = _token(site, "platform"), _token(site, "officer")
+    ids = []
+    for part in (1, 2):  # one order of EUR 180.00 to one buyer, in two parcels of EUR 90.00
+        doc = example(reference=f"SPLIT-{part}", consignee=buyer(300), channel="post", fiscal=None)
+        doc["items"] = [{"description": "Cotton T-shirt, men, printed", "hs_code": "610910", "quantity": 1,
+                         "unit_price": "90.00", "origin_country": "CN"}]  # fmt: skip
+        answer = httpx.post(f"{site['url']}/v1/consignments", json=doc,
+                            headers=platform | {"Idempotency-Key": f"split-{part}"})  # fmt: skip
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["results"][0]["registration_id"])
+        for _ in range(300):
+            if httpx.get(f"{site['url']}/v1/consignments/{ids[-1]}", headers=platform).json()["status"] != "registered":
+                break
+            time.sleep(0.1)
+    first, second = ids
+    held = httpx.post(f"{site['url']}/v1/officer/consignments/{second}/reroute", json={"lane": "red", "note": "split?"},
+                      headers=officer)  # fmt: skip
+    assert held.status_code == 200, held.text
+    page = sign_in(browser, site, "officer")
+    page.goto(f"{site['url']}/ui/consignments/{second}")
+    expect(page.locator("#hits")).to_contain_text(f"the others: {first}")  # the split hit names the other part
+    page.select_option("#outcome", "infringement")
+    page.check("#finding-split_consignment")
+    page.fill("#same_order", first)
+    page.click("#record-inspection")
+    expect(page.locator("#notice")).to_have_text("inspection recorded")
+    expect(page.locator("#inspections")).to_contain_text(f"split_consignment: one order with {first}")
+    expect(page.locator("#money")).to_contain_text("demand")
+    page.goto(f"{site['url']}/ui/consignments/{first}")
+    expect(page.locator("#money")).to_contain_text("demand")  # the other part owes on the order's value too
