@@ -294,6 +294,32 @@ def test_the_tax_export_for_two_ioss_numbers_and_the_referrals_the_tax_agency_re
     assert s.client.get("/v1/tax/referrals", headers=s.alpha).status_code == 403
 
 
+def test_an_ioss_parcel_found_worth_more_owes_the_vendors_return_the_vat_on_what_it_was_found_worth(
+    service: Service,
+) -> None:
+    # Sold under IOSS to Germany at 100.00: flat duty 3.00, and VAT 0.19 x 103.00 = 19.57 the vendor's, declared
+    # in its IOSS return. An audit finds it worth 140.00 (still within EUR 150, still IOSS): no demand at the
+    # border, as the VAT is the vendor's: 0.19 x 143.00 = 27.17, so the return that declared 19.57 is 7.60 short.
+    from clearway.revenue.reconcile import DeclaredLine
+    from clearway.services import accounts
+    from clearway.services.reconciliation import reconcile_return
+
+    s = service
+    doc = shirt("V1", "HV1") | {"fiscal": {"scheme": "ioss", "id": "IM2760000012"}}
+    cid = registration(s.submit([doc], key="v1"))
+    month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    declared = [DeclaredLine("IM2760000012", month, "DE", D("103.00"), D("19.57"))]
+    [before] = reconcile_return(s.app.store.engine, declared)
+    assert (before.status, before.expected_tax) == ("ok", D("19.57"))
+    audit = {"outcome": "infringement", "findings": [{"kind": "undervaluation", "corrected_value": "140.00"}]}
+    done = s.client.post(f"/v1/officer/consignments/{cid}/audit", headers=s.officer, json=audit)
+    assert done.status_code == 201 and done.json()["payables"] == [], done.text  # nothing at the border
+    [after] = reconcile_return(s.app.store.engine, declared)
+    assert (after.status, after.expected_tax, after.tax_difference) == ("under_declared", D("27.17"), D("7.60"))
+    assert accounts.tax_export(s.app, month)["ioss"].rows() == [("IM2760000012", "DE", "EUR", 1, D("140.00"))]
+    assert accounts.refer_to_tax(s.app, [after], dt.datetime.now(dt.UTC)) == 1  # the tax agency is told
+
+
 def test_a_post_clearance_audit_case_gathers_parcels_and_its_finding_is_a_demand(service: Service) -> None:
     s = service
     docs = [shirt(f"A{i}", f"HA{i}") | {"fiscal": {"scheme": "ioss", "id": "IM2760000012"}} for i in range(2)]

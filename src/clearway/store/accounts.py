@@ -5,7 +5,7 @@ and appeals. Each function runs in the caller's transaction; the rules are the p
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -413,10 +413,22 @@ def add_reassessment(
                                                  event_id=event_id))  # fmt: skip
 
 
+def corrections(conn: sa.Connection, ids: Collection[str]) -> dict[str, str]:
+    """The latest reassessment (JSON) of each of these consignments that has one (an inspection's, an audit's
+    or an appeal's correction): where it exists, it is the consignment's assessment, not its decision's."""
+    r = t.reassessments.c
+    found: dict[str, str] = {}
+    for chunk in chunked(sorted(ids)):
+        for cid, assessment in conn.execute(sa.select(r.consignment_id, r.assessment)
+                                            .where(r.consignment_id.in_(chunk)).order_by(r.number)):  # fmt: skip
+            found[cid] = assessment  # the highest number wins
+    return found
+
+
 def imports_of(conn: sa.Connection, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
     """One row per consignment released in [start, end) with an assessment (`accounts.tax.IMPORTS`): its
     scheme, member state, seller, platform, intrinsic value and import VAT (its latest assessment's)."""
-    c, v, d, r = t.consignments.c, t.consignment_versions.c, t.decisions.c, t.reassessments.c
+    c, v, d = t.consignments.c, t.consignment_versions.c, t.decisions.c
     query = (
         sa.select(c.id, c.destination_country, v.body, d.assessment)
         .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
@@ -427,11 +439,7 @@ def imports_of(conn: sa.Connection, start: dt.datetime, end: dt.datetime) -> lis
     latest: dict[str, tuple[str, str, str]] = {}
     for cid, country, body, assessment in conn.execute(query):
         latest[cid] = (country, body, assessment)  # the last decision of the version wins
-    corrected: dict[str, str] = {}
-    for chunk in chunked(sorted(latest)):
-        for cid, assessment in conn.execute(sa.select(r.consignment_id, r.assessment)
-                                            .where(r.consignment_id.in_(chunk)).order_by(r.number)):  # fmt: skip
-            corrected[cid] = assessment
+    corrected = corrections(conn, latest)
     rows = []
     for cid, (country, body, assessment) in latest.items():
         doc = _decode_consignment(body)

@@ -13,6 +13,7 @@ from clearway.errors import NotFound
 from clearway.revenue.assessment import Assessment
 from clearway.revenue.refunds import Refund
 from clearway.store import tables as t
+from clearway.store.accounts import corrections
 from clearway.store.events import EventBatch
 from clearway.store.repository import IdSequence, new_id
 
@@ -69,8 +70,9 @@ def record_refund(
 
 
 def released_assessments(engine: sa.Engine) -> Iterator[tuple[str, Assessment, str]]:
-    """Each released consignment with an assessment: its id, its last assessment of its current version, and
-    its destination country."""
+    """Each released consignment with an assessment: its id, its assessment (its latest correction, else its
+    current version's last decision's), and its destination country. An IOSS parcel an inspection found worth
+    more owes the vendor's return the VAT on what it was found worth, as the tax agency's tables say too."""
     d, c = t.decisions.c, t.consignments.c
     query = (
         sa.select(d.consignment_id, d.assessment, c.destination_country)
@@ -80,9 +82,10 @@ def released_assessments(engine: sa.Engine) -> Iterator[tuple[str, Assessment, s
     )
     with engine.connect() as conn:
         latest = {cid: (text, country) for cid, text, country in conn.execute(query)}  # its last decision only
+        corrected = corrections(conn, latest)
     decode = msgspec.json.Decoder(Assessment).decode
     for consignment_id, (text, country) in latest.items():
-        yield str(consignment_id), decode(text.encode()), str(country)
+        yield str(consignment_id), decode(corrected.get(consignment_id, text).encode()), str(country)
 
 
 def vendor_credits(engine: sa.Engine, scheme_ids: Collection[str]) -> list[tuple[Refund, dt.date, str]]:
