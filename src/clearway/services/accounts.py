@@ -29,6 +29,7 @@ from clearway.revenue.assessment import Assessment
 from clearway.store import accounts as kept
 from clearway.store.engine import Connection
 from clearway.store.events import Audit, EventBatch, record_audit
+from clearway.store.refunds import lock_consignment
 from clearway.store.repository import IdSequence
 
 _encode = msgspec.json.Encoder(order="deterministic").encode
@@ -316,12 +317,14 @@ def correct(
     the whole order. Returns the payables made (none when nothing was corrected or nothing changes)."""
     if not any(getattr(f, a, None) for f in findings for a in (*CORRECTIONS, "same_order")):
         return []
+    _, consignment = app.store.consignment(consignment_id)
+    others = order_of(app, consignment_id, consignment, findings)
+    for cid in sorted({consignment_id, *others}):  # in one order, so that two officers' corrections take turns
+        lock_consignment(conn, cid)
     current = kept.latest_assessment(conn, consignment_id)
     if current is None:
         return []  # not assessed (a joined filing): the dossier's lead carries the assessment
-    _, consignment = app.store.consignment(consignment_id)
     fixed, said = corrected(consignment, findings)
-    others = order_of(app, consignment_id, consignment, findings)
     if not others:
         return _reassess(app, actor, consignment_id, current, fixed, said, origin, now, conn, recorded)
     parts: list[tuple[str, tuple[int, str], Consignment]] = [(consignment_id, current, fixed)]
