@@ -412,3 +412,32 @@ def test_a_stop_made_before_the_filing_was_amended_stands_whatever_the_capacity(
     anew = History(day_decided=900, day_stopped=20, day_candidates=(5.0,) * 20, stopped_before={"k000": ("red", True)})
     refiled = decide(rows, {"k001": ("yellow", None, 90.0)}, settings(capacity_yellow=0.02), anew).row(0, named=True)
     assert (refiled["lane"], refiled["reasons"][-1]["code"]) == ("red", "STANDING")  # withdrawn and filed anew
+
+
+def test_one_part_of_an_order_found_split_is_stopped_and_stands_for_the_others() -> None:
+    """Inspecting one part finds the order, whose finding names and reassesses the others: a split-shipment hit
+    alone stops one part per order, and a part with another hit of its own stays ranked on it."""
+    from clearway.risk.detectors import SplitShipmentDetector
+    from tests.unit.test_detectors import row
+    from tests.unit.test_revenue import reference
+
+    rules, _ = reference()
+    buyer = {"name": "One Buyer", "address": {"street": "Hauptstr. 1", "city": "Bonn", "postcode": "53111",
+                                              "country": "DE"}}  # fmt: skip
+    parts = [row(f"p{i}", price, consignee=buyer) for i, price in enumerate(("100.00", "90.00", "80.00"))]
+    others = [row(f"k{i:03d}", "10.00", consignee=buyer | {"name": f"Buyer {i}"}) for i in range(97)]
+    batch = to_batch(parts + others)
+    context = Context(as_of=DAY, history=History())
+    out = apply(assess(batch, context, [SplitShipmentDetector(rules)]), batch, context, settings(capacity_yellow=0.1))
+    lanes = dict(zip(out["key"], out["lane"], strict=True))
+    assert sorted(k for k, lane in lanes.items() if lane == "yellow") == ["p0"]  # the part most worth a stop
+    for key in ("p1", "p2"):
+        reason = out.filter(pl.col("key") == key)["reasons"][0][-1]
+        assert lanes[key] == "blue" and reason["code"] == "ORDER" and "(p0)" in reason["message"]
+    with_more = apply(assess(batch, context, [SplitShipmentDetector(rules), Asks({"p2": ("yellow", None, 90.0)})]),
+                      batch, context, settings(capacity_yellow=0.1))  # fmt: skip
+    stopped = sorted(with_more.filter(pl.col("lane") == "yellow")["key"].to_list())
+    assert stopped == ["p2"]  # stopped on a reason of its own, it finds the order too: it stands for p0 and p1
+    assert [r[-1]["code"] for r in with_more.filter(pl.col("key").is_in(["p0", "p1"]))["reasons"]] == ["ORDER"] * 2
+    alone = decide([parts[1], *others], {"p1": ("yellow", None, 90.0)}, settings(capacity_yellow=0.1))
+    assert alone.filter(pl.col("lane") == "yellow")["key"].to_list() == ["p1"]  # no order: nothing changes

@@ -129,6 +129,7 @@ def pilot(
     out.print(stops)
     out.print(recall)
     out.print("half/cap: the stops a recall of 50% of each kind of value fraud takes / the day's capacity")
+    out.print("split: parts stopped, or whose order was stopped on another part (its finding names them all)")
     out.print("demanded: on the value or code the inspections found, reassessed (penalties apart)")
     for d in result.days if audits else []:
         value = sum(d.audit_found.get(v, 0) for v in VALUE_FRAUD_SHORT.values())

@@ -141,7 +141,7 @@ def _day(app: App, world: World, index: int, start: dt.date, out: Path, earlier:
         audits = audit_released(app, pl.concat(earlier), capacity=max(1, round(world.size * audit_share)),
                                 now=lambda t=afternoon + dt.timedelta(hours=1): t)  # fmt: skip
     shifts_before = len(world.shifts)
-    world.caught(index, [*found, *audits.infringing])
+    world.caught(index, with_their_orders([*found, *audits.infringing], pl.concat(earlier)))
     model = _overnight(app, noon + dt.timedelta(hours=11), index)
     measured = _measure(index, day, report, labels, app, found, opened, model, len(world.shifts) - shifts_before)
     return dataclasses.replace(measured, demanded=demanded_in_eur(app, inspected.payables, day), audited=audits.parcels,
@@ -160,6 +160,17 @@ def demanded_in_eur(app: App, payables: list[dict[str, Any]], day: dt.date) -> D
             amount *= app.revenue.rates.quote(payable["currency"], "EUR", day).rate
         total += amount
     return total.quantize(Decimal("0.01"))
+
+
+def with_their_orders(parcels: list[tuple[str, str]], labels: pl.DataFrame) -> list[tuple[str, str]]:
+    """`parcels` (submitter, reference) and the other parts of the split orders among them: a finding on one
+    part names the others (labels' `same_order`), and reassesses them as one consignment with it."""
+    if "same_order" not in labels.columns:
+        return parcels
+    named = dict(((s, r), same) for s, r, same in labels.select("submitter", "reference", "same_order").iter_rows()
+                 if same)  # fmt: skip
+    parts = [(s, other) for s, r in parcels for other in (named.get((s, r)) or "").split()]
+    return list(dict.fromkeys([*parcels, *parts]))
 
 
 def _found(app: App, day: dt.date) -> list[tuple[str, str]]:
@@ -209,7 +220,15 @@ def _measure(
     bad = labels.group_by(on).agg(pl.col("violation").first())
     joined = frame.join(bad, on=on, how="left")
     stops = joined.filter("stopped")
-    per = labels.group_by(on).agg(pl.col("violation").first()).join(frame, on=on, how="left")
+    # a part of a split order counts as stopped where another part is: inspecting one finds the order
+    ordered = with_their_orders(stops.select(on).rows(), labels)
+    order = pl.DataFrame(ordered, schema=dict.fromkeys(on, pl.String), orient="row").with_columns(_order=pl.lit(True))
+    per = (
+        labels.group_by(on).agg(pl.col("violation").first()).join(frame, on=on, how="left")
+        .join(order, on=on, how="left").with_columns(pl.col("_order").fill_null(False))
+        .with_columns(pl.col("stopped") | pl.col("_order"),
+                      pl.when(pl.col("_order")).then(pl.lit(None, pl.String)).otherwise("why").alias("why"))
+    )  # fmt: skip
     recall = {
         v: float(g["stopped"].fill_null(True).mean() or 0.0)  # rejected at intake counts as found
         for (v,), g in per.group_by("violation")

@@ -28,7 +28,8 @@ def build_page(result: PilotResult) -> Page:
                      share(d.targeted_precision),
                      f"{d.referred:,}", f"{d.inspected:,}", f"{d.found:,}", f"{d.demanded:,.2f}",
                      f"{d.at_risk_found:,.2f}", estimate, d.model, str(d.shifts)])  # fmt: skip
-    recall = Table("Recall by violation (stopped, or rejected at intake)", ["violation", *days],
+    recall = Table("Recall by violation (stopped, or rejected at intake; a split order's part, "
+                   "where a part of its order was stopped)", ["violation", *days],
                    [[v, *(share(d.recall.get(v)) for d in result.days)] for v in violations])  # fmt: skip
     goal = Table(
         "Recall 0.5 on every value-fraud type, in stops (at perfect precision, before mandatory stops)",

@@ -56,6 +56,9 @@ def detector_hits(
     return hits_of(frame, source="detector", code=code, lane=lane, referral=referral, weight=weight, domain=domain)
 
 
+SPLIT_CODE = "DET-SPLIT"
+ORDER = "split_order"
+"""The column a split-shipment hit adds: the same value for the parcels it finds to be one order."""
 SPLIT_NAMED = 19
 """The most other parcels a split-shipment hit names (their ids: what an officer's finding names as one order)."""
 
@@ -144,7 +147,10 @@ class SplitShipmentDetector:
                 pl.when(others.list.len() > SPLIT_NAMED).then(pl.lit(" ...")).otherwise(pl.lit("")),
             ).alias("message")
         )  # fmt: skip
-        return StageOutput(detector_hits(flagged, "DET-SPLIT", "yellow", "rfi", 60.0, "fiscal"))
+        order = flagged.select(  # which parcels are one order (a hash: the consignee's name stays in the hit)
+            "key", pl.concat_str(group, separator="\x1f", ignore_nulls=True).hash(0).cast(pl.String).alias(ORDER)
+        )
+        return StageOutput(detector_hits(flagged, SPLIT_CODE, "yellow", "rfi", 60.0, "fiscal"), order)
 
 
 @dataclass(frozen=True)

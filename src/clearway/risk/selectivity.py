@@ -52,6 +52,7 @@ from clearway.model.codelists import EU
 from clearway.pipeline.decision import REASON
 from clearway.pipeline.history import History
 from clearway.pipeline.stage import Context
+from clearway.risk.detectors import ORDER, SPLIT_CODE
 from clearway.risk.domains import Domains
 from clearway.yaml_lines import LINE, line_of, load_with_lines
 
@@ -298,8 +299,9 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     capacity = settings.day_capacity(expected, context.history.day_decided + frame.height) - context.history.day_stopped
     reserve = day_reserve(context.history, mandatory, frame.height, expected, settings.random_rate)
     free = max(0, capacity - mandatory - sampled - kept_before - reserve)
-    discretionary = frame.filter(stop & ~pl.col("_mandatory") & ~pl.col("_drawn") & ~pl.col("_standing")).sort(
+    asked = frame.filter(stop & ~pl.col("_mandatory") & ~pl.col("_drawn") & ~pl.col("_standing")).sort(
         ["_rank", "key"], descending=[True, False])  # fmt: skip
+    discretionary, part_of = _one_part_per_order(frame, asked)
     unlikely = pl.col("_proven") & (pl.col("likelihood") < settings.least_likely)
     proven = discretionary.filter(pl.col("_proven") & ~unlikely)
     day_room = math.ceil(settings.explore_share * settings.day_capacity(expected)) - context.history.day_explored
@@ -317,7 +319,9 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     needed = float(kept["_rank"].min()) if kept.height else day_cut  # type: ignore[arg-type]  # what a stop took
     cut = needed if math.isfinite(needed) and kept.height < discretionary.height else None
     keep = kept["key"].implode()
-    released = pl.col("key").is_in(discretionary["key"].implode()) & ~pl.col("key").is_in(keep)
+    released = pl.col("key").is_in(asked["key"].implode()) & ~pl.col("key").is_in(keep)
+    stopped = set(kept["key"]) | set(frame.filter(pl.col("_mandatory") | pl.col("_drawn") | pl.col("_standing"))["key"])
+    part_stopped = {key: part for key, part in part_of.items() if part in stopped}  # its order is inspected
     over = pl.col("_mandatory") & (pl.lit(mandatory) > capacity)
     drawn = pl.col("_drawn")
     below = pl.lit("") if cut is None else (  # a stop worth the cut finds the day's room taken by earlier ones
@@ -343,7 +347,12 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         (pl.col("key").is_in(keep) & ~pl.col("_proven")).alias("explored"),
         pl.when(pl.col("key").is_in(keep) & ~pl.col("_proven")).then(pl.col("_combination")).alias("explored_as"),
         _add_reason(
-            pl.when(released & unlikely).then(_reason("selectivity", "UNLIKELY", pl.format(
+            pl.when(released & pl.col("key").is_in(list(part_stopped))).then(_reason("selectivity", "ORDER", pl.format(
+                "a split-shipment hit alone asked to stop it, and another part of its order is stopped ({}): "
+                "inspecting that part finds the order, and its finding reassesses the parts as one consignment; "
+                "released for post-clearance audit",
+                pl.col("key").replace_strict(part_stopped, default=None, return_dtype=pl.String))))
+            .when(released & unlikely).then(_reason("selectivity", "UNLIKELY", pl.format(
                 "{}% likely, under the {}% a stop on a measured record needs: expected value {} = {}; released for "
                 "post-clearance audit", (pl.col("likelihood") * 100).round(0),
                 pl.lit(round(settings.least_likely * 100)), pl.col("expected_value").round(2), pl.col("_why"))))
@@ -376,6 +385,36 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     return frame.drop(
         "_aeo", "_draw", "_drawn", "_mandatory", "_standing", "_rank", "_why", "_proven", "_combination", "signals"
     )
+
+
+def _one_part_per_order(frame: pl.DataFrame, asked: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Of the parcels a split-shipment hit alone asks to stop, one part per order: an officer opening one part
+    finds the order (its number on each invoice), and the finding names the other parts, which are reassessed
+    with it as one consignment (`services.accounts.correct`); stopping each part would spend an inspection per
+    parcel on one fraud. The part that stands for an order is one stopped anyway (mandatory, drawn, standing),
+    else its best-ranked part in `asked` (best first). Returns `asked` without the parts it stands for, and
+    {each such part: the part that stands for it}. A part with another hit asking to stop it stays ranked."""
+    if ORDER not in frame.columns:
+        return asked, {}
+    standing_for: dict[str, str] = {}
+    for order, key in (
+        frame.filter((pl.col("_mandatory") | pl.col("_drawn") | pl.col("_standing")) & pl.col(ORDER).is_not_null())
+        .select(ORDER, "key").iter_rows()
+    ):  # fmt: skip
+        standing_for.setdefault(order, key)
+    signal = pl.element().struct
+    alone = (
+        pl.col("signals")
+        .list.eval(~signal.field("lane").is_in(["yellow", "red"]) | (signal.field("source") == "random")
+                   | (signal.field("code") == SPLIT_CODE))
+        .list.all()
+    )  # fmt: skip
+    part_of: dict[str, str] = {}
+    for order, key, split_only in asked.filter(pl.col(ORDER).is_not_null()).select(ORDER, "key", alone).iter_rows():
+        first = standing_for.setdefault(order, key)
+        if first != key and split_only:
+            part_of[key] = first
+    return asked.filter(~pl.col("key").is_in(list(part_of))), part_of
 
 
 def _enough_to_measure(unproven: pl.DataFrame, batch: pl.DataFrame, context: Context,
