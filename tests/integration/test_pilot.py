@@ -210,3 +210,21 @@ def test_the_days_demands_are_summed_in_eur_at_the_days_rate_and_penalties_and_r
         {"kind": "refund", "amount": Decimal("-3.00"), "currency": "EUR"},  # owed back, not recovered
     ]
     assert demanded_in_eur(app, payables, day) == (Decimal("10.00") * rate + Decimal("2.50")).quantize(Decimal("0.01"))
+
+
+def test_a_split_orders_parts_are_caught_with_the_part_found() -> None:
+    """What the world learns was caught: a found part of a split order brings its other parts (its finding named
+    them), and nothing else does; a part not found brings none."""
+    import polars as pl
+
+    from clearway.demo.pilot import with_their_orders
+
+    labels = pl.DataFrame({
+        "submitter": ["m", "m", "m", "m", "n"], "reference": ["o-1", "o-2", "o-3", "x", "o-1"],
+        "violation": ["split_shipment"] * 3 + ["undervaluation", "split_shipment"],
+        "same_order": ["o-2 o-3", "o-1 o-3", "o-1 o-2", None, "o-2"],
+    })  # fmt: skip
+    assert with_their_orders([("m", "o-2"), ("m", "x")], labels) == [("m", "o-2"), ("m", "x"), ("m", "o-1"),
+                                                                    ("m", "o-3")]  # fmt: skip
+    assert with_their_orders([("m", "x")], labels) == [("m", "x")]
+    assert with_their_orders([("n", "o-1")], labels) == [("n", "o-1"), ("n", "o-2")]  # another filer's reference
