@@ -335,7 +335,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         # released beyond capacity: blue (released now, audited after), unless another body's referral holds
         # it: then green, held for that body alone, as a parcel whose only hits were that body's would be (a
         # yellow lane would send it to customs' inspectors, whose capacity it was just released from)
-        pl.when(released & ~holding).then(pl.lit("blue")).when(released).then(pl.lit("green"))
+        pl.when(released & ~holding & ~pl.col("key").is_in(list(part_stopped))).then(pl.lit("blue"))
+        .when(released).then(pl.lit("green"))  # an order's other parts: its part stopped answers for them
         .when(pl.col("_standing") & ~stop)
         .then(pl.col("key").replace_strict(refiled, default="yellow", return_dtype=pl.String))
         .when(drawn & ~stop).then(pl.lit("yellow")).otherwise(pl.col("lane"))
@@ -350,7 +351,7 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             pl.when(released & pl.col("key").is_in(list(part_stopped))).then(_reason("selectivity", "ORDER", pl.format(
                 "a split-shipment hit alone asked to stop it, and another part of its order is stopped ({}): "
                 "inspecting that part finds the order, and its finding reassesses the parts as one consignment; "
-                "released for post-clearance audit",
+                "released",
                 pl.col("key").replace_strict(part_stopped, default=None, return_dtype=pl.String))))
             .when(released & unlikely).then(_reason("selectivity", "UNLIKELY", pl.format(
                 "{}% likely, under the {}% a stop on a measured record needs: expected value {} = {}; released for "
