@@ -232,7 +232,8 @@ def test_an_officer_finds_an_order_split_in_two_and_names_its_other_parcel(
     platform, officer = _token(site, "platform"), _token(site, "officer")
     ids = []
     for part in (1, 2):  # one order of EUR 180.00 to one buyer, in two parcels of EUR 90.00
-        doc = example(reference=f"SPLIT-{part}", consignee=buyer(300), channel="post", fiscal=None)
+        doc = example(reference=f"SPLIT-{part}", consignee=buyer(300), channel="post", fiscal=None,
+                      transport_document={"type": "hawb", "id": f"HSPLIT{part}"})  # fmt: skip
         doc["items"] = [{"description": "Cotton T-shirt, men, printed", "hs_code": "610910", "quantity": 1,
                          "unit_price": "90.00", "origin_country": "CN"}]  # fmt: skip
         answer = httpx.post(f"{site['url']}/v1/consignments", json=doc,

@@ -25,13 +25,13 @@ NOW = dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC)
 IOSS = "IM2760000012"
 
 
-def parcel(reference: str, country: str, price: str) -> bytes:
+def parcel(reference: str, country: str, price: str, description: str = "Silk blouse", hs: str = "620610") -> bytes:
     doc = example(
         reference=reference, destination_country=country, shipping_cost=None, fiscal={"scheme": "ioss", "id": IOSS}
     )
     doc["consignee"]["address"]["country"] = country
     doc["items"] = [
-        {"description": "Silk blouse", "hs_code": "620610", "quantity": 1, "unit_price": price, "origin_country": "CN"}
+        {"description": description, "hs_code": hs, "quantity": 1, "unit_price": price, "origin_country": "CN"}
     ]
     return msgspec.json.encode(doc)
 
@@ -54,9 +54,12 @@ def release(app: App, *references: str) -> None:
 
 def test_a_return_that_leaves_out_consignments_is_reported(app: App) -> None:
     lines = [parcel("A", "DE", "100.00"), parcel("B", "DE", "50.00"), parcel("C", "FR", "100.00"),
-             parcel("D", "DE", "30.00")]  # fmt: skip
+             parcel("D", "DE", "30.00", "Sildenafil tablets 100mg", "300490")]  # fmt: skip
     ingest(app, "bazaario", read_bytes(b"\n".join(lines), "ndjson"), now=lambda: NOW)
-    release(app, "A", "B", "C")  # D has not arrived, so is not released: its VAT is not due in this return yet
+    release(app, "A", "B", "C")  # D is held for a control, so not released: its VAT is not due in this return yet
+    with app.store.engine.connect() as conn:
+        held = conn.execute(sa.select(t.consignments.c.status).where(t.consignments.c.reference == "D")).scalar_one()
+    assert held == "held"
     declared = parse_return(
         "scheme_id,period,destination_country,tax_base,tax\n"
         f"{IOSS},2026-03,DE,100.00,19.00\n"  # B (EUR 50, VAT 9.50) left out
