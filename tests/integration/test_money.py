@@ -198,6 +198,7 @@ def test_an_order_found_split_is_reassessed_as_one_consignment(service: Service)
         doc["consignee"] = doc["consignee"] | {"name": "One Buyer"}
     ids = [registration(s.submit([doc], key=doc["reference"])) for doc in parts]
     other = registration(s.submit([shirt("S9", "HS9", price="60.00")], key="s9"))  # another buyer's parcel
+    carried = registration(s.submit([parts[1] | {"reference": "C-S1"}], who=s.beta, key="c-s1"))  # joins S1's dossier
     s.client.post(f"/v1/officer/consignments/{ids[0]}/reroute", json={"lane": "red", "note": "split?"},
                   headers=s.officer)  # fmt: skip
 
@@ -207,7 +208,7 @@ def test_an_order_found_split_is_reassessed_as_one_consignment(service: Service)
                              json={"method": "physical", "outcome": "infringement", "findings": [finding]})  # fmt: skip
 
     for refused, why in (([other], "consignee differ"), ([ids[0]], "not this one"), (["0" * 32], "no consignment"),
-                         ([ids[1]], "split_consignment finding")):  # fmt: skip
+                         ([ids[1]], "split_consignment finding"), ([carried], "no assessment of its own")):  # fmt: skip
         answer = inspect(refused, kind="undervaluation" if why.startswith("split") else "split_consignment")
         assert answer.status_code == 422 and why in answer.text, answer.text
     assert inspect(["not-an-id"]).status_code in (400, 422)

@@ -304,7 +304,25 @@ def check_findings(app: App, consignment_id: str, findings: list[Any]) -> None:
         return
     _, declared = app.store.consignment(consignment_id)
     corrected(declared, findings)
-    order_of(app, consignment_id, declared, findings)
+    others = order_of(app, consignment_id, declared, findings)
+    if others:
+        with app.store.engine.connect() as conn:
+            _order_assessments(conn, others)
+
+
+def _order_assessments(conn: Connection, parts: list[str]) -> list[tuple[int, str]]:
+    """The current assessment of each of an order's other parts; refused where one has none of its own (a
+    filing that joined another's dossier: the lead carries it) or their thresholds are in other currencies."""
+    held = []
+    for part in parts:
+        current = kept.latest_assessment(conn, part)
+        if current is None:
+            raise InvalidInput(f"{part} has no assessment of its own (a dossier's filing): name its lead filing")
+        held.append(current)
+    currencies = {_decode_assessment(text).threshold_currency for _, text in held}
+    if len(currencies) > 1:
+        raise InvalidInput(f"the parcels named are assessed under thresholds in {', '.join(sorted(currencies))}")
+    return held
 
 
 def correct(
@@ -328,10 +346,7 @@ def correct(
     if not others:
         return _reassess(app, actor, consignment_id, current, fixed, said, origin, now, conn, recorded)
     parts: list[tuple[str, tuple[int, str], Consignment]] = [(consignment_id, current, fixed)]
-    for other in others:
-        held = kept.latest_assessment(conn, other)
-        if held is None:
-            raise InvalidInput(f"{other} has no assessment of its own (a dossier's filing): name its lead filing")
+    for other, held in zip(others, _order_assessments(conn, others), strict=True):
         parts.append((other, held, app.store.consignment(other)[1]))
     own = [assess(c, _decode_assessment(text).on, app.revenue) for _, (_, text), c in parts]
     currencies = {a.threshold_currency for a in own}
