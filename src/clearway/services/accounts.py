@@ -319,10 +319,15 @@ def _order_assessments(conn: Connection, parts: list[str]) -> list[tuple[int, st
         if current is None:
             raise InvalidInput(f"{part} has no assessment of its own (a dossier's filing): name its lead filing")
         held.append(current)
-    currencies = {_decode_assessment(text).threshold_currency for _, text in held}
+    _one_currency({_decode_assessment(text).threshold_currency for _, text in held})
+    return held
+
+
+def _one_currency(currencies: set[str]) -> str:
+    """The threshold currency an order's parts share; refused where they are assessed under several."""
     if len(currencies) > 1:
         raise InvalidInput(f"the parcels named are assessed under thresholds in {', '.join(sorted(currencies))}")
-    return held
+    return currencies.pop()
 
 
 def correct(
@@ -349,12 +354,10 @@ def correct(
     for other, held in zip(others, _order_assessments(conn, others), strict=True):
         parts.append((other, held, app.store.consignment(other)[1]))
     own = [assess(c, _decode_assessment(text).on, app.revenue) for _, (_, text), c in parts]
-    currencies = {a.threshold_currency for a in own}
-    if len(currencies) > 1:
-        raise InvalidInput(f"the parcels named are assessed under thresholds in {', '.join(sorted(currencies))}")
+    currency = _one_currency({a.threshold_currency for a in own})
     value = sum((a.threshold_value for a in own), Decimal(0))
     ids = ", ".join(cid for cid, _, _ in parts)
-    order = f"one order of {len(parts)} parcels ({ids}), {value} {own[0].threshold_currency}"
+    order = f"one order of {len(parts)} parcels ({ids}), {value} {currency}"
     made = []
     for cid, held, found in parts:
         notes = said + [order] if cid == consignment_id else [order]
