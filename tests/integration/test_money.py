@@ -211,7 +211,8 @@ def test_an_order_found_split_is_reassessed_as_one_consignment(service: Service)
                          ([ids[1]], "split_consignment finding"), ([carried], "no assessment of its own")):  # fmt: skip
         answer = inspect(refused, kind="undervaluation" if why.startswith("split") else "split_consignment")
         assert answer.status_code == 422 and why in answer.text, answer.text
-    assert inspect(["not-an-id"]).status_code in (400, 422)
+    for hostile in (["not-an-id"], ["\x00" * 32], ["a" * 32] * 25, ["é" * 32]):  # the schema refuses each
+        assert inspect(hostile).status_code in (400, 422)
     case = s.client.get(f"/v1/officer/consignments/{ids[0]}", headers=s.officer).json()
     assert case["inspections"] == []  # a refused finding records nothing
     found = inspect(ids[1:])
