@@ -357,3 +357,16 @@ def test_an_amendment_that_lowers_the_value_under_the_threshold_or_by_half_asks_
                          "refiled": [False, False]}, schema=AMENDED)  # fmt: skip
     zero = [row("zero", "0.00"), row("same", "5.00")]  # declared at nothing before: no drop, and no failure
     assert detector.run(to_batch(zero), Context(as_of=DAY, history=History(amended=free))).hits.is_empty()
+
+
+def test_a_split_of_many_parcels_names_a_few_of_the_others_and_says_there_are_more() -> None:
+    """One buyer's day of many parcels: the hit names 19 of the others and says there are more, rather than
+    every one of them on every parcel (which grew as the square of the day)."""
+    rules, _ = reference()
+    base = row("k0", "10.00")
+    many = [msgspec.structs.replace(base, key=f"k{i:03d}") for i in range(30)]  # 300.00 together, each 10.00
+    found = hits(SplitShipmentDetector(rules), *many)
+    assert found.height == 30
+    for message in found["message"]:
+        named = message.split("the others: ", 1)[1]
+        assert named.endswith(" ...") and len(named.removesuffix(" ...").split()) == 19
