@@ -268,7 +268,7 @@ MAX_ORDER_PARTS = 20
 """The most parcels one order found split is reassessed as: the consignment inspected and 19 others."""
 
 
-def order_of(app: App, consignment_id: str, consignment: Consignment, findings: list[Any]) -> list[str]:
+def order_of(app: App, consignment_id: str, consignment: Consignment, findings: list[Any]) -> dict[str, Consignment]:
     """The other parcels of the order a `split_consignment` finding names (`same_order`), checked before anything
     is recorded: each is a stored consignment, and comes from the same seller to the same consignee in the same
     country (one order is one seller's sale to one buyer, AEAT low-value shipments manual 3.1.6)."""
@@ -279,6 +279,7 @@ def order_of(app: App, consignment_id: str, consignment: Consignment, findings: 
         raise InvalidInput("`same_order` names the order's other parcels, not this one")
     if len(named) >= MAX_ORDER_PARTS:
         raise InvalidInput(f"an order is reassessed as at most {MAX_ORDER_PARTS} parcels")
+    parts: dict[str, Consignment] = {}
     for other in named:
         try:
             _, part = app.store.consignment(other)
@@ -291,7 +292,8 @@ def order_of(app: App, consignment_id: str, consignment: Consignment, findings: 
         ) if ours != theirs]  # fmt: skip
         if differs:
             raise InvalidInput(f"{other} is not of this order: its {' and '.join(differs)} differ")
-    return named
+        parts[other] = part
+    return parts
 
 
 def _name(name: str | None) -> str:
@@ -307,7 +309,7 @@ def check_findings(app: App, consignment_id: str, findings: list[Any]) -> None:
     others = order_of(app, consignment_id, declared, findings)
     if others:
         with app.store.engine.connect() as conn:
-            _order_assessments(conn, others)
+            _order_assessments(conn, list(others))
 
 
 def _order_assessments(conn: Connection, parts: list[str]) -> list[tuple[int, str]]:
@@ -351,8 +353,8 @@ def correct(
     if not others:
         return _reassess(app, actor, consignment_id, current, fixed, said, origin, now, conn, recorded)
     parts: list[tuple[str, tuple[int, str], Consignment]] = [(consignment_id, current, fixed)]
-    for other, held in zip(others, _order_assessments(conn, others), strict=True):
-        parts.append((other, held, app.store.consignment(other)[1]))
+    for (other, part), held in zip(others.items(), _order_assessments(conn, list(others)), strict=True):
+        parts.append((other, held, part))
     own = [assess(c, _decode_assessment(text).on, app.revenue) for _, (_, text), c in parts]
     currency = _one_currency({a.threshold_currency for a in own})
     value = sum((a.threshold_value for a in own), Decimal(0))
