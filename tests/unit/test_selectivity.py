@@ -12,6 +12,7 @@ import pytest
 from clearway.bootstrap import load_domains, load_selectivity
 from clearway.cooperation.aeo import Operator
 from clearway.pipeline import HIT_SCHEMA, BatchRow, Context, History, StageOutput, assess, to_batch
+from clearway.pipeline.history import OFFENDERS
 from clearway.risk.selectivity import Settings, apply
 from tests.unit.test_detectors import row
 
@@ -441,3 +442,36 @@ def test_one_part_of_an_order_found_split_is_stopped_and_stands_for_the_others()
     assert [r[-1]["code"] for r in with_more.filter(pl.col("key").is_in(["p0", "p1"]))["reasons"]] == ["ORDER"] * 2
     alone = decide([parts[1], *others], {"p1": ("yellow", None, 90.0)}, settings(capacity_yellow=0.1))
     assert alone.filter(pl.col("lane") == "yellow")["key"].to_list() == ["p1"]  # no order: nothing changes
+
+
+def test_the_sellers_record_on_every_part_of_an_order_stops_one_part() -> None:
+    """A seller found undervaluing before, splitting one buyer's order into three parcels: its record hits each
+    part alike, and inspecting one part finds the order and the seller's conduct in it, so one part is stopped
+    and the others are released for it; the seller's record alone, on a parcel of no order, still stops it."""
+    from clearway.risk.detectors import SplitShipmentDetector
+    from clearway.risk.offenders import RepeatOffenderDetector
+    from tests.unit.test_detectors import keyed
+    from tests.unit.test_revenue import reference
+
+    rules, _ = reference()
+    offenders = pl.DataFrame([{"role": "seller", "party_key": "s" * 64, "infringements": 2, "seizures": 0,
+                               "kinds": ["undervaluation"], "last_at": DAY - dt.timedelta(days=2)}],
+                             schema=OFFENDERS)  # fmt: skip
+    context = Context(as_of=DAY, history=History(offenders=offenders))
+    parts = [keyed(f"p{i}", price) for i, price in enumerate(("100.00", "90.00", "80.00"))]
+    lone = keyed("q0", "30.00", consignee="d")  # the same seller, another buyer: no order
+    others = [keyed(f"k{i:03d}", "10.00", seller="t", consignee=f"{i % 10}") for i in range(96)]
+    batch = to_batch([*parts, lone, *others])
+    stages = [SplitShipmentDetector(rules), RepeatOffenderDetector()]
+    out = apply(assess(batch, context, stages), batch, context, settings(capacity_yellow=0.1))
+    lanes = dict(zip(out["key"], out["lane"], strict=True))
+    assert sorted(k for k, lane in lanes.items() if lane == "yellow") == ["p0", "q0"]
+    for key in ("p1", "p2"):
+        row_ = out.filter(pl.col("key") == key).row(0, named=True)
+        codes = {r["code"] for r in row_["reasons"]}
+        assert {"DET-REPEAT-SELLER", "DET-SPLIT"} <= codes  # the officer still reads both hits
+        assert lanes[key] == "green" and row_["reasons"][-1]["code"] == "ORDER"
+        assert "its parties' record" in row_["reasons"][-1]["message"]
+    own = apply(assess(batch, context, [*stages, Asks({"p2": ("yellow", None, 90.0)})]), batch, context,
+                settings(capacity_yellow=0.1))  # fmt: skip
+    assert sorted(own.filter(pl.col("lane") == "yellow")["key"].to_list()) == ["p2", "q0"]  # p2 answers for p0, p1

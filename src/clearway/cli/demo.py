@@ -124,7 +124,7 @@ def pilot(
                       f"{d.found:,}", f"{d.half_of_value_fraud:,}/{d.capacity:,}", estimate,
                       _overnight(d.model))  # fmt: skip
         recall.add_row(
-            str(d.index), *(f"{d.recall.get(v, 0.0):.0%}" for v in VALUE_FRAUD_SHORT.values()), f"{d.demanded:,.2f}"
+            str(d.index), *(_share(d.recall.get(v)) for v in VALUE_FRAUD_SHORT.values()), f"{d.demanded:,.2f}"
         )
     out.print(stops)
     out.print(recall)
@@ -141,6 +141,11 @@ def pilot(
                    for short, v in VALUE_FRAUD_SHORT.items() if last.missed.get(v)]  # fmt: skip
         out.print(f"Value fraud let through on day {last.index}: {'; '.join(through) or 'none'}")
     out.print(f"Report: {write_report(result, out_dir / 'pilot.html')}")
+
+
+def _share(recall: float | None) -> str:
+    """A day's recall of one kind; none of that kind that day (sellers change scheme once caught) is not 0%."""
+    return "–" if recall is None else f"{recall:.0%}"
 
 
 def _precision(every: float | None, targeted: float | None) -> str:

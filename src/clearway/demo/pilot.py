@@ -87,9 +87,6 @@ class PilotResult:
     size: int
     days: list[PilotDay] = field(default_factory=list)
 
-    def value_fraud_recall(self) -> list[dict[str, float]]:
-        return [{v: d.recall.get(v, 0.0) for v in VALUE_FRAUD} for d in self.days]
-
 
 def run_pilot(
     app: App,

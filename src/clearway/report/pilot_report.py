@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from clearway.demo.pilot import LET_THROUGH, PilotResult
@@ -78,7 +79,8 @@ def build_page(result: PilotResult) -> Page:
          "precision, targeted": [100 * (d.targeted_precision or 0.0) for d in result.days]}, ylabel="%")))  # fmt: skip
     section.charts.append(Chart("Recall of value fraud by day", charts.lines(
         "Recall of value fraud by type", days,
-        {v: [100 * d.recall.get(v, 0.0) for d in result.days] for v in VALUE_FRAUD}, ylabel="%")))  # fmt: skip
+        {v: [100 * d.recall.get(v, math.nan) for d in result.days] for v in VALUE_FRAUD},  # a day with none: a gap
+        ylabel="%")))  # fmt: skip
     demanded = {"on inspection": [float(d.demanded) for d in result.days]}
     if any(d.audited for d in result.days):
         demanded["on audit after release"] = [float(d.audit_demanded) for d in result.days]

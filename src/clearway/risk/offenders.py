@@ -34,6 +34,8 @@ ROLES = {  # batch column -> the role its key is kept under, and how the officer
     "consignee_address_key": ("delivery_address", "the delivery address"),
 }
 SIDES = {"seller": "SELLER", "consignee": "BUYER", "delivery_address": "BUYER"}
+PARTY_CODES = frozenset(f"DET-REPEAT-{side}" for side in SIDES.values())
+"""The hits on a party's record: the same on every parcel of one seller to one buyer (one order's parts)."""
 WEIGHTS = {  # (side, seized before) -> lane and prior weight
     ("SELLER", True): ("red", 60.0), ("SELLER", False): ("yellow", 25.0),
     ("BUYER", True): ("yellow", 30.0), ("BUYER", False): ("yellow", 15.0),
