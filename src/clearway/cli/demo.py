@@ -143,14 +143,15 @@ def pilot(
     out.print(f"Report: {write_report(result, out_dir / 'pilot.html')}")
 
 
-def _share(recall: float | None) -> str:
-    """A day's recall of one kind; none of that kind that day (sellers change scheme once caught) is not 0%."""
-    return "–" if recall is None else f"{recall:.0%}"
+def _share(value: float | None) -> str:
+    """A day's share in whole percent, or "–" where there is none to take (no stop; no parcel of a kind that
+    day, once its sellers changed scheme), which is not 0%."""
+    return "–" if value is None else f"{value:.0%}"
 
 
 def _precision(every: float | None, targeted: float | None) -> str:
     """Precision of every stop, and of the targeted ones (the random sample left out) below it."""
-    return "\n".join("–" if p is None else f"{p:.0%}" for p in (every, targeted))
+    return "\n".join(_share(p) for p in (every, targeted))
 
 
 def _overnight(said: str) -> str:
