@@ -305,6 +305,11 @@ class UndervaluationDetector:
       three, or half of ten, is a habit. The test takes the seller's lines as drawn from every seller's
       prices, which a cheap but honest seller's are not: one that usually sells at 80% of the usual value
       has more lines under half than the spread says, so its own usual value must be low too.
+      Its prior is low (`SELLER_HABIT_PRIOR`): a seller of cheap goods under a subheading of dear ones looks
+      the same, and the stops with the most at stake are those. On the demo's day (seed 1, 40,000 parcels)
+      14% of the parcels it flagged infringed (5% of those it flagged alone), against 61% for `DET-UNDERVALUE`;
+      at the prior of 50 it shared with that hit, a first day with no record stopped 35 parcels on it alone,
+      3 of them infringing (pilot seed 7000046).
 
     Each flagged consignment carries `undervalued_eur`, the most value one of its flagged lines lacks
     against the usual.
@@ -545,9 +550,15 @@ class UndervaluationDetector:
         )  # fmt: skip
         return StageOutput(
             pl.concat([detector_hits(flagged, "DET-UNDERVALUE", "yellow", "rfi", 50.0, "fiscal"),
-                       detector_hits(by_seller, "DET-UNDERVALUE-SELLER", "yellow", "rfi", 50.0, "fiscal")]),
+                       detector_hits(by_seller, "DET-UNDERVALUE-SELLER", "yellow", "rfi", SELLER_HABIT_PRIOR,
+                                     "fiscal")]),
             missing,
         )  # fmt: skip
+
+
+SELLER_HABIT_PRIOR = 14.0
+"""`DET-UNDERVALUE-SELLER`'s weight, the likelihood in % it starts from until inspections measure it: the
+share of the parcels it flagged that infringed on the demo's day (seed 1: 38 of 266)."""
 
 
 @dataclass(frozen=True)
