@@ -446,8 +446,9 @@ def test_one_part_of_an_order_found_split_is_stopped_and_stands_for_the_others()
 
 def test_the_sellers_record_on_every_part_of_an_order_stops_one_part() -> None:
     """A seller found undervaluing before, splitting one buyer's order into three parcels: its record hits each
-    part alike, and inspecting one part finds the order and the seller's conduct in it, so one part is stopped
-    and the others are released for it; the seller's record alone, on a parcel of no order, still stops it."""
+    part alike, and inspecting one part finds the order and its whole price, so one part is stopped and the
+    others are released for it; the seller's record alone, on a parcel of no order, still stops it. A record of
+    counterfeits is about each parcel's goods: every part stays stopped."""
     from clearway.risk.detectors import SplitShipmentDetector
     from clearway.risk.offenders import RepeatOffenderDetector
     from tests.unit.test_detectors import keyed
@@ -475,3 +476,10 @@ def test_the_sellers_record_on_every_part_of_an_order_stops_one_part() -> None:
     own = apply(assess(batch, context, [*stages, Asks({"p2": ("yellow", None, 90.0)})]), batch, context,
                 settings(capacity_yellow=0.1))  # fmt: skip
     assert sorted(own.filter(pl.col("lane") == "yellow")["key"].to_list()) == ["p2", "q0"]  # p2 answers for p0, p1
+    # a seller found with counterfeits, or seized from: what is in one parcel says nothing of the others' goods
+    for record in ({"kinds": ["counterfeit"]}, {"seizures": 1}):
+        history = History(offenders=offenders.with_columns(**{k: pl.lit(v) for k, v in record.items()}))
+        found = Context(as_of=DAY, history=history)
+        each = apply(assess(batch, found, stages), batch, found, settings(capacity_yellow=0.1, capacity_red=0.1))
+        stopped = each.filter(pl.col("lane").is_in(["yellow", "red"]))["key"].to_list()
+        assert sorted(stopped) == ["p0", "p1", "p2", "q0"], record

@@ -34,8 +34,6 @@ ROLES = {  # batch column -> the role its key is kept under, and how the officer
     "consignee_address_key": ("delivery_address", "the delivery address"),
 }
 SIDES = {"seller": "SELLER", "consignee": "BUYER", "delivery_address": "BUYER"}
-PARTY_CODES = frozenset(f"DET-REPEAT-{side}" for side in SIDES.values())
-"""The hits on a party's record: the same on every parcel of one seller to one buyer (one order's parts)."""
 WEIGHTS = {  # (side, seized before) -> lane and prior weight
     ("SELLER", True): ("red", 60.0), ("SELLER", False): ("yellow", 25.0),
     ("BUYER", True): ("yellow", 30.0), ("BUYER", False): ("yellow", 15.0),
@@ -43,6 +41,13 @@ WEIGHTS = {  # (side, seized before) -> lane and prior weight
 """The priors are modest: in the KCS declarations (`../shared/data/customs-declarations`, train file), a
 seller's declaration after one found fraudulent is fraudulent 22% of the time, no more than any other (22%);
 a party's record matters most as a seizure, and otherwise until inspections measure it here."""
+VALUE_RECORDS = frozenset(
+    (f"DET-REPEAT-{side}", weight) for (side, seized), (_, weight) in WEIGHTS.items() if not seized
+)
+"""(code, prior) of the hits on a party's record of infringements without a seizure (a side's two priors
+differ): in the fiscal domain, a record of value fraud, the same on every parcel of one seller to one buyer
+(an order's parts), which the order's invoice answers for all of them. A record of a seizure or of
+counterfeits is about the goods in each parcel."""
 DATA_FLAWS = frozenset({"vague_description"})
 """Findings about the filing's data rather than the trader's conduct: they make no party a repeat offender."""
 CONDUCT = {

@@ -54,7 +54,7 @@ from clearway.pipeline.history import History
 from clearway.pipeline.stage import Context
 from clearway.risk.detectors import ORDER, SPLIT_CODE
 from clearway.risk.domains import Domains
-from clearway.risk.offenders import PARTY_CODES
+from clearway.risk.offenders import VALUE_RECORDS
 from clearway.yaml_lines import LINE, line_of, load_with_lines
 
 SIGNALS = ("rule", "detector", "screening", "model")
@@ -395,13 +395,15 @@ def _one_part_per_order(frame: pl.DataFrame, asked: pl.DataFrame) -> tuple[pl.Da
     order: an officer opening one part finds the order (its number and its whole price on each invoice), and
     the finding names the other parts, which are reassessed with it as one consignment
     (`services.accounts.correct`); stopping each part would spend an inspection per parcel on one fraud. A
-    party's record (`offenders.PARTY_CODES`) is the same on every part (one seller, one buyer), so it asks
-    nothing of a part that the part stopped does not answer: on pilot seed 7000041, day 5, 220 of the 496
-    stops were parts of 83 orders, each stopped on the seller's record beside the split, while 299 parcels
-    likely undervalued were released over capacity. The part that stands for an order is one stopped anyway
-    (mandatory, drawn, standing), else its best-ranked part in `asked` (best first). Returns `asked` without
-    the parts it stands for, and {each such part: the part that stands for it}. A part with a hit of its own
-    asking to stop it (its goods, its value, its route) stays ranked."""
+    party's record of value fraud (`offenders.VALUE_RECORDS`, fiscal) is the same on every part (one seller,
+    one buyer) and the order's invoice answers it for all of them: on pilot seed 7000041, day 5, 220 of the
+    496 stops were parts of 83 orders, 218 of them on the seller's record beside the split, while 299 parcels
+    likely undervalued were released over capacity. A record of counterfeits or of a seizure is about the
+    goods in each parcel, which opening another part does not show: it keeps each part ranked. The part that
+    stands for an order is one stopped anyway (mandatory, drawn, standing), else its best-ranked part in
+    `asked` (best first). Returns `asked` without the parts it stands for, and {each such part: the part that
+    stands for it}. A part with a hit of its own asking to stop it (its goods, its value, its route) stays
+    ranked."""
     if ORDER not in frame.columns:
         return asked, {}
     standing_for: dict[str, str] = {}
@@ -411,10 +413,14 @@ def _one_part_per_order(frame: pl.DataFrame, asked: pl.DataFrame) -> tuple[pl.Da
     ):  # fmt: skip
         standing_for.setdefault(order, key)
     signal = pl.element().struct
+    value_record = pl.lit(False)
+    for code, prior in sorted(VALUE_RECORDS):
+        value_record |= (signal.field("code") == code) & (signal.field("weight") == prior)
     alone = (
         pl.col("signals")
         .list.eval(~signal.field("lane").is_in(["yellow", "red"]) | (signal.field("source") == "random")
-                   | signal.field("code").is_in([SPLIT_CODE, *sorted(PARTY_CODES)]))
+                   | (signal.field("code") == SPLIT_CODE)
+                   | value_record & (signal.field("domain") == "fiscal"))
         .list.all()
     )  # fmt: skip
     part_of: dict[str, str] = {}
