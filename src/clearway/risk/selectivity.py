@@ -350,8 +350,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         pl.when(pl.col("key").is_in(keep) & ~pl.col("_proven")).then(pl.col("_combination")).alias("explored_as"),
         _add_reason(
             pl.when(released & pl.col("key").is_in(list(part_stopped))).then(_reason("selectivity", "ORDER", pl.format(
-                "a split-shipment hit, or its parties' record, alone asked to stop it, and another part of its "
-                "order is stopped ({}): "
+                "a split-shipment hit, or its parties' record of value fraud, alone asked to stop it, and another "
+                "part of its order is stopped ({}): "
                 "inspecting that part finds the order, and its finding reassesses the parts as one consignment; "
                 "released",
                 pl.col("key").replace_strict(part_stopped, default=None, return_dtype=pl.String))))
