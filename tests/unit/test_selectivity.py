@@ -442,6 +442,16 @@ def test_one_part_of_an_order_found_split_is_stopped_and_stands_for_the_others()
     assert [r[-1]["code"] for r in with_more.filter(pl.col("key").is_in(["p0", "p1"]))["reasons"]] == ["ORDER"] * 2
     alone = decide([parts[1], *others], {"p1": ("yellow", None, 90.0)}, settings(capacity_yellow=0.1))
     assert alone.filter(pl.col("lane") == "yellow")["key"].to_list() == ["p1"]  # no order: nothing changes
+    # a fiscal hit on every part (as the model's is: one seller, one buyer, one route, alike goods and values) is
+    # answered by the order's documents as the split is: one part; a hit on a part's goods (IPR) keeps it ranked
+    everywhere = {f"p{i}": ("yellow", None, 70.0) for i in range(3)}
+    fiscal = apply(assess(batch, context, [SplitShipmentDetector(rules), Asks(everywhere)]), batch, context,
+                   settings(capacity_yellow=0.1))  # fmt: skip
+    assert fiscal.filter(pl.col("lane") == "yellow")["key"].to_list() == ["p0"]
+    goods = {key: ("yellow", None, 70.0, "ipr", False) for key in ("p1", "p2")}
+    ipr = apply(assess(batch, context, [SplitShipmentDetector(rules), Asks(everywhere | goods)]), batch, context,
+                settings(capacity_yellow=0.1))  # fmt: skip
+    assert sorted(ipr.filter(pl.col("lane") == "yellow")["key"].to_list()) == ["p1", "p2"]
 
 
 def test_the_sellers_record_on_every_part_of_an_order_stops_one_part() -> None:
@@ -472,7 +482,7 @@ def test_the_sellers_record_on_every_part_of_an_order_stops_one_part() -> None:
         codes = {r["code"] for r in row_["reasons"]}
         assert {"DET-REPEAT-SELLER", "DET-SPLIT"} <= codes  # the officer still reads both hits
         assert lanes[key] == "green" and row_["reasons"][-1]["code"] == "ORDER"
-        assert "its parties' record" in row_["reasons"][-1]["message"]
+        assert "its parties' record of value fraud" in row_["reasons"][-1]["message"]
     own = apply(assess(batch, context, [*stages, Asks({"p2": ("yellow", None, 90.0)})]), batch, context,
                 settings(capacity_yellow=0.1))  # fmt: skip
     assert sorted(own.filter(pl.col("lane") == "yellow")["key"].to_list()) == ["p2", "q0"]  # p2 answers for p0, p1

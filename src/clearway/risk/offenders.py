@@ -41,9 +41,9 @@ WEIGHTS = {  # (side, seized before) -> lane and prior weight
 """The priors are modest: in the KCS declarations (`../shared/data/customs-declarations`, train file), a
 seller's declaration after one found fraudulent is fraudulent 22% of the time, no more than any other (22%);
 a party's record matters most as a seizure, and otherwise until inspections measure it here."""
-VALUE_RECORDS = frozenset(
-    (f"DET-REPEAT-{side}", weight) for (side, seized), (_, weight) in WEIGHTS.items() if not seized
-)
+REPEAT = "DET-REPEAT-"
+"""The prefix of the hits on a party's record (`DET-REPEAT-SELLER`, `DET-REPEAT-BUYER`)."""
+VALUE_RECORDS = frozenset((f"{REPEAT}{side}", weight) for (side, seized), (_, weight) in WEIGHTS.items() if not seized)
 """(code, prior) of the hits on a party's record of infringements without a seizure (a side's two priors
 differ): in the fiscal domain, a record of value fraud, the same on every parcel of one seller to one buyer
 (an order's parts), which the order's invoice answers for all of them. A record of a seizure or of
@@ -100,7 +100,7 @@ class RepeatOffenderDetector:
             pl.concat([
                 detector_hits(found.filter((pl.col("side") == side) & (pl.col("seized") == was)
                                            & (pl.col("ipr") == (domain == "ipr"))),
-                              f"DET-REPEAT-{side}", lane, None, weight, domain)
+                              f"{REPEAT}{side}", lane, None, weight, domain)
                 for (side, was), (lane, weight) in WEIGHTS.items()
                 for domain in ("fiscal", "ipr")
             ])

@@ -54,7 +54,7 @@ from clearway.pipeline.history import History
 from clearway.pipeline.stage import Context
 from clearway.risk.detectors import ORDER, SPLIT_CODE
 from clearway.risk.domains import Domains
-from clearway.risk.offenders import VALUE_RECORDS
+from clearway.risk.offenders import REPEAT, VALUE_RECORDS
 from clearway.yaml_lines import LINE, line_of, load_with_lines
 
 SIGNALS = ("rule", "detector", "screening", "model")
@@ -350,10 +350,10 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         pl.when(pl.col("key").is_in(keep) & ~pl.col("_proven")).then(pl.col("_combination")).alias("explored_as"),
         _add_reason(
             pl.when(released & pl.col("key").is_in(list(part_stopped))).then(_reason("selectivity", "ORDER", pl.format(
-                "a split-shipment hit, or its parties' record of value fraud, alone asked to stop it, and another "
-                "part of its order is stopped ({}): "
-                "inspecting that part finds the order, and its finding reassesses the parts as one consignment; "
-                "released",
+                "only fiscal hits asked to stop it (the split shipment, and its value, its code, its parties' record "
+                "of value fraud or the model's score, which the order's invoice answers for every part), and another "
+                "part of its order is stopped ({}): inspecting that part finds the order, and its finding reassesses "
+                "the parts as one consignment; released",
                 pl.col("key").replace_strict(part_stopped, default=None, return_dtype=pl.String))))
             .when(released & unlikely).then(_reason("selectivity", "UNLIKELY", pl.format(
                 "{}% likely, under the {}% a stop on a measured record needs: expected value {} = {}; released for "
@@ -391,19 +391,23 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
 
 
 def _one_part_per_order(frame: pl.DataFrame, asked: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Of the parcels that a split-shipment hit, or their parties' record, alone asks to stop, one part per
-    order: an officer opening one part finds the order (its number and its whole price on each invoice), and
-    the finding names the other parts, which are reassessed with it as one consignment
-    (`services.accounts.correct`); stopping each part would spend an inspection per parcel on one fraud. A
-    party's record of value fraud (`offenders.VALUE_RECORDS`, fiscal) is the same on every part (one seller,
-    one buyer) and the order's invoice answers it for all of them: on pilot seed 7000041, day 5, 220 of the
-    496 stops were parts of 83 orders, 218 of them on the seller's record beside the split, while 299 parcels
-    likely undervalued were released over capacity. A record of counterfeits or of a seizure is about the
-    goods in each parcel, which opening another part does not show: it keeps each part ranked. The part that
-    stands for an order is one stopped anyway (mandatory, drawn, standing), else its best-ranked part in
+    """Of the parcels that only fiscal hits ask to stop, a split-shipment hit among them, one part per order: an
+    officer opening one part finds the order (its number and its whole price on each invoice), and the finding
+    names the other parts, which are reassessed with it as one consignment (`services.accounts.correct`);
+    stopping each part would spend an inspection per parcel on one fraud. A fiscal hit is about the value, the
+    code or the record of value fraud of parties that every part shares, which the order's invoice answers for
+    all of them:
+    - a party's record of value fraud (`offenders.VALUE_RECORDS`) is the same on every part (one seller, one
+      buyer): on pilot seed 7000041, day 5, 220 of the 496 stops were parts of 83 orders, 218 of them on the
+      seller's record beside the split, while 299 parcels likely undervalued were released over capacity;
+    - the model scores the parts alike (one seller, buyer and route, alike goods and values): once it had
+      learnt from split findings, 50 orders had two parts or more stopped on one day, 128 parts, 121 of them on
+      its hit (pilot seed 7000049, day 4); answered for by one part, 3 orders that day.
+    A hit about the goods in each parcel (IPR, prohibitions, safety, another agency's) or a party's record of
+    counterfeits or of a seizure is not answered by opening another part: it keeps its part ranked. The part
+    that stands for an order is one stopped anyway (mandatory, drawn, standing), else its best-ranked part in
     `asked` (best first). Returns `asked` without the parts it stands for, and {each such part: the part that
-    stands for it}. A part with a hit of its own asking to stop it (its goods, its value, its route) stays
-    ranked."""
+    stands for it}."""
     if ORDER not in frame.columns:
         return asked, {}
     standing_for: dict[str, str] = {}
@@ -416,11 +420,12 @@ def _one_part_per_order(frame: pl.DataFrame, asked: pl.DataFrame) -> tuple[pl.Da
     value_record = pl.lit(False)
     for code, prior in sorted(VALUE_RECORDS):
         value_record |= (signal.field("code") == code) & (signal.field("weight") == prior)
+    seizure = signal.field("code").str.starts_with(REPEAT) & ~value_record
     alone = (
         pl.col("signals")
         .list.eval(~signal.field("lane").is_in(["yellow", "red"]) | (signal.field("source") == "random")
                    | (signal.field("code") == SPLIT_CODE)
-                   | value_record & (signal.field("domain") == "fiscal"))
+                   | (signal.field("domain") == "fiscal") & ~seizure)
         .list.all()
     )  # fmt: skip
     part_of: dict[str, str] = {}
