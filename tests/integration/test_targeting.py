@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from clearway.auth.clients import Principal, add_client
 from clearway.kpi import Period
+from clearway.risk.selectivity import CANDIDATE_RANK
 from clearway.services.clearance import Inspection, InspectionFinding
 from clearway.services.history import gatherer
 from clearway.services.measurement import measure
@@ -125,3 +126,16 @@ def test_the_day_remembers_how_often_it_tried_each_new_combination_of_hits(servi
     tally.count_decided(now, decided.head(1))
     assert tally([row("k1", "10.00")], now).day_explored_by == {"A+B": 3, "C": 1}
     assert tally([row("k1", "10.00")], now + dt.timedelta(days=1)).day_explored_by == {}  # a new day starts afresh
+
+
+def test_the_days_pool_of_candidates_holds_the_ranks_its_stops_competed_at(service: Service) -> None:
+    """The cut of the day's later batches is drawn among the ranks earlier stops competed for its room at: not a
+    stop's expected value before the AEO factor, nor one that never had a chance (judged unlikely)."""
+    tally = gatherer(service.app)
+    now = dt.datetime.now(dt.UTC)
+    decided = pl.DataFrame({
+        "lane": ["yellow", "blue", "blue", "green"], "discretionary": [True, True, True, False],
+        "expected_value": [30.0, 40.0, 90.0, None], CANDIDATE_RANK: [30.0, 20.0, None, None],
+    })  # fmt: skip
+    tally.count_decided(now, decided)
+    assert sorted(tally([row("k1", "10.00")], now).day_candidates) == [20.0, 30.0]

@@ -13,7 +13,7 @@ from clearway.bootstrap import load_domains, load_selectivity
 from clearway.cooperation.aeo import Operator
 from clearway.pipeline import HIT_SCHEMA, BatchRow, Context, History, StageOutput, assess, to_batch
 from clearway.pipeline.history import OFFENDERS
-from clearway.risk.selectivity import Settings, apply
+from clearway.risk.selectivity import CANDIDATE_RANK, Settings, apply
 from tests.unit.test_detectors import row
 
 DAY = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
@@ -348,6 +348,25 @@ def test_a_stop_on_a_measured_record_must_be_likely_whatever_is_at_stake() -> No
     why = out.filter(pl.col("key") == "dear")["reasons"][0][-1]
     assert why["code"] == "UNLIKELY" and why["message"].startswith("10.0% likely, under the 50% a stop")
     assert out.filter(pl.col("key") == "dear")["lane"][0] == "blue"  # released, then audited
+
+
+def test_the_days_later_cuts_are_drawn_among_the_stops_that_competed_for_its_room() -> None:
+    """What the day's next batches (and tomorrow's first) are cut among is the rank each stop competed at: a stop
+    judged unlikely could not be kept whatever its value, and an AEO's competes after the AEO factor. Counted
+    at its full expected value, or counted at all, each raised the cut above what the day's candidates could
+    reach, and the day ended under capacity."""
+    rows = [row("dear", "5000.00"), row("cheap", "20.00")] + [row(f"z{i:03d}", "10.00") for i in range(98)]
+    wanted: dict[str, Ask | list[Ask]] = {"dear": ("yellow", None, 10.0), "cheap": ("yellow", None, 90.0)}
+    record = pl.DataFrame({"code": ["D10", "D90"], "inspected": [40, 40], "found": [4, 36],
+                           "alone_inspected": [40, 40], "alone_found": [4, 36], "alone_tried": [40, 40]})  # fmt: skip
+    aeo = Operator("s", "Trusted Post", "AEOF", "DE", dt.date(2025, 1, 1), dt.date(2027, 1, 1))
+    for registry, factor in (((), 1.0), ((aeo,), 0.5)):
+        s = settings(capacity_yellow=0.03, least_likely=0.5, registry=registry)
+        out = decide(rows, wanted, s, History(hit_rates=record)).filter(pl.col("key").is_in(["dear", "cheap"]))
+        ranks = dict(zip(out["key"], out[CANDIDATE_RANK], strict=True))
+        values = dict(zip(out["key"], out["expected_value"], strict=True))
+        assert ranks["dear"] is None and values["dear"] > values["cheap"]  # unlikely: worth more, but never a stop
+        assert ranks["cheap"] == pytest.approx(values["cheap"] * factor)
 
 
 def test_a_prior_beside_a_measured_record_does_not_raise_the_likelihood_but_has_the_pair_measured() -> None:

@@ -175,7 +175,7 @@ class History:
     combinations: pl.DataFrame = field(default_factory=lambda: _empty(COMBINATIONS))
     day_decided: int = 0  # consignments of the as-of day decided before the batch
     day_stopped: int = 0  # of which stopped (yellow or red): what the day's capacity has left
-    day_candidates: tuple[float, ...] = ()  # the ranks (expected values) of the day's earlier discretionary stops
+    day_candidates: tuple[float, ...] = ()  # the ranks of the day's earlier stops that competed for its room
     day_explored: int = 0  # the day's stops so far that rested on priors alone
     day_explored_by: dict[str, int] = field(default_factory=dict)  # of which, per combination of hits ("A+B")
     yesterday: tuple[int, float] | None = None  # the day before: consignments decided, and the cut it ended with

@@ -38,7 +38,7 @@ from clearway.pipeline.history import (
     UNIT_VALUES,
 )
 from clearway.risk.detectors import UndervaluationDetector, declarant, goods, usd_rates
-from clearway.risk.selectivity import PER_PARTY, SIGNALS
+from clearway.risk.selectivity import CANDIDATE_RANK, PER_PARTY, SIGNALS
 from clearway.services.cooperation import partner_history
 from clearway.store import risk_history as kept
 
@@ -174,10 +174,7 @@ class HistoryGatherer:
             int((decisions["lane"].is_in(["yellow", "red"]) & decisions["mandatory"]).sum())
             if {"lane", "mandatory"} <= set(decisions.columns) else 0
         )  # fmt: skip
-        ranks = (
-            decisions.filter("discretionary")["expected_value"].to_list()
-            if {"discretionary", "expected_value"} <= set(decisions.columns) else []
-        )  # fmt: skip
+        ranks = decisions[CANDIDATE_RANK].drop_nulls().to_list() if CANDIDATE_RANK in decisions.columns else []
         with self._lock:
             if self._day is not None and self._day[0] == as_of.date():
                 day, counted_at, decided, before = self._day
