@@ -90,12 +90,15 @@ def test_counterfeit_brand_far_below_its_floor() -> None:
 
 
 def test_undervaluation_against_the_usual_unit_value() -> None:
+    """A line far under the usual value is flagged, and the further under, the likelier it starts: its prior is
+    graded by the share of the usual value it was declared at."""
     usual = [row(f"u{i}", f"{20 + i % 7}.00") for i in range(30)]
-    found = hits(UndervaluationDetector(RATES), *usual, row("low", "2.00"))
-    assert found["key"].to_list() == ["low"]
+    found = hits(UndervaluationDetector(RATES), *usual, row("low", "2.00"), row("quarter", "6.00"))
+    assert found["key"].to_list() == ["low", "quarter"]
     assert found["message"][0].startswith(
-        "HS 620610 declared at USD 2.2 a unit; that subheading usually declares about USD"
+        "HS 620610 declared at USD 2.2 a unit, 9% of the usual; that subheading usually declares about USD"
     )
+    assert found["weight"].to_list() == [87.0, 38.0]  # a tenth of the usual value or less, then a quarter
 
 
 def test_undervaluation_needs_enough_history() -> None:

@@ -67,10 +67,11 @@ def as_hits(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def hits_of(
-    frame: pl.DataFrame, *, source: str, code: str, lane: str | None, referral: str | None, weight: float,
-    domain: str, agency: str | None = None, mandatory: bool = False,
+    frame: pl.DataFrame, *, source: str, code: str, lane: str | None, referral: str | None,
+    weight: float | pl.Expr, domain: str, agency: str | None = None, mandatory: bool = False,
 ) -> pl.DataFrame:  # fmt: skip
-    """Hits for each row of `frame` (columns `key` and `message`), every other field the same."""
+    """Hits for each row of `frame` (columns `key` and `message`), every other field the same (`weight` may be
+    an expression over `frame`: a prior that depends on what the hit saw)."""
     if frame.is_empty():
         return no_hits()
     return frame.select(
@@ -81,7 +82,7 @@ def hits_of(
         pl.lit(lane, dtype=pl.String).alias("lane"),
         pl.lit(referral, dtype=pl.String).alias("referral"),
         pl.lit(agency, dtype=pl.String).alias("agency"),
-        pl.lit(weight, dtype=pl.Float64).alias("weight"),
+        (weight.cast(pl.Float64) if isinstance(weight, pl.Expr) else pl.lit(weight, dtype=pl.Float64)).alias("weight"),
         pl.lit(domain, dtype=pl.String).alias("domain"),
         pl.lit(mandatory).alias("mandatory"),
     ).cast(HIT_SCHEMA)  # type: ignore[arg-type]
