@@ -168,6 +168,12 @@ def test_trusted_operators_rank_lower_and_are_drawn_less() -> None:
     assert (
         decide(rows, {}, settings(random_rate=0.01, registry=(expired,))).filter(pl.col("lane") == "yellow").height > 0
     )
+    wanted: dict[str, Ask | list[Ask]] = {"k0000": ("yellow", None, 90.0), "k0001": ("yellow", None, 80.0)}
+    one = decide(rows, wanted, settings(capacity_yellow=0.0005, aeo_random_rate=0.0, registry=(aeo,)))  # 1 stop
+    released = one.filter(pl.col("key") == "k0001").row(0, named=True)
+    why = next(r["message"] for r in released["reasons"] if r["code"] == "CAPACITY")
+    ranked = f"ranked at {round(released['expected_value'] * 0.5, 2)} as a trusted operator's"
+    assert ranked in why  # the officer reads what the day's cut was compared with, not the expected value alone
     foreign = Operator("s", "Far Away Post", "AEOF", "BR", dt.date(2025, 1, 1), dt.date(2027, 1, 1))
     assert not settings().recognised(foreign, "DE")  # no mutual recognition with BR
     chinese = Operator("s", "CN exporter", "AEO", "CN", dt.date(2025, 1, 1), dt.date(2027, 1, 1))

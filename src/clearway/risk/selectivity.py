@@ -340,6 +340,10 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         .then(pl.lit(f" (worth the day's cut of {round(cut, 2)}, but the stops made before it took the room)"))
         .otherwise(pl.lit(" (today's room for stops on priors alone is taken)"))
     )  # fmt: skip
+    ranked = (  # what the cut is compared with, where it is not the expected value
+        pl.when(pl.col("_aeo").is_not_null()).then(pl.format(", ranked at {} as a trusted operator's",
+                                                              pl.col("_rank").round(2))).otherwise(pl.lit(""))
+    )  # fmt: skip
     holding = pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)).list.len() > 0
     frame = frame.with_columns(
         # released beyond capacity: blue (released now, audited after), unless another body's referral holds
@@ -371,8 +375,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
                 "post-clearance audit", (pl.col("likelihood") * 100).round(0),
                 pl.lit(round(settings.least_likely * 100)), pl.col("expected_value").round(2), pl.col("_why"))))
             .when(released).then(_reason("selectivity", "CAPACITY", pl.format(
-                "over today's inspection capacity: expected value {}{} = {}; released for post-clearance audit",
-                pl.col("expected_value").round(2), below, pl.col("_why"))))
+                "over today's inspection capacity: expected value {}{}{} = {}; released for post-clearance audit",
+                pl.col("expected_value").round(2), ranked, below, pl.col("_why"))))
             .when(pl.col("key").is_in(keep)).then(_reason("selectivity", "EXPECTED-VALUE", pl.format(
                 "selected within capacity: expected value {} = {}", pl.col("expected_value").round(2),
                 pl.col("_why"))))
