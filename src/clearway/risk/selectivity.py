@@ -49,6 +49,7 @@ import polars as pl
 from clearway.cooperation.aeo import Operator, parse_operators, standing
 from clearway.errors import RuleFileError
 from clearway.model.codelists import EU
+from clearway.pipeline import plans
 from clearway.pipeline.decision import REASON
 from clearway.pipeline.history import History
 from clearway.pipeline.stage import Context
@@ -273,34 +274,35 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     """Decisions after capacity, random selection and AEO treatment (same rows, same order)."""
     if decisions.is_empty():
         return decisions.drop("signals", strict=False)
-    ids = batch.select("key", "submitter", "seller_identifier", "destination_country")
     trusted: dict[str, str] = {}
     # the packaged registry, then what the store holds (ours, and partners' lists): a later row of an
     # operator (a suspension, a revocation) takes effect on its date
     in_force = standing((*settings.registry, *context.history.operators), context.as_of.date())
-    for key, submitter, seller, destination in ids.iter_rows():
+    columns = ("key", "submitter", "seller_identifier", "destination_country")
+    for key, submitter, seller, destination in zip(*(batch[c].to_list() for c in columns), strict=True):
         for candidate in (submitter, seller):
             op = in_force.get(candidate or "")
             if op is not None and settings.recognised(op, destination):
                 trusted[key] = f"{op.name} ({op.programme}, {op.issuing_country})"
-    frame = _with_expected_value(decisions, context, settings).with_columns(
-        pl.col("key").replace_strict(trusted, default=None, return_dtype=pl.String).alias("_aeo"),
-        pl.col("key").map_elements(lambda k: _draw(k, settings.seed), return_dtype=pl.Float64).alias("_draw"),
-    )
+    draws = pl.Series("_draw", [_draw(key, settings.seed) for key in decisions["key"].to_list()], pl.Float64)
     stop = pl.col("lane").is_in(["yellow", "red"])
     before = context.history.stopped_before
     amended = [key for key, (_, anew) in before.items() if not anew]
     refiled = {key: lane for key, (lane, anew) in before.items() if anew}
-    frame = frame.with_columns(
-        (stop & pl.col("mandatory")).alias("_mandatory"),
-        (~(stop & pl.col("mandatory")) & ((stop & pl.col("key").is_in(amended)) | pl.col("key").is_in(list(refiled))))
-        .alias("_standing"),
-        (pl.col("expected_value") * pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_score_factor)
-         .otherwise(1.0)).alias("_rank"),
-    )  # fmt: skip
     random_rate = pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_random_rate).otherwise(settings.random_rate)
     drawn = pl.col("_draw") < random_rate  # whatever the parcel's risk: the sample estimates all traffic
-    frame = frame.with_columns(drawn.alias("_drawn"))
+    frame = plans.run(
+        _with_expected_value(decisions, context, settings)
+        .with_columns(pl.col("key").replace_strict(trusted, default=None, return_dtype=pl.String).alias("_aeo"), draws)
+        .with_columns(
+            (stop & pl.col("mandatory")).alias("_mandatory"),
+            (~(stop & pl.col("mandatory")) & ((stop & pl.col("key").is_in(amended))
+                                               | pl.col("key").is_in(list(refiled)))).alias("_standing"),
+            (pl.col("expected_value") * pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_score_factor)
+             .otherwise(1.0)).alias("_rank"),
+            drawn.alias("_drawn"),
+        )
+    )  # fmt: skip
     mandatory, sampled = int(frame["_mandatory"].sum()), int((frame["_drawn"] & ~frame["_mandatory"]).sum())
     kept_before = int((frame["_standing"] & ~frame["_drawn"]).sum())
     expected = context.history.day_decided + frame.height  # the day so far, or yesterday's whole day: a batch
@@ -309,8 +311,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     capacity = settings.day_capacity(expected, context.history.day_decided + frame.height) - context.history.day_stopped
     reserve = day_reserve(context.history, mandatory, frame.height, expected, settings.random_rate)
     free = max(0, capacity - mandatory - sampled - kept_before - reserve)
-    asked = frame.filter(stop & ~pl.col("_mandatory") & ~pl.col("_drawn") & ~pl.col("_standing")).sort(
-        ["_rank", "key"], descending=[True, False])  # fmt: skip
+    asked = plans.run(frame.lazy().filter(stop & ~pl.col("_mandatory") & ~pl.col("_drawn") & ~pl.col("_standing"))
+                      .sort(["_rank", "key"], descending=[True, False]))  # fmt: skip
     discretionary, part_of = _one_part_per_order(frame, asked)
     unlikely = pl.col("_proven") & (pl.col("likelihood") < settings.least_likely)
     proven = discretionary.filter(pl.col("_proven") & ~unlikely)
@@ -319,8 +321,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     unproven = discretionary.filter(~pl.col("_proven"))  # the unlikely proven ones are neither
     if not context.history.hit_rates.is_empty():  # an office with no record at all goes by its priors
         unproven = _enough_to_measure(unproven, batch, context, settings)
-    considered = pl.concat([proven, unproven.head(unproven_room)]).sort(
-        ["_rank", "key"], descending=[True, False])  # fmt: skip
+    considered = plans.run(pl.concat([proven.lazy(), unproven.lazy().head(unproven_room)])
+                           .sort(["_rank", "key"], descending=[True, False]))  # fmt: skip
     rest_known = context.history.yesterday is not None and expected > context.history.day_decided + frame.height
     day_cut = settings.day_cut(context.history, considered["_rank"].to_list(), frame.height,
                                room=free if rest_known else None,
@@ -328,15 +330,14 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     kept = considered.filter(pl.col("_rank") >= day_cut).head(free)
     needed = float(kept["_rank"].min()) if kept.height else day_cut  # type: ignore[arg-type]  # what a stop took
     cut = needed if math.isfinite(needed) and kept.height < discretionary.height else None
-    keep = kept["key"].implode()
-    released = pl.col("key").is_in(asked["key"].implode()) & ~pl.col("key").is_in(keep)
-    stopped = set(kept["key"]) | set(frame.filter(pl.col("_mandatory") | pl.col("_drawn") | pl.col("_standing"))["key"])
+    stopped = set(kept["key"]) | set(frame["key"].filter(frame["_mandatory"] | frame["_drawn"] | frame["_standing"]))
     part_stopped = {key: part for key, part in part_of.items() if part in stopped}  # its order is inspected
+    keep, released, part = pl.col("_keep"), pl.col("_released"), pl.col("_part")
     over = pl.col("_mandatory") & (pl.lit(mandatory) > capacity)
     drawn = pl.col("_drawn")
     below = pl.lit("") if cut is None else (  # a stop worth the cut finds the day's room taken by earlier ones
         pl.when(pl.col("_rank") < cut).then(pl.lit(f" (below the day's cut of {round(cut, 2)})"))
-        .when(pl.col("key").is_in(considered["key"].implode()))
+        .when("_considered")
         .then(pl.lit(f" (worth the day's cut of {round(cut, 2)}, but the stops made before it took the room)"))
         .otherwise(pl.lit(" (today's room for stops on priors alone is taken)"))
     )  # fmt: skip
@@ -345,64 +346,69 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
                                                               pl.col("_rank").round(2))).otherwise(pl.lit(""))
     )  # fmt: skip
     holding = pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)).list.len() > 0
-    frame = frame.with_columns(
-        # released beyond capacity: blue (released now, audited after), unless another body's referral holds
-        # it: then green, held for that body alone, as a parcel whose only hits were that body's would be (a
-        # yellow lane would send it to customs' inspectors, whose capacity it was just released from)
-        pl.when(released & ~holding & ~pl.col("key").is_in(list(part_stopped))).then(pl.lit("blue"))
-        .when(released).then(pl.lit("green"))  # an order's other parts: its part stopped answers for them
-        .when(pl.col("_standing") & ~stop)
-        .then(pl.col("key").replace_strict(refiled, default="yellow", return_dtype=pl.String))
-        .when(drawn & ~stop).then(pl.lit("yellow")).otherwise(pl.col("lane"))
-        .alias("lane"),
-        pl.when(released).then(pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)))
-        .otherwise(pl.col("referrals")).alias("referrals"),
-        over.alias("mandatory_over_capacity"),
-        (stop & ~pl.col("_mandatory") & ~drawn & ~pl.col("_standing")).alias("discretionary"),
-        # the rank it competed for the day's room at, had it a chance: the day's later cuts are drawn among these
-        pl.when(pl.col("key").is_in(considered["key"].implode())).then(pl.col("_rank")).alias(CANDIDATE_RANK),
-        (pl.col("key").is_in(keep) & ~pl.col("_proven")).alias("explored"),
-        pl.when(pl.col("key").is_in(keep) & ~pl.col("_proven")).then(pl.col("_combination")).alias("explored_as"),
-        _add_reason(
-            pl.when(released & pl.col("key").is_in(list(part_stopped))).then(_reason("selectivity", "ORDER", pl.format(
-                "only fiscal hits asked to stop it (the split shipment, and its value, its code, its parties' record "
-                "of value fraud or the model's score, which the order's invoice answers for every part), and another "
-                "part of its order is stopped ({}): inspecting that part finds the order, and its finding reassesses "
-                "the parts as one consignment; released",
-                pl.col("key").replace_strict(part_stopped, default=None, return_dtype=pl.String))))
-            .when(released & unlikely).then(_reason("selectivity", "UNLIKELY", pl.format(
-                "{}% likely, under the {}% a stop on a measured record needs: expected value {} = {}; released for "
-                "post-clearance audit", (pl.col("likelihood") * 100).round(0),
-                pl.lit(round(settings.least_likely * 100)), pl.col("expected_value").round(2), pl.col("_why"))))
-            .when(released).then(_reason("selectivity", "CAPACITY", pl.format(
-                "over today's inspection capacity: expected value {}{}{} = {}; released for post-clearance audit",
-                pl.col("expected_value").round(2), ranked, below, pl.col("_why"))))
-            .when(pl.col("key").is_in(keep)).then(_reason("selectivity", "EXPECTED-VALUE", pl.format(
-                "selected within capacity: expected value {} = {}", pl.col("expected_value").round(2),
-                pl.col("_why"))))
-            .when(over).then(_reason("selectivity", "MANDATORY-OVER-CAPACITY", pl.lit(
-                f"mandatory stop kept: this batch's {mandatory} mandatory stops alone exceed the {max(capacity, 0)} "
-                "stops the day's capacity has left")))
-            .when(pl.col("_standing") & ~drawn).then(_reason("selectivity", "STANDING", pl.lit(
-                "stopped for a control before its filer filed it again: the stop stands (an amendment answers a "
-                "control by removing what asked for it; withdrawing the parcel and filing it anew does not draw it "
-                "again)")))
-            .when(pl.col("_mandatory")).then(_reason("selectivity", "MANDATORY", pl.lit(
-                "mandatory stop, kept whatever the capacity (the law it follows is in the hit's profile)")))
-        ),
+    chosen = (  # what the day's room came to, for each row: once, for the expressions below to read
+        frame.lazy().with_columns(
+            pl.col("key").is_in(kept["key"].implode()).alias("_keep"),
+            pl.col("key").is_in(asked["key"].implode()).alias("_released"),
+            pl.col("key").is_in(considered["key"].implode()).alias("_considered"),
+            pl.col("key").replace_strict(part_stopped, default=None, return_dtype=pl.String).alias("_part"),
+        ).with_columns((released & ~keep).alias("_released"))
     )  # fmt: skip
-    frame = frame.with_columns(
-        _add_reason(pl.when(drawn).then(_reason("random", "RANDOM", pl.lit(
-            "random selection: the unbiased control sample, drawn whatever the parcel's risk"))))
+    selectivity_reason = (
+        pl.when(released & part.is_not_null()).then(_reason("selectivity", "ORDER", pl.format(
+            "only fiscal hits asked to stop it (the split shipment, and its value, its code, its parties' record "
+            "of value fraud or the model's score, which the order's invoice answers for every part), and another "
+            "part of its order is stopped ({}): inspecting that part finds the order, and its finding reassesses "
+            "the parts as one consignment; released", part)))
+        .when(released & unlikely).then(_reason("selectivity", "UNLIKELY", pl.format(
+            "{}% likely, under the {}% a stop on a measured record needs: expected value {} = {}; released for "
+            "post-clearance audit", (pl.col("likelihood") * 100).round(0),
+            pl.lit(round(settings.least_likely * 100)), pl.col("expected_value").round(2), pl.col("_why"))))
+        .when(released).then(_reason("selectivity", "CAPACITY", pl.format(
+            "over today's inspection capacity: expected value {}{}{} = {}; released for post-clearance audit",
+            pl.col("expected_value").round(2), ranked, below, pl.col("_why"))))
+        .when(keep).then(_reason("selectivity", "EXPECTED-VALUE", pl.format(
+            "selected within capacity: expected value {} = {}", pl.col("expected_value").round(2), pl.col("_why"))))
+        .when(over).then(_reason("selectivity", "MANDATORY-OVER-CAPACITY", pl.lit(
+            f"mandatory stop kept: this batch's {mandatory} mandatory stops alone exceed the {max(capacity, 0)} "
+            "stops the day's capacity has left")))
+        .when(pl.col("_standing") & ~drawn).then(_reason("selectivity", "STANDING", pl.lit(
+            "stopped for a control before its filer filed it again: the stop stands (an amendment answers a "
+            "control by removing what asked for it; withdrawing the parcel and filing it anew does not draw it "
+            "again)")))
+        .when(pl.col("_mandatory")).then(_reason("selectivity", "MANDATORY", pl.lit(
+            "mandatory stop, kept whatever the capacity (the law it follows is in the hit's profile)")))
     )  # fmt: skip
-    frame = frame.with_columns(
-        _add_reason(
-            pl.when(pl.col("_aeo").is_not_null()).then(_reason("aeo", "AEO", pl.format("trusted operator: {}", "_aeo")))
-        )
+    random_reason = pl.when(drawn).then(_reason("random", "RANDOM", pl.lit(
+        "random selection: the unbiased control sample, drawn whatever the parcel's risk")))  # fmt: skip
+    aeo_reason = pl.when(pl.col("_aeo").is_not_null()).then(
+        _reason("aeo", "AEO", pl.format("trusted operator: {}", "_aeo"))
     )
-    return frame.drop(
-        "_aeo", "_draw", "_drawn", "_mandatory", "_standing", "_rank", "_why", "_proven", "_combination", "signals"
-    )
+    decided = plans.run(
+        chosen.with_columns(
+            # released beyond capacity: blue (released now, audited after), unless another body's referral holds
+            # it: then green, held for that body alone, as a parcel whose only hits were that body's would be (a
+            # yellow lane would send it to customs' inspectors, whose capacity it was just released from)
+            pl.when(released & ~holding & part.is_null()).then(pl.lit("blue"))
+            .when(released).then(pl.lit("green"))  # an order's other parts: its part stopped answers for them
+            .when(pl.col("_standing") & ~stop)
+            .then(pl.col("key").replace_strict(refiled, default="yellow", return_dtype=pl.String))
+            .when(drawn & ~stop).then(pl.lit("yellow")).otherwise(pl.col("lane"))
+            .alias("lane"),
+            pl.when(released).then(pl.col("referrals").list.set_intersection(list(HOLDING_FOR_OTHERS)))
+            .otherwise(pl.col("referrals")).alias("referrals"),
+            over.alias("mandatory_over_capacity"),
+            (stop & ~pl.col("_mandatory") & ~drawn & ~pl.col("_standing")).alias("discretionary"),
+            # the rank it competed for the day's room at, had it a chance: the day's later cuts are drawn among these
+            pl.when("_considered").then(pl.col("_rank")).alias(CANDIDATE_RANK),
+            (keep & ~pl.col("_proven")).alias("explored"),
+            pl.when(keep & ~pl.col("_proven")).then(pl.col("_combination")).alias("explored_as"),
+            # the reasons selectivity, the random sample and a trusted operator's status add, in that order
+            selectivity_reason.alias("_selectivity"), random_reason.alias("_random"), aeo_reason.alias("_trusted"),
+        ).drop("_aeo", "_draw", "_drawn", "_mandatory", "_standing", "_rank", "_why", "_proven", "_combination",
+               "_keep", "_released", "_considered", "_part", "signals")
+    )  # fmt: skip
+    return _with_reasons_added(decided, ["_selectivity", "_random", "_trusted"])
 
 
 def _one_part_per_order(frame: pl.DataFrame, asked: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
@@ -423,13 +429,13 @@ def _one_part_per_order(frame: pl.DataFrame, asked: pl.DataFrame) -> tuple[pl.Da
     that stands for an order is one stopped anyway (mandatory, drawn, standing), else its best-ranked part in
     `asked` (best first). Returns `asked` without the parts it stands for, and {each such part: the part that
     stands for it}."""
-    if ORDER not in frame.columns:
-        return asked, {}
+    if ORDER not in frame.columns or asked[ORDER].null_count() == asked.height:
+        return asked, {}  # no part of an order asked to stop
     standing_for: dict[str, str] = {}
-    for order, key in (
-        frame.filter((pl.col("_mandatory") | pl.col("_drawn") | pl.col("_standing")) & pl.col(ORDER).is_not_null())
-        .select(ORDER, "key").iter_rows()
-    ):  # fmt: skip
+    for order, key in plans.run(
+        frame.lazy().filter((pl.col("_mandatory") | pl.col("_drawn") | pl.col("_standing"))
+                            & pl.col(ORDER).is_not_null()).select(ORDER, "key")
+    ).iter_rows():  # fmt: skip
         standing_for.setdefault(order, key)
     signal = pl.element().struct
     value_record = pl.lit(False)
@@ -444,11 +450,13 @@ def _one_part_per_order(frame: pl.DataFrame, asked: pl.DataFrame) -> tuple[pl.Da
         .list.all()
     )  # fmt: skip
     part_of: dict[str, str] = {}
-    for order, key, split_only in asked.filter(pl.col(ORDER).is_not_null()).select(ORDER, "key", alone).iter_rows():
+    for order, key, split_only in plans.run(
+        asked.lazy().filter(pl.col(ORDER).is_not_null()).select(ORDER, "key", alone)
+    ).iter_rows():
         first = standing_for.setdefault(order, key)
         if first != key and split_only:
             part_of[key] = first
-    return asked.filter(~pl.col("key").is_in(list(part_of))), part_of
+    return (asked.filter(~pl.col("key").is_in(list(part_of))) if part_of else asked), part_of
 
 
 def _enough_to_measure(unproven: pl.DataFrame, batch: pl.DataFrame, context: Context,
@@ -461,8 +469,9 @@ def _enough_to_measure(unproven: pl.DataFrame, batch: pl.DataFrame, context: Con
         {c: max(0, settings.proven_after - n) for c, n in context.history.day_explored_by.items()},
         default=settings.proven_after, return_dtype=pl.Int64,
     )  # fmt: skip
-    return (
-        unproven.join(batch.select("key", party.alias("_party")), on="key", how="left", maintain_order="left")
+    return plans.run(
+        unproven.lazy()
+        .join(batch.lazy().select("key", party.alias("_party")), on="key", how="left", maintain_order="left")
         .sort(["_rank", "key"], descending=[True, False])
         .filter(pl.int_range(pl.len()).over("_combination", "_party") < settings.per_party)
         .filter(pl.int_range(pl.len()).over("_combination") < room)
@@ -495,21 +504,32 @@ def day_reserve(history: History, mandatory: int, consignments: int, expected: i
     return math.ceil(mandatory_mean + RESERVE_Z * math.sqrt(mandatory_mean + random_mean) - 1e-9)
 
 
-def _add_reason(reason: pl.Expr) -> pl.Expr:
-    """`reasons` with `reason` appended where it is not null."""
-    return (
-        pl.when(reason.is_not_null())
-        .then(pl.col("reasons").list.concat(pl.concat_list(reason)))
-        .otherwise(pl.col("reasons"))
-        .cast(pl.List(REASON))
-        .alias("reasons")
+def _with_reasons_added(frame: pl.DataFrame, added: list[str]) -> pl.DataFrame:
+    """`frame` with each row's reasons in the `added` columns (structs, null where none) appended to `reasons`, in
+    that order, and those columns dropped. Only the rows that gain one are rebuilt, as a long frame grouped back
+    into lists: appending a struct to a list of them row by row (`list.concat`) cost Polars about 5 us a row, more
+    than the rest of selectivity on a day's batch."""
+    gaining = [c for c in added if frame[c].null_count() < frame.height]
+    if not gaining:
+        return frame.drop(added)
+    rows = frame.lazy().with_row_index("_row")
+    new = pl.concat([rows.select("_row", pl.col(c).alias("_reason")).filter(pl.col("_reason").is_not_null())
+                     for c in gaining])  # fmt: skip
+    old = rows.join(new.select("_row").unique(), on="_row", how="semi").select(
+        "_row", pl.col("reasons").alias("_reason")
+    )
+    lists = pl.concat([old.explode("_reason").drop_nulls("_reason"), new]).group_by("_row").agg("_reason")
+    return plans.run(
+        rows.join(lists, on="_row", how="left", maintain_order="left")
+        .with_columns(pl.coalesce("_reason", "reasons").cast(pl.List(REASON)).alias("reasons"))
+        .drop("_row", "_reason", *added)
     )
 
 
-def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Settings) -> pl.DataFrame:
-    """Adds `likelihood` (that an inspection finds an infringement), `stake` (EUR: duty and tax at risk plus
-    the harm of the most harmful domain asked for) and `expected_value` (their product), `_why` (how they
-    were reached, for the officer).
+def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Settings) -> pl.LazyFrame:
+    """A plan of `decisions` with `likelihood` (that an inspection finds an infringement), `stake` (EUR: duty and
+    tax at risk plus the harm of the most harmful domain asked for) and `expected_value` (their product), `_why`
+    (how they were reached, for the officer).
 
     A hit's likelihood is its measured hit rate where it was the only hit (so that it does not borrow the
     findings of a stronger hit it rides along with) blended with its prior (the profile's weight, in %), the
@@ -530,8 +550,8 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
     The duty and tax at risk is the assessed duty and tax, or `tax_at_risk` of the declared value, or of the
     value a detector found missing (`undervalued_eur`), whichever is more."""
     m = settings.prior_strength
-    signals = decisions.select("key", "signals").explode("signals").drop_nulls("signals").unnest("signals")
-    rates = context.history.hit_rates.select("code", "alone_inspected", "alone_found", "alone_tried")
+    signals = decisions.lazy().select("key", "signals").explode("signals").drop_nulls("signals").unnest("signals")
+    rates = context.history.hit_rates.lazy().select("code", "alone_inspected", "alone_found", "alone_tried")
     prior = pl.col("weight").clip(0, 100) / 100
     inspected, found = pl.col("alone_inspected").fill_null(0), pl.col("alone_found").fill_null(0)
     harm = {d: float(rule.harm) for d, rule in settings.domains.rules.items()}
@@ -568,7 +588,7 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
         signals.filter(pl.col("source").is_in(list(SIGNALS)))
         .group_by("key")
         .agg(pl.col("code").unique().sort().str.join("+").alias("_combination"))
-        .join(context.history.combinations.rename({"signals": "_combination"}), on="_combination", how="left")
+        .join(context.history.combinations.lazy().rename({"signals": "_combination"}), on="_combination", how="left")
     )
     tried, hit = pl.col("inspected").fill_null(0), pl.col("found").fill_null(0)
     per = per.join(together, on="key", how="left").with_columns(
@@ -583,7 +603,7 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
     gap = pl.col("undervalued_eur").fill_null(0.0) if "undervalued_eur" in decisions.columns else pl.lit(0.0)
     at_risk = pl.max_horizontal(due, pl.max_horizontal(value, gap) * settings.tax_at_risk)
     return (
-        decisions.join(per, on="key", how="left", maintain_order="left")
+        decisions.lazy().join(per, on="key", how="left", maintain_order="left")
         .with_columns(pl.col("likelihood").fill_null(0.0), pl.col("harm").fill_null(0.0), at_risk.alias("_at_risk"),
                       pl.col("_proven").fill_null(False), pl.col("_combination").fill_null(""))
         .with_columns((pl.col("_at_risk") + pl.col("harm")).alias("stake"))
