@@ -293,3 +293,49 @@ def test_amounts_keep_the_engine_s_exponents() -> None:
     assert fast.height == 1 and row["collection_model"] == "vendor_or_platform"
     assert (row["duty"], row["vat"], row["other_charges"], row["total_due"]) == ("0.00", "0.00", "0", "0.00")
     assert len(row["intrinsic"].partition(".")[2]) == 6
+
+
+class _Rates:
+    """Exchange rates of any number of places (a customs table's), or none for a currency."""
+
+    def __init__(self, rates: dict[str, Decimal]) -> None:
+        self.rates = rates
+
+    def quote(self, source: str, target: str, day: dt.date, applies: dt.date | None = None) -> Any:
+        from clearway.revenue.fx import MissingRate, Quote
+
+        if source not in self.rates:
+            raise MissingRate(f"no rate for {source}")
+        return Quote(source, target, self.rates[source], day, "test")
+
+
+AMOUNT = st.one_of(
+    st.decimals(min_value=0, max_value=Decimal("99999999999.999999"), places=6).map(str),
+    st.decimals(min_value=0, max_value=10**6, places=2).map(str),
+    st.integers(min_value=0, max_value=10**11).map(str),
+    st.sampled_from(["0", "0.00", "0.005", "0.015", "1.125", "2.5", "12345678901.995"]),
+)
+RATE = st.one_of(
+    st.decimals(min_value=Decimal("0.000001"), max_value=5, places=6),
+    st.decimals(min_value=Decimal("0.0001"), max_value=3, places=20),  # a rate of many places: Decimal's own way
+    st.sampled_from([Decimal("0.5"), Decimal("0.25"), Decimal("1.5"), Decimal("0.005")]),  # ties
+)
+
+
+@given(rows=st.lists(st.tuples(AMOUNT, st.sampled_from(["USD", "EUR", "CNY", "XXX"])), min_size=1, max_size=40),
+       usd=RATE, cny=RATE)  # fmt: skip
+@settings(max_examples=300, deadline=None)
+def test_amounts_in_eur_are_what_decimal_makes_of_them(rows: list[tuple[str, str]], usd: Decimal, cny: Decimal) -> None:
+    """The stake selectivity ranks stops by, to the cent as Decimal would round it: half to even, the text as
+    given in EUR, none without a rate (XXX)."""
+    from clearway.revenue.vector import in_eur
+
+    rates = {"USD": usd, "CNY": cny}
+    day = dt.date(2026, 11, 20)
+    got = in_eur(pl.Series([a for a, _ in rows], dtype=pl.String), pl.Series([c for _, c in rows]),
+                 pl.Series([day] * len(rows)), _Rates(rates)).to_list()  # type: ignore[arg-type]  # fmt: skip
+    expected = [
+        a if c == "EUR" else None if c not in rates else str((Decimal(a) * rates[c]).quantize(Decimal("0.01")))
+        for a, c in rows
+    ]
+    assert got == expected
