@@ -27,8 +27,9 @@ from clearway.pipeline.rows import consignment_from_row
 from clearway.pipeline.stage import HIT_SCHEMA, Context, StageOutput, no_hits
 from clearway.revenue.assessment import Assessment
 from clearway.revenue.engine import RevenueContext, assess
+from clearway.revenue.fx import MissingRate
 from clearway.revenue.vector import COLUMNS as VECTOR_COLUMNS
-from clearway.revenue.vector import assess_frame, in_eur
+from clearway.revenue.vector import assess_frame
 
 REVENUE_COLUMNS: dict[str, pl.DataType] = {
     "key": pl.String(),
@@ -83,14 +84,30 @@ class RevenueStage:
             orient="row",
         )  # fmt: skip
         columns = engine if fast is None else pl.concat([fast, engine])
-        rates = self.context.rates
         columns = columns.hstack(
             [
-                in_eur(columns["total_due"], columns["revenue_currency"], columns["on"], rates).alias("due_eur"),
-                in_eur(columns["intrinsic"], columns["currency"], columns["on"], rates).alias("value_eur"),
+                self._eur(columns["total_due"], columns["revenue_currency"], columns["on"]).alias("due_eur"),
+                self._eur(columns["intrinsic"], columns["currency"], columns["on"]).alias("value_eur"),
             ]
         )[list(REVENUE_COLUMNS)]  # side by side and picked, not selected: no query for either
         return StageOutput(pl.DataFrame(failures, schema=HIT_SCHEMA) if failures else no_hits(), columns)
+
+    def _eur(self, amounts: pl.Series, currencies: pl.Series, days: pl.Series) -> pl.Series:
+        """Amounts in EUR at the day's rate, to the cent (as given where already in EUR; null without a rate)."""
+        rates: dict[tuple[str, dt.date], Decimal | None] = {}
+        out: list[str | None] = []
+        for amount, currency, day in zip(amounts.to_list(), currencies.to_list(), days.to_list(), strict=True):
+            if currency == "EUR":
+                out.append(amount)
+                continue
+            if (currency, day) not in rates:
+                try:
+                    rates[currency, day] = self.context.rates.quote(currency, "EUR", day).rate
+                except MissingRate:
+                    rates[currency, day] = None
+            rate = rates[currency, day]
+            out.append(None if rate is None else str((Decimal(amount) * rate).quantize(Decimal("0.01"))))
+        return pl.Series(out, dtype=pl.String)
 
     def _combine_same_day(
         self, rows: list[dict[str, Any]], results: dict[str, Assessment], consignments: dict[str, Consignment],

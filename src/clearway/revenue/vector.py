@@ -31,7 +31,6 @@ import polars as pl
 
 from clearway.errors import ClearwayError
 from clearway.model.consignment import Address
-from clearway.pipeline import plans
 from clearway.revenue.assessment import FxUsed
 from clearway.revenue.engine import (
     DOCUMENTS_EXEMPT,
@@ -42,7 +41,6 @@ from clearway.revenue.engine import (
     regional_rate,
     tax_rate,
 )
-from clearway.revenue.fx import ExchangeRates, MissingRate
 from clearway.revenue.regional import RegionalRates, region_of
 from clearway.revenue.rules import Rule, Step
 
@@ -521,51 +519,3 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
         pl.format("{}.{}", pl.col("intrinsic") // 10**6, (pl.col("intrinsic") % 10**6).cast(pl.String).str.zfill(6))
         .alias("intrinsic"),
     )  # fmt: skip
-
-
-_PLAIN = r"^[0-9]{1,16}(\.[0-9]{1,6})?$"
-"""Decimal text `in_eur` converts on the frame: at most 16 digits before the point and 6 after (the contract's
-money has 10 and 6, a consignment's value 11)."""
-_DIGITS = 28
-"""Significant digits of the Decimal context the reference conversion multiplies in."""
-
-
-def in_eur(amounts: pl.Series, currencies: pl.Series, days: pl.Series, rates: ExchangeRates) -> pl.Series:
-    """Each amount (decimal text) in EUR at its day's rate from `rates`, rounded half to even to the cent: the
-    text `str((Decimal(amount) * rate).quantize(Decimal("0.01")))` gives, as given where already in EUR, null
-    without a rate. In integers on the frame (millionths times the rate's exact fraction) where the Decimal
-    product is exact (its digits within the context's 28); other amounts, rare, by Decimal itself."""
-    frame = pl.DataFrame({"amount": amounts, "currency": currencies, "on": days}).with_row_index("_row")
-    quoted: list[tuple[str, dt.date, str, int, int, bool]] = []
-    for currency, day in frame.filter(pl.col("currency") != "EUR").select("currency", "on").unique().iter_rows():
-        try:
-            rate = rates.quote(currency, "EUR", day).rate
-        except MissingRate:
-            continue
-        num, den = rate.as_integer_ratio()
-        quoted.append((currency, day, str(rate), num, den, len(str(num)) + 17 <= _DIGITS))  # 17: an amount's digits
-    table = pl.DataFrame(quoted, schema={"currency": pl.String, "on": pl.Date, "rate": pl.String, "num": I128,
-                                         "den": I128, "exact": pl.Boolean}, orient="row")  # fmt: skip
-    parts = pl.col("amount").str.split_exact(".", 1).struct
-    micro = parts.field("field_0").cast(I128, strict=False) * 10**6 + parts.field("field_1").fill_null("").str.pad_end(
-        6, "0"
-    ).cast(I128, strict=False)
-    plain = (pl.col("amount").str.contains(_PLAIN) & pl.col("exact")).fill_null(False)
-    rated = (pl.col("currency") != "EUR") & pl.col("num").is_not_null() & pl.col("amount").is_not_null()
-    converted = plans.run(
-        frame.lazy()
-        .join(table.lazy(), on=["currency", "on"], how="left", maintain_order="left")
-        .with_columns(
-            pl.when(pl.col("currency") == "EUR").then("amount")
-            .when(plain).then(_money(_half_even(micro * pl.col("num"), pl.col("den") * 10_000).cast(pl.Int64)))
-            .alias("eur"),
-            (rated & ~plain).alias("_by_decimal"),
-        )
-    )  # fmt: skip
-    eur = converted["eur"]
-    rest = converted.filter("_by_decimal")
-    if rest.height:  # rates of many digits, amounts beyond the contract's: Decimal's own product
-        cent = Decimal("0.01")
-        exact = [str((Decimal(a) * Decimal(r)).quantize(cent)) for a, r in rest.select("amount", "rate").iter_rows()]
-        eur = eur.scatter(rest["_row"], pl.Series(exact, dtype=pl.String))
-    return eur
