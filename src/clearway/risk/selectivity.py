@@ -518,6 +518,7 @@ def _with_reasons_added(frame: pl.DataFrame, added: list[str]) -> pl.DataFrame:
     old = rows.join(new.select("_row").unique(), on="_row", how="semi").select(
         "_row", pl.col("reasons").alias("_reason")
     )
+    # within a group Polars keeps the rows' order (its `group_by` documents it): the old reasons, then `added`'s
     lists = pl.concat([old.explode("_reason").drop_nulls("_reason"), new]).group_by("_row").agg("_reason")
     return plans.run(
         rows.join(lists, on="_row", how="left", maintain_order="left")
