@@ -111,10 +111,6 @@ SETTINGS: tuple[Setting, ...] = (
             "`process`: the service assesses in a process of its own, at a lower CPU priority, so that one tenant's"
             " bulk assessment does not slow another's requests, and `clearway ingest` and the demo assess each"
             " stored batch in a second process while they store the next; `thread`: all in one process"),
-    Setting("CLEARWAY_ASSESS_INTERVAL", "assess_interval", "number", 0.25,
-            "seconds the assessor lets pass between the starts of two batches while filings keep coming (a full batch,"
-            " 300 consignments, starts at once): each batch has a fixed cost, which under a stream of"
-            " single submissions it then pays for several; an assessor that has been idle starts at once"),
     Setting("CLEARWAY_SHUTDOWN_GRACE", "shutdown_grace", "number", 30.0,
             "seconds `serve` takes on SIGTERM to answer requests in flight and drain its queues"),
     Setting("CLEARWAY_ARRIVAL_GRACE_HOURS", "arrival_grace_hours", "number", 24.0,
@@ -158,7 +154,6 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "json"
     assessor: str = "process"
-    assess_interval: float = 0.25
     otlp_endpoint: str | None = None
     shutdown_grace: float = 30.0
     territory: tuple[str, ...] = ()

@@ -4,7 +4,6 @@ throttle, the round-robin queue and the address checks of webhooks. No I/O."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 
 import msgspec
@@ -108,23 +107,6 @@ def test_small_requests_are_taken_whole_ahead_of_bulk_work() -> None:
     assert [(t, u) for t, _, u in taken] == [("quiet", 1), ("other", 2)]  # one each, whole; the flood stays
     assert queue.smalls(len, 5) == [("quiet", [3], 1)]
     assert queue.smalls(len, 5) == [] and queue.tenants() == 1  # the flood is left for the round-robin
-
-
-def test_the_assessor_lets_a_stream_of_filings_gather_but_not_past_its_interval_or_a_full_batch() -> None:
-    queue: FairQueue[list[int]] = FairQueue()
-    queue.put("a", [1])
-    started = time.monotonic()
-    threading.Timer(0.05, queue.put, ("b", [2])).start()  # a second filing comes while the first waits
-    queue.fill(started + 0.3, 10, len)
-    assert time.monotonic() - started >= 0.29  # not enough came: it waited out the interval ...
-    assert [(t, u) for t, _, u in queue.round(10, lambda _: 1, 1)] == [("a", 1), ("b", 1)]  # ... and took both
-    queue.put("a", list(range(10)))
-    started = time.monotonic()
-    queue.fill(started + 5, 10, len)  # a full batch starts at once
-    queue.put("a", [1])
-    threading.Timer(0.05, queue.close).start()
-    queue.fill(time.monotonic() + 5, 100, len)  # and a stop is heard at once
-    assert time.monotonic() - started < 2
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import multiprocessing
 import os
 import queue
@@ -292,10 +291,8 @@ def _child(
         threading.Thread(target=keep_checkpointing, args=(app.store.engine,), name="clearway-checkpoints",
                          daemon=True).start()  # fmt: skip
     tune_gc()  # a full collection while it holds the write turn would hold up the API's commits
-    # warmed (`Pipeline.warm`: scikit-learn's import, the text model fitted) beside the first assessments, not
-    # before them (that delayed a new service's first decisions by 1.4 s) nor in the first batch of 50 lines or
-    # more, the first to need the model (that stopped every decision for seconds, under load, at its priority)
-    threading.Thread(target=app.pipeline.warm, name="clearway-warm", daemon=True).start()
+    # not warmed (`Pipeline.warm`): single submissions never need the text model (it learns from 50 lines or
+    # more), and fitting it as the child boots delayed a new service's first assessments by 1.4 s
     pause = _yielding(busy)
     config = _Config(app)
     config.refresh()
@@ -357,11 +354,8 @@ def _child(
         if crash is not None:
             _narrow_down(app, now, assess, outbox, *crash)
         _assess_pending(app, now, assess)
-        began = -math.inf
         while work.wait():
-            work.fill(began + settings.assess_interval, ASSESS_BATCH, lambda item: len(item[1][1]))
-            began = time.monotonic()
-            if deadline[0] is not None and began > deadline[0]:
+            if deadline[0] is not None and time.monotonic() > deadline[0]:
                 break  # out of time: what is left is registered, assessed at the next start
             taken = work.round(ASSESS_BATCH // SLICE, lambda _: 1, 1)
             try:

@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import math
 import threading
 import time
 from collections import Counter, OrderedDict, deque
@@ -174,16 +173,6 @@ class FairQueue(Generic[T]):
             while not self._tenants and not self._closed:
                 self._cond.wait()
             return bool(self._tenants)
-
-    def fill(self, deadline: float, enough: int, size: Callable[[T], int]) -> None:
-        """Wait until `deadline` (`time.monotonic`) unless `enough` units are waiting first, or the queue is
-        closed: a consumer with a fixed cost per round lets work gather, and pays that cost once for more."""
-        with self._cond:
-            while not self._closed:
-                left = deadline - time.monotonic()
-                if left <= 0 or sum(size(work) for queue_ in self._tenants.values() for work in queue_) >= enough:
-                    return
-                self._cond.wait(left)
 
     def round(self, budget: int, size: Callable[[T], int], share: int) -> list[tuple[str, T, int]]:
         """Up to `budget` units of work, at most `share` per tenant per turn, tenants in rotation. Returns
@@ -531,11 +520,8 @@ class Submissions:
 
     def _assess_loop(self) -> None:
         self.app.pipeline.warm()  # at start, not in the first request's batch (the model, scikit-learn's import)
-        interval, began = self.app.settings.assess_interval, -math.inf
         while self._assess.wait():
-            self._assess.fill(began + interval, ASSESS_BATCH, lambda work: len(work[1]))
-            began = time.monotonic()
-            if self._deadline is not None and began > self._deadline:
+            if self._deadline is not None and time.monotonic() > self._deadline:
                 return  # shutting down, out of time: what is left is registered, assessed at the next start
             # whole work items (each one writer slice, LONE_SLICE consignments at most), one per tenant per turn
             taken = self._assess.round(ASSESS_BATCH // SLICE, lambda _: 1, 1)
