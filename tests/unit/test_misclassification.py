@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from clearway.pipeline import Context, to_batch
+from clearway.pipeline import Context, History, to_batch
+from clearway.pipeline.history import TEXTS
 from clearway.risk.classification import HsTextModel, MisclassificationDetector, nomenclature
 from tests.unit.test_detectors import DAY, row
 
@@ -27,10 +28,40 @@ def test_a_line_declared_under_another_chapter_is_flagged_and_explained() -> Non
     assert hits.select("lane", "referral").row(0) == ("yellow", "rfi")
 
 
-def test_small_batches_are_left_alone() -> None:
+def test_small_batches_are_left_alone_while_history_is_too_short_to_learn_from() -> None:
     few = [row("x", "12.00", hs="392690", description="Cotton T-shirt men printed")]
     assert MisclassificationDetector().run(to_batch(few), Context(as_of=DAY)).hits.is_empty()
-    assert isinstance(MisclassificationDetector().run(to_batch(few), Context(as_of=DAY)).hits, pl.DataFrame)
+    short = Context(as_of=DAY, history=History(texts=_texts([("cotton t shirt men printed", "61", 49)])))
+    assert isinstance(MisclassificationDetector().run(to_batch(few), short).hits, pl.DataFrame)
+    assert MisclassificationDetector().run(to_batch(few), short).hits.is_empty()
+
+
+def _texts(rows: list[tuple[str, str, int]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=TEXTS, orient="row")
+
+
+ACCEPTED = _texts([("cotton t shirt men printed", "61", 40), ("phone case silicone", "39", 40)])
+
+
+def test_a_single_filing_is_read_with_accepted_history_as_it_would_be_in_bulk() -> None:
+    """A platform that files parcel by parcel gets the check a bulk filer gets: the same verdict for the same
+    line, whatever else came in its batch."""
+    wrong = row("x", "12.00", hs="392690", description="Cotton T-shirt men printed")
+    context = Context(as_of=DAY, history=History(texts=ACCEPTED))
+    alone = MisclassificationDetector().run(to_batch([wrong]), context).hits
+    assert alone["key"].to_list() == ["x"] and alone["message"][0].startswith(
+        "Cotton T-shirt men printed declared under HS 392690 but reads as chapter 61"
+    )
+    crowd = [row(f"p{i}", "3.00", hs="392690", description="Cotton T-shirt men printed") for i in range(60)]
+    in_bulk = MisclassificationDetector().run(to_batch([*crowd, wrong]), context).hits
+    assert "x" in in_bulk["key"].to_list()  # sixty parcels declaring it so do not teach the model that it is
+    assert alone.drop("key").row(0) == in_bulk.filter(pl.col("key") == "x").drop("key").row(0)
+
+
+def test_a_batch_with_no_line_to_read_has_no_hits() -> None:
+    bare = [row("x", "12.00", hs="392690", description="#*#")]  # no word in it to read
+    context = Context(as_of=DAY, history=History(texts=ACCEPTED))
+    assert MisclassificationDetector().run(to_batch(bare), context).hits.is_empty()
 
 
 def test_history_counts_beside_the_model_read_as_the_refitted_model_would() -> None:

@@ -56,6 +56,16 @@ DECLARED_VALUES: dict[str, pl.DataType] = {
 """The unit value each seller usually declares of the same goods, from the same accepted history."""
 
 
+TEXTS: dict[str, pl.DataType] = {
+    "text": pl.String(),  # a normalised description (`risk.fields.normalise_expr`)
+    "chapter": pl.String(),  # the HS chapter it was declared under
+    "n": pl.UInt32(),  # accepted lines that described it so
+}
+"""How recent accepted lines (no inspection found them wrong) describe the goods of each HS chapter, from the
+same history as UNIT_VALUES: the trade's own words, which the misclassification detector reads a small batch
+with, beside the nomenclature's."""
+
+
 ASSESSED: dict[str, pl.DataType] = {
     "key": pl.String(),
     "destination_country": pl.String(),
@@ -169,6 +179,7 @@ class History:
     offenders: pl.DataFrame = field(default_factory=lambda: _empty(OFFENDERS))
     unit_values: pl.DataFrame = field(default_factory=lambda: _empty(UNIT_VALUES))
     declared_values: pl.DataFrame = field(default_factory=lambda: _empty(DECLARED_VALUES))
+    texts: pl.DataFrame = field(default_factory=lambda: _empty(TEXTS))
     assessed: pl.DataFrame = field(default_factory=lambda: _empty(ASSESSED))
     exports: pl.DataFrame = field(default_factory=lambda: _empty(EXPORTS))
     hit_rates: pl.DataFrame = field(default_factory=lambda: _empty(HIT_RATES))

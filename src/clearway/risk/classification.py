@@ -18,6 +18,7 @@ from scipy.sparse import csr_matrix
 
 from clearway.model.codelists import normalise_text
 from clearway.model.identifiers import hs_descriptions
+from clearway.pipeline.derived import Derived
 from clearway.pipeline.stage import Context, StageOutput, no_hits
 from clearway.risk.detectors import detector_hits
 from clearway.risk.fields import explode_items
@@ -141,11 +142,25 @@ class HsTextModel:
         return p_declared, [names[i] for i in top], [float(p) for p in proba.max(axis=1)]
 
 
+LEARN_FROM = 50
+"""Lines a model learns the trade's words from, beside the nomenclature's: recent accepted history, once it
+holds this many (then a single filing and a bulk one are read alike, and a batch's own misdeclared lines do
+not teach the model that they are right); before, a batch's own lines, if it has this many."""
+
+
+def _trained_on(texts: pl.DataFrame) -> HsTextModel:
+    return HsTextModel.train(texts["text"].to_list(), texts["chapter"].to_list(), counts=texts["n"].to_list())
+
+
+_HISTORY_MODELS: Derived[HsTextModel] = Derived()
+"""The model of each history's TEXTS frame: trained once for as long as the gatherer keeps that history."""
+
+
 @dataclass(frozen=True)
 class MisclassificationDetector:
     """Flags lines whose description reads as another chapter than the one declared."""
 
-    model: HsTextModel | None = None  # trained on stored history; None: learn from each batch
+    model: HsTextModel | None = None  # None: learn from each batch (or, for a small one, from the history's TEXTS)
     improbable: float = 0.05
     likely: float = 0.5
     name: str = "misclassification"
@@ -159,15 +174,20 @@ class MisclassificationDetector:
         items = explode_items(batch, {"item.description"}).filter(
             pl.col("item.hs_code").is_not_null() & (pl.col("item.description~norm").str.len_chars() > 2)
         )
-        if items.height < 50 and self.model is None:
-            return StageOutput(no_hits())  # too little to learn from
+        if items.is_empty():  # no line with a code and a description to read
+            return StageOutput(no_hits())
+        model = self.model
+        if model is None and int(context.history.texts["n"].sum()) >= LEARN_FROM:  # the trade's words, as
+            model = _HISTORY_MODELS.of(context.history.texts, _trained_on)  # accepted history has them
+        if model is None and items.height < LEARN_FROM:  # a young store, and too little to learn from
+            return StageOutput(no_hits())
         lines = items.select(
             pl.col("item.description~norm").alias("text"), pl.col("item.hs_code").str.slice(0, 2).alias("chapter")
         )
         distinct = lines.group_by("text", "chapter").len()  # descriptions repeat: learn and read each once
         texts, declared = distinct["text"].to_list(), distinct["chapter"].to_list()
         matrix = vectorizer().transform(texts)
-        model = self.model or HsTextModel.train(texts, declared, matrix=matrix, counts=distinct["len"].to_list())
+        model = model or HsTextModel.train(texts, declared, matrix=matrix, counts=distinct["len"].to_list())
         p_declared, top, p_top = model.read(texts, declared, matrix)
         verdicts = distinct.select("text", "chapter").with_columns(
             pl.Series("p_declared", p_declared), pl.Series("top", top), pl.Series("p_top", p_top)

@@ -35,9 +35,11 @@ from clearway.pipeline.history import (
     COMBINATIONS,
     DECLARED_VALUES,
     HIT_RATES,
+    TEXTS,
     UNIT_VALUES,
 )
 from clearway.risk.detectors import UndervaluationDetector, declarant, goods, usd_rates
+from clearway.risk.fields import normalise_expr
 from clearway.risk.selectivity import CANDIDATE_RANK, PER_PARTY, SIGNALS
 from clearway.services.cooperation import partner_history
 from clearway.store import risk_history as kept
@@ -115,7 +117,7 @@ class HistoryGatherer:
     def __init__(self, app: App) -> None:
         self.app = app
         self._lock = threading.Lock()
-        self._unit_values: tuple[dt.datetime, tuple[pl.DataFrame, pl.DataFrame]] | None = None
+        self._unit_values: tuple[dt.datetime, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] | None = None
         self._hit_rates: tuple[dt.datetime, tuple[pl.DataFrame, pl.DataFrame]] | None = None
         self._day: tuple[dt.date, dt.datetime, int, int] | None = None  # day, counted at, decided, stopped
         # day, ranks, [decided, explored, mandatory stops], explored per combination of hits
@@ -141,9 +143,9 @@ class HistoryGatherer:
         known = before is not None and before[0] == as_of.date() - dt.timedelta(days=1)
         yesterday = (before[1], before[2]) if before and known else None
         yesterday_mandatory = before[3] / before[1] if before and known else None
-        unit_values, declared_values = self.unit_values(as_of)
+        unit_values, declared_values, texts = self.unit_values(as_of)
         return History(parcels=stored.parcels, offenders=stored.offenders, unit_values=unit_values,
-                       declared_values=declared_values, assessed=stored.assessed,
+                       declared_values=declared_values, texts=texts, assessed=stored.assessed,
                        exports=stored.exports, hit_rates=hit_rates, combinations=combinations, day_decided=decided,
                        day_stopped=stopped, day_candidates=pool, day_explored=explored,
                        day_explored_by=explored_by,
@@ -198,10 +200,10 @@ class HistoryGatherer:
             self._yesterday = (done[0], done[2][0], cut, done[2][2])
         self._candidates = (day, [], [0, 0, 0], {})
 
-    def unit_values(self, as_of: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """The references (per HS6, and per HS6 and seller), kept for `UNIT_VALUES_TTL` once they rest on
-        `UNIT_VALUES_KEEP` lines or more; a young store is scanned again for each batch (cheaply), so its first
-        accepted lines count at once."""
+    def unit_values(self, as_of: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """The references (per HS6, per HS6 and seller, and the descriptions per HS chapter), kept for
+        `UNIT_VALUES_TTL` once they rest on `UNIT_VALUES_KEEP` lines or more; a young store is scanned again
+        for each batch (cheaply), so its first accepted lines count at once."""
         with self._lock:
             cached = self._unit_values
             if cached is not None and cached[0] <= as_of <= cached[0] + UNIT_VALUES_TTL:
@@ -300,14 +302,25 @@ class HistoryGatherer:
         )
         return per_code, per_combination
 
-    def _compute_unit_values(self, as_of: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def _compute_unit_values(self, as_of: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         """Log USD unit values over recent accepted lines (not invalidated, not found infringing): per HS6
-        (UNIT_VALUES), and per HS6 and seller (DECLARED_VALUES)."""
+        (UNIT_VALUES), and per HS6 and seller (DECLARED_VALUES); and how those lines describe the goods of
+        each HS chapter (TEXTS)."""
         since = as_of - dt.timedelta(days=UNIT_VALUES_DAYS)
         bodies = kept.accepted_bodies(self.app.store.engine, since, as_of, UNIT_VALUES_LINES)
         if not bodies:
-            return pl.DataFrame(schema=UNIT_VALUES), pl.DataFrame(schema=DECLARED_VALUES)
-        lines = _accepted_lines(bodies).select(
+            return pl.DataFrame(schema=UNIT_VALUES), pl.DataFrame(schema=DECLARED_VALUES), pl.DataFrame(schema=TEXTS)
+        accepted = _accepted_lines(bodies)
+        texts = (
+            accepted.select(normalise_expr(pl.col("description")).alias("text"),
+                            pl.col("hs_code").str.slice(0, 2).alias("chapter"))
+            .filter(pl.col("chapter").is_not_null() & (pl.col("text").str.len_chars() > 2))
+            .group_by("text", "chapter")
+            .len("n")
+            .sort("text", "chapter")  # one order whatever the hash table's: the model sums in it
+            .cast(TEXTS)  # type: ignore[arg-type]
+        )  # fmt: skip
+        lines = accepted.select(
             "currency", "category", declarant(), pl.col("hs_code").str.slice(0, 6).alias("hs6"),
             goods(pl.col("description")), "price",
         )  # fmt: skip
@@ -323,7 +336,7 @@ class HistoryGatherer:
             .cast(UNIT_VALUES)  # type: ignore[arg-type]
         )
         declared = detector.declared(items, reference)
-        return reference, declared.select(list(DECLARED_VALUES)).cast(DECLARED_VALUES)  # type: ignore[arg-type]
+        return reference, declared.select(list(DECLARED_VALUES)).cast(DECLARED_VALUES), texts  # type: ignore[arg-type]
 
 
 def _capped(frame: pl.DataFrame, cap: int, *counts: tuple[str, str]) -> pl.DataFrame:
