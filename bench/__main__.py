@@ -1,4 +1,4 @@
-"""`python -m bench system|intake|ledger|risk|screening|api|openloop|model|fairness|alerts|manifests|money`:
+"""`python -m bench system|intake|ledger|risk|screening|api|openloop|model|fairness|alerts|manifests|money|alone`:
 figures, printed (no time is asserted)."""
 
 from __future__ import annotations
@@ -64,7 +64,16 @@ def main(argv: list[str] | None = None) -> None:
     openloop.add_argument("--rates", type=float, nargs="+", default=[50, 100, 200, 300, 400], help="requests/s")
     openloop.add_argument("--seconds", type=float, default=10, help="seconds at each rate (default 10)")
     openloop.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    alone = sub.add_parser("alone", help="a day filed one parcel a call beside the same day in bulk")
+    alone.add_argument("--history", type=int, default=8_000, help="parcels of accepted history first (default 8000)")
+    alone.add_argument("--singles", type=int, default=1_500, help="parcels of the next day (default 1500)")
+    alone.add_argument("--seeds", type=int, nargs="+", default=[7100, 7200], help="simulator seeds not used for tuning")
     args = parser.parse_args(argv)
+    if args.suite == "alone":
+        from bench.alone import run as run_alone
+
+        run_alone(args.history, args.singles, args.seeds)
+        return
     if args.suite == "openloop":
         from bench.openloop import run as run_openloop
 
