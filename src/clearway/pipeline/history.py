@@ -62,8 +62,8 @@ TEXTS: dict[str, pl.DataType] = {
     "n": pl.UInt32(),  # accepted lines that described it so
 }
 """How recent accepted lines (no inspection found them wrong) describe the goods of each HS chapter, from the
-same history as UNIT_VALUES: the trade's own words, which the misclassification detector reads a small batch
-with, beside the nomenclature's."""
+same history as UNIT_VALUES: the trade's own words, which the misclassification detector reads every batch
+with, beside the nomenclature's, once they are enough to learn from."""
 
 
 ASSESSED: dict[str, pl.DataType] = {

@@ -160,7 +160,7 @@ _HISTORY_MODELS: Derived[HsTextModel] = Derived()
 class MisclassificationDetector:
     """Flags lines whose description reads as another chapter than the one declared."""
 
-    model: HsTextModel | None = None  # None: learn from each batch (or, for a small one, from the history's TEXTS)
+    model: HsTextModel | None = None  # None: learn from the history's TEXTS (a young store's: from each batch)
     improbable: float = 0.05
     likely: float = 0.5
     name: str = "misclassification"
