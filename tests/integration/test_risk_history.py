@@ -163,3 +163,23 @@ def test_an_earlier_parcel_whose_body_is_gone_between_the_two_reads_is_left_out(
     second = registration(service.submit([korean("KR2")], key="b"))
     read = service.client.get(f"/v1/consignments/{second}", headers=service.alpha).json()
     assert read["status"] != "assessment_failed" and read["assessment"]["totals"]["total"]
+
+
+def test_the_words_history_teaches_count_each_seller_once(service: Service) -> None:
+    """One filer's many accepted lines cannot teach the misclassification model its own words: a description
+    declared under a chapter weighs as many sellers as declared it so, not as many lines."""
+    import datetime as dt
+
+    from clearway.services.history import gatherer
+
+    one_seller = [parcel(f"W{i}", "12.00", "Cotton T-shirt men printed", "392690") for i in range(60)]
+    many = []
+    for i in range(3):
+        doc = parcel(f"M{i}", "12.00", "Cotton T-shirt men printed", "610910")
+        doc["seller"] = doc["seller"] | {"name": f"Seller number {i}", "identifiers": None}
+        many.append(doc)
+    registration(service.submit(one_seller + many, key="w"))
+    texts = gatherer(service.app).unit_values(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))[2]
+    counts = dict(zip(zip(texts["text"], texts["chapter"], strict=True), texts["n"], strict=True))
+    assert counts[("cotton t shirt men printed", "39")] == 1
+    assert counts[("cotton t shirt men printed", "61")] == 3

@@ -59,7 +59,7 @@ DECLARED_VALUES: dict[str, pl.DataType] = {
 TEXTS: dict[str, pl.DataType] = {
     "text": pl.String(),  # a normalised description (`risk.fields.normalise_expr`)
     "chapter": pl.String(),  # the HS chapter it was declared under
-    "n": pl.UInt32(),  # accepted lines that described it so
+    "n": pl.UInt32(),  # sellers whose accepted lines described it so (each counts once, however many lines)
 }
 """How recent accepted lines (no inspection found them wrong) describe the goods of each HS chapter, from the
 same history as UNIT_VALUES: the trade's own words, which the misclassification detector reads every batch

@@ -144,8 +144,9 @@ class HsTextModel:
 
 LEARN_FROM = 50
 """Lines a model learns the trade's words from, beside the nomenclature's: recent accepted history, once it
-holds this many (then a single filing and a bulk one are read alike, and a batch's own misdeclared lines do
-not teach the model that they are right); before, a batch's own lines, if it has this many."""
+holds this many (a seller's lines of one description count once); then a single filing and a bulk one are
+read alike, and a batch's own misdeclared lines do not teach the model that they are right. Before, a
+batch's own lines, if it has this many."""
 
 
 def _trained_on(texts: pl.DataFrame) -> HsTextModel:

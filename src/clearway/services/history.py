@@ -39,7 +39,6 @@ from clearway.pipeline.history import (
     UNIT_VALUES,
 )
 from clearway.risk.detectors import UndervaluationDetector, declarant, goods, usd_rates
-from clearway.risk.fields import normalise_expr
 from clearway.risk.selectivity import CANDIDATE_RANK, PER_PARTY, SIGNALS
 from clearway.services.cooperation import partner_history
 from clearway.store import risk_history as kept
@@ -311,12 +310,12 @@ class HistoryGatherer:
         if not bodies:
             return pl.DataFrame(schema=UNIT_VALUES), pl.DataFrame(schema=DECLARED_VALUES), pl.DataFrame(schema=TEXTS)
         accepted = _accepted_lines(bodies)
-        texts = (
-            accepted.select(normalise_expr(pl.col("description")).alias("text"),
-                            pl.col("hs_code").str.slice(0, 2).alias("chapter"))
+        texts = (  # each seller counts once: one filer's many lines cannot teach the model its own words
+            accepted.select(goods(pl.col("description")).alias("text"), pl.col("hs_code").str.slice(0, 2)
+                            .alias("chapter"), declarant())
             .filter(pl.col("chapter").is_not_null() & (pl.col("text").str.len_chars() > 2))
             .group_by("text", "chapter")
-            .len("n")
+            .agg(pl.col("declarant").n_unique().alias("n"))
             .sort("text", "chapter")  # one order whatever the hash table's: the model sums in it
             .cast(TEXTS)  # type: ignore[arg-type]
         )  # fmt: skip
