@@ -113,6 +113,10 @@ SETTINGS: tuple[Setting, ...] = (
             " stored batch in a second process while they store the next; `thread`: all in one process"),
     Setting("CLEARWAY_SHUTDOWN_GRACE", "shutdown_grace", "number", 30.0,
             "seconds `serve` takes on SIGTERM to answer requests in flight and drain its queues"),
+    Setting("CLEARWAY_KEEP_ALIVE", "keep_alive", "number", 75.0,
+            "seconds `serve` keeps an idle HTTP connection open: longer than the clients and load balancers in front"
+            " keep theirs, or a request sent as the server closes the connection fails (httpx keeps 5 s, an AWS"
+            " load balancer 60 s)"),
     Setting("CLEARWAY_ARRIVAL_GRACE_HOURS", "arrival_grace_hours", "number", 24.0,
             "hours after its declared arrival a filing whose parcel has not arrived is reported"),
     Setting("CLEARWAY_TERRITORY", "territory", "list", (),
@@ -156,6 +160,7 @@ class Settings:
     assessor: str = "process"
     otlp_endpoint: str | None = None
     shutdown_grace: float = 30.0
+    keep_alive: float = 75.0
     territory: tuple[str, ...] = ()
     arrival_grace_hours: float = 24.0
 

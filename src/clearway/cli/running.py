@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from typing import Annotated
@@ -83,6 +84,7 @@ def serve(
     uvicorn.run(
         api, host=host, port=port, proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
         log_config=None, timeout_graceful_shutdown=int(settings.shutdown_grace),
+        timeout_keep_alive=math.ceil(settings.keep_alive),
     )  # fmt: skip
 
 
