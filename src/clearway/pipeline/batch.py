@@ -125,7 +125,7 @@ def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
             c.fiscal.scheme if c.fiscal else None, c.fiscal.id if c.fiscal else None,
             c.dispatch_country, c.destination_country, c.currency,
             _text(c.shipping_cost), _text(c.insurance), str(c.gross_mass_kg), str(c.intrinsic_value),
-            len(c.items), c.routing_countries or [],
+            len(c.items), " ".join(c.routing_countries) if c.routing_countries else None,
         )  # fmt: skip
         for column, value in zip(head.values(), values, strict=True):
             column.append(value)
@@ -140,8 +140,14 @@ def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
             lines["brand"].append(item.brand)
             lines["gtin"].append(item.gtin)
             lines["un_number"].append(item.un_number)
-    text_schema = {n: (pl.String() if n in _MONEY_COLUMNS else t) for n, t in BATCH_SCHEMA.items() if n != "items"}
-    frame = pl.DataFrame(head, schema=text_schema).with_columns(pl.col(_MONEY_COLUMNS).cast(MONEY))
+    # money as text, cast by Polars; the countries of routing as one text, split by Polars: a column of Python
+    # lists cost more than all the other columns together (127 of 226 ms for 20,000 consignments)
+    text_schema = {n: (pl.String() if n in _MONEY_COLUMNS or n == "routing_countries" else t)
+                   for n, t in BATCH_SCHEMA.items() if n != "items"}  # fmt: skip
+    frame = pl.DataFrame(head, schema=text_schema).with_columns(
+        pl.col(_MONEY_COLUMNS).cast(MONEY),
+        pl.col("routing_countries").str.split(" ").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+    )
     item_schema = {
         "key": pl.String(),
         **{n: (pl.String() if n in _ITEM_MONEY else t) for n, t in ITEM_SCHEMA.to_schema().items()},
