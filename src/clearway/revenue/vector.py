@@ -275,16 +275,31 @@ def assess_frame(batch: pl.DataFrame, ctx: RevenueContext) -> pl.DataFrame:
     groups = heads.select(_ROUTE_KEY).unique(maintain_order=True)
     routes: list[_Route] = []
     route_ids: list[int | None] = []
+    # groups that differ only where their rule does not look (a day's 1,352 simulated groups are 427 routes of
+    # 7 rules) share a route, and its row is made once: a rule is known by its identity, as hashing or comparing
+    # one field by field costs more than the row
+    same_route: dict[tuple[object, ...], int] = {}
     for key in groups.iter_rows(named=True):
         route = _route(ctx, key)
-        route_ids.append(None if route is None else len(routes))
-        if route is not None:
+        if route is None:
+            route_ids.append(None)
+            continue
+        same = (id(route.rule), route.on, route.fx, route.rate, route.reduced, route.reduced_source,
+                route.scheme, route.channel)  # fmt: skip
+        if same not in same_route:
+            same_route[same] = len(routes)
             routes.append(route)
+        route_ids.append(same_route[same])
     if not routes:
         return pl.DataFrame(schema=dict.fromkeys(COLUMNS, pl.String) | {"on": pl.Date})
-    bases = list(dict.fromkeys((r.rule, r.on) for r in routes))  # what a goods line's rates depend on
+    bases: list[tuple[Rule, dt.date]] = []  # what a goods line's rates depend on
+    basis_of: dict[tuple[int, dt.date], int] = {}
+    for r in routes:
+        if (id(r.rule), r.on) not in basis_of:
+            basis_of[id(r.rule), r.on] = len(bases)
+            bases.append((r.rule, r.on))
     route_frame = pl.DataFrame(
-        [(i, *r.row(bases.index((r.rule, r.on)))) for i, r in enumerate(routes)], schema=_ROUTES, orient="row"
+        [(i, *r.row(basis_of[id(r.rule), r.on])) for i, r in enumerate(routes)], schema=_ROUTES, orient="row"
     )
     heads = (
         heads.join(groups.with_columns(pl.Series("route", route_ids, dtype=pl.Int64)), on=_ROUTE_KEY, nulls_equal=True)
