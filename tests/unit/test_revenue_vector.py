@@ -281,15 +281,39 @@ def test_what_the_engine_keeps_is_left_to_it() -> None:
 
 def test_amounts_keep_the_engine_s_exponents() -> None:
     """A parcel whose VAT the vendor charged at the sale and whose duty is relieved: its totals read 0.00 and
-    its other charges 0, as the engine writes them; a parcel of no value is left to the engine."""
+    its other charges 0, as the engine writes them."""
     ctx = context(**RATES)
     at = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
     doc = example(destination_country="DE", currency="EUR", shipping_cost=None, insurance=None)
     ioss = validate_raw(doc).consignment
     assert ioss is not None and ioss.fiscal is not None
-    nothing = parcel([("610910", 1, "0")], None)
-    fast = assert_agrees(to_batch([BatchRow("ioss", "p", at, ioss), BatchRow("zero", "p", at, nothing)]), ctx)
+    fast = assert_agrees(to_batch([BatchRow("ioss", "p", at, ioss)]), ctx)
     row = fast.row(0, named=True)
     assert fast.height == 1 and row["collection_model"] == "vendor_or_platform"
     assert (row["duty"], row["vat"], row["other_charges"], row["total_due"]) == ("0.00", "0.00", "0", "0.00")
     assert len(row["intrinsic"].partition(".")[2]) == 6
+
+
+@pytest.mark.parametrize("destination", ["DE", "AU"])  # AU's tax base adds the transport its duty base leaves out
+def test_a_parcel_of_no_value_carries_its_transport_on_its_one_line_as_the_engine_does(destination: str) -> None:
+    """Documents (a 2% share of simulated days) are worth nothing: the engine gives their one line all the
+    transport, as the frame does; where nothing of several lines has a value, the engine shares the transport
+    in 28-digit thirds or sevenths, and the parcel is left to it."""
+    ctx = context(**RATES)
+    at = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+
+    def worthless(lines: int, shipping: str | None) -> Consignment:
+        doc = example(destination_country=destination, currency="USD", shipping_cost=shipping, insurance=None,
+                      fiscal=None, category="documents",
+                      items=[{"description": "letters", "hs_code": "490199", "quantity": 1, "unit_price": "0",
+                              "origin_country": "CN"}] * lines)  # fmt: skip
+        consignment = validate_raw(doc).consignment
+        assert consignment is not None, validate_raw(doc).errors
+        return consignment
+
+    batch = to_batch([BatchRow("one", "p", at, worthless(1, "7.35")), BatchRow("bare", "p", at, worthless(1, None)),
+                      BatchRow("three", "p", at, worthless(3, "7.35"))])  # fmt: skip
+    fast = assert_agrees(batch, ctx)
+    assert sorted(fast["key"]) == ["bare", "one"]
+    lines = msgspec.json.decode(fast.filter(pl.col("key") == "one")["assessment"][0])["lines"]
+    assert lines[0]["value"] == "0.00" and Decimal(lines[0]["customs_value"]) + Decimal(lines[0]["tax_base"]) > 0

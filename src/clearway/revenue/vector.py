@@ -366,13 +366,21 @@ def _charge(items: pl.DataFrame) -> pl.DataFrame:
     )
     transport = pl.col("transport") // pl.col("fx_den")  # whole millionths
     carried = pl.col("carried") // pl.col("fx_den")
-    within = (pl.col("intrinsic") > 0) & (pl.col("intrinsic") <= LIMIT) & (transport <= LIMIT) & (carried <= LIMIT)
+    # A consignment of no value (documents) takes the transport on its one line, as the engine does (it shares
+    # it equally where nothing has a value: one line's share is exactly 1; more lines are left to it)
+    worthless = pl.col("intrinsic") == 0
+    within = (
+        (pl.col("intrinsic") >= 0) & (pl.col("intrinsic") <= LIMIT) & (transport <= LIMIT) & (carried <= LIMIT)
+        & (~worthless | (pl.len().over("key") == 1))
+    )  # fmt: skip
     items = items.filter(within.all().over("key"))
     # The engine's 28-digit share rounds as the exact share does unless the exact share lies within its
     # error of a half-millionth: (value + transport) * intrinsic * fx_den below 10^27 keeps it out.
     margin = (pl.col("intrinsic") + transport + 1) * pl.col("intrinsic") * pl.col("fx_den")
     items = items.filter((margin < EXACT).all().over("key"))
-    share_num, share_den = pl.col("transport") * pl.col("value"), pl.col("intrinsic") * pl.col("fx_den")
+    # each line's part of the transport is its value over the whole (a worthless consignment's one line: all)
+    part, whole = pl.when(worthless).then(1).otherwise("value"), pl.when(worthless).then(1).otherwise("intrinsic")
+    share_num, share_den = pl.col("transport") * part, whole * pl.col("fx_den")
     items = items.with_columns(
         customs=pl.col("value") + _half_even(share_num, share_den),
         tie=2 * (share_num % share_den) == share_den,
@@ -397,11 +405,11 @@ def _charge(items: pl.DataFrame) -> pl.DataFrame:
         rate_num=pl.when("reduced").then("red_num").otherwise("tax_num"),
         rate_den=pl.when("reduced").then("red_den").otherwise("tax_den"),
         # the tax base over `per`: where it adds the transport, its share of it is not rounded by the engine
-        per=pl.when("adds").then(pl.col("intrinsic") * pl.col("fx_den")).otherwise(1).cast(I128),
+        per=pl.when("adds").then(whole * pl.col("fx_den")).otherwise(1).cast(I128),
     )  # fmt: skip
     largest = (pl.col("customs") + pl.col("duty") + carried + 2) * pl.col("per")  # above the base
     items = items.filter((largest < HEADROOM // pl.col("rate_num").clip(1, None)).all().over("key"))
-    base = (pl.col("customs") + pl.col("duty")) * pl.col("per") + pl.col("carried") * pl.col("value")
+    base = (pl.col("customs") + pl.col("duty")) * pl.col("per") + pl.col("carried") * part
     items = items.with_columns(base=base).with_columns(
         tax=_half_even(pl.col("base") * pl.col("rate_num"), pl.col("per") * pl.col("rate_den")),
         tax_base=(2 * pl.col("base") + pl.col("per") * 10_000) // (2 * pl.col("per") * 10_000),  # cents, half up
