@@ -484,7 +484,13 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
     free_note = pl.when(pl.col("free") & pl.col("reason").is_null()).then(
         pl.format("item {}: duty free at the rate of 0 ({}); not exempt, nothing is due on it", item, "source")
     )
-    first = pl.all().exclude("lines", "reduced_notes", "free_notes").first()
+    # what the assessment reads of each consignment, taken from its first line (not every one of the lines' columns)
+    first = pl.col(
+        "key", "reference", "jurisdiction", "destination_country", "on", "rule_currency", "model", "threshold_value",
+        "threshold_currency", "total_duty", "total_tax", "total", "not_levied", "vendor_liable", "vendor_tax",
+        "tax_name", "fiscal_scheme", "fiscal_id", "regional_note", "levied_note", "exempt_text", "rules_json",
+        "sources_json", "fx_json", "day", "currency",
+    ).first()  # fmt: skip
     cons = lines.group_by("pos", maintain_order=True).agg(
         first,
         charge_line.alias("lines"),
