@@ -518,3 +518,18 @@ def test_the_sellers_record_on_every_part_of_an_order_stops_one_part() -> None:
         each = apply(assess(batch, found, stages), batch, found, settings(capacity_yellow=0.1, capacity_red=0.1))
         stopped = each.filter(pl.col("lane").is_in(["yellow", "red"]))["key"].to_list()
         assert sorted(stopped) == ["p0", "p1", "p2", "q0"], record
+
+
+def test_a_parcel_with_nothing_to_choose_is_decided_alone_as_beside_stops() -> None:
+    """A filing no hit asks to stop, not drawn and no trusted operator's, is decided alone (without the plans
+    that choose among stops) exactly as the same parcel is beside parcels that compete for the day's room."""
+    rows = [row(f"k{i:03d}", "10.00") for i in range(40)]
+    quiet: dict[str, Ask | list[Ask]] = {"k000": (None, "rfi", 30.0)}  # a referral, and its signal, but no stop
+    stops: dict[str, Ask | list[Ask]] = {"k001": ("yellow", None, 90.0), "k002": ("red", None, 40.0)}
+    s = settings(capacity_yellow=0.05)
+    alone = decide(rows[:1], quiet, s)
+    beside = decide(rows, quiet | stops, s)
+    assert beside.filter(pl.col("lane").is_in(["yellow", "red"])).height == 2  # the batch's stops competed
+    assert alone.columns == beside.columns and alone.schema == beside.schema
+    assert alone.to_dicts() == beside.filter(pl.col("key") == "k000").to_dicts()
+    assert alone["referrals"].to_list() == [["rfi"]] and alone["expected_value"].to_list() == [0.0]

@@ -303,6 +303,9 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             drawn.alias("_drawn"),
         )
     )  # fmt: skip
+    if not (frame.select(stop.any() | pl.col("_drawn").any() | pl.col("_standing").any()
+                         | pl.col("_aeo").is_not_null().any()).item()):  # fmt: skip
+        return _nothing_to_choose(frame)
     mandatory, sampled = int(frame["_mandatory"].sum()), int((frame["_drawn"] & ~frame["_mandatory"]).sum())
     kept_before = int((frame["_standing"] & ~frame["_drawn"]).sum())
     expected = context.history.day_decided + frame.height  # the day so far, or yesterday's whole day: a batch
@@ -405,10 +408,27 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             pl.when(keep & ~pl.col("_proven")).then(pl.col("_combination")).alias("explored_as"),
             # the reasons selectivity, the random sample and a trusted operator's status add, in that order
             selectivity_reason.alias("_selectivity"), random_reason.alias("_random"), aeo_reason.alias("_trusted"),
-        ).drop("_aeo", "_draw", "_drawn", "_mandatory", "_standing", "_rank", "_why", "_proven", "_combination",
-               "_keep", "_released", "_considered", "_part", "signals")
+        ).drop(*_WORKING, "_keep", "_released", "_considered", "_part", "signals")
     )  # fmt: skip
     return _with_reasons_added(decided, ["_selectivity", "_random", "_trusted"])
+
+
+_WORKING = ["_aeo", "_draw", "_drawn", "_mandatory", "_standing", "_rank", "_why", "_proven", "_combination"]
+"""The columns `apply` works with and drops."""
+
+
+def _nothing_to_choose(frame: pl.DataFrame) -> pl.DataFrame:
+    """The decisions of a batch where no row asks to stop, none is drawn for the random sample, none stands from
+    before and none is a trusted operator's (most single filings): nothing competes for the day's room and no
+    reason is added, so each row is as `apply` would leave it, without the plans that choose among stops (two
+    thirds of its cost on one consignment: about 8 of 12 ms)."""
+    return frame.with_columns(
+        pl.lit(False).alias("mandatory_over_capacity"),
+        pl.lit(False).alias("discretionary"),
+        pl.lit(None, pl.Float64).alias(CANDIDATE_RANK),
+        pl.lit(False).alias("explored"),
+        pl.lit(None, pl.String).alias("explored_as"),
+    ).drop(*_WORKING, "signals")
 
 
 def _one_part_per_order(frame: pl.DataFrame, asked: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
