@@ -10,6 +10,7 @@ import pytest
 from clearway.bootstrap import build_pipeline, load_profiles
 from clearway.model import validate_raw
 from clearway.pipeline import (
+    BATCH_SCHEMA,
     DECISION_SCHEMA,
     HIT_SCHEMA,
     BatchRow,
@@ -123,6 +124,23 @@ def test_a_partition_exported_before_a_batch_column_was_added_is_assessed_with_i
     again = as_batch(old)
     assert again.columns == frame.columns and again["consignee_region"].null_count() == 3
     assert pipeline(again, Context(as_of=NOON)).equals(pipeline(frame, Context(as_of=NOON)))
+
+
+def test_a_few_filings_and_a_days_batch_make_the_same_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few consignments are built row by row, many column by column: the same frame, in the batch's types, with
+    money, several goods lines, countries of routing and absent fields as sent."""
+    docs = [example(reference=str(i)) for i in range(5)]
+    docs[1]["items"] = [*docs[1]["items"], {**docs[1]["items"][0], "unit_price": "0.000001", "quantity": 3}]  # type: ignore[list-item, dict-item]
+    docs[2]["routing_countries"] = ["AE", "TR"]
+    docs[3]["shipping_cost"] = None
+    row_wise = batch(*docs)
+    monkeypatch.setattr("clearway.pipeline.batch.ROW_WISE_BELOW", 0)
+    column_wise = batch(*docs)
+    assert row_wise.schema == column_wise.schema and dict(row_wise.schema) == BATCH_SCHEMA
+    assert row_wise.equals(column_wise, null_equal=True)
+    assert row_wise["routing_countries"].to_list() == [[], [], ["AE", "TR"], [], []]
+    assert [len(i) for i in row_wise["items"].to_list()] == [2, 3, 2, 2, 2]
+    assert str(row_wise["items"][1][2]["unit_price"]) == "0.000001" and row_wise["shipping_cost"][3] is None
 
 
 def test_empty_batch_gives_no_decisions() -> None:

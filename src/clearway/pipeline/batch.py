@@ -101,6 +101,11 @@ def as_batch(partition: pl.DataFrame) -> pl.DataFrame:
     return partition.with_columns(missing).select(list(BATCH_SCHEMA)).cast(BATCH_SCHEMA)  # type: ignore[arg-type]
 
 
+ROW_WISE_BELOW = 32
+"""Batches of fewer consignments are built row by row (a Polars frame from a few rows costs less that way;
+from a day's batch, more)."""
+
+
 def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
     """Build the pipeline's input frame from consignments; keys must be unique within a batch.
 
@@ -144,18 +149,24 @@ def to_batch(rows: Sequence[BatchRow]) -> pl.DataFrame:
     # lists cost more than all the other columns together (127 of 226 ms for 20,000 consignments)
     text_schema = {n: (pl.String() if n in _MONEY_COLUMNS or n == "routing_countries" else t)
                    for n, t in BATCH_SCHEMA.items() if n != "items"}  # fmt: skip
-    frame = pl.DataFrame(head, schema=text_schema).with_columns(
-        pl.col(_MONEY_COLUMNS).cast(MONEY),
-        pl.col("routing_countries").str.split(" ").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-    )
     item_schema = {
         "key": pl.String(),
         **{n: (pl.String() if n in _ITEM_MONEY else t) for n, t in ITEM_SCHEMA.to_schema().items()},
     }
+    if 0 < len(rows) < ROW_WISE_BELOW:  # a single filing's frame: 0.2 ms row by row, 1.1 ms column by column
+        heads = pl.DataFrame(list(zip(*head.values(), strict=True)), schema=text_schema, orient="row")
+        goods = pl.DataFrame(list(zip(*lines.values(), strict=True)), schema=item_schema, orient="row")
+    else:
+        heads, goods = pl.DataFrame(head, schema=text_schema), pl.DataFrame(lines, schema=item_schema)
+    frame = heads.with_columns(
+        pl.col(_MONEY_COLUMNS).cast(MONEY),
+        pl.col("routing_countries").str.split(" ").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+    )
     items = (
-        pl.DataFrame(lines, schema=item_schema)
-        .with_columns(pl.col(_ITEM_MONEY).cast(MONEY))
+        goods.with_columns(pl.col(_ITEM_MONEY).cast(MONEY))
         .group_by("key", maintain_order=True)
         .agg(pl.struct(_ITEM_FIELDS).alias("items"))
     )
+    if items.height == frame.height:  # every consignment has goods (v1 asks for one at least): in its order
+        return frame.hstack([items["items"]]).select(list(BATCH_SCHEMA))
     return frame.join(items, on="key", how="left", maintain_order="left").select(list(BATCH_SCHEMA)).cast(BATCH_SCHEMA)  # type: ignore[arg-type]
