@@ -80,7 +80,9 @@ def _stages(lines: list[bytes], decode_rate: float, watchlist: Path) -> list[Row
                  "target", ASSESS_TARGET, "consignments"))  # fmt: skip
     calls = 20
     said = decisions["reasons"].list.len() > 0  # most parcels: no stage has anything to say about them
-    firsts = {"flagged": decisions.filter(said)["key"][0], "nothing flagged": decisions.filter(~said)["key"][0]}
+    decided = pipeline(frame, context)  # and nothing is added after: not drawn, no trusted operator's
+    quiet = decided.filter(pl.col("reasons").list.len() == 0)["key"][0]
+    firsts = {"flagged": decisions.filter(said)["key"][0], "nothing flagged": quiet}
     for label, key in firsts.items():
         one = frame.filter(pl.col("key") == key)
         pipeline(one, context)
