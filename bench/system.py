@@ -79,10 +79,12 @@ def _stages(lines: list[bytes], decode_rate: float, watchlist: Path) -> list[Row
     rows.append(("assess: the frame in, decisions out, selectivity's included (best of 3)", frame.height / seconds,
                  "target", ASSESS_TARGET, "consignments"))  # fmt: skip
     calls = 20
-    said = decisions["reasons"].list.len() > 0  # most parcels: no stage has anything to say about them
-    decided = pipeline(frame, context)  # and nothing is added after: not drawn, no trusted operator's
-    quiet = decided.filter(pl.col("reasons").list.len() == 0)["key"][0]
-    firsts = {"flagged": decisions.filter(said)["key"][0], "nothing flagged": quiet}
+    # flagged: a parcel stopped on its own (in the day, a split shipment is flagged for its other parts); nothing
+    # flagged: one the whole pipeline says nothing of (most parcels: no hit, not drawn, no trusted operator's)
+    stopped = decisions.filter(pl.col("lane").is_in(["yellow", "red"]))["key"].head(50)
+    flagged = next(k for k in stopped if pipeline(frame.filter(pl.col("key") == k), context)["lane"][0] != "green")
+    quiet = pipeline(frame, context).filter(pl.col("reasons").list.len() == 0)["key"][0]
+    firsts = {"flagged": flagged, "nothing flagged": quiet}
     for label, key in firsts.items():
         one = frame.filter(pl.col("key") == key)
         pipeline(one, context)
