@@ -419,7 +419,7 @@ def _nothing_to_choose(decisions: pl.DataFrame, settings: Settings) -> pl.DataFr
     """The decisions of a batch where nothing asks to stop (no lane, no signal), none is drawn for the random
     sample, none stands from before and none is a trusted operator's (most single filings): nothing is likely
     to be found (likelihood 0), nothing competes for the day's room and no reason is added. Each row is as
-    `apply` leaves it, without its plans (on one consignment, about 8 of their 12 ms)."""
+    `apply` leaves it, without its plans (on one consignment, about 6 of the pipeline's 15 ms)."""
     return decisions.with_columns(
         pl.lit(0.0).alias("likelihood"),
         _at_risk(decisions, settings).alias("stake"),  # no domain's harm: no hit asks to stop
