@@ -43,6 +43,14 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
+def cpu_seconds(fn: Callable[[], Any]) -> float:
+    """The CPU time of one call, every thread of the process counted (Polars' pool included): what a rate
+    "per core" divides by."""
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
 def best_of(fn: Callable[[], Any], runs: int = 3) -> tuple[float, Any]:
     """The fastest of `runs` timed calls (as `timeit` reports): one run of a second or less swings by a fifth
     with whatever else the machine and the garbage collector do."""
