@@ -80,6 +80,19 @@ def test_a_manifest_arrives_whole_releasing_what_waited_and_reporting_what_had_n
     assert third["released_consignments"] == [late] and third["arrived_without_data"] == []
 
 
+def test_the_arrival_counts_the_parcels_released_before_it(service: Service) -> None:
+    s = service
+    letter = parcel("D1", "H1") | {"category": "documents"}  # documents by post: released at assessment
+    letter["items"] = [letter["items"][0] | {"description": "Contract papers", "unit_price": "0.00"}]
+    early = registration(s.submit([letter]))
+    waiting = registration(s.submit([parcel("P2", "H2")], key="second"))
+    assert [status(s, cid) for cid in (early, waiting)] == ["released", "assessed"]
+    mid = file(s, master("M-3", ["H1", "H2"]), s.beta).json()["results"][0]["manifest_id"]
+    answer = s.client.post(f"/v1/manifests/{mid}/arrival", json={}, headers=s.beta).json()
+    assert answer["released_consignments"] == [waiting] and answer["released_before_arrival"] == 1
+    assert answer["stayed"] == [] and answer["arrived_without_data"] == []  # every house is accounted for
+
+
 def test_amendment_and_partial_arrival(service: Service) -> None:
     s = service
     ids = [registration(s.submit([parcel(f"P{i}", f"H{i}") for i in range(1, 4)]), i) for i in range(3)]

@@ -59,6 +59,7 @@ class ArrivalAnswer(msgspec.Struct, frozen=True):
     arrived_at: dt.datetime
     released: int
     released_consignments: list[str]
+    released_before_arrival: int  # parcels of these houses released before they arrived: nothing to hold
     stayed: list[Stayed]
     arrived_without_data: list[str]
     not_arrived_now: list[str]  # named but arrived before

@@ -230,6 +230,6 @@ def print_summary(result: object, report_path: Path) -> None:
     )
     t = result.transport
     out.print(f"{t['manifests']:,} manifests of {t['houses']:,} houses arrived: {t['released']:,} parcels released on "
-              f"arrival, {t['stayed']:,} stayed, {t['without_data']:,} houses without data; {t['rejected']:,} "
-              "manifests rejected.")  # fmt: skip
+              f"arrival, {t['before']:,} already released before it (at assessment), {t['stayed']:,} stayed, "
+              f"{t['without_data']:,} houses without data; {t['rejected']:,} manifests rejected.")  # fmt: skip
     out.print(f"Report: {report_path}")

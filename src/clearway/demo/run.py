@@ -44,7 +44,7 @@ class DemoResult:
     inspected: int  # parcels the demo's officers inspected
     period: Period  # the days the run received consignments on
     figures: dict[str, pl.DataFrame]  # the KPIs of that period
-    transport: dict[str, int]  # manifests filed and arrived: houses, released, stayed, without data
+    transport: dict[str, int]  # manifests, houses, released (on arrival; before), stayed, without data, rejected
 
     def lanes_by_violation(self) -> pl.DataFrame:
         """For each injected violation, how many parcels got each lane (rejected ones count as rejected)."""
@@ -136,7 +136,7 @@ def arrive_the_day(
 ) -> dict[str, int]:  # fmt: skip
     """Each carrier files its day's manifests in one request (a JSON array, as the API takes them), then
     reports each one arrived, as it would over the API."""
-    done = {"manifests": 0, "houses": 0, "released": 0, "stayed": 0, "without_data": 0, "rejected": 0}
+    done = {"manifests": 0, "houses": 0, "released": 0, "before": 0, "stayed": 0, "without_data": 0, "rejected": 0}
     filers: list[tuple[Principal, list[dict[str, Any]]]] = []
     for carrier, manifest in carried:
         role = "postal" if manifest["master"]["type"] == "s8" else "carrier"
@@ -153,6 +153,7 @@ def arrive_the_day(
             done["manifests"] += 1
             done["houses"] += result["houses"]
             done["released"] += arrived["released"]
+            done["before"] += arrived["released_before_arrival"]
             done["stayed"] += len(arrived["stayed"])
             done["without_data"] += len(arrived["arrived_without_data"])
             if on_batch:

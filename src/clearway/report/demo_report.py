@@ -21,8 +21,8 @@ def _top(counter: Counter[str], n: int = 15) -> tuple[list[str], list[int]]:
 
 def _transport(t: dict[str, int]) -> str:
     return (f"Carriers and posts filed {t['manifests']:,} manifests of {t['houses']:,} houses and reported them "
-            f"arrived: {t['released']:,} parcels released on arrival, {t['stayed']:,} stayed, {t['without_data']:,} "
-            "houses came without data.")  # fmt: skip
+            f"arrived: {t['released']:,} parcels released on arrival, {t['before']:,} already released before it "
+            f"(at assessment), {t['stayed']:,} stayed, {t['without_data']:,} houses came without data.")  # fmt: skip
 
 
 def build_page(result: DemoResult) -> Page:

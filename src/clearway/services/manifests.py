@@ -125,8 +125,8 @@ def arrive(
             listener(consignment_id, "arrived", {"status": status})
     answer: dict[str, Any] = {
         "manifest_id": manifest_id, "state": done.state, "arrived_at": now, "released": len(done.released),
-        "released_consignments": done.released, "stayed": done.stayed,
-        "arrived_without_data": done.without_data, "not_arrived_now": done.skipped,
+        "released_consignments": done.released, "released_before_arrival": done.released_before,
+        "stayed": done.stayed, "arrived_without_data": done.without_data, "not_arrived_now": done.skipped,
     }  # fmt: skip
     if not officer:  # a carrier learns which of its houses stayed, not the lane customs chose
         answer["stayed"] = [{k: v for k, v in s.items() if k != "lane"} for s in done.stayed]

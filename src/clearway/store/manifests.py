@@ -137,13 +137,15 @@ def manifests(conn: sa.Connection, submitter: str | None = None, limit: int = 20
 
 @dataclass
 class Arrival:
-    """What an arrival did: parcels released, parcels that stay (held, inspected, not yet assessed), houses
-    that arrived without data, and houses not arrived now (not asked for, or arrived before)."""
+    """What an arrival did: parcels released, parcels that stay (held, inspected, not yet assessed), parcels
+    released before they arrived, houses that arrived without data, and houses not arrived now (not asked
+    for, or arrived before)."""
 
     released: list[str] = field(default_factory=list)
     stayed: list[dict[str, Any]] = field(default_factory=list)
     without_data: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    released_before: int = 0  # parcels of the houses customs had released before they arrived (at assessment)
     state: str = "filed"
     events: list[tuple[str, str]] = field(default_factory=list)  # (consignment, status) for listeners
 
@@ -223,6 +225,8 @@ def arrive(
             filed.add(row["transport_document_id"])
             if row["status"] in ARRIVABLE and not row["dossier_id"]:  # a dossier arrives by its lead
                 found.setdefault(row["transport_document_id"], []).append(_plain(row))
+            elif row["status"] == "released":
+                done.released_before += 1
     ids = [x["id"] for rows in found.values() for x in rows]
     waiting = set()
     for chunk in chunked(ids):

@@ -78,8 +78,8 @@ class ManifestPages(Controller):
             done = await anyio.to_thread.run_sync(lambda: manifests.arrive(
                 runtime.app, officer, manifest_id, houses, utcnow(), office=office,
                 listeners=runtime.clearance.listeners))  # fmt: skip
-            notice = (f"arrived: {done['released']} released, {len(done['stayed'])} stay, "
-                      f"{len(done['arrived_without_data'])} without data")  # fmt: skip
+            notice = (f"arrived: {done['released']} released, {done['released_before_arrival']} released before, "
+                      f"{len(done['stayed'])} stay, {len(done['arrived_without_data'])} without data")  # fmt: skip
         except ClearwayError as exc:
             notice = f"not recorded: {exc.message}"
         return Redirect(f"/ui/manifests/{manifest_id}?notice={quote(notice)}")
