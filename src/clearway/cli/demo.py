@@ -33,6 +33,7 @@ def demo(
     from clearway.services.measurement import export
     from clearway.settings import Settings
     from clearway.sim.writer import write_watchlist
+    from clearway.workers.offload import OFFLOAD_DAY
 
     if database_url is None:
         if out_dir.exists():
@@ -54,7 +55,7 @@ def demo(
         result = run_demo(
             application, size=size, seed=seed, day=DEFAULT_DAY, out=out_dir, now=utcnow,
             on_stage=on_stage, on_batch=lambda n: progress.advance(task, n),
-            assessor=settings if settings.assessor == "process" else None,
+            assessor=settings if settings.assessor == "process" and size >= OFFLOAD_DAY else None,
         )  # fmt: skip
     report_path = write_report(result, out_dir / "report.html")
     export(result.figures, out_dir / "kpi-tables", "csv")
@@ -220,13 +221,16 @@ def print_summary(result: object, report_path: Path) -> None:
     errors.add_column("errors", justify="right")
     for code, count in report.errors.most_common():
         errors.add_row(code, f"{count:,}")
+    if not report.errors:
+        errors.add_row("none: every filing was accepted", "0")
     out.print(errors)
     rate = report.submitted / report.seconds if report.seconds else 0.0
+    shown = f"{rate:,.0f}" if rate >= 10 else f"{rate:.2f}"  # a day of a few parcels is not "0 a second"
     out.print(
         f"[bold]{report.submitted:,}[/] submitted: {report.outcomes['registered']:,} registered, "
         f"{report.outcomes['amended']:,} amended, {report.outcomes['unchanged']:,} unchanged, "
         f"{report.outcomes['rejected']:,} rejected. Simulation {result.simulate_seconds:.1f} s; "
-        f"ingest, validation, storage and assessment {report.seconds:.1f} s ([bold]{rate:,.0f}[/] consignments/s)."
+        f"ingest, validation, storage and assessment {report.seconds:.1f} s ([bold]{shown}[/] consignments/s)."
     )
     t = result.transport
     out.print(f"{t['manifests']:,} manifests of {t['houses']:,} houses arrived: {t['released']:,} parcels released on "

@@ -42,6 +42,12 @@ OFFLOAD_FROM = 16 * 1024 * 1024
 10,000 consignments ingested at 2,149 a second in one process and 2,014 in two; 20,000 at 2,549 and 2,824;
 40,000 at 2,557 and 3,055."""
 
+OFFLOAD_DAY = 10_000
+"""Consignments of a simulated day from which the demo assesses in a second process: the day's simulation
+hides most of that process's start. Measured (whole demo, alternating): 2,500 parcels took 17.2-17.5 s in
+one process and 18.3-19.4 s in two; 10,000 took 28.1-30.9 s and 24.8-29.5 s; one parcel waited 5.8 s for
+the second process to start."""
+
 
 class _Work(msgspec.Struct, array_like=True):
     """A stored batch as it crosses to the assessor's process (msgpack, not pickle)."""
