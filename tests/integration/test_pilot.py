@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from clearway.bootstrap import bootstrap
-from clearway.demo.pilot import run_pilot
+from clearway.demo.pilot import PilotDay, run_pilot
 from clearway.report.pilot_report import write_report
 from clearway.settings import Settings
 from clearway.sim.days import VALUE_FRAUD, World
@@ -47,9 +48,13 @@ def test_two_days_are_ingested_inspected_measured_and_reported(tmp_path: Path) -
     assert "precision of targeted stops" in html
     first = result.days[0]  # the goal's arithmetic: half of each value-fraud type, against the day's capacity
     assert first.capacity == 50 and sum(first.carried.values()) > 0  # 5% of ~600 is below the day's minimum
-    assert first.half_of_value_fraud == sum((first.carried.get(v, 0) + 1) // 2 for v in VALUE_FRAUD)
+    parts = first.carried.get("split_shipment", 0)
+    assert sum(first.split_orders) == parts and first.room == 50 - first.mandatory - first.sampled
+    assert first.half_of_value_fraud <= sum((first.carried.get(v, 0) + 1) // 2 for v in VALUE_FRAUD)
     carried = sum(first.carried.get(v, 0) for v in VALUE_FRAUD)
-    row = f'<td class="n">{carried:,}</td><td class="n">{first.half_of_value_fraud:,}</td><td class="n">50</td>'
+    row = (f'<td class="n">{carried:,}</td><td class="n">{first.half_of_value_fraud:,}</td><td class="n">50</td>'
+           f'<td class="n">{first.mandatory:,}</td><td class="n">{first.sampled:,}</td>'
+           f'<td class="n">{first.room:,}</td>')  # fmt: skip
     assert "stops for half of each type" in html and row in html
     for day in result.days:  # every violating parcel is stopped (or refused at intake), or let through for a reason
         for violation, carried in day.carried.items():
@@ -91,7 +96,7 @@ def test_the_pilots_tables_are_read_whole_in_an_80_column_terminal(tmp_path: Pat
     args = ["pilot", "--days", "1", "--size", "300", "--seed", "21", "--out", str(tmp_path / "pilot")]
     result = CliRunner().invoke(cli, args, env=env)
     assert result.exit_code == 0, result.output
-    for words in ("stop rate", "precision", "found", "half/cap", "non-compliance", "(random sample)", "under-value",
+    for words in ("stop rate", "precision", "found", "half/", "non-compliance", "(random sample)", "under-value",
                   "misclass.", "false gift", "IOSS", "Report:"):  # fmt: skip
         assert words in result.output
     assert "…" not in result.output
@@ -228,3 +233,17 @@ def test_a_split_orders_parts_are_caught_with_the_part_found() -> None:
                                                                     ("m", "o-3")]  # fmt: skip
     assert with_their_orders([("m", "x")], labels) == [("m", "x")]
     assert with_their_orders([("n", "o-1")], labels) == [("n", "o-1"), ("n", "o-2")]  # another filer's reference
+
+
+def test_half_of_value_fraud_takes_one_stop_a_split_order() -> None:
+    """Issue 20's arithmetic: inspecting one part of a split order finds the order (recall counts its parts),
+    so half of 7 parts in orders of 3, 2, 1 and 1 takes 2 stops, not 4."""
+    day = PilotDay(index=1, day=dt.date(2026, 11, 16), consignments=1000, stop_rate=0.05, precision=None,
+                   targeted_precision=None, recall={}, referred=0, inspected=0, found=0, at_risk_found=0.0,
+                   demanded=Decimal(0), random_inspected=0, random_found=0, model="", shifts=0,
+                   carried={"split_shipment": 7, "undervaluation": 5, "counterfeit": 9}, capacity=50,
+                   split_orders=[3, 2, 1, 1], mandatory=4, sampled=5)  # fmt: skip
+    assert day.half_of_value_fraud == 2 + 3  # two orders (5 of 7 parts), and 3 of 5 under-valued parcels
+    assert day.room == 41  # the capacity less the law's stops and the random sample's
+    unnamed = dataclasses.replace(day, split_orders=[])  # parts whose order nobody named: a stop each
+    assert unnamed.half_of_value_fraud == 4 + 3

@@ -102,7 +102,7 @@ def pilot(
         "stop rate",
         "precision\n(targeted)",
         "found",
-        "half/cap",
+        "half/\nroom",
         "non-compliance\n(random sample)",
         "model",
     ):
@@ -122,14 +122,17 @@ def pilot(
         rate, interval = d.non_compliance
         estimate = "–" if rate is None or interval is None else f"{rate:.1%}\n[{interval[0]:.1%}, {interval[1]:.1%}]"
         stops.add_row(str(d.index), f"{d.stop_rate:.1%}", _precision(d.precision, d.targeted_precision),
-                      f"{d.found:,}", f"{d.half_of_value_fraud:,}/{d.capacity:,}", estimate,
+                      f"{d.found:,}", f"{d.half_of_value_fraud:,}/{d.room:,}", estimate,
                       _overnight(d.model))  # fmt: skip
         recall.add_row(
             str(d.index), *(_share(d.recall.get(v)) for v in VALUE_FRAUD_SHORT.values()), f"{d.demanded:,.2f}"
         )
     out.print(stops)
     out.print(recall)
-    out.print("half/cap: the stops a recall of 50% of each kind of value fraud takes / the day's capacity")
+    out.print(
+        "half/room: the stops a recall of 50% of each kind of value fraud takes (one a split order) / the day's "
+        "capacity less its mandatory stops and the random sample's"
+    )
     out.print("split: parts stopped, or whose order was stopped on another part (its finding names them all)")
     out.print("demanded: on the value or code the inspections found, reassessed (penalties apart)")
     for d in result.days if audits else []:

@@ -66,12 +66,28 @@ class PilotDay:
     audited: int = 0  # released parcels audited after clearance that day (any day's releases)
     audit_found: dict[str, int] = field(default_factory=dict)  # per violation: what those audits found
     audit_demanded: Decimal = Decimal(0)  # EUR: duty and tax the audits demanded
+    split_orders: list[int] = field(default_factory=list)  # parts of each split order carried, largest first
+    mandatory: int = 0  # stops the law made, whatever the capacity
+    sampled: int = 0  # stops the random sample drew that nothing else asked for
 
     @property
     def half_of_value_fraud(self) -> int:
         """Stops it takes to reach a recall of 0.5 on every value-fraud type at once, at perfect precision: the
-        arithmetic of issue 20's goal, set beside the day's capacity."""
-        return sum(math.ceil(self.carried.get(v, 0) / 2) for v in VALUE_FRAUD)
+        arithmetic of issue 20's goal, set beside the day's capacity. A split order takes one stop whatever its
+        parts (inspecting one finds the order, and recall counts its parts found), the largest orders first."""
+        stops = sum(math.ceil(self.carried.get(v, 0) / 2) for v in VALUE_FRAUD if v != "split_shipment")
+        parts, needed = 0, math.ceil(self.carried.get("split_shipment", 0) / 2)
+        for size in self.split_orders:
+            if parts >= needed:
+                break
+            parts, stops = parts + size, stops + 1
+        return stops + max(0, needed - parts)  # parts no order was told of count one stop each
+
+    @property
+    def room(self) -> int:
+        """The stops the day's capacity left for discretionary targeting: less its mandatory stops and the
+        random sample's."""
+        return max(0, self.capacity - self.mandatory - self.sampled)
 
     @property
     def non_compliance(self) -> tuple[float | None, tuple[float, float] | None]:
@@ -212,6 +228,8 @@ def _measure(
         pl.col("due_eur").cast(pl.Float64).fill_null(0.0).alias("due"),
         pl.col("value_eur").cast(pl.Float64).fill_null(0.0).alias("value"),
         pl.col("reasons").list.eval(pl.element().struct.field("code") == "RANDOM").list.any().alias("random"),
+        pl.col("reasons").list.eval(pl.element().struct.field("code").is_in(["MANDATORY", "MANDATORY-OVER-CAPACITY"]))
+        .list.any().alias("mandatory"),
         _let_through().alias("why"),
     )  # fmt: skip
     bad = labels.group_by(on).agg(pl.col("violation").first())
@@ -252,11 +270,29 @@ def _measure(
         shifts=shifts,
         carried={str(v): n for v, n in per.group_by("violation").len().iter_rows()},
         capacity=app.selectivity.day_capacity(decisions.height) if app.selectivity else 0,
+        split_orders=split_orders(labels),
+        mandatory=int(stops["mandatory"].sum()),
+        sampled=int((stops["random"] & ~stops["mandatory"]).sum()),
         missed={
             str(v): {str(w): n for w, n in g.drop_nulls("why").group_by("why").len().sort("why").iter_rows()}
             for (v,), g in per.group_by("violation")
         },
     )
+
+
+def split_orders(labels: pl.DataFrame) -> list[int]:
+    """The parts of each split order among the labelled parcels, largest order first (labels' `same_order`
+    names a part's other parts; without it, each part is an order of its own)."""
+    first = labels.group_by("submitter", "reference", maintain_order=True).agg(pl.all().first())
+    parts = first.filter(pl.col("violation") == "split_shipment")
+    named = "same_order" in parts.columns
+    orders: dict[tuple[str, str], int] = {}
+    for submitter, reference, same in parts.select(
+        "submitter", "reference", pl.col("same_order") if named else pl.lit(None, pl.String)
+    ).iter_rows():
+        order = (submitter, " ".join(sorted({reference, *(same or "").split()})))
+        orders[order] = orders.get(order, 0) + 1
+    return sorted(orders.values(), reverse=True)
 
 
 def _infringing(stops: pl.DataFrame) -> float | None:

@@ -33,10 +33,14 @@ def build_page(result: PilotResult) -> Page:
                    "where a part of its order was stopped)", ["violation", *days],
                    [[v, *(share(d.recall.get(v)) for d in result.days)] for v in violations])  # fmt: skip
     goal = Table(
-        "Recall 0.5 on every value-fraud type, in stops (at perfect precision, before mandatory stops)",
-        ["day", "value-fraud parcels", "stops for half of each type", "the day's capacity", "share of capacity"],
+        "Recall 0.5 on every value-fraud type, in stops (at perfect precision; a split order takes one stop, the "
+        "largest orders first), beside the room the day's capacity left once the law's mandatory stops and the "
+        "random sample were made",
+        ["day", "value-fraud parcels", "stops for half of each type", "the day's capacity", "mandatory stops",
+         "random sample", "room left", "share of the room"],
         [[str(d.index), f"{sum(d.carried.get(v, 0) for v in VALUE_FRAUD):,}", f"{d.half_of_value_fraud:,}",
-          f"{d.capacity:,}", share(d.half_of_value_fraud / d.capacity if d.capacity else None)]
+          f"{d.capacity:,}", f"{d.mandatory:,}", f"{d.sampled:,}", f"{d.room:,}",
+          share(d.half_of_value_fraud / d.room if d.room else None)]
          for d in result.days],
     )  # fmt: skip
     through = Table(
