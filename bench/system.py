@@ -24,7 +24,17 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench.api import _measure
-from bench.intake import NOW, _database, _decode_or_none, _floor_rate, _store_rate, best_of, cpu_seconds, timed
+from bench.intake import (
+    NOW,
+    _database,
+    _decode_or_none,
+    _floor_rate,
+    _store_rate,
+    as_commands_run,
+    best_of,
+    cpu_seconds,
+    timed,
+)
 from clearway.bootstrap import (
     App,
     bootstrap,
@@ -216,12 +226,14 @@ def run(size: int, postgres: bool = True) -> None:
             api = _measure("SQLite", sqlite_url(tmp / "api.db"), lines, 2, progress)
         app = bootstrap(dataclasses.replace(Settings.from_env({"CLEARWAY_HOME": str(tmp)}),
                                             database_url=sqlite_url(tmp / "ingest.db")))  # fmt: skip
-        seconds, _ = timed(lambda: ingest(app, "bench", read_ndjson(lines), now=lambda: NOW))
+        with as_commands_run():  # as `clearway ingest` runs it
+            seconds, _ = timed(lambda: ingest(app, "bench", read_ndjson(lines), now=lambda: NOW))
         rows.append(("ingest a day (validate, store, assess, ledger; SQLite)", size / seconds, "msgspec decode",
                      decode_rate, "consignments"))  # fmt: skip
         settings = dataclasses.replace(Settings.from_env({"CLEARWAY_HOME": str(tmp)}),
                                        database_url=sqlite_url(tmp / "offload.db"))  # fmt: skip
-        seconds, _ = timed(lambda: _ingest_offloaded(bootstrap(settings), settings, lines))
+        with as_commands_run():
+            seconds, _ = timed(lambda: _ingest_offloaded(bootstrap(settings), settings, lines))
         rows.append(("ingest a day, two processes (`clearway ingest`, the demo)", size / seconds, "msgspec decode",
                      decode_rate, "consignments"))  # fmt: skip
         rows.append(("API bulk intake (SQLite)", api["bulk"], "msgspec decode", decode_rate, "consignments"))
