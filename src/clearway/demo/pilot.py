@@ -68,12 +68,12 @@ class PilotDay:
     audit_demanded: Decimal = Decimal(0)  # EUR: duty and tax the audits demanded
     split_orders: list[int] = field(default_factory=list)  # parts of each split order carried, largest first
     mandatory: int = 0  # stops the law made, whatever the capacity
-    sampled: int = 0  # stops the random sample drew that nothing else asked for
+    sampled: int = 0  # stops the random sample drew, mandatory ones apart (selectivity counts them so)
 
     @property
     def half_of_value_fraud(self) -> int:
         """Stops it takes to reach a recall of 0.5 on every value-fraud type at once, at perfect precision: the
-        arithmetic of issue 20's goal, set beside the day's capacity. A split order takes one stop whatever its
+        arithmetic of issue 20's goal, set beside the day's `room`. A split order takes one stop whatever its
         parts (inspecting one finds the order, and recall counts its parts found), the largest orders first."""
         stops = sum(math.ceil(self.carried.get(v, 0) / 2) for v in VALUE_FRAUD if v != "split_shipment")
         parts, needed = 0, math.ceil(self.carried.get("split_shipment", 0) / 2)
@@ -81,7 +81,7 @@ class PilotDay:
             if parts >= needed:
                 break
             parts, stops = parts + size, stops + 1
-        return stops + max(0, needed - parts)  # parts no order was told of count one stop each
+        return stops + max(0, needed - parts)  # parts whose order the labels do not name: a stop each
 
     @property
     def room(self) -> int:
