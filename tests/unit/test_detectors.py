@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from decimal import Decimal
+from statistics import NormalDist
 from typing import Any
 
 import msgspec
@@ -101,6 +102,22 @@ def test_undervaluation_against_the_usual_unit_value() -> None:
     assert found["weight"].to_list() == [87.0, 38.0]  # a tenth of the usual value or less, then a quarter
 
 
+def test_undervaluation_within_a_wide_spread_of_honest_prices_is_a_weak_hit_of_its_own() -> None:
+    """Where the goods' honest prices spread widely, three deviations under the usual value fall below a fifth of
+    it: a line at a quarter is not `DET-UNDERVALUE`, but it is under 35% of the usual, and says so on a hit of its
+    own that starts unlikely (its record, beside a seller's, is what makes it count)."""
+    spread = NormalDist(0, 0.6)
+    usual = [row(f"u{i}", f"{20 * math.exp(spread.inv_cdf((i + 0.5) / 40)):.2f}") for i in range(40)]
+    found = hits(UndervaluationDetector(RATES), *usual, row("quarter", "5.00"), row("tenth", "1.50"))
+    codes = dict(zip(found["key"], found["code"], strict=True))
+    assert codes["quarter"] == "DET-UNDERVALUE-LOW" and codes["tenth"] == "DET-UNDERVALUE"
+    low = found.filter(pl.col("key") == "quarter")
+    assert low["weight"].to_list() == [15.0] and low["domain"].to_list() == ["fiscal"]
+    assert "26% of the usual, within the spread of honest prices" in low["message"][0]
+    # an honest line at two thirds of the usual value is nothing
+    assert "u3" not in codes
+
+
 def test_undervaluation_needs_enough_history() -> None:
     few = [row(f"u{i}", "20.00") for i in range(5)]
     assert hits(UndervaluationDetector(RATES), *few, row("low", "2.00")).is_empty()
@@ -122,9 +139,10 @@ def test_one_busy_seller_cannot_pull_the_usual_value_down_to_its_own() -> None:
     found = hits(UndervaluationDetector(RATES), *honest, *cheap)
     # a median over lines would sit at USD 2.2 and flag nothing; over sellers it stays near USD 22
     assert set(found.filter(pl.col("code") == "DET-UNDERVALUE-SELLER")["key"]) == {f"c{i}" for i in range(40)}
+    habit = found.filter(pl.col("code") == "DET-UNDERVALUE-SELLER")["message"][0]
     assert (
         "by a seller who declares under half the usual value on 40 of its 40 lines of them (about USD 2.2 a unit)"
-        in (found["message"][0])
+        in habit
     )
     assert not found["key"].str.starts_with("h").any()
 
@@ -206,10 +224,11 @@ def test_a_sellers_accepted_history_counts_toward_its_pattern() -> None:
     declared = pl.DataFrame({"hs6": ["620610"], "goods": [None], "declarant": ["lowball trading|CN"],
                              "median_log": [math.log(6.6)], "n": [12], "low": [6]}, schema=DECLARED_VALUES)  # fmt: skip
     one = sold_by("Lowball  Trading", "one", "6.00")  # USD 6.6: within the subheading's wide spread
-    assert with_history(UndervaluationDetector(RATES), History(unit_values=reference), one).is_empty()
+    alone = with_history(UndervaluationDetector(RATES), History(unit_values=reference), one)
+    assert alone.select("key", "code").rows() == [("one", "DET-UNDERVALUE-LOW")]  # 30% of the usual: weak alone
     known = History(unit_values=reference, declared_values=declared)
     stage = UndervaluationDetector(RATES)
-    found = with_history(stage, known, one)
+    found = with_history(stage, known, one).filter(pl.col("code") != "DET-UNDERVALUE-LOW")
     assert found.select("key", "code").rows() == [("one", "DET-UNDERVALUE-SELLER")]
     assert "on 7 of its 13 lines" in found["message"][0]  # twelve stored (six low) and this one
     missing = stage.run(to_batch([one]), Context(as_of=DAY, history=known)).columns

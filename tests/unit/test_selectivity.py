@@ -11,8 +11,10 @@ import pytest
 
 from clearway.bootstrap import load_domains, load_selectivity
 from clearway.cooperation.aeo import Operator
+from clearway.errors import RuleFileError
 from clearway.pipeline import HIT_SCHEMA, BatchRow, Context, History, StageOutput, assess, to_batch
 from clearway.pipeline.history import OFFENDERS
+from clearway.risk.priority_areas import PriorityArea, allowance
 from clearway.risk.selectivity import CANDIDATE_RANK, Settings, apply
 from tests.unit.test_detectors import row
 
@@ -533,3 +535,86 @@ def test_a_parcel_with_nothing_to_choose_is_decided_alone_as_beside_stops() -> N
     assert alone.columns == beside.columns and alone.schema == beside.schema
     assert alone.to_dicts() == beside.filter(pl.col("key") == "k000").to_dicts()
     assert alone["referrals"].to_list() == [["rfi"]] and alone["expected_value"].to_list() == [0.0]
+
+
+def area(share: float = 0.5, start: dt.date = dt.date(2026, 1, 1), end: dt.date | None = None) -> PriorityArea:
+    risks = (("cheap", frozenset({"D60"})), ("dear", frozenset({"D90"})))
+    return PriorityArea("PCA-T", "a test area", share, risks, "fiscal", start, end, "a test basis")
+
+
+def test_a_priority_area_shares_its_stops_among_its_risks_as_expected_value_would_not() -> None:
+    """Ranked by expected value alone, the likelier risk (D90) takes every stop; an area keeping half the day's
+    stops for both shares them in proportion to each one's candidates, so the other risk (D60) is controlled at
+    the same rate, and each stop it makes says so. Outside the area's dates, expected value decides alone."""
+    rows = [row(f"k{i:03d}", "10.00") for i in range(400)]
+    wanted: dict[str, Ask | list[Ask]] = {f"k{i:03d}": ("yellow", "rfi", 90.0) for i in range(10)}
+    wanted |= {f"k{i:03d}": ("yellow", "rfi", 60.0) for i in range(10, 20)}
+    wanted |= {f"k{i:03d}": ("yellow", "rfi", 95.0, "ipr", False) for i in range(20, 30)}  # another domain's risk
+    plain = decide(rows, wanted, settings(capacity_yellow=0.02))  # 8 stops
+    stopped = set(plain.filter(pl.col("lane") == "yellow")["key"])
+    assert stopped == {f"k{i:03d}" for i in range(20, 28)}  # the counterfeits' harm outranks every fiscal stop
+    out = decide(rows, wanted, settings(capacity_yellow=0.02, priority_areas=(area(share=0.5),)))
+    kept = out.filter(pl.col("lane") == "yellow")
+    assert kept.height == 8
+    by_risk = kept.group_by(pl.col("area_stop")).len()
+    assert dict(by_risk.iter_rows()) == {"PCA-T/cheap": 2, "PCA-T/dear": 2, None: 4}  # 4 of 8, 10 candidates each
+    cheap = kept.filter(pl.col("area_stop") == "PCA-T/cheap").row(0, named=True)["reasons"][-1]
+    assert cheap["code"] == "PRIORITY-AREA"
+    assert cheap["message"].startswith(
+        "selected within a priority control area, PCA-T (a test area) for cheap: the area keeps 50% of the day's "
+        "stops for its risks, shared in proportion to each one's candidates (a test basis): expected value"
+    )
+    assert set(kept.filter(pl.col("area_stop").is_null())["key"]) <= {f"k{i:03d}" for i in range(20, 30)}
+    lapsed = settings(capacity_yellow=0.02, priority_areas=(area(end=dt.date(2026, 2, 28)),))
+    assert set(decide(rows, wanted, lapsed).filter(pl.col("lane") == "yellow")["key"]) == stopped
+
+
+def test_a_priority_area_takes_its_share_as_the_day_goes_and_what_it_spent_counts() -> None:
+    """A morning batch spends the area's share of the morning, not the day's; the stops it made earlier count
+    against what it may still make, and what one risk lacks candidates for goes to the others."""
+    rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
+    wanted: dict[str, Ask | list[Ask]] = {f"k{i:03d}": ("yellow", "rfi", 60.0) for i in range(30)}
+    s = settings(capacity_yellow=0.1, priority_areas=(area(share=0.5),))
+    morning = History(day_decided=0, yesterday=(1000, 1.0))  # a tenth of yesterday's day: 50 x 0.1 = 5 stops
+    out = decide(rows, wanted, s, morning)
+    assert out.filter(pl.col("area_stop") == "PCA-T/cheap").height == 5  # the dear risk had no candidate: its part
+    spent = History(day_decided=0, yesterday=(1000, 1.0), day_areas={"PCA-T/cheap": (30, 5)})
+    assert decide(rows, wanted, s, spent).filter(pl.col("area_stop").is_not_null()).height == 0
+    assert allowance((area(share=0.5),), {"PCA-T/cheap": 10, "PCA-T/dear": 30}, {}, 100, 1.0) == {
+        "PCA-T/cheap": 12, "PCA-T/dear": 37,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ("{code: A, domain: fiscal, share: 0, risks: {x: [D1]}, from: 2026-01-01, basis: b}", "share is a share"),
+        ("{code: A, domain: fiscal, share: 0.5, risks: {x: []}, from: 2026-01-01, basis: b}", "lists the hit codes"),
+        ("{code: A, domain: tax, share: 0.5, risks: {x: [D1]}, from: 2026-01-01, basis: b}", "domain is one of"),
+        ("{code: A, domain: fiscal, share: 0.5, risks: {x: [D1]}, from: 2026-01-01}", "takes basis"),
+        ("{code: A, domain: fiscal, share: 0.5, risks: {x: [D1]}, from: 2026-03-01, until: 2026-01-01, basis: b}",
+         "until not before from"),
+        ("{code: A/B, domain: fiscal, share: 0.5, risks: {x: [D1]}, from: 2026-01-01, basis: b}", "a name of its own"),
+    ],
+)  # fmt: skip
+def test_a_priority_area_that_does_not_say_what_it_needs_is_refused_with_its_line(entry: str, said: str) -> None:
+    text = f"capacity: {{yellow: 0.03}}\npriority_areas:\n  - {entry}\n"
+    with pytest.raises(RuleFileError) as raised:
+        load_selectivity(text, "areas.yaml")
+    assert said in str(raised.value) and "areas.yaml" in str(raised.value)
+    two = (
+        "priority_areas:\n"
+        + "".join(f"  - {{code: A{i}, domain: fiscal, share: 0.6, risks: {{x: [D1]}}, from: 2026-01-01, basis: b}}\n"
+                  for i in range(2))
+    )  # fmt: skip
+    with pytest.raises(RuleFileError, match="more than the day's stops"):
+        load_selectivity(two, "areas.yaml")
+
+
+def test_the_shipped_priority_area_covers_each_kind_of_value_fraud_with_its_basis() -> None:
+    (shipped,) = load_selectivity().priority_areas
+    assert shipped.in_force(dt.date(2026, 11, 16)) and shipped.domain == "fiscal" and "952/2013" in shipped.basis
+    assert [risk for risk, _ in shipped.risks] == [
+        "ioss_misuse", "split_shipment", "false_gift", "misclassification", "undervaluation",
+    ]  # fmt: skip
+    assert {"DET-UNDERVALUE", "DET-UNDERVALUE-LOW"} <= dict(shipped.risks)["undervaluation"]

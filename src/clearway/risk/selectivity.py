@@ -56,6 +56,7 @@ from clearway.pipeline.stage import Context
 from clearway.risk.detectors import ORDER, SPLIT_CODE
 from clearway.risk.domains import Domains
 from clearway.risk.offenders import REPEAT, VALUE_RECORDS
+from clearway.risk.priority_areas import SEPARATOR, PriorityArea, allowance, parse_areas, risk_of
 from clearway.yaml_lines import LINE, line_of, load_with_lines
 
 SIGNALS = ("rule", "detector", "screening", "model")
@@ -74,6 +75,10 @@ for) or an AEO's at its full expected value raised the cut above what the day's 
 the day ended under capacity (pilot seed 7000049, day 3: 87 stops of room left for the last batch, which had 22
 candidates, while 532 parcels worth EUR 10 or more, 78% of them infringing, were released over capacity on day
 5)."""
+AREA_CANDIDATE, AREA_STOP = "area_candidate", "area_stop"
+"""The decisions' columns of the priority area risk a stop that competed for the day's room belongs to, and of
+the one it was stopped for within its area's share (`priority_areas`); null for the rest. The day's tally
+(`History.day_areas`) counts them."""
 HOLDING_FOR_OTHERS = ("carrier", "oga", "dnl")
 """Referrals that hold a parcel for someone other than customs' inspectors: kept when a stop is released."""
 
@@ -103,6 +108,7 @@ class Settings:
     least_likely: float = 0.0  # the likelihood a stop on a measured record needs, whatever is at stake: below it
     # an inspection finds the trader compliant more often than not (stops that explore a new signal are exempt:
     # they are how it gets measured; the random sample is drawn whatever the risk)
+    priority_areas: tuple[PriorityArea, ...] = ()  # risks under increased controls: a share of the day's stops
     half_life_days: float = 0.0  # the age at which an inspection counts half in the records selectivity weighs
     # (0: never fades). A record that stops being refreshed fades back to its prior and is tried again: judged
     # unlikely on its first days, a detector was never inspected again and kept that record while it came to
@@ -120,7 +126,7 @@ class Settings:
         return max(self.minimum_stops, math.floor(targeted + random + 1e-9))
 
     def day_cut(self, history: History, ranks: list[float], consignments: int, room: int | None = None,
-                to_come: int | None = None) -> float:  # fmt: skip
+                to_come: int | None = None, taken: int = 0) -> float:  # fmt: skip
         """The expected value a discretionary stop needs today, among every discretionary stop asked for so far
         (earlier batches' and these `ranks`), weighed early in the day toward the cut yesterday ended with, as
         much as the day has yet to come. A batch of poor candidates leaves its share to a later batch of better
@@ -136,7 +142,7 @@ class Settings:
         pool = sorted([*history.day_candidates, *ranks], reverse=True)
         decided = history.day_decided + consignments
         if room is None or not to_come:
-            today = self.cut(pool, decided)
+            today = self.cut(pool, decided, taken)
         else:
             today = _rank_at(pool, math.ceil(max(0, room) * decided / to_come - 1e-9))
         if history.yesterday is None or not math.isfinite(history.yesterday[1]) or not math.isfinite(today):
@@ -144,10 +150,12 @@ class Settings:
         progress = min(1.0, history.day_decided / max(1, history.yesterday[0]))  # early on, yesterday says more
         return (1 - progress) * history.yesterday[1] + progress * today
 
-    def cut(self, ranks: list[float], consignments: int) -> float:
-        """The rank that fills the targeted share of `consignments` (at least the day's minimum of stops)
-        among `ranks` (sorted, highest first)."""
-        slots = max(self.minimum_stops, math.ceil((self.capacity_yellow + self.capacity_red) * consignments - 1e-9))
+    def cut(self, ranks: list[float], consignments: int, taken: int = 0) -> float:
+        """The rank that fills the targeted share of `consignments` (at least the day's minimum of stops), less
+        the stops priority areas `taken` of it, among `ranks` (sorted, highest first; the areas' stops are not
+        among them)."""
+        targeted = max(self.minimum_stops, math.ceil((self.capacity_yellow + self.capacity_red) * consignments - 1e-9))
+        slots = targeted - taken
         return _rank_at(ranks, slots)
 
     def recognised(self, operator: Operator, destination: str) -> bool:
@@ -174,7 +182,7 @@ def parse_settings(config: str, registry: str, source: str, domains: Domains) ->
     if not isinstance(doc, dict):
         raise RuleFileError("selectivity settings are a mapping", file=source, line=1)
     known = {"capacity", "random_rate", "aeo_random_rate", "aeo_score_factor", "seed", "mutual_recognition",
-             "expected_value", "review", LINE}  # fmt: skip
+             "expected_value", "review", "priority_areas", LINE}  # fmt: skip
     if set(doc) - known:
         raise RuleFileError(f"unknown setting {sorted(set(doc) - known)[0]!r}", file=source, line=line_of(doc))
     capacity = doc.get("capacity") or {}
@@ -261,6 +269,7 @@ def parse_settings(config: str, registry: str, source: str, domains: Domains) ->
         per_party=per_party,
         least_likely=float(least_likely),
         half_life_days=float(half_life),
+        priority_areas=parse_areas(doc.get("priority_areas"), source, line_of(doc), domains.rules),
     )
 
 
@@ -327,12 +336,38 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         unproven = _enough_to_measure(unproven, batch, context, settings)
     considered = plans.run(pl.concat([proven.lazy(), unproven.lazy().head(unproven_room)])
                            .sort(["_rank", "key"], descending=[True, False]))  # fmt: skip
+    areas = tuple(a for a in settings.priority_areas if a.in_force(context.as_of.date()))
+    considered = considered.with_columns(risk_of(areas).alias("_risk"))
+    # an area's candidates are every stop likely enough today, on its record or on its priors, not only the
+    # best-ranked few that the room for stops on priors alone leaves (cut by expected value, which the area sets
+    # aside); one unlikely on its priors is not: a first day with no record stopped two parcels in three in vain
+    pool = (
+        plans.run(pl.concat([proven.lazy(), unproven.lazy().filter(pl.col("likelihood") >= settings.least_likely)])
+                  .sort(["_rank", "key"], descending=[True, False]).with_columns(risk_of(areas).alias("_risk")))
+        if areas else considered
+    )  # fmt: skip
+    in_area = _area_stops(pool, areas, context.history, settings, expected, frame.height).head(free)
+    if in_area.height:
+        considered = plans.run(
+            pl.concat([considered.lazy(), in_area.lazy()]).unique("key", keep="first", maintain_order=True)
+            .sort(["_rank", "key"], descending=[True, False])
+        )  # fmt: skip
+    rest = considered.filter(~pl.col("key").is_in(in_area["key"].implode())) if in_area.height else considered
+    # the room the areas will take for the rest of the day is theirs: stops ranked by expected value alone must
+    # not spend it before their candidates come
+    progress = min(1.0, (context.history.day_decided + frame.height) / max(1, expected))
+    targeted = (settings.capacity_yellow + settings.capacity_red) * expected
+    later = sum(math.ceil(area.share * targeted * (1 - progress) - 1e-9) for area in areas)
+    room = max(0, free - in_area.height - later)
     rest_known = context.history.yesterday is not None and expected > context.history.day_decided + frame.height
-    day_cut = settings.day_cut(context.history, considered["_rank"].to_list(), frame.height,
-                               room=free if rest_known else None,
-                               to_come=expected - context.history.day_decided)  # fmt: skip
-    kept = considered.filter(pl.col("_rank") >= day_cut).head(free)
-    needed = float(kept["_rank"].min()) if kept.height else day_cut  # type: ignore[arg-type]  # what a stop took
+    day_cut = settings.day_cut(context.history, rest["_rank"].to_list(), frame.height,
+                               room=room if rest_known else None,
+                               to_come=expected - context.history.day_decided,
+                               taken=sum(n for _, n in context.history.day_areas.values()) + in_area.height,
+                               )  # fmt: skip
+    by_value = rest.filter(pl.col("_rank") >= day_cut).head(room)
+    kept = pl.concat([in_area, by_value])
+    needed = float(by_value["_rank"].min()) if by_value.height else day_cut  # type: ignore[arg-type]  # what a stop took
     cut = needed if math.isfinite(needed) and kept.height < discretionary.height else None
     stopped = set(kept["key"]) | set(frame["key"].filter(frame["_mandatory"] | frame["_drawn"] | frame["_standing"]))
     part_stopped = {key: part for key, part in part_of.items() if part in stopped}  # its order is inspected
@@ -356,6 +391,10 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             pl.col("key").is_in(asked["key"].implode()).alias("_released"),
             pl.col("key").is_in(considered["key"].implode()).alias("_considered"),
             pl.col("key").replace_strict(part_stopped, default=None, return_dtype=pl.String).alias("_part"),
+            pl.col("key").replace_strict(dict(in_area.select("key", "_risk").iter_rows()), default=None,
+                                         return_dtype=pl.String).alias("_area"),
+            pl.col("key").replace_strict(dict(pool.select("key", "_risk").drop_nulls().iter_rows()),
+                                         default=None, return_dtype=pl.String).alias("_risk"),
         ).with_columns((released & ~keep).alias("_released"))
     )  # fmt: skip
     selectivity_reason = (
@@ -371,6 +410,10 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         .when(released).then(_reason("selectivity", "CAPACITY", pl.format(
             "over today's inspection capacity: expected value {}{}{} = {}; released for post-clearance audit",
             pl.col("expected_value").round(2), ranked, below, pl.col("_why"))))
+        .when(keep & pl.col("_area").is_not_null()).then(_reason("selectivity", "PRIORITY-AREA", pl.format(
+            "selected within a priority control area, {}: expected value {} = {}",
+            pl.col("_area").replace_strict(_area_texts(areas), default=pl.col("_area"), return_dtype=pl.String),
+            pl.col("expected_value").round(2), pl.col("_why"))))
         .when(keep).then(_reason("selectivity", "EXPECTED-VALUE", pl.format(
             "selected within capacity: expected value {} = {}", pl.col("expected_value").round(2), pl.col("_why"))))
         .when(over).then(_reason("selectivity", "MANDATORY-OVER-CAPACITY", pl.lit(
@@ -404,13 +447,15 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             over.alias("mandatory_over_capacity"),
             (stop & ~pl.col("_mandatory") & ~drawn & ~pl.col("_standing")).alias("discretionary"),
             # the rank it competed for the day's room at, had it a chance: the day's later cuts are drawn among these
-            pl.when("_considered").then(pl.col("_rank")).alias(CANDIDATE_RANK),
+            pl.when(pl.col("_considered") & pl.col("_area").is_null()).then(pl.col("_rank")).alias(CANDIDATE_RANK),
+            # the area risk it was a candidate for, and was stopped for: what the day's areas have spent
+            pl.col("_risk").alias(AREA_CANDIDATE), pl.col("_area").alias(AREA_STOP),
             (keep & ~pl.col("_proven")).alias("explored"),
             pl.when(keep & ~pl.col("_proven")).then(pl.col("_combination")).alias("explored_as"),
             # the reasons selectivity, the random sample and a trusted operator's status add, in that order
             selectivity_reason.alias("_selectivity"), random_reason.alias("_random"), aeo_reason.alias("_trusted"),
         ).drop("_aeo", "_draw", "_drawn", "_mandatory", "_standing", "_rank", "_why", "_proven", "_combination",
-               "_keep", "_released", "_considered", "_part", "signals")
+               "_keep", "_released", "_considered", "_part", "_area", "_risk", "signals")
     )  # fmt: skip
     return _with_reasons_added(decided, ["_selectivity", "_random", "_trusted"])
 
@@ -427,9 +472,48 @@ def _nothing_to_choose(decisions: pl.DataFrame, settings: Settings) -> pl.DataFr
         pl.lit(False).alias("mandatory_over_capacity"),
         pl.lit(False).alias("discretionary"),
         pl.lit(None, pl.Float64).alias(CANDIDATE_RANK),
+        pl.lit(None, pl.String).alias(AREA_CANDIDATE),
+        pl.lit(None, pl.String).alias(AREA_STOP),
         pl.lit(False).alias("explored"),
         pl.lit(None, pl.String).alias("explored_as"),
     ).drop("signals")
+
+
+def _area_stops(considered: pl.DataFrame, areas: tuple[PriorityArea, ...], history: History, settings: Settings,
+                expected: int, batch: int) -> pl.DataFrame:  # fmt: skip
+    """Of `considered` (best first, with `_risk`), the stops the priority areas in force make: for each area risk,
+    its best candidates up to what it may still spend today (`priority_areas.allowance`)."""
+    if not areas or considered["_risk"].null_count() == considered.height:
+        return considered.clear()
+    candidates = dict(considered["_risk"].drop_nulls().value_counts().iter_rows())
+    targeted = (settings.capacity_yellow + settings.capacity_red) * expected
+    progress = (history.day_decided + batch) / max(1, expected)
+    room = allowance(areas, candidates, history.day_areas, targeted, progress)
+    ranked = considered.filter(pl.col("_risk").is_not_null()).with_columns(
+        (pl.int_range(pl.len()).over("_risk") < pl.col("_risk").replace_strict(room, default=0,
+                                                                               return_dtype=pl.Int64)).alias("_due")
+    )  # fmt: skip
+    due = ranked.filter("_due")
+    # what a risk could not spend for want of candidates goes to its area's other risks, best first
+    spare = {area.code: sum(room.get(area.label(r), 0) for r, _ in area.risks) for area in areas}
+    for label in due["_risk"].to_list():
+        spare[label.split(SEPARATOR, 1)[0]] -= 1
+    more = ranked.filter(~pl.col("_due")).with_columns(pl.col("_risk").str.split(SEPARATOR).list.first().alias("_of"))
+    more = more.filter(
+        pl.int_range(pl.len()).over("_of") < pl.col("_of").replace_strict(spare, default=0, return_dtype=pl.Int64)
+    )
+    return pl.concat([due, more.drop("_of")]).drop("_due").sort(["_rank", "key"], descending=[True, False])
+
+
+def _area_texts(areas: tuple[PriorityArea, ...]) -> dict[str, str]:
+    """What a stop made within an area says of it, per area risk."""
+    return {
+        area.label(risk): f"{area.code} ({area.title}) for {risk.replace('_', ' ')}: the area keeps "
+        f"{round(area.share * 100)}% of the day's stops for its risks, shared in proportion to each one's "
+        f"candidates ({area.basis})"
+        for area in areas
+        for risk, _ in area.risks
+    }
 
 
 def _one_part_per_order(frame: pl.DataFrame, asked: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
