@@ -121,7 +121,7 @@ class Settings:
         part of a stop), and never fewer than `minimum_stops`, so that a quiet day's parcels can be stopped too.
         With `sampled` (the consignments actually seen, when `consignments` is an expected day), the random
         share counts only those: the random sample of the parcels still to come is not spent ahead."""
-        targeted = (self.capacity_yellow + self.capacity_red) * consignments
+        targeted = self.targeted(consignments)
         random = self.random_rate * (consignments if sampled is None else sampled)
         return max(self.minimum_stops, math.floor(targeted + random + 1e-9))
 
@@ -150,11 +150,15 @@ class Settings:
         progress = min(1.0, history.day_decided / max(1, history.yesterday[0]))  # early on, yesterday says more
         return (1 - progress) * history.yesterday[1] + progress * today
 
+    def targeted(self, consignments: float) -> float:
+        """The targeted stops (yellow and red, the random sample apart) the capacity allows among `consignments`."""
+        return (self.capacity_yellow + self.capacity_red) * consignments
+
     def cut(self, ranks: list[float], consignments: int, taken: int = 0) -> float:
         """The rank that fills the targeted share of `consignments` (at least the day's minimum of stops), less
         the stops priority areas `taken` of it, among `ranks` (sorted, highest first; the areas' stops are not
         among them)."""
-        targeted = max(self.minimum_stops, math.ceil((self.capacity_yellow + self.capacity_red) * consignments - 1e-9))
+        targeted = max(self.minimum_stops, math.ceil(self.targeted(consignments) - 1e-9))
         slots = targeted - taken
         return _rank_at(ranks, slots)
 
@@ -327,6 +331,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     asked = plans.run(frame.lazy().filter(stop & ~pl.col("_mandatory") & ~pl.col("_drawn") & ~pl.col("_standing"))
                       .sort(["_rank", "key"], descending=[True, False]))  # fmt: skip
     discretionary, part_of = _one_part_per_order(frame, asked)
+    areas = tuple(a for a in settings.priority_areas if a.in_force(context.as_of.date()))
+    discretionary = discretionary.with_columns(risk_of(areas).alias("_risk"))  # the area risk each belongs to
     unlikely = pl.col("_proven") & (pl.col("likelihood") < settings.least_likely)
     proven = discretionary.filter(pl.col("_proven") & ~unlikely)
     day_room = math.ceil(settings.explore_share * settings.day_capacity(expected)) - context.history.day_explored
@@ -336,17 +342,17 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         unproven = _enough_to_measure(unproven, batch, context, settings)
     considered = plans.run(pl.concat([proven.lazy(), unproven.lazy().head(unproven_room)])
                            .sort(["_rank", "key"], descending=[True, False]))  # fmt: skip
-    areas = tuple(a for a in settings.priority_areas if a.in_force(context.as_of.date()))
-    considered = considered.with_columns(risk_of(areas).alias("_risk"))
     # an area's candidates are every stop likely enough today, on its record or on its priors, not only the
     # best-ranked few that the room for stops on priors alone leaves (cut by expected value, which the area sets
     # aside); one unlikely on its priors is not: a first day with no record stopped two parcels in three in vain
     pool = (
         plans.run(pl.concat([proven.lazy(), unproven.lazy().filter(pl.col("likelihood") >= settings.least_likely)])
-                  .sort(["_rank", "key"], descending=[True, False]).with_columns(risk_of(areas).alias("_risk")))
+                  .sort(["_rank", "key"], descending=[True, False]))
         if areas else considered
     )  # fmt: skip
-    in_area = _area_stops(pool, areas, context.history, settings, expected, frame.height).head(free)
+    targeted = settings.targeted(expected)
+    progress = min(1.0, (context.history.day_decided + frame.height) / max(1, expected))
+    in_area = _area_stops(pool, areas, context.history, targeted, progress).head(free)
     if in_area.height:
         considered = plans.run(
             pl.concat([considered.lazy(), in_area.lazy()]).unique("key", keep="first", maintain_order=True)
@@ -355,8 +361,6 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     rest = considered.filter(~pl.col("key").is_in(in_area["key"].implode())) if in_area.height else considered
     # the room the areas will take for the rest of the day is theirs: stops ranked by expected value alone must
     # not spend it before their candidates come
-    progress = min(1.0, (context.history.day_decided + frame.height) / max(1, expected))
-    targeted = (settings.capacity_yellow + settings.capacity_red) * expected
     later = sum(math.ceil(area.share * targeted * (1 - progress) - 1e-9) for area in areas)
     room = max(0, free - in_area.height - later)
     rest_known = context.history.yesterday is not None and expected > context.history.day_decided + frame.height
@@ -479,15 +483,14 @@ def _nothing_to_choose(decisions: pl.DataFrame, settings: Settings) -> pl.DataFr
     ).drop("signals")
 
 
-def _area_stops(considered: pl.DataFrame, areas: tuple[PriorityArea, ...], history: History, settings: Settings,
-                expected: int, batch: int) -> pl.DataFrame:  # fmt: skip
+def _area_stops(considered: pl.DataFrame, areas: tuple[PriorityArea, ...], history: History, targeted: float,
+                progress: float) -> pl.DataFrame:  # fmt: skip
     """Of `considered` (best first, with `_risk`), the stops the priority areas in force make: for each area risk,
-    its best candidates up to what it may still spend today (`priority_areas.allowance`)."""
+    its best candidates up to what it may still spend of the day's `targeted` stops by `progress` of the day
+    (`priority_areas.allowance`)."""
     if not areas or considered["_risk"].null_count() == considered.height:
         return considered.clear()
     candidates = dict(considered["_risk"].drop_nulls().value_counts().iter_rows())
-    targeted = (settings.capacity_yellow + settings.capacity_red) * expected
-    progress = (history.day_decided + batch) / max(1, expected)
     room = allowance(areas, candidates, history.day_areas, targeted, progress)
     ranked = considered.filter(pl.col("_risk").is_not_null()).with_columns(
         (pl.int_range(pl.len()).over("_risk") < pl.col("_risk").replace_strict(room, default=0,
