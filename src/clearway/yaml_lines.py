@@ -28,6 +28,19 @@ def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
+def _timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    """A date or time as SafeLoader reads it; one that looks like a date but is none (2026-02-30) is an error
+    with its line, not a ValueError from deep in the loader."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a date: {exc}",
+                                                node.start_mark) from exc  # fmt: skip
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 def load_with_lines(text: str, source: str) -> Any:
     """Parse YAML; every mapping gets a `__line__` entry; a syntax error is a RuleFileError."""
     try:

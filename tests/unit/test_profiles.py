@@ -118,6 +118,10 @@ class TestLoadErrors:
         extra = "valid_from: 2026-02-01\nvalid_to: 2026-01-01"
         self.check(profile_file("{field: channel, eq: post}", extra=extra), 2, "valid_to must come after")
 
+    def test_a_date_that_is_none(self) -> None:
+        extra = "valid_from: 2026-02-30"  # looks like a date to YAML, but February has no 30th
+        self.check(profile_file("{field: channel, eq: post}", extra=extra), 7, "'2026-02-30' is not a date")
+
     def test_not_yaml(self) -> None:
         self.check("profiles:\n  - id: [unclosed\n", 3, "not valid YAML")
 
