@@ -139,3 +139,26 @@ def test_the_days_pool_of_candidates_holds_the_ranks_its_stops_competed_at(servi
     })  # fmt: skip
     tally.count_decided(now, decided)
     assert sorted(tally([row("k1", "10.00")], now).day_candidates) == [20.0, 30.0]
+
+
+def test_the_selectivity_page_shows_the_priority_areas_and_refuses_a_bad_one_with_its_line(service: Service) -> None:
+    """An officer reads which risks are under increased controls, with their share, dates and basis; an edit
+    that gets an area wrong (an impossible date, a share over the day) is refused with the line, and the
+    settings in force stay."""
+    s = service
+    s.client.get("/ui/login")
+    s.client.headers["x-csrftoken"] = s.client.cookies["csrftoken"]
+    officer = add_client(s.app.store.engine, "officer-areas", "officer")
+    s.client.post("/ui/login", data={"client_id": officer["client_id"], "client_secret": officer["client_secret"]})
+    page = s.client.get("/ui/selectivity")
+    assert page.status_code == 200
+    areas = page.text.split('id="priority-areas"', 1)[1].split("</table>", 1)[0]
+    assert "PCA-LVC-RELIEF" in areas and "80 %" in areas and "2026-07-01 to 2027-06-30" in areas
+    assert "undervaluation: DET-UNDERVALUE, DET-UNDERVALUE-LOW" in areas and "952/2013" in areas
+    text = html.unescape(page.text.split('id="selectivity-text">', 1)[1].split("</textarea>", 1)[0])
+    for wrong, said in (("from: 2026-07-01", "&#39;2026-02-30&#39; is not a date"), ("share: 0.8", "share is a share")):
+        edited = text.replace(wrong, "from: 2026-02-30" if wrong.startswith("from") else "share: 1.5")
+        answer = s.client.post("/ui/selectivity/activate", data={"text": edited}, follow_redirects=True)
+        assert answer.status_code == 200 and "not activated" in answer.text and said in answer.text, answer.text[-800:]
+        assert "not activated: edited selectivity:2" in answer.text  # the file and the line (20-odd)
+    assert s.app.selectivity.priority_areas[0].share == 0.8

@@ -55,6 +55,10 @@ class PriorityArea:
         return f"{self.code}{SEPARATOR}{risk}"
 
 
+MAX_TEXT = 500
+"""The longest title or basis an area may have: each stop it makes carries both in its reason."""
+
+
 def parse_areas(doc: Any, source: str, line: int | None, domains: Collection[str]) -> tuple[PriorityArea, ...]:
     """The `priority_areas` list of the selectivity settings, over the risk `domains` known; errors name the file
     and the line."""
@@ -72,8 +76,9 @@ def parse_areas(doc: Any, source: str, line: int | None, domains: Collection[str
         if set(entry) - known - {LINE} or not {"code", "domain", "share", "risks", "from", "basis"} <= set(entry):
             raise RuleFileError(f"a priority area takes {', '.join(sorted(known))} (until and title optional)",
                                 file=source, line=at)  # fmt: skip
-        code, share, start, end = entry["code"], entry["share"], entry["from"], entry.get("until")
-        if not isinstance(code, str) or not code or SEPARATOR in code or code in {a.code for a in areas}:
+        code, share, start, end = entry["code"], entry["share"], _day(entry["from"]), _day(entry.get("until"))
+        if (not isinstance(code, str) or not code or len(code) > 64 or SEPARATOR in code
+                or code in {a.code for a in areas}):  # fmt: skip
             raise RuleFileError(f"priority area code {code!r}: a name of its own, without {SEPARATOR!r}",
                                 file=source, line=at)  # fmt: skip
         if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
@@ -99,16 +104,24 @@ def parse_areas(doc: Any, source: str, line: int | None, domains: Collection[str
         if not isinstance(domain, str) or domain not in domains:
             raise RuleFileError(f"priority area {code}: domain is one of {', '.join(sorted(domains))}", file=source,
                                 line=at)  # fmt: skip
-        basis = entry["basis"]
-        if not isinstance(basis, str) or not basis.strip():
-            raise RuleFileError(f"priority area {code}: basis cites what sets it", file=source, line=at)
-        areas.append(PriorityArea(code, str(entry.get("title") or code), float(share), tuple(parsed), domain,
-                                  start if not isinstance(start, dt.datetime) else start.date(),
-                                  end if not isinstance(end, dt.datetime) else end.date(), basis.strip()))  # fmt: skip
+        basis, title = entry["basis"], entry.get("title", code)
+        if not isinstance(basis, str) or not basis.strip() or len(basis) > MAX_TEXT:
+            raise RuleFileError(f"priority area {code}: basis cites what sets it, in at most {MAX_TEXT} characters",
+                                file=source, line=at)  # fmt: skip
+        if not isinstance(title, str) or not title.strip() or len(title) > MAX_TEXT:
+            raise RuleFileError(f"priority area {code}: title is a text of at most {MAX_TEXT} characters",
+                                file=source, line=at)  # fmt: skip
+        areas.append(PriorityArea(code, title.strip(), float(share), tuple(parsed), domain,
+                                  start, end, basis.strip()))  # fmt: skip
         total += float(share)
     if total > 1 + 1e-9:
         raise RuleFileError("priority areas together keep more than the day's stops", file=source, line=line)
     return tuple(areas)
+
+
+def _day(value: Any) -> Any:
+    """A date and time read where a date is meant: its date (anything else is left for the checks)."""
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def risk_of(areas: tuple[PriorityArea, ...]) -> pl.Expr:
