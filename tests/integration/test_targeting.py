@@ -26,6 +26,14 @@ from tests.unit.test_detectors import row
 OFFICER = Principal("officer-review", "officer-review", "officer", None, frozenset({"officer"}))
 
 
+def sign_in(s: Service, name: str) -> None:
+    """Sign a new officer called `name` in to the web pages, as a browser would (the CSRF cookie sent back)."""
+    s.client.get("/ui/login")
+    s.client.headers["x-csrftoken"] = s.client.cookies["csrftoken"]
+    officer = add_client(s.app.store.engine, name, "officer")
+    s.client.post("/ui/login", data={"client_id": officer["client_id"], "client_secret": officer["client_secret"]})
+
+
 @pytest.fixture
 def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
     yield from service_for(database_url, tmp_path, cookie_secure=False)
@@ -50,10 +58,7 @@ def test_a_profile_whose_stops_find_nothing_is_measured_and_put_up_for_review(se
     review = figures["under_review"]
     assert review.filter(review["key"] == "DQ-VAGUE").height == 1  # inspected 21 times (>= 20), 0% < 10%
 
-    s.client.get("/ui/login")
-    s.client.headers["x-csrftoken"] = s.client.cookies["csrftoken"]
-    officer = add_client(s.app.store.engine, "officer-review", "officer")
-    s.client.post("/ui/login", data={"client_id": officer["client_id"], "client_secret": officer["client_secret"]})
+    sign_in(s, "officer-review")
     page = s.client.get("/ui/profiles")
     assert page.status_code == 200
     row = next(line for line in page.text.splitlines() if "<td>DQ-VAGUE</td>" in line)
@@ -146,10 +151,7 @@ def test_the_selectivity_page_shows_the_priority_areas_and_refuses_a_bad_one_wit
     that gets an area wrong (an impossible date, a share over the day) is refused with the line, and the
     settings in force stay."""
     s = service
-    s.client.get("/ui/login")
-    s.client.headers["x-csrftoken"] = s.client.cookies["csrftoken"]
-    officer = add_client(s.app.store.engine, "officer-areas", "officer")
-    s.client.post("/ui/login", data={"client_id": officer["client_id"], "client_secret": officer["client_secret"]})
+    sign_in(s, "officer-areas")
     page = s.client.get("/ui/selectivity")
     assert page.status_code == 200
     areas = page.text.split('id="priority-areas"', 1)[1].split("</table>", 1)[0]
