@@ -124,6 +124,21 @@ def test_the_stage_holds_the_parcel_and_says_who_matched() -> None:
     assert isinstance(hits, pl.DataFrame) and isinstance(listed, BatchRow)
 
 
+def test_each_parcel_names_every_party_that_matched_once_per_entry() -> None:
+    """A name recurring through the batch is found on each of its parcels, and one entry matched by two parties
+    of a parcel is one hit naming both; hits follow the batch's order."""
+    redline = {"name": "Redline Electronics", "address": {"city": "Shenzhen", "country": "CN"}}
+    sanctioned = {"name": "Sanctioned Person One", "address": {"city": "Riga", "country": "LV"}}
+    listed = WatchList((*LIST.entities, Entity("S1", "Sanctioned Person One", topics=frozenset({"sanction"}))))
+    batch = to_batch([
+        row("a", "10.00", seller=redline), row("b", "10.00"), row("c", "10.00", seller=redline, consignor=redline),
+        row("d", "10.00", seller=redline, consignee=sanctioned),
+    ])  # fmt: skip
+    hits = ScreeningStage(listed).run(batch, Context(as_of=DAY)).hits
+    assert list(zip(hits["key"], hits["code"], strict=True)) == [("a", "E1"), ("c", "E1"), ("d", "E1"), ("d", "S1")]
+    assert [m.split(" matches")[0] for m in hits["message"]] == ["seller", "seller", "seller", "consignee"]
+
+
 NAMES = WatchList(
     (
         Entity("K1", "KOZLOV, Pavel"), Entity("M1", "MARTÍNEZ, Diego Héctor"), Entity("M2", "MARTÍNEZ, Diego"),

@@ -500,17 +500,21 @@ class ScreeningStage:
         if batch.is_empty() or not self.watchlist.entities:
             return StageOutput(no_hits())
         roles = {"seller": "seller_country", "consignee": "consignee_country", "consignor": "consignor_country"}
-        columns = [c for role, country in roles.items() for c in (f"{role}_name", country)]
-        rows = []
-        for key, *values in zip(*(batch.get_column(c).to_list() for c in ("key", *columns)), strict=True):
-            found: dict[str, tuple[Match, list[str]]] = {}
-            for role, name, country in zip(roles, values[0::2], values[1::2], strict=True):
-                if not name:
-                    continue
-                for match in self._screened(name, country)[:1]:
-                    found.setdefault(match.entity_id, (match, []))[1].append(role)
-            for match, where in found.values():
-                rows.append(self._hit(key, match, where))
+        # each role's (name, country) pairs; each distinct pair screened once, then the parcels of those that match
+        named = {role: list(zip(batch.get_column(f"{role}_name").to_list(), batch.get_column(country).to_list(),
+                                strict=True)) for role, country in roles.items()}  # fmt: skip
+        first: dict[tuple[str, str | None], Match] = {}
+        for name, country in set().union(*named.values()):
+            for match in self._screened(name, country)[:1] if name else ():
+                first[name, country] = match
+        found: dict[int, dict[str, tuple[Match, list[str]]]] = {}
+        if first:
+            for role, pairs in named.items():  # roles in order: a parcel's first role found leads its hit
+                for at in (at for at, pair in enumerate(pairs) if pair in first):
+                    match = first[pairs[at]]
+                    found.setdefault(at, {}).setdefault(match.entity_id, (match, []))[1].append(role)
+        keys = batch.get_column("key")
+        rows = [self._hit(keys[at], match, where) for at in sorted(found) for match, where in found[at].values()]
         version = pl.Series("screened_with", [self.watchlist.version], dtype=pl.String)
         screened = pl.DataFrame([batch.get_column("key"), version.new_from_index(0, batch.height)])
         return StageOutput(pl.DataFrame(rows, schema=HIT_SCHEMA), screened)
