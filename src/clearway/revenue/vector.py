@@ -31,6 +31,7 @@ import polars as pl
 
 from clearway.errors import ClearwayError
 from clearway.model.consignment import Address
+from clearway.pipeline import plans
 from clearway.revenue.assessment import FxUsed
 from clearway.revenue.engine import (
     DOCUMENTS_EXEMPT,
@@ -308,12 +309,13 @@ def assess_frame(batch: pl.DataFrame, ctx: RevenueContext) -> pl.DataFrame:
     )
     heads = _regional_rates(heads, routes, ctx)
     items = (
-        batch.select("key", "items")
-        .join(heads.select("key", "basis"), on="key")
+        batch.select("items")
+        .with_row_index("pos")
+        .join(heads.select("pos", "basis"), on="pos")
         .explode("items")
         .unnest("items")
         .select(
-            "key", "basis", "hs_code", pl.int_range(pl.len()).over("key").alias("idx"),
+            "pos", "basis", "hs_code", pl.int_range(pl.len()).over("pos").alias("idx"),
             (pl.col("unit_price").to_physical().cast(I128) * pl.col("quantity").cast(I128)).alias("pq"),
         )
     )  # fmt: skip
@@ -321,8 +323,16 @@ def assess_frame(batch: pl.DataFrame, ctx: RevenueContext) -> pl.DataFrame:
     known = [_goods(ctx, bases[basis][0], bases[basis][1], hs_code) for basis, hs_code in pairs.iter_rows()]
     goods = pl.DataFrame(known, schema=_GOODS, orient="row")
     items = items.join(pl.concat([pairs, goods], how="horizontal"), on=["basis", "hs_code"], nulls_equal=True)
-    lines = _charge(items.join(heads.drop("basis"), on="key"))
-    return _assessments(lines)
+    lines = _charge(items.join(heads.select(pl.exclude(_HEAD_ONLY, *_ROUTED)), on="pos"))
+    return _assessments(lines, heads.lazy().select("pos", *_HEAD_ONLY))
+
+
+_HEAD_ONLY = ["key", "reference", "jurisdiction", "destination_country", "on", "threshold_currency", "fiscal_scheme",
+              "fiscal_id", "regional_note", "rules_json", "sources_json", "fx_json", "day", "currency"]  # fmt: skip
+"""What the assessment reads of a consignment once, not of each line: joined to its totals, not to its lines."""
+_ROUTED = ["basis", "route", "dispatch_country", "channel", "consignee_country", "consignee_postcode",
+           "consignee_region", "regional", "item_count"]  # fmt: skip
+"""What only finds a consignment's route and rates, read by no line."""
 
 
 def _regional_rates(heads: pl.DataFrame, routes: list[_Route], ctx: RevenueContext) -> pl.DataFrame:
@@ -346,14 +356,15 @@ def _near_half(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
     return distance <= denominator // NEAR
 
 
-def _charge(items: pl.DataFrame) -> pl.DataFrame:
+def _charge(lines: pl.DataFrame) -> pl.LazyFrame:
     """Each goods line's value, customs value, duty and tax in millionths, for consignments the engine's
     arithmetic is exact on (the others are dropped whole)."""
+    items = lines.lazy()  # one plan with `_assessments`; windows over a consignment by its position
     exact = EXACT // pl.col("fx_num").clip(1, None)
     transport_in = pl.col("shipping") + pl.col("insurance")
     items = items.filter(
         ((pl.col("pq") < exact) & (transport_in < exact) & (pl.col("fx_den") <= 10**6)
-         & (pl.max_horizontal("duty_num", "tax_num", "red_num") <= RATE_DIGITS)).all().over("key")
+         & (pl.max_horizontal("duty_num", "tax_num", "red_num") <= RATE_DIGITS)).all().over("pos")
     )  # fmt: skip
     items = items.with_columns(
         value=_half_even(pl.col("pq") * pl.col("fx_num"), pl.col("fx_den")),
@@ -361,8 +372,8 @@ def _charge(items: pl.DataFrame) -> pl.DataFrame:
         transport=pl.when(pl.col("cif")).then(transport_in * pl.col("fx_num")).otherwise(0).cast(I128),
         carried=pl.when(pl.col("adds")).then(transport_in * pl.col("fx_num")).otherwise(0).cast(I128),
     ).with_columns(
-        intrinsic=pl.col("value").sum().over("key"),
-        threshold_value=_half_even(pl.col("pq").sum().over("key") * pl.col("fx_num"), pl.col("fx_den")),
+        intrinsic=pl.col("value").sum().over("pos"),
+        threshold_value=_half_even(pl.col("pq").sum().over("pos") * pl.col("fx_num"), pl.col("fx_den")),
     )
     transport = pl.col("transport") // pl.col("fx_den")  # whole millionths
     carried = pl.col("carried") // pl.col("fx_den")
@@ -371,24 +382,24 @@ def _charge(items: pl.DataFrame) -> pl.DataFrame:
     worthless = pl.col("intrinsic") == 0
     within = (
         (pl.col("intrinsic") >= 0) & (pl.col("intrinsic") <= LIMIT) & (transport <= LIMIT) & (carried <= LIMIT)
-        & (~worthless | (pl.len().over("key") == 1))
+        & (~worthless | (pl.len().over("pos") == 1))
     )  # fmt: skip
-    items = items.filter(within.all().over("key"))
+    items = items.filter(within.all().over("pos"))
     # The engine's 28-digit share rounds as the exact share does unless the exact share lies within its
     # error of a half-millionth: (value + transport) * intrinsic * fx_den below 10^27 keeps it out.
     margin = (pl.col("intrinsic") + transport + 1) * pl.col("intrinsic") * pl.col("fx_den")
-    items = items.filter((margin < EXACT).all().over("key"))
+    items = items.filter((margin < EXACT).all().over("pos"))
     # each line's part of the transport is its value over the whole (a worthless consignment's one line: all)
     part, whole = pl.when(worthless).then(1).otherwise("value"), pl.when(worthless).then(1).otherwise("intrinsic")
     share_num, share_den = pl.col("transport") * part, whole * pl.col("fx_den")
     items = items.with_columns(
         customs=pl.col("value") + _half_even(share_num, share_den),
         tie=2 * (share_num % share_den) == share_den,
-    ).filter(~pl.col("tie").any().over("key"))
+    ).filter(~pl.col("tie").any().over("pos"))
     documents = pl.col("category") == "documents"
     gift = (  # between private persons (no platform's order), within the rule's limit, no excise goods
         (pl.col("category") == "gift") & pl.col("platform").is_null() & (pl.col("intrinsic") <= pl.col("gift_up_to"))
-        & ~pl.col("excluded").any().over("key")
+        & ~pl.col("excluded").any().over("pos")
     ).fill_null(False)  # fmt: skip
     items = items.with_columns(
         exempt_text=pl.when(documents).then(pl.lit(DOCUMENTS_EXEMPT)).when(gift).then("gift_text")
@@ -396,7 +407,7 @@ def _charge(items: pl.DataFrame) -> pl.DataFrame:
     relief = pl.col("threshold").is_not_null() & (pl.col("threshold_value") <= pl.col("threshold"))
     eligible = relief & ~pl.col("excluded") & ~pl.col("exempt")  # relieved, and not excise goods
     subheading = pl.col("hs_code").str.slice(0, 6).fill_null("")
-    first = pl.col("idx") == pl.col("idx").min().over("key", subheading, eligible)  # of its subheading
+    first = pl.col("idx") == pl.col("idx").min().over("pos", subheading, eligible)  # of its subheading
     flat = pl.when(first & pl.col("flat").is_not_null()).then(pl.col("flat")).otherwise(0).cast(I128)
     reduced = pl.col("reduced_goods") & pl.col("has_reduced")
     items = items.with_columns(relief=relief, eligible=eligible, reduced=reduced).with_columns(
@@ -408,7 +419,7 @@ def _charge(items: pl.DataFrame) -> pl.DataFrame:
         per=pl.when("adds").then(whole * pl.col("fx_den")).otherwise(1).cast(I128),
     )  # fmt: skip
     largest = (pl.col("customs") + pl.col("duty") + carried + 2) * pl.col("per")  # above the base
-    items = items.filter((largest < HEADROOM // pl.col("rate_num").clip(1, None)).all().over("key"))
+    items = items.filter((largest < HEADROOM // pl.col("rate_num").clip(1, None)).all().over("pos"))
     base = (pl.col("customs") + pl.col("duty")) * pl.col("per") + pl.col("carried") * part
     items = items.with_columns(base=base).with_columns(
         tax=_half_even(pl.col("base") * pl.col("rate_num"), pl.col("per") * pl.col("rate_den")),
@@ -418,12 +429,13 @@ def _charge(items: pl.DataFrame) -> pl.DataFrame:
             | _near_half(pl.col("base"), pl.col("per") * 10_000)
         ),
     )  # fmt: skip
-    return items.filter(~pl.col("near").any().over("key")).sort("pos", "idx")
+    return items.filter(~pl.col("near").any().over("pos")).sort("pos", "idx")
 
 
-def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
-    """Relief, collection model, totals, notes and the assessment JSON, as the engine states them."""
-    per_key = pl.col("key")
+def _assessments(lines: pl.LazyFrame, heads: pl.LazyFrame) -> pl.DataFrame:
+    """Relief, collection model, totals, notes and the assessment JSON, as the engine states them, from the
+    charged lines and what each consignment states once (`heads`: `_HEAD_ONLY` by position)."""
+    per_consignment = pl.col("pos")  # a consignment's lines: a number hashes faster than its key
     tv = pl.col("threshold_value")
     tax_relieved = pl.col("exempt") | (pl.col("tax_threshold").is_not_null() & (tv <= pl.col("tax_threshold")))
     model = (
@@ -444,9 +456,9 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
         .then(pl.when(pl.col("excluded") & ~pl.col("exempt")).then("tax").otherwise(0)).otherwise("tax").cast(I128),
     )  # fmt: skip
     lines = lines.with_columns(
-        vendor_tax=_total(pl.col("tax").sum().over(per_key)),
-        total_tax=_total(pl.col("kept_tax").sum().over(per_key)),
-        total_duty=_total(pl.col("duty").sum().over(per_key)),
+        vendor_tax=_total(pl.col("tax").sum().over(per_consignment)),
+        total_tax=_total(pl.col("kept_tax").sum().over(per_consignment)),
+        total_duty=_total(pl.col("duty").sum().over(per_consignment)),
     )
     # tax of the minimum amount or less is not levied
     not_levied = (pl.col("total_tax") > 0) & (pl.col("total_tax").cast(I128) * 10_000 <= pl.col("minimum"))
@@ -463,7 +475,7 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
     none_due = (
         (pl.col("total") == 0)
         & (pl.col("model") != "vendor_or_platform")
-        & (pl.col("tax_relieved") | pl.col("not_levied") | pl.col("reason").is_not_null().any().over(per_key))
+        & (pl.col("tax_relieved") | pl.col("not_levied") | pl.col("reason").is_not_null().any().over(per_consignment))
     )
     lines = lines.with_columns(model=pl.when(none_due).then(pl.lit("exempt")).otherwise("model"))
     item = pl.col("idx").cast(pl.String)
@@ -486,16 +498,19 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
     )
     # what the assessment reads of each consignment, taken from its first line (not every one of the lines' columns)
     first = pl.col(
-        "key", "reference", "jurisdiction", "destination_country", "on", "rule_currency", "model", "threshold_value",
-        "threshold_currency", "total_duty", "total_tax", "total", "not_levied", "vendor_liable", "vendor_tax",
-        "tax_name", "fiscal_scheme", "fiscal_id", "regional_note", "levied_note", "exempt_text", "rules_json",
-        "sources_json", "fx_json", "day", "currency",
+        "rule_currency", "model", "threshold_value", "total_duty", "total_tax", "total", "not_levied", "vendor_liable",
+        "vendor_tax", "tax_name", "levied_note", "exempt_text",
     ).first()  # fmt: skip
-    cons = lines.group_by("pos", maintain_order=True).agg(
-        first,
-        charge_line.alias("lines"),
-        reduced_note.drop_nulls().alias("reduced_notes"),
-        free_note.drop_nulls().alias("free_notes"),
+    cons = (
+        lines.group_by("pos", maintain_order=True)
+        .agg(
+            first,
+            pl.col("pq").sum().alias("intrinsic"),
+            charge_line.alias("lines"),
+            reduced_note.drop_nulls().alias("reduced_notes"),
+            free_note.drop_nulls().alias("free_notes"),
+        )
+        .join(heads, on="pos", maintain_order="left")
     )
     vendor_note = pl.when("vendor_liable").then(
         pl.format(
@@ -534,17 +549,11 @@ def _assessments(lines: pl.DataFrame) -> pl.DataFrame:
         pl.lit(',"vendor_liability":'), vendor, pl.lit(',"fx":'), "fx_json",
         pl.lit(',"notes":'), _listed("notes", "notes"), pl.lit("}"),
     )  # fmt: skip
-    intrinsic = pl.col("pq").sum().over(per_key)
-    return lines.select(per_key, "pos", intrinsic.alias("intrinsic")).unique("key").join(
-        cons.select(
-            "key", pl.col("rule_currency").alias("revenue_currency"), pl.col("model").alias("collection_model"),
-            pl.col("duty_text").alias("duty"), pl.col("vat_text").alias("vat"),
-            pl.col("other_text").alias("other_charges"), pl.col("total_text").alias("total_due"),
-            assessment.alias("assessment"), pl.col("day").alias("on"), "currency",
-        ),
-        on="key",
-    ).sort("pos").select(
-        *COLUMNS[:-1],
-        pl.format("{}.{}", pl.col("intrinsic") // 10**6, (pl.col("intrinsic") % 10**6).cast(pl.String).str.zfill(6))
-        .alias("intrinsic"),
-    )  # fmt: skip
+    intrinsic = pl.col("intrinsic")
+    return cons.select(
+        "key", pl.col("rule_currency").alias("revenue_currency"), pl.col("model").alias("collection_model"),
+        pl.col("duty_text").alias("duty"), pl.col("vat_text").alias("vat"),
+        pl.col("other_text").alias("other_charges"), pl.col("total_text").alias("total_due"),
+        assessment.alias("assessment"), pl.col("day").alias("on"), "currency",
+        pl.format("{}.{}", intrinsic // 10**6, (intrinsic % 10**6).cast(pl.String).str.zfill(6)).alias("intrinsic"),
+    ).pipe(plans.run)  # fmt: skip
