@@ -14,7 +14,7 @@ from clearway.cooperation.aeo import Operator
 from clearway.errors import RuleFileError
 from clearway.pipeline import HIT_SCHEMA, BatchRow, Context, History, StageOutput, assess, to_batch
 from clearway.pipeline.history import OFFENDERS
-from clearway.risk.priority_areas import PriorityArea, allowance
+from clearway.risk.priority_areas import PriorityArea, allowance, risk_of
 from clearway.risk.selectivity import CANDIDATE_RANK, Settings, apply
 from tests.unit.test_detectors import row
 
@@ -583,6 +583,37 @@ def test_a_priority_area_takes_its_share_as_the_day_goes_and_what_it_spent_count
     assert allowance((area(share=0.5),), {"PCA-T/cheap": 10, "PCA-T/dear": 30}, {}, 100, 1.0) == {
         "PCA-T/cheap": 12, "PCA-T/dear": 37,
     }  # fmt: skip
+
+
+def test_a_parcel_counts_under_the_first_area_risk_its_stopping_hits_show_all_of_its_domain() -> None:
+    """The area risk a parcel is a candidate for, from its hits that ask to stop: the first, in the settings'
+    order, that one of them signals, only where every one of them is of the area's domain. An area of the same
+    domain that has no risk the parcel shows leaves it to the next."""
+    first = area()
+    other = PriorityArea("PCA-U", "another area", 0.2, (("odd", frozenset({"D70", "D90"})),), "fiscal",
+                         dt.date(2026, 1, 1), None, "b")  # fmt: skip
+    safety = PriorityArea("PCA-S", "a safety area", 0.2, (("cells", frozenset({"D80"})),), "safety",
+                          dt.date(2026, 1, 1), None, "b")  # fmt: skip
+    hits = {
+        "a": [("D90", "fiscal"), ("D60", "fiscal")],  # both the first area's: its first risk (cheap) in order
+        "b": [("D70", "fiscal")],  # none of the first area's risks: the next fiscal area's
+        "c": [("D90", "fiscal"), ("D80", "safety")],  # a safety hit beside it: no area's
+        "d": [("D80", "safety")],
+        "e": [("D90", None)],  # a hit of no domain
+        "f": [("D99", "fiscal")],  # no area's risk
+    }
+    frame = pl.DataFrame(
+        [(key, code, domain) for key, asked in hits.items() for code, domain in asked],
+        schema={"key": pl.String, "code": pl.String, "domain": pl.String}, orient="row",
+    )  # fmt: skip
+
+    def risks(areas: tuple[PriorityArea, ...]) -> dict[str, str | None]:
+        return dict(frame.group_by("key").agg(risk_of(areas).alias("risk")).iter_rows())
+
+    assert risks((first, other, safety)) == {
+        "a": "PCA-T/cheap", "b": "PCA-U/odd", "c": None, "d": "PCA-S/cells", "e": None, "f": None
+    }  # fmt: skip
+    assert risks(()) == dict.fromkeys(hits)
 
 
 @pytest.mark.parametrize(

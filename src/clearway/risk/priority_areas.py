@@ -125,20 +125,19 @@ def _day(value: Any) -> Any:
 
 
 def risk_of(areas: tuple[PriorityArea, ...]) -> pl.Expr:
-    """Over a frame with `signals` (the hits, structs with `code`, `lane`, `source` and `domain`): the label of the
-    first area risk (in the settings' order) that one of its hits asking to stop signals, where every such hit is
-    of the area's domain, else null. A parcel that another domain's hit asks to stop (a counterfeit, priced low
-    enough to look under-valued too) competes by its expected value, as it would without the area."""
-    hit = pl.element().struct
-    asking = pl.col("signals").list.eval(
-        pl.element().filter(hit.field("lane").is_in(["yellow", "red"]) & (hit.field("source") != "random"))
-    )
-    codes, domains = asking.list.eval(hit.field("code")), asking.list.eval(hit.field("domain"))
+    """Aggregated over one consignment's hits that ask to stop (a group of rows with `code` and `domain`): the label
+    of the first area risk (in the settings' order) that one of them signals, where every one of them is of the
+    area's domain, else null. A parcel that another domain's hit asks to stop (a counterfeit, priced low enough to
+    look under-valued too) competes by its expected value, as it would without the area."""
+    # the one domain of all of them (null where they are of several, or where one is of none)
+    sole = pl.when(pl.col("domain").n_unique() == 1).then(pl.col("domain").first())
     found: pl.Expr = pl.lit(None, pl.String)
-    for area, (risk, signalled) in reversed([(a, r) for a in areas for r in a.risks]):
-        alone = domains.list.eval((pl.element() == area.domain).fill_null(False)).list.all()
-        signals = codes.list.set_intersection(sorted(signalled)).list.len() > 0
-        found = pl.when(alone & signals).then(pl.lit(area.label(risk))).otherwise(found)
+    for area in reversed(areas):
+        signalled: pl.Expr = pl.lit(None, pl.String)
+        for risk, codes in reversed(area.risks):
+            shown = pl.col("code").is_in(sorted(codes)).any()
+            signalled = pl.when(shown).then(pl.lit(area.label(risk))).otherwise(signalled)
+        found = pl.when((sole == area.domain).fill_null(False)).then(pl.coalesce(signalled, found)).otherwise(found)
     return found
 
 

@@ -306,10 +306,11 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
         asking = pl.element().struct.field("lane").is_in(["yellow", "red"])
         if not decisions.select(stop.any() | pl.col("signals").list.eval(asking).list.any().any()).item():
             return _nothing_to_choose(decisions, settings)
+    areas = tuple(a for a in settings.priority_areas if a.in_force(context.as_of.date()))
     random_rate = pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_random_rate).otherwise(settings.random_rate)
     drawn = pl.col("_draw") < random_rate  # whatever the parcel's risk: the sample estimates all traffic
     frame = plans.run(
-        _with_expected_value(decisions, context, settings)
+        _with_expected_value(decisions, context, settings, areas)
         .with_columns(pl.col("key").replace_strict(trusted, default=None, return_dtype=pl.String).alias("_aeo"), draws)
         .with_columns(
             (stop & pl.col("mandatory")).alias("_mandatory"),
@@ -331,8 +332,6 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     asked = plans.run(frame.lazy().filter(stop & ~pl.col("_mandatory") & ~pl.col("_drawn") & ~pl.col("_standing"))
                       .sort(["_rank", "key"], descending=[True, False]))  # fmt: skip
     discretionary, part_of = _one_part_per_order(frame, asked)
-    areas = tuple(a for a in settings.priority_areas if a.in_force(context.as_of.date()))
-    discretionary = discretionary.with_columns(risk_of(areas).alias("_risk"))  # the area risk each belongs to
     unlikely = pl.col("_proven") & (pl.col("likelihood") < settings.least_likely)
     proven = discretionary.filter(pl.col("_proven") & ~unlikely)
     day_room = math.ceil(settings.explore_share * settings.day_capacity(expected)) - context.history.day_explored
@@ -635,10 +634,12 @@ def _with_reasons_added(frame: pl.DataFrame, added: list[str]) -> pl.DataFrame:
     )
 
 
-def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Settings) -> pl.LazyFrame:
+def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Settings,
+                         areas: tuple[PriorityArea, ...]) -> pl.LazyFrame:  # fmt: skip
     """A plan of `decisions` with `likelihood` (that an inspection finds an infringement), `stake` (EUR: duty and
     tax at risk plus the harm of the most harmful domain asked for) and `expected_value` (their product), `_why`
-    (how they were reached, for the officer).
+    (how they were reached, for the officer), and `_risk`, the risk of the priority `areas` each is a candidate
+    for (`priority_areas.risk_of`).
 
     A hit's likelihood is its measured hit rate where it was the only hit (so that it does not borrow the
     findings of a stronger hit it rides along with) blended with its prior (the profile's weight, in %), the
@@ -691,6 +692,7 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
         pl.col("harm").max().alias("harm"),
         pl.col("domain").sort_by("harm", descending=True).first().alias("harm_domain"),
         pl.col("said").str.join("; ").alias("said"),
+        risk_of(areas).alias("_risk"),
     )
     together = (
         signals.filter(pl.col("source").is_in(list(SIGNALS)))
