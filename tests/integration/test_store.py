@@ -175,6 +175,25 @@ def test_a_batchs_dossier_leads_are_looked_up_by_transport_document_not_by_every
     assert "dossier_id IS NOT NULL" in definition.replace("(", "").replace(")", "")
 
 
+def test_a_filers_own_filings_of_a_batchs_documents_are_searched_by_document_not_among_all_it_filed(
+    store: Store,
+) -> None:
+    """Each batch stored first reads the filer's own filings of its transport documents (a parcel held under a
+    control may not be filed afresh): through the document's index, the filer second, so that a platform's
+    batch costs the same on its first day and after a million parcels, whatever the planner guesses."""
+    from clearway.store.dossiers import own_filings_query
+
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            for documents in (1, 10, 500):
+                plan = sqlite_plan(conn, own_filings_query("platform", [f"D{n}" for n in range(documents)]))
+                assert "ix_consignments_transport_document (transport_document_id=? AND submitter=?)" in plan, plan
+            return
+        query = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_consignments_transport_document'"
+        definition = conn.exec_driver_sql(query).scalar_one()
+    assert "(transport_document_id, submitter)" in definition, definition
+
+
 def test_reads_by_receipt_time_search_their_window_not_every_consignment_stored(store: Store) -> None:
     """The unit-value reference and the day's count of stops are read on the write path: by receipt time,
     through its index, so that their cost follows the window and not the size of the store."""

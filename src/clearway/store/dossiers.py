@@ -264,18 +264,29 @@ def under_control(conn: sa.Connection, consignment_ids: Sequence[str]) -> set[st
             if lead in held and lifecycle.under_control(held[lead][0], held[lead][1], kinds.get(lead, []))}  # fmt: skip
 
 
+def own_filings_query(filer: str, documents: Sequence[str]) -> sa.Select[Any]:
+    """`filer`'s own filings of these transport documents, whatever their status: searched by the transport
+    document's index (the document, then the filer), so that its cost follows the documents and not how many
+    parcels the filer ever filed. With the status among the conditions, or without the filer in the index,
+    SQLite's planner (which has no statistics) read every filing of the filer instead, for ten documents or
+    more: 5 ms a query at 24,000 filings of one platform, growing with its history; a bulk batch of 1,000
+    filings paid about 120 ms for it on a store of 20,000, and 15 ms with this query."""
+    c = t.consignments.c
+    return sa.select(c.id, c.transport_document_id, c.status).where(
+        c.transport_document_id.in_(list(documents)), c.submitter == filer
+    )
+
+
 def documents_under_control(conn: sa.Connection, filer: str, documents: Sequence[str]) -> dict[str, str]:
     """Of `documents` (transport document ids), those that one of `filer`'s own consignments holds under a
     control (`under_control`), that were inspected and wait for the officer, or that customs seized, each
     with that consignment's id: the parcel may not be filed again, under another reference or by amending
     another filing, to be assessed afresh meanwhile."""
-    c = t.consignments.c
     found: dict[str, tuple[str, str]] = {}
     for chunk in chunked(sorted(set(documents))):
-        query = sa.select(c.id, c.transport_document_id, c.status).where(
-            c.submitter == filer, c.status.in_(["held", "inspected", "seized"]), c.transport_document_id.in_(chunk)
-        )
-        found |= {str(cid): (str(document), str(status)) for cid, document, status in conn.execute(query)}
+        found |= {str(cid): (str(document), str(status))
+                  for cid, document, status in conn.execute(own_filings_query(filer, chunk))
+                  if status in ("held", "inspected", "seized")}  # fmt: skip
     held = [cid for cid, (_, status) in found.items() if status == "held"]
     controlled = under_control(conn, held) if held else set()
     return {document: cid for cid, (document, status) in sorted(found.items())

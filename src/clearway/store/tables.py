@@ -66,7 +66,9 @@ consignments = sa.Table(
     sa.Column("dossier_id", sa.String(32)),  # the lead filing of the parcel, when another filer filed it first
     sa.UniqueConstraint("submitter", "reference", name="uq_consignments_submitter_reference"),
     sa.Index("ix_consignments_status", "status"),
-    sa.Index("ix_consignments_transport_document", "transport_document_id"),
+    # the filer second: a filer's own filings of a batch's documents are searched by document, never by every
+    # filing of the filer (`dossiers.own_filings_query`)
+    sa.Index("ix_consignments_transport_document", "transport_document_id", "submitter"),
     sa.Index("ix_consignments_received", "received_at"),  # the unit-value reference, the day's count, periods
     # partial: only filings that joined a dossier, so `dossier_id IS NULL` (nearly every row) is not taken
     # for a selective condition by the planner, and most rows add no entry to it
