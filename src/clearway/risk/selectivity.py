@@ -302,9 +302,11 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     before = context.history.stopped_before
     amended = [key for key, (_, anew) in before.items() if not anew]
     refiled = {key: lane for key, (lane, anew) in before.items() if anew}
-    if not trusted and not (draws < settings.random_rate).any() and not decisions["key"].is_in(list(refiled)).any():
+    a_lane_stops = bool(decisions["lane"].is_in(["yellow", "red"]).any())  # most often why there is a choice
+    if (not trusted and not a_lane_stops and not (draws < settings.random_rate).any()
+            and not (refiled and decisions["key"].is_in(list(refiled)).any())):  # fmt: skip
         asking = pl.element().struct.field("lane").is_in(["yellow", "red"])
-        if not decisions.select(stop.any() | pl.col("signals").list.eval(asking).list.any().any()).item():
+        if not decisions.select(pl.col("signals").list.eval(asking).list.any().any()).item():
             return _nothing_to_choose(decisions, settings)
     areas = tuple(a for a in settings.priority_areas if a.in_force(context.as_of.date()))
     random_rate = pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_random_rate).otherwise(settings.random_rate)
