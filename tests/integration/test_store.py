@@ -194,6 +194,23 @@ def test_a_filers_own_filings_of_a_batchs_documents_are_searched_by_document_not
     assert "(transport_document_id, submitter)" in definition, definition
 
 
+def test_a_batchs_parties_record_is_read_by_their_parcels_not_by_every_inspection_recorded(store: Store) -> None:
+    """Every batch, a single filing too, reads its parties' record of seizures and infringements: from the parties'
+    parcels, each checked against its own inspections, so that the cost does not grow with every inspection the
+    office has ever recorded."""
+    from clearway.store.risk_history import offenders_query
+
+    with store.engine.connect() as conn:
+        if conn.dialect.name != "sqlite":  # PostgreSQL plans by statistics: the index it needs is there
+            indexes = conn.exec_driver_sql("SELECT indexdef FROM pg_indexes WHERE tablename = 'inspections'")
+            assert any("(consignment_id)" in row[0] for row in indexes)
+            return
+        plan = sqlite_plan(conn, offenders_query(["k1", "k2"]))
+    assert plan.startswith("SEARCH party_keys USING INDEX ix_party_keys_key"), plan
+    assert "SEARCH inspections USING INDEX ix_inspections_consignment (consignment_id=?)" in plan, plan
+    assert "SCAN inspections" not in plan, plan
+
+
 def test_reads_by_receipt_time_search_their_window_not_every_consignment_stored(store: Store) -> None:
     """The unit-value reference and the day's count of stops are read on the write path: by receipt time,
     through its index, so that their cost follows the window and not the size of the store."""
