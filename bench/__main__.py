@@ -1,4 +1,4 @@
-"""`python -m bench system|intake|ledger|risk|screening|api|openloop|model|fairness|alerts|manifests|money|alone`:
+"""`python -m bench system|intake|ledger|risk|screening|api|openloop|model|fairness|alerts|manifests|money|alone|grown`:
 figures, printed (no time is asserted)."""
 
 from __future__ import annotations
@@ -68,7 +68,18 @@ def main(argv: list[str] | None = None) -> None:
     alone.add_argument("--history", type=int, default=8_000, help="parcels of accepted history first (default 8000)")
     alone.add_argument("--singles", type=int, default=1_500, help="parcels of the next day (default 1500)")
     alone.add_argument("--seeds", type=int, nargs="+", default=[7100, 7200], help="simulator seeds not used for tuning")
+    grown = sub.add_parser("grown", help="a batch and a single filing as the store grows")
+    grown.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000], help="parcels stored first")
+    grown.add_argument("--per-parcel", type=float, default=4.0, help="inspections recorded a parcel stored")
+    grown.add_argument("--batch", type=int, default=1_000, help="parcels of the batch timed (default 1000)")
+    grown.add_argument("--singles", type=int, default=30, help="single filings timed (default 30)")
+    grown.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
+    if args.suite == "grown":
+        from bench.grown import run as run_grown
+
+        run_grown(args.sizes, args.per_parcel, args.batch, args.singles, postgres=not args.no_postgres)
+        return
     if args.suite == "alone":
         from bench.alone import run as run_alone
 
