@@ -182,15 +182,14 @@ def test_a_filers_own_filings_of_a_batchs_documents_are_searched_by_document_not
     """Each batch stored first reads the filer's own filings of its transport documents (a parcel held under a
     control may not be filed afresh): through the document's index, the filer second, so that a platform's
     batch costs the same on its first day and after a million parcels, whatever the planner guesses."""
-    from clearway.store.dossiers import own_filings_query
-    from clearway.store.risk_history import withdrawn_query
+    from clearway.store.dossiers import filings_query
 
     with store.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             for documents in (1, 10, 500):
                 wanted = [f"D{n}" for n in range(documents)]
                 # the held-parcel check before storing, and the filings withdrawn before, read at assessment
-                for query in (own_filings_query("platform", wanted), withdrawn_query(["platform", "post"], wanted)):
+                for query in (filings_query(["platform"], wanted), filings_query(["platform", "post"], wanted)):
                     plan = sqlite_plan(conn, query)
                     assert plan == "SEARCH consignments USING INDEX ix_consignments_transport_document " \
                                    "(transport_document_id=? AND submitter=?)", plan  # fmt: skip

@@ -125,7 +125,7 @@ def _day(value: Any) -> Any:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-@functools.lru_cache(maxsize=16)  # once per set of areas in force: built for each call, it cost a single filing 0.3 ms
+@functools.lru_cache(maxsize=16)  # once per set of areas in force: built for each call, it cost 0.11 ms
 def risk_of(areas: tuple[PriorityArea, ...]) -> pl.Expr:
     """Aggregated over one consignment's hits that ask to stop (a group of rows with `code` and `domain`): the label
     of the first area risk (in the settings' order) that one of them signals, where every one of them is of the

@@ -23,6 +23,7 @@ from clearway.pipeline.history import AMENDED, ASSESSED, FILINGS, LOADING, OFFEN
 from clearway.store import tables as t
 from clearway.store.bulk import as_utc, chunked
 from clearway.store.cooperation import exports_for
+from clearway.store.dossiers import filings_query
 from clearway.store.manifests import loading_of
 from clearway.store.period import AMOUNT
 
@@ -126,7 +127,7 @@ def withdrawn_before(conn: sa.Connection, rows: Sequence[BatchRow], amended: Con
     withdrawn: dict[str, tuple[str, str | None]] = {}  # id -> (the batch's new filing, the lane)
     for chunk in chunked(sorted({document for _, document in by_filing})):
         withdrawn |= {cid: (by_filing[(filer, document)], lane)
-                      for cid, filer, document, status, lane in conn.execute(withdrawn_query(filers, chunk))
+                      for cid, filer, document, status, lane in conn.execute(filings_query(filers, chunk))
                       if status == "invalidated" and (filer, document) in by_filing}  # fmt: skip
     if not withdrawn:  # nearly every batch: one search of its documents
         return []
@@ -136,16 +137,6 @@ def withdrawn_before(conn: sa.Connection, rows: Sequence[BatchRow], amended: Con
                                                                                                v.version)  # fmt: skip
         found += [Withdrawn(*withdrawn[cid], body) for cid, body in conn.execute(query)]
     return found
-
-
-def withdrawn_query(filers: Sequence[str], documents: Sequence[str]) -> sa.Select[Any]:
-    """These filers' filings of these transport documents with their status, searched by the document's index
-    (the document, then the filer): with the status among the conditions ("invalidated"), SQLite's planner (no
-    statistics) searched every filing ever withdrawn for each batch instead, a cost that grew with the store."""
-    c = t.consignments.c
-    return sa.select(c.id, c.submitter, c.transport_document_id, c.status, c.lane).where(
-        c.transport_document_id.in_(list(documents)), c.submitter.in_(list(filers))
-    )
 
 
 def stopped_before(amended: dict[str, str | None], withdrawn: Sequence[Withdrawn]) -> dict[str, tuple[str, bool]]:
