@@ -17,7 +17,7 @@ from clearway.intake import read_bytes
 from clearway.pipeline import BatchRow, Context, to_batch
 from clearway.store import Store
 from clearway.store import tables as t
-from tests.conftest import NOON, example
+from tests.conftest import NOON, example, tracked
 
 
 def ndjson(*docs: object) -> bytes:
@@ -326,3 +326,26 @@ def test_a_bulk_insert_writes_each_instant_as_the_same_instant_in_utc_however_ma
         insert_rows(conn, table, [{"n": i, "at": at} for i, at in enumerate(given * 3)])
         kept = conn.execute(sa.select(table.c.at).order_by(table.c.n)).scalars().all()
     assert [None if at is None else as_utc(at) for at in kept] == [noon, noon, None, given[3]] * 3
+
+
+def test_a_tenant_filing_one_tracking_number_again_and_again_adds_only_its_latest_to_anothers_history(
+    store: Store,
+) -> None:
+    """Any tenant may file any tracking number. One that files it thousands of times must not make every other
+    tenant's filing of it read all of them: a batch's history holds each filer's latest few filings of the
+    parcel, and every filer's (the carrier's too)."""
+    from clearway.store.risk_history import FILINGS_PER_FILER, filings
+
+    parcel = tracked("FLOOD-1")
+    for n in range(FILINGS_PER_FILER + 3):
+        doc = example(reference=f"A-{n}") | {"transport_document": parcel}
+        store.record_batch("tenant-a", NOON - dt.timedelta(minutes=60 - n), list(read_bytes(ndjson(doc), "ndjson")))
+    carried = example(reference="C-1") | {"transport_document": parcel}
+    store.record_batch("carrier-c", NOON - dt.timedelta(hours=2), list(read_bytes(ndjson(carried), "ndjson")))
+    mine = list(read_bytes(ndjson(example(reference="B-1") | {"transport_document": parcel}), "ndjson"))
+    row = BatchRow("b" * 32, "tenant-b", NOON, mine[0].outcome.consignment)
+    with store.engine.connect() as conn:
+        found = filings(conn, [row], {row.key})
+        references = dict(conn.execute(sa.select(t.consignments.c.id, t.consignments.c.reference)).all())
+    kept = sorted(references[cid] for cid in found["other"])
+    assert kept == sorted(["C-1", *(f"A-{n}" for n in range(3, FILINGS_PER_FILER + 3))]), kept
