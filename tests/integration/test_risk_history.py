@@ -62,6 +62,47 @@ def test_a_party_seized_before_is_stopped_again(service: Service) -> None:
     assert "DET-REPEAT" not in str(submitter_view)  # the submitter never sees why
 
 
+def test_a_party_found_infringing_on_inspection_is_stopped_again_and_one_found_compliant_is_not(
+    service: Service,
+) -> None:
+    o = service.officer
+    found, clean = (registration(service.submit([medicine(r) | {"transport_document": tracked(r)}], key=r))
+                    for r in ("RI1", "RI2"))  # fmt: skip
+    for cid, outcome, findings in ((found, "infringement", [{"kind": "counterfeit"}]), (clean, "compliant", [])):
+        inspected = service.client.post(
+            f"/v1/officer/consignments/{cid}/inspections",
+            headers=o,
+            json={"method": "physical", "outcome": outcome, "findings": findings},
+        )
+        assert inspected.status_code == 201, inspected.text  # fmt: skip
+    # the same seller and buyer: the record is the infringing parcel's, not the compliant one's
+    socks = parcel("RI3", "20.00", "Cotton socks", "611595") | {"transport_document": tracked("RI3")}
+    later = registration(service.submit([socks], key="RI3"))
+    repeat = {r["code"]: r["message"] for r in reasons(service, later) if r["code"].startswith("DET-REPEAT")}
+    assert repeat["DET-REPEAT-SELLER"].startswith("the seller had 1 earlier parcel(s) found infringing (counterfeit)")
+    assert "seized" not in repeat["DET-REPEAT-SELLER"]
+
+
+def test_another_filers_filing_of_a_seized_parcel_counts_for_its_own_parties(service: Service) -> None:
+    """A filing that joined a dossier follows its lead into seizure; the parties it names (as its filer spelt
+    them) have that seizure on their record from then on."""
+    held = registration(service.submit([medicine("RD1")], key="a"))
+    theirs = medicine("RD1-B") | {"transport_document": medicine("RD1")["transport_document"]}
+    theirs["seller"] = {"name": "Another Spelling Trading Co", "address": {"city": "Ningbo", "country": "CN"}}
+    joined = service.submit([theirs], who=service.beta, key="b").json()["results"][0]
+    assert joined["outcome"] == "registered"
+    seized = service.client.post(f"/v1/officer/consignments/{held}/seize", json={"note": "fakes"},
+                                 headers=service.officer)  # fmt: skip
+    assert seized.status_code == 200
+    assert service.client.get(f"/v1/consignments/{joined['registration_id']}",
+                              headers=service.beta).json()["status"] == "seized"  # fmt: skip
+    again = parcel("RD2", "20.00", "Cotton socks", "611595") | {"transport_document": tracked("RD2")}
+    again["seller"] = theirs["seller"]  # only the joined filing named this seller
+    later = registration(service.submit([again], who=service.beta, key="c"))
+    repeat = {r["code"]: r["message"] for r in reasons(service, later) if r["code"].startswith("DET-REPEAT")}
+    assert repeat["DET-REPEAT-SELLER"].startswith("the seller had 1 parcel(s) seized")
+
+
 def test_undervaluation_against_stored_accepted_lines(service: Service) -> None:
     usual = [parcel(f"UV{i}", f"{36 + i % 9}.00") for i in range(20)]
     for i, doc in enumerate(usual):  # one per consignee: no split shipment in the way
@@ -183,3 +224,38 @@ def test_the_words_history_teaches_count_each_seller_once(service: Service) -> N
     counts = dict(zip(zip(texts["text"], texts["chapter"], strict=True), texts["n"], strict=True))
     assert counts[("cotton t shirt men printed", "39")] == 1
     assert counts[("cotton t shirt men printed", "61")] == 3
+
+
+def test_a_store_upgraded_from_before_the_offences_were_marked_has_its_earlier_offences_on_record(
+    service: Service,
+) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+
+    from clearway.store import tables as t
+    from clearway.store.migrate import alembic_config
+
+    o = service.officer
+    seized, found, clean = (registration(service.submit([medicine(r) | {"transport_document": tracked(r)}], key=r))
+                            for r in ("MG1", "MG2", "MG3"))  # fmt: skip
+    assert service.client.post(f"/v1/officer/consignments/{seized}/seize", json={"note": "x"}, headers=o).is_success
+    for cid, outcome, findings in ((found, "infringement", [{"kind": "counterfeit"}]), (clean, "compliant", [])):
+        assert service.client.post(
+            f"/v1/officer/consignments/{cid}/inspections",
+            headers=o,
+            json={"method": "physical", "outcome": outcome, "findings": findings},
+        ).is_success
+    engine = service.app.store.engine
+
+    def marked() -> list[tuple[str, str, str]]:
+        with engine.connect() as conn:
+            return sorted(tuple(r) for r in conn.execute(sa.select(t.party_offences)))  # type: ignore[misc]
+
+    before = marked()
+    with engine.connect() as conn:  # every party of the seized and the infringing parcel, none of the compliant one
+        p = t.party_keys.c
+        parties = conn.execute(sa.select(p.consignment_id, p.role, p.key).where(p.consignment_id.in_([seized, found])))
+        assert before == sorted(tuple(r) for r in parties) and len(before) >= 6
+    command.downgrade(alembic_config(engine), "0015")
+    command.upgrade(alembic_config(engine), "head")
+    assert marked() == before

@@ -199,21 +199,23 @@ def test_a_filers_own_filings_of_a_batchs_documents_are_searched_by_document_not
     assert "(transport_document_id, submitter)" in definition, definition
 
 
-def test_a_batchs_parties_record_is_read_by_their_parcels_not_by_every_inspection_recorded(store: Store) -> None:
-    """Every batch, a single filing too, reads its parties' record of seizures and infringements: from the parties'
-    parcels, each checked against its own inspections, so that the cost does not grow with every inspection the
-    office has ever recorded."""
-    from clearway.store.risk_history import offenders_query
+def test_a_batchs_parties_record_is_read_from_their_offences_not_from_every_parcel_they_sent(store: Store) -> None:
+    """Every batch, a single filing too, reads its parties' record of seizures and infringements: among the
+    parcels marked when they were seized or found infringing, each checked against its own inspections, so that
+    the cost follows the offences and not every parcel a seller ever sent or every inspection ever recorded."""
+    from clearway.store.offences import offences_query
 
     with store.engine.connect() as conn:
-        if conn.dialect.name != "sqlite":  # PostgreSQL plans by statistics: the index it needs is there
-            indexes = conn.exec_driver_sql("SELECT indexdef FROM pg_indexes WHERE tablename = 'inspections'")
-            assert any("(consignment_id)" in row[0] for row in indexes)
+        if conn.dialect.name != "sqlite":  # PostgreSQL plans by statistics: the indexes it needs are there
+            indexes = " ".join(row[0] for row in conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE tablename IN ('inspections', 'party_offences')"))  # fmt: skip
+            assert "inspections USING btree (consignment_id)" in indexes, indexes
+            assert "party_offences USING btree (key)" in indexes, indexes
             return
-        plan = sqlite_plan(conn, offenders_query(["k1", "k2"]))
-    assert plan.startswith("SEARCH party_keys USING INDEX ix_party_keys_key"), plan
+        plan = sqlite_plan(conn, offences_query(["k1", "k2"]))
+    assert plan.startswith("SEARCH party_offences USING INDEX ix_party_offences_key"), plan
     assert "SEARCH inspections USING INDEX ix_inspections_consignment (consignment_id=?)" in plan, plan
-    assert "SCAN inspections" not in plan, plan
+    assert "party_keys" not in plan and "SCAN" not in plan, plan
 
 
 def test_postgresql_sessions_run_statements_without_compiling_them(store: Store) -> None:

@@ -19,7 +19,7 @@ from clearway.accounts.payments import OpenItem, Payment, allocate, state_of
 from clearway.errors import NotFound
 from clearway.model.consignment import Consignment
 from clearway.revenue.assessment import Assessment
-from clearway.store import dossiers
+from clearway.store import dossiers, offences
 from clearway.store import tables as t
 from clearway.store.bulk import as_utc, chunked, insert_rows
 from clearway.store.events import EventBatch
@@ -668,3 +668,5 @@ def add_inspection(conn: sa.Connection, values: dict[str, Any]) -> None:
     """An inspection's (or an audit's) result as kept: id, consignment, officer, time, method, scan, outcome,
     findings (JSON) and its event."""
     conn.execute(t.inspections.insert().values(**values))
+    if values["outcome"] == "infringement":
+        offences.mark(conn, [values["consignment_id"]])

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
+from clearway.store import offences
 from clearway.store import tables as t
 from clearway.store.bulk import as_utc
 from clearway.store.manifests import manifests_of
@@ -200,6 +201,8 @@ def lock_for_change(conn: sa.Connection, consignment_id: str) -> dict[str, Any] 
 
 def change_consignment(conn: sa.Connection, consignment_id: str, updates: dict[str, Any], at: dt.datetime) -> None:
     conn.execute(t.consignments.update().where(_c.id == consignment_id).values(**updates, updated_at=at))
+    if updates.get("status") == "seized":
+        offences.mark(conn, [consignment_id])
 
 
 def close_referral(

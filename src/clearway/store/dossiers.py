@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from clearway.clearance import lifecycle
 from clearway.model.vocabulary import EVENT_KINDS, LANES
+from clearway.store import offences
 from clearway.store import tables as t
 from clearway.store.bulk import chunked
 from clearway.store.events import EventBatch
@@ -148,6 +149,7 @@ def follow(
                     updated_at=sa.bindparam("at")),
             updates,
         )  # fmt: skip
+        offences.mark(conn, [u["cid"] for u in updates if u["status"] == "seized"])
     return moved
 
 

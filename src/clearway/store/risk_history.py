@@ -25,6 +25,7 @@ from clearway.store.bulk import as_utc, chunked
 from clearway.store.cooperation import exports_for
 from clearway.store.dossiers import filings_query
 from clearway.store.manifests import loading_of
+from clearway.store.offences import offences_query
 from clearway.store.period import AMOUNT
 
 VALUE = pl.Struct({"currency": pl.String, "items": pl.List(pl.Struct({"quantity": pl.Int64, "unit_price": AMOUNT}))})
@@ -287,28 +288,14 @@ def parcels(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> p
     ).select(list(PARCELS)).cast(PARCELS)  # type: ignore[arg-type]  # fmt: skip
 
 
-def offenders_query(keys: Sequence[str]) -> sa.Select[Any]:
-    """The parcels of these party keys that were seized or that an inspection found infringing: (role, key, id,
-    status, updated_at). Each parcel's own inspections are looked up by its id. With `id IN (infringing())`
-    instead, the planner read every inspection ever recorded for each query: a single filing's history took
-    53 ms at 300,000 inspections (a year of a mid-sized office), 3 to 8 ms this way (most of it the
-    party's other parcels, which the history is about)."""
-    c, p, i = t.consignments.c, t.party_keys.c, t.inspections.c
-    found = sa.exists().where(i.consignment_id == c.id, i.outcome == "infringement")
-    return (
-        sa.select(p.role, p.key, c.id, c.status, c.updated_at)
-        .join(t.consignments, c.id == p.consignment_id)
-        .where(p.key.in_(list(keys)), sa.or_(c.status == "seized", found))
-    )
-
-
 def offenders(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> pl.DataFrame:
-    """The batch's parties that earlier parcels were found infringing or seized for."""
+    """The batch's parties that earlier parcels were found infringing or seized for (searched among the marked
+    parcels, `store/offences.py`)."""
     keys = sorted({k for r in rows if r.party_keys for k in r.party_keys.values()})
     if not keys:
         return pl.DataFrame(schema=OFFENDERS)
     i = t.inspections.c
-    found = [row for chunk in chunked(keys) for row in conn.execute(offenders_query(chunk)) if row[2] not in batch]
+    found = [row for chunk in chunked(keys) for row in conn.execute(offences_query(chunk)) if row[2] not in batch]
     if not found:
         return pl.DataFrame(schema=OFFENDERS)
     ids = sorted({row[2] for row in found})

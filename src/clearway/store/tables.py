@@ -279,6 +279,15 @@ party_keys = sa.Table(
     sa.Index("ix_party_keys_key", "key"),
 )
 
+party_offences = sa.Table(
+    "party_offences",
+    metadata,  # the party keys of parcels ever seized or found infringing (store/offences.py)
+    sa.Column("consignment_id", sa.String(32), sa.ForeignKey("consignments.id"), primary_key=True),
+    sa.Column("role", sa.String(16), primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Index("ix_party_offences_key", "key"),
+)
+
 config_versions = sa.Table(
     "config_versions",
     metadata,
