@@ -36,7 +36,7 @@ from clearway.services.ingest import ingest
 from clearway.settings import Settings
 from clearway.sim import simulate
 from clearway.sim.writer import write_watchlist
-from clearway.store import sqlite_url
+from clearway.store import offences, sqlite_url
 from clearway.store import tables as t
 from clearway.store.bulk import insert_columns
 from clearway.store.throwaway import available, postgres_server
@@ -91,6 +91,9 @@ def _inspections(app: App, count: int, seed: int) -> None:
     }
     with app.store.engine.begin() as conn:
         insert_columns(conn, t.inspections, columns)
+        # as `add_inspection` does: the infringing parcels' parties go on record (`store/offences.py`)
+        found_in = [cid for cid, o in zip(columns["consignment_id"], outcomes, strict=True) if o != "compliant"]
+        offences.mark(conn, found_in)
 
 
 def _measure(app: App, lines: list[bytes], batch: int, singles: int) -> tuple[float, float]:
