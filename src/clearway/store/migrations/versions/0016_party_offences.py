@@ -25,11 +25,13 @@ def upgrade() -> None:
         sa.Column("key", sa.String(64), nullable=False),
     )
     op.create_index("ix_party_offences_key", "party_offences", ["key"])
+    # from the few parcels seized or found infringing to their parties (by the status index and the
+    # inspections), not through every party key stored
     op.execute(
         "INSERT INTO party_offences (consignment_id, role, key) "
-        "SELECT p.consignment_id, p.role, p.key FROM party_keys p JOIN consignments c ON c.id = p.consignment_id "
-        "WHERE c.status = 'seized' OR EXISTS (SELECT 1 FROM inspections i "
-        "WHERE i.consignment_id = c.id AND i.outcome = 'infringement')"
+        "SELECT p.consignment_id, p.role, p.key FROM party_keys p WHERE p.consignment_id IN ("
+        "SELECT id FROM consignments WHERE status = 'seized' "
+        "UNION SELECT consignment_id FROM inspections WHERE outcome = 'infringement')"
     )
 
 
