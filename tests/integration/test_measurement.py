@@ -81,3 +81,29 @@ def test_report_command_writes_html_and_the_tables(tmp_path: Path) -> None:
     assert tables["values"].row(0)[:2] == ("EUR", 1)
     backwards = clearway("report", "--from", "2026-11-02", "--to", "2026-11-01", home=home, check=False)
     assert backwards.returncode == 2 and "ends" in backwards.stderr
+
+
+def test_an_amended_parcel_counts_once_with_its_latest_assessment_and_lane(service: Service) -> None:
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from clearway.store import tables as t
+    from clearway.store.period import read_period
+
+    first = without_ioss("AM1")
+    cid = registration(service.submit([first], key="a"))
+    amended = without_ioss("AM1")
+    amended["items"][0]["unit_price"] = str(4 * float(first["items"][0]["unit_price"]))
+    assert service.submit([amended], key="b").json()["results"][0]["outcome"] == "amended"
+    d = t.decisions.c
+    with service.app.store.engine.connect() as conn:
+        decided = conn.execute(sa.select(d.lane, d.assessment).where(d.consignment_id == cid)
+                               .order_by(d.decided_at, d.id)).all()  # fmt: skip
+    assert len(decided) == 2 and decided[0].assessment != decided[1].assessment
+    frames = read_period(service.app.store.engine, around_today())
+    [row] = frames["assessments"].filter(pl.col("consignment_id") == cid).iter_rows(named=True)
+    latest = json.loads(decided[-1].assessment)["totals"]
+    assert (row["duty"], row["vat"]) == (Decimal(latest["duty"]), Decimal(latest["vat"]))
+    [lane] = frames["consignments"].filter(pl.col("id") == cid)["lane"].to_list()
+    assert lane == decided[-1].lane

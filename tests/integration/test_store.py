@@ -278,8 +278,6 @@ def test_the_kpis_read_platform_category_currency_and_value_of_each_body_and_an_
 def test_the_kpis_read_what_each_assessment_owes_and_an_odd_one_spoils_only_itself() -> None:
     from decimal import Decimal
 
-    import polars as pl
-
     from clearway.store.period import _assessments
 
     full = {"jurisdiction": "EU", "currency": "EUR", "collection_model": "ioss", "threshold_value": "150",
@@ -289,8 +287,7 @@ def test_the_kpis_read_what_each_assessment_owes_and_an_odd_one_spoils_only_itse
     bare = {"jurisdiction": "US", "currency": "USD", "collection_model": "buyer_at_border",
             "totals": {"duty": "12.50", "vat": "0", "other": "0"}, "rules": []}  # fmt: skip
     odd = '{"totals": {"vat": 4}}'  # an amount as a number: not what an assessment stores
-    latest = pl.DataFrame({"consignment_id": ["a", "b", "c", "d"],
-                           "assessment": [json.dumps(full), json.dumps(bare), odd, None]})  # fmt: skip
+    latest = {"a": json.dumps(full), "b": json.dumps(bare), "c": odd, "d": None}
     rows = {r["consignment_id"]: r for r in _assessments(latest).iter_rows(named=True)}
     assert set(rows) == {"a", "b", "c"}  # d: not assessed
     assert (rows["a"]["vat"], rows["a"]["other"], rows["a"]["vendor_tax"], rows["a"]["rule"]) == (
