@@ -100,17 +100,20 @@ def lead_of(conn: sa.Connection, consignment_id: str) -> str:
     return str(lead) if lead else consignment_id
 
 
+_c = t.consignments.c
+_JOINING = (
+    sa.select(_c.id, _c.dossier_id, _c.submitter, _c.reference, _c.status, _c.lane, _c.received_at, _c.released_at)
+    .where(_c.dossier_id.in_(sa.bindparam("leads", expanding=True)), _c.status != "invalidated")
+    .order_by(_c.received_at, _c.id)
+)
+"""Built once: every arrival and every batch of decisions asks it, nearly always of leads nobody joined."""
+
+
 def joining(conn: sa.Connection, leads: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """The filings that joined each of `leads`' dossiers (withdrawn ones left out), oldest first."""
-    c = t.consignments.c
     found: dict[str, list[dict[str, Any]]] = {}
     for chunk in chunked(list(leads)):
-        query = (
-            sa.select(c.id, c.dossier_id, c.submitter, c.reference, c.status, c.lane, c.received_at, c.released_at)
-            .where(c.dossier_id.in_(chunk), c.status != "invalidated")
-            .order_by(c.received_at, c.id)
-        )
-        for row in conn.execute(query).mappings():
+        for row in conn.execute(_JOINING, {"leads": chunk}).mappings():
             found.setdefault(str(row["dossier_id"]), []).append({str(k): v for k, v in row.items()})
     return found
 

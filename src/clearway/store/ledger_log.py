@@ -30,6 +30,12 @@ def new_salts(conn: sa.Connection, consignment_ids: Sequence[str]) -> Salts:
     return made
 
 
+_SALTS = sa.select(t.ledger_salts.c.consignment_id, t.ledger_salts.c.salt, t.ledger_salts.c.seal_salt).where(
+    t.ledger_salts.c.consignment_id.in_(sa.bindparam("ids", expanding=True))
+)
+"""Built once: every write that appends leaves reads its consignments' salts."""
+
+
 def salts(conn: sa.Connection, consignment_ids: Sequence[str], *, create: bool = True) -> Salts:
     """Both salts of each consignment; one stored before leaves were sealed (v1) gets its seal salt now
     (with `create`, in the caller's transaction), else an empty one."""
@@ -38,10 +44,7 @@ def salts(conn: sa.Connection, consignment_ids: Sequence[str], *, create: bool =
     unsealed: list[str] = []
     c = t.ledger_salts.c
     for start in range(0, len(unique), 500):
-        query = sa.select(c.consignment_id, c.salt, c.seal_salt).where(
-            c.consignment_id.in_(unique[start : start + 500])
-        )
-        for cid, salt, seal in conn.execute(query):
+        for cid, salt, seal in conn.execute(_SALTS, {"ids": unique[start : start + 500]}):
             if seal is None:
                 unsealed.append(cid)
                 seal = os.urandom(SALT_BYTES) if create else b""
