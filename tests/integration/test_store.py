@@ -153,19 +153,21 @@ def test_writers_in_parallel_keep_the_ledger_dense(database_url: str) -> None:
     assert indexes == list(range(len(indexes))) and len(indexes) == events == 4 * 4 * 8
 
 
-def sqlite_plan(conn: sa.Connection, query: sa.Select[Any]) -> str:
-    sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
-    return " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+def sqlite_plan(conn: sa.Connection, query: sa.Select[Any], params: dict[str, Any]) -> str:
+    """SQLite's plan of `query` as it runs with `params` (its IN lists expanded as at execution)."""
+    state = query.compile(conn).construct_expanded_state(params)
+    plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {state.statement}", state.positional_parameters)
+    return " ".join(str(row[-1]) for row in plan)
 
 
 def test_a_batchs_dossier_leads_are_looked_up_by_transport_document_not_by_every_filing_alone(store: Store) -> None:
     """Nearly every filing has no dossier: the dossier index holds only those that joined one, so looking up
     the leads of a batch's transport documents searches those documents, at any size of the store."""
-    from clearway.store.dossiers import leads_query
+    from clearway.store.dossiers import LEADS
 
     with store.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            plan = sqlite_plan(conn, leads_query(["D1", "D2"]))
+            plan = sqlite_plan(conn, LEADS, {"documents": ["D1", "D2"]})
             assert "ix_consignments_transport_document" in plan, plan
             assert "ix_consignments_dossier" not in plan, plan
             definition = conn.exec_driver_sql(
@@ -182,15 +184,15 @@ def test_a_filers_own_filings_of_a_batchs_documents_are_searched_by_document_not
     """Each batch stored first reads the filer's own filings of its transport documents (a parcel held under a
     control may not be filed afresh): through the document's index, the filer second, so that a platform's
     batch costs the same on its first day and after a million parcels, whatever the planner guesses."""
-    from clearway.store.dossiers import filings_query
+    from clearway.store.dossiers import FILINGS_OF
 
     with store.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             for documents in (1, 10, 500):
                 wanted = [f"D{n}" for n in range(documents)]
                 # the held-parcel check before storing, and the filings withdrawn before, read at assessment
-                for query in (filings_query(["platform"], wanted), filings_query(["platform", "post"], wanted)):
-                    plan = sqlite_plan(conn, query)
+                for filers in (["platform"], ["platform", "post"]):
+                    plan = sqlite_plan(conn, FILINGS_OF, {"filers": filers, "documents": wanted})
                     assert plan == "SEARCH consignments USING INDEX ix_consignments_transport_document " \
                                    "(transport_document_id=? AND submitter=?)", plan  # fmt: skip
             return
@@ -203,7 +205,7 @@ def test_a_batchs_parties_record_is_read_from_their_offences_not_from_every_parc
     """Every batch, a single filing too, reads its parties' record of seizures and infringements: among the
     parcels marked when they were seized or found infringing, each checked against its own inspections, so that
     the cost follows the offences and not every parcel a seller ever sent or every inspection ever recorded."""
-    from clearway.store.offences import offences_query
+    from clearway.store.offences import OFFENCES
 
     with store.engine.connect() as conn:
         if conn.dialect.name != "sqlite":  # PostgreSQL plans by statistics: the indexes it needs are there
@@ -212,7 +214,7 @@ def test_a_batchs_parties_record_is_read_from_their_offences_not_from_every_parc
             assert "inspections USING btree (consignment_id)" in indexes, indexes
             assert "party_offences USING btree (key)" in indexes, indexes
             return
-        plan = sqlite_plan(conn, offences_query(["k1", "k2"]))
+        plan = sqlite_plan(conn, OFFENCES, {"keys": ["k1", "k2"]})
     assert plan.startswith("SEARCH party_offences USING INDEX ix_party_offences_key"), plan
     assert "SEARCH inspections USING INDEX ix_inspections_consignment (consignment_id=?)" in plan, plan
     assert "party_keys" not in plan and "SCAN" not in plan, plan

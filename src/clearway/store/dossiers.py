@@ -40,23 +40,38 @@ class Joined:
 
 def filings(conn: sa.Connection, consignment_ids: Sequence[str]) -> dict[str, Any]:
     """The rows `leads_of` and the payers of what is owed read: id, filer, transport document, receipt, dossier."""
-    c = t.consignments.c
     found: dict[str, Any] = {}
     for chunk in chunked(list(consignment_ids)):
-        query = sa.select(c.id, c.submitter, c.transport_document_id, c.received_at, c.dossier_id)
-        found |= {row.id: row for row in conn.execute(query.where(c.id.in_(chunk)))}
+        found |= {row.id: row for row in conn.execute(_FILINGS, {"ids": chunk})}
     return found
 
 
-def leads_query(documents: Sequence[str]) -> sa.Select[Any]:
-    """The filings that may lead a dossier for these transport documents, oldest first (searched by the
-    transport document's index: `ix_consignments_dossier` holds only filings that joined a dossier)."""
-    c = t.consignments.c
-    return (
-        sa.select(c.id, c.submitter, c.transport_document_id, c.received_at)
-        .where(c.transport_document_id.in_(list(documents)), c.dossier_id.is_(None), c.status != "invalidated")
-        .order_by(c.received_at, c.id)
-    )
+_c = t.consignments.c
+_FILINGS = sa.select(_c.id, _c.submitter, _c.transport_document_id, _c.received_at, _c.dossier_id).where(
+    _c.id.in_(sa.bindparam("ids", expanding=True))
+)
+LEADS = (
+    sa.select(_c.id, _c.submitter, _c.transport_document_id, _c.received_at)
+    .where(_c.transport_document_id.in_(sa.bindparam("documents", expanding=True)), _c.dossier_id.is_(None),
+           _c.status != "invalidated")
+    .order_by(_c.received_at, _c.id)
+)  # fmt: skip
+"""The filings that may lead a dossier for the transport documents given (`documents`), oldest first (searched
+by the transport document's index: `ix_consignments_dossier` holds only filings that joined a dossier)."""
+FILINGS_OF = sa.select(_c.id, _c.submitter, _c.transport_document_id, _c.status, _c.lane).where(
+    _c.transport_document_id.in_(sa.bindparam("documents", expanding=True)),
+    _c.submitter.in_(sa.bindparam("filers", expanding=True)),
+)
+"""The filers' (`filers`) own filings of the transport documents given (`documents`), whatever their status:
+(id, submitter, transport document, status, lane), searched by the transport document's index (the document,
+then the filer), so that the cost follows the documents and not how many parcels the filers ever filed. With
+the status among the conditions, or without the filer in the index, SQLite's planner (which has no
+statistics) read every filing of the filer, or every filing ever withdrawn, instead, for ten documents or
+more: 5 ms a query at 24,000 filings of one platform, growing with its history; a bulk batch of 1,000 filings
+paid about 120 ms for the held-parcel check on a store of 20,000, and 15 ms with this query.
+
+These statements are built once: every batch, a single filing too, runs them, and building one cost about as
+much as running it."""
 
 
 def leads_of(conn: sa.Connection, filed_now: dict[str, Any]) -> dict[str, Joined]:
@@ -66,7 +81,7 @@ def leads_of(conn: sa.Connection, filed_now: dict[str, Any]) -> dict[str, Joined
     documents = sorted({row.transport_document_id for row in mine})
     filed: dict[str, list[Any]] = {}
     for chunk in chunked(documents):
-        for row in conn.execute(leads_query(chunk)):
+        for row in conn.execute(LEADS, {"documents": chunk}):
             filed.setdefault(row.transport_document_id, []).append(row)
     leads: dict[str, Joined] = {}
     for row in mine:
@@ -100,7 +115,6 @@ def lead_of(conn: sa.Connection, consignment_id: str) -> str:
     return str(lead) if lead else consignment_id
 
 
-_c = t.consignments.c
 _JOINING = (
     sa.select(_c.id, _c.dossier_id, _c.submitter, _c.reference, _c.status, _c.lane, _c.received_at, _c.released_at)
     .where(_c.dossier_id.in_(sa.bindparam("leads", expanding=True)), _c.status != "invalidated")
@@ -269,20 +283,6 @@ def under_control(conn: sa.Connection, consignment_ids: Sequence[str]) -> set[st
             if lead in held and lifecycle.under_control(held[lead][0], held[lead][1], kinds.get(lead, []))}  # fmt: skip
 
 
-def filings_query(filers: Sequence[str], documents: Sequence[str]) -> sa.Select[Any]:
-    """These filers' own filings of these transport documents, whatever their status: (id, submitter, transport
-    document, status, lane), searched by the transport document's index (the document, then the filer), so
-    that the cost follows the documents and not how many parcels the filers ever filed. With the status among
-    the conditions, or without the filer in the index, SQLite's planner (which has no statistics) read every
-    filing of the filer, or every filing ever withdrawn, instead, for ten documents or more: 5 ms a query at
-    24,000 filings of one platform, growing with its history; a bulk batch of 1,000 filings paid about 120 ms
-    for the held-parcel check on a store of 20,000, and 15 ms with this query."""
-    c = t.consignments.c
-    return sa.select(c.id, c.submitter, c.transport_document_id, c.status, c.lane).where(
-        c.transport_document_id.in_(list(documents)), c.submitter.in_(list(filers))
-    )
-
-
 def documents_under_control(conn: sa.Connection, filer: str, documents: Sequence[str]) -> dict[str, str]:
     """Of `documents` (transport document ids), those that one of `filer`'s own consignments holds under a
     control (`under_control`), that were inspected and wait for the officer, or that customs seized, each
@@ -291,7 +291,7 @@ def documents_under_control(conn: sa.Connection, filer: str, documents: Sequence
     found: dict[str, tuple[str, str]] = {}
     for chunk in chunked(sorted(set(documents))):
         found |= {str(cid): (str(document), str(status))
-                  for cid, _, document, status, _ in conn.execute(filings_query([filer], chunk))
+                  for cid, _, document, status, _ in conn.execute(FILINGS_OF, {"filers": [filer], "documents": chunk})
                   if status in ("held", "inspected", "seized")}  # fmt: skip
     held = [cid for cid, (_, status) in found.items() if status == "held"]
     controlled = under_control(conn, held) if held else set()

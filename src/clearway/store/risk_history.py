@@ -23,9 +23,9 @@ from clearway.pipeline.history import AMENDED, ASSESSED, FILINGS, LOADING, OFFEN
 from clearway.store import tables as t
 from clearway.store.bulk import as_utc, chunked
 from clearway.store.cooperation import exports_for
-from clearway.store.dossiers import filings_query
+from clearway.store.dossiers import FILINGS_OF
 from clearway.store.manifests import loading_of
-from clearway.store.offences import offences_query
+from clearway.store.offences import OFFENCES
 from clearway.store.period import AMOUNT
 
 VALUE = pl.Struct({"currency": pl.String, "items": pl.List(pl.Struct({"quantity": pl.Int64, "unit_price": AMOUNT}))})
@@ -103,12 +103,23 @@ def of_batch(engine: sa.Engine, rows: Sequence[BatchRow], annual: Sequence[str])
 def amended_in(conn: sa.Connection, rows: Sequence[BatchRow]) -> dict[str, str | None]:
     """The batch's amended consignments (a version after the first), each with its lane as last decided (an
     amendment leaves it so until the new decision)."""
-    c = t.consignments.c
     found: dict[str, str | None] = {}
-    query = sa.select(c.id, c.lane).where(c.version > 1)
     for chunk in chunked([r.key for r in rows]):
-        found |= {str(cid): lane for cid, lane in conn.execute(query.where(c.id.in_(chunk)))}
+        found |= {str(cid): lane for cid, lane in conn.execute(_AMENDED, {"ids": chunk})}
     return found
+
+
+_c, _k = t.consignments.c, t.party_keys.c
+_AMENDED = sa.select(_c.id, _c.lane).where(_c.version > 1, _c.id.in_(sa.bindparam("ids", expanding=True)))
+_OTHER_FILINGS = sa.select(_c.id, _c.transport_document_id, _c.submitter, _c.received_at).where(
+    _c.status.not_in(["invalidated"]), _c.received_at <= sa.bindparam("by"),
+    _c.transport_document_id.in_(sa.bindparam("documents", expanding=True)),
+)  # fmt: skip
+_CONSIGNEES = sa.select(_k.consignment_id, _k.key).where(
+    _k.consignment_id.in_(sa.bindparam("ids", expanding=True)), _k.role == "consignee"
+)
+"""The history's statements built once: a single filing runs each of them, and building one cost about as much
+as running it."""
 
 
 class Withdrawn(NamedTuple):
@@ -127,8 +138,8 @@ def withdrawn_before(conn: sa.Connection, rows: Sequence[BatchRow], amended: Con
     filers = sorted({filer for filer, _ in by_filing})
     withdrawn: dict[str, tuple[str, str | None]] = {}  # id -> (the batch's new filing, the lane)
     for chunk in chunked(sorted({document for _, document in by_filing})):
-        withdrawn |= {cid: (by_filing[(filer, document)], lane)
-                      for cid, filer, document, status, lane in conn.execute(filings_query(filers, chunk))
+        filed = conn.execute(FILINGS_OF, {"filers": filers, "documents": chunk})
+        withdrawn |= {cid: (by_filing[(filer, document)], lane) for cid, filer, document, status, lane in filed
                       if status == "invalidated" and (filer, document) in by_filing}  # fmt: skip
     if not withdrawn:  # nearly every batch: one search of its documents
         return []
@@ -185,21 +196,16 @@ def filings(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> p
     """Other open filings of the batch's transport documents (another filer's, or an earlier batch's): of each
     filer, its latest `FILINGS_PER_FILER`."""
     documents = sorted({r.consignment.transport_document.id for r in rows})
-    c = t.consignments.c
-    query = sa.select(c.id, c.transport_document_id, c.submitter, c.received_at).where(
-        c.status.not_in(["invalidated"]), c.received_at <= received_by(rows)
-    )
+    by = received_by(rows)
     by_filer: dict[tuple[str, str], list[tuple[dt.datetime, str]]] = {}
     for chunk in chunked(documents):
-        for cid, document, filer, at in conn.execute(query.where(c.transport_document_id.in_(chunk))):
+        for cid, document, filer, at in conn.execute(_OTHER_FILINGS, {"by": by, "documents": chunk}):
             if cid not in batch:
                 by_filer.setdefault((document, filer), []).append((as_utc(at), cid))
     others = [(cid, document, filer) for (document, filer), filed in sorted(by_filer.items())
               for _, cid in sorted(filed, reverse=True)[:FILINGS_PER_FILER]]  # fmt: skip
     ids = [cid for cid, _, _ in others]
-    k = t.party_keys.c
-    consignees = {cid: key for chunk in chunked(ids) for cid, key in conn.execute(
-        sa.select(k.consignment_id, k.key).where(k.consignment_id.in_(chunk), k.role == "consignee"))}  # fmt: skip
+    consignees = {cid: key for chunk in chunked(ids) for cid, key in conn.execute(_CONSIGNEES, {"ids": chunk})}
     bodies = _bodies(conn, ids)
     found = []
     for cid, document, filer in others:
@@ -295,7 +301,7 @@ def offenders(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) ->
     if not keys:
         return pl.DataFrame(schema=OFFENDERS)
     i = t.inspections.c
-    found = [row for chunk in chunked(keys) for row in conn.execute(offences_query(chunk)) if row[2] not in batch]
+    found = [row for chunk in chunked(keys) for row in conn.execute(OFFENCES, {"keys": chunk}) if row[2] not in batch]
     if not found:
         return pl.DataFrame(schema=OFFENDERS)
     ids = sorted({row[2] for row in found})

@@ -67,7 +67,7 @@ consignments = sa.Table(
     sa.UniqueConstraint("submitter", "reference", name="uq_consignments_submitter_reference"),
     sa.Index("ix_consignments_status", "status"),
     # the filer second: a filer's own filings of a batch's documents are searched by document, never by every
-    # filing of the filer (`dossiers.filings_query`)
+    # filing of the filer (`dossiers.FILINGS_OF`)
     sa.Index("ix_consignments_transport_document", "transport_document_id", "submitter"),
     sa.Index("ix_consignments_received", "received_at"),  # the unit-value reference, the day's count, periods
     # partial: only filings that joined a dossier, so `dossier_id IS NULL` (nearly every row) is not taken
