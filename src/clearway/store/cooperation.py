@@ -258,16 +258,23 @@ def keep_export_records(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> 
     insert_rows(conn, t.export_records, rows)
 
 
+_e = t.export_records.c
+_EXPORTS = (
+    sa.select(_e.transport_document_id, _e.exporting_country, _e.partner, _e.currency, _e.value, _e.goods,
+              _e.received_at)
+    .where(_e.transport_document_id.in_(sa.bindparam("documents", expanding=True)))
+    .order_by(_e.received_at)
+)  # fmt: skip
+"""Built once: every batch, a single filing too, asks it."""
+
+
 def exports_for(conn: sa.Connection, documents: Sequence[str]) -> pl.DataFrame:
     """The export records of these transport documents, the latest per document and partner."""
     if not documents:
         return pl.DataFrame(schema=EXPORTS)
-    e = t.export_records.c
     found: dict[tuple[str, str], dict[str, object]] = {}
     for chunk in chunked(documents):
-        query = sa.select(e.transport_document_id, e.exporting_country, e.partner, e.currency, e.value, e.goods,
-                          e.received_at).where(e.transport_document_id.in_(chunk))  # fmt: skip
-        for row in conn.execute(query.order_by(e.received_at)):
+        for row in conn.execute(_EXPORTS, {"documents": chunk}):
             goods = msgspec.json.decode(row.goods)
             found[(row.transport_document_id, row.partner)] = {
                 "transport_document_id": row.transport_document_id, "exporting_country": row.exporting_country,

@@ -322,17 +322,19 @@ def reconciliation_counts(conn: sa.Connection, before: dt.datetime) -> tuple[int
     return int(without), int(late)
 
 
+_LOADING = (
+    sa.select(_h.transport_document_id, t.manifests.c.master_id, t.manifests.c.body)
+    .join(t.manifests, t.manifests.c.id == _h.manifest_id)
+    .where(_h.transport_document_id.in_(sa.bindparam("documents", expanding=True)), t.manifests.c.master_type == "mawb")
+)
+"""Built once: every batch, a single filing too, asks it."""
+
+
 def loading_of(conn: sa.Connection, documents: Sequence[str]) -> list[tuple[str, str, dt.datetime]]:
     """(transport document, air master, declared loading time) for the documents air manifests list."""
-    h, m = t.manifest_houses.c, t.manifests.c
     found = []
     for chunk in chunked(list(documents)):
-        query = (
-            sa.select(h.transport_document_id, m.master_id, m.body)
-            .join(t.manifests, m.id == h.manifest_id)
-            .where(h.transport_document_id.in_(chunk), m.master_type == "mawb")
-        )
-        for document, master, body in conn.execute(query):
+        for document, master, body in conn.execute(_LOADING, {"documents": chunk}):
             loaded = msgspec.json.decode(body, type=Manifest).movement
             if loaded is not None and loaded.loaded_at is not None:
                 found.append((document, master, loaded.loaded_at.astimezone(dt.UTC)))

@@ -125,11 +125,15 @@ def _findings(findings: Sequence[Any]) -> str:
     return _encoder.encode(findings).decode()
 
 
+_DECIDED = sa.select(t.consignments.c.id, t.consignments.c.version, t.consignments.c.status).where(
+    t.consignments.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
 def _already_decided(conn: sa.Connection, versions: dict[str, int], keys: list[str]) -> set[str]:
     """The consignments among `keys` that are no longer waiting for this decision: decided since they were
     read (neither `registered` nor set aside), or moved on to a later version."""
-    c = t.consignments.c
-    found = conn.execute(sa.select(c.id, c.version, c.status).where(c.id.in_(keys))).all()
+    found = conn.execute(_DECIDED, {"ids": keys}).all()
     return {
         str(cid)
         for cid, version, status in found

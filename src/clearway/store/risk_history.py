@@ -118,6 +118,30 @@ _OTHER_FILINGS = sa.select(_c.id, _c.transport_document_id, _c.submitter, _c.rec
 _CONSIGNEES = sa.select(_k.consignment_id, _k.key).where(
     _k.consignment_id.in_(sa.bindparam("ids", expanding=True)), _k.role == "consignee"
 )
+_v, _d = t.consignment_versions.c, t.decisions.c
+_BODIES = (
+    sa.select(_c.id, _v.body)
+    .join(t.consignment_versions, sa.and_(_v.consignment_id == _c.id, _v.version == _c.version))
+    .where(_c.id.in_(sa.bindparam("ids", expanding=True)))
+)
+_ASSESSED_OF = (
+    sa.select(_c.id, _c.destination_country, _c.received_at, _k.key, _d.decided_at, _d.assessment)
+    .join(t.party_keys, sa.and_(_k.consignment_id == _c.id, _k.role == "consignee"))
+    .join(t.decisions, sa.and_(_d.consignment_id == _c.id, _d.version == _c.version))
+    .where(_d.assessment.is_not(None), _c.status.not_in(["invalidated", "returned_to_sender"]),
+           sa.or_(_c.received_at >= sa.bindparam("day"),
+                  sa.and_(_c.destination_country.in_(sa.bindparam("annual", expanding=True)),
+                          _c.received_at >= sa.bindparam("year"))),
+           _k.key.in_(sa.bindparam("who", expanding=True)))
+)  # fmt: skip
+_consignee, _seller = t.party_keys.alias("consignee"), t.party_keys.alias("seller")
+_PARCELS = (
+    sa.select(_c.id, _c.destination_country, _c.received_at, _consignee.c.key, _seller.c.key)
+    .join(_consignee, sa.and_(_consignee.c.consignment_id == _c.id, _consignee.c.role == "consignee"))
+    .join(_seller, sa.and_(_seller.c.consignment_id == _c.id, _seller.c.role == "seller"))
+    .where(_c.received_at >= sa.bindparam("since"), _c.received_at <= sa.bindparam("by"), _c.status != "invalidated",
+           _consignee.c.key.in_(sa.bindparam("who", expanding=True)))
+)  # fmt: skip
 """The history's statements built once: a single filing runs each of them, and building one cost about as much
 as running it."""
 
@@ -221,11 +245,7 @@ def filings(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> p
 def _bodies(conn: sa.Connection, ids: Sequence[str]) -> dict[str, str]:
     """The current body of each consignment. Read apart from the query that chose them, so that the batch's
     own rows, which every such query also finds (and leaves out), are not read with their bodies."""
-    c, v = t.consignments.c, t.consignment_versions.c
-    query = sa.select(c.id, v.body).join(
-        t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version)
-    )
-    return {cid: body for chunk in chunked(ids) for cid, body in conn.execute(query.where(c.id.in_(chunk)))}
+    return {cid: body for chunk in chunked(ids) for cid, body in conn.execute(_BODIES, {"ids": chunk})}
 
 
 def assessed(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str], annual: Sequence[str]) -> pl.DataFrame:
@@ -237,17 +257,9 @@ def assessed(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str], ann
     first = min(as_utc(r.received_at) for r in rows).date()
     day = dt.datetime.combine(first, dt.time(), dt.UTC)
     year = dt.datetime.combine(first.replace(month=1, day=1), dt.time(), dt.UTC)
-    c, d, p = t.consignments.c, t.decisions.c, t.party_keys.c
-    query = (
-        sa.select(c.id, c.destination_country, c.received_at, p.key, d.decided_at, d.assessment)
-        .join(t.party_keys, sa.and_(p.consignment_id == c.id, p.role == "consignee"))
-        .join(t.decisions, sa.and_(d.consignment_id == c.id, d.version == c.version))
-        .where(d.assessment.is_not(None), c.status.not_in(["invalidated", "returned_to_sender"]),
-               sa.or_(c.received_at >= day, sa.and_(c.destination_country.in_(list(annual)), c.received_at >= year)))
-    )  # fmt: skip
     latest: dict[str, Any] = {}
     for chunk in chunked(who):
-        for row in conn.execute(query.where(p.key.in_(chunk))):
+        for row in conn.execute(_ASSESSED_OF, {"day": day, "year": year, "annual": list(annual), "who": chunk}):
             if row[0] not in batch and (row[0] not in latest or row[4] > latest[row[0]][4]):
                 latest[row[0]] = row
     found = []
@@ -265,16 +277,9 @@ def parcels(conn: sa.Connection, rows: Sequence[BatchRow], batch: set[str]) -> p
     if not who:
         return pl.DataFrame(schema=PARCELS)
     since = dt.datetime.combine(min(as_utc(r.received_at) for r in rows).date(), dt.time(), dt.UTC)
-    c = t.consignments.c
-    consignee, seller = t.party_keys.alias("consignee"), t.party_keys.alias("seller")
-    query = (
-        sa.select(c.id, c.destination_country, c.received_at, consignee.c.key, seller.c.key)
-        .join(consignee, sa.and_(consignee.c.consignment_id == c.id, consignee.c.role == "consignee"))
-        .join(seller, sa.and_(seller.c.consignment_id == c.id, seller.c.role == "seller"))
-        .where(c.received_at >= since, c.received_at <= received_by(rows), c.status != "invalidated")
-    )
+    window = {"since": since, "by": received_by(rows)}
     found = [
-        row for chunk in chunked(who) for row in conn.execute(query.where(consignee.c.key.in_(chunk)))
+        row for chunk in chunked(who) for row in conn.execute(_PARCELS, window | {"who": chunk})
         if row[0] not in batch
     ]  # fmt: skip
     bodies = _bodies(conn, [r[0] for r in found])
