@@ -43,5 +43,5 @@ OFFENCES = (
     )
 )
 """The marked parcels of the party keys given (`keys`) that still count, each checked against its own
-inspections: (role, key, id, status, updated_at). Built once, as the statements below: every batch, a single
-filing too, runs them, and building one cost about as much as running it."""
+inspections: (role, key, id, status, updated_at). Built once: every batch, a single filing too, runs it, and
+building it cost about as much as running it."""
