@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from clearway.store import online_index
+
 revision = "0011"
 down_revision = "0010"
 
@@ -17,10 +19,10 @@ down_revision = "0010"
 def upgrade() -> None:
     with op.batch_alter_table("consignments") as batch:
         batch.add_column(sa.Column("dossier_id", sa.String(32)))
-        batch.create_index("ix_consignments_dossier", ["dossier_id"])
+    online_index.create_index("ix_consignments_dossier", "consignments", ["dossier_id"])
 
 
 def downgrade() -> None:
+    online_index.drop_index("ix_consignments_dossier", "consignments")
     with op.batch_alter_table("consignments") as batch:
-        batch.drop_index("ix_consignments_dossier")
         batch.drop_column("dossier_id")

@@ -12,7 +12,8 @@ Revises: 0012
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from clearway.store import online_index
 
 revision = "0013"
 down_revision = "0012"
@@ -21,11 +22,8 @@ JOINED = sa.text("dossier_id IS NOT NULL")
 
 
 def upgrade() -> None:
-    op.drop_index("ix_consignments_dossier", table_name="consignments")
-    op.create_index("ix_consignments_dossier", "consignments", ["dossier_id"], sqlite_where=JOINED,
-                    postgresql_where=JOINED)  # fmt: skip
+    online_index.replace_index("ix_consignments_dossier", "consignments", ["dossier_id"], where=JOINED)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_consignments_dossier", table_name="consignments")
-    op.create_index("ix_consignments_dossier", "consignments", ["dossier_id"])
+    online_index.replace_index("ix_consignments_dossier", "consignments", ["dossier_id"])

@@ -12,15 +12,15 @@ Revises: 0013
 
 from __future__ import annotations
 
-from alembic import op
+from clearway.store import online_index
 
 revision = "0014"
 down_revision = "0013"
 
 
 def upgrade() -> None:
-    op.create_index("ix_consignments_received", "consignments", ["received_at"])
+    online_index.create_index("ix_consignments_received", "consignments", ["received_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_consignments_received", table_name="consignments")
+    online_index.drop_index("ix_consignments_received", "consignments")

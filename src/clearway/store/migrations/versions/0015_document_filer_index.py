@@ -13,17 +13,16 @@ Revises: 0014
 
 from __future__ import annotations
 
-from alembic import op
+from clearway.store import online_index
 
 revision = "0015"
 down_revision = "0014"
 
 
 def upgrade() -> None:
-    op.drop_index("ix_consignments_transport_document", table_name="consignments")
-    op.create_index("ix_consignments_transport_document", "consignments", ["transport_document_id", "submitter"])
+    online_index.replace_index("ix_consignments_transport_document", "consignments",
+                               ["transport_document_id", "submitter"])  # fmt: skip
 
 
 def downgrade() -> None:
-    op.drop_index("ix_consignments_transport_document", table_name="consignments")
-    op.create_index("ix_consignments_transport_document", "consignments", ["transport_document_id"])
+    online_index.replace_index("ix_consignments_transport_document", "consignments", ["transport_document_id"])
