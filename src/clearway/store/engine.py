@@ -88,10 +88,33 @@ def _no_autocheckpoint(connection: Any, _record: Any) -> None:
     connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
-def checkpoint(engine: sa.Engine) -> None:
-    """Copy what the write-ahead log holds into the database without waiting for readers or writers."""
+WAL_LIMIT = 256 * 1024 * 1024
+"""Bytes of SQLite write-ahead log past which a checkpoint starts the log again, and to which SQLite shortens
+the log's file when it does. A log starts again only when a checkpoint has copied all of it and no reader
+still reads from it: under back-to-back commits (the demo's arrivals, one a manifest, 1,512 in 8 s) the
+background checkpoints never caught up with the last commit, and the log grew to 790 MB; a service under
+steady single filings would grow it all day."""
+BUSY_TIMEOUT_MS = 10_000
+"""How long a statement waits for SQLite's write lock before it fails."""
+RESTART_WAIT_MS = 100
+"""How long a checkpoint that starts the log again waits for the writer and then for readers before it gives
+up: new writers wait for it meanwhile, so it must not wait out a long report that reads from the log."""
+
+
+def checkpoint(engine: sa.Engine, wal_limit: int | None = WAL_LIMIT) -> bool:
+    """Copy what the write-ahead log holds into the database without waiting for readers or writers; once the
+    log is past `wal_limit` bytes (None: not this time), also start it again, waiting RESTART_WAIT_MS at
+    most. False when that was tried and a reader or the writer held the log longer."""
     with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        _, logged, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+        if wal_limit is None or logged * conn.exec_driver_sql("PRAGMA page_size").scalar_one() <= wal_limit:
+            return True
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+        try:
+            busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)").one()
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return not busy
 
 
 def _postgres_settings(dbapi_connection: Any, _record: Any) -> None:
@@ -109,5 +132,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")  # every commit reaches the disk: an answer means stored
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")  # the log's file shrinks back when started again
     cursor.close()
