@@ -97,3 +97,21 @@ def test_an_upgrade_run_again_after_a_failed_build_builds_the_index_anew(postgre
         assert _invalid_indexes(conn) == []
         assert compare_metadata(MigrationContext.configure(conn), t.metadata) == []
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_rebuild_run_again_after_it_stopped_midway_ends_with_one_index_of_the_new_shape(postgres_url: str) -> None:
+    """A rebuild that stopped after building its new index (before the old one was dropped and the new one
+    renamed) takes up from there: the new index serves under the old name, and nothing is left beside it."""
+    engine = make_engine(_fresh_postgres(postgres_url))
+    command.upgrade(alembic_config(engine), "0014")
+    with engine.begin() as conn:  # what the stopped run of 0015 left
+        conn.exec_driver_sql("CREATE INDEX ix_consignments_transport_document_rebuilt "
+                             "ON consignments (transport_document_id, submitter)")  # fmt: skip
+    command.upgrade(alembic_config(engine), "head")
+    with engine.connect() as conn:
+        names = sorted(i["name"] for i in sa.inspect(conn).get_indexes("consignments"))
+        assert "ix_consignments_transport_document_rebuilt" not in names
+        assert compare_metadata(MigrationContext.configure(conn), t.metadata) == []
+        assert _invalid_indexes(conn) == []
+    engine.dispose()
