@@ -92,3 +92,15 @@ def test_a_warmed_pipeline_has_fitted_the_nomenclature_model_before_its_first_ba
     Pipeline([MisclassificationDetector()]).warm()
     assert nomenclature_model.cache_info().currsize == 1
     Pipeline([]).warm()  # a pipeline without such a stage warms nothing, and does not fail
+
+
+def test_a_vague_description_is_no_evidence_of_another_chapter() -> None:
+    """A description of "spare parts" names no goods: the trade may send it mostly under one chapter, but a
+    parcel declaring it under another is a description to ask about (the data-quality profile's request for
+    information), not a suspected misclassification taking the stops kept for those."""
+    history = History(texts=_texts([("spare parts", "87", 60), ("cotton t shirt men printed", "61", 40),
+                                     ("phone case silicone", "39", 40)]))  # fmt: skip
+    vague = row("v", "30.00", hs="851713", description="Spare parts")
+    wrong = row("x", "12.00", hs="392690", description="Cotton T-shirt men printed")
+    hits = MisclassificationDetector().run(to_batch([vague, wrong]), Context(as_of=DAY, history=history)).hits
+    assert hits["key"].to_list() == ["x"]
