@@ -649,3 +649,25 @@ def test_the_shipped_priority_area_covers_each_kind_of_value_fraud_with_its_basi
         "ioss_misuse", "split_shipment", "false_gift", "misclassification", "undervaluation",
     ]  # fmt: skip
     assert {"DET-UNDERVALUE", "DET-UNDERVALUE-LOW"} <= dict(shipped.risks)["undervaluation"]
+
+
+def test_a_priority_area_tries_an_unmeasured_risk_that_could_prove_likely_but_not_a_hopeless_one() -> None:
+    """Once records exist, a stop resting on priors that is unlikely today is still an area's candidate while its
+    likelihood could prove high enough (a 30% prior, on no inspection of its own: the upper bound of its credible
+    interval passes 50%), up to what measuring it needs; a 5% prior cannot, and is left out. Without the area
+    trying it, the counterfeits' harm would take every stop, and the 30% risk would never be measured."""
+    rows = [row(f"k{i:03d}", "10.00") for i in range(400)]
+    wanted: dict[str, Ask | list[Ask]] = {f"k{i:03d}": ("yellow", "rfi", 30.0) for i in range(20)}
+    wanted |= {f"k{i:03d}": ("yellow", "rfi", 5.0) for i in range(20, 40)}
+    wanted |= {f"k{i:03d}": ("yellow", "rfi", 90.0, "ipr", False) for i in range(40, 70)}
+    record = pl.DataFrame({"code": ["D90"], "inspected": [30], "found": [27], "alone_inspected": [30],
+                           "alone_found": [27], "alone_tried": [30]})  # fmt: skip
+    risks = (("maybe", frozenset({"D30"})), ("hopeless", frozenset({"D5"})))
+    tried = PriorityArea("PCA-T", "a test area", 0.5, risks, "fiscal", dt.date(2026, 1, 1), None, "a test basis")
+    s = settings(capacity_yellow=0.05, proven_after=10, least_likely=0.5, priority_areas=(tried,))
+    out = decide(rows, wanted, s, History(hit_rates=record))
+    stops = out.filter(pl.col("lane") == "yellow")
+    assert stops.height == 20
+    assert dict(stops.group_by("area_stop").len().iter_rows()) == {"PCA-T/maybe": 10, None: 10}
+    assert stops.filter(pl.col("area_stop").is_null())["key"].str.slice(1).cast(pl.Int64).min() >= 40  # D90s
+    assert out.filter(pl.col("key") == "k020")["area_candidate"].to_list() == [None]  # the 5% one: not tried

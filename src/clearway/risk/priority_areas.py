@@ -10,7 +10,8 @@ risk first where Member States choose them alone (Special Report 04/2021, custom
 
 An area, in the selectivity settings (`priority_areas`), keeps a share of the day's targeted stops for its risks,
 each named with the hits that signal it, among the parcels only its domain's hits ask to stop. Its stops are shared
-among its risks in proportion to each one's candidates that day (the discretionary stops likely enough to be made),
+among its risks in proportion to each one's candidates that day (the discretionary stops likely enough to be made,
+or, resting on priors, that could prove so: `selectivity._could_prove_likely`),
 so that each risk is controlled at the same rate: ranked by expected value alone, a cheap risk (an under-valued EUR
 10 parcel) is never reached while a dear one fills the room (pilot seed 7000054, day 5: 2% of under-valued parcels
 stopped, 78% of split orders). Within a risk, the best expected value goes first. The area takes its share as the
