@@ -102,6 +102,8 @@ def test_the_learning_loop_on_clearways_own_inspections(tmp_path: Path) -> None:
     hits = ModelStage(challenger, red_at=1.0, yellow_at=band).run(frame, Context(as_of=noon)).hits
     assert hits.height > 0 and set(hits["source"]) == {"model"}
     assert all("driven by" in m for m in hits["message"])  # the features behind the score: the officer's reasons
+    for code, message in hits.select("code", "message").iter_rows():  # the score, not a likelihood it is not
+        assert f"({code}; a stop weighs the band's measured hit rate" in message and "likely" not in message
     explored = ModelStage(challenger, yellow_at=0.5, red_at=0.8, explore=0.1).run(frame, Context(as_of=noon)).hits
     learning = explored.filter(explored["code"] == "MODEL-EXPLORE")
     flagged = set(explored.filter(explored["source"] == "model")["key"])

@@ -83,14 +83,18 @@ class ModelStage:
             return StageOutput(exploring)
         picked = rows[best["row"].to_list()]
         reasons = self.model.reasons(picked.drop("consignment"))
-        messages = [
-            f"targeting model: {score:.0%} likely to hide an infringement; driven by "
-            + ", ".join(f"{READABLE.get(name, name.replace('_', ' '))} (+{value:.2f})" for name, value in why)
-            for score, why in zip(best["score"].to_list(), reasons, strict=True)
-        ]
         high = best["score"].to_numpy() >= self.red_at
         lanes = np.where(high, "red", "yellow")
         bands = np.where(high, "MODEL-HIGH", "MODEL-MEDIUM")  # the band: what hit rates are measured per
+        # the score is not shown as a likelihood: learnt from inspected parcels, it said "100% likely" of 949 parcels
+        # on pilot seed 4242's fifth day, of which 88% infringed, and 16% of the 91 it flagged beside a seller's
+        # record alone; the band's record, measured on inspections, is what a stop weighs and what its reason shows
+        messages = [
+            f"targeting model: scored {score:.2f} ({band}; a stop weighs the band's measured hit rate, not the "
+            "score); driven by "
+            + ", ".join(f"{READABLE.get(name, name.replace('_', ' '))} (+{value:.2f})" for name, value in why)
+            for score, band, why in zip(best["score"].to_list(), bands.tolist(), reasons, strict=True)
+        ]
         hits = pl.DataFrame({
             "key": best["consignment"], "source": "model", "code": bands, "message": messages, "lane": lanes,
             "referral": None, "agency": None, "weight": np.where(high, PRIOR["MODEL-HIGH"], PRIOR["MODEL-MEDIUM"]),
