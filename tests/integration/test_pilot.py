@@ -61,6 +61,13 @@ def test_two_days_are_ingested_inspected_measured_and_reported(tmp_path: Path) -
             through = sum(day.missed.get(violation, {}).values())
             assert through == round(carried * (1 - day.recall[violation]))
     assert "Value fraud let through, by why" in html
+    for day in result.days:  # held for the carrier or an agency instead: never a parcel stopped, and each one of
+        # the day's parcels held only (a lithium cell shipped alone goes back to the carrier, not to an inspector)
+        for violation in day.carried:
+            assert 0.0 <= day.held.get(violation, 0.0) <= 1.0 - day.recall[violation] + 1e-9
+        assert sum(round(day.held.get(v, 0.0) * n) for v, n in day.carried.items()) <= day.referred
+    assert any(day.held.get("undeclared_battery") for day in result.days)
+    assert "Held for the carrier or an agency instead of stopped" in html
     assert any(day.missed.get(v) for day in result.days for v in VALUE_FRAUD)  # 5% of the traffic stops: some go
 
 
@@ -97,7 +104,8 @@ def test_the_pilots_tables_are_read_whole_in_an_80_column_terminal(tmp_path: Pat
     result = CliRunner().invoke(cli, args, env=env)
     assert result.exit_code == 0, result.output
     for words in ("stop rate", "precision", "found", "half/", "non-compliance", "(random sample)", "under-value",
-                  "misclass.", "false gift", "IOSS", "Report:"):  # fmt: skip
+                  "misclass.", "false gift", "IOSS", "watch-listed", "prohibited", "counterfeit", "battery",
+                  "Report:"):  # fmt: skip
         assert words in result.output
     assert "…" not in result.output
 

@@ -110,6 +110,9 @@ def pilot(
     recall = Table(title="Value fraud: the share of each kind stopped, and the duty and tax demanded")
     for column in ("day", *VALUE_FRAUD_SHORT, "demanded\n(EUR)"):
         recall.add_column(column, justify="right", no_wrap=True)
+    other = Table(title="Other risks: the share of each kind stopped (and held for the carrier or an agency)")
+    for column in ("day", *OTHER_RISKS_SHORT):
+        other.add_column(column, justify="right", no_wrap=True)
     with progress_bar() as progress:
         task = progress.add_task("days", total=days)
 
@@ -127,13 +130,21 @@ def pilot(
         recall.add_row(
             str(d.index), *(_share(d.recall.get(v)) for v in VALUE_FRAUD_SHORT.values()), f"{d.demanded:,.2f}"
         )
+        other.add_row(
+            str(d.index), *(_stopped_or_held(d.recall.get(v), d.held.get(v)) for v in OTHER_RISKS_SHORT.values())
+        )
     out.print(stops)
     out.print(recall)
+    out.print(other)
     out.print(
         "half/room: the stops a recall of 50% of each kind of value fraud takes (one a split order) / the day's "
         "capacity less its mandatory stops and the random sample's"
     )
     out.print("split: parts stopped, or whose order was stopped on another part (its finding names them all)")
+    out.print(
+        "+N%: held for the carrier or an agency instead of stopped (a carrier's or post's rule, another "
+        "agency's; no inspection of customs')"
+    )
     out.print("demanded: on the value or code the inspections found, reassessed (penalties apart)")
     for d in result.days if audits else []:
         value = sum(d.audit_found.get(v, 0) for v in VALUE_FRAUD_SHORT.values())
@@ -153,6 +164,11 @@ def _share(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
+def _stopped_or_held(stopped: float | None, held: float | None) -> str:
+    """The share stopped, and beside it the share held for the carrier or an agency instead, where any was."""
+    return _share(stopped) + (f" +{held:.0%}" if held else "")
+
+
 def _precision(every: float | None, targeted: float | None) -> str:
     """Precision of every stop, and of the targeted ones (the random sample left out) below it."""
     return "\n".join(_share(p) for p in (every, targeted))
@@ -166,6 +182,9 @@ def _overnight(said: str) -> str:
 VALUE_FRAUD_SHORT = {"under-value": "undervaluation", "misclass.": "misclassification", "split": "split_shipment",
                      "false gift": "false_gift", "IOSS": "ioss_misuse"}  # fmt: skip
 """The value-fraud columns of the pilot's table: short header -> violation."""
+OTHER_RISKS_SHORT = {"watch-listed": "watchlisted_party", "prohibited": "prohibited", "counterfeit": "counterfeit",
+                     "battery": "undeclared_battery"}  # fmt: skip
+"""The other risks' columns: what the priority areas' share of the day's stops leaves to be controlled."""
 
 
 @app.command()

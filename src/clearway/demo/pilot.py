@@ -69,6 +69,8 @@ class PilotDay:
     split_orders: list[int] = field(default_factory=list)  # parts of each split order carried, largest first
     mandatory: int = 0  # stops the law made, whatever the capacity
     sampled: int = 0  # stops the random sample drew, mandatory ones apart (selectivity counts them so)
+    held: dict[str, float] = field(default_factory=dict)  # per violation: held for the carrier or an agency only
+    # (not stopped) / carried: the consequence a carrier's or post's rule has (a lithium cell shipped alone)
 
     @property
     def half_of_value_fraud(self) -> int:
@@ -259,6 +261,13 @@ def _measure(
         precision=_infringing(stops),
         targeted_precision=_infringing(stops.filter(~pl.col("random"))),
         recall=dict(sorted(recall.items())),
+        held={
+            str(v): float(
+                g.select(pl.col("referred").fill_null(False) & ~pl.col("stopped").fill_null(True)).to_series().mean()
+                or 0.0
+            )
+            for (v,), g in per.group_by("violation")
+        },  # fmt: skip
         referred=int(frame["referred"].sum()),
         inspected=inspected,
         found=len(found),

@@ -32,6 +32,10 @@ def build_page(result: PilotResult) -> Page:
     recall = Table("Recall by violation (stopped, or rejected at intake; a split order's part, "
                    "where a part of its order was stopped)", ["violation", *days],
                    [[v, *(share(d.recall.get(v)) for d in result.days)] for v in violations])  # fmt: skip
+    held = Table("Held for the carrier or an agency instead of stopped, by violation (a carrier's or post's rule, "
+                 "another agency's: no inspection of customs')", ["violation", *days],
+                 [[v, *(share(d.held.get(v)) for d in result.days)] for v in violations
+                  if any(d.held.get(v) for d in result.days)])  # fmt: skip
     goal = Table(
         "Recall 0.5 on every value-fraud type, in stops (at perfect precision; a split order takes one stop, the "
         "largest orders first), beside the room the day's capacity left once the law's mandatory stops and the "
@@ -71,6 +75,7 @@ def build_page(result: PilotResult) -> Page:
         tables=[
             Table("The days", header, rows),
             recall,
+            held,
             through,
             goal,
             *([audited] if any(d.audited for d in result.days) else []),
