@@ -671,3 +671,29 @@ def test_a_priority_area_tries_an_unmeasured_risk_that_could_prove_likely_but_no
     assert dict(stops.group_by("area_stop").len().iter_rows()) == {"PCA-T/maybe": 10, None: 10}
     assert stops.filter(pl.col("area_stop").is_null())["key"].str.slice(1).cast(pl.Int64).min() >= 40  # D90s
     assert out.filter(pl.col("key") == "k020")["area_candidate"].to_list() == [None]  # the 5% one: not tried
+
+
+def test_a_small_batch_gets_the_reasons_appended_as_a_days_batch_does() -> None:
+    """A single filing's (or a small batch's) selectivity reasons are appended to each row's own, in order, exactly
+    as a day's batch appends them: the row that gains none keeps its reasons, one with none gains its new ones."""
+    from clearway.pipeline.decision import REASON
+    from clearway.risk.selectivity import _with_reasons_added
+
+    def reason(code: str) -> dict[str, str]:
+        return {"source": "t", "code": code, "message": f"m {code}"}
+
+    n = 90
+    frame = pl.DataFrame(
+        {
+            "key": [f"k{i}" for i in range(n)],
+            "reasons": [[reason(f"r{i}")] * (i % 3) for i in range(n)],  # none, one or two of its own
+            "a": [reason(f"a{i}") if i % 2 else None for i in range(n)],
+            "b": [reason(f"b{i}") if i % 5 == 0 else None for i in range(n)],
+        },
+        schema={"key": pl.String, "reasons": pl.List(REASON), "a": REASON, "b": REASON},
+    )
+    long_frame = _with_reasons_added(frame, ["a", "b"], row_by_row=0)
+    row_by_row = _with_reasons_added(frame, ["a", "b"], row_by_row=n)
+    assert row_by_row.equals(long_frame) and row_by_row.columns == ["key", "reasons"]
+    codes = [[r["code"] for r in rs] for rs in row_by_row["reasons"].to_list()]
+    assert codes[0] == ["b0"] and codes[1] == ["r1", "a1"] and codes[5] == ["r5", "r5", "a5", "b5"] and codes[6] == []
