@@ -399,6 +399,35 @@ def test_a_prior_beside_a_measured_record_does_not_raise_the_likelihood_but_has_
     assert alone["lane"][0] == "blue"  # on its measured record alone: released as unlikely, as before
 
 
+def test_a_combination_not_measured_yet_is_as_likely_as_its_measured_part() -> None:
+    """A new hit (a newly promoted model's band) joins two hits whose pairing inspections found infringing 13
+    times in 14: the three together are at least as likely as the pair, though each hit alone finds little, and
+    they are stopped as a measured record is, not explored a few a day. Once the three have a record of their
+    own, it speaks instead."""
+    rows = [row(f"k{i:03d}", "10.00") for i in range(100)]
+    wanted: dict[str, Ask | list[Ask]] = {
+        f"k{i:03d}": [("yellow", None, 10.0), ("yellow", None, 20.0), ("yellow", None, 30.0)] for i in range(20)
+    }
+    alone = pl.DataFrame({"code": ["D10", "D20", "D30"], "inspected": [40] * 3, "found": [2, 4, 6],
+                          "alone_inspected": [40] * 3, "alone_found": [2, 4, 6], "alone_tried": [40] * 3})  # fmt: skip
+    s = settings(capacity_yellow=0.3, least_likely=0.5, explore_share=0.2)
+    unmeasured = decide(rows, wanted, s, History(hit_rates=alone))
+    assert unmeasured.filter(pl.col("lane") == "yellow").height == 0  # 1 - 0.94 x 0.88 x 0.82 = 32%: unlikely
+    pair = pl.DataFrame({"signals": ["D10+D20", "D20+D30"], "inspected": [14, 20], "found": [13, 1], "tried": [14, 20]})
+    out = decide(rows, wanted, s, History(hit_rates=alone, combinations=pair))
+    assert out.filter(pl.col("lane") == "yellow").height == 20  # all of them: a measured record, not a new one
+    assert out["likelihood"][0] == pytest.approx((13 + 10 * (1 - 0.94 * 0.88 * 0.82)) / 24)  # the better pair's
+    assert out["explored"].sum() == 0
+    single = decide(rows[:1], wanted, s, History(hit_rates=alone, combinations=pair))  # read without a query
+    assert single["likelihood"][0] == pytest.approx(out["likelihood"][0])
+    why = out["reasons"][0][-1]["message"]
+    assert "D10 and D20 of its hits found 13 in 14 inspected together, so at least 68.0%" in why
+    own = pair.vstack(pl.DataFrame({"signals": ["D10+D20+D30"], "inspected": [20], "found": [2], "tried": [20]}))
+    measured = decide(rows, wanted, s, History(hit_rates=alone, combinations=own))
+    assert measured.filter(pl.col("lane") == "yellow").height == 0  # (2 + 10 x 0.32) / 30: its own record rules
+    assert "of its hits found" not in measured["reasons"][0][-1]["message"]
+
+
 def test_a_stop_released_because_the_day_is_full_says_so_and_not_that_it_was_worth_too_little() -> None:
     """Late in a day whose capacity earlier parcels took, a parcel worth more than the day's cut is released:
     the officer and the audit read that the room was taken, not that it fell below the cut."""
