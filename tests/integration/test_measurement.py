@@ -51,6 +51,10 @@ def test_kpis_over_the_store_follow_what_happened_to_each_parcel(service: Servic
     assert hits[("lane", "red")] == (1, 1, 1)  # the medicine: inspected, infringing
     assert hits[("profile", "NARC-MED")] == (1, 1, 1)
     assert hits[("lane", "green")][1:] == (0, 0)
+    # the likelihood selectivity stated for the medicine is stored with its decision and set beside the finding
+    stated = figures["calibration"].filter(pl.col("inspected") > 0)
+    assert stated.select("inspected", "infringements", "rate").rows() == [(1, 1, 1.0)]
+    assert 0 < stated["stated"][0] <= 1
     quality = figures["data_quality"].row(0, named=True)
     assert (quality["submitter"], quality["submissions"], quality["rejected"]) == ("alpha-market", 4, 1)
     assert figures["rejections"].rows() == [("schema.pattern", 1)]  # an HS code is 6 to 10 digits

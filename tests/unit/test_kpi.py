@@ -9,6 +9,7 @@ import pytest
 
 from clearway.kpi import KpiInput, Period, compute, money
 from clearway.kpi.figures import (
+    calibration,
     data_quality,
     hit_rates,
     random_selection,
@@ -211,6 +212,27 @@ def test_random_selection_rate_comes_with_its_wilson_interval() -> None:
     assert high == 1.0
 
 
+def test_calibration_sets_the_stated_likelihood_beside_what_inspections_found() -> None:
+    """Four inspected at 80-95% stated, three found infringing; one at 5% stated, compliant; one not inspected and
+    one that stated none are left out."""
+    period = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 1))
+    stated = {"a": 0.8, "b": 0.85, "c": 0.95, "d": 1.0, "e": 0.05, "f": 0.9, "g": None}
+    data = KpiInput.of(
+        period,
+        consignments=[{"id": k, "likelihood": v} for k, v in stated.items()],
+        inspections=[{"consignment_id": k, "outcome": o} for k, o in
+                     (("a", "infringement"), ("b", "compliant"), ("c", "infringement"), ("d", "infringement"),
+                      ("e", "compliant"), ("g", "infringement"))],
+    )  # fmt: skip
+    table = {r[0]: r[1:] for r in rows(calibration(data))}
+    assert table["0%-10%"][:2] == (1, 0.05) and table["0%-10%"][2:4] == (0, 0.0)
+    assert table["70%-90%"][:4] == (2, pytest.approx(0.825), 1, 0.5)
+    assert table["90%-100%"][:4] == (2, pytest.approx(0.975), 2, 1.0)  # 1.0 is in the last band
+    assert table["30%-50%"] == (0, None, 0, None, None, None)
+    low, high = table["90%-100%"][4:]
+    assert low == pytest.approx(0.3424, abs=1e-4) and high == 1.0  # Wilson, 2 of 2
+
+
 def test_data_quality_and_timeliness_per_submitter() -> None:
     # alpha: 6 submissions, 2 rejected (s10.check_digit twice), 4 accepted with 2+0+1+1 warnings, 1 amendment.
     # Notice before arrival: c1 12 h, c2 23 h (actual arrival), c3 -1 h (filed after) -> p50 rank 2 = 12 h.
@@ -231,8 +253,8 @@ def test_rejections_by_error_code() -> None:
 def test_compute_names_every_table_and_an_empty_period_gives_empty_tables() -> None:
     assert list(compute(DATA)) == [
         "volumes", "values", "thresholds", "revenue", "refunds", "release_times", "hit_rates", "random_selection",
-        "data_quality", "rejections", "reconciliation", "cooperation", "partner_findings", "money", "recoveries",
-        "appeals", "guarantees",
+        "calibration", "data_quality", "rejections", "reconciliation", "cooperation", "partner_findings", "money",
+        "recoveries", "appeals", "guarantees",
     ]  # fmt: skip
     empty = compute(KpiInput.of(Period(dt.date(2026, 1, 1), dt.date(2026, 1, 1))))
     assert empty["volumes"].is_empty() and empty["hit_rates"].is_empty()

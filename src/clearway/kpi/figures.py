@@ -7,6 +7,7 @@ in the order a report shows them. Money stays decimal; durations are minutes; sh
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from decimal import Decimal
 
 import polars as pl
@@ -202,6 +203,39 @@ def random_selection(data: KpiInput) -> pl.DataFrame:
     )  # fmt: skip
 
 
+LIKELIHOOD_BANDS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
+"""The bands of stated likelihood `calibration` sets beside what inspections found (the last includes 1)."""
+
+
+def calibration(data: KpiInput) -> pl.DataFrame:
+    """Selectivity's likelihood against what inspections found: per band of the likelihood the latest decision
+    stated, the consignments inspected, the mean likelihood stated, those found infringing, and the share found
+    with its 95% interval (Wilson). A stop said to be 70% likely should find something about seven times in
+    ten: where a band's interval leaves out what it stated, the likelihoods mislead the ranking, and the
+    officers who read them. The random sample fills the low bands: it is inspected whatever its risk."""
+    inspected = (
+        data.consignments.select(pl.col("id").alias("consignment_id"), "likelihood")
+        .drop_nulls("likelihood")
+        .join(_outcomes(data), on="consignment_id")
+    )
+    rows: list[dict[str, object]] = []
+    for low, high in itertools.pairwise(LIKELIHOOD_BANDS):
+        last = high == LIKELIHOOD_BANDS[-1]
+        band = inspected.filter((pl.col("likelihood") >= low) & ((pl.col("likelihood") <= high) if last
+                                                                 else (pl.col("likelihood") < high)))  # fmt: skip
+        found = int(band["infringement"].sum())
+        interval = wilson(found, band.height)
+        rows.append({
+            "likelihood": f"{low:.0%}-{high:.0%}", "inspected": band.height,
+            "stated": band["likelihood"].mean() if band.height else None, "infringements": found,
+            "rate": found / band.height if band.height else None,
+            "low_95": interval[0] if interval else None, "high_95": interval[1] if interval else None,
+        })  # fmt: skip
+    return pl.DataFrame(rows, schema={"likelihood": pl.String, "inspected": pl.Int64, "stated": pl.Float64,
+                                      "infringements": pl.Int64, "rate": pl.Float64, "low_95": pl.Float64,
+                                      "high_95": pl.Float64})  # fmt: skip
+
+
 def data_quality(data: KpiInput) -> pl.DataFrame:
     """Per submitter: submissions, rejections and their most frequent error, warnings per accepted
     submission, amendments; and timeliness: hours of advance notice before arrival, late filings."""
@@ -388,6 +422,7 @@ def compute(data: KpiInput) -> dict[str, pl.DataFrame]:
         "release_times": release_times(parcels),
         "hit_rates": hit_rates(data),
         "random_selection": random_selection(data),
+        "calibration": calibration(data),
         "data_quality": data_quality(data),
         "rejections": rejections(data),
         "reconciliation": reconciliation(data),

@@ -33,6 +33,8 @@ CONSIGNMENTS: dict[str, pl.DataType] = {
     "arrived_at": TIME,  # as reported on arrival
     "released_at": TIME,
     "lane": pl.String(),  # the lane of the latest decision (before any officer re-routing)
+    "likelihood": pl.Float64(),  # that an inspection finds an infringement, as selectivity stated it in the latest
+    # decision (null where none was stated)
     "status": pl.String(),
     "transport_document_id": pl.String(),  # one parcel; several filers of it are one dossier
 }

@@ -174,6 +174,16 @@ def _targeting(figures: dict[str, pl.DataFrame]) -> Section:
     if review is not None and review.height:
         section.tables.append(_table("Under review: hit rate below the floor (retire or re-weight; dry-run it in "
                                      "the profile editor)", review, shares=("hit_rate",)))  # fmt: skip
+    calibrated = figures.get("calibration")
+    if calibrated is not None and int(calibrated["inspected"].sum()):
+        section.tables.append(_table("Likelihood stated by selectivity against what inspections found (a band whose "
+                                     "95% interval leaves out what it stated misleads the ranking)", calibrated,
+                                     shares=("stated", "rate", "low_95", "high_95")))  # fmt: skip
+        seen = calibrated.filter(pl.col("inspected") > 0)
+        section.charts.append(Chart("Likelihood against what was found", charts.lines(
+            "Stated likelihood and share found (%), by band", seen["likelihood"].to_list(),
+            {"stated": [100 * x for x in seen["stated"]], "found": [100 * x for x in seen["rate"]]},
+            ylabel="%")))  # fmt: skip
     inspected_rows = h.filter(pl.col("inspected") > 0).head(TOP * 2)
     if inspected_rows.height:
         labels = [f"{g}: {k}" for g, k in inspected_rows.select("group", "key").iter_rows()]

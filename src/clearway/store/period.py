@@ -64,8 +64,9 @@ def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:
             .join(t.consignment_versions, sa.and_(v.consignment_id == c.id, v.version == c.version))
             .where(c.received_at >= period.since, c.received_at < period.until)
         ).all()  # fmt: skip
-        decided = _of_period(conn, sa.select(d.consignment_id, d.lane, d.reasons, d.decided_at, d.assessment)
-                             .order_by(d.decided_at, d.id), d.consignment_id, period)  # fmt: skip
+        decided = _of_period(conn, sa.select(d.consignment_id, d.lane, d.reasons, d.decided_at, d.assessment,
+                                             d.likelihood).order_by(d.decided_at, d.id), d.consignment_id,
+                             period)  # fmt: skip
         first_arrival = sa.func.min(e.at, type_=e.at.type)  # typed: SQLite would hand back text
         arrivals = _of_period(conn, sa.select(e.consignment_id, first_arrival).where(e.type == "arrived")
                               .group_by(e.consignment_id), e.consignment_id, period)  # fmt: skip
@@ -105,8 +106,9 @@ def read_period(engine: sa.Engine, period: Period) -> dict[str, pl.DataFrame]:
     # each consignment's latest decision (the rows come oldest first): its assessment is decoded straight from
     # the row, not copied into a frame first (a hundred megabytes of text on a day of 100,000)
     last = {row[0]: n for n, row in enumerate(decided)}
-    decisions = _frame([row[:4] for row in decided],
-                       {"consignment_id": text, "lane": text, "reasons": text, "decided_at": TIME})  # fmt: skip
+    decisions = _frame([(*row[:4], row[5]) for row in decided],
+                       {"consignment_id": text, "lane": text, "reasons": text, "decided_at": TIME,
+                        "likelihood": pl.Float64()})  # fmt: skip
     first = decisions.group_by("consignment_id").agg(pl.col("decided_at").min())
     latest = decisions.group_by("consignment_id", maintain_order=True).last()
     return {
@@ -205,7 +207,8 @@ def _consignments(
     return (
         frame.join(facts, on="id", how="left", maintain_order="left")
         .join(first, left_on="id", right_on="consignment_id", how="left")
-        .join(latest.select("consignment_id", "lane"), left_on="id", right_on="consignment_id", how="left")
+        .join(latest.select("consignment_id", "lane", "likelihood"), left_on="id", right_on="consignment_id",
+              how="left")
         .join(arrivals, on="id", how="left")
     )  # fmt: skip
 

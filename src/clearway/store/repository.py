@@ -439,6 +439,11 @@ class Store:
                 "referrals": [encode(list(kinds)).decode() for kinds in decisions["referrals"].to_list()],
                 "reasons": [encode(reasons).decode() for reasons in decisions["reasons"].to_list()],
                 "score": decisions["score"].to_list(),
+                "likelihood": (
+                    decisions["likelihood"].to_list()
+                    if "likelihood" in decisions.columns
+                    else [None] * decisions.height
+                ),
                 "decided_at": [decided_at] * decisions.height,
             }
             opened |= {"state": ["open"] * len(opened["id"]), "opened_at": [decided_at] * len(opened["id"])}

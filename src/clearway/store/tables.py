@@ -104,6 +104,7 @@ decisions = sa.Table(
     sa.Column("decided_at", UtcDateTime(), nullable=False),
     sa.Column("assessment", sa.Text),  # the duty and tax assessment as JSON, when the revenue stage ran
     sa.Column("event_id", sa.String(32)),  # the `assessed` event that committed the lane to the ledger
+    sa.Column("likelihood", sa.Float),  # selectivity's, that an inspection finds an infringement (null: not stated)
     sa.Index("ix_decisions_consignment", "consignment_id"),
 )
 
