@@ -743,7 +743,7 @@ def _with_expected_value(decisions: pl.DataFrame, context: Context, settings: Se
         .agg(pl.col("code").unique().sort().str.join("+").alias("_combination"))
         .join(context.history.combinations.lazy().rename({"signals": "_combination"}), on="_combination", how="left")
     )
-    parts = _measured_parts(decisions, signals, context, settings)
+    parts = _measured_parts(decisions, together, context, settings)
     together = (
         together.join(parts.lazy(), on="_combination", how="left") if parts is not None
         else together.with_columns(pl.lit(None, pl.String).alias("_part"), pl.lit(None, pl.Int64).alias("_part_found"),
@@ -811,9 +811,9 @@ def _measured_index(records: pl.DataFrame, proven_after: int) -> tuple[set[str],
     return names, index
 
 
-def _measured_parts(decisions: pl.DataFrame, signals: pl.LazyFrame, context: Context,
+def _measured_parts(decisions: pl.DataFrame, together: pl.LazyFrame, context: Context,
                     settings: Settings) -> pl.DataFrame | None:  # fmt: skip
-    """For each combination of hits of the `decisions` (`signals`: their hits, a row each) whose own record is
+    """For each combination of hits of the `decisions` (`together`: each one's `_combination`) whose own record is
     not measured yet (tried fewer than `proven_after` times), its likeliest part that is: a combination of two hits
     or more, all of them among its own, tried `proven_after` times or more (`_part`, with its `_part_found` and
     `_part_inspected`); None where the store has measured no such combination.
@@ -829,14 +829,12 @@ def _measured_parts(decisions: pl.DataFrame, signals: pl.LazyFrame, context: Con
     names, index = _measured_index(records, settings.proven_after)
     if not index:
         return None
-    if decisions.height <= ROW_BY_ROW:  # a single filing: read in Python, not through a query (0.3 ms)
+    if decisions.height <= ROW_BY_ROW:  # a single filing: named in Python as `together` names them, not through a
+        # query (0.3 ms)
         combinations = {"+".join(sorted({hit["code"] for hit in hits or () if hit and hit["source"] in SIGNALS}))
                         for hits in decisions["signals"].to_list()}  # fmt: skip
     else:
-        combinations = set(plans.run(
-            signals.filter(pl.col("source").is_in(list(SIGNALS))).group_by("key")
-            .agg(pl.col("code").unique().sort().str.join("+").alias("_combination")).select("_combination").unique()
-        )["_combination"].to_list())  # fmt: skip
+        combinations = set(plans.run(together.select("_combination").unique())["_combination"].to_list())
     rows: list[tuple[str, str, int, int]] = []
     for combination in sorted(combinations):
         codes = combination.split("+")
