@@ -1,10 +1,11 @@
-"""`python -m bench system|intake|ledger|risk|screening|api|openloop|model|fairness|alerts|manifests|money|alone|grown`:
-figures, printed (no time is asserted)."""
+"""`python -m bench system|intake|ledger|risk|screening|api|openloop|model|fairness|alerts|manifests|money|alone|
+grown|pilots`: figures, printed (no time is asserted)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from bench.intake import run
 
@@ -74,7 +75,23 @@ def main(argv: list[str] | None = None) -> None:
     grown.add_argument("--batch", type=int, default=1_000, help="parcels of the batch timed (default 1000)")
     grown.add_argument("--singles", type=int, default=30, help="single filings timed (default 30)")
     grown.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    pilots = sub.add_parser("pilots", help="the pilot over several worlds: means with intervals, variants paired")
+    pilots.add_argument("--seeds", type=int, nargs="+", default=[5150, 31337, 27182, 90210], help="world seeds")
+    pilots.add_argument("--days", type=int, default=5, help="days of each world (default 5)")
+    pilots.add_argument("--size", type=int, default=10_000, help="parcels a day (default 10000)")
+    pilots.add_argument("--jobs", type=int, default=2, help="pilots at a time (default 2)")
+    pilots.add_argument("--src", action="append", default=[], metavar="NAME=PATH",
+                        help="a variant: a clearway source tree (its src folder); repeat to compare, the first is "
+                        "the base (default: this checkout's, as 'this')")  # fmt: skip
+    pilots.add_argument("--out", type=Path, default=None, help="folder for each seed's report (default: a temp one)")
     args = parser.parse_args(argv)
+    if args.suite == "pilots":
+        from bench.pilots import Variant, variant
+        from bench.pilots import run as run_pilots
+
+        chosen = [variant(text) for text in args.src] or [Variant("this", None)]
+        run_pilots(args.seeds, args.days, args.size, chosen, args.jobs, args.out)
+        return
     if args.suite == "grown":
         from bench.grown import run as run_grown
 

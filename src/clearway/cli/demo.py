@@ -82,19 +82,12 @@ def pilot(
 ) -> None:
     """Run days of one world as an administration would: ingest, inspect the stops and the random sample,
     audit releases if asked, retrain the model overnight; print a table by day and write an HTML report."""
-    from clearway.bootstrap import bootstrap
-    from clearway.demo.pilot import run_pilot
+    from clearway.demo.pilot import pilot_app, run_pilot
     from clearway.report.pilot_report import write_report
     from clearway.settings import Settings
     from clearway.sim.days import World
-    from clearway.sim.writer import write_watchlist
 
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-    settings = dataclasses.replace(Settings.from_env(), database_url=f"sqlite:///{out_dir.resolve() / 'clearway.db'}",
-                                   ledger_key=out_dir / "ledger.key")  # fmt: skip
-    application = bootstrap(settings, watchlist=settings.watchlist or write_watchlist(out_dir))
+    application = pilot_app(out_dir, Settings.from_env())
     tune_gc()
     stops = Table(title=f"Pilot: seed {seed}, {size:,} parcels a day: stops")
     for column in (

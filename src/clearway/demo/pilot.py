@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from clearway.bootstrap import App
+from clearway.bootstrap import App, bootstrap
 from clearway.demo.officers import Inspected, audit_released, inspect_held
 from clearway.demo.run import read_labels
 from clearway.errors import ClearwayError
@@ -31,8 +32,9 @@ from clearway.kpi.stats import wilson
 from clearway.risk.selectivity import HOLDING_FOR_OTHERS, SIGNALS
 from clearway.services.ingest import IngestReport, ingest
 from clearway.services.targeting import promote, train_from_store
+from clearway.settings import Settings
 from clearway.sim.days import VALUE_FRAUD, World
-from clearway.sim.writer import write_day
+from clearway.sim.writer import write_day, write_watchlist
 from clearway.store.consignments import found_infringing, inspected_count
 from clearway.store.repository import reproducible_ids
 
@@ -104,6 +106,17 @@ class PilotResult:
     seed: int
     size: int
     days: list[PilotDay] = field(default_factory=list)
+
+
+def pilot_app(folder: Path, settings: Settings) -> App:
+    """The application a pilot runs on: a fresh SQLite store and ledger key in `folder` (emptied first), screening
+    against the settings' watch list or, without one, the simulator's."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    settings = dataclasses.replace(settings, database_url=f"sqlite:///{folder.resolve() / 'clearway.db'}",
+                                   ledger_key=folder / "ledger.key")  # fmt: skip
+    return bootstrap(settings, watchlist=settings.watchlist or write_watchlist(folder))
 
 
 def run_pilot(
