@@ -491,19 +491,27 @@ def _nothing_to_choose(decisions: pl.DataFrame, settings: Settings) -> pl.DataFr
 
 def _area_stops(considered: pl.DataFrame, areas: tuple[PriorityArea, ...], history: History, targeted: float,
                 progress: float) -> pl.DataFrame:  # fmt: skip
-    """Of `considered` (best first, with `_risk`), the stops the priority areas in force make: for each area risk,
-    its best candidates up to what it may still spend of the day's `targeted` stops by `progress` of the day
-    (`priority_areas.allowance`)."""
+    """Of `considered` (with `_risk`), the stops the priority areas in force make: for each area risk, its likeliest
+    candidates (the dearest first among equally likely ones) up to what it may still spend of the day's `targeted`
+    stops by `progress` of the day (`priority_areas.allowance`). An area's stops are for how many of its risks'
+    infringements are found, not for the money at stake, which ranks the stops outside it: ranked by expected
+    value within a risk, a dear parcel 60% likely went before a cheap one 90% likely. Measured with `python -m
+    bench pilots` on six held-out worlds of five days: under-valuation stopped on day 5 rose by 3.4 points (95%
+    interval 1.1 to 5.7; up on all six), the other value-fraud types moved within their noise, and the duty and
+    tax demanded over the five days by EUR -2,650 (interval -11,220 to +5,920; three worlds up, three down)."""
     if not areas or considered["_risk"].null_count() == considered.height:
         return considered.clear()
     candidates = dict(considered["_risk"].drop_nulls().value_counts().iter_rows())
     room = allowance(areas, candidates, history.day_areas, targeted, progress)
-    ranked = considered.filter(pl.col("_risk").is_not_null()).with_columns(
+    likeliest = considered.filter(pl.col("_risk").is_not_null()).sort(
+        ["likelihood", "_rank", "key"], descending=[True, True, False]
+    )
+    ranked = likeliest.with_columns(
         (pl.int_range(pl.len()).over("_risk") < pl.col("_risk").replace_strict(room, default=0,
                                                                                return_dtype=pl.Int64)).alias("_due")
     )  # fmt: skip
     due = ranked.filter("_due")
-    # what a risk could not spend for want of candidates goes to its area's other risks, best first
+    # what a risk could not spend for want of candidates goes to its area's other risks, likeliest first
     spare = {area.code: sum(room.get(area.label(r), 0) for r, _ in area.risks) for area in areas}
     for label in due["_risk"].to_list():
         spare[label.split(SEPARATOR, 1)[0]] -= 1
@@ -519,7 +527,7 @@ def _area_texts(areas: tuple[PriorityArea, ...]) -> dict[str, str]:
     return {
         area.label(risk): f"{area.code} ({area.title}) for {risk.replace('_', ' ')}: the area keeps "
         f"{round(area.share * 100)}% of the day's stops for its risks, shared in proportion to each one's "
-        f"candidates ({area.basis})"
+        f"candidates, the likeliest first ({area.basis})"
         for area in areas
         for risk, _ in area.risks
     }
