@@ -40,8 +40,13 @@ from scipy.stats import t as student
 VALUE_FRAUD = ("undervaluation", "misclassification", "split_shipment", "false_gift", "ioss_misuse")
 SHORT = {"undervaluation": "under-value", "misclassification": "misclass.", "split_shipment": "split",
          "false_gift": "false gift", "ioss_misuse": "IOSS"}  # fmt: skip
+OTHER = {"watchlisted_party": "watch-listed", "prohibited": "prohibited", "counterfeit": "counterfeit",
+         "undeclared_battery": "battery"}  # fmt: skip
+"""The other risks, whose share of the stops a change to value-fraud targeting may take: stopped, or held for the
+carrier or an agency instead (the consequence a carrier's or post's rule has)."""
 GOAL = {"stop_rate": 0.05, "precision": 0.80, "recall": 0.5}
-"""Issue 20's goal: stop rate at most 5%, precision of stops at least 0.80, each value-fraud type at 0.5 or more."""
+"""Issue 20's goal: stop rate at most 5% and precision of stops at least 0.80 from the first day, watch-listed parties
+all stopped, each value-fraud type at 0.5 or more by the last day (`meets_goal`)."""
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -89,12 +94,25 @@ def figures(day: dict[str, Any]) -> dict[str, float]:
     }
     for violation in VALUE_FRAUD:  # a day with none of a kind (its sellers changed scheme) has no recall of it
         out[violation] = float(recall[violation]) if carried.get(violation) and violation in recall else math.nan
+    held = day.get("held", {})
+    listed = carried.get("watchlisted_party") and "watchlisted_party" in recall
+    out["watchlisted_stopped"] = float(recall["watchlisted_party"]) if listed else math.nan
+    for violation in OTHER:
+        known = carried.get(violation) and violation in recall
+        out[violation] = float(recall[violation]) + float(held.get(violation, 0.0)) if known else math.nan
     return out
 
 
-def meets_goal(day: dict[str, float]) -> bool:
-    return (day["stop_rate"] <= GOAL["stop_rate"] + 1e-9 and day["precision"] >= GOAL["precision"]
-            and all(math.isnan(day[v]) or day[v] >= GOAL["recall"] for v in VALUE_FRAUD))  # fmt: skip
+def meets_goal(days: Sequence[dict[str, float]]) -> bool:
+    """Issue 20's goal over one world's days: every day, a stop rate of at most 5%, targeted precision of at least
+    0.80 and every watch-listed party stopped; on the last day, each value-fraud type at 0.5 or more (a kind absent
+    that day does not count against it)."""
+    every = all(
+        d["stop_rate"] <= GOAL["stop_rate"] + 1e-9 and not d["precision"] < GOAL["precision"]
+        and not d["watchlisted_stopped"] < 1.0
+        for d in days
+    )  # fmt: skip
+    return bool(days) and every and all(not days[-1][v] < GOAL["recall"] for v in VALUE_FRAUD)
 
 
 def _one(variant: Variant, seed: int, days: int, size: int, folder: Path) -> list[dict[str, float]]:
@@ -147,6 +165,7 @@ def run(seeds: list[int], days: int, size: int, variants: list[Variant], jobs: i
             progress.advance(task)
     for variant in variants:
         console.print(_by_day(variant.name, seeds, days, found))
+        console.print(_others_by_day(variant.name, seeds, days, found))
         console.print(_last_day(variant.name, seeds, days, found))
     for variant in variants[1:]:
         console.print(_paired(variants[0].name, variant.name, seeds, found))
@@ -172,16 +191,30 @@ def _by_day(name: str, seeds: list[int], days: int, found: dict[tuple[str, int],
     return table
 
 
+def _others_by_day(
+    name: str, seeds: list[int], days: int, found: dict[tuple[str, int], list[dict[str, float]]]
+) -> Table:
+    table = Table(title=f"{name}: the other risks, stopped or held for the carrier or an agency (mean ± half its 95% "
+                  "interval)")  # fmt: skip
+    for column in ("day", *OTHER.values()):
+        table.add_column(column, justify="right")
+    for index in range(days):
+        at = [found[name, s][index] for s in seeds]
+        table.add_row(str(index + 1), *(interval([d[v] for d in at]).text() for v in OTHER))
+    return table
+
+
 def _last_day(name: str, seeds: list[int], days: int, found: dict[tuple[str, int], list[dict[str, float]]]) -> Table:
-    table = Table(title=f"{name}: day {days}, seed by seed (goal: stop rate ≤ 5%, precision ≥ 0.80, each type ≥ 0.5)")
+    table = Table(title=f"{name}: day {days}, seed by seed (goal: every day stop rate ≤ 5%, precision ≥ 0.80 and "
+                  "the watch list all stopped; each type ≥ 0.5 by the last day)")  # fmt: skip
     for column in ("seed", "stop rate", "precision", *SHORT.values(), "goal"):
         table.add_column(column, justify="right")
     met = 0
     for seed in seeds:
-        day = found[name, seed][-1]
-        met += meets_goal(day)
+        day, goal = found[name, seed][-1], meets_goal(found[name, seed])
+        met += goal
         table.add_row(str(seed), f"{day['stop_rate']:.1%}", _share(day["precision"]),
-                      *(_share(day[v]) for v in VALUE_FRAUD), "met" if meets_goal(day) else "not met")  # fmt: skip
+                      *(_share(day[v]) for v in VALUE_FRAUD), "met" if goal else "not met")  # fmt: skip
     reached = [sum(1 for s in seeds if not found[name, s][-1][v] < GOAL["recall"]) for v in VALUE_FRAUD]
     table.add_row("≥ 0.5", "", "", *(f"{n} of {len(seeds)}" for n in reached), f"{met} of {len(seeds)}")
     return table
@@ -196,7 +229,7 @@ def _paired(first: str, second: str, seeds: list[int], found: dict[tuple[str, in
         (f"day {len(found[first, seeds[0]])}: {label}", [found[second, s][-1][key] - found[first, s][-1][key]
                                                           for s in seeds], True)
         for key, label in (("stop_rate", "stop rate"), ("precision", "precision"),
-                           *((v, SHORT[v]) for v in VALUE_FRAUD))
+                           *((v, SHORT[v]) for v in VALUE_FRAUD), *OTHER.items())
     ]  # fmt: skip
     for key, label in (("found", "found, all days"), ("demanded", "demanded, all days (EUR)")):
         rows.append((label, [sum(d[key] for d in found[second, s]) - sum(d[key] for d in found[first, s])
