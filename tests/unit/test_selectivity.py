@@ -602,7 +602,8 @@ def test_a_priority_area_shares_its_stops_among_its_risks_as_expected_value_woul
 def test_within_an_area_risk_the_likeliest_go_first_and_the_dearest_among_equally_likely() -> None:
     """An area keeps stops for how many of its risk's infringements are found: with three stops, three parcels
     90% likely are stopped before two 60% likely that are worth a hundred times more (expected value would take
-    those two first), and among the equally likely, the dearest (z2) before the cheaper ones, whatever the keys."""
+    those two first), and among the equally likely, the dearest (z2) before the cheaper ones, whatever the keys.
+    A trusted operator's parcel ranks lower within an area too."""
     value = PriorityArea("PCA-T", "a test area", 1.0, (("value", frozenset({"D60", "D90"})),), "fiscal",
                          dt.date(2026, 1, 1), None, "a test basis")  # fmt: skip
     rows = [row(f"k{i:03d}", "10.00") for i in range(197)] + [row(k, "1000.00") for k in ("d0", "d1", "z2")]
@@ -616,6 +617,13 @@ def test_within_an_area_risk_the_likeliest_go_first_and_the_dearest_among_equall
     assert ranked["d0"] > ranked["k002"]  # what expected value alone would have stopped instead
     plain = decide(rows, wanted, settings(capacity_yellow=0.015))
     assert sorted(plain.filter(pl.col("lane") == "yellow")["key"]) == ["d0", "d1", "z2"]
+    # a trusted operator's parcel ranks at the AEO factor of its likelihood, as its expected value does elsewhere:
+    # filed by an AEO, the 90% likely z2 ranks at 45%, below the 60% likely ones, and is not stopped
+    trusted = Operator("aeo", "Trusted Express", "AEOF", "DE", dt.date(2025, 1, 1), dt.date(2027, 1, 1))
+    filed = [msgspec.structs.replace(r, submitter="aeo") if r.key == "z2" else r for r in rows]
+    wanted |= {"k001": ("yellow", "rfi", 60.0), "k002": ("yellow", "rfi", 60.0)}  # 90%: k000 alone beside z2
+    aeo = decide(filed, wanted, settings(capacity_yellow=0.015, priority_areas=(value,), registry=(trusted,)))
+    assert sorted(aeo.filter(pl.col("lane") == "yellow")["key"]) == ["d0", "d1", "k000"]
 
 
 def test_a_priority_area_takes_its_share_as_the_day_goes_and_what_it_spent_counts() -> None:
