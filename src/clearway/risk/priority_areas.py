@@ -14,10 +14,7 @@ among its risks in proportion to each one's candidates that day (the discretiona
 or, resting on priors, that could prove so: `selectivity._could_prove_likely`),
 so that each risk is controlled at the same rate: ranked by expected value alone, a cheap risk (an under-valued EUR
 10 parcel) is never reached while a dear one fills the room (pilot seed 7000054, day 5: 2% of under-valued parcels
-stopped, 78% of split orders). Within a risk, the likeliest candidates go first and, among equally likely ones,
-the best expected value: the area is there for how many of its risks' infringements are found (ranked by expected
-value within a risk, a dear parcel 60% likely went before a cheap one 90% likely; `selectivity._area_stops` has the
-measurement). The area takes its share as the
+stopped, 78% of split orders). Within a risk, the best expected value goes first. The area takes its share as the
 day goes, pro rata of the consignments decided, so that a morning's batch does not spend the evening's. What the
 area does not take stays with the rest of the day's stops, ranked by expected value.
 """

@@ -316,7 +316,6 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     areas = tuple(a for a in settings.priority_areas if a.in_force(context.as_of.date()))
     random_rate = pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_random_rate).otherwise(settings.random_rate)
     drawn = pl.col("_draw") < random_rate  # whatever the parcel's risk: the sample estimates all traffic
-    trust = pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_score_factor).otherwise(1.0)  # an AEO's ranks lower
     frame = plans.run(
         _with_expected_value(decisions, context, settings, areas)
         .with_columns(pl.col("key").replace_strict(trusted, default=None, return_dtype=pl.String).alias("_aeo"), draws)
@@ -324,8 +323,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             (stop & pl.col("mandatory")).alias("_mandatory"),
             (~(stop & pl.col("mandatory")) & ((stop & pl.col("key").is_in(amended))
                                                | pl.col("key").is_in(list(refiled)))).alias("_standing"),
-            (pl.col("expected_value") * trust).alias("_rank"),
-            (pl.col("likelihood") * trust).alias("_likeliest"),  # what an area ranks its candidates by
+            (pl.col("expected_value") * pl.when(pl.col("_aeo").is_not_null()).then(settings.aeo_score_factor)
+             .otherwise(1.0)).alias("_rank"),
             drawn.alias("_drawn"),
         )
     )  # fmt: skip
@@ -465,8 +464,8 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             pl.when(keep & ~pl.col("_proven")).then(pl.col("_combination")).alias("explored_as"),
             # the reasons selectivity, the random sample and a trusted operator's status add, in that order
             selectivity_reason.alias("_selectivity"), random_reason.alias("_random"), aeo_reason.alias("_trusted"),
-        ).drop("_aeo", "_draw", "_drawn", "_mandatory", "_standing", "_rank", "_likeliest", "_why", "_proven",
-               "_combination", "_keep", "_released", "_considered", "_part", "_area", "_risk", "_evidence", "signals")
+        ).drop("_aeo", "_draw", "_drawn", "_mandatory", "_standing", "_rank", "_why", "_proven", "_combination",
+               "_keep", "_released", "_considered", "_part", "_area", "_risk", "_evidence", "signals")
     )  # fmt: skip
     return _with_reasons_added(decided, ["_selectivity", "_random", "_trusted"])
 
@@ -492,28 +491,19 @@ def _nothing_to_choose(decisions: pl.DataFrame, settings: Settings) -> pl.DataFr
 
 def _area_stops(considered: pl.DataFrame, areas: tuple[PriorityArea, ...], history: History, targeted: float,
                 progress: float) -> pl.DataFrame:  # fmt: skip
-    """Of `considered` (with `_risk`), the stops the priority areas in force make: for each area risk, its likeliest
-    candidates (`_likeliest`: a trusted operator's ranks at `aeo_score_factor` of its likelihood, as its expected
-    value does outside the areas; the dearest first among equally likely ones) up to what it may still spend of the
-    day's `targeted` stops by `progress` of the day (`priority_areas.allowance`). An area's stops are for how many
-    of its risks' infringements are found, not for the money at stake, which ranks the stops outside it: ranked by
-    expected value within a risk, a dear parcel 60% likely went before a cheap one 90% likely. Measured with
-    `python -m bench pilots` on six held-out worlds of five days: under-valuation stopped on day 5 rose by 3.4
-    points (95% interval 1.1 to 5.7; up on all six), the other value-fraud types moved within their noise, and the
-    duty and tax demanded over the five days by EUR -2,650 (interval -11,220 to +5,920; three up, three down)."""
+    """Of `considered` (best first, with `_risk`), the stops the priority areas in force make: for each area risk,
+    its best candidates up to what it may still spend of the day's `targeted` stops by `progress` of the day
+    (`priority_areas.allowance`)."""
     if not areas or considered["_risk"].null_count() == considered.height:
         return considered.clear()
     candidates = dict(considered["_risk"].drop_nulls().value_counts().iter_rows())
     room = allowance(areas, candidates, history.day_areas, targeted, progress)
-    likeliest = considered.filter(pl.col("_risk").is_not_null()).sort(
-        ["_likeliest", "_rank", "key"], descending=[True, True, False]
-    )
-    ranked = likeliest.with_columns(
+    ranked = considered.filter(pl.col("_risk").is_not_null()).with_columns(
         (pl.int_range(pl.len()).over("_risk") < pl.col("_risk").replace_strict(room, default=0,
                                                                                return_dtype=pl.Int64)).alias("_due")
     )  # fmt: skip
     due = ranked.filter("_due")
-    # what a risk could not spend for want of candidates goes to its area's other risks, likeliest first
+    # what a risk could not spend for want of candidates goes to its area's other risks, best first
     spare = {area.code: sum(room.get(area.label(r), 0) for r, _ in area.risks) for area in areas}
     for label in due["_risk"].to_list():
         spare[label.split(SEPARATOR, 1)[0]] -= 1
@@ -529,7 +519,7 @@ def _area_texts(areas: tuple[PriorityArea, ...]) -> dict[str, str]:
     return {
         area.label(risk): f"{area.code} ({area.title}) for {risk.replace('_', ' ')}: the area keeps "
         f"{round(area.share * 100)}% of the day's stops for its risks, shared in proportion to each one's "
-        f"candidates, the likeliest first ({area.basis})"
+        f"candidates ({area.basis})"
         for area in areas
         for risk, _ in area.risks
     }
