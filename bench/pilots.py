@@ -37,11 +37,12 @@ from rich.progress import Progress
 from rich.table import Table
 from scipy.stats import t as student
 
-VALUE_FRAUD = ("undervaluation", "misclassification", "split_shipment", "false_gift", "ioss_misuse")
-SHORT = {"undervaluation": "under-value", "misclassification": "misclass.", "split_shipment": "split",
-         "false_gift": "false gift", "ioss_misuse": "IOSS"}  # fmt: skip
-OTHER = {"watchlisted_party": "watch-listed", "prohibited": "prohibited", "counterfeit": "counterfeit",
-         "undeclared_battery": "battery"}  # fmt: skip
+from clearway.cli.demo import OTHER_RISKS_SHORT, VALUE_FRAUD_SHORT
+from clearway.sim.days import VALUE_FRAUD
+
+SHORT = {violation: short for short, violation in VALUE_FRAUD_SHORT.items()}
+"""Each value-fraud type's column header, as `clearway pilot` prints it."""
+OTHER = {violation: short for short, violation in OTHER_RISKS_SHORT.items()}
 """The other risks, whose share of the stops a change to value-fraud targeting may take: stopped, or held for the
 carrier or an agency instead (the consequence a carrier's or post's rule has)."""
 GOAL = {"stop_rate": 0.05, "precision": 0.80, "recall": 0.5}
