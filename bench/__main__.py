@@ -76,7 +76,13 @@ def main(argv: list[str] | None = None) -> None:
     grown.add_argument("--singles", type=int, default=30, help="single filings timed (default 30)")
     grown.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     pilots = sub.add_parser("pilots", help="the pilot over several worlds: means with intervals, variants paired")
-    pilots.add_argument("--seeds", type=int, nargs="+", default=[5150, 31337, 27182, 90210], help="world seeds")
+    pilots.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[5150, 31337, 27182, 90210, 8675309, 60606],
+        help="world seeds, none used for tuning (default: the six of issue 20's notes)",
+    )
     pilots.add_argument("--days", type=int, default=5, help="days of each world (default 5)")
     pilots.add_argument("--size", type=int, default=10_000, help="parcels a day (default 10000)")
     pilots.add_argument("--jobs", type=int, default=2, help="pilots at a time (default 2)")
