@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from clearway.bootstrap import bootstrap
-from clearway.demo.pilot import PilotDay, run_pilot
+from clearway.demo.pilot import PilotDay, pilot_app, run_pilot
 from clearway.report.pilot_report import write_report
 from clearway.settings import Settings
 from clearway.sim.days import VALUE_FRAUD, World
@@ -255,3 +255,12 @@ def test_half_of_value_fraud_takes_one_stop_a_split_order() -> None:
     assert day.room == 41  # the capacity less the law's stops and the random sample's
     unnamed = dataclasses.replace(day, split_orders=[])  # parts whose order nobody named: a stop each
     assert unnamed.half_of_value_fraud == 4 + 3
+
+
+def test_a_day_whose_inspections_find_nothing_is_measured_not_refused(tmp_path: Path) -> None:
+    """A small world's day may hold no infringement an inspection finds: its figures say so (none found, none of
+    the random sample found) instead of the measurement failing on an empty list of findings."""
+    app = pilot_app(tmp_path / "pilot", Settings.from_env({"CLEARWAY_HOME": str(tmp_path)}))
+    result = run_pilot(app, world=World.make(11, 5), days=1, start=dt.date(2026, 11, 16), out=tmp_path / "pilot")
+    (day,) = result.days
+    assert day.consignments > 0 and day.found == 0 and day.random_found == 0

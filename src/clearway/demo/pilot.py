@@ -263,9 +263,10 @@ def _measure(
         v: float(g["stopped"].fill_null(True).mean() or 0.0)  # rejected at intake counts as found
         for (v,), g in per.group_by("violation")
     }
-    hits = joined.join(pl.DataFrame(found, schema=on, orient="row"), on=on, how="semi")
+    infringing = pl.DataFrame(found, schema=dict.fromkeys(on, pl.String), orient="row")  # typed: a day may find none
+    hits = joined.join(infringing, on=on, how="semi")
     sample = joined.filter("random")
-    sampled_found = sample.join(pl.DataFrame(found, schema=on, orient="row"), on=on, how="semi").height
+    sampled_found = sample.join(infringing, on=on, how="semi").height
     return PilotDay(
         index=index + 1,
         day=day,
