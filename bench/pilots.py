@@ -10,9 +10,9 @@ Each seed runs in a process of its own, `--jobs` at a time, on a fresh store, fr
 other source trees (`--src name=path`: a `git worktree` of the commit before a change, say; its `clearway.demo.pilot`
 must have `pilot_app`). Printed, per variant and day: the mean over the seeds, with its 95% interval (Student's t),
 of the stop rate, the precision of targeted stops, the infringements found, the recall of each value-fraud type and
-the duty and tax demanded; on the last day, each seed's figures and whether it meets issue 20's goal (stop rate at
-most 5%, precision at least 0.80, every value-fraud type at 0.5 or more). With two variants or more, the paired
-difference from the first, seed by seed. An HTML page charts the mean recall by day.
+the duty and tax demanded, and the other risks' share stopped or held; on the last day, each seed's figures and
+whether it meets issue 20's goal (`meets_goal`). With two variants or more, the paired difference from the first,
+seed by seed. An HTML page charts the mean recall by day.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -154,6 +155,7 @@ def _worker(seed: int, days: int, size: int, folder: Path) -> None:
 
 
 def run(seeds: list[int], days: int, size: int, variants: list[Variant], jobs: int, out: Path | None) -> None:
+    seeds = check(seeds, days, size, variants, jobs)
     console = Console(width=150)
     folder = out or Path(tempfile.mkdtemp(prefix="clearway-pilots-"))
     runs = [(v, s) for v in variants for s in seeds]
@@ -280,14 +282,36 @@ def _page(variants: list[Variant], seeds: list[int], days: int, size: int,
     return page.write(folder / "pilots.html")
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A variant's name: it names its folder under --out, so it cannot climb out of it."""
+
+
 def variant(text: str) -> Variant:
-    """A variant as `--src` names it: name=path, or "this" for this checkout's installed sources."""
-    name, _, path = text.partition("=")
+    """A variant as `--src` names it: name=path (a clearway source tree, its src folder), or "this" for this
+    checkout's installed sources."""
     if text == "this":
         return Variant("this", None)
-    if not name or not path:
-        raise SystemExit(f"--src {text!r}: a variant is name=path (a clearway source tree, its src folder) or 'this'")
-    return Variant(name, Path(path).resolve())
+    name, _, path = text.partition("=")
+    if not NAME.fullmatch(name) or not path:
+        raise SystemExit(
+            f"--src {text!r}: a variant is name=path, the name letters, digits, '.', '_' or '-', or 'this'"
+        )
+    src = Path(path).resolve()
+    if not (src / "clearway" / "demo" / "pilot.py").is_file():
+        raise SystemExit(f"--src {text!r}: {src} holds no clearway sources (clearway/demo/pilot.py)")
+    return Variant(name, src)
+
+
+def check(seeds: list[int], days: int, size: int, variants: list[Variant], jobs: int) -> list[int]:
+    """The run's arguments, refused whole with what is wrong; the seeds once each, in the order given."""
+    problems = [text for text, bad in (
+        ("--days: at least 1", days < 1), ("--size: at least 100 parcels a day, as `clearway pilot` takes", size < 100),
+        ("--jobs: at least 1", jobs < 1),
+        ("--src: each variant's name once", len({v.name for v in variants}) != len(variants)),
+    ) if bad]  # fmt: skip
+    if problems:
+        raise SystemExit("; ".join(problems))
+    return list(dict.fromkeys(seeds))
 
 
 if __name__ == "__main__":
