@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from clearway.auth.clients import Principal, add_client
 from clearway.kpi import Period
-from clearway.risk.selectivity import CANDIDATE_RANK
+from clearway.risk.selectivity import AREA_CANDIDATE, AREA_STOP, CANDIDATE_RANK
 from clearway.services.clearance import Inspection, InspectionFinding
 from clearway.services.history import gatherer
 from clearway.services.measurement import measure
@@ -144,6 +144,24 @@ def test_the_days_pool_of_candidates_holds_the_ranks_its_stops_competed_at(servi
     })  # fmt: skip
     tally.count_decided(now, decided)
     assert sorted(tally([row("k1", "10.00")], now).day_candidates) == [20.0, 30.0]
+
+
+def test_the_days_area_tally_sums_the_infringements_each_risk_flagged_and_counts_its_stops(service: Service) -> None:
+    """What a priority area shares its later stops by: the likelihoods of every parcel its risk flagged so far
+    (stopped or not), and the stops it made, batch after batch; a new day starts afresh."""
+    tally = gatherer(service.app)
+    now = dt.datetime.now(dt.UTC)
+    decided = pl.DataFrame({
+        "lane": ["yellow", "blue", "blue", "yellow", "green"], "likelihood": [0.9, 0.3, 0.4, 0.8, 0.0],
+        AREA_CANDIDATE: ["A/x", "A/x", "A/y", "A/y", None], AREA_STOP: ["A/x", None, None, "A/y", None],
+    })  # fmt: skip
+    tally.count_decided(now, decided)
+    tally.count_decided(now, decided.head(2))
+    areas = tally([row("k1", "10.00")], now).day_areas
+    assert {label: (round(seen, 6), stops) for label, (seen, stops) in areas.items()} == {
+        "A/x": (2.4, 2), "A/y": (1.2, 1),
+    }  # fmt: skip
+    assert tally([row("k1", "10.00")], now + dt.timedelta(days=1)).day_areas == {}
 
 
 def test_the_selectivity_page_shows_the_priority_areas_and_refuses_a_bad_one_with_its_line(service: Service) -> None:

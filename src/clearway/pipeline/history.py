@@ -189,8 +189,8 @@ class History:
     day_candidates: tuple[float, ...] = ()  # the ranks of the day's earlier stops that competed for its room
     day_explored: int = 0  # the day's stops so far that rested on priors alone
     day_explored_by: dict[str, int] = field(default_factory=dict)  # of which, per combination of hits ("A+B")
-    day_areas: dict[str, tuple[int, int]] = field(default_factory=dict)  # per priority area risk ("AREA/risk"):
-    # the day's candidates for a stop so far, and the stops the area made on it
+    day_areas: dict[str, tuple[float, int]] = field(default_factory=dict)  # per priority area risk ("AREA/risk"):
+    # the infringements the day's flagged parcels so far are expected to hold, and the stops the area made on it
     yesterday: tuple[int, float] | None = None  # the day before: consignments decided, and the cut it ended with
     day_mandatory: tuple[int, int] = (0, 0)  # the day's mandatory stops so far, and the decisions they were among
     yesterday_mandatory: float | None = None  # the share of the day before's decisions that were mandatory stops

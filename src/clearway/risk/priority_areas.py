@@ -10,11 +10,16 @@ risk first where Member States choose them alone (Special Report 04/2021, custom
 
 An area, in the selectivity settings (`priority_areas`), keeps a share of the day's targeted stops for its risks,
 each named with the hits that signal it, among the parcels only its domain's hits ask to stop. Its stops are shared
-among its risks in proportion to each one's candidates that day (the discretionary stops likely enough to be made,
-or, resting on priors, that could prove so: `selectivity._could_prove_likely`),
-so that each risk is controlled at the same rate: ranked by expected value alone, a cheap risk (an under-valued EUR
+among its risks in proportion to the infringements each one's flagged parcels are expected to hold that day (the
+sum of the likelihoods of the discretionary stops its hits ask for, `flagged`), so that each risk's expected
+infringements are found at the same rate: ranked by expected value alone, a cheap risk (an under-valued EUR
 10 parcel) is never reached while a dear one fills the room (pilot seed 7000054, day 5: 2% of under-valued parcels
-stopped, 78% of split orders). Within a risk, the best expected value goes first. The area takes its share as the
+stopped, 78% of split orders). Shared by the number of candidates instead (the stops likely enough to be made),
+each risk was stopped at the same rate but found at different ones: a risk whose hits flag many parcels below the
+likelihood a stop needs (a low unit value, a seller's record) had fewer candidates than infringements, and was
+found less often than the others (twelve held-out worlds, day 5: 41% of under-valued parcels stopped and 59% of
+misclassified ones; shared by expected infringements, 44% and 56%, under-valuation up in 10 of the 12: `python -m
+bench pilots`, 2026-12-06). Within a risk, the best expected value goes first. The area takes its share as the
 day goes, pro rata of the consignments decided, so that a morning's batch does not spend the evening's. What the
 area does not take stays with the rest of the day's stops, ranked by expected value.
 """
@@ -146,23 +151,31 @@ def risk_of(areas: tuple[PriorityArea, ...]) -> pl.Expr:
 
 def allowance(
     areas: tuple[PriorityArea, ...],
-    candidates: Mapping[str, int],
-    tally: Mapping[str, tuple[int, int]],
+    flagged: Mapping[str, float],
+    tally: Mapping[str, tuple[float, int]],
     targeted: float,
     progress: float,
 ) -> dict[str, int]:
     """Stops each area risk may still make in a batch: its share of what its area may have spent by now
-    (`progress` of the day's `targeted` stops), in proportion to its candidates today (`tally`'s, then this
-    batch's `candidates`), less the stops it made before (`tally`: label -> (candidates, stops))."""
+    (`progress` of the day's `targeted` stops), in proportion to the infringements its flagged parcels are
+    expected to hold today (`tally`'s, then this batch's `flagged`: the sum of their likelihoods), less the stops
+    it made before (`tally`: label -> (expected infringements flagged, stops)). The area's whole stops are
+    apportioned by the largest remainders."""
     room: dict[str, int] = {}
     for area in areas:
         labels = [area.label(risk) for risk, _ in area.risks]
-        seen = {label: tally.get(label, (0, 0))[0] + candidates.get(label, 0) for label in labels}
+        seen = {label: tally.get(label, (0.0, 0))[0] + flagged.get(label, 0.0) for label in labels}
         total = sum(seen.values())
         if not total:
             continue
         spendable = area.share * targeted * min(1.0, progress)
+        # in whole stops by the largest remainders (Hamilton's method), so that rounding keeps none of the area's
+        # whole stops from it
+        exact = {label: spendable * seen[label] / total for label in labels}
+        due = {label: math.floor(share + 1e-9) for label, share in exact.items()}
+        left = math.floor(spendable + 1e-9) - sum(due.values())
+        for label in sorted(labels, key=lambda label: due[label] - exact[label])[: max(0, left)]:
+            due[label] += 1
         for label in labels:
-            due = math.floor(spendable * seen[label] / total + 1e-9)
-            room[label] = max(0, due - tally.get(label, (0, 0))[1])
+            room[label] = max(0, due[label] - tally.get(label, (0.0, 0))[1])
     return room

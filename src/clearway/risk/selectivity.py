@@ -80,9 +80,10 @@ the day ended under capacity (pilot seed 7000049, day 3: 87 stops of room left f
 candidates, while 532 parcels worth EUR 10 or more, 78% of them infringing, were released over capacity on day
 5)."""
 AREA_CANDIDATE, AREA_STOP = "area_candidate", "area_stop"
-"""The decisions' columns of the priority area risk a stop that competed for the day's room belongs to, and of
-the one it was stopped for within its area's share (`priority_areas`); null for the rest. The day's tally
-(`History.day_areas`) counts them."""
+"""The decisions' columns of the priority area risk a discretionary stop asked for signals, and of the one it was
+stopped for within its area's share (`priority_areas`); null for the rest. The day's tally (`History.day_areas`)
+sums the likelihoods of the first (the infringements each risk's flagged parcels are expected to hold) and counts
+the second."""
 HOLDING_FOR_OTHERS = ("carrier", "oga", "dnl")
 """Referrals that hold a parcel for someone other than customs' inspectors: kept when a stop is released."""
 
@@ -358,7 +359,11 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
     )  # fmt: skip
     targeted = settings.targeted(expected)
     progress = min(1.0, (context.history.day_decided + frame.height) / max(1, expected))
-    in_area = _area_stops(pool, areas, context.history, targeted, progress).head(free)
+    # the infringements each area risk's flagged parcels are expected to hold, whether or not they are likely enough
+    # to be stopped: what the area shares its stops by
+    flagged = dict(discretionary.filter(pl.col("_risk").is_not_null()).group_by("_risk")
+                   .agg(pl.col("likelihood").sum()).iter_rows()) if areas else {}  # fmt: skip
+    in_area = _area_stops(pool, areas, context.history, targeted, progress, flagged).head(free)
     if in_area.height:
         considered = plans.run(
             pl.concat([considered.lazy(), in_area.lazy()]).unique("key", keep="first", maintain_order=True)
@@ -403,7 +408,7 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             pl.col("key").replace_strict(part_stopped, default=None, return_dtype=pl.String).alias("_part"),
             pl.col("key").replace_strict(dict(in_area.select("key", "_risk").iter_rows()), default=None,
                                          return_dtype=pl.String).alias("_area"),
-            pl.col("key").replace_strict(dict(pool.select("key", "_risk").drop_nulls().iter_rows()),
+            pl.col("key").replace_strict(dict(discretionary.select("key", "_risk").drop_nulls().iter_rows()),
                                          default=None, return_dtype=pl.String).alias("_risk"),
         ).with_columns((released & ~keep).alias("_released"))
     )  # fmt: skip
@@ -458,7 +463,7 @@ def apply(decisions: pl.DataFrame, batch: pl.DataFrame, context: Context, settin
             (stop & ~pl.col("_mandatory") & ~drawn & ~pl.col("_standing")).alias("discretionary"),
             # the rank it competed for the day's room at, had it a chance: the day's later cuts are drawn among these
             pl.when(pl.col("_considered") & pl.col("_area").is_null()).then(pl.col("_rank")).alias(CANDIDATE_RANK),
-            # the area risk it was a candidate for, and was stopped for: what the day's areas have spent
+            # the area risk its hits signal, and the one it was stopped for: what the day's areas have flagged and spent
             pl.col("_risk").alias(AREA_CANDIDATE), pl.col("_area").alias(AREA_STOP),
             (keep & ~pl.col("_proven")).alias("explored"),
             pl.when(keep & ~pl.col("_proven")).then(pl.col("_combination")).alias("explored_as"),
@@ -490,14 +495,13 @@ def _nothing_to_choose(decisions: pl.DataFrame, settings: Settings) -> pl.DataFr
 
 
 def _area_stops(considered: pl.DataFrame, areas: tuple[PriorityArea, ...], history: History, targeted: float,
-                progress: float) -> pl.DataFrame:  # fmt: skip
+                progress: float, flagged: dict[str, float]) -> pl.DataFrame:  # fmt: skip
     """Of `considered` (best first, with `_risk`), the stops the priority areas in force make: for each area risk,
-    its best candidates up to what it may still spend of the day's `targeted` stops by `progress` of the day
-    (`priority_areas.allowance`)."""
+    its best candidates up to what it may still spend of the day's `targeted` stops by `progress` of the day, in
+    proportion to the infringements its `flagged` parcels are expected to hold (`priority_areas.allowance`)."""
     if not areas or considered["_risk"].null_count() == considered.height:
         return considered.clear()
-    candidates = dict(considered["_risk"].drop_nulls().value_counts().iter_rows())
-    room = allowance(areas, candidates, history.day_areas, targeted, progress)
+    room = allowance(areas, flagged, history.day_areas, targeted, progress)
     ranked = considered.filter(pl.col("_risk").is_not_null()).with_columns(
         (pl.int_range(pl.len()).over("_risk") < pl.col("_risk").replace_strict(room, default=0,
                                                                                return_dtype=pl.Int64)).alias("_due")
@@ -518,8 +522,8 @@ def _area_texts(areas: tuple[PriorityArea, ...]) -> dict[str, str]:
     """What a stop made within an area says of it, per area risk."""
     return {
         area.label(risk): f"{area.code} ({area.title}) for {risk.replace('_', ' ')}: the area keeps "
-        f"{round(area.share * 100)}% of the day's stops for its risks, shared in proportion to each one's "
-        f"candidates ({area.basis})"
+        f"{round(area.share * 100)}% of the day's stops for its risks, shared in proportion to the infringements "
+        f"each one's flagged parcels are expected to hold ({area.basis})"
         for area in areas
         for risk, _ in area.risks
     }

@@ -120,8 +120,8 @@ class HistoryGatherer:
         self._hit_rates: tuple[dt.datetime, tuple[pl.DataFrame, pl.DataFrame]] | None = None
         self._day: tuple[dt.date, dt.datetime, int, int] | None = None  # day, counted at, decided, stopped
         # day, ranks, [decided, explored, mandatory stops], explored per combination of hits, and per priority area
-        # risk [candidates, stops]
-        self._candidates: tuple[dt.date, list[float], list[int], dict[str, int], dict[str, list[int]]] | None = None
+        # risk [infringements its flagged parcels are expected to hold, stops]
+        self._candidates: tuple[dt.date, list[float], list[int], dict[str, int], dict[str, list[float]]] | None = None
         self._yesterday: tuple[dt.date, int, float, int] | None = None  # the day, decided, its final cut, mandatory
 
     def __call__(self, rows: Sequence[BatchRow], as_of: dt.datetime) -> History:
@@ -139,7 +139,7 @@ class HistoryGatherer:
             assert self._candidates is not None
             pool, before, explored = tuple(self._candidates[1]), self._yesterday, self._candidates[2][1]
             explored_by = dict(self._candidates[3])
-            areas = {label: (seen, stops) for label, (seen, stops) in self._candidates[4].items()}
+            areas = {label: (seen, int(stops)) for label, (seen, stops) in self._candidates[4].items()}
             mandatory = (self._candidates[2][2], self._candidates[2][0])
         known = before is not None and before[0] == as_of.date() - dt.timedelta(days=1)
         yesterday = (before[1], before[2]) if before and known else None
@@ -192,16 +192,19 @@ class HistoryGatherer:
                 for combination, count in decisions["explored_as"].drop_nulls().value_counts().iter_rows():
                     self._candidates[3][combination] = self._candidates[3].get(combination, 0) + count
             self._candidates[2][2] += mandatory
-            for column, place in ((AREA_CANDIDATE, 0), (AREA_STOP, 1)):
-                if column in decisions.columns:
-                    for label, count in decisions[column].drop_nulls().value_counts().iter_rows():
-                        self._candidates[4].setdefault(label, [0, 0])[place] += count
+            if AREA_CANDIDATE in decisions.columns:
+                for label, weight in (decisions.filter(pl.col(AREA_CANDIDATE).is_not_null()).group_by(AREA_CANDIDATE)
+                                      .agg(pl.col("likelihood").sum()).iter_rows()):  # fmt: skip
+                    self._candidates[4].setdefault(label, [0.0, 0.0])[0] += weight
+            if AREA_STOP in decisions.columns:
+                for label, count in decisions[AREA_STOP].drop_nulls().value_counts().iter_rows():
+                    self._candidates[4].setdefault(label, [0.0, 0.0])[1] += count
 
     def _close_day(self, day: dt.date) -> None:
         """Start `day`'s pool; the day before ends with the cut its pool and volume set (the lock is held)."""
         settings, done = self.app.selectivity, self._candidates
         if done is not None and settings is not None and done[0] == day - dt.timedelta(days=1) and done[2][0]:
-            taken = sum(stops for _, stops in done[4].values())  # the priority areas' stops: not in the pool
+            taken = int(sum(stops for _, stops in done[4].values()))  # the priority areas' stops: not in the pool
             cut = settings.cut(sorted(done[1], reverse=True), done[2][0], taken)
             self._yesterday = (done[0], done[2][0], cut, done[2][2])
         self._candidates = (day, [], [0, 0, 0], {}, {})
